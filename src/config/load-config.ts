@@ -1,0 +1,215 @@
+import { existsSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { ConfigError } from '../errors/hub-error.js';
+
+/** Log levels accepted by `LOG_LEVEL` (pino's). */
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/** The hub's whole configuration: read once from the environment, validated, frozen. */
+export interface HubConfig {
+  readonly fhir: {
+    /** FHIR R4 base URL, e.g. `http://127.0.0.1:8080/fhir`. */
+    readonly baseUrl: string;
+    /** Start the local HAPI server from `fhir-server/` when nothing answers at `baseUrl`. */
+    readonly autostart: boolean;
+    /** Port of the local HAPI server when the hub starts it. */
+    readonly localPort: number;
+    /** Per-request timeout. @defaultValue 30000 */
+    readonly timeoutMs: number;
+    /** Retries after the first attempt on network errors and 5xx. @defaultValue 4 */
+    readonly retries: number;
+  };
+  readonly redis: {
+    readonly url: string;
+    /** BullMQ key prefix; a `{hash tag}` keeps each queue in one Redis Cluster slot. @defaultValue `{hub}` */
+    readonly queuePrefix: string;
+  };
+  readonly http: {
+    readonly host: string;
+    readonly port: number;
+    /** URL at which the FHIR server and partners reach the hub (rest-hook callbacks). */
+    readonly publicUrl: string;
+  };
+  /** Base of identifier systems: `<identifierBase>/sid/<partnerId>/<recordType>`. */
+  readonly identifierBase: string;
+  readonly partnerConfigDir: string;
+  readonly profilesDir: string;
+  readonly logLevel: LogLevel;
+  /** How long shutdown waits for in-flight requests and jobs before it gives up. */
+  readonly shutdownTimeoutMs: number;
+}
+
+type Env = Record<string, string | undefined>;
+
+/**
+ * Reads the hub's configuration from environment variables. Every problem is collected and
+ * reported together, each naming its variable, so one failed start shows everything to fix.
+ * @param env - the environment, `process.env` in production
+ * @param cwd - folder that relative paths are resolved against
+ */
+export function loadConfig(env: Env = process.env, cwd: string = process.cwd()): HubConfig {
+  const problems: string[] = [];
+  const read = new EnvReader(env, problems);
+
+  const fhirLocalPort = read.port('FHIR_PORT', 8080);
+  const explicitFhirUrl = read.optionalUrl('FHIR_BASE_URL', ['http:', 'https:']);
+  const port = read.port('PORT', 3000);
+  const config: HubConfig = {
+    fhir: {
+      baseUrl: stripSlash(explicitFhirUrl ?? `http://127.0.0.1:${fhirLocalPort}/fhir`),
+      autostart: read.bool('FHIR_AUTOSTART', explicitFhirUrl === undefined),
+      localPort: fhirLocalPort,
+      timeoutMs: read.int('FHIR_TIMEOUT_MS', 30000, 100, 600000),
+      retries: read.int('FHIR_RETRIES', 4, 0, 20),
+    },
+    redis: {
+      url: read.optionalUrl('REDIS_URL', ['redis:', 'rediss:']) ?? 'redis://127.0.0.1:6379',
+      queuePrefix: read.string('QUEUE_PREFIX', '{hub}', /^[A-Za-z0-9{}_:-]+$/),
+    },
+    http: {
+      host: read.string('HOST', '127.0.0.1', /^[A-Za-z0-9.:-]+$/),
+      port,
+      publicUrl: stripSlash(
+        read.optionalUrl('HUB_PUBLIC_URL', ['http:', 'https:']) ?? `http://127.0.0.1:${port}`,
+      ),
+    },
+    identifierBase: stripSlash(
+      read.optionalUrl('IDENTIFIER_BASE', ['http:', 'https:']) ?? 'https://carecoord.example.org',
+    ),
+    partnerConfigDir: read.directory('PARTNER_CONFIG_DIR', path.resolve(cwd, 'config/partners'), cwd),
+    profilesDir: read.directory('PROFILES_DIR', path.resolve(cwd, 'profiles'), cwd),
+    logLevel: read.oneOf('LOG_LEVEL', LOG_LEVELS, 'info'),
+    shutdownTimeoutMs: read.int('SHUTDOWN_TIMEOUT_MS', 30000, 0, 600000),
+  };
+
+  if (problems.length > 0) {
+    throw new ConfigError(problems);
+  }
+  return deepFreeze(config);
+}
+
+/** Typed readers that record a problem (naming the variable) instead of throwing. */
+class EnvReader {
+  constructor(
+    private readonly env: Env,
+    private readonly problems: string[],
+  ) {}
+
+  private raw(name: string): string | undefined {
+    const value = this.env[name];
+    return value === undefined || value.trim() === '' ? undefined : value.trim();
+  }
+
+  string(name: string, fallback: string, pattern: RegExp): string {
+    const value = this.raw(name);
+    if (value === undefined) {
+      return fallback;
+    }
+    if (!pattern.test(value)) {
+      this.problems.push(`${name}=${JSON.stringify(value)} is not valid (expected ${pattern.source})`);
+    }
+    return value;
+  }
+
+  int(name: string, fallback: number, min: number, max: number): number {
+    const value = this.raw(name);
+    if (value === undefined) {
+      return fallback;
+    }
+    const parsed = Number(value);
+    if (!/^-?\d+$/.test(value) || parsed < min || parsed > max) {
+      this.problems.push(`${name}=${JSON.stringify(value)} must be a whole number from ${min} to ${max}`);
+      return fallback;
+    }
+    return parsed;
+  }
+
+  port(name: string, fallback: number): number {
+    return this.int(name, fallback, 1, 65535);
+  }
+
+  bool(name: string, fallback: boolean): boolean {
+    const value = this.raw(name)?.toLowerCase();
+    if (value === undefined) {
+      return fallback;
+    }
+    if (['true', '1', 'yes'].includes(value)) {
+      return true;
+    }
+    if (['false', '0', 'no'].includes(value)) {
+      return false;
+    }
+    this.problems.push(`${name}=${JSON.stringify(value)} must be true or false`);
+    return fallback;
+  }
+
+  oneOf<T extends string>(name: string, allowed: readonly T[], fallback: T): T {
+    const value = this.raw(name);
+    if (value === undefined) {
+      return fallback;
+    }
+    if (!(allowed as readonly string[]).includes(value)) {
+      this.problems.push(`${name}=${JSON.stringify(value)} must be one of ${allowed.join(', ')}`);
+      return fallback;
+    }
+    return value as T;
+  }
+
+  optionalUrl(name: string, protocols: string[]): string | undefined {
+    const value = this.raw(name);
+    if (value === undefined) {
+      return undefined;
+    }
+    let url: URL;
+    try {
+      url = new URL(value);
+    } catch {
+      this.problems.push(`${name}=${JSON.stringify(redactUrl(value))} is not a URL`);
+      return undefined;
+    }
+    if (!protocols.includes(url.protocol)) {
+      this.problems.push(
+        `${name}=${JSON.stringify(redactUrl(value))} must use ${protocols.map((p) => p + '//').join(' or ')}`,
+      );
+      return undefined;
+    }
+    return value;
+  }
+
+  directory(name: string, fallback: string, cwd: string): string {
+    const value = this.raw(name);
+    const dir = value === undefined ? fallback : path.resolve(cwd, value);
+    if (!existsSync(dir) || !statSync(dir).isDirectory()) {
+      this.problems.push(`${name}: folder ${dir} does not exist`);
+    }
+    return dir;
+  }
+}
+
+/** Hides a password in a URL (e.g. `redis://:secret@host`) before it is shown. */
+export function redactUrl(value: string): string {
+  try {
+    const url = new URL(value);
+    if (url.password) {
+      url.password = '***';
+    }
+    return url.toString();
+  } catch {
+    return value.replace(/\/\/[^@/]*@/, '//***@');
+  }
+}
+
+function stripSlash(url: string): string {
+  return url.replace(/\/+$/, '');
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object') {
+    for (const child of Object.values(value)) {
+      deepFreeze(child);
+    }
+    Object.freeze(value);
+  }
+  return value;
+}

@@ -1,0 +1,61 @@
+import type { OperationOutcome, OperationOutcomeIssue } from 'fhir/r4.js';
+
+/** FHIR `OperationOutcome.issue.code` values the hub uses. */
+export type IssueType = OperationOutcomeIssue['code'];
+
+/**
+ * Base of every error the hub raises on purpose. `code` is stable (for logs and tests),
+ * `status` is the HTTP status the edge answers with, `issues` become the OperationOutcome.
+ */
+export class HubError extends Error {
+  readonly code: string;
+  readonly status: number;
+  readonly issues: OperationOutcomeIssue[];
+
+  constructor(
+    code: string,
+    message: string,
+    opts: { status?: number; issues?: OperationOutcomeIssue[]; cause?: unknown } = {},
+  ) {
+    super(message, { cause: opts.cause });
+    this.name = this.constructor.name;
+    this.code = code;
+    this.status = opts.status ?? 500;
+    this.issues = opts.issues ?? [{ severity: 'error', code: 'exception', diagnostics: message }];
+  }
+
+  /** The error as an OperationOutcome, as answered over HTTP. */
+  toOperationOutcome(): OperationOutcome {
+    return { resourceType: 'OperationOutcome', issue: this.issues };
+  }
+}
+
+/** Input that will never succeed as sent: do not retry. */
+export class InvalidInputError extends HubError {
+  constructor(message: string, issues?: OperationOutcomeIssue[]) {
+    super('INPUT.INVALID', message, {
+      status: 400,
+      issues: issues ?? [{ severity: 'error', code: 'invalid', diagnostics: message }],
+    });
+  }
+}
+
+/** A configuration value is wrong or missing; start-up stops. */
+export class ConfigError extends HubError {
+  readonly problems: string[];
+  constructor(problems: string[]) {
+    super('CONFIG.INVALID', `Invalid configuration:\n  - ${problems.join('\n  - ')}`);
+    this.problems = problems;
+  }
+}
+
+/** A dependency (FHIR server, Redis) is not reachable or not usable. */
+export class DependencyError extends HubError {
+  constructor(code: string, message: string, cause?: unknown) {
+    super(code, message, {
+      status: 503,
+      cause,
+      issues: [{ severity: 'error', code: 'transient', diagnostics: message }],
+    });
+  }
+}

@@ -1,0 +1,336 @@
+import { Client, type FhirResource, type SearchParams } from 'fhir-kit-client';
+import type { Bundle, CapabilityStatement, Identifier, OperationOutcome, Resource } from 'fhir/r4.js';
+import type { Logger } from '../logging/logger.js';
+import {
+  FhirServerError,
+  FhirUnreachableError,
+  ResourceNotFoundError,
+  VersionConflictError,
+} from './fhir-errors.js';
+import { withRetry, type RetryPolicy } from './retry.js';
+
+/** Options of a gateway. */
+export interface FhirGatewayOptions {
+  readonly baseUrl: string;
+  /** Per-request timeout. @defaultValue 30000 */
+  readonly timeoutMs?: number;
+  /** Retry policy for transient failures. @defaultValue 4 retries, 200 ms doubling to 5 s */
+  readonly retry?: Partial<RetryPolicy>;
+  readonly logger?: Logger;
+}
+
+/** The result of a conditional write: the stored resource and whether this call created it. */
+export interface WriteResult<T extends Resource> {
+  readonly resource: T;
+  readonly created: boolean;
+}
+
+/** What a call is, for error messages and for deciding whether it may be retried. */
+interface CallInfo {
+  /** e.g. `PUT CarePlan/123`. Never contains PHI: ids and identifier systems only. */
+  readonly label: string;
+  /** Safe to send twice (reads, PUTs, conditional creates). */
+  readonly idempotent: boolean;
+}
+
+type Resources = Resource & { resourceType: string };
+
+const DEFAULT_RETRY: RetryPolicy = { retries: 4, baseDelayMs: 200, maxDelayMs: 5000 };
+/** Upper bound when following `next` links, so a runaway search cannot exhaust memory. */
+const DEFAULT_MAX_PAGES = 100;
+
+/**
+ * The one place that talks to the FHIR server (house-style rule 7). Wraps fhir-kit-client so that
+ * the rest of the hub gets `fhir4` types, typed errors carrying the server's OperationOutcome, and
+ * retries with backoff on network errors and 5xx (never on a 4xx: the request itself is wrong).
+ * @see https://hl7.org/fhir/R4/http.html
+ */
+export class FhirGateway {
+  private readonly client: Client;
+  private readonly policy: RetryPolicy;
+  private readonly timeoutMs: number;
+  private readonly logger: Logger | undefined;
+
+  constructor(options: FhirGatewayOptions) {
+    this.client = new Client({ baseUrl: options.baseUrl });
+    this.policy = { ...DEFAULT_RETRY, ...options.retry };
+    this.timeoutMs = options.timeoutMs ?? 30000;
+    this.logger = options.logger;
+  }
+
+  get baseUrl(): string {
+    return this.client.baseUrl;
+  }
+
+  /** `GET /metadata`: also the readiness probe. */
+  async capabilities(): Promise<CapabilityStatement> {
+    return this.call({ label: 'GET metadata', idempotent: true }, (options) =>
+      this.client.capabilityStatement(options),
+    );
+  }
+
+  async read<T extends Resource>(resourceType: T['resourceType'], id: string): Promise<T> {
+    return this.call({ label: `GET ${resourceType}/${id}`, idempotent: true }, (options) =>
+      this.client.read({ resourceType, id, options }),
+    );
+  }
+
+  async vread<T extends Resource>(resourceType: T['resourceType'], id: string, version: string): Promise<T> {
+    return this.call(
+      { label: `GET ${resourceType}/${id}/_history/${version}`, idempotent: true },
+      (options) => this.client.vread({ resourceType, id, version, options }),
+    );
+  }
+
+  /** One page of a search, as the server's Bundle. */
+  async searchPage(resourceType: string, params: SearchParams = {}): Promise<Bundle> {
+    return this.call(
+      { label: `GET ${resourceType}?${Object.keys(params).join('&')}`, idempotent: true },
+      (options) => this.client.search({ resourceType, searchParams: params, options }),
+    );
+  }
+
+  /**
+   * Every match of a search, following `next` links (at most `maxPages` pages). Entries whose
+   * `search.mode` is `include` are returned too, so `_include` works.
+   */
+  async search<T extends Resource>(
+    resourceType: T['resourceType'],
+    params: SearchParams = {},
+    maxPages: number = DEFAULT_MAX_PAGES,
+  ): Promise<T[]> {
+    const results: T[] = [];
+    let page: Bundle | undefined = await this.searchPage(resourceType, params);
+    for (let pages = 1; page; pages++) {
+      for (const entry of page.entry ?? []) {
+        if (entry.resource) {
+          results.push(entry.resource as T);
+        }
+      }
+      const next = page.link?.find((l) => l.relation === 'next')?.url;
+      if (!next || pages >= maxPages) {
+        break;
+      }
+      page = await this.call({ label: `GET ${resourceType} (next page)`, idempotent: true }, (options) =>
+        this.client.request(next, { options }),
+      );
+    }
+    return results;
+  }
+
+  /** Plain create. Not idempotent: retried only when the request cannot have reached the server. */
+  async create<T extends Resource>(resource: T): Promise<T> {
+    return this.call({ label: `POST ${resource.resourceType}`, idempotent: false }, (options) =>
+      this.client.create({ resourceType: resource.resourceType, body: asBody(resource), options }),
+    );
+  }
+
+  /**
+   * Conditional create (`If-None-Exist`): writes the resource only if nothing matches `query`
+   * (e.g. `identifier=sys|val`); otherwise returns the match. Safe to repeat.
+   */
+  async createIfNoneExist<T extends Resource>(resource: T, query: string): Promise<WriteResult<T>> {
+    return this.callWithStatus(
+      { label: `POST ${resource.resourceType} (If-None-Exist)`, idempotent: true },
+      (options) =>
+        this.client.create({
+          resourceType: resource.resourceType,
+          body: asBody(resource),
+          options: { ...options, headers: { 'if-none-exist': query } },
+        }),
+    );
+  }
+
+  /**
+   * Conditional update on identifier (`PUT Type?identifier=sys|val`): creates the resource when no
+   * match exists, updates the one match otherwise; more than one match is refused by the server.
+   */
+  async upsertByIdentifier<T extends Resource>(resource: T, identifier: Identifier): Promise<WriteResult<T>> {
+    if (!identifier.system || !identifier.value) {
+      throw new Error('upsertByIdentifier needs an identifier with system and value');
+    }
+    const body: T = { ...resource };
+    delete body.id; // the server resolves the id from the match
+    const label = `PUT ${resource.resourceType}?identifier=${identifier.system}|…`;
+    return this.callWithStatus({ label, idempotent: true }, (options) =>
+      this.client.update({
+        resourceType: resource.resourceType,
+        searchParams: { identifier: `${identifier.system}|${identifier.value}` },
+        body: asBody(body),
+        options,
+      }),
+    );
+  }
+
+  /**
+   * Update by id. With `ifMatch` (a version id) the server refuses the write if the stored
+   * version has moved on: that surfaces as {@link VersionConflictError}.
+   */
+  async update<T extends Resource>(resource: T, opts: { ifMatch?: string } = {}): Promise<T> {
+    if (!resource.id) {
+      throw new Error(`update of ${resource.resourceType} needs an id`);
+    }
+    const headers: Record<string, string> = opts.ifMatch ? { 'if-match': `W/"${opts.ifMatch}"` } : {};
+    return this.call({ label: `PUT ${resource.resourceType}/${resource.id}`, idempotent: true }, (options) =>
+      this.client.update({
+        resourceType: resource.resourceType,
+        id: resource.id!,
+        body: asBody(resource),
+        options: { ...options, headers },
+      }),
+    );
+  }
+
+  /** Every version of one resource, newest first (follows paging). */
+  async history<T extends Resource>(resourceType: T['resourceType'], id: string): Promise<T[]> {
+    const versions: T[] = [];
+    let page: Bundle | undefined = await this.call(
+      { label: `GET ${resourceType}/${id}/_history`, idempotent: true },
+      (options) => this.client.resourceHistory({ resourceType, id, options }),
+    );
+    for (let pages = 1; page; pages++) {
+      versions.push(...(page.entry ?? []).flatMap((e) => (e.resource ? [e.resource as T] : [])));
+      const next = page.link?.find((l) => l.relation === 'next')?.url;
+      if (!next || pages >= DEFAULT_MAX_PAGES) {
+        break;
+      }
+      page = await this.call(
+        { label: `GET ${resourceType}/${id}/_history (next page)`, idempotent: true },
+        (options) => this.client.request(next, { options }),
+      );
+    }
+    return versions;
+  }
+
+  /**
+   * A transaction Bundle: all entries succeed or none. Retried on transient failures only when
+   * every write in it is idempotent (PUT, DELETE, or POST with `ifNoneExist`).
+   */
+  async transaction(bundle: Bundle): Promise<Bundle> {
+    if (bundle.type !== 'transaction' && bundle.type !== 'batch') {
+      throw new Error(`transaction needs a Bundle of type transaction or batch, not ${bundle.type}`);
+    }
+    const idempotent = (bundle.entry ?? []).every(
+      (e) => e.request?.method !== 'POST' || Boolean(e.request.ifNoneExist),
+    );
+    return this.call(
+      { label: `POST ${bundle.type} (${bundle.entry?.length ?? 0} entries)`, idempotent },
+      (options) => this.client.transaction({ body: asBody(bundle), options }),
+    );
+  }
+
+  /**
+   * `$validate`: asks the server to validate a resource (against `profile` when given, otherwise
+   * against its declared profiles). Returns the server's OperationOutcome whether or not it holds
+   * errors; use {@link hasErrors} to decide.
+   */
+  async validate(resource: Resource, profile?: string): Promise<OperationOutcome> {
+    const input = {
+      resourceType: 'Parameters',
+      parameter: [
+        { name: 'resource', resource },
+        ...(profile ? [{ name: 'profile', valueUri: profile }] : []),
+      ],
+    };
+    try {
+      return await this.call(
+        { label: `POST ${resource.resourceType}/$validate`, idempotent: true },
+        (options) =>
+          this.client.operation({ name: '$validate', resourceType: resource.resourceType, input, options }),
+      );
+    } catch (err) {
+      // Servers answer an invalid resource with 400/412/422 and the OperationOutcome as the body.
+      if (err instanceof FhirServerError && err.outcome && err.httpStatus < 500) {
+        return err.outcome;
+      }
+      throw err;
+    }
+  }
+
+  private async call<T>(
+    info: CallInfo,
+    send: (options: { signal: AbortSignal }) => Promise<FhirResource>,
+  ): Promise<T> {
+    return (await this.callWithStatus<Resources>(info, send)).resource as T;
+  }
+
+  /** Sends with timeout and retries; returns the body and whether the server answered 201 Created. */
+  private async callWithStatus<T extends Resource>(
+    info: CallInfo,
+    send: (options: { signal: AbortSignal }) => Promise<FhirResource>,
+  ): Promise<WriteResult<T>> {
+    return withRetry(
+      async () => {
+        try {
+          const body = await send({ signal: AbortSignal.timeout(this.timeoutMs) });
+          const status = Client.httpFor(body).response?.status;
+          return { resource: body as unknown as T, created: status === 201 };
+        } catch (err) {
+          throw normalizeError(err, info.label);
+        }
+      },
+      this.policy,
+      (err) => isRetryable(err, info.idempotent),
+      (err, retry, delayMs) =>
+        this.logger?.warn(
+          { request: info.label, retry, delayMs, error: (err as Error).message },
+          'retrying FHIR call',
+        ),
+    );
+  }
+}
+
+/** True when an OperationOutcome holds an error or fatal issue. */
+export function hasErrors(outcome: OperationOutcome): boolean {
+  return (outcome.issue ?? []).some((i) => i.severity === 'error' || i.severity === 'fatal');
+}
+
+function isRetryable(err: unknown, idempotent: boolean): boolean {
+  if (err instanceof FhirUnreachableError) {
+    return idempotent || !err.maybeSent;
+  }
+  return err instanceof FhirServerError && err.transient && idempotent;
+}
+
+/** Connection errors that mean the request never left this machine. */
+const NOT_SENT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
+
+/** Turns what fhir-kit-client and fetch throw into the hub's typed errors. */
+function normalizeError(err: unknown, label: string): Error {
+  const response = (err as { response?: { status?: number; data?: unknown } }).response;
+  if (response?.status) {
+    const data = response.data as { resourceType?: string } | undefined;
+    const outcome = data?.resourceType === 'OperationOutcome' ? (data as OperationOutcome) : undefined;
+    if (response.status === 412 || response.status === 409) {
+      return new VersionConflictError(response.status, label, outcome);
+    }
+    if (response.status === 404 || response.status === 410) {
+      return new ResourceNotFoundError(response.status, label, outcome);
+    }
+    return new FhirServerError(response.status, label, outcome);
+  }
+  if (err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError')) {
+    return new FhirUnreachableError(label, 'timed out', true, err);
+  }
+  if (err instanceof TypeError) {
+    // fetch failures: the socket-level reason is in `cause` (possibly nested in an AggregateError).
+    const code = findErrorCode(err.cause);
+    return new FhirUnreachableError(label, code ?? err.message, !(code && NOT_SENT_CODES.has(code)), err);
+  }
+  return err instanceof Error ? err : new Error(String(err));
+}
+
+function findErrorCode(cause: unknown): string | undefined {
+  if (!cause || typeof cause !== 'object') {
+    return undefined;
+  }
+  const { code, errors } = cause as { code?: unknown; errors?: unknown[] };
+  if (typeof code === 'string') {
+    return code;
+  }
+  return Array.isArray(errors) ? errors.map(findErrorCode).find(Boolean) : undefined;
+}
+
+function asBody(resource: Resource | Bundle): FhirResource {
+  return resource as unknown as FhirResource;
+}

@@ -1,0 +1,22 @@
+import express, { type Express } from 'express';
+import type { Logger } from '../logging/logger.js';
+import { errorHandler, notFound } from './middleware/error-handler.js';
+import { requestLog } from './middleware/request-log.js';
+import { healthRoutes, type DependencyCheck } from './routes/health.routes.js';
+
+/** What the HTTP layer needs; built in the composition root and passed in (no singletons). */
+export interface AppDeps {
+  readonly logger: Logger;
+  readonly checks: Record<string, DependencyCheck>;
+}
+
+/** Builds the Express app without listening, so tests drive it with supertest. */
+export function createApp(deps: AppDeps): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.use(requestLog(deps.logger));
+  app.use(healthRoutes(deps.checks));
+  app.use(notFound);
+  app.use(errorHandler(deps.logger));
+  return app;
+}

@@ -1,0 +1,34 @@
+import type { ErrorRequestHandler, RequestHandler } from 'express';
+import { InvalidInputError } from '../../errors/hub-error.js';
+import { outcome, toOperationOutcome } from '../../errors/to-operation-outcome.js';
+import type { Logger } from '../../logging/logger.js';
+
+/** The one place where errors become HTTP answers: an OperationOutcome with the error's status. */
+export function errorHandler(logger: Logger): ErrorRequestHandler {
+  return (err: unknown, req, res, _next) => {
+    const bodyError = fromBodyParser(err);
+    const { status, outcome: body } = toOperationOutcome(bodyError ?? err);
+    if (status >= 500) {
+      logger.error({ err, method: req.method, path: req.path }, 'request failed');
+    }
+    res.status(status).type('application/fhir+json').json(body);
+  };
+}
+
+/** Unknown route: 404 as an OperationOutcome, like every other error. */
+export const notFound: RequestHandler = (req, res) => {
+  res
+    .status(404)
+    .type('application/fhir+json')
+    .json(outcome('error', 'not-found', `No route for ${req.method} ${req.path}`));
+};
+
+/** express.json() errors carry `type` and `status`; they are the client's fault. */
+function fromBodyParser(err: unknown): InvalidInputError | undefined {
+  const e = err as { type?: string; status?: number; message?: string };
+  if (typeof e?.type === 'string' && typeof e.status === 'number' && e.status < 500) {
+    const error = new InvalidInputError(`Request body rejected: ${e.message ?? e.type}`);
+    return Object.assign(error, { status: e.status });
+  }
+  return undefined;
+}

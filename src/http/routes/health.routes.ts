@@ -1,0 +1,38 @@
+import { Router } from 'express';
+
+/** What `/ready` reports for one dependency. */
+interface DependencyStatus {
+  status: 'up' | 'down';
+  error?: string;
+}
+
+/** A dependency check: resolves when the dependency is usable, rejects with why not. */
+export type DependencyCheck = () => Promise<void>;
+
+/**
+ * `GET /health`: the process is alive (no dependency is consulted).
+ * `GET /ready`: every dependency answers; 503 names the ones that do not.
+ */
+export function healthRoutes(checks: Record<string, DependencyCheck>): Router {
+  const router = Router();
+  router.get('/health', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+  router.get('/ready', async (_req, res) => {
+    const results = await Promise.all(
+      Object.entries(checks).map(async ([name, check]) => {
+        try {
+          await check();
+          return [name, { status: 'up' }] as [string, DependencyStatus];
+        } catch (err) {
+          return [name, { status: 'down', error: (err as Error).message }] as [string, DependencyStatus];
+        }
+      }),
+    );
+    const ready = results.every(([, r]) => r.status === 'up');
+    res
+      .status(ready ? 200 : 503)
+      .json({ status: ready ? 'ready' : 'unavailable', dependencies: Object.fromEntries(results) });
+  });
+  return router;
+}

@@ -1,0 +1,46 @@
+import { ConfigError } from './errors/hub-error.js';
+import { loadConfig, type HubConfig } from './config/load-config.js';
+import { createLogger } from './logging/logger.js';
+import { startHub } from './startup/start-hub.js';
+
+/** Composition root: config, then the hub, then signal handling. The only place that exits. */
+async function main(): Promise<void> {
+  let config: HubConfig;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`care-hub: cannot start. ${err.message}\n`);
+      process.exit(1);
+    }
+    throw err;
+  }
+  const logger = createLogger(config.logLevel);
+  try {
+    const hub = await startHub(config, logger);
+    const shutdown = (signal: string): void => {
+      logger.info({ signal }, 'signal received');
+      const timer = setTimeout(() => {
+        logger.error({ timeoutMs: config.shutdownTimeoutMs }, 'shutdown timed out; exiting');
+        process.exit(1);
+      }, config.shutdownTimeoutMs);
+      timer.unref();
+      hub.close().then(
+        () => process.exit(0),
+        (err: unknown) => {
+          logger.error({ err }, 'shutdown failed');
+          process.exit(1);
+        },
+      );
+    };
+    process.once('SIGTERM', shutdown);
+    process.once('SIGINT', shutdown);
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    logger.fatal({ code: (err as { code?: string }).code }, `cannot start: ${message}`);
+    process.stderr.write(`care-hub: cannot start. ${message}\n`);
+    process.exit(1);
+  }
+}
+
+void main();

@@ -1,0 +1,36 @@
+import { randomUUID } from 'node:crypto';
+import path from 'node:path';
+import { loadConfig, type HubConfig } from '../../src/config/load-config.js';
+import { FhirGateway } from '../../src/fhir/fhir-gateway.js';
+
+/** Repository root, for tests that read repository files or run its scripts. */
+export const REPO_ROOT = path.resolve(import.meta.dirname, '../..');
+
+/** Port of the local HAPI server the tests use when FHIR_BASE_URL is not set. */
+export const LOCAL_FHIR_PORT = Number(process.env.FHIR_PORT ?? 8080);
+
+/** FHIR base URL for tests: the global setup sets FHIR_BASE_URL to the server it found or started. */
+export function fhirBaseUrl(): string {
+  return process.env.FHIR_BASE_URL ?? `http://127.0.0.1:${LOCAL_FHIR_PORT}/fhir`;
+}
+
+export function redisUrl(): string {
+  return process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+}
+
+/** Hub configuration for tests: real FHIR and Redis, an ephemeral HTTP port, silent logs. */
+export function testConfig(overrides: Record<string, string> = {}): HubConfig {
+  return loadConfig(
+    { FHIR_BASE_URL: fhirBaseUrl(), REDIS_URL: redisUrl(), PORT: '1', LOG_LEVEL: 'silent', ...overrides },
+    REPO_ROOT,
+  );
+}
+
+export function testGateway(baseUrl: string = fhirBaseUrl(), retries = 2): FhirGateway {
+  return new FhirGateway({ baseUrl, timeoutMs: 20000, retry: { retries, baseDelayMs: 10, maxDelayMs: 50 } });
+}
+
+/** A value unique to this test run, for identifiers that must not collide with earlier runs. */
+export function unique(prefix: string): string {
+  return `${prefix}-${randomUUID()}`;
+}
