@@ -42,6 +42,31 @@ export interface HubConfig {
 
 type Env = Record<string, string | undefined>;
 
+/** Every environment variable the hub reads, with what it means; the README's table mirrors this. */
+export const CONFIG_VARIABLES = {
+  FHIR_BASE_URL:
+    'FHIR R4 base URL. Unset: the local HAPI server at http://127.0.0.1:FHIR_PORT/fhir, started when needed',
+  FHIR_PORT: 'Port of the local HAPI server (default 8080)',
+  FHIR_AUTOSTART:
+    'Start the local HAPI server when nothing answers (default: true when FHIR_BASE_URL is unset)',
+  FHIR_TIMEOUT_MS: 'Timeout of one FHIR request (default 30000)',
+  FHIR_RETRIES: 'Retries on network errors and 5xx from the FHIR server (default 4)',
+  REDIS_URL: 'Redis for the queues (default redis://127.0.0.1:6379)',
+  QUEUE_PREFIX: 'BullMQ key prefix; keep the {hash tag} for Redis Cluster (default {hub})',
+  HOST: 'Address the hub listens on (default 127.0.0.1; 0.0.0.0 in a container)',
+  PORT: 'HTTP port of the hub (default 3000; 0 picks a free port)',
+  HUB_PUBLIC_URL: 'URL at which the FHIR server and partners reach the hub (default http://127.0.0.1:PORT)',
+  IDENTIFIER_BASE:
+    'Base of identifier systems <base>/sid/<partner>/<record> (default https://carecoord.example.org)',
+  PARTNER_CONFIG_DIR: 'Folder of partner YAML files (default config/partners)',
+  PROFILES_DIR: 'Folder of the hub profiles loaded into the FHIR server (default profiles)',
+  LOG_LEVEL: 'fatal, error, warn, info, debug, trace or silent (default info)',
+  SHUTDOWN_TIMEOUT_MS: 'How long shutdown waits for requests and jobs to finish (default 30000)',
+} as const;
+
+/** Name of a variable the hub reads. */
+export type ConfigVariable = keyof typeof CONFIG_VARIABLES;
+
 /**
  * Reads the hub's configuration from environment variables. Every problem is collected and
  * reported together, each naming its variable, so one failed start shows everything to fix.
@@ -54,7 +79,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
 
   const fhirLocalPort = read.port('FHIR_PORT', 8080);
   const explicitFhirUrl = read.optionalUrl('FHIR_BASE_URL', ['http:', 'https:']);
-  const port = read.port('PORT', 3000);
+  const port = read.int('PORT', 3000, 0, 65535); // 0: any free port (tests)
   const config: HubConfig = {
     fhir: {
       baseUrl: stripSlash(explicitFhirUrl ?? `http://127.0.0.1:${fhirLocalPort}/fhir`),
@@ -96,12 +121,12 @@ class EnvReader {
     private readonly problems: string[],
   ) {}
 
-  private raw(name: string): string | undefined {
+  private raw(name: ConfigVariable): string | undefined {
     const value = this.env[name];
     return value === undefined || value.trim() === '' ? undefined : value.trim();
   }
 
-  string(name: string, fallback: string, pattern: RegExp): string {
+  string(name: ConfigVariable, fallback: string, pattern: RegExp): string {
     const value = this.raw(name);
     if (value === undefined) {
       return fallback;
@@ -112,7 +137,7 @@ class EnvReader {
     return value;
   }
 
-  int(name: string, fallback: number, min: number, max: number): number {
+  int(name: ConfigVariable, fallback: number, min: number, max: number): number {
     const value = this.raw(name);
     if (value === undefined) {
       return fallback;
@@ -125,11 +150,11 @@ class EnvReader {
     return parsed;
   }
 
-  port(name: string, fallback: number): number {
+  port(name: ConfigVariable, fallback: number): number {
     return this.int(name, fallback, 1, 65535);
   }
 
-  bool(name: string, fallback: boolean): boolean {
+  bool(name: ConfigVariable, fallback: boolean): boolean {
     const value = this.raw(name)?.toLowerCase();
     if (value === undefined) {
       return fallback;
@@ -144,7 +169,7 @@ class EnvReader {
     return fallback;
   }
 
-  oneOf<T extends string>(name: string, allowed: readonly T[], fallback: T): T {
+  oneOf<T extends string>(name: ConfigVariable, allowed: readonly T[], fallback: T): T {
     const value = this.raw(name);
     if (value === undefined) {
       return fallback;
@@ -156,7 +181,7 @@ class EnvReader {
     return value as T;
   }
 
-  optionalUrl(name: string, protocols: string[]): string | undefined {
+  optionalUrl(name: ConfigVariable, protocols: string[]): string | undefined {
     const value = this.raw(name);
     if (value === undefined) {
       return undefined;
@@ -177,7 +202,7 @@ class EnvReader {
     return value;
   }
 
-  directory(name: string, fallback: string, cwd: string): string {
+  directory(name: ConfigVariable, fallback: string, cwd: string): string {
     const value = this.raw(name);
     const dir = value === undefined ? fallback : path.resolve(cwd, value);
     if (!existsSync(dir) || !statSync(dir).isDirectory()) {

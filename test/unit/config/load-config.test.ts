@@ -45,7 +45,7 @@ describe('loadConfig', () => {
     });
     expect(problems).toHaveLength(6);
     expect(problems.join('\n')).toMatch(/REDIS_URL=.* must use redis:\/\/ or rediss:\/\//);
-    expect(problems.join('\n')).toMatch(/PORT="70000" must be a whole number from 1 to 65535/);
+    expect(problems.join('\n')).toMatch(/PORT="70000" must be a whole number from 0 to 65535/);
     expect(problems.join('\n')).toMatch(/FHIR_BASE_URL="not a url" is not a URL/);
     expect(problems.join('\n')).toMatch(/LOG_LEVEL="loud" must be one of/);
     expect(problems.join('\n')).toMatch(/FHIR_AUTOSTART="maybe" must be true or false/);

@@ -1,0 +1,195 @@
+import { describe, expect, it } from '@jest/globals';
+import type { CarePlan, CareTeam, Communication, Patient, Task } from 'fhir/r4.js';
+import { FhirServerError, VersionConflictError } from '../../../src/fhir/fhir-errors.js';
+import { hasErrors } from '../../../src/fhir/fhir-gateway.js';
+import { CODE_SYSTEM, PROFILE } from '../../../src/fhir/profiles.js';
+import { testGateway, unique } from '../../support/test-env.js';
+
+const fhir = testGateway();
+const SID = 'https://carecoord.example.org/sid/test-partner';
+
+function patient(mrn: string): Patient {
+  return {
+    resourceType: 'Patient',
+    identifier: [{ system: `${SID}/patient`, value: mrn }],
+    name: [{ family: 'Tester', given: ['Pat'] }],
+  };
+}
+
+function task(patientId: string, focus: string, extra: Partial<Task> = {}): Task {
+  return {
+    resourceType: 'Task',
+    meta: { profile: [PROFILE.task] },
+    status: 'requested',
+    intent: 'order',
+    code: { coding: [{ system: CODE_SYSTEM.taskCode, code: 'acknowledge-plan-change' }] },
+    for: { reference: `Patient/${patientId}` },
+    focus: { reference: focus },
+    restriction: { period: { end: '2026-12-01T17:00:00Z' } },
+    ...extra,
+  };
+}
+
+describe('FhirGateway against the real HAPI server', () => {
+  it('writes Patient, CareTeam, CarePlan, Task and Communication, reads them back, and versions the CarePlan', async () => {
+    const pat = await fhir.create(patient(unique('mrn')));
+    const subject = { reference: `Patient/${pat.id}` };
+    const org = { reference: 'Organization/hcbs-demo', display: 'HCBS demo provider' };
+
+    const team = await fhir.create<CareTeam>({
+      resourceType: 'CareTeam',
+      status: 'active',
+      subject,
+      participant: [
+        {
+          role: [{ coding: [{ system: CODE_SYSTEM.careTeamRole, code: 'coordinator-of-the-day' }] }],
+          member: { display: 'Alex Coordinator' },
+          period: { start: '2026-11-22', end: '2026-11-22' },
+        },
+      ],
+    });
+    const plan = await fhir.create<CarePlan>({
+      resourceType: 'CarePlan',
+      meta: { profile: [PROFILE.carePlan] },
+      status: 'active',
+      intent: 'plan',
+      subject,
+      author: { display: 'HCBS demo provider' },
+      careTeam: [{ reference: `CareTeam/${team.id}` }],
+      activity: [{ detail: { status: 'scheduled', performer: [org], description: 'Daily personal care' } }],
+    });
+    const ack = await fhir.create(task(pat.id!, `CarePlan/${plan.id}`, { owner: org }));
+    const note = await fhir.create<Communication>({
+      resourceType: 'Communication',
+      status: 'completed',
+      subject,
+      about: [{ reference: `CarePlan/${plan.id}` }],
+      payload: [{ contentString: 'Plan updated' }],
+    });
+
+    expect((await fhir.read<Patient>('Patient', pat.id!)).identifier?.[0]?.value).toBe(
+      pat.identifier?.[0]?.value,
+    );
+    expect((await fhir.read<CareTeam>('CareTeam', team.id!)).participant).toHaveLength(1);
+    expect((await fhir.read<Task>('Task', ack.id!)).owner).toEqual(org);
+    expect((await fhir.read<Communication>('Communication', note.id!)).about?.[0]?.reference).toBe(
+      `CarePlan/${plan.id}`,
+    );
+
+    const v2 = await fhir.update<CarePlan>({ ...plan, description: 'second' });
+    const v3 = await fhir.update<CarePlan>({ ...v2, description: 'third' }, { ifMatch: v2.meta!.versionId! });
+    expect(v3.meta?.versionId).toBe('3');
+
+    const history = await fhir.history<CarePlan>('CarePlan', plan.id!);
+    expect(history.map((v) => v.meta?.versionId)).toEqual(['3', '2', '1']);
+    expect(history.map((v) => v.description)).toEqual(['third', 'second', undefined]);
+    expect((await fhir.vread<CarePlan>('CarePlan', plan.id!, '2')).description).toBe('second');
+
+    const found = await fhir.search<Task>('Task', { focus: `CarePlan/${plan.id}` });
+    expect(found.map((t) => t.id)).toEqual([ack.id]);
+  });
+
+  it('makes one resource from a conditional create run twice', async () => {
+    const mrn = unique('mrn');
+    const query = `identifier=${SID}/patient|${mrn}`;
+    const first = await fhir.createIfNoneExist(patient(mrn), query);
+    const second = await fhir.createIfNoneExist(patient(mrn), query);
+    expect(first.created).toBe(true);
+    expect(second.created).toBe(false);
+    expect(second.resource.id).toBe(first.resource.id);
+    expect(await fhir.search('Patient', { identifier: `${SID}/patient|${mrn}` })).toHaveLength(1);
+  });
+
+  it('upserts by identifier: creates once, then updates the same resource', async () => {
+    const mrn = unique('mrn');
+    const identifier = { system: `${SID}/patient`, value: mrn };
+    const created = await fhir.upsertByIdentifier(patient(mrn), identifier);
+    const updated = await fhir.upsertByIdentifier({ ...patient(mrn), gender: 'female' }, identifier);
+    expect(created.created).toBe(true);
+    expect(updated.created).toBe(false);
+    expect(updated.resource.id).toBe(created.resource.id);
+    expect(updated.resource.meta?.versionId).toBe('2');
+  });
+
+  it('refuses an update with a stale If-Match as a VersionConflictError', async () => {
+    const pat = await fhir.create(patient(unique('mrn')));
+    await fhir.update({ ...pat, gender: 'male' }, { ifMatch: '1' });
+    const stale = fhir.update({ ...pat, gender: 'female' }, { ifMatch: '1' });
+    await expect(stale).rejects.toBeInstanceOf(VersionConflictError);
+    await expect(fhir.update({ ...pat, gender: 'female' }, { ifMatch: '1' })).rejects.toMatchObject({
+      httpStatus: 412,
+      code: 'FHIR.VERSION_CONFLICT',
+    });
+  });
+
+  it('has the server refuse a Task without an owner because of the hub profile', async () => {
+    const pat = await fhir.create(patient(unique('mrn')));
+    const noOwner = task(pat.id!, `Patient/${pat.id}`);
+    const err = await fhir.create(noOwner).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(FhirServerError);
+    const serverError = err as FhirServerError;
+    expect(serverError.httpStatus).toBeGreaterThanOrEqual(400);
+    expect(serverError.httpStatus).toBeLessThan(500);
+    expect(serverError.message).toMatch(/Task\.owner/);
+
+    const outcome = await fhir.validate(noOwner, PROFILE.task);
+    expect(hasErrors(outcome)).toBe(true);
+    const valid = await fhir.validate(
+      task(pat.id!, `Patient/${pat.id}`, { owner: { display: 'BH clinic' } }),
+    );
+    expect(hasErrors(valid)).toBe(false);
+  });
+
+  it('runs a transaction bundle with conditional entries, idempotently', async () => {
+    const mrn = unique('mrn');
+    const bundle = {
+      resourceType: 'Bundle' as const,
+      type: 'transaction' as const,
+      entry: [
+        {
+          fullUrl: 'urn:uuid:5d1c0a4e-0000-4000-8000-000000000001',
+          resource: patient(mrn),
+          request: {
+            method: 'POST' as const,
+            url: 'Patient',
+            ifNoneExist: `identifier=${SID}/patient|${mrn}`,
+          },
+        },
+        {
+          resource: {
+            resourceType: 'Communication' as const,
+            status: 'completed' as const,
+            identifier: [{ system: `${SID}/note`, value: mrn }],
+            subject: { reference: 'urn:uuid:5d1c0a4e-0000-4000-8000-000000000001' },
+          },
+          request: { method: 'PUT' as const, url: `Communication?identifier=${SID}/note|${mrn}` },
+        },
+      ],
+    };
+    const first = await fhir.transaction(bundle);
+    const second = await fhir.transaction(bundle);
+    expect(first.type).toBe('transaction-response');
+    expect(first.entry?.map((e) => e.response?.status)).toEqual([
+      expect.stringMatching(/^201/),
+      expect.stringMatching(/^201/),
+    ]);
+    expect(second.entry?.[0]?.response?.status).toMatch(/^200/);
+    const notes = await fhir.search<Communication>('Communication', { identifier: `${SID}/note|${mrn}` });
+    expect(notes).toHaveLength(1);
+    expect(notes[0]?.subject?.reference).toMatch(/^Patient\//);
+  });
+
+  it('follows next links when a search spans pages', async () => {
+    const family = unique('Pager').replace(/-/g, '');
+    for (let i = 0; i < 5; i++) {
+      await fhir.create<Patient>({ resourceType: 'Patient', name: [{ family }] });
+    }
+    const onePage = await fhir.searchPage('Patient', { family, _count: 2 });
+    expect(onePage.entry).toHaveLength(2);
+    const all = await fhir.search<Patient>('Patient', { family, _count: 2 });
+    expect(all).toHaveLength(5);
+  });
+});

@@ -1,0 +1,113 @@
+import { describe, expect, it } from '@jest/globals';
+import { spawn } from 'node:child_process';
+import { createServer } from 'node:net';
+import path from 'node:path';
+import request from 'supertest';
+import { createLogger } from '../../src/logging/logger.js';
+import { startHub } from '../../src/startup/start-hub.js';
+import { fhirBaseUrl, redisUrl, REPO_ROOT, testConfig } from '../support/test-env.js';
+
+const logger = createLogger('silent');
+
+describe('startHub', () => {
+  it('starts against real HAPI and Redis, reports both ready, and closes', async () => {
+    const hub = await startHub(testConfig(), logger);
+    try {
+      const res = await request(hub.url).get('/ready');
+      expect(res.status).toBe(200);
+      expect(res.body).toEqual({
+        status: 'ready',
+        dependencies: { fhir: { status: 'up' }, redis: { status: 'up' } },
+      });
+      // the profiles are on the server after start-up
+      const sd = await hub.fhir.read('StructureDefinition', 'hub-task');
+      expect(sd.id).toBe('hub-task');
+    } finally {
+      await hub.close();
+    }
+  });
+
+  it('fails fast with a bad REDIS_URL, naming it', async () => {
+    const started = Date.now();
+    await expect(startHub(testConfig({ REDIS_URL: 'redis://127.0.0.1:1' }), logger)).rejects.toThrow(
+      /Redis is not reachable at REDIS_URL=redis:\/\/127\.0\.0\.1:1/,
+    );
+    expect(Date.now() - started).toBeLessThan(10000);
+  });
+
+  it('fails fast when the FHIR server at FHIR_BASE_URL is unreachable, naming it', async () => {
+    await expect(startHub(testConfig({ FHIR_BASE_URL: 'http://127.0.0.1:1/fhir' }), logger)).rejects.toThrow(
+      /FHIR server is not reachable at FHIR_BASE_URL=http:\/\/127\.0\.0\.1:1\/fhir/,
+    );
+  });
+});
+
+/** The built hub (`dist/main.js`, what `npm start` runs) as a real process. */
+describe('hub process', () => {
+  const main = path.join(REPO_ROOT, 'dist', 'main.js');
+
+  function run(env: Record<string, string>) {
+    const child = spawn(process.execPath, [main], {
+      cwd: REPO_ROOT,
+      env: {
+        PATH: process.env.PATH,
+        FHIR_BASE_URL: fhirBaseUrl(),
+        REDIS_URL: redisUrl(),
+        LOG_LEVEL: 'info',
+        ...env,
+      },
+    });
+    let stderr = '';
+    let stdout = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+    return { child, exited, output: () => ({ stderr, stdout }) };
+  }
+
+  it('serves /ready, logs JSON, and exits 0 on SIGTERM', async () => {
+    const port = await freePort();
+    const hub = run({ PORT: String(port) });
+    try {
+      await waitFor(async () => (await fetch(`http://127.0.0.1:${port}/ready`)).status === 200, 60000);
+    } finally {
+      hub.child.kill('SIGTERM');
+    }
+    expect(await hub.exited).toBe(0);
+    const lines = hub
+      .output()
+      .stdout.trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { msg: string });
+    expect(lines.map((l) => l.msg)).toEqual(expect.arrayContaining(['hub started', 'shutdown complete']));
+  });
+
+  it('exits 1 naming the variable when configuration is wrong or Redis is unreachable', async () => {
+    const badPort = run({ PORT: 'eighty' });
+    expect(await badPort.exited).toBe(1);
+    expect(badPort.output().stderr).toMatch(/PORT="eighty" must be a whole number/);
+
+    const badRedis = run({ PORT: '0', REDIS_URL: 'redis://127.0.0.1:1' });
+    expect(await badRedis.exited).toBe(1);
+    expect(badRedis.output().stderr).toMatch(/REDIS_URL=redis:\/\/127\.0\.0\.1:1/);
+  });
+});
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+async function waitFor(check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await check().catch(() => false)) {
+      return;
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`not ready within ${timeoutMs} ms`);
+}
