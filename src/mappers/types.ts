@@ -1,0 +1,62 @@
+import type { Identifier, Patient, Resource } from 'fhir/r4.js';
+import type { PartnerConfig } from '../config/partners.js';
+
+/** What a mapper may know besides the record: no clock, no random ids, no I/O (house style 2). */
+export interface MappingContext {
+  readonly partner: PartnerConfig;
+  /** Base of identifier systems, e.g. `https://carecoord.example.org`. */
+  readonly identifierBase: string;
+}
+
+/**
+ * Placeholder reference to the participant a record is about. Mappers write
+ * `{ reference: PARTICIPANT_REF }`; the ingest writer swaps it for the resolved `Patient/<id>`.
+ */
+export const PARTICIPANT_REF = 'urn:hub:participant';
+
+/**
+ * One resource to write idempotently: the writer conditionally updates it on `identifier`, so
+ * the same source record written twice yields one resource. `fullUrl` (a `urn:uuid:` derived
+ * from the identifier) lets other resources of the same record refer to it.
+ */
+export interface ResourceWrite {
+  readonly fullUrl: string;
+  readonly identifier: Identifier;
+  readonly resource: Resource;
+}
+
+/** Something that happened which the hub's rules act on after the record is written. */
+export type HubEvent =
+  | { readonly type: 'admission'; readonly at: string; readonly encounter: string }
+  | { readonly type: 'discharge'; readonly at: string; readonly encounter: string }
+  | { readonly type: 'admission-cancelled'; readonly at: string; readonly encounter: string }
+  | { readonly type: 'discharge-cancelled'; readonly at: string; readonly encounter: string }
+  | { readonly type: 'missed-visit'; readonly at: string; readonly flag: string; readonly task: string }
+  | {
+      readonly type: 'plan-change-trigger';
+      readonly at: string;
+      readonly trigger: string;
+      readonly focus: string;
+    }
+  | {
+      readonly type: 'crisis-update';
+      readonly at: string;
+      readonly communication: string;
+      readonly thresholds: string[];
+    }
+  | { readonly type: 'service-plan'; readonly at: string; readonly carePlan: string };
+
+/** A record mapped to FHIR: who it is about, what to write, and what happened. */
+export interface MappedRecord {
+  readonly participant: {
+    /**
+     * Every identifier of the participant the record carries (partner-local ids, and shared ones
+     * such as Medicaid ID or HMIS PersonalID). The hub links on these, never on names.
+     */
+    readonly identifiers: readonly Identifier[];
+    /** Demographics to create the Patient with, or to add to it (name, birth date, ...). */
+    readonly demographics?: Patient;
+  };
+  readonly writes: readonly ResourceWrite[];
+  readonly events: readonly HubEvent[];
+}
