@@ -1,4 +1,4 @@
-import type { Identifier, Patient, Resource } from 'fhir/r4.js';
+import type { Identifier, Patient, Period, Reference, Resource } from 'fhir/r4.js';
 import type { PartnerConfig } from '../config/partners.js';
 
 /** What a mapper may know besides the record: no clock, no random ids, no I/O (house style 2). */
@@ -58,5 +58,19 @@ export interface MappedRecord {
     readonly demographics?: Patient;
   };
   readonly writes: readonly ResourceWrite[];
+  /**
+   * Members the record puts on the participant's one shared CareTeam (e.g. the housing program
+   * as housing navigator). The writer merges them into that CareTeam; mappers never write it.
+   */
+  readonly careTeamMembers?: readonly CareTeamMember[];
   readonly events: readonly HubEvent[];
+}
+
+/** A member of the shared CareTeam, in the role given by a hub care-team-role code. */
+export interface CareTeamMember {
+  /** Code from the hub care-team-role CodeSystem, e.g. `housing-navigator`. */
+  readonly role: string;
+  /** The agency (`Organization/<partnerId>`) or a named person (display, identifier). */
+  readonly member: Reference;
+  readonly period?: Period;
 }
