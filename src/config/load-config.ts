@@ -38,6 +38,10 @@ export interface HubConfig {
   readonly logLevel: LogLevel;
   /** How long shutdown waits for in-flight requests and jobs before it gives up. */
   readonly shutdownTimeoutMs: number;
+  readonly ingest: {
+    readonly concurrency: number;
+    readonly maxBodyBytes: number;
+  };
 }
 
 type Env = Record<string, string | undefined>;
@@ -62,6 +66,8 @@ export const CONFIG_VARIABLES = {
   PROFILES_DIR: 'Folder of the hub profiles loaded into the FHIR server (default profiles)',
   LOG_LEVEL: 'fatal, error, warn, info, debug, trace or silent (default info)',
   SHUTDOWN_TIMEOUT_MS: 'How long shutdown waits for requests and jobs to finish (default 30000)',
+  INGEST_CONCURRENCY: 'Records applied to the FHIR server at once per hub process (default 4)',
+  MAX_BODY_MB: 'Largest request body accepted, in MiB (default 20)',
 } as const;
 
 /** Name of a variable the hub reads. */
@@ -106,6 +112,10 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     profilesDir: read.directory('PROFILES_DIR', path.resolve(cwd, 'profiles'), cwd),
     logLevel: read.oneOf('LOG_LEVEL', LOG_LEVELS, 'info'),
     shutdownTimeoutMs: read.int('SHUTDOWN_TIMEOUT_MS', 30000, 0, 600000),
+    ingest: {
+      concurrency: read.int('INGEST_CONCURRENCY', 4, 1, 256),
+      maxBodyBytes: read.int('MAX_BODY_MB', 20, 1, 1024) * 1024 * 1024,
+    },
   };
 
   if (problems.length > 0) {

@@ -96,7 +96,7 @@ const schema: JSONSchemaType<PartnerConfig> = {
   },
 };
 
-const validate = new Ajv({ allErrors: true }).compile(schema);
+const validate = new Ajv({ allErrors: true, allowUnionTypes: true }).compile(schema);
 
 /** The partners the hub knows, by id. */
 export class PartnerRegistry {

@@ -14,4 +14,5 @@ export const CODE_SYSTEM = {
   riskFlag: `${HUB_CANONICAL_BASE}/CodeSystem/hub-risk-flag`,
   careTeamRole: `${HUB_CANONICAL_BASE}/CodeSystem/hub-care-team-role`,
   communicationCategory: `${HUB_CANONICAL_BASE}/CodeSystem/hub-communication-category`,
+  messageEvent: `${HUB_CANONICAL_BASE}/CodeSystem/hub-message-event`,
 } as const;

@@ -3,11 +3,15 @@ import type { Logger } from '../logging/logger.js';
 import { errorHandler, notFound } from './middleware/error-handler.js';
 import { requestLog } from './middleware/request-log.js';
 import { healthRoutes, type DependencyCheck } from './routes/health.routes.js';
+import { fhirMessagingRoutes, type FhirMessagingDeps } from './routes/fhir-messaging.routes.js';
+import { ingestRoutes, type IngestRouteDeps } from './routes/ingest.routes.js';
 
 /** What the HTTP layer needs; built in the composition root and passed in (no singletons). */
 export interface AppDeps {
   readonly logger: Logger;
   readonly checks: Record<string, DependencyCheck>;
+  readonly ingest?: IngestRouteDeps;
+  readonly messaging?: FhirMessagingDeps;
 }
 
 /** Builds the Express app without listening, so tests drive it with supertest. */
@@ -16,6 +20,12 @@ export function createApp(deps: AppDeps): Express {
   app.disable('x-powered-by');
   app.use(requestLog(deps.logger));
   app.use(healthRoutes(deps.checks));
+  if (deps.ingest) {
+    app.use(ingestRoutes(deps.ingest));
+  }
+  if (deps.messaging) {
+    app.use(fhirMessagingRoutes(deps.messaging));
+  }
   app.use(notFound);
   app.use(errorHandler(deps.logger));
   return app;

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Identifier, Reference, Resource } from 'fhir/r4.js';
+import type { FhirResource, Identifier, Reference } from 'fhir/r4.js';
 import type { SharedIdentifierKind } from '../config/partners.js';
 import type { MappingContext, ResourceWrite } from './types.js';
 
@@ -39,11 +39,8 @@ export function fullUrlFor(identifier: Identifier): string {
 }
 
 /** Pairs a resource with the identifier it is written on (added to `identifier` if missing). */
-export function resourceWrite<T extends Resource & { identifier?: Identifier[] | Identifier }>(
-  resource: T,
-  identifier: Identifier,
-): ResourceWrite {
-  const existing = resource.identifier;
+export function resourceWrite<T extends FhirResource>(resource: T, identifier: Identifier): ResourceWrite {
+  const existing = (resource as { identifier?: Identifier[] | Identifier }).identifier;
   const list = Array.isArray(existing) ? existing : existing ? [existing] : [];
   const has = list.some((i) => i.system === identifier.system && i.value === identifier.value);
   const withId =

@@ -1,4 +1,4 @@
-import type { Identifier, Patient, Period, Reference, Resource } from 'fhir/r4.js';
+import type { FhirResource, Identifier, Patient, Period, Reference } from 'fhir/r4.js';
 import type { PartnerConfig } from '../config/partners.js';
 
 /** What a mapper may know besides the record: no clock, no random ids, no I/O (house style 2). */
@@ -22,7 +22,7 @@ export const PARTICIPANT_REF = 'urn:hub:participant';
 export interface ResourceWrite {
   readonly fullUrl: string;
   readonly identifier: Identifier;
-  readonly resource: Resource;
+  readonly resource: FhirResource;
 }
 
 /** Something that happened which the hub's rules act on after the record is written. */

@@ -1,12 +1,19 @@
+import { QueueEvents } from 'bullmq';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { HubConfig } from '../config/load-config.js';
+import { loadPartners, type PartnerRegistry } from '../config/partners.js';
 import { HubError } from '../errors/hub-error.js';
 import { FhirGateway } from '../fhir/fhir-gateway.js';
 import { loadProfiles } from '../fhir/load-profiles.js';
+import { ensurePartnerOrganizations } from '../fhir/partner-organizations.js';
 import { createApp } from '../http/create-app.js';
+import { defaultFormats } from '../ingest/format-registry.js';
+import { IngestService } from '../ingest/ingest-service.js';
+import { RejectedStore } from '../ingest/rejected-store.js';
 import type { Logger } from '../logging/logger.js';
 import { checkRedis, createRedisConnection, pingRedis } from '../queues/connection.js';
+import { createIngestQueue, createIngestWorker, INGEST_QUEUE } from '../queues/ingest.queue.js';
 import { ensureFhirServer } from './ensure-fhir-server.js';
 import { stopLocalFhirServer } from './local-fhir-server.js';
 
@@ -14,14 +21,17 @@ import { stopLocalFhirServer } from './local-fhir-server.js';
 export interface RunningHub {
   readonly url: string;
   readonly fhir: FhirGateway;
+  readonly partners: PartnerRegistry;
   close(): Promise<void>;
 }
 
 /**
  * The composition root's work: check Redis (fast) before the FHIR server (may need starting),
- * load the profiles, then serve HTTP. Throws a {@link HubError} naming the failing dependency.
+ * read the partners, load the profiles, start the workers, then serve HTTP. Throws a
+ * {@link HubError} naming the failing dependency or file.
  */
 export async function startHub(config: HubConfig, logger: Logger): Promise<RunningHub> {
+  const partners = await loadPartners(config.partnerConfigDir);
   await checkRedis(config.redis.url);
   const fhirOrigin = await ensureFhirServer(config, logger);
   const fhir = new FhirGateway({
@@ -31,11 +41,27 @@ export async function startHub(config: HubConfig, logger: Logger): Promise<Runni
     logger,
   });
   const loaded = await loadProfiles(fhir, config.profilesDir);
-  logger.info({ loaded, fhirBaseUrl: config.fhir.baseUrl, fhirOrigin }, 'profiles loaded');
+  await ensurePartnerOrganizations(fhir, partners.all(), config.identifierBase);
+  logger.info({ profiles: loaded, partners: partners.all().length, fhirOrigin }, 'FHIR server prepared');
 
   const redis = createRedisConnection(config.redis.url, 'producer');
   redis.on('error', (err) => logger.warn({ error: err.message }, 'redis connection error'));
   await redis.connect();
+  const workerRedis = createRedisConnection(config.redis.url, 'worker');
+  workerRedis.on('error', (err) => logger.warn({ error: err.message }, 'redis worker connection error'));
+
+  const prefix = config.redis.queuePrefix;
+  const formats = defaultFormats();
+  const rejected = new RejectedStore(redis, prefix);
+  const ingestQueue = createIngestQueue(redis, prefix);
+  const queueEvents = new QueueEvents(INGEST_QUEUE, { connection: workerRedis.duplicate(), prefix });
+  const ingestWorker = createIngestWorker(
+    { fhir, partners, formats, rejected, identifierBase: config.identifierBase, logger },
+    workerRedis,
+    prefix,
+    config.ingest.concurrency,
+  );
+  const ingest = new IngestService({ partners, formats, queue: ingestQueue, queueEvents, rejected, logger });
 
   // Readiness must answer quickly: no retries, short timeout.
   const fhirProbe = new FhirGateway({ baseUrl: config.fhir.baseUrl, timeoutMs: 3000, retry: { retries: 0 } });
@@ -46,6 +72,13 @@ export async function startHub(config: HubConfig, logger: Logger): Promise<Runni
         await fhirProbe.capabilities();
       },
       redis: () => pingRedis(redis),
+    },
+    ingest: { ingest, formats, rejected, bodyLimit: `${config.ingest.maxBodyBytes}b` },
+    messaging: {
+      ingest,
+      bodyLimit: `${config.ingest.maxBodyBytes}b`,
+      publicUrl: config.http.publicUrl,
+      waitMs: 30000,
     },
   });
   const server = await listen(app, config.http.host, config.http.port);
@@ -60,14 +93,19 @@ export async function startHub(config: HubConfig, logger: Logger): Promise<Runni
       const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
       await stopped;
+      // Workers first: they finish their current job and may still enqueue follow-up work.
+      await ingestWorker.close();
+      await queueEvents.close();
+      await ingestQueue.close();
       redis.disconnect();
+      workerRedis.disconnect();
       if (fhirOrigin === 'started') {
         logger.info('stopping the local HAPI server the hub started');
         await stopLocalFhirServer(config.fhir.localPort);
       }
       logger.info('shutdown complete');
     })());
-  return { url, fhir, close };
+  return { url, fhir, partners, close };
 }
 
 function listen(app: ReturnType<typeof createApp>, host: string, port: number): Promise<Server> {

@@ -1,0 +1,143 @@
+import type { FieldIssue, ParseResult } from '../types.js';
+
+/** Events a partner may announce in `MessageHeader.eventCoding` (hub CodeSystem `hub-message-event`). */
+export const MESSAGE_EVENTS = [
+  'careplan-update',
+  'careteam-update',
+  'task-update',
+  'communication',
+  'encounter-admit',
+  'encounter-discharge',
+] as const;
+export type MessageEvent = (typeof MESSAGE_EVENTS)[number];
+
+/** A FHIR message Bundle as the adapter validated it. Kept as plain JSON: it is FHIR already. */
+export interface FhirMessageRecord {
+  readonly messageId: string;
+  readonly event: MessageEvent;
+  /** `MessageHeader.sender.reference`, if any (checked against the sending partner upstream). */
+  readonly sender?: string;
+  /** The Bundle's entries other than the MessageHeader, as `{ fullUrl, resource }`. */
+  readonly entries: ReadonlyArray<{ readonly fullUrl?: string; readonly resource: JsonResource }>;
+}
+
+/** A resource as JSON: the adapter checks structure, the FHIR server checks content. */
+export interface JsonResource {
+  readonly resourceType: string;
+  readonly id?: string;
+  readonly identifier?: ReadonlyArray<{ readonly system?: string; readonly value?: string }>;
+  readonly [key: string]: unknown;
+}
+
+/**
+ * Reads a FHIR message (`Bundle.type = message`, MessageHeader first). The participant comes as a
+ * Patient entry; every resource (Patient included) must carry an identifier with system and
+ * value, so the hub links the participant and writes each resource idempotently. Problems name the element (`Bundle.entry[2].resource.identifier`).
+ * @see https://hl7.org/fhir/R4/messaging.html
+ */
+export function parseFhirMessage(body: Buffer): ParseResult<FhirMessageRecord> {
+  let bundle: Record<string, unknown>;
+  try {
+    bundle = JSON.parse(body.toString('utf8')) as Record<string, unknown>;
+  } catch (err) {
+    return reject(
+      'message',
+      [{ field: 'Bundle', message: `not valid JSON: ${(err as Error).message}` }],
+      body,
+    );
+  }
+  const issues: FieldIssue[] = [];
+  if (bundle?.resourceType !== 'Bundle' || bundle.type !== 'message') {
+    issues.push({ field: 'Bundle.type', message: 'must be a Bundle of type "message"' });
+    return reject('message', issues, body);
+  }
+  const entries = Array.isArray(bundle.entry) ? (bundle.entry as Array<Record<string, unknown>>) : [];
+  const header = entries[0]?.resource as Record<string, unknown> | undefined;
+  if (header?.resourceType !== 'MessageHeader') {
+    return reject(
+      'message',
+      [{ field: 'Bundle.entry[0].resource', message: 'the first entry must be a MessageHeader' }],
+      body,
+    );
+  }
+  const messageId = typeof header.id === 'string' ? header.id : undefined;
+  if (!messageId) {
+    issues.push({
+      field: 'MessageHeader.id',
+      message: 'is required: it identifies the message for de-duplication and the response',
+    });
+  }
+  const coding = header.eventCoding as { code?: string } | undefined;
+  const event = coding?.code;
+  if (!event || !(MESSAGE_EVENTS as readonly string[]).includes(event)) {
+    issues.push({
+      field: 'MessageHeader.eventCoding.code',
+      message: `must be one of ${MESSAGE_EVENTS.join(', ')}`,
+    });
+  }
+  const rest = entries
+    .slice(1)
+    .map((e, i) => ({
+      index: i + 1,
+      fullUrl: e.fullUrl as string | undefined,
+      resource: e.resource as JsonResource | undefined,
+    }));
+  if (rest.length === 0) {
+    issues.push({ field: 'Bundle.entry', message: 'the message carries no resource' });
+  }
+  if (!rest.some((e) => e.resource?.resourceType === 'Patient')) {
+    issues.push({
+      field: 'Bundle.entry',
+      message: 'the message must carry the participant as a Patient with an identifier',
+    });
+  }
+  for (const e of rest) {
+    if (!e.resource || typeof e.resource.resourceType !== 'string') {
+      issues.push({
+        field: `Bundle.entry[${e.index}].resource`,
+        message: 'is missing or has no resourceType',
+      });
+      continue;
+    }
+    const hasIdentifier = (e.resource.identifier ?? []).some((i) => i.system && i.value);
+    if (!hasIdentifier) {
+      issues.push({
+        field: `Bundle.entry[${e.index}].resource.identifier`,
+        message: `${e.resource.resourceType} needs an identifier with system and value so it can be written idempotently`,
+      });
+    }
+  }
+  if (issues.length > 0) {
+    return {
+      accepted: [],
+      rejected: [
+        {
+          location: `message ${messageId ?? '(no id)'}`,
+          sourceId: messageId,
+          issues,
+          raw: body.toString('utf8'),
+        },
+      ],
+    };
+  }
+  const sender = (header.sender as { reference?: string } | undefined)?.reference;
+  return {
+    accepted: [
+      {
+        location: `message ${messageId}`,
+        sourceId: messageId!,
+        record: {
+          messageId: messageId!,
+          event: event as MessageEvent,
+          ...(sender ? { sender } : {}),
+          entries: rest.map((e) => ({ ...(e.fullUrl ? { fullUrl: e.fullUrl } : {}), resource: e.resource! })),
+        },
+      },
+    ],
+    rejected: [],
+  };
+}
+
+function reject(location: string, issues: FieldIssue[], body: Buffer): ParseResult<FhirMessageRecord> {
+  return { accepted: [], rejected: [{ location, issues, raw: body.toString('utf8') }] };
+}

@@ -1,0 +1,127 @@
+import express, { Router } from 'express';
+import { INBOUND_FORMATS, type InboundFormat } from '../../adapters/types.js';
+import { HubError, InvalidInputError } from '../../errors/hub-error.js';
+import type { FormatHandlers } from '../../ingest/formats.js';
+import { reportToOutcome, statusOf, type IngestService } from '../../ingest/ingest-service.js';
+import type { RejectedStore } from '../../ingest/rejected-store.js';
+import { outcome } from '../../errors/to-operation-outcome.js';
+
+export interface IngestRouteDeps {
+  readonly ingest: IngestService;
+  readonly formats: FormatHandlers;
+  readonly rejected: RejectedStore;
+  /** Largest accepted body, e.g. `20mb`. */
+  readonly bodyLimit: string;
+}
+
+/** Longest a caller may ask `?wait=` to wait for its records to be applied. */
+const MAX_WAIT_SECONDS = 60;
+
+/**
+ * `POST /ingest/:partnerId/:format`: a batch in a partner's own format. Answers 202 with an
+ * OperationOutcome naming every record (accepted, or rejected with its fields); `?wait=N` waits up
+ * to N seconds for the records to be applied and names the resources written (200 when all were).
+ * `/admin/rejected`: list, inspect, replay (optionally with a corrected body) and discard rejected records.
+ */
+export function ingestRoutes(deps: IngestRouteDeps): Router {
+  const router = Router();
+  const raw = express.raw({ type: () => true, limit: deps.bodyLimit });
+
+  router.post('/ingest/:partnerId/:format', raw, async (req, res) => {
+    const format = parseFormat(req.params.format);
+    const handler = deps.formats[format];
+    const contentType = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+    if (handler && !handler.contentTypes.includes(contentType)) {
+      throw new HubError(
+        'INGEST.CONTENT_TYPE',
+        `${format} must be sent as ${handler.contentTypes.join(' or ')}, not "${contentType || '(none)'}"`,
+        {
+          status: 415,
+          issues: [
+            {
+              severity: 'error',
+              code: 'not-supported',
+              diagnostics: `${format} must be sent as ${handler.contentTypes.join(' or ')}`,
+            },
+          ],
+        },
+      );
+    }
+    const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+    let report = await deps.ingest.ingest(req.params.partnerId, format, body);
+    const wait = waitSeconds(req.query.wait);
+    if (wait > 0) {
+      report = await deps.ingest.waitForApplied(report, wait * 1000);
+    }
+    res.status(statusOf(report)).type('application/fhir+json').json(reportToOutcome(report));
+  });
+
+  router.get('/admin/rejected', async (req, res) => {
+    const partnerId = typeof req.query.partner === 'string' ? req.query.partner : undefined;
+    res.json(await deps.rejected.list({ partnerId, limit: 500 }));
+  });
+
+  router.get('/admin/rejected/:id', async (req, res) => {
+    const rejection = await deps.rejected.get(req.params.id);
+    if (!rejection) {
+      res
+        .status(404)
+        .type('application/fhir+json')
+        .json(outcome('error', 'not-found', `No rejected record ${req.params.id}`));
+      return;
+    }
+    res.json(rejection);
+  });
+
+  // Replays the stored record, or the corrected one in the body; the rejection is removed once
+  // the replay was accepted (a replay that is rejected again is stored as a new rejection).
+  router.post('/admin/rejected/:id/replay', raw, async (req, res) => {
+    const rejection = await deps.rejected.get(req.params.id);
+    if (!rejection) {
+      res
+        .status(404)
+        .type('application/fhir+json')
+        .json(outcome('error', 'not-found', `No rejected record ${req.params.id}`));
+      return;
+    }
+    const corrected = Buffer.isBuffer(req.body) && req.body.length > 0 ? req.body : undefined;
+    const body = corrected ?? Buffer.from(rejection.raw ?? '', 'utf8');
+    const report = await deps.ingest.ingest(rejection.partnerId, parseFormat(rejection.format), body);
+    if (report.records.some((r) => r.status === 'accepted')) {
+      await deps.rejected.remove(rejection.id);
+    }
+    res.status(statusOf(report)).type('application/fhir+json').json(reportToOutcome(report));
+  });
+
+  router.delete('/admin/rejected/:id', async (req, res) => {
+    const removed = await deps.rejected.remove(req.params.id);
+    res.status(removed ? 204 : 404).end();
+  });
+
+  return router;
+}
+
+function parseFormat(value: string): InboundFormat {
+  if (!(INBOUND_FORMATS as readonly string[]).includes(value)) {
+    throw new HubError(
+      'INGEST.UNKNOWN_FORMAT',
+      `Unknown format "${value}"; one of ${INBOUND_FORMATS.join(', ')}`,
+      {
+        status: 404,
+        issues: [{ severity: 'error', code: 'not-found', diagnostics: `Unknown format "${value}"` }],
+      },
+    );
+  }
+  return value as InboundFormat;
+}
+
+function waitSeconds(value: unknown): number {
+  if (value === undefined) {
+    return 0;
+  }
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < 0 || n > MAX_WAIT_SECONDS) {
+    throw new InvalidInputError(`wait must be a number of seconds from 0 to ${MAX_WAIT_SECONDS}`);
+  }
+  return n;
+}

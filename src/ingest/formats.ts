@@ -1,0 +1,19 @@
+import type { InboundFormat, ParseResult } from '../adapters/types.js';
+import type { PartnerConfig } from '../config/partners.js';
+import type { MappedRecord, MappingContext } from '../mappers/types.js';
+
+/** How the hub reads one inbound format: the adapter that parses a body, the mapper for one record. */
+export interface FormatHandler<T = unknown> {
+  /** Content types the HTTP ingest endpoint accepts for this format. */
+  readonly contentTypes: readonly string[];
+  parse(body: Buffer, partner: PartnerConfig): ParseResult<T>;
+  map(record: T, ctx: MappingContext): MappedRecord;
+}
+
+/** Formats handled through adapters and mappers, by name. */
+export type FormatHandlers = Partial<Record<InboundFormat, FormatHandler>>;
+
+/** Wraps a typed handler for the registry (records travel through Redis as JSON). */
+export function handler<T>(h: FormatHandler<T>): FormatHandler {
+  return h;
+}

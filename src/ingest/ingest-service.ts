@@ -1,0 +1,195 @@
+import type { QueueEvents } from 'bullmq';
+import type { OperationOutcome, OperationOutcomeIssue } from 'fhir/r4.js';
+import type { FieldIssue, InboundFormat } from '../adapters/types.js';
+import type { PartnerConfig, PartnerRegistry } from '../config/partners.js';
+import { HubError } from '../errors/hub-error.js';
+import type { Logger } from '../logging/logger.js';
+import { enqueueIngest, type IngestQueue, type IngestJobResult } from '../queues/ingest.queue.js';
+import type { FormatHandlers } from './formats.js';
+import type { RejectedStore } from './rejected-store.js';
+
+/** What happened to one record of a batch. */
+export type RecordResult =
+  | { status: 'accepted'; location: string; sourceId: string; jobId: string }
+  | { status: 'applied'; location: string; sourceId: string; jobId: string; outcome: IngestJobResult }
+  | {
+      status: 'rejected';
+      location: string;
+      sourceId?: string;
+      issues: readonly FieldIssue[];
+      rejectionId?: string;
+    };
+
+/** The answer to one ingest call: every record of the batch, accepted or rejected. */
+export interface IngestReport {
+  readonly partnerId: string;
+  readonly format: InboundFormat;
+  readonly records: readonly RecordResult[];
+}
+
+export interface IngestServiceDeps {
+  readonly partners: PartnerRegistry;
+  readonly formats: FormatHandlers;
+  readonly queue: IngestQueue;
+  readonly queueEvents: QueueEvents;
+  readonly rejected: RejectedStore;
+  readonly logger: Logger;
+}
+
+/**
+ * Takes a batch from a partner: checks the partner may send this format, parses it, queues every
+ * valid record (durably, in Redis) and keeps every rejected one. Valid records go in even when
+ * others in the same batch are rejected; nothing is dropped without a trace.
+ */
+export class IngestService {
+  constructor(private readonly deps: IngestServiceDeps) {}
+
+  /** The partner, if it exists and may send `format`; otherwise a 403/404 HubError naming why. */
+  partnerFor(partnerId: string, format: InboundFormat): PartnerConfig {
+    const partner = this.deps.partners.get(partnerId);
+    if (!partner) {
+      throw new HubError('PARTNER.UNKNOWN', `Unknown partner "${partnerId}"`, {
+        status: 404,
+        issues: [{ severity: 'error', code: 'not-found', diagnostics: `Unknown partner "${partnerId}"` }],
+      });
+    }
+    if (!partner.inbound.formats.includes(format)) {
+      const message = `Partner "${partnerId}" is not configured to send ${format} (inbound.formats: ${partner.inbound.formats.join(', ') || 'none'})`;
+      throw new HubError('PARTNER.FORMAT_NOT_ALLOWED', message, {
+        status: 403,
+        issues: [{ severity: 'error', code: 'forbidden', diagnostics: message }],
+      });
+    }
+    return partner;
+  }
+
+  async ingest(partnerId: string, format: InboundFormat, body: Buffer): Promise<IngestReport> {
+    const partner = this.partnerFor(partnerId, format);
+    const handler = this.deps.formats[format];
+    if (!handler) {
+      throw new HubError('INGEST.FORMAT_UNAVAILABLE', `The hub cannot read ${format} yet`, { status: 501 });
+    }
+    const parsed = handler.parse(body, partner);
+    const receivedAt = new Date().toISOString();
+    const records: RecordResult[] = [];
+    for (const r of parsed.accepted) {
+      const jobId = await enqueueIngest(this.deps.queue, {
+        partnerId,
+        format,
+        sourceId: r.sourceId,
+        location: r.location,
+        receivedAt,
+        record: r.record,
+      });
+      records.push({ status: 'accepted', location: r.location, sourceId: r.sourceId, jobId });
+    }
+    for (const r of parsed.rejected) {
+      const stored = await this.deps.rejected.add({
+        ...r,
+        partnerId,
+        format,
+        stage: 'parse',
+        rejectedAt: receivedAt,
+      });
+      records.push({
+        status: 'rejected',
+        location: r.location,
+        sourceId: r.sourceId,
+        issues: r.issues,
+        rejectionId: stored.id,
+      });
+    }
+    this.deps.logger.info(
+      { partnerId, format, accepted: parsed.accepted.length, rejected: parsed.rejected.length },
+      'batch received',
+    );
+    return { partnerId, format, records };
+  }
+
+  /**
+   * Waits up to `timeoutMs` for the accepted records of a report to be applied, and reports each
+   * as applied, rejected by the server, or still accepted (queued) when time ran out.
+   */
+  async waitForApplied(report: IngestReport, timeoutMs: number): Promise<IngestReport> {
+    const deadline = Date.now() + timeoutMs;
+    const records = await Promise.all(
+      report.records.map(async (r): Promise<RecordResult> => {
+        if (r.status !== 'accepted') {
+          return r;
+        }
+        const job = await this.deps.queue.getJob(r.jobId);
+        if (!job) {
+          return r;
+        }
+        try {
+          const outcome: IngestJobResult = await job.waitUntilFinished(
+            this.deps.queueEvents,
+            Math.max(1, deadline - Date.now()),
+          );
+          return { ...r, status: 'applied', outcome };
+        } catch {
+          // Refused by the server (then it is in the rejected list), or not finished in time.
+          const rejection = await this.deps.rejected.get(`write-${r.jobId}`);
+          return rejection
+            ? {
+                status: 'rejected',
+                location: r.location,
+                sourceId: r.sourceId,
+                issues: rejection.issues,
+                rejectionId: rejection.id,
+              }
+            : r;
+        }
+      }),
+    );
+    return { ...report, records };
+  }
+}
+
+/** HTTP status for a report: 400 for an empty batch, 422 when every record was refused, 200 when all were applied, else 202. */
+export function statusOf(report: IngestReport): number {
+  if (report.records.length === 0) {
+    return 400;
+  }
+  if (report.records.every((r) => r.status === 'rejected')) {
+    return 422;
+  }
+  return report.records.every((r) => r.status === 'applied') ? 200 : 202;
+}
+
+/** The report as an OperationOutcome: one issue per record, naming the record and each bad field. */
+export function reportToOutcome(report: IngestReport): OperationOutcome {
+  const issues: OperationOutcomeIssue[] = [];
+  for (const r of report.records) {
+    switch (r.status) {
+      case 'accepted':
+        issues.push({
+          severity: 'information',
+          code: 'informational',
+          diagnostics: `${r.location}: accepted (job ${r.jobId})`,
+        });
+        break;
+      case 'applied':
+        issues.push({
+          severity: 'information',
+          code: 'informational',
+          diagnostics: `${r.location}: applied as ${[r.outcome.patient, ...Object.values(r.outcome.written)].join(', ')}`,
+        });
+        break;
+      case 'rejected':
+        for (const i of r.issues) {
+          issues.push({
+            severity: 'error',
+            code: 'invalid',
+            diagnostics: `${r.location}${r.sourceId ? ` (${r.sourceId})` : ''}: ${i.field}: ${i.message}`,
+            location: [i.field],
+          });
+        }
+        break;
+    }
+  }
+  if (issues.length === 0) {
+    issues.push({ severity: 'warning', code: 'incomplete', diagnostics: 'The batch held no records' });
+  }
+  return { resourceType: 'OperationOutcome', issue: issues };
+}

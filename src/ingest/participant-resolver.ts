@@ -1,0 +1,109 @@
+import type { Identifier, Patient } from 'fhir/r4.js';
+import { HubError } from '../errors/hub-error.js';
+import { VersionConflictError } from '../fhir/fhir-errors.js';
+import type { FhirGateway } from '../fhir/fhir-gateway.js';
+
+/**
+ * The record's identifiers point at more than one Patient, or at a Patient that holds a different
+ * value for the same identifier system. The hub reports this instead of guessing (DESIGN: never
+ * merge on name alone; a conflict is reported).
+ */
+export class ParticipantConflictError extends HubError {
+  constructor(message: string) {
+    super('PARTICIPANT.CONFLICT', message, {
+      status: 409,
+      issues: [
+        { severity: 'error', code: 'conflict', diagnostics: message, expression: ['Patient.identifier'] },
+      ],
+    });
+  }
+}
+
+/** Systems of which a person has exactly one value (a second value means a different person). */
+const SINGLE_VALUE_SYSTEMS_SUFFIX = ['/sid/medicaid', 'us-ssn'];
+
+/** The one Patient a record is about, found or created by its identifiers. */
+export interface ResolvedParticipant {
+  readonly patientId: string;
+  readonly created: boolean;
+}
+
+const MAX_CONFLICT_RETRIES = 3;
+
+/**
+ * Finds the one Patient holding any of `identifiers` and adds the identifiers it lacks; creates
+ * the Patient (conditionally, so two concurrent records for a new person make one) when none
+ * does. More than one match is a {@link ParticipantConflictError}.
+ */
+export async function resolveParticipant(
+  fhir: FhirGateway,
+  identifiers: readonly Identifier[],
+  demographics: Patient | undefined,
+): Promise<ResolvedParticipant> {
+  const usable = identifiers.filter((i) => i.system && i.value);
+  if (usable.length === 0) {
+    throw new HubError('PARTICIPANT.NO_IDENTIFIER', 'The record carries no identifier of the participant', {
+      status: 422,
+      issues: [
+        { severity: 'error', code: 'required', diagnostics: 'No participant identifier in the record' },
+      ],
+    });
+  }
+  const query = usable.map((i) => `${i.system}|${i.value}`).join(',');
+
+  for (let attempt = 0; ; attempt++) {
+    const matches = await fhir.search<Patient>('Patient', { identifier: query });
+    if (matches.length > 1) {
+      throw new ParticipantConflictError(
+        `The record's identifiers match ${matches.length} participants (${matches
+          .map((p) => `Patient/${p.id}`)
+          .join(', ')}); they must be reconciled before this record can be applied`,
+      );
+    }
+    const existing = matches[0];
+    if (!existing) {
+      const patient: Patient = { ...demographics, resourceType: 'Patient', identifier: [...usable] };
+      const first = usable[0]!;
+      const { resource, created } = await fhir.createIfNoneExist(
+        patient,
+        `identifier=${first.system}|${first.value}`,
+      );
+      return { patientId: resource.id!, created };
+    }
+    checkSingleValueSystems(existing, usable);
+    const missing = usable.filter(
+      (i) => !(existing.identifier ?? []).some((e) => e.system === i.system && e.value === i.value),
+    );
+    if (missing.length === 0) {
+      return { patientId: existing.id!, created: false };
+    }
+    try {
+      await fhir.update<Patient>(
+        { ...existing, identifier: [...(existing.identifier ?? []), ...missing] },
+        { ifMatch: existing.meta?.versionId },
+      );
+      return { patientId: existing.id!, created: false };
+    } catch (err) {
+      // Another record updated the same Patient first: read it again and retry.
+      if (err instanceof VersionConflictError && attempt < MAX_CONFLICT_RETRIES) {
+        continue;
+      }
+      throw err;
+    }
+  }
+}
+
+function checkSingleValueSystems(existing: Patient, incoming: readonly Identifier[]): void {
+  for (const id of incoming) {
+    if (!SINGLE_VALUE_SYSTEMS_SUFFIX.some((suffix) => id.system!.endsWith(suffix))) {
+      continue;
+    }
+    const held = (existing.identifier ?? []).find((e) => e.system === id.system && e.value !== id.value);
+    if (held) {
+      throw new ParticipantConflictError(
+        `Patient/${existing.id} already holds a different ${id.system} identifier than this record; ` +
+          'the identifiers must be reconciled before this record can be applied',
+      );
+    }
+  }
+}

@@ -1,0 +1,78 @@
+import { randomUUID } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import type { FieldIssue } from '../adapters/types.js';
+
+/** A record the hub refused, kept until an engineer replays or discards it. */
+export interface StoredRejection {
+  readonly id: string;
+  readonly partnerId: string;
+  readonly format: string;
+  readonly location: string;
+  readonly sourceId?: string;
+  readonly issues: readonly FieldIssue[];
+  /** The record as received, so it can be fixed and replayed. */
+  readonly raw?: string;
+  /** `parse`: the adapter refused it; `write`: the FHIR server refused what it mapped to. */
+  readonly stage: 'parse' | 'write';
+  readonly rejectedAt: string;
+}
+
+/**
+ * Rejected records in Redis: a hash per record and a sorted set by time as the index. Nothing is
+ * expired automatically: a rejection stays until it is replayed or discarded.
+ */
+export class RejectedStore {
+  constructor(
+    private readonly redis: Redis,
+    private readonly prefix: string,
+  ) {}
+
+  private key(id: string): string {
+    return `${this.prefix}:rejected:${id}`;
+  }
+
+  private get index(): string {
+    return `${this.prefix}:rejected:index`;
+  }
+
+  /**
+   * Stores a rejection. Passing `id` makes the call idempotent (a retried job that is refused
+   * again overwrites its own rejection instead of adding a second one).
+   */
+  async add(rejection: Omit<StoredRejection, 'id'>, id: string = randomUUID()): Promise<StoredRejection> {
+    const stored: StoredRejection = { id, ...rejection };
+    await this.redis
+      .multi()
+      .set(this.key(stored.id), JSON.stringify(stored))
+      .zadd(this.index, Date.parse(stored.rejectedAt), stored.id)
+      .exec();
+    return stored;
+  }
+
+  async get(id: string): Promise<StoredRejection | undefined> {
+    const text = await this.redis.get(this.key(id));
+    return text ? (JSON.parse(text) as StoredRejection) : undefined;
+  }
+
+  /** Newest first; `partnerId` narrows the list. */
+  async list(opts: { partnerId?: string; limit?: number } = {}): Promise<StoredRejection[]> {
+    const ids = await this.redis.zrevrange(this.index, 0, -1);
+    const result: StoredRejection[] = [];
+    for (const id of ids) {
+      const r = await this.get(id);
+      if (r && (!opts.partnerId || r.partnerId === opts.partnerId)) {
+        result.push(r);
+        if (result.length >= (opts.limit ?? 100)) {
+          break;
+        }
+      }
+    }
+    return result;
+  }
+
+  async remove(id: string): Promise<boolean> {
+    const [[, removed] = [null, 0]] =
+      (await this.redis.multi().del(this.key(id)).zrem(this.index, id).exec()) ?? [];
+    return removed === 1;
+  }
+}

@@ -1,0 +1,225 @@
+import { createHash } from 'node:crypto';
+import type { Bundle, BundleEntry, CareTeam, CareTeamParticipant, Provenance, Resource } from 'fhir/r4.js';
+import { CODE_SYSTEM } from '../fhir/profiles.js';
+import { VersionConflictError } from '../fhir/fhir-errors.js';
+import type { FhirGateway } from '../fhir/fhir-gateway.js';
+import type { CareTeamMember, HubEvent, MappedRecord } from '../mappers/types.js';
+import { PARTICIPANT_REF } from '../mappers/types.js';
+import { resolveParticipant } from './participant-resolver.js';
+
+/** Where a record came from: enough to name it in a Provenance and in error messages. */
+export interface SourceRecord {
+  readonly partnerId: string;
+  readonly format: string;
+  readonly sourceId: string;
+  readonly location: string;
+  /** When the hub accepted it (ISO 8601). */
+  readonly receivedAt: string;
+}
+
+/** What a write did: the participant, the server references of each write, and resolved events. */
+export interface WriteOutcome {
+  readonly patient: string;
+  /** fullUrl of each write (as the mapper named it) -> `Type/id` on the server. */
+  readonly written: Readonly<Record<string, string>>;
+  readonly provenance: string;
+  readonly events: readonly HubEvent[];
+}
+
+const MAX_CONFLICT_RETRIES = 3;
+
+/**
+ * Applies one mapped record to the FHIR server in one transaction: every resource conditionally
+ * updated on its identifier (the same record twice yields the same resources, with no new
+ * version when nothing changed), the shared CareTeam merged, and a Provenance naming the partner
+ * and the source record. Retries when another writer changed the CareTeam in between.
+ */
+export async function writeMappedRecord(
+  fhir: FhirGateway,
+  mapped: MappedRecord,
+  source: SourceRecord,
+  identifierBase: string,
+): Promise<WriteOutcome> {
+  const { patientId } = await resolveParticipant(
+    fhir,
+    mapped.participant.identifiers,
+    mapped.participant.demographics,
+  );
+  const patient = `Patient/${patientId}`;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await writeOnce(fhir, mapped, source, identifierBase, patient);
+    } catch (err) {
+      if (err instanceof VersionConflictError && attempt < MAX_CONFLICT_RETRIES) {
+        continue;
+      }
+      throw err;
+    }
+  }
+}
+
+async function writeOnce(
+  fhir: FhirGateway,
+  mapped: MappedRecord,
+  source: SourceRecord,
+  identifierBase: string,
+  patient: string,
+): Promise<WriteOutcome> {
+  const entries: BundleEntry[] = mapped.writes.map((w) => ({
+    fullUrl: w.fullUrl,
+    resource: replaceReference(w.resource, PARTICIPANT_REF, patient),
+    request: { method: 'PUT', url: `${w.resource.resourceType}?identifier=${encodeToken(w.identifier)}` },
+  }));
+
+  const careTeam = await careTeamEntry(fhir, identifierBase, patient, mapped.careTeamMembers ?? []);
+  if (careTeam) {
+    entries.push(careTeam);
+  }
+
+  const provenance = provenanceFor(source, identifierBase, entries, hashOf(mapped));
+  entries.push({ resource: provenance, request: { method: 'PUT', url: `Provenance/${provenance.id}` } });
+
+  const response = await fhir.transaction({ resourceType: 'Bundle', type: 'transaction', entry: entries });
+  const written: Record<string, string> = {};
+  mapped.writes.forEach((w, i) => {
+    written[w.fullUrl] = locationOf(response, i);
+  });
+  const events = mapped.events.map((e) => replaceReferences(e, written));
+  return { patient, written, provenance: `Provenance/${provenance.id}`, events };
+}
+
+/** The shared CareTeam of the participant, with the record's members merged in; undefined if unchanged. */
+async function careTeamEntry(
+  fhir: FhirGateway,
+  identifierBase: string,
+  patient: string,
+  members: readonly CareTeamMember[],
+): Promise<BundleEntry | undefined> {
+  if (members.length === 0) {
+    return undefined;
+  }
+  const identifier = { system: `${identifierBase}/sid/hub/care-team`, value: patient.split('/')[1]! };
+  const [existing] = await fhir.search<CareTeam>('CareTeam', {
+    identifier: `${identifier.system}|${identifier.value}`,
+  });
+  const participants = [...(existing?.participant ?? [])];
+  let changed = !existing;
+  for (const m of members) {
+    const present = participants.some(
+      (p) =>
+        p.member?.reference === m.member.reference &&
+        p.member?.display === m.member.display &&
+        p.role?.some((r) => r.coding?.some((c) => c.code === m.role)),
+    );
+    if (!present) {
+      participants.push(toParticipant(m));
+      changed = true;
+    }
+  }
+  if (!changed) {
+    return undefined;
+  }
+  const careTeam: CareTeam = {
+    ...(existing ?? { resourceType: 'CareTeam', identifier: [identifier], name: 'Shared care team' }),
+    status: existing?.status ?? 'active',
+    subject: { reference: patient },
+    participant: participants,
+  };
+  return existing
+    ? {
+        resource: careTeam,
+        request: {
+          method: 'PUT',
+          url: `CareTeam/${existing.id}`,
+          ifMatch: `W/"${existing.meta?.versionId}"`,
+        },
+      }
+    : {
+        resource: careTeam,
+        request: { method: 'PUT', url: `CareTeam?identifier=${encodeToken(identifier)}` },
+      };
+}
+
+function toParticipant(m: CareTeamMember): CareTeamParticipant {
+  return {
+    role: [{ coding: [{ system: CODE_SYSTEM.careTeamRole, code: m.role }] }],
+    member: m.member,
+    ...(m.period ? { period: m.period } : {}),
+  };
+}
+
+/** One Provenance per applied source record; its id is derived from the record, so a replay rewrites it. */
+function provenanceFor(
+  source: SourceRecord,
+  identifierBase: string,
+  entries: readonly BundleEntry[],
+  contentHash: string,
+): Provenance {
+  const id = `prov-${createHash('sha256')
+    .update([source.partnerId, source.format, source.sourceId, contentHash].join('|'))
+    .digest('hex')
+    .slice(0, 40)}`;
+  return {
+    resourceType: 'Provenance',
+    id,
+    target: entries.map((e) => ({ reference: e.fullUrl ?? e.request!.url })),
+    recorded: source.receivedAt,
+    activity: {
+      coding: [
+        {
+          system: 'http://terminology.hl7.org/CodeSystem/v3-DataOperation',
+          code: 'UPDATE',
+          display: 'revise',
+        },
+      ],
+    },
+    agent: [
+      {
+        type: {
+          coding: [
+            { system: 'http://terminology.hl7.org/CodeSystem/provenance-participant-type', code: 'author' },
+          ],
+        },
+        who: { reference: `Organization/${source.partnerId}` },
+      },
+    ],
+    entity: [
+      {
+        role: 'source',
+        what: {
+          identifier: {
+            system: `${identifierBase}/sid/${source.partnerId}/${source.format}`,
+            value: source.sourceId,
+          },
+          display: `${source.format} ${source.location}`,
+        },
+      },
+    ],
+  };
+}
+
+/** `Type/id` from a transaction-response entry's location (`Type/id/_history/n`). */
+function locationOf(response: Bundle, index: number): string {
+  const location = response.entry?.[index]?.response?.location ?? '';
+  return location.split('/_history/')[0]!.replace(/^.*\/(?=[A-Za-z]+\/[^/]+$)/, '');
+}
+
+/** `system|value` for a conditional URL, encoded. */
+function encodeToken(identifier: { system?: string; value?: string }): string {
+  return encodeURIComponent(`${identifier.system}|${identifier.value}`);
+}
+
+/** Replaces every `reference` equal to `from` with `to`, deep. */
+function replaceReference<T extends Resource>(resource: T, from: string, to: string): T {
+  return replaceReferences(resource, { [from]: to });
+}
+
+function replaceReferences<T>(value: T, map: Readonly<Record<string, string>>): T {
+  return JSON.parse(
+    JSON.stringify(value, (_key, v: unknown) => (typeof v === 'string' && v in map ? map[v] : v)),
+  ) as T;
+}
+
+function hashOf(value: unknown): string {
+  return createHash('sha256').update(JSON.stringify(value)).digest('hex');
+}

@@ -1,0 +1,88 @@
+import type { FhirResource, Identifier, Patient } from 'fhir/r4.js';
+import type { FhirMessageRecord, JsonResource } from '../../adapters/fhir-message/parse-message.js';
+import { PROFILE } from '../../fhir/profiles.js';
+import { fullUrlFor } from '../support.js';
+import type { HubEvent, MappedRecord, MappingContext, ResourceWrite } from '../types.js';
+import { PARTICIPANT_REF } from '../types.js';
+
+/** Hub profiles that resources arriving by message must meet (the FHIR server enforces them). */
+const PROFILES: Readonly<Record<string, string>> = { CarePlan: PROFILE.carePlan, Task: PROFILE.task };
+
+/**
+ * Maps a partner's FHIR message to hub writes. The resources are FHIR already: the mapper links
+ * the Patient by its identifiers, re-points references between entries at the hub's own
+ * (identifier-derived) fullUrls, drops the partner's server ids, and declares the hub profiles so
+ * the server refuses a CarePlan without owners or a Task without an owner and due time.
+ */
+export function fhirMessageToMapped(msg: FhirMessageRecord, _ctx: MappingContext): MappedRecord {
+  const patient = msg.entries.find((e) => e.resource.resourceType === 'Patient')?.resource as
+    Patient | undefined;
+  const others = msg.entries.filter((e) => e.resource.resourceType !== 'Patient');
+
+  const targets: Record<string, string> = {};
+  for (const e of msg.entries) {
+    const target =
+      e.resource.resourceType === 'Patient' ? PARTICIPANT_REF : fullUrlFor(firstIdentifier(e.resource));
+    for (const key of [
+      e.fullUrl,
+      e.resource.id ? `${e.resource.resourceType}/${e.resource.id}` : undefined,
+    ]) {
+      if (key) {
+        targets[key] = target;
+      }
+    }
+  }
+
+  const writes: ResourceWrite[] = others.map((e) => {
+    const identifier = firstIdentifier(e.resource);
+    const { id: _id, meta, ...rest } = repoint(e.resource, targets);
+    const profile = PROFILES[e.resource.resourceType];
+    const resource = {
+      ...rest,
+      ...(profile || meta
+        ? { meta: { ...(meta as object), ...(profile ? { profile: [profile] } : {}) } }
+        : {}),
+    } as unknown as FhirResource;
+    return { fullUrl: fullUrlFor(identifier), identifier, resource };
+  });
+
+  const events: HubEvent[] = writes.flatMap((w) => eventsFor(msg.event, w));
+  const { id: _pid, meta: _pmeta, ...demographics } = patient ?? { resourceType: 'Patient' as const };
+  return {
+    participant: {
+      identifiers: (patient?.identifier ?? []).filter((i) => i.system && i.value),
+      demographics: demographics,
+    },
+    writes,
+    events,
+  };
+}
+
+function eventsFor(event: FhirMessageRecord['event'], w: ResourceWrite): HubEvent[] {
+  if (w.resource.resourceType !== 'Encounter') {
+    return [];
+  }
+  const enc = w.resource;
+  if (event === 'encounter-discharge') {
+    const at = enc.period?.end ?? enc.period?.start;
+    return at ? [{ type: 'discharge', at, encounter: w.fullUrl }] : [];
+  }
+  if (event === 'encounter-admit' && enc.period?.start) {
+    return [{ type: 'admission', at: enc.period.start, encounter: w.fullUrl }];
+  }
+  return [];
+}
+
+function firstIdentifier(resource: JsonResource): Identifier {
+  const found = (resource.identifier ?? []).find((i) => i.system && i.value)!;
+  return { system: found.system, value: found.value };
+}
+
+/** Deep copy with every `reference` that names another entry pointed at that entry's hub fullUrl. */
+function repoint(resource: JsonResource, targets: Readonly<Record<string, string>>): JsonResource {
+  return JSON.parse(
+    JSON.stringify(resource, (key, value: unknown) =>
+      key === 'reference' && typeof value === 'string' && value in targets ? targets[value] : value,
+    ),
+  ) as JsonResource;
+}

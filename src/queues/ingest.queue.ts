@@ -1,0 +1,176 @@
+import { Queue, UnrecoverableError, Worker, type Job, type JobsOptions } from 'bullmq';
+import { createHash } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import type { FieldIssue } from '../adapters/types.js';
+import type { PartnerRegistry } from '../config/partners.js';
+import { HubError } from '../errors/hub-error.js';
+import { FhirServerError } from '../fhir/fhir-errors.js';
+import type { FhirGateway } from '../fhir/fhir-gateway.js';
+import type { FormatHandlers } from '../ingest/formats.js';
+import type { RejectedStore } from '../ingest/rejected-store.js';
+import { writeMappedRecord, type WriteOutcome } from '../ingest/write-mapped-record.js';
+import type { Logger } from '../logging/logger.js';
+
+/** Queue of accepted inbound records waiting to be mapped and written to the FHIR server. */
+export const INGEST_QUEUE = 'ingest';
+export type IngestJobName = 'apply-record';
+
+/** One accepted record. It holds the parsed record itself: it must survive until it is applied. */
+export interface IngestJobData {
+  readonly partnerId: string;
+  readonly format: string;
+  readonly sourceId: string;
+  readonly location: string;
+  readonly receivedAt: string;
+  readonly record: unknown;
+  /** The record as received, kept for the rejected list should the server refuse it. */
+  readonly raw?: string;
+}
+
+export type IngestJobResult = WriteOutcome;
+export type IngestQueue = Queue<IngestJobData, IngestJobResult, IngestJobName>;
+
+/**
+ * 12 attempts with exponential backoff from 1 s (with jitter) span about 68 minutes: enough to ride
+ * out a FHIR server restart or a short outage. A job that still fails stays in the failed set (the
+ * dead letters), from which it can be listed and replayed; it is never removed automatically.
+ */
+export const INGEST_ATTEMPTS = 12;
+const JOB_OPTIONS: JobsOptions = {
+  attempts: INGEST_ATTEMPTS,
+  backoff: { type: 'exponential', delay: 1000, jitter: 0.5 },
+  // Completed jobs are kept a day so a resubmitted identical record is recognised by its job id.
+  removeOnComplete: { age: 24 * 3600, count: 50000 },
+  removeOnFail: false,
+};
+
+export function createIngestQueue(connection: Redis, prefix: string): IngestQueue {
+  return new Queue<IngestJobData, IngestJobResult, IngestJobName>(INGEST_QUEUE, {
+    connection,
+    prefix,
+    defaultJobOptions: JOB_OPTIONS,
+  });
+}
+
+/**
+ * The job id is derived from partner, format, source id and content: the same record sent twice
+ * while the first is still known to the queue is not applied twice (and writes are idempotent
+ * anyway). BullMQ ids may not contain ':'.
+ */
+export function ingestJobId(
+  data: Pick<IngestJobData, 'partnerId' | 'format' | 'sourceId' | 'record'>,
+): string {
+  const digest = createHash('sha256')
+    .update(JSON.stringify([data.partnerId, data.format, data.sourceId, data.record]))
+    .digest('hex')
+    .slice(0, 32);
+  return `${data.partnerId}.${data.format}.${digest}`;
+}
+
+export async function enqueueIngest(queue: IngestQueue, data: IngestJobData): Promise<string> {
+  const jobId = ingestJobId(data);
+  await queue.add('apply-record', data, { jobId });
+  return jobId;
+}
+
+/** What applying a record needs. */
+export interface IngestDeps {
+  readonly fhir: FhirGateway;
+  readonly partners: PartnerRegistry;
+  readonly formats: FormatHandlers;
+  readonly rejected: RejectedStore;
+  readonly identifierBase: string;
+  readonly logger: Logger;
+  /** Called once a record is on the FHIR server (plan-change routing, coordination rules). */
+  readonly onApplied?: (outcome: WriteOutcome, data: IngestJobData) => Promise<void>;
+}
+
+/**
+ * Maps and writes one record. A record the server refuses (4xx: invalid against the profiles, or
+ * a participant conflict) is permanent: it goes to the rejected list with the server's reasons
+ * and the job stops. Anything else (server down, 5xx) is thrown, so BullMQ retries it.
+ */
+export function processIngestJob(
+  deps: IngestDeps,
+): (job: Job<IngestJobData, IngestJobResult>) => Promise<IngestJobResult> {
+  return async (job) => {
+    const data = job.data;
+    const partner = deps.partners.get(data.partnerId);
+    const handler = deps.formats[data.format as keyof FormatHandlers];
+    try {
+      if (!partner || !handler) {
+        throw new HubError(
+          'INGEST.UNKNOWN',
+          `No partner ${data.partnerId} or no handler for ${data.format}`,
+          { status: 422 },
+        );
+      }
+      const mapped = handler.map(data.record, { partner, identifierBase: deps.identifierBase });
+      const outcome = await writeMappedRecord(deps.fhir, mapped, data, deps.identifierBase);
+      await deps.onApplied?.(outcome, data);
+      return outcome;
+    } catch (err) {
+      if (!isPermanent(err)) {
+        throw err;
+      }
+      await deps.rejected.add(
+        {
+          partnerId: data.partnerId,
+          format: data.format,
+          location: data.location,
+          sourceId: data.sourceId,
+          issues: issuesOf(err),
+          raw: data.raw,
+          stage: 'write',
+          rejectedAt: new Date().toISOString(),
+        },
+        `write-${job.id}`,
+      );
+      deps.logger.warn(
+        { jobId: job.id, partnerId: data.partnerId, code: (err as HubError).code },
+        'record refused',
+      );
+      throw new UnrecoverableError((err as Error).message);
+    }
+  };
+}
+
+function isPermanent(err: unknown): boolean {
+  if (err instanceof FhirServerError) {
+    return !err.transient && err.httpStatus !== 409 && err.httpStatus !== 412;
+  }
+  return err instanceof HubError && err.status < 500;
+}
+
+function issuesOf(err: unknown): FieldIssue[] {
+  if (err instanceof HubError) {
+    return err.issues
+      .filter((i) => i.severity === 'error' || i.severity === 'fatal')
+      .map((i) => ({
+        field: i.expression?.join(', ') ?? i.location?.join(', ') ?? '(record)',
+        message: i.diagnostics ?? i.code,
+      }));
+  }
+  return [{ field: '(record)', message: (err as Error).message }];
+}
+
+export type IngestWorker = Worker<IngestJobData, IngestJobResult, IngestJobName>;
+
+export function createIngestWorker(
+  deps: IngestDeps,
+  connection: Redis,
+  prefix: string,
+  concurrency: number,
+): IngestWorker {
+  const worker = new Worker<IngestJobData, IngestJobResult, IngestJobName>(
+    INGEST_QUEUE,
+    processIngestJob(deps),
+    {
+      connection,
+      prefix,
+      concurrency,
+    },
+  );
+  worker.on('error', (err) => deps.logger.error({ error: err.message }, 'ingest worker error'));
+  return worker;
+}

@@ -1,0 +1,51 @@
+import { describe, expect, it } from '@jest/globals';
+import path from 'node:path';
+import { loadPartners, parsePartner } from '../../../src/config/partners.js';
+import { ConfigError } from '../../../src/errors/hub-error.js';
+
+const repoRoot = path.resolve(import.meta.dirname, '../../..');
+
+describe('partner configuration', () => {
+  it('loads the demo partners shipped with the hub', async () => {
+    const registry = await loadPartners(path.join(repoRoot, 'config/partners'));
+    expect(
+      registry
+        .all()
+        .map((p) => p.kind)
+        .sort(),
+    ).toEqual(['behavioral-health', 'hcbs-provider', 'housing']);
+    expect(registry.get('northside-bh')?.identifiers?.assigningAuthorities?.MCD).toBe('medicaid');
+  });
+
+  it('names the file and the field of every problem', () => {
+    const problems = parsePartner(
+      'acme.yaml',
+      ['id: acme', 'kind: hospital', 'inbound:', '  formats: [hl7v2-adt, fax]', 'colour: blue'].join('\n'),
+    );
+    expect(problems).toEqual(
+      expect.arrayContaining([
+        'acme.yaml: /name is required',
+        'acme.yaml: /colour is not a known field',
+        expect.stringMatching(/^acme\.yaml: \/kind must be one of hcbs-provider, /),
+        expect.stringMatching(/^acme\.yaml: \/inbound\/formats\/1 must be one of fhir-message, /),
+      ]),
+    );
+  });
+
+  it('refuses a file whose name does not match its id, and YAML that does not parse', () => {
+    expect(
+      parsePartner('other.yaml', 'id: acme\nname: Acme\nkind: other\ninbound:\n  formats: []\n'),
+    ).toEqual(['other.yaml: /id is "acme", so the file must be named acme.yaml']);
+    expect(parsePartner('acme.yaml', 'id: [unclosed')).toEqual([
+      expect.stringMatching(/^acme\.yaml: not valid YAML/),
+    ]);
+  });
+
+  it('fails start-up with every problem of every file, naming PARTNER_CONFIG_DIR', async () => {
+    const err = await loadPartners(path.join(repoRoot, 'test/fixtures/partners-invalid')).catch(
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(ConfigError);
+    expect((err as ConfigError).problems).toEqual(['PARTNER_CONFIG_DIR broken.yaml: /inbound is required']);
+  });
+});
