@@ -75,13 +75,11 @@ export function parseFhirMessage(body: Buffer): ParseResult<FhirMessageRecord> {
       message: `must be one of ${MESSAGE_EVENTS.join(', ')}`,
     });
   }
-  const rest = entries
-    .slice(1)
-    .map((e, i) => ({
-      index: i + 1,
-      fullUrl: e.fullUrl as string | undefined,
-      resource: e.resource as JsonResource | undefined,
-    }));
+  const rest = entries.slice(1).map((e, i) => ({
+    index: i + 1,
+    fullUrl: e.fullUrl as string | undefined,
+    resource: e.resource as JsonResource | undefined,
+  }));
   if (rest.length === 0) {
     issues.push({ field: 'Bundle.entry', message: 'the message carries no resource' });
   }

@@ -1,0 +1,111 @@
+import type { ValidateFunction } from 'ajv';
+import type { FieldIssue, ParsedRecord, ParseResult, RejectedRecord } from '../types.js';
+import { schemaIssues } from './json-schema-issues.js';
+
+/** How to read one kind of JSON record that comes alone or as `{ "<batchKey>": [...] }`. */
+export interface JsonBatchFormat<T> {
+  /** Property holding the array in a batch: `plans`, `updates`. */
+  readonly batchKey: string;
+  /** What one record is called in locations: `plan`, `update`. */
+  readonly noun: string;
+  readonly validate: ValidateFunction<T>;
+  /** The record's own id property, used for `sourceId` (read even when the record is invalid). */
+  readonly idKey: string;
+  /** Checks across fields that a JSON Schema cannot express; pointers relative to the record. */
+  readonly crossCheck?: (record: T) => FieldIssue[];
+}
+
+/**
+ * Reads one JSON record, or a batch `{ "<batchKey>": [...] }`, validating each record on its own:
+ * a bad record is rejected with JSON pointers from the document root (`/plans/1/goals/0/goal`)
+ * while the others go on.
+ */
+export function parseJsonBatch<T>(body: Buffer | string, format: JsonBatchFormat<T>): ParseResult<T> {
+  const text = (typeof body === 'string' ? body : body.toString('utf8')).replace(/^\uFEFF/, '');
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch (err) {
+    return documentRejected(`not valid JSON: ${(err as Error).message}`, text);
+  }
+  if (!isObject(doc)) {
+    return documentRejected(
+      `must be a JSON object: one ${format.noun}, or { "${format.batchKey}": [...] }`,
+      text,
+    );
+  }
+  if (!(format.batchKey in doc)) {
+    return collect([readRecord(doc, '', format.noun, format)]);
+  }
+  const extra = Object.keys(doc).filter((k) => k !== format.batchKey);
+  const items = doc[format.batchKey];
+  if (!Array.isArray(items) || items.length === 0 || extra.length > 0) {
+    const issues: FieldIssue[] = [];
+    if (!Array.isArray(items) || items.length === 0) {
+      issues.push({ field: `/${format.batchKey}`, message: `must be a non-empty array of ${format.noun}s` });
+    }
+    for (const key of extra) {
+      issues.push({
+        field: `/${key}`,
+        message: `is not a known field (a batch holds only "${format.batchKey}")`,
+      });
+    }
+    return { accepted: [], rejected: [{ location: 'document', issues, raw: text }] };
+  }
+  return collect(
+    items.map((item, i) => {
+      const id = idOf(item, format.idKey);
+      const location = `${format.noun} ${i + 1}${id ? ` (${id})` : ''}`;
+      return readRecord(item, `/${format.batchKey}/${i}`, location, format);
+    }),
+  );
+}
+
+type Outcome<T> = { ok: ParsedRecord<T> } | { rejected: RejectedRecord };
+
+function readRecord<T>(
+  value: unknown,
+  base: string,
+  location: string,
+  format: JsonBatchFormat<T>,
+): Outcome<T> {
+  const sourceId = idOf(value, format.idKey);
+  const where = base === '' && sourceId ? `${location} ${sourceId}` : location;
+  const valid = format.validate(value);
+  const issues = valid
+    ? (format.crossCheck?.(value) ?? []).map((i) => ({ ...i, field: `${base}${i.field}` }))
+    : schemaIssues(format.validate.errors, (pointer) => `${base}${pointer}` || '/');
+  if (issues.length > 0) {
+    return {
+      rejected: { location: where, ...(sourceId ? { sourceId } : {}), issues, raw: JSON.stringify(value) },
+    };
+  }
+  return { ok: { location: where, sourceId: sourceId!, record: value as T } };
+}
+
+function collect<T>(outcomes: ReadonlyArray<Outcome<T>>): ParseResult<T> {
+  const accepted: Array<ParsedRecord<T>> = [];
+  const rejected: RejectedRecord[] = [];
+  for (const o of outcomes) {
+    if ('ok' in o) {
+      accepted.push(o.ok);
+    } else {
+      rejected.push(o.rejected);
+    }
+  }
+  return { accepted, rejected };
+}
+
+function documentRejected<T>(message: string, raw: string): ParseResult<T> {
+  return { accepted: [], rejected: [{ location: 'document', issues: [{ field: '/', message }], raw }] };
+}
+
+/** The record's id when it has a usable one (read before validation, for locations). */
+function idOf(value: unknown, key: string): string | undefined {
+  const id = isObject(value) ? value[key] : undefined;
+  return typeof id === 'string' && id.trim() !== '' ? id : undefined;
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
