@@ -34,6 +34,7 @@ export interface HubConfig {
   /** Base of identifier systems: `<identifierBase>/sid/<partnerId>/<recordType>`. */
   readonly identifierBase: string;
   readonly partnerConfigDir: string;
+  readonly coordinationConfigDir: string;
   readonly profilesDir: string;
   readonly logLevel: LogLevel;
   /** How long shutdown waits for in-flight requests and jobs before it gives up. */
@@ -42,6 +43,11 @@ export interface HubConfig {
     readonly concurrency: number;
     readonly maxBodyBytes: number;
   };
+  /**
+   * Every `*_SECRET` variable (e.g. partner webhook signing secrets named by `outbound.secretEnv`).
+   * Kept apart so that logging the rest of the config can never print a secret.
+   */
+  readonly secrets: Readonly<Record<string, string>>;
 }
 
 type Env = Record<string, string | undefined>;
@@ -64,6 +70,8 @@ export const CONFIG_VARIABLES = {
     'Base of identifier systems <base>/sid/<partner>/<record> (default https://carecoord.example.org)',
   PARTNER_CONFIG_DIR: 'Folder of partner YAML files (default config/partners)',
   PROFILES_DIR: 'Folder of the hub profiles loaded into the FHIR server (default profiles)',
+  COORDINATION_CONFIG_DIR:
+    'Folder of the coordination rules: escalation tiers, ... (default config/coordination)',
   LOG_LEVEL: 'fatal, error, warn, info, debug, trace or silent (default info)',
   SHUTDOWN_TIMEOUT_MS: 'How long shutdown waits for requests and jobs to finish (default 30000)',
   INGEST_CONCURRENCY: 'Records applied to the FHIR server at once per hub process (default 4)',
@@ -109,6 +117,11 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
       read.optionalUrl('IDENTIFIER_BASE', ['http:', 'https:']) ?? 'https://carecoord.example.org',
     ),
     partnerConfigDir: read.directory('PARTNER_CONFIG_DIR', path.resolve(cwd, 'config/partners'), cwd),
+    coordinationConfigDir: read.directory(
+      'COORDINATION_CONFIG_DIR',
+      path.resolve(cwd, 'config/coordination'),
+      cwd,
+    ),
     profilesDir: read.directory('PROFILES_DIR', path.resolve(cwd, 'profiles'), cwd),
     logLevel: read.oneOf('LOG_LEVEL', LOG_LEVELS, 'info'),
     shutdownTimeoutMs: read.int('SHUTDOWN_TIMEOUT_MS', 30000, 0, 600000),
@@ -116,6 +129,11 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
       concurrency: read.int('INGEST_CONCURRENCY', 4, 1, 256),
       maxBodyBytes: read.int('MAX_BODY_MB', 20, 1, 1024) * 1024 * 1024,
     },
+    secrets: Object.fromEntries(
+      Object.entries(env).filter(
+        (e): e is [string, string] => /^[A-Z][A-Z0-9_]*_SECRET$/.test(e[0]) && !!e[1],
+      ),
+    ),
   };
 
   if (problems.length > 0) {

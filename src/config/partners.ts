@@ -44,6 +44,30 @@ export interface PartnerConfig {
   codeTranslations?: Record<string, Record<string, string>>;
   /** Per-partner mapping switches (e.g. `evv.timezone: America/Chicago`). */
   fieldOverrides?: Record<string, string | number | boolean>;
+  /** How the partner receives plan changes; a partner without it receives nothing. */
+  outbound?: OutboundConfig;
+}
+
+/** What a partner may receive. */
+export const OUTBOUND_KINDS = ['plan-change'] as const;
+
+/** A partner's outbound transport, entitlements and limits. */
+export interface OutboundConfig {
+  transport: 'webhook' | 'fhir-rest' | 'fhir-message';
+  /** Webhook URL, the partner's FHIR base (fhir-rest), or the base its `$process-message` is under. */
+  url: string;
+  /** Environment variable (ending in `_SECRET`) holding the webhook signing secret, never the secret itself. */
+  secretEnv?: string;
+  /** What it is entitled to receive. */
+  receives: Array<(typeof OUTBOUND_KINDS)[number]>;
+  /** @defaultValue 10000 */
+  timeoutMs?: number;
+  /** Deliveries to this partner at once. @defaultValue 1 */
+  concurrency?: number;
+  /** At most `max` deliveries per `durationMs`. */
+  rateLimit?: { max: number; durationMs: number };
+  /** Hours the partner has to acknowledge a change that alters delivery. @defaultValue 24 */
+  ackWithinHours?: number;
 }
 
 const ID_PATTERN = '^[a-z0-9][a-z0-9-]{1,62}$';
@@ -93,6 +117,28 @@ const schema: JSONSchemaType<PartnerConfig> = {
       required: [],
       additionalProperties: { type: ['string', 'number', 'boolean'] },
     },
+    outbound: {
+      type: 'object',
+      nullable: true,
+      additionalProperties: false,
+      required: ['transport', 'url', 'receives'],
+      properties: {
+        transport: { type: 'string', enum: ['webhook', 'fhir-rest', 'fhir-message'] },
+        url: { type: 'string', pattern: '^https?://' },
+        secretEnv: { type: 'string', nullable: true, pattern: '^[A-Z][A-Z0-9_]*_SECRET$' },
+        receives: { type: 'array', items: { type: 'string', enum: [...OUTBOUND_KINDS] }, uniqueItems: true },
+        timeoutMs: { type: 'integer', nullable: true, minimum: 100, maximum: 120000 },
+        concurrency: { type: 'integer', nullable: true, minimum: 1, maximum: 64 },
+        rateLimit: {
+          type: 'object',
+          nullable: true,
+          additionalProperties: false,
+          required: ['max', 'durationMs'],
+          properties: { max: { type: 'integer', minimum: 1 }, durationMs: { type: 'integer', minimum: 1 } },
+        },
+        ackWithinHours: { type: 'number', nullable: true, exclusiveMinimum: 0, maximum: 720 },
+      },
+    },
   },
 };
 
@@ -102,8 +148,17 @@ const validate = new Ajv({ allErrors: true, allowUnionTypes: true }).compile(sch
 export class PartnerRegistry {
   private readonly byId: ReadonlyMap<string, PartnerConfig>;
 
-  constructor(partners: readonly PartnerConfig[]) {
+  /** @param secrets - webhook signing secrets by partner id, resolved from the environment */
+  constructor(
+    partners: readonly PartnerConfig[],
+    private readonly secrets: ReadonlyMap<string, string> = new Map(),
+  ) {
     this.byId = new Map(partners.map((p) => [p.id, p]));
+  }
+
+  /** The partner's webhook signing secret (kept out of the config object so it is never logged). */
+  secretOf(id: string): string | undefined {
+    return this.secrets.get(id);
   }
 
   get(id: string): PartnerConfig | undefined {
@@ -136,23 +191,42 @@ export function parsePartner(fileName: string, text: string): PartnerConfig | st
   return data;
 }
 
-/** Loads every `*.yaml`/`*.yml` in `dir`; throws a {@link ConfigError} listing every problem. */
-export async function loadPartners(dir: string): Promise<PartnerRegistry> {
+/**
+ * Loads every `*.yaml`/`*.yml` in `dir`; throws a {@link ConfigError} listing every problem. A
+ * webhook partner's signing secret must be present in `env` under the variable its file names.
+ */
+export async function loadPartners(
+  dir: string,
+  env: Record<string, string | undefined> = {},
+): Promise<PartnerRegistry> {
   const files = (await readdir(dir)).filter((f) => /\.ya?ml$/.test(f)).sort();
   const problems: string[] = [];
   const partners: PartnerConfig[] = [];
+  const secrets = new Map<string, string>();
   for (const file of files) {
     const result = parsePartner(file, await readFile(path.join(dir, file), 'utf8'));
     if (Array.isArray(result)) {
       problems.push(...result);
-    } else {
-      partners.push(result);
+      continue;
     }
+    const out = result.outbound;
+    if (out?.transport === 'webhook' && (!out.secretEnv || !env[out.secretEnv])) {
+      problems.push(
+        out.secretEnv
+          ? `${file}: /outbound/secretEnv names ${out.secretEnv}, which is not set in the environment`
+          : `${file}: /outbound/secretEnv is required for a webhook (the variable holding the signing secret)`,
+      );
+      continue;
+    }
+    if (out?.secretEnv && env[out.secretEnv]) {
+      secrets.set(result.id, env[out.secretEnv]!);
+    }
+    partners.push(result);
   }
   if (problems.length > 0) {
     throw new ConfigError(problems.map((p) => `PARTNER_CONFIG_DIR ${p}`));
   }
-  return new PartnerRegistry(partners);
+  return new PartnerRegistry(partners, secrets);
 }
 
 /** "/inbound/formats/0: must be one of fhir-message, ..." — field first, in the file's own terms. */

@@ -225,21 +225,21 @@ export class FhirGateway {
    * errors; use {@link hasErrors} to decide.
    */
   async validate(resource: Resource, profile?: string): Promise<OperationOutcome> {
-    const input = {
-      resourceType: 'Parameters',
-      parameter: [
-        { name: 'resource', resource },
-        ...(profile ? [{ name: 'profile', valueUri: profile }] : []),
-      ],
-    };
+    // The resource itself is the body and the profile a URL parameter: HAPI 8.8 mis-reads a
+    // `profile` given inside a Parameters body (it validates the Parameters instead).
+    const query = profile ? `?profile=${encodeURIComponent(profile)}` : '';
     try {
       return await this.call(
         { label: `POST ${resource.resourceType}/$validate`, idempotent: true },
         (options) =>
-          this.client.operation({ name: '$validate', resourceType: resource.resourceType, input, options }),
+          this.client.request(`${resource.resourceType}/$validate${query}`, {
+            method: 'POST',
+            body: resource,
+            options: { ...options, headers: { 'content-type': 'application/fhir+json' } },
+          }),
       );
     } catch (err) {
-      // Servers answer an invalid resource with 400/412/422 and the OperationOutcome as the body.
+      // Some servers answer an invalid resource with 400/412/422 and the OperationOutcome as the body.
       if (err instanceof FhirServerError && err.outcome && err.httpStatus < 500) {
         return err.outcome;
       }
@@ -309,13 +309,21 @@ function normalizeError(err: unknown, label: string): Error {
     }
     return new FhirServerError(response.status, label, outcome);
   }
-  if (err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError')) {
+  // By name, not instanceof: fetch's errors come from Node's own realm, which differs from the
+  // realm of code running in a vm context (Jest).
+  const name = (err as Error | undefined)?.name;
+  if (name === 'TimeoutError' || name === 'AbortError') {
     return new FhirUnreachableError(label, 'timed out', true, err);
   }
-  if (err instanceof TypeError) {
+  if (name === 'TypeError') {
     // fetch failures: the socket-level reason is in `cause` (possibly nested in an AggregateError).
-    const code = findErrorCode(err.cause);
-    return new FhirUnreachableError(label, code ?? err.message, !(code && NOT_SENT_CODES.has(code)), err);
+    const code = findErrorCode((err as Error).cause);
+    return new FhirUnreachableError(
+      label,
+      code ?? (err as Error).message,
+      !(code && NOT_SENT_CODES.has(code)),
+      err,
+    );
   }
   return err instanceof Error ? err : new Error(String(err));
 }

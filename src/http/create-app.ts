@@ -5,6 +5,7 @@ import { requestLog } from './middleware/request-log.js';
 import { healthRoutes, type DependencyCheck } from './routes/health.routes.js';
 import { fhirMessagingRoutes, type FhirMessagingDeps } from './routes/fhir-messaging.routes.js';
 import { ingestRoutes, type IngestRouteDeps } from './routes/ingest.routes.js';
+import { routingRoutes, type RoutingRouteDeps } from './routes/routing.routes.js';
 
 /** What the HTTP layer needs; built in the composition root and passed in (no singletons). */
 export interface AppDeps {
@@ -12,6 +13,7 @@ export interface AppDeps {
   readonly checks: Record<string, DependencyCheck>;
   readonly ingest?: IngestRouteDeps;
   readonly messaging?: FhirMessagingDeps;
+  readonly routing?: RoutingRouteDeps;
 }
 
 /** Builds the Express app without listening, so tests drive it with supertest. */
@@ -25,6 +27,9 @@ export function createApp(deps: AppDeps): Express {
   }
   if (deps.messaging) {
     app.use(fhirMessagingRoutes(deps.messaging));
+  }
+  if (deps.routing) {
+    app.use(routingRoutes(deps.routing));
   }
   app.use(notFound);
   app.use(errorHandler(deps.logger));

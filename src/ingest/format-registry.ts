@@ -1,12 +1,32 @@
+import { parseCrisisUpdate } from '../adapters/crisis-update/parse-crisis-update.js';
+import { parseEvvCsv } from '../adapters/evv/parse-evv-csv.js';
 import { parseFhirMessage } from '../adapters/fhir-message/parse-message.js';
+import { parseHmisZip } from '../adapters/hmis/parse-hmis.js';
+import { parseServicePlan } from '../adapters/service-plan/parse-service-plan.js';
+import { crisisUpdateToMapped } from '../mappers/crisis-update/crisis-update-to-fhir.js';
+import { evvVisitToMapped } from '../mappers/evv/evv-visit-to-fhir.js';
 import { fhirMessageToMapped } from '../mappers/fhir-message/message-to-fhir.js';
+import { hmisToFhir } from '../mappers/hmis/hmis-to-fhir.js';
+import { servicePlanToMapped } from '../mappers/service-plan/service-plan-to-careplan.js';
 import { handler, type FormatHandlers } from './formats.js';
 
-const FHIR_JSON = ['application/fhir+json', 'application/json'];
+const JSON_TYPES = ['application/json', 'application/fhir+json'];
 
 /** Every inbound format the hub reads, with its adapter and mapper. */
 export function defaultFormats(): FormatHandlers {
   return {
-    'fhir-message': handler({ contentTypes: FHIR_JSON, parse: parseFhirMessage, map: fhirMessageToMapped }),
+    'fhir-message': handler({ contentTypes: JSON_TYPES, parse: parseFhirMessage, map: fhirMessageToMapped }),
+    'service-plan': handler({ contentTypes: JSON_TYPES, parse: parseServicePlan, map: servicePlanToMapped }),
+    'crisis-update': handler({
+      contentTypes: JSON_TYPES,
+      parse: parseCrisisUpdate,
+      map: crisisUpdateToMapped,
+    }),
+    'evv-csv': handler({ contentTypes: ['text/csv'], parse: parseEvvCsv, map: evvVisitToMapped }),
+    'hmis-csv': handler({
+      contentTypes: ['application/zip'],
+      parse: (body) => parseHmisZip(body),
+      map: hmisToFhir,
+    }),
   };
 }

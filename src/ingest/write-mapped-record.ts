@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Bundle, BundleEntry, CareTeam, CareTeamParticipant, Provenance, Resource } from 'fhir/r4.js';
+import { hubIdentifier, tokenOf } from '../fhir/hub-identifiers.js';
 import { CODE_SYSTEM } from '../fhir/profiles.js';
 import { VersionConflictError } from '../fhir/fhir-errors.js';
 import type { FhirGateway } from '../fhir/fhir-gateway.js';
@@ -22,6 +23,8 @@ export interface WriteOutcome {
   readonly patient: string;
   /** fullUrl of each write (as the mapper named it) -> `Type/id` on the server. */
   readonly written: Readonly<Record<string, string>>;
+  /** `Type/id` of each write -> the version the transaction left it at. */
+  readonly versions: Readonly<Record<string, string>>;
   readonly provenance: string;
   readonly events: readonly HubEvent[];
 }
@@ -68,7 +71,7 @@ async function writeOnce(
   const entries: BundleEntry[] = mapped.writes.map((w) => ({
     fullUrl: w.fullUrl,
     resource: replaceReference(w.resource, PARTICIPANT_REF, patient),
-    request: { method: 'PUT', url: `${w.resource.resourceType}?identifier=${encodeToken(w.identifier)}` },
+    request: { method: 'PUT', url: `${w.resource.resourceType}?identifier=${tokenOf(w.identifier)}` },
   }));
 
   const careTeam = await careTeamEntry(fhir, identifierBase, patient, mapped.careTeamMembers ?? []);
@@ -81,11 +84,14 @@ async function writeOnce(
 
   const response = await fhir.transaction({ resourceType: 'Bundle', type: 'transaction', entry: entries });
   const written: Record<string, string> = {};
+  const versions: Record<string, string> = {};
   mapped.writes.forEach((w, i) => {
-    written[w.fullUrl] = locationOf(response, i);
+    const { reference, version } = locationOf(response, i);
+    written[w.fullUrl] = reference;
+    versions[reference] = version;
   });
   const events = mapped.events.map((e) => replaceReferences(e, written));
-  return { patient, written, provenance: `Provenance/${provenance.id}`, events };
+  return { patient, written, versions, provenance: `Provenance/${provenance.id}`, events };
 }
 
 /** The shared CareTeam of the participant, with the record's members merged in; undefined if unchanged. */
@@ -98,7 +104,7 @@ async function careTeamEntry(
   if (members.length === 0) {
     return undefined;
   }
-  const identifier = { system: `${identifierBase}/sid/hub/care-team`, value: patient.split('/')[1]! };
+  const identifier = hubIdentifier(identifierBase, 'care-team', patient.split('/')[1]!);
   const [existing] = await fhir.search<CareTeam>('CareTeam', {
     identifier: `${identifier.system}|${identifier.value}`,
   });
@@ -136,7 +142,7 @@ async function careTeamEntry(
       }
     : {
         resource: careTeam,
-        request: { method: 'PUT', url: `CareTeam?identifier=${encodeToken(identifier)}` },
+        request: { method: 'PUT', url: `CareTeam?identifier=${tokenOf(identifier)}` },
       };
 }
 
@@ -198,15 +204,11 @@ function provenanceFor(
   };
 }
 
-/** `Type/id` from a transaction-response entry's location (`Type/id/_history/n`). */
-function locationOf(response: Bundle, index: number): string {
+/** `Type/id` and version from a transaction-response entry's location (`[base/]Type/id/_history/n`). */
+function locationOf(response: Bundle, index: number): { reference: string; version: string } {
   const location = response.entry?.[index]?.response?.location ?? '';
-  return location.split('/_history/')[0]!.replace(/^.*\/(?=[A-Za-z]+\/[^/]+$)/, '');
-}
-
-/** `system|value` for a conditional URL, encoded. */
-function encodeToken(identifier: { system?: string; value?: string }): string {
-  return encodeURIComponent(`${identifier.system}|${identifier.value}`);
+  const match = /([A-Za-z]+\/[^/]+)\/_history\/([^/]+)$/.exec(location);
+  return { reference: match?.[1] ?? location, version: match?.[2] ?? '' };
 }
 
 /** Replaces every `reference` equal to `from` with `to`, deep. */

@@ -1,4 +1,5 @@
 import { QueueEvents } from 'bullmq';
+import path from 'node:path';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { HubConfig } from '../config/load-config.js';
@@ -9,11 +10,24 @@ import { loadProfiles } from '../fhir/load-profiles.js';
 import { ensurePartnerOrganizations } from '../fhir/partner-organizations.js';
 import { createApp } from '../http/create-app.js';
 import { defaultFormats } from '../ingest/format-registry.js';
+import { loadEscalationConfig } from '../coordination/escalation-tiers.js';
+import { ensureSubscriptions } from '../fhir/subscriptions.js';
 import { IngestService } from '../ingest/ingest-service.js';
 import { RejectedStore } from '../ingest/rejected-store.js';
 import type { Logger } from '../logging/logger.js';
 import { checkRedis, createRedisConnection, pingRedis } from '../queues/connection.js';
-import { createIngestQueue, createIngestWorker, INGEST_QUEUE } from '../queues/ingest.queue.js';
+import { INGEST_QUEUE } from '../queues/ingest.queue.js';
+import {
+  allQueues,
+  closeQueues,
+  createQueues,
+  enqueuePlanChange,
+  routingEnqueuers,
+  startWorkers,
+} from '../queues/registry.js';
+import type { RoutingDeps } from '../queues/routing-deps.js';
+import type { HubQueues } from '../queues/registry.js';
+import { onRecordApplied } from '../routing/on-record-applied.js';
 import { ensureFhirServer } from './ensure-fhir-server.js';
 import { stopLocalFhirServer } from './local-fhir-server.js';
 
@@ -22,6 +36,7 @@ export interface RunningHub {
   readonly url: string;
   readonly fhir: FhirGateway;
   readonly partners: PartnerRegistry;
+  readonly queues: HubQueues;
   close(): Promise<void>;
 }
 
@@ -31,7 +46,8 @@ export interface RunningHub {
  * {@link HubError} naming the failing dependency or file.
  */
 export async function startHub(config: HubConfig, logger: Logger): Promise<RunningHub> {
-  const partners = await loadPartners(config.partnerConfigDir);
+  const partners = await loadPartners(config.partnerConfigDir, config.secrets);
+  const tiers = await loadEscalationConfig(path.join(config.coordinationConfigDir, 'escalation-tiers.yaml'));
   await checkRedis(config.redis.url);
   const fhirOrigin = await ensureFhirServer(config, logger);
   const fhir = new FhirGateway({
@@ -51,17 +67,43 @@ export async function startHub(config: HubConfig, logger: Logger): Promise<Runni
   workerRedis.on('error', (err) => logger.warn({ error: err.message }, 'redis worker connection error'));
 
   const prefix = config.redis.queuePrefix;
+  const now = (): Date => new Date();
+  const identifierBase = config.identifierBase;
   const formats = defaultFormats();
   const rejected = new RejectedStore(redis, prefix);
-  const ingestQueue = createIngestQueue(redis, prefix);
-  const queueEvents = new QueueEvents(INGEST_QUEUE, { connection: workerRedis.duplicate(), prefix });
-  const ingestWorker = createIngestWorker(
-    { fhir, partners, formats, rejected, identifierBase: config.identifierBase, logger },
-    workerRedis,
+  const queues = createQueues(redis, prefix, partners);
+  const planChange = (data: Parameters<typeof enqueuePlanChange>[1]): Promise<void> =>
+    enqueuePlanChange(queues.planChanges, data);
+  const routingDeps: RoutingDeps = {
+    fhir,
+    partners,
+    identifierBase,
+    tiers,
+    logger,
+    redis,
     prefix,
-    config.ingest.concurrency,
-  );
-  const ingest = new IngestService({ partners, formats, queue: ingestQueue, queueEvents, rejected, logger });
+    now,
+    ...routingEnqueuers(queues, now),
+  };
+  const ingestDeps = {
+    fhir,
+    partners,
+    formats,
+    rejected,
+    identifierBase,
+    logger,
+    onApplied: onRecordApplied({ fhir, identifierBase, now, enqueuePlanChange: planChange }),
+  };
+  const workers = startWorkers(workerRedis, prefix, ingestDeps, routingDeps, config.ingest.concurrency);
+  const queueEvents = new QueueEvents(INGEST_QUEUE, { connection: workerRedis.duplicate(), prefix });
+  const ingest = new IngestService({
+    partners,
+    formats,
+    queue: queues.ingest,
+    queueEvents,
+    rejected,
+    logger,
+  });
 
   // Readiness must answer quickly: no retries, short timeout.
   const fhirProbe = new FhirGateway({ baseUrl: config.fhir.baseUrl, timeoutMs: 3000, retry: { retries: 0 } });
@@ -80,10 +122,12 @@ export async function startHub(config: HubConfig, logger: Logger): Promise<Runni
       publicUrl: config.http.publicUrl,
       waitMs: 30000,
     },
+    routing: { fhir, identifierBase, queues: allQueues(queues), now, enqueuePlanChange: planChange },
   });
   const server = await listen(app, config.http.host, config.http.port);
   const { port } = server.address() as AddressInfo;
   const url = `http://${config.http.host}:${port}`;
+  await ensureSubscriptions(fhir, config.http.publicUrl);
   logger.info({ url, fhirBaseUrl: config.fhir.baseUrl }, 'hub started');
 
   let closing: Promise<void> | undefined;
@@ -93,10 +137,8 @@ export async function startHub(config: HubConfig, logger: Logger): Promise<Runni
       const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
       await stopped;
-      // Workers first: they finish their current job and may still enqueue follow-up work.
-      await ingestWorker.close();
       await queueEvents.close();
-      await ingestQueue.close();
+      await closeQueues(workers, queues);
       redis.disconnect();
       workerRedis.disconnect();
       if (fhirOrigin === 'started') {
@@ -105,7 +147,7 @@ export async function startHub(config: HubConfig, logger: Logger): Promise<Runni
       }
       logger.info('shutdown complete');
     })());
-  return { url, fhir, partners, close };
+  return { url, fhir, partners, queues, close };
 }
 
 function listen(app: ReturnType<typeof createApp>, host: string, port: number): Promise<Server> {

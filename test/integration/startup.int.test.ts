@@ -1,11 +1,10 @@
 import { describe, expect, it } from '@jest/globals';
 import { spawn } from 'node:child_process';
-import { createServer } from 'node:net';
 import path from 'node:path';
 import request from 'supertest';
 import { createLogger } from '../../src/logging/logger.js';
 import { startHub } from '../../src/startup/start-hub.js';
-import { fhirBaseUrl, redisUrl, REPO_ROOT, testConfig } from '../support/test-env.js';
+import { fhirBaseUrl, freePort, redisUrl, REPO_ROOT, testConfig } from '../support/test-env.js';
 
 const logger = createLogger('silent');
 
@@ -92,14 +91,6 @@ describe('hub process', () => {
     expect(badRedis.output().stderr).toMatch(/REDIS_URL=redis:\/\/127\.0\.0\.1:1/);
   });
 });
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 async function waitFor(check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;

@@ -34,3 +34,13 @@ export function testGateway(baseUrl: string = fhirBaseUrl(), retries = 2): FhirG
 export function unique(prefix: string): string {
   return `${prefix}-${randomUUID()}`;
 }
+
+/** A TCP port on 127.0.0.1 that nothing listens on (found by binding and releasing it). */
+export async function freePort(): Promise<number> {
+  const { createServer } = await import('node:net');
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}

@@ -34,6 +34,7 @@ describe('FhirGateway against the real HAPI server', () => {
   it('writes Patient, CareTeam, CarePlan, Task and Communication, reads them back, and versions the CarePlan', async () => {
     const pat = await fhir.create(patient(unique('mrn')));
     const subject = { reference: `Patient/${pat.id}` };
+    await fhir.update({ resourceType: 'Organization', id: 'hcbs-demo', name: 'HCBS demo provider' });
     const org = { reference: 'Organization/hcbs-demo', display: 'HCBS demo provider' };
 
     const team = await fhir.create<CareTeam>({

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { Patient } from 'fhir/r4.js';
 import { FhirServerError, FhirUnreachableError } from '../../../src/fhir/fhir-errors.js';
 import { FaultProxy } from '../../support/fault-proxy.js';
-import { fhirBaseUrl, testGateway, unique } from '../../support/test-env.js';
+import { fhirBaseUrl, freePort, testGateway, unique } from '../../support/test-env.js';
 
 /** Real HAPI behind a proxy that injects 503s and dropped connections. */
 describe('FhirGateway retries', () => {
@@ -54,7 +54,7 @@ describe('FhirGateway retries', () => {
     await expect(fhir.create(patient())).rejects.toBeInstanceOf(FhirUnreachableError);
     expect(proxy.seen).toHaveLength(1);
 
-    const refused = testGateway('http://127.0.0.1:1/fhir', 2);
+    const refused = testGateway(`http://127.0.0.1:${await freePort()}/fhir`, 2);
     const err = await refused.create(patient()).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(FhirUnreachableError);
     expect((err as FhirUnreachableError).maybeSent).toBe(false);

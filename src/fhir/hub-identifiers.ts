@@ -1,0 +1,25 @@
+import type { Identifier } from 'fhir/r4.js';
+
+/** Kinds of records the hub itself issues identifiers for. */
+export type HubRecordKind =
+  | 'care-team'
+  | 'careplan'
+  | 'plan-change-notice'
+  | 'ack-task'
+  | 'ack-notice'
+  | 'escalation-notice'
+  | 'escalation-task';
+
+/** `<base>/sid/hub/<kind>`: identifier systems of resources the hub creates. */
+export function hubSystem(identifierBase: string, kind: HubRecordKind): string {
+  return `${identifierBase}/sid/hub/${kind}`;
+}
+
+export function hubIdentifier(identifierBase: string, kind: HubRecordKind, value: string): Identifier {
+  return { system: hubSystem(identifierBase, kind), value };
+}
+
+/** `system|value`, URL-encoded, for conditional URLs and token searches. */
+export function tokenOf(identifier: Identifier): string {
+  return encodeURIComponent(`${identifier.system}|${identifier.value}`);
+}

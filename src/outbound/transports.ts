@@ -1,0 +1,162 @@
+import type { Bundle, MessageHeader } from 'fhir/r4.js';
+import { CODE_SYSTEM } from '../fhir/profiles.js';
+import { DeliveryError, kindOfFetchError, kindOfStatus } from './delivery-error.js';
+import type { DeliveryReceipt, OutboundTarget, PlanChangeDelivery } from './types.js';
+import { MESSAGE_ID_HEADER, SIGNATURE_HEADER, signWebhook, TIMESTAMP_HEADER } from './webhook-signature.js';
+
+/** How much of a partner's answer is kept with a delivery or dead letter. */
+const ANSWER_LIMIT = 2000;
+
+/**
+ * Sends one plan change to one partner through its configured transport. Every transport carries
+ * the stable message id, so a retried delivery can be de-duplicated by the partner. Throws a
+ * {@link DeliveryError} that says whether and how the failure may be retried.
+ */
+export async function deliver(
+  delivery: PlanChangeDelivery,
+  target: OutboundTarget,
+  nowSeconds: number,
+): Promise<DeliveryReceipt> {
+  switch (target.transport) {
+    case 'webhook':
+      return sendWebhook(delivery, target, nowSeconds);
+    case 'fhir-rest':
+      return post(target, target.url, fhirRestBundle(delivery), { [MESSAGE_ID_HEADER]: delivery.messageId });
+    case 'fhir-message':
+      return sendMessage(delivery, target);
+  }
+}
+
+async function sendWebhook(
+  delivery: PlanChangeDelivery,
+  target: OutboundTarget,
+  nowSeconds: number,
+): Promise<DeliveryReceipt> {
+  if (!target.secret) {
+    throw new DeliveryError('permanent', `No signing secret configured for partner ${delivery.partnerId}`);
+  }
+  const body = JSON.stringify({
+    messageId: delivery.messageId,
+    type: 'plan-change',
+    participant: delivery.participant,
+    carePlan: delivery.carePlan,
+    notice: delivery.notice,
+  });
+  return post(target, target.url, body, {
+    [MESSAGE_ID_HEADER]: delivery.messageId,
+    [TIMESTAMP_HEADER]: String(nowSeconds),
+    [SIGNATURE_HEADER]: signWebhook(target.secret, nowSeconds, body),
+  });
+}
+
+/**
+ * To a partner's own FHIR server: one transaction that conditionally updates the plan (on the
+ * hub's identifier) and the notice (on the message id), so a redelivery changes nothing.
+ */
+function fhirRestBundle(delivery: PlanChangeDelivery): Bundle {
+  const planId = delivery.carePlan.identifier?.[0];
+  const { id: _planId, meta: _planMeta, ...plan } = delivery.carePlan;
+  const { id: _noticeId, ...notice } = delivery.notice;
+  return {
+    resourceType: 'Bundle',
+    type: 'transaction',
+    entry: [
+      {
+        resource: plan,
+        request: {
+          method: 'PUT',
+          url: `CarePlan?identifier=${encodeURIComponent(`${planId?.system}|${planId?.value}`)}`,
+        },
+      },
+      {
+        resource: {
+          ...notice,
+          identifier: [{ system: 'urn:ietf:rfc:3986', value: `urn:uuid:${delivery.messageId}` }],
+        },
+        request: {
+          method: 'PUT',
+          url: `Communication?identifier=${encodeURIComponent(`urn:ietf:rfc:3986|urn:uuid:${delivery.messageId}`)}`,
+        },
+      },
+    ],
+  };
+}
+
+/** A FHIR message to the partner's `$process-message`; its Bundle and MessageHeader ids are the message id. */
+async function sendMessage(delivery: PlanChangeDelivery, target: OutboundTarget): Promise<DeliveryReceipt> {
+  const header: MessageHeader = {
+    resourceType: 'MessageHeader',
+    id: delivery.messageId,
+    eventCoding: { system: CODE_SYSTEM.messageEvent, code: 'careplan-update' },
+    source: { name: 'Care coordination hub', endpoint: 'urn:care-coordination-hub' },
+    destination: [{ endpoint: target.url, receiver: { reference: `Organization/${delivery.partnerId}` } }],
+    focus: [{ reference: `urn:uuid:${delivery.messageId}-plan` }],
+  };
+  const bundle: Bundle = {
+    resourceType: 'Bundle',
+    id: delivery.messageId,
+    type: 'message',
+    entry: [
+      { fullUrl: `urn:uuid:${delivery.messageId}`, resource: header },
+      { fullUrl: `urn:uuid:${delivery.messageId}-plan`, resource: delivery.carePlan },
+      { fullUrl: `urn:uuid:${delivery.messageId}-notice`, resource: delivery.notice },
+    ],
+  };
+  const url = `${target.url.replace(/\/$/, '')}/$process-message`;
+  const receipt = await post(target, url, bundle, { [MESSAGE_ID_HEADER]: delivery.messageId });
+  // A response message can say the partner refused it even with HTTP 200.
+  const code = /"code"\s*:\s*"(ok|transient-error|fatal-error)"/.exec(receipt.partnerAnswer ?? '')?.[1];
+  if (code === 'fatal-error') {
+    throw new DeliveryError('permanent', 'Partner answered fatal-error', {
+      httpStatus: receipt.httpStatus,
+      partnerAnswer: receipt.partnerAnswer,
+    });
+  }
+  if (code === 'transient-error') {
+    throw new DeliveryError('transient', 'Partner answered transient-error', {
+      httpStatus: receipt.httpStatus,
+      partnerAnswer: receipt.partnerAnswer,
+    });
+  }
+  return receipt;
+}
+
+async function post(
+  target: OutboundTarget,
+  url: string,
+  body: unknown,
+  headers: Record<string, string>,
+): Promise<DeliveryReceipt> {
+  let response: Response;
+  try {
+    response = await fetch(url, {
+      method: 'POST',
+      headers: {
+        'content-type': target.transport === 'webhook' ? 'application/json' : 'application/fhir+json',
+        ...headers,
+      },
+      body: typeof body === 'string' ? body : JSON.stringify(body),
+      signal: AbortSignal.timeout(target.timeoutMs),
+    });
+  } catch (err) {
+    const { kind, reason } = kindOfFetchError(err);
+    throw new DeliveryError(kind, `Delivery to ${new URL(url).host} failed: ${reason}`, { cause: err });
+  }
+  let answer: string;
+  try {
+    answer = (await response.text()).slice(0, ANSWER_LIMIT);
+  } catch (err) {
+    // The partner answered a status but the body broke off: it did receive the request.
+    throw new DeliveryError('ambiguous', `Answer from ${new URL(url).host} broke off`, {
+      httpStatus: response.status,
+      cause: err,
+    });
+  }
+  if (!response.ok) {
+    throw new DeliveryError(kindOfStatus(response.status), `Partner answered ${response.status}`, {
+      httpStatus: response.status,
+      partnerAnswer: answer,
+    });
+  }
+  return { httpStatus: response.status, partnerAnswer: answer };
+}

@@ -1,0 +1,40 @@
+import { createHmac, timingSafeEqual } from 'node:crypto';
+
+/** Headers of a signed webhook delivery. */
+export const SIGNATURE_HEADER = 'x-hub-signature';
+export const TIMESTAMP_HEADER = 'x-hub-timestamp';
+export const MESSAGE_ID_HEADER = 'x-hub-message-id';
+
+/**
+ * `sha256=<hex HMAC-SHA256 of "<timestamp>.<body>">`. Signing the timestamp with the body lets a
+ * partner refuse replays: a captured request cannot be resent later with a fresh timestamp.
+ */
+export function signWebhook(secret: string, timestamp: number, body: string): string {
+  return `sha256=${createHmac('sha256', secret).update(`${timestamp}.${body}`).digest('hex')}`;
+}
+
+/**
+ * What a partner runs to check a delivery: the signature matches and the timestamp is within
+ * `toleranceSeconds` of `nowSeconds`. Combined with remembering message ids, this stops replays.
+ */
+export function verifyWebhook(
+  secret: string,
+  headers: { signature?: string; timestamp?: string },
+  body: string,
+  nowSeconds: number,
+  toleranceSeconds = 300,
+): { ok: true } | { ok: false; reason: string } {
+  const timestamp = Number(headers.timestamp);
+  if (!headers.signature || !Number.isInteger(timestamp)) {
+    return { ok: false, reason: 'missing signature or timestamp' };
+  }
+  if (Math.abs(nowSeconds - timestamp) > toleranceSeconds) {
+    return { ok: false, reason: 'timestamp outside the tolerance window (possible replay)' };
+  }
+  const expected = Buffer.from(signWebhook(secret, timestamp, body));
+  const given = Buffer.from(headers.signature);
+  if (expected.length !== given.length || !timingSafeEqual(expected, given)) {
+    return { ok: false, reason: 'signature does not match' };
+  }
+  return { ok: true };
+}

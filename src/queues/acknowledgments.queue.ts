@@ -1,0 +1,97 @@
+import { Queue, Worker, type Job, type JobsOptions } from 'bullmq';
+import type { Task } from 'fhir/r4.js';
+import type { Redis } from 'ioredis';
+import type { RoutingDeps } from './routing-deps.js';
+
+/** Acknowledgment deadlines: one delayed job per acknowledgment Task, fired at its due time. */
+export const ACKNOWLEDGMENTS_QUEUE = 'acknowledgments';
+export type AckJobName = 'ack-deadline';
+
+export interface AckDeadlineJobData {
+  readonly taskId: string;
+}
+
+export interface AckDeadlineJobResult {
+  readonly status: 'acknowledged' | 'escalated';
+}
+
+export type AcknowledgmentsQueue = Queue<AckDeadlineJobData, AckDeadlineJobResult, AckJobName>;
+
+const JOB_OPTIONS: JobsOptions = {
+  attempts: 12,
+  backoff: { type: 'exponential', delay: 1000, jitter: 0.5 },
+  removeOnComplete: { age: 30 * 24 * 3600 },
+  removeOnFail: false,
+};
+
+/** Task states in which nobody owes an acknowledgment any more. */
+const CLOSED: ReadonlySet<Task['status']> = new Set([
+  'completed',
+  'cancelled',
+  'rejected',
+  'failed',
+  'entered-in-error',
+]);
+
+export function createAcknowledgmentsQueue(connection: Redis, prefix: string): AcknowledgmentsQueue {
+  return new Queue<AckDeadlineJobData, AckDeadlineJobResult, AckJobName>(ACKNOWLEDGMENTS_QUEUE, {
+    connection,
+    prefix,
+    defaultJobOptions: JOB_OPTIONS,
+  });
+}
+
+/**
+ * Schedules the deadline check of an acknowledgment Task. BullMQ's delay is measured against the
+ * producer's clock and fired by the worker's: hub hosts must keep their clocks in sync (NTP).
+ */
+export async function scheduleAckDeadline(
+  queue: AcknowledgmentsQueue,
+  taskId: string,
+  dueAt: Date,
+  now: Date,
+): Promise<void> {
+  await queue.add(
+    'ack-deadline',
+    { taskId },
+    { jobId: `ack-deadline.${taskId}`, delay: Math.max(0, dueAt.getTime() - now.getTime()) },
+  );
+}
+
+/** At the due time: an acknowledgment still open is escalated (missed-acknowledgment trigger). */
+export function processAckDeadlineJob(
+  deps: RoutingDeps,
+): (job: Job<AckDeadlineJobData>) => Promise<AckDeadlineJobResult> {
+  return async (job) => {
+    const task = await deps.fhir.read<Task>('Task', job.data.taskId);
+    if (CLOSED.has(task.status)) {
+      return { status: 'acknowledged' };
+    }
+    await deps.enqueueEscalation({
+      trigger: 'missed-acknowledgment',
+      patient: task.for?.reference ?? '',
+      focus: `Task/${task.id}`,
+      detail: `${task.owner?.display ?? task.owner?.reference ?? 'A partner'} has not acknowledged ${task.focus?.reference ?? 'a plan change'} (due ${task.restriction?.period?.end ?? 'unknown'})`,
+      at: deps.now(),
+    });
+    return { status: 'escalated' };
+  };
+}
+
+export function createAcknowledgmentsWorker(
+  deps: RoutingDeps,
+  connection: Redis,
+  prefix: string,
+): Worker<AckDeadlineJobData, AckDeadlineJobResult, AckJobName> {
+  const worker = new Worker<AckDeadlineJobData, AckDeadlineJobResult, AckJobName>(
+    ACKNOWLEDGMENTS_QUEUE,
+    processAckDeadlineJob(deps),
+    {
+      connection,
+      prefix,
+      concurrency: 4,
+    },
+  );
+  worker.on('error', (err) => deps.logger.error({ error: err.message }, 'acknowledgments worker error'));
+  return worker;
+}

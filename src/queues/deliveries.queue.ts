@@ -1,0 +1,182 @@
+import { DelayedError, Queue, UnrecoverableError, Worker, type Job, type JobsOptions } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { PartnerConfig } from '../config/partners.js';
+import { DeliveryError } from '../outbound/delivery-error.js';
+import { deliver } from '../outbound/transports.js';
+import type { OutboundTarget } from '../outbound/types.js';
+import {
+  buildDelivery,
+  messageIdFor,
+  openAckTask,
+  type DeliveryRequest,
+} from '../routing/deliver-plan-change.js';
+import type { RoutingDeps } from './routing-deps.js';
+
+/**
+ * One queue per partner (`deliveries-<partnerId>`): each partner gets its own concurrency and rate
+ * limit, and a slow or failing partner never holds up deliveries to the others.
+ */
+export function deliveryQueueName(partnerId: string): string {
+  return `deliveries-${partnerId}`;
+}
+export type DeliveryJobName = 'deliver-plan-change';
+export type DeliveryJobData = DeliveryRequest;
+
+export interface DeliveryJobResult {
+  /** `superseded`: the partner already has a newer version of this plan, so this one was not sent. */
+  readonly status: 'delivered' | 'superseded';
+  readonly messageId: string;
+  readonly httpStatus?: number;
+  readonly ackTask?: string;
+  readonly at: string;
+}
+
+export type DeliveryQueue = Queue<DeliveryJobData, DeliveryJobResult, DeliveryJobName>;
+
+/**
+ * 10 attempts, exponential from 2 s with jitter: about 34 minutes of retries for a partner that is
+ * down or answering 5xx. Then the delivery is a dead letter (kept in the failed set, never removed
+ * automatically) for an engineer to inspect and replay.
+ */
+export const DELIVERY_ATTEMPTS = 10;
+const JOB_OPTIONS: JobsOptions = {
+  attempts: DELIVERY_ATTEMPTS,
+  backoff: { type: 'exponential', delay: 2000, jitter: 0.5 },
+  removeOnComplete: { age: 7 * 24 * 3600 },
+  removeOnFail: false,
+};
+
+/** How long a delivery may hold the per-plan lock; longer than any partner timeout. */
+const LOCK_MS = 150_000;
+/** How soon a delivery that found the lock taken tries again. */
+const LOCK_RETRY_MS = 250;
+
+export function createDeliveryQueue(connection: Redis, prefix: string, partnerId: string): DeliveryQueue {
+  return new Queue<DeliveryJobData, DeliveryJobResult, DeliveryJobName>(deliveryQueueName(partnerId), {
+    connection,
+    prefix,
+    defaultJobOptions: JOB_OPTIONS,
+  });
+}
+
+export async function enqueueDelivery(queue: DeliveryQueue, req: DeliveryRequest): Promise<void> {
+  await queue.add('deliver-plan-change', req, {
+    jobId: `delivery.${req.partnerId}.${req.carePlanId}.${req.version}`,
+  });
+}
+
+/** The partner's transport settings with its secret. */
+export function outboundTarget(partner: PartnerConfig, secret: string | undefined): OutboundTarget {
+  const out = partner.outbound!;
+  return {
+    transport: out.transport,
+    url: out.url,
+    timeoutMs: out.timeoutMs ?? 10000,
+    ...(secret ? { secret } : {}),
+  };
+}
+
+/**
+ * Delivers one plan version to one partner, in order: while holding a per-(partner, plan) lock it
+ * skips a version older than one already delivered (marked superseded), sends, and records the
+ * version as delivered. A permanent failure (the partner says the message is wrong) is a dead
+ * letter at once, with the partner's answer in the job log; anything else is retried with the
+ * same message id. A change that alters delivery then opens the partner's acknowledgment Task.
+ */
+export function processDeliveryJob(
+  deps: RoutingDeps,
+): (job: Job<DeliveryJobData, DeliveryJobResult>, token?: string) => Promise<DeliveryJobResult> {
+  return async (job, token) => {
+    const req = job.data;
+    const partner = deps.partners.get(req.partnerId);
+    if (!partner?.outbound) {
+      throw new UnrecoverableError(`Partner ${req.partnerId} has no outbound configuration`);
+    }
+    const lockKey = `${deps.prefix}:lock:delivery:${req.partnerId}:${req.carePlanId}`;
+    const lockValue = job.id ?? 'job';
+    if ((await deps.redis.set(lockKey, lockValue, 'PX', LOCK_MS, 'NX')) !== 'OK') {
+      await job.moveToDelayed(Date.now() + LOCK_RETRY_MS, token);
+      throw new DelayedError();
+    }
+    try {
+      const deliveredKey = `${deps.prefix}:delivered:${req.partnerId}:${req.carePlanId}`;
+      const messageId = messageIdFor(req);
+      const last = Number((await deps.redis.get(deliveredKey)) ?? 0);
+      if (last >= Number(req.version)) {
+        return { status: 'superseded', messageId, at: deps.now().toISOString() };
+      }
+      const delivery = await buildDelivery(deps.fhir, deps.identifierBase, req);
+      const now = deps.now();
+      let receipt;
+      try {
+        receipt = await deliver(
+          delivery,
+          outboundTarget(partner, deps.partners.secretOf(partner.id)),
+          Math.floor(now.getTime() / 1000),
+        );
+      } catch (err) {
+        if (err instanceof DeliveryError) {
+          await job.log(
+            `${err.kind} failure${err.httpStatus ? ` (HTTP ${err.httpStatus})` : ''}: ${err.partnerAnswer ?? err.message}`,
+          );
+          if (err.kind === 'permanent') {
+            throw new UnrecoverableError(
+              `Partner refused the message: ${err.httpStatus ?? ''} ${err.partnerAnswer ?? err.message}`.trim(),
+            );
+          }
+        }
+        throw err;
+      }
+      await deps.redis.set(deliveredKey, req.version);
+      let ackTask: string | undefined;
+      if (req.altersDelivery) {
+        const dueAt = new Date(now.getTime() + (partner.outbound.ackWithinHours ?? 24) * 3600_000);
+        const task = await openAckTask(deps.fhir, deps.identifierBase, req, now, dueAt);
+        ackTask = `Task/${task.id}`;
+        await deps.scheduleAckDeadline(task.id!, new Date(task.restriction?.period?.end ?? dueAt));
+      }
+      deps.logger.info(
+        { partnerId: req.partnerId, carePlanId: req.carePlanId, version: req.version },
+        'plan change delivered',
+      );
+      return {
+        status: 'delivered',
+        messageId,
+        httpStatus: receipt.httpStatus,
+        at: now.toISOString(),
+        ...(ackTask ? { ackTask } : {}),
+      };
+    } finally {
+      // Release only our own lock (it may have expired and been taken by another delivery).
+      await deps.redis.eval(
+        "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end",
+        1,
+        lockKey,
+        lockValue,
+      );
+    }
+  };
+}
+
+export function createDeliveryWorker(
+  deps: RoutingDeps,
+  connection: Redis,
+  prefix: string,
+  partner: PartnerConfig,
+): Worker<DeliveryJobData, DeliveryJobResult, DeliveryJobName> {
+  const out = partner.outbound!;
+  const worker = new Worker<DeliveryJobData, DeliveryJobResult, DeliveryJobName>(
+    deliveryQueueName(partner.id),
+    processDeliveryJob(deps),
+    {
+      connection,
+      prefix,
+      concurrency: out.concurrency ?? 1,
+      ...(out.rateLimit ? { limiter: { max: out.rateLimit.max, duration: out.rateLimit.durationMs } } : {}),
+    },
+  );
+  worker.on('error', (err) =>
+    deps.logger.error({ partnerId: partner.id, error: err.message }, 'delivery worker error'),
+  );
+  return worker;
+}

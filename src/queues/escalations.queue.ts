@@ -1,0 +1,64 @@
+import { Queue, Worker, type Job, type JobsOptions } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { escalate, type EscalationRequest, type EscalationResult } from '../routing/escalate.js';
+import type { RoutingDeps } from './routing-deps.js';
+
+/** Escalations to the coordinator of the day and the tier chair. */
+export const ESCALATIONS_QUEUE = 'escalations';
+export type EscalationJobName = 'escalate';
+
+/** An escalation request as it travels through Redis (dates as ISO strings). */
+export type EscalationJobData = Omit<EscalationRequest, 'at'> & { readonly at: string };
+export type EscalationsQueue = Queue<EscalationJobData, EscalationResult, EscalationJobName>;
+
+const JOB_OPTIONS: JobsOptions = {
+  attempts: 12,
+  backoff: { type: 'exponential', delay: 1000, jitter: 0.5 },
+  removeOnComplete: { age: 30 * 24 * 3600 },
+  removeOnFail: false,
+};
+
+export function createEscalationsQueue(connection: Redis, prefix: string): EscalationsQueue {
+  return new Queue<EscalationJobData, EscalationResult, EscalationJobName>(ESCALATIONS_QUEUE, {
+    connection,
+    prefix,
+    defaultJobOptions: JOB_OPTIONS,
+  });
+}
+
+/** One escalation per trigger and focus: a repeated trigger does not escalate twice. */
+export async function enqueueEscalation(queue: EscalationsQueue, req: EscalationRequest): Promise<void> {
+  const jobId = `escalate.${req.trigger}.${req.focus.replace(/[/:]/g, '-')}`;
+  await queue.add('escalate', { ...req, at: req.at.toISOString() }, { jobId });
+}
+
+export function processEscalationJob(
+  deps: RoutingDeps,
+): (job: Job<EscalationJobData>) => Promise<EscalationResult> {
+  return async (job) => {
+    const result = await escalate(deps.fhir, deps.identifierBase, deps.tiers, {
+      ...job.data,
+      at: new Date(job.data.at),
+    });
+    deps.logger.info({ trigger: job.data.trigger, tier: result.tierId, task: result.task }, 'escalated');
+    return result;
+  };
+}
+
+export function createEscalationsWorker(
+  deps: RoutingDeps,
+  connection: Redis,
+  prefix: string,
+): Worker<EscalationJobData, EscalationResult, EscalationJobName> {
+  const worker = new Worker<EscalationJobData, EscalationResult, EscalationJobName>(
+    ESCALATIONS_QUEUE,
+    processEscalationJob(deps),
+    {
+      connection,
+      prefix,
+      concurrency: 2,
+    },
+  );
+  worker.on('error', (err) => deps.logger.error({ error: err.message }, 'escalations worker error'));
+  return worker;
+}

@@ -1,0 +1,100 @@
+import { Queue, Worker, type Job, type JobsOptions } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { recordPlanChange } from '../routing/record-plan-change.js';
+import type { RoutingDeps } from './routing-deps.js';
+
+/** New CarePlan versions waiting to be diffed, recorded and fanned out to partners. */
+export const PLAN_CHANGES_QUEUE = 'plan-changes';
+export type PlanChangeJobName = 'record-plan-change';
+
+export interface PlanChangeJobData {
+  readonly carePlanId: string;
+  readonly version: string;
+  /** The Provenance of the write that made the version, when it came through the hub. */
+  readonly sourceProvenance?: string;
+  /** How the hub saw the version: its own write, the FHIR server's rest-hook, or a catch-up scan. */
+  readonly detectedBy: 'hub-write' | 'subscription' | 'catch-up';
+}
+
+export interface PlanChangeJobResult {
+  readonly notice: string;
+  readonly recipients: readonly string[];
+  readonly altersDelivery: boolean;
+}
+
+export type PlanChangesQueue = Queue<PlanChangeJobData, PlanChangeJobResult, PlanChangeJobName>;
+
+/** Same backoff as ingest: about an hour of retries covers a FHIR server outage. */
+const JOB_OPTIONS: JobsOptions = {
+  attempts: 12,
+  backoff: { type: 'exponential', delay: 1000, jitter: 0.5 },
+  removeOnComplete: { age: 7 * 24 * 3600 },
+  removeOnFail: false,
+};
+
+export function createPlanChangesQueue(connection: Redis, prefix: string): PlanChangesQueue {
+  return new Queue<PlanChangeJobData, PlanChangeJobResult, PlanChangeJobName>(PLAN_CHANGES_QUEUE, {
+    connection,
+    prefix,
+    defaultJobOptions: JOB_OPTIONS,
+  });
+}
+
+/**
+ * One job per plan version, whoever saw it first: the job id is the plan and version, so the
+ * hub's own write and the server's rest-hook for the same version make one job.
+ */
+export async function enqueuePlanChange(queue: PlanChangesQueue, data: PlanChangeJobData): Promise<void> {
+  await queue.add('record-plan-change', data, { jobId: `careplan.${data.carePlanId}.${data.version}` });
+}
+
+export function processPlanChangeJob(
+  deps: RoutingDeps,
+): (job: Job<PlanChangeJobData>) => Promise<PlanChangeJobResult> {
+  return async (job) => {
+    const { carePlanId, version, sourceProvenance } = job.data;
+    const change = await recordPlanChange(
+      deps.fhir,
+      deps.partners,
+      deps.identifierBase,
+      carePlanId,
+      version,
+      sourceProvenance,
+    );
+    for (const partnerId of change.recipients) {
+      await deps.enqueueDelivery({
+        partnerId,
+        carePlanId,
+        version,
+        notice: change.notice,
+        patient: change.patient,
+        altersDelivery: change.diff.altersDelivery,
+      });
+    }
+    deps.logger.info({ carePlanId, version, recipients: change.recipients.length }, 'plan change recorded');
+    return {
+      notice: change.notice,
+      recipients: change.recipients,
+      altersDelivery: change.diff.altersDelivery,
+    };
+  };
+}
+
+export function createPlanChangesWorker(
+  deps: RoutingDeps,
+  connection: Redis,
+  prefix: string,
+  concurrency: number,
+): Worker<PlanChangeJobData, PlanChangeJobResult, PlanChangeJobName> {
+  const worker = new Worker<PlanChangeJobData, PlanChangeJobResult, PlanChangeJobName>(
+    PLAN_CHANGES_QUEUE,
+    processPlanChangeJob(deps),
+    {
+      connection,
+      prefix,
+      concurrency,
+    },
+  );
+  worker.on('error', (err) => deps.logger.error({ error: err.message }, 'plan-changes worker error'));
+  return worker;
+}

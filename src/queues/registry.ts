@@ -1,0 +1,114 @@
+import type { Queue, Worker } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { PartnerRegistry } from '../config/partners.js';
+import {
+  createAcknowledgmentsQueue,
+  createAcknowledgmentsWorker,
+  scheduleAckDeadline,
+  type AcknowledgmentsQueue,
+} from './acknowledgments.queue.js';
+import {
+  createDeliveryQueue,
+  createDeliveryWorker,
+  enqueueDelivery,
+  type DeliveryQueue,
+} from './deliveries.queue.js';
+import {
+  createEscalationsQueue,
+  createEscalationsWorker,
+  enqueueEscalation,
+  type EscalationsQueue,
+} from './escalations.queue.js';
+import { createIngestQueue, createIngestWorker, type IngestDeps, type IngestQueue } from './ingest.queue.js';
+import {
+  createPlanChangesQueue,
+  createPlanChangesWorker,
+  enqueuePlanChange,
+  type PlanChangesQueue,
+} from './plan-changes.queue.js';
+import type { RoutingDeps } from './routing-deps.js';
+
+/** Every queue of the hub. */
+export interface HubQueues {
+  readonly ingest: IngestQueue;
+  readonly planChanges: PlanChangesQueue;
+  /** One per partner that receives deliveries. */
+  readonly deliveries: ReadonlyMap<string, DeliveryQueue>;
+  readonly acknowledgments: AcknowledgmentsQueue;
+  readonly escalations: EscalationsQueue;
+}
+
+/** All queues as a list, e.g. for the dead-letter API and the dashboard. */
+export function allQueues(queues: HubQueues): Queue[] {
+  return [
+    queues.ingest,
+    queues.planChanges,
+    ...queues.deliveries.values(),
+    queues.acknowledgments,
+    queues.escalations,
+  ] as Queue[];
+}
+
+export function createQueues(connection: Redis, prefix: string, partners: PartnerRegistry): HubQueues {
+  return {
+    ingest: createIngestQueue(connection, prefix),
+    planChanges: createPlanChangesQueue(connection, prefix),
+    deliveries: new Map(
+      partners
+        .all()
+        .filter((p) => p.outbound)
+        .map((p) => [p.id, createDeliveryQueue(connection, prefix, p.id)]),
+    ),
+    acknowledgments: createAcknowledgmentsQueue(connection, prefix),
+    escalations: createEscalationsQueue(connection, prefix),
+  };
+}
+
+/** The routing deps' enqueue functions, bound to the queues. */
+export function routingEnqueuers(
+  queues: HubQueues,
+  now: () => Date,
+): Pick<RoutingDeps, 'enqueueDelivery' | 'scheduleAckDeadline' | 'enqueueEscalation'> {
+  return {
+    enqueueDelivery: async (req) => {
+      const queue = queues.deliveries.get(req.partnerId);
+      if (!queue) {
+        throw new Error(`No delivery queue for partner ${req.partnerId}`);
+      }
+      await enqueueDelivery(queue, req);
+    },
+    scheduleAckDeadline: (taskId, dueAt) => scheduleAckDeadline(queues.acknowledgments, taskId, dueAt, now()),
+    enqueueEscalation: (req) => enqueueEscalation(queues.escalations, req),
+  };
+}
+
+export { enqueuePlanChange };
+
+/** Starts every worker on one Redis connection made for blocking use. */
+export function startWorkers(
+  connection: Redis,
+  prefix: string,
+  ingestDeps: IngestDeps,
+  routingDeps: RoutingDeps,
+  ingestConcurrency: number,
+): Worker[] {
+  return [
+    createIngestWorker(ingestDeps, connection, prefix, ingestConcurrency),
+    createPlanChangesWorker(routingDeps, connection, prefix, 4),
+    ...routingDeps.partners
+      .all()
+      .filter((p) => p.outbound)
+      .map((p) => createDeliveryWorker(routingDeps, connection, prefix, p)),
+    createAcknowledgmentsWorker(routingDeps, connection, prefix),
+    createEscalationsWorker(routingDeps, connection, prefix),
+  ] as Worker[];
+}
+
+/**
+ * Closes workers before queues (house style 9): a worker finishes its current job, which may
+ * still enqueue follow-up work.
+ */
+export async function closeQueues(workers: readonly Worker[], queues: HubQueues): Promise<void> {
+  await Promise.all(workers.map((w) => w.close()));
+  await Promise.all(allQueues(queues).map((q) => q.close()));
+}

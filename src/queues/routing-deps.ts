@@ -1,0 +1,24 @@
+import type { Redis } from 'ioredis';
+import type { PartnerRegistry } from '../config/partners.js';
+import type { EscalationConfig } from '../coordination/escalation-tiers.js';
+import type { FhirGateway } from '../fhir/fhir-gateway.js';
+import type { Logger } from '../logging/logger.js';
+import type { DeliveryRequest } from '../routing/deliver-plan-change.js';
+import type { EscalationRequest } from '../routing/escalate.js';
+
+/** What the routing workers share. Enqueue functions are passed in so queue modules do not import each other. */
+export interface RoutingDeps {
+  readonly fhir: FhirGateway;
+  readonly partners: PartnerRegistry;
+  readonly identifierBase: string;
+  readonly tiers: EscalationConfig;
+  readonly logger: Logger;
+  /** For delivery ordering state and locks. */
+  readonly redis: Redis;
+  readonly prefix: string;
+  /** The clock; tests pass their own. */
+  readonly now: () => Date;
+  enqueueDelivery(req: DeliveryRequest): Promise<void>;
+  scheduleAckDeadline(taskId: string, dueAt: Date): Promise<void>;
+  enqueueEscalation(req: EscalationRequest): Promise<void>;
+}

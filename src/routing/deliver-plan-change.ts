@@ -1,0 +1,95 @@
+import type { CarePlan, Communication, Patient, Task } from 'fhir/r4.js';
+import { createHash } from 'node:crypto';
+import type { FhirGateway } from '../fhir/fhir-gateway.js';
+import { hubIdentifier } from '../fhir/hub-identifiers.js';
+import { CODE_SYSTEM, PROFILE } from '../fhir/profiles.js';
+import type { PlanChangeDelivery } from '../outbound/types.js';
+
+/** One plan version to one partner. */
+export interface DeliveryRequest {
+  readonly partnerId: string;
+  readonly carePlanId: string;
+  readonly version: string;
+  readonly notice: string;
+  readonly patient: string;
+  readonly altersDelivery: boolean;
+}
+
+/** The same partner, plan and version always give the same message id (a UUID), so redeliveries de-duplicate. */
+export function messageIdFor(req: Pick<DeliveryRequest, 'partnerId' | 'carePlanId' | 'version'>): string {
+  const h = createHash('sha256').update(`${req.partnerId}|${req.carePlanId}|${req.version}`).digest('hex');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-5${h.slice(13, 16)}-8${h.slice(17, 20)}-${h.slice(20, 32)}`;
+}
+
+/**
+ * What leaves the hub: the plan version (carrying the hub's plan identifier so the partner can
+ * match versions of one plan), the notice, and the participant's identifiers only.
+ */
+export async function buildDelivery(
+  fhir: FhirGateway,
+  identifierBase: string,
+  req: DeliveryRequest,
+): Promise<PlanChangeDelivery> {
+  const [plan, notice, patient] = await Promise.all([
+    fhir.vread<CarePlan>('CarePlan', req.carePlanId, req.version),
+    fhir.read<Communication>('Communication', req.notice.split('/')[1]!),
+    fhir.read<Patient>('Patient', req.patient.split('/')[1]!),
+  ]);
+  const planIdentifier = hubIdentifier(identifierBase, 'careplan', req.carePlanId);
+  const identifiers = plan.identifier ?? [];
+  const hasHubId = identifiers.some((i) => i.system === planIdentifier.system);
+  return {
+    messageId: messageIdFor(req),
+    partnerId: req.partnerId,
+    participant: { identifiers: patient.identifier ?? [] },
+    carePlan: { ...plan, identifier: hasHubId ? identifiers : [planIdentifier, ...identifiers] },
+    notice,
+  };
+}
+
+/**
+ * After a change that alters day-to-day delivery reached a partner: a Task owned by the partner to
+ * acknowledge that version, due by `dueAt`. Idempotent (conditional update on its identifier), and
+ * a repeat keeps a Task the partner already completed as it is.
+ */
+export async function openAckTask(
+  fhir: FhirGateway,
+  identifierBase: string,
+  req: DeliveryRequest,
+  deliveredAt: Date,
+  dueAt: Date,
+): Promise<Task> {
+  const identifier = hubIdentifier(
+    identifierBase,
+    'ack-task',
+    `${req.partnerId}.${req.carePlanId}.${req.version}`,
+  );
+  const [existing] = await fhir.search<Task>('Task', {
+    identifier: `${identifier.system}|${identifier.value}`,
+  });
+  if (existing) {
+    return existing;
+  }
+  const task: Task = {
+    resourceType: 'Task',
+    meta: { profile: [PROFILE.task] },
+    identifier: [identifier],
+    status: 'requested',
+    intent: 'order',
+    priority: 'routine',
+    code: {
+      coding: [
+        { system: CODE_SYSTEM.taskCode, code: 'acknowledge-plan-change', display: 'Acknowledge plan change' },
+      ],
+    },
+    description: `Acknowledge version ${req.version} of the shared plan`,
+    focus: { reference: `CarePlan/${req.carePlanId}/_history/${req.version}` },
+    basedOn: [{ reference: `CarePlan/${req.carePlanId}` }],
+    for: { reference: req.patient },
+    owner: { reference: `Organization/${req.partnerId}` },
+    authoredOn: deliveredAt.toISOString(),
+    restriction: { period: { start: deliveredAt.toISOString(), end: dueAt.toISOString() } },
+    input: [{ type: { text: 'plan-change-notice' }, valueReference: { reference: req.notice } }],
+  };
+  return (await fhir.upsertByIdentifier(task, identifier)).resource;
+}

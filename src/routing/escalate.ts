@@ -1,0 +1,100 @@
+import type { Communication, Reference, Task } from 'fhir/r4.js';
+import { coordinatorOfTheDay } from '../coordination/coordinator.rules.js';
+import { escalationFor, type EscalationConfig } from '../coordination/escalation-tiers.js';
+import type { FhirGateway } from '../fhir/fhir-gateway.js';
+import { hubIdentifier } from '../fhir/hub-identifiers.js';
+import { CODE_SYSTEM, PROFILE } from '../fhir/profiles.js';
+import { sharedCareTeam } from './record-plan-change.js';
+
+/** Something that must be escalated. */
+export interface EscalationRequest {
+  /** Trigger name from the tiers file, e.g. `missed-acknowledgment`. */
+  readonly trigger: string;
+  readonly patient: string;
+  /** What it is about (the overdue Task, a Flag, an Encounter). */
+  readonly focus: string;
+  readonly detail: string;
+  readonly at: Date;
+}
+
+/** What an escalation wrote. */
+export interface EscalationResult {
+  readonly tierId: string;
+  readonly notice: string;
+  readonly task: string;
+  /** The coordinator of the day, when there is one. */
+  readonly coordinator?: Reference;
+}
+
+/**
+ * Escalates to the named coordinator of the day and the tier's chair: an escalation notice
+ * (Communication) to both, and an escalation-review Task owned by the coordinator (the chair when
+ * nobody coordinates today), due per the tier. Idempotent on trigger and focus.
+ */
+export async function escalate(
+  fhir: FhirGateway,
+  identifierBase: string,
+  tiers: EscalationConfig,
+  req: EscalationRequest,
+): Promise<EscalationResult> {
+  const { tierId, tier, dueAt } = escalationFor(tiers, req.trigger, req.at);
+  const team = await sharedCareTeam(fhir, identifierBase, req.patient.split('/')[1] ?? '');
+  const coordinator = coordinatorOfTheDay(team, req.at);
+  const chair: Reference = {
+    reference: `Organization/${tier.chair.organization}`,
+    display: `${tier.chair.display} (${tier.title} chair)`,
+  };
+  const key = `${req.trigger}.${req.focus.replace(/\//g, '-')}`;
+
+  const noticeId = hubIdentifier(identifierBase, 'escalation-notice', key);
+  const notice: Communication = {
+    resourceType: 'Communication',
+    identifier: [noticeId],
+    status: 'completed',
+    priority: tierId === 'same-day' ? 'urgent' : 'routine',
+    category: [{ coding: [{ system: CODE_SYSTEM.communicationCategory, code: 'escalation-notice' }] }],
+    subject: { reference: req.patient },
+    about: [{ reference: req.focus }],
+    sent: req.at.toISOString(),
+    recipient: [...(coordinator ? [coordinator] : []), chair],
+    payload: [
+      {
+        contentString: `${tier.title}: ${req.detail}${coordinator ? '' : ' No coordinator of the day is named for this participant.'}`,
+      },
+    ],
+  };
+  const storedNotice = await fhir.upsertByIdentifier(notice, noticeId);
+
+  const taskId = hubIdentifier(identifierBase, 'escalation-task', key);
+  // A repeat must not reopen a review the coordinator already closed.
+  const [existing] = await fhir.search<Task>('Task', { identifier: `${taskId.system}|${taskId.value}` });
+  const task: Task = existing ?? {
+    resourceType: 'Task',
+    meta: { profile: [PROFILE.task] },
+    identifier: [taskId],
+    status: 'requested',
+    intent: 'order',
+    priority: tierId === 'same-day' ? 'urgent' : 'routine',
+    code: { coding: [{ system: CODE_SYSTEM.taskCode, code: 'escalation-review' }] },
+    description: req.detail,
+    focus: { reference: req.focus },
+    for: { reference: req.patient },
+    owner: coordinator ?? chair,
+    requester: chair,
+    authoredOn: req.at.toISOString(),
+    restriction: { period: { start: req.at.toISOString(), end: dueAt.toISOString() } },
+    input: [
+      {
+        type: { text: 'escalation-notice' },
+        valueReference: { reference: `Communication/${storedNotice.resource.id}` },
+      },
+    ],
+  };
+  const storedTask = existing ?? (await fhir.upsertByIdentifier(task, taskId)).resource;
+  return {
+    tierId,
+    notice: `Communication/${storedNotice.resource.id}`,
+    task: `Task/${storedTask.id}`,
+    ...(coordinator ? { coordinator } : {}),
+  };
+}

@@ -1,0 +1,77 @@
+import type { Communication, Task } from 'fhir/r4.js';
+import type { WriteOutcome } from '../ingest/write-mapped-record.js';
+import type { IngestJobData } from '../queues/ingest.queue.js';
+import type { PlanChangeJobData } from '../queues/plan-changes.queue.js';
+import type { FhirGateway } from '../fhir/fhir-gateway.js';
+import { CODE_SYSTEM } from '../fhir/profiles.js';
+import { acknowledge, findAckTask, isAckTask } from './acknowledge.js';
+
+export interface OnAppliedDeps {
+  readonly fhir: FhirGateway;
+  readonly identifierBase: string;
+  readonly now: () => Date;
+  enqueuePlanChange(data: PlanChangeJobData): Promise<void>;
+}
+
+/**
+ * What follows a partner record landing on the FHIR server: every CarePlan version it wrote becomes
+ * a plan change to route, and an acknowledgment it carried (a completed acknowledgment Task, or an
+ * acknowledgment Communication about a plan version) completes the partner's Task.
+ */
+export function onRecordApplied(
+  deps: OnAppliedDeps,
+): (outcome: WriteOutcome, data: IngestJobData) => Promise<void> {
+  return async (outcome, data) => {
+    for (const [reference, version] of Object.entries(outcome.versions)) {
+      const [type, id] = reference.split('/');
+      if (type === 'CarePlan' && id && version) {
+        await deps.enqueuePlanChange({
+          carePlanId: id,
+          version,
+          sourceProvenance: outcome.provenance,
+          detectedBy: 'hub-write',
+        });
+      }
+      if (type === 'Task' && id) {
+        const task = await deps.fhir.read<Task>('Task', id);
+        if (isAckTask(task) && task.status === 'completed') {
+          await acknowledge(deps.fhir, deps.identifierBase, task, data.partnerId, deps.now());
+        }
+      }
+      if (type === 'Communication' && id) {
+        const task = await ackTaskOf(
+          deps,
+          await deps.fhir.read<Communication>('Communication', id),
+          data.partnerId,
+        );
+        if (task) {
+          await acknowledge(deps.fhir, deps.identifierBase, task, data.partnerId, deps.now());
+        }
+      }
+    }
+  };
+}
+
+/** The acknowledgment Task an acknowledgment Communication answers (by `basedOn`, or by the plan version it is about). */
+async function ackTaskOf(
+  deps: OnAppliedDeps,
+  c: Communication,
+  partnerId: string,
+): Promise<Task | undefined> {
+  const isAck = c.category?.some((cat) =>
+    cat.coding?.some((x) => x.system === CODE_SYSTEM.communicationCategory && x.code === 'acknowledgment'),
+  );
+  if (!isAck) {
+    return undefined;
+  }
+  const taskId = c.basedOn?.map((b) => /^Task\/([^/]+)$/.exec(b.reference ?? '')?.[1]).find(Boolean);
+  if (taskId) {
+    return deps.fhir.read<Task>('Task', taskId);
+  }
+  const version = c.about
+    ?.map((a) => /^CarePlan\/([^/]+)\/_history\/([^/]+)$/.exec(a.reference ?? ''))
+    .find(Boolean);
+  return version
+    ? findAckTask(deps.fhir, deps.identifierBase, partnerId, version[1]!, version[2]!)
+    : undefined;
+}
