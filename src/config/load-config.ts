@@ -42,6 +42,7 @@ export interface HubConfig {
   readonly ingest: {
     readonly concurrency: number;
     readonly maxBodyBytes: number;
+    readonly mllpPort: number;
   };
   /**
    * Every `*_SECRET` variable (e.g. partner webhook signing secrets named by `outbound.secretEnv`).
@@ -76,6 +77,7 @@ export const CONFIG_VARIABLES = {
   SHUTDOWN_TIMEOUT_MS: 'How long shutdown waits for requests and jobs to finish (default 30000)',
   INGEST_CONCURRENCY: 'Records applied to the FHIR server at once per hub process (default 4)',
   MAX_BODY_MB: 'Largest request body accepted, in MiB (default 20)',
+  MLLP_PORT: 'Port of the HL7 v2 MLLP listener, on HOST (default 2575; 0 picks a free port)',
 } as const;
 
 /** Name of a variable the hub reads. */
@@ -128,6 +130,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     ingest: {
       concurrency: read.int('INGEST_CONCURRENCY', 4, 1, 256),
       maxBodyBytes: read.int('MAX_BODY_MB', 20, 1, 1024) * 1024 * 1024,
+      mllpPort: read.int('MLLP_PORT', 2575, 0, 65535),
     },
     secrets: Object.fromEntries(
       Object.entries(env).filter(

@@ -32,6 +32,8 @@ export interface PartnerConfig {
   inbound: {
     /** Formats this partner may send; anything else is refused. */
     formats: InboundFormat[];
+    /** MSH-4 sending facilities that identify this partner's HL7 v2 messages on the MLLP listener. */
+    hl7SendingFacilities?: string[];
   };
   identifiers?: {
     /**
@@ -86,6 +88,12 @@ const schema: JSONSchemaType<PartnerConfig> = {
       required: ['formats'],
       properties: {
         formats: { type: 'array', items: { type: 'string', enum: [...INBOUND_FORMATS] }, uniqueItems: true },
+        hl7SendingFacilities: {
+          type: 'array',
+          nullable: true,
+          items: { type: 'string', minLength: 1 },
+          uniqueItems: true,
+        },
       },
     },
     identifiers: {

@@ -1,11 +1,13 @@
 import { parseCrisisUpdate } from '../adapters/crisis-update/parse-crisis-update.js';
 import { parseEvvCsv } from '../adapters/evv/parse-evv-csv.js';
 import { parseFhirMessage } from '../adapters/fhir-message/parse-message.js';
+import { parseAdtBatch } from '../adapters/hl7v2/parse-adt.js';
 import { parseHmisZip } from '../adapters/hmis/parse-hmis.js';
 import { parseServicePlan } from '../adapters/service-plan/parse-service-plan.js';
 import { crisisUpdateToMapped } from '../mappers/crisis-update/crisis-update-to-fhir.js';
 import { evvVisitToMapped } from '../mappers/evv/evv-visit-to-fhir.js';
 import { fhirMessageToMapped } from '../mappers/fhir-message/message-to-fhir.js';
+import { adtToFhir } from '../mappers/hl7v2/adt-to-fhir.js';
 import { hmisToFhir } from '../mappers/hmis/hmis-to-fhir.js';
 import { servicePlanToMapped } from '../mappers/service-plan/service-plan-to-careplan.js';
 import { handler, type FormatHandlers } from './formats.js';
@@ -21,6 +23,11 @@ export function defaultFormats(): FormatHandlers {
       contentTypes: JSON_TYPES,
       parse: parseCrisisUpdate,
       map: crisisUpdateToMapped,
+    }),
+    'hl7v2-adt': handler({
+      contentTypes: ['application/hl7-v2', 'x-application/hl7-v2+er7', 'text/plain'],
+      parse: (body) => parseAdtBatch(body),
+      map: adtToFhir,
     }),
     'evv-csv': handler({ contentTypes: ['text/csv'], parse: parseEvvCsv, map: evvVisitToMapped }),
     'hmis-csv': handler({

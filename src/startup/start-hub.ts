@@ -13,6 +13,8 @@ import { defaultFormats } from '../ingest/format-registry.js';
 import { loadEscalationConfig } from '../coordination/escalation-tiers.js';
 import { ensureSubscriptions } from '../fhir/subscriptions.js';
 import { IngestService } from '../ingest/ingest-service.js';
+import { mllpIngestHandler } from '../ingest/mllp-ingest.js';
+import { startMllpServer } from '../adapters/mllp/mllp-server.js';
 import { RejectedStore } from '../ingest/rejected-store.js';
 import type { Logger } from '../logging/logger.js';
 import { checkRedis, createRedisConnection, pingRedis } from '../queues/connection.js';
@@ -34,6 +36,7 @@ import { stopLocalFhirServer } from './local-fhir-server.js';
 /** A started hub; `close()` undoes everything `startHub` did, in reverse order. */
 export interface RunningHub {
   readonly url: string;
+  readonly mllpPort: number;
   readonly fhir: FhirGateway;
   readonly partners: PartnerRegistry;
   readonly queues: HubQueues;
@@ -127,8 +130,15 @@ export async function startHub(config: HubConfig, logger: Logger): Promise<Runni
   const server = await listen(app, config.http.host, config.http.port);
   const { port } = server.address() as AddressInfo;
   const url = `http://${config.http.host}:${port}`;
+  const mllp = await startMllpServer({
+    host: config.http.host,
+    port: config.ingest.mllpPort,
+    maxMessageBytes: Math.min(config.ingest.maxBodyBytes, 4 * 1024 * 1024),
+    handle: mllpIngestHandler({ ingest, partners, redis, prefix, now }),
+    onError: (err, peer) => logger.warn({ error: err.message, peer: peer.address }, 'MLLP error'),
+  });
   await ensureSubscriptions(fhir, config.http.publicUrl);
-  logger.info({ url, fhirBaseUrl: config.fhir.baseUrl }, 'hub started');
+  logger.info({ url, mllpPort: mllp.port, fhirBaseUrl: config.fhir.baseUrl }, 'hub started');
 
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> =>
@@ -136,7 +146,7 @@ export async function startHub(config: HubConfig, logger: Logger): Promise<Runni
       logger.info('shutting down: no new requests');
       const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
-      await stopped;
+      await Promise.all([stopped, mllp.close()]);
       await queueEvents.close();
       await closeQueues(workers, queues);
       redis.disconnect();
@@ -147,7 +157,7 @@ export async function startHub(config: HubConfig, logger: Logger): Promise<Runni
       }
       logger.info('shutdown complete');
     })());
-  return { url, fhir, partners, queues, close };
+  return { url, mllpPort: mllp.port, fhir, partners, queues, close };
 }
 
 function listen(app: ReturnType<typeof createApp>, host: string, port: number): Promise<Server> {

@@ -21,7 +21,14 @@ export function redisUrl(): string {
 /** Hub configuration for tests: real FHIR and Redis, an ephemeral HTTP port, silent logs. */
 export function testConfig(overrides: Record<string, string> = {}): HubConfig {
   return loadConfig(
-    { FHIR_BASE_URL: fhirBaseUrl(), REDIS_URL: redisUrl(), PORT: '0', LOG_LEVEL: 'silent', ...overrides },
+    {
+      FHIR_BASE_URL: fhirBaseUrl(),
+      REDIS_URL: redisUrl(),
+      PORT: '0',
+      MLLP_PORT: '0',
+      LOG_LEVEL: 'silent',
+      ...overrides,
+    },
     REPO_ROOT,
   );
 }

@@ -1,0 +1,57 @@
+import type { Redis } from 'ioredis';
+import { buildAck, ackCodeFor } from '../adapters/hl7v2/ack.js';
+import { firstComponent, readHeader } from '../adapters/hl7v2/normalize.js';
+import type { MllpHandler } from '../adapters/mllp/mllp-server.js';
+import type { PartnerRegistry } from '../config/partners.js';
+import type { IngestService } from './ingest-service.js';
+
+export interface MllpIngestDeps {
+  readonly ingest: IngestService;
+  readonly partners: PartnerRegistry;
+  readonly redis: Redis;
+  readonly prefix: string;
+  readonly now: () => Date;
+}
+
+/** How long the ACK of a control id is remembered: senders resend within minutes or hours, not weeks. */
+const ACK_MEMORY_SECONDS = 7 * 24 * 3600;
+
+/**
+ * The MLLP listener's handler: finds the partner by MSH-4 (its `inbound.hl7SendingFacilities`),
+ * queues the message durably through the ingest service, and answers `AA` (commit accept) or a
+ * NAK naming the fields. A repeated MSH-10 from the same partner gets the ACK it got the first
+ * time, without being applied again.
+ */
+export function mllpIngestHandler(deps: MllpIngestDeps): MllpHandler {
+  return async (message) => {
+    const header = readHeader(message);
+    const facility = firstComponent(header.fields[4], header.delimiters);
+    const partner = deps.partners.all().find((p) => p.inbound.hl7SendingFacilities?.includes(facility));
+    if (!partner) {
+      return buildAck(message, {
+        code: 'AR',
+        at: deps.now(),
+        issues: [{ field: 'MSH-4', message: `Unknown sending facility "${facility}"` }],
+      });
+    }
+    const controlId = firstComponent(header.fields[10], header.delimiters);
+    const key = `${deps.prefix}:mllp-ack:${partner.id}:${controlId}`;
+    if (controlId) {
+      const previous = await deps.redis.get(key);
+      if (previous) {
+        return previous;
+      }
+    }
+    const report = await deps.ingest.ingest(partner.id, 'hl7v2-adt', Buffer.from(message, 'utf8'));
+    const issues = report.records.flatMap((r) => (r.status === 'rejected' ? r.issues : []));
+    const ack = buildAck(message, {
+      code: report.records.length === 0 ? 'AR' : ackCodeFor(issues),
+      at: deps.now(),
+      issues,
+    });
+    if (controlId) {
+      await deps.redis.set(key, ack, 'EX', ACK_MEMORY_SECONDS);
+    }
+    return ack;
+  };
+}
