@@ -28,8 +28,8 @@ export interface HubConfig {
   readonly http: {
     readonly host: string;
     readonly port: number;
-    /** URL at which the FHIR server and partners reach the hub (rest-hook callbacks). */
-    readonly publicUrl: string;
+    /** URL at which the FHIR server and partners reach the hub (rest-hook callbacks); unset: http://127.0.0.1:<port>. */
+    readonly publicUrl: string | undefined;
   };
   /** Base of identifier systems: `<identifierBase>/sid/<partnerId>/<recordType>`. */
   readonly identifierBase: string;
@@ -111,9 +111,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     http: {
       host: read.string('HOST', '127.0.0.1', /^[A-Za-z0-9.:-]+$/),
       port,
-      publicUrl: stripSlash(
-        read.optionalUrl('HUB_PUBLIC_URL', ['http:', 'https:']) ?? `http://127.0.0.1:${port}`,
-      ),
+      publicUrl: optional(read.optionalUrl('HUB_PUBLIC_URL', ['http:', 'https:']), stripSlash),
     },
     identifierBase: stripSlash(
       read.optionalUrl('IDENTIFIER_BASE', ['http:', 'https:']) ?? 'https://carecoord.example.org',
@@ -254,6 +252,10 @@ export function redactUrl(value: string): string {
   } catch {
     return value.replace(/\/\/[^@/]*@/, '//***@');
   }
+}
+
+function optional<T, R>(value: T | undefined, f: (v: T) => R): R | undefined {
+  return value === undefined ? undefined : f(value);
 }
 
 function stripSlash(url: string): string {

@@ -70,6 +70,10 @@ export interface OutboundConfig {
   rateLimit?: { max: number; durationMs: number };
   /** Hours the partner has to acknowledge a change that alters delivery. @defaultValue 24 */
   ackWithinHours?: number;
+  /** Attempts before a delivery is dead-lettered. @defaultValue 10 */
+  maxAttempts?: number;
+  /** First retry delay; doubles each attempt, with jitter. @defaultValue 2000 */
+  backoffMs?: number;
 }
 
 const ID_PATTERN = '^[a-z0-9][a-z0-9-]{1,62}$';
@@ -145,6 +149,8 @@ const schema: JSONSchemaType<PartnerConfig> = {
           properties: { max: { type: 'integer', minimum: 1 }, durationMs: { type: 'integer', minimum: 1 } },
         },
         ackWithinHours: { type: 'number', nullable: true, exclusiveMinimum: 0, maximum: 720 },
+        maxAttempts: { type: 'integer', nullable: true, minimum: 1, maximum: 50 },
+        backoffMs: { type: 'integer', nullable: true, minimum: 10, maximum: 3600000 },
       },
     },
   },

@@ -2,7 +2,13 @@ import type { Bundle, MessageHeader } from 'fhir/r4.js';
 import { CODE_SYSTEM } from '../fhir/profiles.js';
 import { DeliveryError, kindOfFetchError, kindOfStatus } from './delivery-error.js';
 import type { DeliveryReceipt, OutboundTarget, PlanChangeDelivery } from './types.js';
-import { MESSAGE_ID_HEADER, SIGNATURE_HEADER, signWebhook, TIMESTAMP_HEADER } from './webhook-signature.js';
+import {
+  MESSAGE_ID_HEADER,
+  PLAN_VERSION_HEADER,
+  SIGNATURE_HEADER,
+  signWebhook,
+  TIMESTAMP_HEADER,
+} from './webhook-signature.js';
 
 /** How much of a partner's answer is kept with a delivery or dead letter. */
 const ANSWER_LIMIT = 2000;
@@ -21,7 +27,7 @@ export async function deliver(
     case 'webhook':
       return sendWebhook(delivery, target, nowSeconds);
     case 'fhir-rest':
-      return post(target, target.url, fhirRestBundle(delivery), { [MESSAGE_ID_HEADER]: delivery.messageId });
+      return post(target, target.url, fhirRestBundle(delivery), idHeaders(delivery));
     case 'fhir-message':
       return sendMessage(delivery, target);
   }
@@ -43,7 +49,7 @@ async function sendWebhook(
     notice: delivery.notice,
   });
   return post(target, target.url, body, {
-    [MESSAGE_ID_HEADER]: delivery.messageId,
+    ...idHeaders(delivery),
     [TIMESTAMP_HEADER]: String(nowSeconds),
     [SIGNATURE_HEADER]: signWebhook(target.secret, nowSeconds, body),
   });
@@ -103,7 +109,7 @@ async function sendMessage(delivery: PlanChangeDelivery, target: OutboundTarget)
     ],
   };
   const url = `${target.url.replace(/\/$/, '')}/$process-message`;
-  const receipt = await post(target, url, bundle, { [MESSAGE_ID_HEADER]: delivery.messageId });
+  const receipt = await post(target, url, bundle, idHeaders(delivery));
   // A response message can say the partner refused it even with HTTP 200.
   const code = /"code"\s*:\s*"(ok|transient-error|fatal-error)"/.exec(receipt.partnerAnswer ?? '')?.[1];
   if (code === 'fatal-error') {
@@ -119,6 +125,14 @@ async function sendMessage(delivery: PlanChangeDelivery, target: OutboundTarget)
     });
   }
   return receipt;
+}
+
+/** Every delivery says which message it is and which plan version it carries. */
+function idHeaders(delivery: PlanChangeDelivery): Record<string, string> {
+  return {
+    [MESSAGE_ID_HEADER]: delivery.messageId,
+    [PLAN_VERSION_HEADER]: delivery.carePlan.meta?.versionId ?? '',
+  };
 }
 
 async function post(

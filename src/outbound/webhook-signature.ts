@@ -4,6 +4,8 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 export const SIGNATURE_HEADER = 'x-hub-signature';
 export const TIMESTAMP_HEADER = 'x-hub-timestamp';
 export const MESSAGE_ID_HEADER = 'x-hub-message-id';
+/** The hub's version of the plan in a delivery, so a partner can tell order without parsing. */
+export const PLAN_VERSION_HEADER = 'x-hub-plan-version';
 
 /**
  * `sha256=<hex HMAC-SHA256 of "<timestamp>.<body>">`. Signing the timestamp with the body lets a

@@ -59,9 +59,17 @@ export function createDeliveryQueue(connection: Redis, prefix: string, partnerId
   });
 }
 
-export async function enqueueDelivery(queue: DeliveryQueue, req: DeliveryRequest): Promise<void> {
+/** Queues one delivery; the partner's file may set its own attempts and backoff. */
+export async function enqueueDelivery(
+  queue: DeliveryQueue,
+  req: DeliveryRequest,
+  partner?: PartnerConfig,
+): Promise<void> {
+  const out = partner?.outbound;
   await queue.add('deliver-plan-change', req, {
     jobId: `delivery.${req.partnerId}.${req.carePlanId}.${req.version}`,
+    ...(out?.maxAttempts ? { attempts: out.maxAttempts } : {}),
+    ...(out?.backoffMs ? { backoff: { type: 'exponential', delay: out.backoffMs, jitter: 0.5 } } : {}),
   });
 }
 

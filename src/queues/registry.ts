@@ -67,6 +67,7 @@ export function createQueues(connection: Redis, prefix: string, partners: Partne
 /** The routing deps' enqueue functions, bound to the queues. */
 export function routingEnqueuers(
   queues: HubQueues,
+  partners: PartnerRegistry,
   now: () => Date,
 ): Pick<RoutingDeps, 'enqueueDelivery' | 'scheduleAckDeadline' | 'enqueueEscalation'> {
   return {
@@ -75,7 +76,7 @@ export function routingEnqueuers(
       if (!queue) {
         throw new Error(`No delivery queue for partner ${req.partnerId}`);
       }
-      await enqueueDelivery(queue, req);
+      await enqueueDelivery(queue, req, partners.get(req.partnerId));
     },
     scheduleAckDeadline: (taskId, dueAt) => scheduleAckDeadline(queues.acknowledgments, taskId, dueAt, now()),
     enqueueEscalation: (req) => enqueueEscalation(queues.escalations, req),

@@ -17,6 +17,24 @@ export async function findAckTask(
   return task;
 }
 
+/**
+ * The partner's open acknowledgment Tasks of a plan, any version. Acknowledging a plan without
+ * naming a version (or through a server that strips versions from references) acknowledges what
+ * the partner has received of it.
+ */
+export async function openAckTasks(
+  fhir: FhirGateway,
+  partnerId: string,
+  carePlanId: string,
+): Promise<Task[]> {
+  return fhir.search<Task>('Task', {
+    owner: `Organization/${partnerId}`,
+    'based-on': `CarePlan/${carePlanId}`,
+    code: `${CODE_SYSTEM.taskCode}|acknowledge-plan-change`,
+    status: 'requested',
+  });
+}
+
 /** Whether a Task is one of the hub's plan-change acknowledgment Tasks. */
 export function isAckTask(task: Task): boolean {
   return (

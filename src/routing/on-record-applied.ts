@@ -4,7 +4,7 @@ import type { IngestJobData } from '../queues/ingest.queue.js';
 import type { PlanChangeJobData } from '../queues/plan-changes.queue.js';
 import type { FhirGateway } from '../fhir/fhir-gateway.js';
 import { CODE_SYSTEM } from '../fhir/profiles.js';
-import { acknowledge, findAckTask, isAckTask } from './acknowledge.js';
+import { acknowledge, findAckTask, isAckTask, openAckTasks } from './acknowledge.js';
 
 export interface OnAppliedDeps {
   readonly fhir: FhirGateway;
@@ -39,12 +39,12 @@ export function onRecordApplied(
         }
       }
       if (type === 'Communication' && id) {
-        const task = await ackTaskOf(
+        const tasks = await ackTasksOf(
           deps,
           await deps.fhir.read<Communication>('Communication', id),
           data.partnerId,
         );
-        if (task) {
+        for (const task of tasks) {
           await acknowledge(deps.fhir, deps.identifierBase, task, data.partnerId, deps.now());
         }
       }
@@ -52,26 +52,31 @@ export function onRecordApplied(
   };
 }
 
-/** The acknowledgment Task an acknowledgment Communication answers (by `basedOn`, or by the plan version it is about). */
-async function ackTaskOf(
-  deps: OnAppliedDeps,
-  c: Communication,
-  partnerId: string,
-): Promise<Task | undefined> {
+/**
+ * The acknowledgment Tasks an acknowledgment Communication answers: the Task it is `basedOn`, the
+ * Task of the plan version it is `about`, or, when it names the plan without a version, every
+ * open acknowledgment of that plan owned by the partner.
+ */
+async function ackTasksOf(deps: OnAppliedDeps, c: Communication, partnerId: string): Promise<Task[]> {
   const isAck = c.category?.some((cat) =>
     cat.coding?.some((x) => x.system === CODE_SYSTEM.communicationCategory && x.code === 'acknowledgment'),
   );
   if (!isAck) {
-    return undefined;
+    return [];
   }
   const taskId = c.basedOn?.map((b) => /^Task\/([^/]+)$/.exec(b.reference ?? '')?.[1]).find(Boolean);
   if (taskId) {
-    return deps.fhir.read<Task>('Task', taskId);
+    return [await deps.fhir.read<Task>('Task', taskId)];
   }
-  const version = c.about
-    ?.map((a) => /^CarePlan\/([^/]+)\/_history\/([^/]+)$/.exec(a.reference ?? ''))
+  const plan = c.about
+    ?.map((a) => /^CarePlan\/([^/]+)(?:\/_history\/([^/]+))?$/.exec(a.reference ?? ''))
     .find(Boolean);
-  return version
-    ? findAckTask(deps.fhir, deps.identifierBase, partnerId, version[1]!, version[2]!)
-    : undefined;
+  if (!plan) {
+    return [];
+  }
+  if (plan[2]) {
+    const task = await findAckTask(deps.fhir, deps.identifierBase, partnerId, plan[1]!, plan[2]);
+    return task ? [task] : [];
+  }
+  return openAckTasks(deps.fhir, partnerId, plan[1]!);
 }

@@ -1,10 +1,10 @@
 import { QueueEvents } from 'bullmq';
 import path from 'node:path';
-import type { Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { HubConfig } from '../config/load-config.js';
 import { loadPartners, type PartnerRegistry } from '../config/partners.js';
-import { HubError } from '../errors/hub-error.js';
+import { ConfigError, HubError } from '../errors/hub-error.js';
 import { FhirGateway } from '../fhir/fhir-gateway.js';
 import { loadProfiles } from '../fhir/load-profiles.js';
 import { ensurePartnerOrganizations } from '../fhir/partner-organizations.js';
@@ -51,6 +51,15 @@ export interface RunningHub {
 export async function startHub(config: HubConfig, logger: Logger): Promise<RunningHub> {
   const partners = await loadPartners(config.partnerConfigDir, config.secrets);
   const tiers = await loadEscalationConfig(path.join(config.coordinationConfigDir, 'escalation-tiers.yaml'));
+  const unknownChairs = Object.entries(tiers.tiers).filter(([, t]) => !partners.get(t.chair.organization));
+  if (unknownChairs.length > 0) {
+    throw new ConfigError(
+      unknownChairs.map(
+        ([id, t]) =>
+          `escalation-tiers.yaml: /tiers/${id}/chair/organization "${t.chair.organization}" is not a partner`,
+      ),
+    );
+  }
   await checkRedis(config.redis.url);
   const fhirOrigin = await ensureFhirServer(config, logger);
   const fhir = new FhirGateway({
@@ -86,7 +95,7 @@ export async function startHub(config: HubConfig, logger: Logger): Promise<Runni
     redis,
     prefix,
     now,
-    ...routingEnqueuers(queues, now),
+    ...routingEnqueuers(queues, partners, now),
   };
   const ingestDeps = {
     fhir,
@@ -108,6 +117,12 @@ export async function startHub(config: HubConfig, logger: Logger): Promise<Runni
     logger,
   });
 
+  // Listen first: with PORT=0 the hub's own URL (for rest-hook callbacks) is known only now.
+  const server = await listen(config.http.host, config.http.port);
+  const { port } = server.address() as AddressInfo;
+  const url = `http://${config.http.host}:${port}`;
+  const publicUrl = config.http.publicUrl ?? `http://127.0.0.1:${port}`;
+
   // Readiness must answer quickly: no retries, short timeout.
   const fhirProbe = new FhirGateway({ baseUrl: config.fhir.baseUrl, timeoutMs: 3000, retry: { retries: 0 } });
   const app = createApp({
@@ -122,14 +137,12 @@ export async function startHub(config: HubConfig, logger: Logger): Promise<Runni
     messaging: {
       ingest,
       bodyLimit: `${config.ingest.maxBodyBytes}b`,
-      publicUrl: config.http.publicUrl,
+      publicUrl,
       waitMs: 30000,
     },
     routing: { fhir, identifierBase, queues: allQueues(queues), now, enqueuePlanChange: planChange },
   });
-  const server = await listen(app, config.http.host, config.http.port);
-  const { port } = server.address() as AddressInfo;
-  const url = `http://${config.http.host}:${port}`;
+  server.on('request', app);
   const mllp = await startMllpServer({
     host: config.http.host,
     port: config.ingest.mllpPort,
@@ -137,7 +150,7 @@ export async function startHub(config: HubConfig, logger: Logger): Promise<Runni
     handle: mllpIngestHandler({ ingest, partners, redis, prefix, now }),
     onError: (err, peer) => logger.warn({ error: err.message, peer: peer.address }, 'MLLP error'),
   });
-  await ensureSubscriptions(fhir, config.http.publicUrl);
+  await ensureSubscriptions(fhir, publicUrl);
   logger.info({ url, mllpPort: mllp.port, fhirBaseUrl: config.fhir.baseUrl }, 'hub started');
 
   let closing: Promise<void> | undefined;
@@ -160,9 +173,9 @@ export async function startHub(config: HubConfig, logger: Logger): Promise<Runni
   return { url, mllpPort: mllp.port, fhir, partners, queues, close };
 }
 
-function listen(app: ReturnType<typeof createApp>, host: string, port: number): Promise<Server> {
+function listen(host: string, port: number): Promise<Server> {
   return new Promise((resolve, reject) => {
-    const server = app.listen(port, host);
+    const server = createServer().listen(port, host);
     server.once('listening', () => resolve(server));
     server.once('error', (err: NodeJS.ErrnoException) => {
       reject(

@@ -52,6 +52,7 @@ describe('hub process', () => {
         PATH: process.env.PATH,
         FHIR_BASE_URL: fhirBaseUrl(),
         REDIS_URL: redisUrl(),
+        MLLP_PORT: '0',
         LOG_LEVEL: 'info',
         ...env,
       },

@@ -18,7 +18,13 @@ export function redisUrl(): string {
   return process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 }
 
-/** Hub configuration for tests: real FHIR and Redis, an ephemeral HTTP port, silent logs. */
+/**
+ * Queue prefix of this test file (Jest loads this module once per file): jobs left in Redis by
+ * earlier runs or other files never reach this file's workers.
+ */
+const QUEUE_PREFIX = `{test-${randomUUID().slice(0, 8)}}`;
+
+/** Hub configuration for tests: real FHIR and Redis, ephemeral ports, silent logs, own queues. */
 export function testConfig(overrides: Record<string, string> = {}): HubConfig {
   return loadConfig(
     {
@@ -27,6 +33,7 @@ export function testConfig(overrides: Record<string, string> = {}): HubConfig {
       PORT: '0',
       MLLP_PORT: '0',
       LOG_LEVEL: 'silent',
+      QUEUE_PREFIX,
       ...overrides,
     },
     REPO_ROOT,

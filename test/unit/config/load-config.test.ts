@@ -25,7 +25,7 @@ describe('loadConfig', () => {
     expect(config.redis.url).toBe('redis://127.0.0.1:6379');
     expect(config.redis.queuePrefix).toBe('{hub}');
     expect(config.http.port).toBe(3000);
-    expect(config.http.publicUrl).toBe('http://127.0.0.1:3000');
+    expect(config.http.publicUrl).toBeUndefined();
     expect(config.partnerConfigDir).toBe(path.join(repoRoot, 'config/partners'));
     expect(Object.isFrozen(config.fhir)).toBe(true);
 

@@ -127,6 +127,9 @@ public class FhirServerConfig {
             ValueSetOperationProvider valueSetOperationProvider,
             ProfileValidationInterceptor profileValidationInterceptor,
             IfMatchPreconditionInterceptor ifMatchPreconditionInterceptor) {
+        // Keep version-specific references (Provenance.target, a Task about CarePlan/1/_history/3):
+        // the hub records which version of a plan was changed, delivered and acknowledged.
+        systemDao.getContext().getParserOptions().setStripVersionsFromReferences(false);
         RestfulServer server = new RestfulServer(systemDao.getContext());
         // One provider per resource type (CRUD, search, _history, $validate, conditional ops).
         server.registerProviders(resourceProviderFactory.createProviders());

@@ -1,0 +1,362 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import type { CarePlan, CareTeam, Communication, Patient, Task } from 'fhir/r4.js';
+import { mkdtempSync, writeFileSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import request from 'supertest';
+import { hubIdentifier } from '../../../src/fhir/hub-identifiers.js';
+import { CODE_SYSTEM, PROFILE } from '../../../src/fhir/profiles.js';
+import { createLogger } from '../../../src/logging/logger.js';
+import { startHub, type RunningHub } from '../../../src/startup/start-hub.js';
+import { PartnerServer } from '../../support/partner-server.js';
+import { testConfig, unique } from '../../support/test-env.js';
+
+const IDENTIFIER_BASE = 'https://carecoord.example.org';
+const SECRET = 'routing-test-signing-secret';
+const role = (code: string) => [{ coding: [{ system: CODE_SYSTEM.careTeamRole, code }] }];
+
+/**
+ * End to end against real HAPI and Redis, with three partners as real HTTP servers (one per
+ * transport). Plans are written directly on HAPI: the hub sees them through its rest-hook.
+ */
+describe('plan-change routing', () => {
+  const webhook = new PartnerServer('webhook', SECRET);
+  const rest = new PartnerServer('fhir-rest');
+  const message = new PartnerServer('fhir-message');
+  const silent = new PartnerServer('webhook', SECRET);
+  let hub: RunningHub;
+
+  beforeAll(async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'routing-'));
+    const partners = path.join(dir, 'partners');
+    const coordination = path.join(dir, 'coordination');
+    mkdirSync(partners);
+    mkdirSync(coordination);
+    const partner = (id: string, lines: string[]): void =>
+      writeFileSync(
+        path.join(partners, `${id}.yaml`),
+        [`id: ${id}`, `name: Partner ${id}`, ...lines].join('\n') + '\n',
+      );
+    const outbound = (transport: string, url: string, extra: string[] = []): string[] => [
+      'outbound:',
+      `  transport: ${transport}`,
+      `  url: ${url}`,
+      '  receives: [plan-change]',
+      '  maxAttempts: 3',
+      '  backoffMs: 200',
+      ...extra.map((l) => `  ${l}`),
+    ];
+    partner('r-author', ['kind: hcbs-provider', 'inbound:', '  formats: [fhir-message]']);
+    partner('r-webhook', [
+      'kind: behavioral-health',
+      'inbound:',
+      '  formats: []',
+      ...outbound('webhook', await webhook.start(), ['secretEnv: ROUTING_TEST_SECRET', 'ackWithinHours: 2']),
+    ]);
+    partner('r-rest', [
+      'kind: housing',
+      'inbound:',
+      '  formats: []',
+      ...outbound('fhir-rest', await rest.start()),
+    ]);
+    partner('r-message', [
+      'kind: hcbs-provider',
+      'inbound:',
+      '  formats: [fhir-message]',
+      ...outbound('fhir-message', await message.start()),
+    ]);
+    // Acknowledges nothing, and has two seconds to do it.
+    partner('r-silent', [
+      'kind: other',
+      'inbound:',
+      '  formats: []',
+      ...outbound('webhook', await silent.start(), [
+        'secretEnv: ROUTING_TEST_SECRET',
+        'ackWithinHours: 0.0005',
+      ]),
+    ]);
+    writeFileSync(
+      path.join(coordination, 'escalation-tiers.yaml'),
+      [
+        'tiers:',
+        '  review:',
+        '    title: 24-72 hour review',
+        '    respondWithinHours: 48',
+        '    chair: { role: tier-chair, display: Review chair, organization: r-author }',
+        'triggers:',
+        '  missed-acknowledgment: review',
+      ].join('\n'),
+    );
+    hub = await startHub(
+      testConfig({
+        PARTNER_CONFIG_DIR: partners,
+        COORDINATION_CONFIG_DIR: coordination,
+        ROUTING_TEST_SECRET: SECRET,
+      }),
+      createLogger((process.env.TEST_LOG_LEVEL as 'info' | undefined) ?? 'silent'),
+    );
+  });
+
+  afterAll(async () => {
+    await hub?.close();
+    await Promise.all([webhook, rest, message, silent].map((s) => s.stop()));
+  });
+
+  /** A participant with a shared CareTeam naming the given partners and today's coordinator. */
+  async function participant(partnerIds: string[]): Promise<Patient> {
+    const patient = await hub.fhir.create<Patient>({
+      resourceType: 'Patient',
+      identifier: [{ system: `${IDENTIFIER_BASE}/sid/medicaid`, value: unique('mcd') }],
+    });
+    const today = new Date().toISOString().slice(0, 10);
+    await hub.fhir.create<CareTeam>({
+      resourceType: 'CareTeam',
+      identifier: [hubIdentifier(IDENTIFIER_BASE, 'care-team', patient.id!)],
+      status: 'active',
+      subject: { reference: `Patient/${patient.id}` },
+      participant: [
+        ...partnerIds.map((id) => ({
+          role: role('care-manager'),
+          member: { reference: `Organization/${id}` },
+        })),
+        {
+          role: role('coordinator-of-the-day'),
+          member: { display: 'Casey Coordinator' },
+          period: { start: today, end: today },
+        },
+      ],
+    });
+    return patient;
+  }
+
+  function plan(patient: Patient, description: string): CarePlan {
+    return {
+      resourceType: 'CarePlan',
+      meta: { profile: [PROFILE.carePlan] },
+      status: 'active',
+      intent: 'plan',
+      subject: { reference: `Patient/${patient.id}` },
+      author: { reference: 'Organization/r-author' },
+      activity: [
+        { detail: { status: 'scheduled', description, performer: [{ reference: 'Organization/r-author' }] } },
+      ],
+    };
+  }
+
+  /** Acknowledgment Tasks of one plan version (a reference search ignores the version, so filter). */
+  async function ackTasks(planId: string, version: string): Promise<Task[]> {
+    const all = await hub.fhir.search<Task>('Task', {
+      code: `${CODE_SYSTEM.taskCode}|acknowledge-plan-change`,
+      'based-on': `CarePlan/${planId}`,
+    });
+    return all.filter((t) => t.focus?.reference === `CarePlan/${planId}/_history/${version}`);
+  }
+
+  it('delivers a change made directly on HAPI to all three transports; each acknowledges its own way', async () => {
+    const patient = await participant(['r-webhook', 'r-rest', 'r-message']);
+    const carePlan = await hub.fhir.create(plan(patient, 'Daily personal care'));
+    await waitFor(async () => (await ackTasks(carePlan.id!, '1')).length === 3, 30000);
+
+    for (const server of [webhook, rest, message]) {
+      expect(
+        server.received.filter((r) => r.version === '1' && r.status === 200).length,
+      ).toBeGreaterThanOrEqual(1);
+    }
+    const tasks = await ackTasks(carePlan.id!, '1');
+    expect(tasks.map((t) => t.owner?.reference).sort()).toEqual([
+      'Organization/r-message',
+      'Organization/r-rest',
+      'Organization/r-webhook',
+    ]);
+    for (const t of tasks) {
+      expect(await hub.fhir.validate(t)).toMatchObject({ resourceType: 'OperationOutcome' });
+      expect(t.status).toBe('requested');
+    }
+
+    // 1. through the hub's API
+    const api = await request(hub.url)
+      .post('/partners/r-webhook/acknowledgments')
+      .send({ carePlan: `CarePlan/${carePlan.id}`, version: '1' });
+    expect(api.status).toBe(200);
+    expect(api.body.status).toBe('completed');
+
+    // 2. by completing the Task directly on the FHIR server (the hub sees it through its rest-hook)
+    const restTask = tasks.find((t) => t.owner?.reference === 'Organization/r-rest')!;
+    await hub.fhir.update<Task>({ ...restTask, status: 'completed' });
+
+    // 3. by a FHIR message carrying an acknowledgment Communication
+    const patientIdentifier = patient.identifier![0]!;
+    const ackMessage = {
+      resourceType: 'Bundle',
+      type: 'message',
+      entry: [
+        {
+          resource: {
+            resourceType: 'MessageHeader',
+            id: unique('msg'),
+            eventCoding: { system: CODE_SYSTEM.messageEvent, code: 'communication' },
+            source: { endpoint: 'urn:r-message' },
+            sender: { reference: 'Organization/r-message' },
+          },
+        },
+        {
+          fullUrl: 'urn:uuid:aaaaaaaa-0000-4000-8000-000000000001',
+          resource: { resourceType: 'Patient', identifier: [patientIdentifier] },
+        },
+        {
+          resource: {
+            resourceType: 'Communication',
+            identifier: [{ system: 'urn:r-message:ack', value: unique('ack') }],
+            status: 'completed',
+            category: [{ coding: [{ system: CODE_SYSTEM.communicationCategory, code: 'acknowledgment' }] }],
+            subject: { reference: 'urn:uuid:aaaaaaaa-0000-4000-8000-000000000001' },
+            about: [{ reference: `CarePlan/${carePlan.id}/_history/1` }],
+          },
+        },
+      ],
+    };
+    const processed = await request(hub.url)
+      .post('/fhir/$process-message')
+      .type('application/fhir+json')
+      .send(JSON.stringify(ackMessage));
+    expect(processed.status).toBe(200);
+    expect(processed.body.entry[0].resource.response.code).toBe('ok');
+
+    await waitFor(
+      async () => (await ackTasks(carePlan.id!, '1')).every((t) => t.status === 'completed'),
+      20000,
+    );
+    // the trail: a plan-change notice, a Provenance for the version, an acknowledgment notice per partner
+    const notices = await hub.fhir.search<Communication>('Communication', {
+      identifier: `${IDENTIFIER_BASE}/sid/hub/plan-change-notice|${carePlan.id}.1`,
+    });
+    expect(notices).toHaveLength(1);
+    expect(notices[0]!.recipient?.map((r) => r.reference).sort()).toEqual([
+      'Organization/r-message',
+      'Organization/r-rest',
+      'Organization/r-webhook',
+    ]);
+    await hub.fhir.read('Provenance', `plan-${carePlan.id}-v1`);
+    await waitFor(async () => {
+      const acks = await hub.fhir.search<Communication>('Communication', {
+        category: `${CODE_SYSTEM.communicationCategory}|acknowledgment`,
+        subject: `Patient/${patient.id}`,
+      });
+      return acks.filter((c) => c.recipient?.[0]?.reference === 'Organization/r-author').length >= 3;
+    }, 20000);
+  });
+
+  it('retries a partner answering 500 twice, delivering once in effect with one message id', async () => {
+    const patient = await participant(['r-webhook']);
+    const before = webhook.received.length;
+    webhook.script = (n) => (n > before && n <= before + 2 ? { status: 500, body: 'busy' } : undefined);
+    const carePlan = await hub.fhir.create(plan(patient, 'Meal delivery'));
+    await waitFor(async () => (await ackTasks(carePlan.id!, '1')).length === 1, 30000);
+    webhook.script = () => undefined;
+
+    const attempts = webhook.received.slice(before);
+    expect(attempts.map((a) => a.status)).toEqual([500, 500, 200]);
+    expect(new Set(attempts.map((a) => a.messageId)).size).toBe(1);
+    expect(webhook.applied.filter((id) => id === attempts[0]!.messageId)).toHaveLength(1);
+  });
+
+  it('dead-letters a partner down past the last attempt, and a replay delivers it', async () => {
+    const patient = await participant(['r-rest']);
+    rest.script = () => 'drop';
+    const carePlan = await hub.fhir.create(plan(patient, 'Housing search'));
+    const jobId = `delivery.r-rest.${carePlan.id}.1`;
+    await waitFor(async () => {
+      const res = await request(hub.url).get('/admin/dead-letters?queue=deliveries-r-rest');
+      return (res.body as Array<{ jobId: string }>).some((d) => d.jobId === jobId);
+    }, 30000);
+    const letter = await request(hub.url).get(`/admin/dead-letters/deliveries-r-rest/${jobId}`);
+    expect(letter.body.attemptsMade).toBe(3);
+    expect(letter.body.logs.join('\n')).toMatch(/ambiguous failure/);
+
+    rest.script = () => undefined;
+    const replay = await request(hub.url).post(`/admin/dead-letters/deliveries-r-rest/${jobId}/replay`);
+    expect(replay.status).toBe(202);
+    await waitFor(async () => (await ackTasks(carePlan.id!, '1')).length === 1, 30000);
+    expect(rest.received.filter((r) => r.status === 200 && r.version === '1').length).toBeGreaterThanOrEqual(
+      1,
+    );
+  });
+
+  it('dead-letters at once a delivery the partner refuses with a 4xx, keeping its answer', async () => {
+    const patient = await participant(['r-message']);
+    const before = message.received.length;
+    message.script = (n) =>
+      n > before ? { status: 422, body: '{"error":"unknown plan format"}' } : undefined;
+    const carePlan = await hub.fhir.create(plan(patient, 'Transport'));
+    const jobId = `delivery.r-message.${carePlan.id}.1`;
+    await waitFor(
+      async () =>
+        (await request(hub.url).get(`/admin/dead-letters/deliveries-r-message/${jobId}`)).status === 200,
+      30000,
+    );
+    message.script = () => undefined;
+    const letter = await request(hub.url).get(`/admin/dead-letters/deliveries-r-message/${jobId}`);
+    expect(letter.body.attemptsMade).toBe(1);
+    expect(letter.body.failedReason).toContain('unknown plan format');
+    expect(message.received.length - before).toBe(1);
+  });
+
+  it('never delivers an older version after a newer one', async () => {
+    const patient = await participant(['r-webhook', 'r-rest']);
+    const v1 = await hub.fhir.create(plan(patient, 'Step 1'));
+    const v2 = await hub.fhir.update<CarePlan>({
+      ...v1,
+      description: 'second',
+      activity: plan(patient, 'Step 2').activity,
+    });
+    await hub.fhir.update<CarePlan>({
+      ...v2,
+      description: 'third',
+      activity: plan(patient, 'Step 3').activity,
+    });
+    await waitFor(async () => (await ackTasks(v1.id!, '3')).length === 2, 30000);
+    for (const server of [webhook, rest]) {
+      const versions = server.received
+        .filter((r) => r.status === 200 && r.body.includes(v1.id!))
+        .map((r) => Number(r.version));
+      expect(versions.length).toBeGreaterThanOrEqual(1);
+      expect([...versions].sort((a, b) => a - b)).toEqual(versions);
+      expect(versions.at(-1)).toBe(3);
+    }
+  });
+
+  it('escalates a missed acknowledgment at its deadline to the coordinator of the day and the tier chair', async () => {
+    const patient = await participant(['r-silent']);
+    const carePlan = await hub.fhir.create(plan(patient, 'Night support'));
+    await waitFor(async () => (await ackTasks(carePlan.id!, '1')).length === 1, 30000);
+    const [ack] = await ackTasks(carePlan.id!, '1');
+    let escalation: Task | undefined;
+    await waitFor(async () => {
+      [escalation] = await hub.fhir.search<Task>('Task', {
+        code: `${CODE_SYSTEM.taskCode}|escalation-review`,
+        focus: `Task/${ack!.id}`,
+      });
+      return escalation !== undefined;
+    }, 30000);
+    expect(escalation!.owner?.display).toBe('Casey Coordinator');
+    expect(escalation!.requester?.reference).toBe('Organization/r-author');
+    const [notice] = await hub.fhir.search<Communication>('Communication', {
+      identifier: `${IDENTIFIER_BASE}/sid/hub/escalation-notice|missed-acknowledgment.Task-${ack!.id}`,
+    });
+    expect(notice!.recipient?.map((r) => r.display ?? r.reference)).toEqual([
+      'Casey Coordinator',
+      'Review chair (24-72 hour review chair)',
+    ]);
+  });
+});
+
+async function waitFor(check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await check().catch(() => false)) {
+      return;
+    }
+    await new Promise((r) => setTimeout(r, 300));
+  }
+  throw new Error(`condition not met within ${timeoutMs} ms`);
+}

@@ -1,0 +1,123 @@
+import http, { type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { verifyWebhook } from '../../src/outbound/webhook-signature.js';
+
+/** One request a partner server received. */
+export interface Received {
+  readonly path: string;
+  readonly messageId: string;
+  readonly version: string;
+  readonly body: string;
+  /** What the server answered. */
+  readonly status: number;
+}
+
+/** How the server answers the n-th request (1-based); undefined means "accept". */
+export type Script = (n: number) => { status: number; body?: string } | 'drop' | undefined;
+
+/**
+ * A real HTTP server playing a partner in tests: it accepts deliveries the way its transport
+ * expects (webhook with signature check, FHIR transaction, FHIR $process-message), remembers
+ * message ids so a redelivery is de-duplicated as a real partner would, and can be scripted to
+ * fail (status codes or dropped connections).
+ */
+export class PartnerServer {
+  readonly received: Received[] = [];
+  /** Message ids the partner applied (a duplicate is acknowledged but not applied again). */
+  readonly applied: string[] = [];
+  private server: Server | undefined;
+  private count = 0;
+  script: Script = () => undefined;
+
+  constructor(
+    readonly transport: 'webhook' | 'fhir-rest' | 'fhir-message',
+    private readonly secret?: string,
+  ) {}
+
+  async start(): Promise<string> {
+    this.server = http.createServer((req, res) => {
+      void this.handle(req).then(
+        (answer) => {
+          if (answer === 'drop') {
+            req.socket.destroy();
+            return;
+          }
+          res.writeHead(answer.status, { 'content-type': 'application/json' });
+          res.end(answer.body);
+        },
+        () => res.destroy(),
+      );
+    });
+    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
+    const { port } = this.server.address() as AddressInfo;
+    return `http://127.0.0.1:${port}${this.transport === 'webhook' ? '/hook' : '/fhir'}`;
+  }
+
+  async stop(): Promise<void> {
+    this.server?.closeAllConnections();
+    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+  }
+
+  /** Versions applied, in the order they were applied. */
+  appliedVersions(): string[] {
+    return this.applied.map((id) => this.received.find((r) => r.messageId === id)!.version);
+  }
+
+  private async handle(req: IncomingMessage): Promise<{ status: number; body: string } | 'drop'> {
+    const body = await new Promise<string>((resolve) => {
+      let text = '';
+      req.on('data', (c: Buffer) => (text += c.toString()));
+      req.on('end', () => resolve(text));
+    });
+    const n = ++this.count;
+    const messageId = String(req.headers['x-hub-message-id'] ?? '');
+    const version = String(req.headers['x-hub-plan-version'] ?? '');
+    const scripted = this.script(n);
+    if (scripted === 'drop') {
+      this.received.push({ path: req.url ?? '', messageId, version, body, status: 0 });
+      return 'drop';
+    }
+    const answer = scripted ?? this.accept(req, body, messageId);
+    this.received.push({ path: req.url ?? '', messageId, version, body, status: answer.status });
+    return { status: answer.status, body: answer.body ?? '{}' };
+  }
+
+  private accept(req: IncomingMessage, body: string, messageId: string): { status: number; body: string } {
+    if (this.transport === 'webhook') {
+      const check = verifyWebhook(
+        this.secret ?? '',
+        {
+          signature: req.headers['x-hub-signature'] as string,
+          timestamp: req.headers['x-hub-timestamp'] as string,
+        },
+        body,
+        Math.floor(Date.now() / 1000),
+      );
+      if (!check.ok) {
+        return { status: 401, body: JSON.stringify({ error: check.reason }) };
+      }
+    }
+    if (!this.applied.includes(messageId)) {
+      this.applied.push(messageId);
+    }
+    if (this.transport === 'fhir-message') {
+      return {
+        status: 200,
+        body: JSON.stringify({
+          resourceType: 'Bundle',
+          type: 'message',
+          entry: [
+            { resource: { resourceType: 'MessageHeader', response: { identifier: messageId, code: 'ok' } } },
+          ],
+        }),
+      };
+    }
+    if (this.transport === 'fhir-rest') {
+      return {
+        status: 200,
+        body: JSON.stringify({ resourceType: 'Bundle', type: 'transaction-response', entry: [] }),
+      };
+    }
+    return { status: 200, body: JSON.stringify({ received: messageId }) };
+  }
+}
