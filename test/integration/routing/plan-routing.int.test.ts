@@ -271,7 +271,7 @@ describe('plan-change routing', () => {
     }, 30000);
     const letter = await request(hub.url).get(`/admin/dead-letters/deliveries-r-rest/${jobId}`);
     expect(letter.body.attemptsMade).toBe(3);
-    expect(letter.body.logs.join('\n')).toMatch(/ambiguous failure/);
+    expect((letter.body as { logs: string[] }).logs.join('\n')).toMatch(/ambiguous failure/);
 
     rest.script = () => undefined;
     const replay = await request(hub.url).post(`/admin/dead-letters/deliveries-r-rest/${jobId}/replay`);
