@@ -74,6 +74,8 @@ export interface OutboundConfig {
   maxAttempts?: number;
   /** First retry delay; doubles each attempt, with jitter. @defaultValue 2000 */
   backoffMs?: number;
+  /** When repeated failures open the partner's circuit (see routing/circuit-breaker.ts). */
+  circuit?: { failureThreshold: number; windowMs: number; cooldownMs: number };
 }
 
 const ID_PATTERN = '^[a-z0-9][a-z0-9-]{1,62}$';
@@ -151,6 +153,17 @@ const schema: JSONSchemaType<PartnerConfig> = {
         ackWithinHours: { type: 'number', nullable: true, exclusiveMinimum: 0, maximum: 720 },
         maxAttempts: { type: 'integer', nullable: true, minimum: 1, maximum: 50 },
         backoffMs: { type: 'integer', nullable: true, minimum: 10, maximum: 3600000 },
+        circuit: {
+          type: 'object',
+          nullable: true,
+          additionalProperties: false,
+          required: ['failureThreshold', 'windowMs', 'cooldownMs'],
+          properties: {
+            failureThreshold: { type: 'integer', minimum: 1 },
+            windowMs: { type: 'integer', minimum: 100 },
+            cooldownMs: { type: 'integer', minimum: 100 },
+          },
+        },
       },
     },
   },

@@ -8,7 +8,8 @@ export type HubRecordKind =
   | 'ack-task'
   | 'ack-notice'
   | 'escalation-notice'
-  | 'escalation-task';
+  | 'escalation-task'
+  | 'integration-alert';
 
 /** `<base>/sid/hub/<kind>`: identifier systems of resources the hub creates. */
 export function hubSystem(identifierBase: string, kind: HubRecordKind): string {

@@ -4,7 +4,7 @@ import { CODE_SYSTEM } from './profiles.js';
 
 /**
  * The rest-hook Subscriptions through which the hub sees changes made directly on the FHIR
- * server: every CarePlan version, and acknowledgment Tasks completed there. PUT by id, so
+ * server: every CarePlan version, and acknowledgment Tasks a partner moves on there. PUT by id, so
  * registering at every start is idempotent.
  * @see https://hl7.org/fhir/R4/subscription.html
  */
@@ -23,8 +23,8 @@ export async function ensureSubscriptions(fhir: FhirGateway, hubPublicUrl: strin
   await fhir.update(
     hook(
       'hub-ack-tasks',
-      `Task?code=${CODE_SYSTEM.taskCode}|acknowledge-plan-change&status=completed`,
-      'Notice acknowledgments completed directly on the FHIR server',
+      `Task?code=${CODE_SYSTEM.taskCode}|acknowledge-plan-change`,
+      'Follow acknowledgment Tasks updated directly on the FHIR server (received, accepted, completed)',
     ),
   );
 }

@@ -4,12 +4,9 @@ import type { PartnerConfig } from '../config/partners.js';
 import { DeliveryError } from '../outbound/delivery-error.js';
 import { deliver } from '../outbound/transports.js';
 import type { OutboundTarget } from '../outbound/types.js';
-import {
-  buildDelivery,
-  messageIdFor,
-  openAckTask,
-  type DeliveryRequest,
-} from '../routing/deliver-plan-change.js';
+import { DEFAULT_CIRCUIT } from '../routing/circuit-breaker.js';
+import { buildDelivery, messageIdFor, type DeliveryRequest } from '../routing/deliver-plan-change.js';
+import { notifyCircuitOpened } from '../routing/partner-alerts.js';
 import type { RoutingDeps } from './routing-deps.js';
 
 /**
@@ -27,7 +24,6 @@ export interface DeliveryJobResult {
   readonly status: 'delivered' | 'superseded';
   readonly messageId: string;
   readonly httpStatus?: number;
-  readonly ackTask?: string;
   readonly at: string;
 }
 
@@ -86,10 +82,10 @@ export function outboundTarget(partner: PartnerConfig, secret: string | undefine
 
 /**
  * Delivers one plan version to one partner, in order: while holding a per-(partner, plan) lock it
- * skips a version older than one already delivered (marked superseded), sends, and records the
- * version as delivered. A permanent failure (the partner says the message is wrong) is a dead
- * letter at once, with the partner's answer in the job log; anything else is retried with the
- * same message id. A change that alters delivery then opens the partner's acknowledgment Task.
+ * skips a version older than one already delivered (superseded), sends, and records the version as
+ * delivered. A permanent failure (the partner says the message is wrong) is a dead letter at once,
+ * with the partner's answer in the job log; anything else is retried with the same message id.
+ * While the partner's circuit is open the job is held (re-scheduled without using an attempt).
  */
 export function processDeliveryJob(
   deps: RoutingDeps,
@@ -100,6 +96,12 @@ export function processDeliveryJob(
     if (!partner?.outbound) {
       throw new UnrecoverableError(`Partner ${req.partnerId} has no outbound configuration`);
     }
+    const circuitSettings = partner.outbound.circuit ?? DEFAULT_CIRCUIT;
+    const decision = await deps.circuit.check(partner.id, circuitSettings, deps.now().getTime());
+    if (!decision.allow) {
+      await job.moveToDelayed(decision.retryAt, token);
+      throw new DelayedError();
+    }
     const lockKey = `${deps.prefix}:lock:delivery:${req.partnerId}:${req.carePlanId}`;
     const lockValue = job.id ?? 'job';
     if ((await deps.redis.set(lockKey, lockValue, 'PX', LOCK_MS, 'NX')) !== 'OK') {
@@ -107,53 +109,7 @@ export function processDeliveryJob(
       throw new DelayedError();
     }
     try {
-      const deliveredKey = `${deps.prefix}:delivered:${req.partnerId}:${req.carePlanId}`;
-      const messageId = messageIdFor(req);
-      const last = Number((await deps.redis.get(deliveredKey)) ?? 0);
-      if (last >= Number(req.version)) {
-        return { status: 'superseded', messageId, at: deps.now().toISOString() };
-      }
-      const delivery = await buildDelivery(deps.fhir, deps.identifierBase, req);
-      const now = deps.now();
-      let receipt;
-      try {
-        receipt = await deliver(
-          delivery,
-          outboundTarget(partner, deps.partners.secretOf(partner.id)),
-          Math.floor(now.getTime() / 1000),
-        );
-      } catch (err) {
-        if (err instanceof DeliveryError) {
-          await job.log(
-            `${err.kind} failure${err.httpStatus ? ` (HTTP ${err.httpStatus})` : ''}: ${err.partnerAnswer ?? err.message}`,
-          );
-          if (err.kind === 'permanent') {
-            throw new UnrecoverableError(
-              `Partner refused the message: ${err.httpStatus ?? ''} ${err.partnerAnswer ?? err.message}`.trim(),
-            );
-          }
-        }
-        throw err;
-      }
-      await deps.redis.set(deliveredKey, req.version);
-      let ackTask: string | undefined;
-      if (req.altersDelivery) {
-        const dueAt = new Date(now.getTime() + (partner.outbound.ackWithinHours ?? 24) * 3600_000);
-        const task = await openAckTask(deps.fhir, deps.identifierBase, req, now, dueAt);
-        ackTask = `Task/${task.id}`;
-        await deps.scheduleAckDeadline(task.id!, new Date(task.restriction?.period?.end ?? dueAt));
-      }
-      deps.logger.info(
-        { partnerId: req.partnerId, carePlanId: req.carePlanId, version: req.version },
-        'plan change delivered',
-      );
-      return {
-        status: 'delivered',
-        messageId,
-        httpStatus: receipt.httpStatus,
-        at: now.toISOString(),
-        ...(ackTask ? { ackTask } : {}),
-      };
+      return await deliverInOrder(deps, job, req, decision.probe);
     } finally {
       // Release only our own lock (it may have expired and been taken by another delivery).
       await deps.redis.eval(
@@ -164,6 +120,74 @@ export function processDeliveryJob(
       );
     }
   };
+}
+
+async function deliverInOrder(
+  deps: RoutingDeps,
+  job: Job<DeliveryJobData, DeliveryJobResult>,
+  req: DeliveryRequest,
+  probe: boolean,
+): Promise<DeliveryJobResult> {
+  const partner = deps.partners.get(req.partnerId)!;
+  const deliveredKey = `${deps.prefix}:delivered:${req.partnerId}:${req.carePlanId}`;
+  const messageId = messageIdFor(req);
+  const now = deps.now();
+  if (Number((await deps.redis.get(deliveredKey)) ?? 0) >= Number(req.version)) {
+    await deps.status.mark(req.carePlanId, req.version, req.partnerId, 'superseded', now);
+    return { status: 'superseded', messageId, at: now.toISOString() };
+  }
+  const delivery = await buildDelivery(deps.fhir, deps.identifierBase, req);
+  await deps.status.mark(req.carePlanId, req.version, req.partnerId, 'sent', now);
+  let receipt;
+  try {
+    receipt = await deliver(
+      delivery,
+      outboundTarget(partner, deps.partners.secretOf(partner.id)),
+      Math.floor(now.getTime() / 1000),
+    );
+  } catch (err) {
+    if (!(err instanceof DeliveryError)) {
+      throw err;
+    }
+    await job.log(
+      `${err.kind} failure${err.httpStatus ? ` (HTTP ${err.httpStatus})` : ''}: ${err.partnerAnswer ?? err.message}`,
+    );
+    if (err.kind === 'permanent') {
+      await deps.status.mark(req.carePlanId, req.version, req.partnerId, 'failed', deps.now());
+      throw new UnrecoverableError(
+        `Partner refused the message: ${err.httpStatus ?? ''} ${err.partnerAnswer ?? err.message}`.trim(),
+      );
+    }
+    await recordUnhealthy(deps, partner.id, probe);
+    if (job.attemptsMade + 1 >= (job.opts.attempts ?? 1)) {
+      await deps.status.mark(req.carePlanId, req.version, req.partnerId, 'failed', deps.now());
+    }
+    throw err;
+  }
+  await deps.circuit.recordSuccess(partner.id);
+  await deps.redis.set(deliveredKey, req.version);
+  await deps.status.mark(req.carePlanId, req.version, req.partnerId, 'delivered', deps.now());
+  deps.logger.info(
+    { partnerId: req.partnerId, carePlanId: req.carePlanId, version: req.version },
+    'plan change delivered',
+  );
+  return { status: 'delivered', messageId, httpStatus: receipt.httpStatus, at: now.toISOString() };
+}
+
+/** Counts a transient failure against the partner's circuit and tells people when it opens. */
+async function recordUnhealthy(deps: RoutingDeps, partnerId: string, probe: boolean): Promise<void> {
+  const settings = deps.partners.get(partnerId)?.outbound?.circuit ?? DEFAULT_CIRCUIT;
+  const now = deps.now();
+  if (await deps.circuit.recordFailure(partnerId, settings, now.getTime(), probe)) {
+    deps.logger.error({ partnerId }, 'partner circuit opened: deliveries held');
+    await notifyCircuitOpened(
+      deps.fhir,
+      deps.identifierBase,
+      partnerId,
+      now,
+      new Date(now.getTime() + settings.cooldownMs),
+    );
+  }
 }
 
 export function createDeliveryWorker(

@@ -1,5 +1,6 @@
 import { Queue, Worker, type Job, type JobsOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
+import { openAckTask } from '../routing/deliver-plan-change.js';
 import { recordPlanChange } from '../routing/record-plan-change.js';
 import type { RoutingDeps } from './routing-deps.js';
 
@@ -61,15 +62,30 @@ export function processPlanChangeJob(
       version,
       sourceProvenance,
     );
+    const now = deps.now();
     for (const partnerId of change.recipients) {
-      await deps.enqueueDelivery({
+      const req = {
         partnerId,
         carePlanId,
         version,
         notice: change.notice,
         patient: change.patient,
         altersDelivery: change.diff.altersDelivery,
-      });
+      };
+      // The acknowledgment Task exists before the push, so a partner whose endpoint is down can
+      // still pull its pending work (Task?owner=...&status=requested), and the deadline runs anyway.
+      if (req.altersDelivery) {
+        const hours = deps.partners.get(partnerId)?.outbound?.ackWithinHours ?? 24;
+        const task = await openAckTask(
+          deps.fhir,
+          deps.identifierBase,
+          req,
+          now,
+          new Date(now.getTime() + hours * 3600_000),
+        );
+        await deps.scheduleAckDeadline(task.id!, new Date(task.restriction?.period?.end ?? now));
+      }
+      await deps.enqueueDelivery(req);
     }
     deps.logger.info({ carePlanId, version, recipients: change.recipients.length }, 'plan change recorded');
     return {

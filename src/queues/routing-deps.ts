@@ -3,7 +3,9 @@ import type { PartnerRegistry } from '../config/partners.js';
 import type { EscalationConfig } from '../coordination/escalation-tiers.js';
 import type { FhirGateway } from '../fhir/fhir-gateway.js';
 import type { Logger } from '../logging/logger.js';
+import type { CircuitBreaker } from '../routing/circuit-breaker.js';
 import type { DeliveryRequest } from '../routing/deliver-plan-change.js';
+import type { DeliveryStatusStore } from '../routing/delivery-status.js';
 import type { EscalationRequest } from '../routing/escalate.js';
 
 /** What the routing workers share. Enqueue functions are passed in so queue modules do not import each other. */
@@ -16,6 +18,9 @@ export interface RoutingDeps {
   /** For delivery ordering state and locks. */
   readonly redis: Redis;
   readonly prefix: string;
+  /** Each (plan version, partner) pair's step times. */
+  readonly status: DeliveryStatusStore;
+  readonly circuit: CircuitBreaker;
   /** The clock; tests pass their own. */
   readonly now: () => Date;
   enqueueDelivery(req: DeliveryRequest): Promise<void>;

@@ -44,11 +44,31 @@ export function isAckTask(task: Task): boolean {
   );
 }
 
+/** The acknowledgment steps a partner reports, in order (FHIR Task states). */
+export const ACK_STEPS = ['received', 'accepted', 'completed'] as const;
+export type AckStep = (typeof ACK_STEPS)[number];
+
 /**
- * A partner acknowledges a plan version: its Task is completed and the plan's owner is told with
- * an acknowledgment Communication. Only the Task's owner may acknowledge it. Idempotent: a second
- * acknowledgment changes nothing.
- * @returns the completed Task
+ * Where an acknowledgment Task stands in the closed loop, read from the Task itself: its
+ * identifier names partner, plan and version; its status the step.
+ */
+export function ackStepOf(
+  task: Task,
+): { partnerId: string; carePlanId: string; version: string; step: AckStep } | undefined {
+  const value = task.identifier?.find((i) => i.system?.endsWith('/sid/hub/ack-task'))?.value;
+  const match = /^(.+)\.([^.]+)\.(\d+)$/.exec(value ?? '');
+  const step = task.status === 'in-progress' ? 'accepted' : task.status;
+  if (!match || !(ACK_STEPS as readonly string[]).includes(step)) {
+    return undefined;
+  }
+  return { partnerId: match[1]!, carePlanId: match[2]!, version: match[3]!, step: step as AckStep };
+}
+
+/**
+ * A partner reports on a plan version: received, accepted, or completed (the acknowledgment).
+ * Only the Task's owner may, and a Task never moves backwards. Completing it tells the plan's
+ * owner with an acknowledgment Communication. Idempotent.
+ * @returns the Task as it now stands
  */
 export async function acknowledge(
   fhir: FhirGateway,
@@ -56,6 +76,7 @@ export async function acknowledge(
   task: Task,
   partnerId: string,
   at: Date,
+  step: AckStep = 'completed',
 ): Promise<Task> {
   if (task.owner?.reference !== `Organization/${partnerId}`) {
     throw new HubError(
@@ -74,20 +95,26 @@ export async function acknowledge(
       },
     );
   }
-  const completed: Task =
-    task.status === 'completed'
+  const current = ACK_STEPS.indexOf(ackStepOf(task)?.step ?? ('' as AckStep));
+  const updated: Task =
+    current >= ACK_STEPS.indexOf(step)
       ? task
       : await fhir.update<Task>(
           {
             ...task,
-            status: 'completed',
+            status: step,
             lastModified: at.toISOString(),
-            executionPeriod: { ...task.executionPeriod, end: at.toISOString() },
+            executionPeriod:
+              step === 'completed'
+                ? { ...task.executionPeriod, end: at.toISOString() }
+                : { start: task.executionPeriod?.start ?? at.toISOString() },
           },
           { ifMatch: task.meta?.versionId },
         );
-  await notifyPlanOwner(fhir, identifierBase, completed, partnerId, at);
-  return completed;
+  if (step === 'completed') {
+    await notifyPlanOwner(fhir, identifierBase, updated, partnerId, at);
+  }
+  return updated;
 }
 
 async function notifyPlanOwner(

@@ -4,10 +4,12 @@ import type { IngestJobData } from '../queues/ingest.queue.js';
 import type { PlanChangeJobData } from '../queues/plan-changes.queue.js';
 import type { FhirGateway } from '../fhir/fhir-gateway.js';
 import { CODE_SYSTEM } from '../fhir/profiles.js';
-import { acknowledge, findAckTask, isAckTask, openAckTasks } from './acknowledge.js';
+import { acknowledge, ackStepOf, findAckTask, isAckTask, openAckTasks } from './acknowledge.js';
+import type { DeliveryStatusStore } from './delivery-status.js';
 
 export interface OnAppliedDeps {
   readonly fhir: FhirGateway;
+  readonly status: DeliveryStatusStore;
   readonly identifierBase: string;
   readonly now: () => Date;
   enqueuePlanChange(data: PlanChangeJobData): Promise<void>;
@@ -34,8 +36,17 @@ export function onRecordApplied(
       }
       if (type === 'Task' && id) {
         const task = await deps.fhir.read<Task>('Task', id);
-        if (isAckTask(task) && task.status === 'completed') {
-          await acknowledge(deps.fhir, deps.identifierBase, task, data.partnerId, deps.now());
+        const step = isAckTask(task) ? ackStepOf(task) : undefined;
+        if (step) {
+          const updated = await acknowledge(
+            deps.fhir,
+            deps.identifierBase,
+            task,
+            data.partnerId,
+            deps.now(),
+            step.step,
+          );
+          await deps.status.markFromTask(updated, deps.now());
         }
       }
       if (type === 'Communication' && id) {
@@ -45,7 +56,10 @@ export function onRecordApplied(
           data.partnerId,
         );
         for (const task of tasks) {
-          await acknowledge(deps.fhir, deps.identifierBase, task, data.partnerId, deps.now());
+          await deps.status.markFromTask(
+            await acknowledge(deps.fhir, deps.identifierBase, task, data.partnerId, deps.now()),
+            deps.now(),
+          );
         }
       }
     }

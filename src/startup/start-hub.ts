@@ -30,6 +30,8 @@ import {
 import type { RoutingDeps } from '../queues/routing-deps.js';
 import type { HubQueues } from '../queues/registry.js';
 import { onRecordApplied } from '../routing/on-record-applied.js';
+import { CircuitBreaker } from '../routing/circuit-breaker.js';
+import { DeliveryStatusStore } from '../routing/delivery-status.js';
 import { ensureFhirServer } from './ensure-fhir-server.js';
 import { stopLocalFhirServer } from './local-fhir-server.js';
 
@@ -86,7 +88,10 @@ export async function startHub(config: HubConfig, logger: Logger): Promise<Runni
   const queues = createQueues(redis, prefix, partners);
   const planChange = (data: Parameters<typeof enqueuePlanChange>[1]): Promise<void> =>
     enqueuePlanChange(queues.planChanges, data);
+  const status = new DeliveryStatusStore(redis, prefix);
   const routingDeps: RoutingDeps = {
+    status,
+    circuit: new CircuitBreaker(redis, prefix),
     fhir,
     partners,
     identifierBase,
@@ -104,7 +109,7 @@ export async function startHub(config: HubConfig, logger: Logger): Promise<Runni
     rejected,
     identifierBase,
     logger,
-    onApplied: onRecordApplied({ fhir, identifierBase, now, enqueuePlanChange: planChange }),
+    onApplied: onRecordApplied({ fhir, status, identifierBase, now, enqueuePlanChange: planChange }),
   };
   const workers = startWorkers(workerRedis, prefix, ingestDeps, routingDeps, config.ingest.concurrency);
   const queueEvents = new QueueEvents(INGEST_QUEUE, { connection: workerRedis.duplicate(), prefix });
@@ -140,7 +145,7 @@ export async function startHub(config: HubConfig, logger: Logger): Promise<Runni
       publicUrl,
       waitMs: 30000,
     },
-    routing: { fhir, identifierBase, queues: allQueues(queues), now, enqueuePlanChange: planChange },
+    routing: { fhir, status, identifierBase, queues: allQueues(queues), now, enqueuePlanChange: planChange },
   });
   server.on('request', app);
   const mllp = await startMllpServer({

@@ -6,10 +6,23 @@ import { outcome } from '../../errors/to-operation-outcome.js';
 import type { FhirGateway } from '../../fhir/fhir-gateway.js';
 import { getDeadLetter, listDeadLetters, replayDeadLetter } from '../../queues/dead-letters.js';
 import type { PlanChangeJobData } from '../../queues/plan-changes.queue.js';
-import { acknowledge, findAckTask, isAckTask } from '../../routing/acknowledge.js';
+import {
+  ACK_STEPS,
+  acknowledge,
+  ackStepOf,
+  findAckTask,
+  isAckTask,
+  type AckStep,
+} from '../../routing/acknowledge.js';
+import {
+  DELIVERY_STEPS,
+  type DeliveryStatusStore,
+  type DeliveryStep,
+} from '../../routing/delivery-status.js';
 
 export interface RoutingRouteDeps {
   readonly fhir: FhirGateway;
+  readonly status: DeliveryStatusStore;
   readonly identifierBase: string;
   readonly queues: readonly Queue[];
   readonly now: () => Date;
@@ -17,8 +30,14 @@ export interface RoutingRouteDeps {
 }
 
 /**
- * - `POST /partners/:partnerId/acknowledgments` `{ "carePlan": "CarePlan/1", "version": "3" }`: a
- *   partner acknowledges a plan version (the Task owner only).
+ * - `POST /partners/:partnerId/acknowledgments` `{ "carePlan": "CarePlan/1", "version": "3",
+ *   "status": "received" | "accepted" | "completed" }`: a partner reports on a plan version (the
+ *   Task owner only; `completed`, the default, is the acknowledgment).
+ * - `GET /partners/:partnerId/tasks?status=requested`: a partner without a push endpoint (or whose
+ *   circuit is open) pulls its pending Tasks, as a FHIR searchset Bundle.
+ * - `GET /careplans/:id/versions/:version/deliveries[?notYet=accepted]`: where each partner stands
+ *   with a plan version (sent, delivered, received, accepted, completed, failed, superseded) and
+ *   since when; `notYet` lists the partners that have not reached a step.
  * - `PUT|POST /hooks/fhir/...`: the FHIR server's rest-hook Subscriptions (CarePlan versions, and
  *   acknowledgment Tasks completed directly on the server).
  * - `/admin/dead-letters`: list, inspect and replay failed jobs of every queue.
@@ -28,7 +47,7 @@ export function routingRoutes(deps: RoutingRouteDeps): Router {
   const json = express.json({ type: ['application/json', 'application/fhir+json'], limit: '1mb' });
 
   router.post('/partners/:partnerId/acknowledgments', json, async (req, res) => {
-    const body = req.body as { carePlan?: unknown; version?: unknown } | undefined;
+    const body = req.body as { carePlan?: unknown; version?: unknown; status?: unknown } | undefined;
     const asText = (v: unknown): string => (typeof v === 'string' || typeof v === 'number' ? String(v) : '');
     const planId = /^CarePlan\/([A-Za-z0-9.-]+)$/.exec(asText(body?.carePlan))?.[1];
     const version = /^[0-9]+$/.test(asText(body?.version)) ? asText(body?.version) : undefined;
@@ -73,7 +92,50 @@ export function routingRoutes(deps: RoutingRouteDeps): Router {
         },
       );
     }
-    res.json(await acknowledge(deps.fhir, deps.identifierBase, task, req.params.partnerId, deps.now()));
+    const step = body?.status === undefined ? 'completed' : body.status;
+    if (!(ACK_STEPS as readonly unknown[]).includes(step)) {
+      throw new InvalidInputError(`status must be one of ${ACK_STEPS.join(', ')}`, [
+        {
+          severity: 'error',
+          code: 'value',
+          diagnostics: `status must be one of ${ACK_STEPS.join(', ')}`,
+          expression: ['status'],
+        },
+      ]);
+    }
+    const updated = await acknowledge(
+      deps.fhir,
+      deps.identifierBase,
+      task,
+      req.params.partnerId,
+      deps.now(),
+      step as AckStep,
+    );
+    await deps.status.markFromTask(updated, deps.now());
+    res.json(updated);
+  });
+
+  router.get('/partners/:partnerId/tasks', async (req, res) => {
+    const status = typeof req.query.status === 'string' ? req.query.status : 'requested';
+    const bundle = await deps.fhir.searchPage('Task', {
+      owner: `Organization/${req.params.partnerId}`,
+      status,
+      _sort: 'authored-on',
+      _count: 100,
+    });
+    res.type('application/fhir+json').json(bundle);
+  });
+
+  router.get('/careplans/:id/versions/:version/deliveries', async (req, res) => {
+    const notYet = req.query.notYet;
+    if (notYet !== undefined && !(DELIVERY_STEPS as readonly unknown[]).includes(notYet)) {
+      throw new InvalidInputError(`notYet must be one of ${DELIVERY_STEPS.join(', ')}`);
+    }
+    const list = notYet
+      ? await deps.status.notYet(req.params.id, req.params.version, notYet as DeliveryStep)
+      : await deps.status.list(req.params.id, req.params.version);
+    const now = deps.now().getTime();
+    res.json(list.map((s) => ({ ...s, ageSeconds: Math.round((now - Date.parse(s.since)) / 1000) })));
   });
 
   // HAPI's rest-hook sends the changed resource to <endpoint>/<type>/<id> (PUT) when a payload is set.
@@ -89,15 +151,16 @@ export function routingRoutes(deps: RoutingRouteDeps): Router {
         version: resource.meta.versionId,
         detectedBy: 'subscription',
       });
-    } else if (
-      resource?.resourceType === 'Task' &&
-      isAckTask(resource as Task) &&
-      (resource as Task).status === 'completed'
-    ) {
-      const task = await deps.fhir.read<Task>('Task', resource.id!);
-      const owner = /^Organization\/(.+)$/.exec(task.owner?.reference ?? '')?.[1];
-      if (owner) {
-        await acknowledge(deps.fhir, deps.identifierBase, task, owner, deps.now());
+    } else if (resource?.resourceType === 'Task' && isAckTask(resource as Task) && resource.id) {
+      // A partner moved its Task on directly on the FHIR server: record the step; on completion
+      // tell the plan's owner (acknowledge is idempotent on an already completed Task).
+      const task = await deps.fhir.read<Task>('Task', resource.id);
+      const step = ackStepOf(task);
+      if (step) {
+        await deps.status.markFromTask(task, deps.now());
+        if (step.step === 'completed') {
+          await acknowledge(deps.fhir, deps.identifierBase, task, step.partnerId, deps.now());
+        }
       }
     }
     res

@@ -24,6 +24,7 @@ describe('plan-change routing', () => {
   const rest = new PartnerServer('fhir-rest');
   const message = new PartnerServer('fhir-message');
   const silent = new PartnerServer('webhook', SECRET);
+  const flaky = new PartnerServer('webhook', SECRET);
   let hub: RunningHub;
 
   beforeAll(async () => {
@@ -75,6 +76,16 @@ describe('plan-change routing', () => {
         'ackWithinHours: 0.0005',
       ]),
     ]);
+    // Opens its circuit after two failures within ten seconds, probes again after 1.5 s.
+    partner('r-flaky', [
+      'kind: other',
+      'inbound:',
+      '  formats: []',
+      ...outbound('webhook', await flaky.start(), [
+        'secretEnv: ROUTING_TEST_SECRET',
+        'circuit: { failureThreshold: 2, windowMs: 10000, cooldownMs: 1500 }',
+      ]),
+    ]);
     writeFileSync(
       path.join(coordination, 'escalation-tiers.yaml'),
       [
@@ -99,7 +110,7 @@ describe('plan-change routing', () => {
 
   afterAll(async () => {
     await hub?.close();
-    await Promise.all([webhook, rest, message, silent].map((s) => s.stop()));
+    await Promise.all([webhook, rest, message, silent, flaky].map((s) => s.stop()));
   });
 
   /** A participant with a shared CareTeam naming the given partners and today's coordinator. */
@@ -173,7 +184,23 @@ describe('plan-change routing', () => {
       expect(t.status).toBe('requested');
     }
 
-    // 1. through the hub's API
+    // the closed loop: all three delivered, none accepted yet
+    const waiting = await request(hub.url).get(
+      `/careplans/${carePlan.id}/versions/1/deliveries?notYet=accepted`,
+    );
+    expect(
+      (waiting.body as Array<{ partnerId: string; state: string }>).map((d) => [d.partnerId, d.state]),
+    ).toEqual([
+      ['r-message', 'delivered'],
+      ['r-rest', 'delivered'],
+      ['r-webhook', 'delivered'],
+    ]);
+
+    // 1. through the hub's API, first saying it was received
+    const received = await request(hub.url)
+      .post('/partners/r-webhook/acknowledgments')
+      .send({ carePlan: `CarePlan/${carePlan.id}`, version: '1', status: 'received' });
+    expect(received.body.status).toBe('received');
     const api = await request(hub.url)
       .post('/partners/r-webhook/acknowledgments')
       .send({ carePlan: `CarePlan/${carePlan.id}`, version: '1' });
@@ -238,6 +265,15 @@ describe('plan-change routing', () => {
     ]);
     await hub.fhir.read('Provenance', `plan-${carePlan.id}-v1`);
     await waitFor(async () => {
+      const res = await request(hub.url).get(`/careplans/${carePlan.id}/versions/1/deliveries`);
+      return (res.body as Array<{ state: string }>).every((d) => d.state === 'completed');
+    }, 20000);
+    const loop = await request(hub.url).get(`/careplans/${carePlan.id}/versions/1/deliveries`);
+    const webhookLoop = (loop.body as Array<{ partnerId: string; at: Record<string, string> }>).find(
+      (d) => d.partnerId === 'r-webhook',
+    )!;
+    expect(Object.keys(webhookLoop.at).sort()).toEqual(['completed', 'delivered', 'received', 'sent']);
+    await waitFor(async () => {
       const acks = await hub.fhir.search<Communication>('Communication', {
         category: `${CODE_SYSTEM.communicationCategory}|acknowledgment`,
         subject: `Patient/${patient.id}`,
@@ -250,8 +286,8 @@ describe('plan-change routing', () => {
     const patient = await participant(['r-webhook']);
     const before = webhook.received.length;
     webhook.script = (n) => (n > before && n <= before + 2 ? { status: 500, body: 'busy' } : undefined);
-    const carePlan = await hub.fhir.create(plan(patient, 'Meal delivery'));
-    await waitFor(async () => (await ackTasks(carePlan.id!, '1')).length === 1, 30000);
+    await hub.fhir.create(plan(patient, 'Meal delivery'));
+    await waitFor(async () => webhook.received.slice(before).some((r) => r.status === 200), 30000);
     webhook.script = () => undefined;
 
     const attempts = webhook.received.slice(before);
@@ -323,6 +359,39 @@ describe('plan-change routing', () => {
       expect([...versions].sort((a, b) => a - b)).toEqual(versions);
       expect(versions.at(-1)).toBe(3);
     }
+  });
+
+  it('holds deliveries to a failing partner behind an open circuit, lets it pull its Tasks, then delivers in order', async () => {
+    const patient = await participant(['r-flaky']);
+    flaky.script = () => ({ status: 503, body: 'maintenance' });
+    const started = new Date().toISOString();
+    const v1 = await hub.fhir.create(plan(patient, 'Day program'));
+    // two failures open the circuit: the partner is told, and its pending work can be pulled
+    let alerts: Communication[] = [];
+    await waitFor(async () => {
+      alerts = await hub.fhir.search<Communication>('Communication', {
+        category: `${CODE_SYSTEM.communicationCategory}|integration-alert`,
+        recipient: 'Organization/r-flaky',
+      });
+      return alerts.some((a) => (a.sent ?? '') >= started);
+    }, 20000);
+    await hub.fhir.update<CarePlan>({ ...v1, activity: plan(patient, 'Day program, weekdays').activity });
+    await waitFor(async () => {
+      const pending = await request(hub.url).get('/partners/r-flaky/tasks?status=requested');
+      const entries = (pending.body as { entry?: Array<{ resource: Task }> }).entry ?? [];
+      return entries.filter((e) => e.resource.basedOn?.[0]?.reference === `CarePlan/${v1.id}`).length === 2;
+    }, 20000);
+
+    // while open, the held delivery keeps its attempts (3 allowed) instead of dead-lettering
+    const held = await hub.queues.deliveries.get('r-flaky')!.getJob(`delivery.r-flaky.${v1.id}.1`);
+    expect(['delayed', 'waiting', 'active']).toContain(await held!.getState());
+    expect(held!.attemptsMade).toBeLessThan(3);
+
+    flaky.script = () => undefined; // the partner recovers; the probe after the cooldown succeeds
+    await waitFor(async () => flaky.appliedVersions().includes('2'), 30000);
+    const versions = flaky.appliedVersions().map(Number);
+    expect([...versions].sort((a, b) => a - b)).toEqual(versions);
+    expect(await hub.queues.deliveries.get('r-flaky')!.getFailedCount()).toBe(0);
   });
 
   it('escalates a missed acknowledgment at its deadline to the coordinator of the day and the tier chair', async () => {
