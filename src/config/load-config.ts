@@ -34,6 +34,8 @@ export interface HubConfig {
   /** Base of identifier systems: `<identifierBase>/sid/<partnerId>/<recordType>`. */
   readonly identifierBase: string;
   readonly partnerConfigDir: string;
+  /** Serve the demo partners' stand-in inbox (the demo partner files deliver to it). */
+  readonly demoInbox: boolean;
   readonly coordinationConfigDir: string;
   readonly profilesDir: string;
   readonly logLevel: LogLevel;
@@ -77,6 +79,8 @@ export const CONFIG_VARIABLES = {
   SHUTDOWN_TIMEOUT_MS: 'How long shutdown waits for requests and jobs to finish (default 30000)',
   INGEST_CONCURRENCY: 'Records applied to the FHIR server at once per hub process (default 4)',
   MAX_BODY_MB: 'Largest request body accepted, in MiB (default 20)',
+  DEMO_INBOX:
+    'Serve /demo/inbox/<partner>, the stand-in endpoint of the demo partners (default: true when PARTNER_CONFIG_DIR is unset)',
   MLLP_PORT: 'Port of the HL7 v2 MLLP listener, on HOST (default 2575; 0 picks a free port)',
 } as const;
 
@@ -117,6 +121,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
       read.optionalUrl('IDENTIFIER_BASE', ['http:', 'https:']) ?? 'https://carecoord.example.org',
     ),
     partnerConfigDir: read.directory('PARTNER_CONFIG_DIR', path.resolve(cwd, 'config/partners'), cwd),
+    demoInbox: read.bool('DEMO_INBOX', env.PARTNER_CONFIG_DIR === undefined || env.PARTNER_CONFIG_DIR === ''),
     coordinationConfigDir: read.directory(
       'COORDINATION_CONFIG_DIR',
       path.resolve(cwd, 'config/coordination'),

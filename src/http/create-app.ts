@@ -1,5 +1,6 @@
 import express, { type Express } from 'express';
 import type { Logger } from '../logging/logger.js';
+import { demoInboxRoutes } from '../demo/demo-inbox.routes.js';
 import { errorHandler, notFound } from './middleware/error-handler.js';
 import { requestLog } from './middleware/request-log.js';
 import { healthRoutes, type DependencyCheck } from './routes/health.routes.js';
@@ -14,6 +15,8 @@ export interface AppDeps {
   readonly ingest?: IngestRouteDeps;
   readonly messaging?: FhirMessagingDeps;
   readonly routing?: RoutingRouteDeps;
+  /** Mount the demo partners' stand-in inbox. */
+  readonly demoInbox?: boolean;
 }
 
 /** Builds the Express app without listening, so tests drive it with supertest. */
@@ -30,6 +33,9 @@ export function createApp(deps: AppDeps): Express {
   }
   if (deps.routing) {
     app.use(routingRoutes(deps.routing));
+  }
+  if (deps.demoInbox) {
+    app.use(demoInboxRoutes());
   }
   app.use(notFound);
   app.use(errorHandler(deps.logger));

@@ -146,6 +146,7 @@ export async function startHub(config: HubConfig, logger: Logger): Promise<Runni
       waitMs: 30000,
     },
     routing: { fhir, status, identifierBase, queues: allQueues(queues), now, enqueuePlanChange: planChange },
+    demoInbox: config.demoInbox,
   });
   server.on('request', app);
   const mllp = await startMllpServer({
