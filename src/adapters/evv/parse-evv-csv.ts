@@ -66,14 +66,18 @@ export function parseEvvCsv(body: Buffer | string, partner: PartnerConfig): Pars
   if (csv instanceof Error) {
     return { accepted: [], rejected: [fileRejected(`not readable as CSV: ${csv.message}`, text)] };
   }
-  const rejected = [...csv.rejected];
   const [header, ...rows] = csv.records;
   if (!header) {
     return {
       accepted: [],
-      rejected: [...rejected, fileRejected('the file is empty: a header row is required', text)],
+      rejected: [...csv.rejected, fileRejected('the file is empty: a header row is required', text)],
     };
   }
+  // A rejected row keeps the header line before it, so that it can be replayed on its own.
+  const headerLine = stripEol(header.raw ?? header.record.join(','));
+  const withHeader = (raw: string | undefined): string | undefined =>
+    raw === undefined ? undefined : `${headerLine}\n${stripEol(raw)}`;
+  const rejected = csv.rejected.map((r) => (r.raw === undefined ? r : { ...r, raw: withHeader(r.raw)! }));
   const columns = header.record.map(columnOf);
   const missing = REQUIRED_COLUMNS.filter((c) => !columns.includes(c));
   const zone = partnerTimeZone(partner);
@@ -100,13 +104,13 @@ export function parseEvvCsv(body: Buffer | string, partner: PartnerConfig): Pars
       issues.length === 0 && typeof zone === 'string' ? readVisit(row, where, zone, partner) : issues;
     const first = row.VisitID ? firstRowOf.get(row.VisitID) : undefined;
     if (Array.isArray(visit)) {
-      rejected.push(rowRejected(where, row.VisitID, visit, raw));
+      rejected.push(rowRejected(where, row.VisitID, visit, withHeader(raw)));
     } else if (first !== undefined) {
       const duplicate = {
         field: `${where}:VisitID`,
         message: `"${visit.visitId}" is already in row ${first}`,
       };
-      rejected.push(rowRejected(where, visit.visitId, [duplicate], raw));
+      rejected.push(rowRejected(where, visit.visitId, [duplicate], withHeader(raw)));
     } else {
       firstRowOf.set(visit.visitId, info.lines);
       accepted.push({ location: where, sourceId: visit.visitId, record: visit });
@@ -333,8 +337,12 @@ function rowRejected(
     location,
     ...(sourceId ? { sourceId } : {}),
     issues,
-    ...(raw !== undefined ? { raw: raw.replace(/\r?\n$|\r$/, '') } : {}),
+    ...(raw !== undefined ? { raw } : {}),
   };
+}
+
+function stripEol(raw: string): string {
+  return raw.replace(/\r?\n$|\r$/, '');
 }
 
 function fileRejected(message: string, raw: string): RejectedRecord {

@@ -141,7 +141,7 @@ describe('parseEvvCsv', () => {
     ]);
     expect(result.rejected.find((r) => r.location === 'row 5')).toMatchObject({
       sourceId: 'V4',
-      raw: 'V4,QX1,,T1019,,2025-01-06T09:00,2025-01-06T11:00,,,LATE,,',
+      raw: `${HEADER}\nV4,QX1,,T1019,,2025-01-06T09:00,2025-01-06T11:00,,,LATE,,`,
     });
   });
 

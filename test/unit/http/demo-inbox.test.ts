@@ -31,9 +31,8 @@ describe('demo partner inbox', () => {
     expect(first.body.entry[0].resource.response).toEqual({ identifier: 'm-1', code: 'ok' });
     await send();
     const inbox = await request(app).get('/demo/inbox/sunrise-hcbs');
-    expect(
-      inbox.body.map((e: { duplicate: boolean; planVersion: string }) => [e.planVersion, e.duplicate]),
-    ).toEqual([
+    const entries = inbox.body as Array<{ duplicate: boolean; planVersion: string }>;
+    expect(entries.map((e) => [e.planVersion, e.duplicate])).toEqual([
       ['2', true],
       ['2', false],
     ]);
