@@ -203,6 +203,37 @@ export class FhirGateway {
   }
 
   /**
+   * Every version of every resource of a type changed since `since` (type-level `_history`),
+   * oldest first, following paging up to `maxPages`. Deleted versions (no resource) are skipped.
+   */
+  async historySince<T extends Resource>(
+    resourceType: T['resourceType'],
+    since: string,
+    maxPages = DEFAULT_MAX_PAGES,
+  ): Promise<T[]> {
+    const versions: T[] = [];
+    let page: Bundle | undefined = await this.call(
+      { label: `GET ${resourceType}/_history?_since`, idempotent: true },
+      (options) =>
+        this.client.request(`${resourceType}/_history?_since=${encodeURIComponent(since)}&_count=100`, {
+          options,
+        }),
+    );
+    for (let pages = 1; page; pages++) {
+      versions.push(...(page.entry ?? []).flatMap((e) => (e.resource ? [e.resource as T] : [])));
+      const next = page.link?.find((l) => l.relation === 'next')?.url;
+      if (!next || pages >= maxPages) {
+        break;
+      }
+      page = await this.call(
+        { label: `GET ${resourceType}/_history (next page)`, idempotent: true },
+        (options) => this.client.request(next, { options }),
+      );
+    }
+    return versions.sort((a, b) => (a.meta?.lastUpdated ?? '').localeCompare(b.meta?.lastUpdated ?? ''));
+  }
+
+  /**
    * A transaction Bundle: all entries succeed or none. Retried on transient failures only when
    * every write in it is idempotent (PUT, DELETE, or POST with `ifNoneExist`).
    */

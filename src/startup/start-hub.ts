@@ -30,10 +30,14 @@ import {
 import type { RoutingDeps } from '../queues/routing-deps.js';
 import type { HubQueues } from '../queues/registry.js';
 import { onRecordApplied } from '../routing/on-record-applied.js';
+import { catchUpPlanChanges } from '../routing/catch-up.js';
 import { CircuitBreaker } from '../routing/circuit-breaker.js';
 import { DeliveryStatusStore } from '../routing/delivery-status.js';
 import { ensureFhirServer } from './ensure-fhir-server.js';
 import { stopLocalFhirServer } from './local-fhir-server.js';
+
+/** How often the CarePlan history is scanned for versions the rest-hook did not report. */
+const CATCH_UP_INTERVAL_MS = 60_000;
 
 /** A started hub; `close()` undoes everything `startHub` did, in reverse order. */
 export interface RunningHub {
@@ -157,12 +161,21 @@ export async function startHub(config: HubConfig, logger: Logger): Promise<Runni
     onError: (err, peer) => logger.warn({ error: err.message, peer: peer.address }, 'MLLP error'),
   });
   await ensureSubscriptions(fhir, publicUrl);
+  // Versions changed while no hub was listening, then every minute in case a notification is lost.
+  const catchUp = (): Promise<void> =>
+    catchUpPlanChanges(fhir, redis, prefix, planChange, now()).then(
+      (n) => (n > 0 ? logger.info({ versions: n }, 'plan history scanned') : undefined),
+      (err: unknown) => logger.warn({ error: (err as Error).message }, 'plan history scan failed'),
+    );
+  await catchUp();
+  const catchUpTimer = setInterval(() => void catchUp(), CATCH_UP_INTERVAL_MS);
   logger.info({ url, mllpPort: mllp.port, fhirBaseUrl: config.fhir.baseUrl }, 'hub started');
 
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> =>
     (closing ??= (async () => {
       logger.info('shutting down: no new requests');
+      clearInterval(catchUpTimer);
       const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
       await Promise.all([stopped, mllp.close()]);

@@ -4,12 +4,13 @@ import { mkdtempSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import request from 'supertest';
+import type { HubConfig } from '../../../src/config/load-config.js';
 import { hubIdentifier } from '../../../src/fhir/hub-identifiers.js';
 import { CODE_SYSTEM, PROFILE } from '../../../src/fhir/profiles.js';
 import { createLogger } from '../../../src/logging/logger.js';
 import { startHub, type RunningHub } from '../../../src/startup/start-hub.js';
 import { PartnerServer } from '../../support/partner-server.js';
-import { testConfig, unique } from '../../support/test-env.js';
+import { testConfig, testGateway as testFhir, unique } from '../../support/test-env.js';
 
 const IDENTIFIER_BASE = 'https://carecoord.example.org';
 const SECRET = 'routing-test-signing-secret';
@@ -26,6 +27,7 @@ describe('plan-change routing', () => {
   const silent = new PartnerServer('webhook', SECRET);
   const flaky = new PartnerServer('webhook', SECRET);
   let hub: RunningHub;
+  let config: HubConfig;
 
   beforeAll(async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'routing-'));
@@ -98,12 +100,13 @@ describe('plan-change routing', () => {
         '  missed-acknowledgment: review',
       ].join('\n'),
     );
+    config = testConfig({
+      PARTNER_CONFIG_DIR: partners,
+      COORDINATION_CONFIG_DIR: coordination,
+      ROUTING_TEST_SECRET: SECRET,
+    });
     hub = await startHub(
-      testConfig({
-        PARTNER_CONFIG_DIR: partners,
-        COORDINATION_CONFIG_DIR: coordination,
-        ROUTING_TEST_SECRET: SECRET,
-      }),
+      config,
       createLogger((process.env.TEST_LOG_LEVEL as 'info' | undefined) ?? 'silent'),
     );
   });
@@ -416,6 +419,17 @@ describe('plan-change routing', () => {
       'Casey Coordinator',
       'Review chair (24-72 hour review chair)',
     ]);
+  });
+
+  it('routes a change made on HAPI while no hub was running, once the hub is back', async () => {
+    const patient = await participant(['r-webhook']);
+    await hub.close();
+    const carePlan = await testFhir().create(plan(patient, 'Written while the hub was down'));
+    hub = await startHub(config, createLogger('silent'));
+    await waitFor(
+      async () => webhook.received.some((r) => r.status === 200 && r.body.includes(carePlan.id!)),
+      30000,
+    );
   });
 });
 
