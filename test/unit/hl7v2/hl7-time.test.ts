@@ -47,8 +47,8 @@ describe('toFhirDateTime', () => {
     expect(toFhirDateTime('2025-01-15T08:00:00', 'America/Chicago')).toBe('2025-01-15T08:00:00-06:00');
     expect(toFhirDateTime('2025-07-15T08:00:00.5', 'America/Chicago')).toBe('2025-07-15T08:00:00.5-05:00');
     expect(toFhirDateTime('2025-07-15T08:00:00', 'Asia/Kolkata')).toBe('2025-07-15T08:00:00+05:30');
-    // 02:30 does not exist on 2025-03-09 in Chicago: the offset after the change applies.
-    expect(toFhirDateTime('2025-03-09T02:30:00', 'America/Chicago')).toBe('2025-03-09T02:30:00-05:00');
+    // 02:30 does not exist on 2025-03-09 in Chicago: the hub reads it with the offset before the change.
+    expect(toFhirDateTime('2025-03-09T02:30:00', 'America/Chicago')).toBe('2025-03-09T02:30:00-06:00');
   });
 
   it('reads the zone from the partner, defaulting to UTC, and names a bad setting', () => {
