@@ -1,0 +1,62 @@
+/**
+ * `npm run hub -- dry-run --partner <id> --format <format> [--validate] [--json] <file>`: the
+ * integration engineer's mapping dry-run. Reads the partner folder and the file, prints what the
+ * hub would write; with --validate asks the FHIR server's `$validate`. Writes nothing anywhere.
+ */
+import AdmZip from 'adm-zip';
+import { readFile, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { loadConfig } from '../config/load-config.js';
+import { loadPartners } from '../config/partners.js';
+import { FhirGateway } from '../fhir/fhir-gateway.js';
+import { defaultFormats } from '../ingest/format-registry.js';
+import { dryRun, exitCodeOf, formatReport, parseCliArgs, USAGE, validateReport } from './dry-run.js';
+
+async function main(argv: readonly string[]): Promise<number> {
+  const args = parseCliArgs(argv);
+  if ('help' in args) {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+  if ('error' in args) {
+    process.stderr.write(`hub: ${args.error}\n\n${USAGE}\n`);
+    return 2;
+  }
+  const config = loadConfig();
+  const partner = (await loadPartners(config.partnerConfigDir, process.env)).get(args.partner);
+  if (!partner) {
+    throw new Error(`no partner "${args.partner}" in ${config.partnerConfigDir}`);
+  }
+  const handler = defaultFormats()[args.format];
+  if (!handler) {
+    throw new Error(`the hub has no adapter for ${args.format}`);
+  }
+  // `npm run` works in the package folder; a relative file is meant from where the command was typed.
+  const file = path.resolve(process.env.INIT_CWD ?? process.cwd(), args.file);
+  const body = (await stat(file)).isDirectory() ? zipFolder(file) : await readFile(file);
+
+  let report = dryRun(body, partner, args.format, handler, config.identifierBase);
+  if (args.validate) {
+    const fhir = new FhirGateway({ baseUrl: config.fhir.baseUrl, timeoutMs: config.fhir.timeoutMs });
+    report = await validateReport(report, (resource) => fhir.validate(resource));
+  }
+  process.stdout.write(args.json ? `${JSON.stringify(report, null, 2)}\n` : formatReport(report, args.file));
+  return exitCodeOf(report);
+}
+
+/** An HMIS export given as a folder of CSV files, zipped as the ingest endpoint receives it. */
+function zipFolder(folder: string): Buffer {
+  const zip = new AdmZip();
+  zip.addLocalFolder(folder);
+  return zip.toBuffer();
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    process.stderr.write(`hub: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exitCode = 2;
+  },
+);

@@ -1,0 +1,156 @@
+/**
+ * Issue 3 acceptance: `POST /fhir/$process-message` answers with a response message: `ok` once the
+ * message is applied, `fatal-error` with an OperationOutcome naming the elements when it is
+ * refused (by the adapter, or by the FHIR server against the hub profiles).
+ */
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import type { Bundle, Communication, MessageHeader, OperationOutcome, Task } from 'fhir/r4.js';
+import type { RunningHub } from '../../../src/startup/start-hub.js';
+import {
+  byIdentifier,
+  diagnostics,
+  dropPrefix,
+  post,
+  startTestHub,
+  testPrefix,
+} from '../../fixtures/ingest/hub-helpers.js';
+import {
+  fhirTaskMessage,
+  IDENTIFIER_BASE,
+  MEDICAID_SYSTEM,
+  newPerson,
+} from '../../fixtures/ingest/samples.js';
+
+const COMMUNICATION_SYSTEM = 'https://sunrise-hcbs.example.org/communication';
+
+function communicationMessage(medicaid: string, messageId: string, communicationId: string): Bundle {
+  return {
+    resourceType: 'Bundle',
+    type: 'message',
+    entry: [
+      {
+        fullUrl: `urn:uuid:${messageId}`,
+        resource: {
+          resourceType: 'MessageHeader',
+          id: messageId,
+          eventCoding: {
+            system: `${IDENTIFIER_BASE}/fhir/CodeSystem/hub-message-event`,
+            code: 'communication',
+          },
+          source: { endpoint: 'https://sunrise-hcbs.example.org/fhir' },
+          sender: { reference: 'Organization/sunrise-hcbs' },
+        },
+      },
+      {
+        fullUrl: 'urn:uuid:p1',
+        resource: { resourceType: 'Patient', identifier: [{ system: MEDICAID_SYSTEM, value: medicaid }] },
+      },
+      {
+        fullUrl: 'urn:uuid:c1',
+        resource: {
+          resourceType: 'Communication',
+          identifier: [{ system: COMMUNICATION_SYSTEM, value: communicationId }],
+          status: 'completed',
+          subject: { reference: 'urn:uuid:p1' },
+          sender: { reference: 'Organization/sunrise-hcbs' },
+          sent: '2025-03-14T12:00:00-05:00',
+          payload: [{ contentString: 'Aide reports the participant is settling in after discharge.' }],
+        },
+      },
+    ],
+  };
+}
+
+/** The response MessageHeader and the OperationOutcome it points at. */
+function readResponse(bundle: Bundle): { header: MessageHeader; outcome: OperationOutcome } {
+  const header = bundle.entry?.[0]?.resource as MessageHeader;
+  const outcome = bundle.entry?.find((e) => e.fullUrl === header.response?.details?.reference)
+    ?.resource as OperationOutcome;
+  return { header, outcome };
+}
+
+describe('POST /fhir/$process-message', () => {
+  const prefix = testPrefix();
+  const person = newPerson();
+  let hub: RunningHub;
+
+  beforeAll(async () => {
+    hub = await startTestHub(prefix);
+  });
+
+  afterAll(async () => {
+    await hub?.close();
+    await dropPrefix(prefix);
+  });
+
+  it('applies a message and answers a response message with code ok', async () => {
+    const messageId = `m-${person.tag}`;
+    const answer = await post(
+      hub,
+      '/fhir/$process-message',
+      communicationMessage(person.medicaid, messageId, `C-${person.tag}`),
+      'application/fhir+json',
+    );
+    expect(answer.status).toBe(200);
+    const bundle = answer.body as Bundle;
+    expect(bundle).toMatchObject({ resourceType: 'Bundle', type: 'message' });
+    const { header, outcome } = readResponse(bundle);
+    expect(header.response).toMatchObject({ identifier: messageId, code: 'ok' });
+    expect(header.destination?.[0]?.receiver?.reference).toBe('Organization/sunrise-hcbs');
+    expect(diagnostics(outcome)).toEqual([
+      expect.stringMatching(new RegExp(`^message ${messageId}: applied as Patient/.+, Communication/`)),
+    ]);
+    const [communication] = await byIdentifier<Communication>(
+      hub.fhir,
+      'Communication',
+      COMMUNICATION_SYSTEM,
+      `C-${person.tag}`,
+    );
+    expect(communication?.subject?.reference).toMatch(/^Patient\//);
+  });
+
+  it('answers fatal-error with the OperationOutcome for a message the adapter refuses', async () => {
+    const message = communicationMessage(person.medicaid, `bad-${person.tag}`, `CB-${person.tag}`);
+    (message.entry![0]!.resource as MessageHeader).eventCoding!.code = 'lab-result';
+    delete (message.entry![2]!.resource as Communication).identifier;
+    const answer = await post(hub, '/fhir/$process-message', message, 'application/fhir+json');
+    expect(answer.status).toBe(422);
+    const { header, outcome } = readResponse(answer.body as Bundle);
+    expect(header.response).toMatchObject({ identifier: `bad-${person.tag}`, code: 'fatal-error' });
+    expect(outcome.issue).toEqual([
+      expect.objectContaining({
+        severity: 'error',
+        location: ['MessageHeader.eventCoding.code'],
+        diagnostics: expect.stringMatching(
+          /MessageHeader\.eventCoding\.code: must be one of careplan-update/,
+        ),
+      }),
+      expect.objectContaining({
+        severity: 'error',
+        location: ['Bundle.entry[2].resource.identifier'],
+        diagnostics: expect.stringMatching(/Communication needs an identifier with system and value/),
+      }),
+    ]);
+  });
+
+  it('answers fatal-error with the server reasons when the FHIR server refuses what the message maps to', async () => {
+    const message = fhirTaskMessage(
+      person,
+      'sunrise-hcbs',
+      'Organization/sunrise-hcbs',
+      `noowner-${person.tag}`,
+    );
+    const task = (message.entry as Array<{ resource: Record<string, unknown> }>)[2]!.resource;
+    delete task.owner; // the hub Task profile requires an owner
+    const answer = await post(hub, '/fhir/$process-message', message, 'application/fhir+json');
+    const { header, outcome } = readResponse(answer.body as Bundle);
+    expect({ status: answer.status, code: header.response?.code }).toEqual({
+      status: 422,
+      code: 'fatal-error',
+    });
+    expect(diagnostics(outcome).join('\n')).toMatch(/owner/i);
+    expect(
+      await byIdentifier<Task>(hub.fhir, 'Task', 'https://sunrise-hcbs.example.org/task', `T-${person.tag}`),
+    ).toEqual([]);
+  });
+});
