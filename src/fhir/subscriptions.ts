@@ -1,4 +1,5 @@
 import type { Subscription } from 'fhir/r4.js';
+import { createHash } from 'node:crypto';
 import type { FhirGateway } from './fhir-gateway.js';
 import { CODE_SYSTEM } from './profiles.js';
 
@@ -8,10 +9,17 @@ import { CODE_SYSTEM } from './profiles.js';
  * registering at every start is idempotent.
  * @see https://hl7.org/fhir/R4/subscription.html
  */
-export async function ensureSubscriptions(fhir: FhirGateway, hubPublicUrl: string): Promise<void> {
+export async function ensureSubscriptions(
+  fhir: FhirGateway,
+  hubPublicUrl: string,
+  queuePrefix: string,
+): Promise<void> {
+  // One set of subscriptions per hub deployment (its queue prefix): the replicas of a deployment
+  // share them, and a second deployment on the same FHIR server (staging, tests) gets its own.
+  const suffix = createHash('sha256').update(queuePrefix).digest('hex').slice(0, 8);
   const hook = (id: string, criteria: string, reason: string): Subscription => ({
     resourceType: 'Subscription',
-    id,
+    id: `${id}-${suffix}`,
     status: 'requested',
     reason,
     criteria,

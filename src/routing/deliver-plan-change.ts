@@ -2,7 +2,7 @@ import type { CarePlan, Communication, Patient, Task } from 'fhir/r4.js';
 import { createHash } from 'node:crypto';
 import type { FhirGateway } from '../fhir/fhir-gateway.js';
 import { hubIdentifier } from '../fhir/hub-identifiers.js';
-import { CODE_SYSTEM, PROFILE } from '../fhir/profiles.js';
+import { hubTask } from '../fhir/hub-task.js';
 import type { PlanChangeDelivery } from '../outbound/types.js';
 
 /** One plan version to one partner. */
@@ -71,24 +71,20 @@ export async function openAckTask(
     return existing;
   }
   const task: Task = {
-    resourceType: 'Task',
-    meta: { profile: [PROFILE.task] },
-    identifier: [identifier],
-    status: 'requested',
-    intent: 'order',
-    priority: 'routine',
-    code: {
-      coding: [
-        { system: CODE_SYSTEM.taskCode, code: 'acknowledge-plan-change', display: 'Acknowledge plan change' },
-      ],
-    },
-    description: `Acknowledge version ${req.version} of the shared plan`,
-    focus: { reference: `CarePlan/${req.carePlanId}/_history/${req.version}` },
-    basedOn: [{ reference: `CarePlan/${req.carePlanId}` }],
-    for: { reference: req.patient },
-    owner: { reference: `Organization/${req.partnerId}` },
-    authoredOn: deliveredAt.toISOString(),
-    restriction: { period: { start: deliveredAt.toISOString(), end: dueAt.toISOString() } },
+    ...hubTask({
+      identifier,
+      priority: 'routine',
+      code: 'acknowledge-plan-change',
+      display: 'Acknowledge plan change',
+      description: `Acknowledge version ${req.version} of the shared plan`,
+      focus: `CarePlan/${req.carePlanId}/_history/${req.version}`,
+      basedOn: `CarePlan/${req.carePlanId}`,
+      for: req.patient,
+      owner: { reference: `Organization/${req.partnerId}` },
+      authoredOn: deliveredAt.toISOString(),
+      start: deliveredAt.toISOString(),
+      due: dueAt.toISOString(),
+    }),
     input: [{ type: { text: 'plan-change-notice' }, valueReference: { reference: req.notice } }],
   };
   return (await fhir.upsertByIdentifier(task, identifier)).resource;

@@ -3,7 +3,8 @@ import { coordinatorOfTheDay } from '../coordination/coordinator.rules.js';
 import { escalationFor, type EscalationConfig } from '../coordination/escalation-tiers.js';
 import type { FhirGateway } from '../fhir/fhir-gateway.js';
 import { hubIdentifier } from '../fhir/hub-identifiers.js';
-import { CODE_SYSTEM, PROFILE } from '../fhir/profiles.js';
+import { hubTask } from '../fhir/hub-task.js';
+import { CODE_SYSTEM } from '../fhir/profiles.js';
 import { sharedCareTeam } from './record-plan-change.js';
 
 /** Something that must be escalated. */
@@ -69,20 +70,19 @@ export async function escalate(
   // A repeat must not reopen a review the coordinator already closed.
   const [existing] = await fhir.search<Task>('Task', { identifier: `${taskId.system}|${taskId.value}` });
   const task: Task = existing ?? {
-    resourceType: 'Task',
-    meta: { profile: [PROFILE.task] },
-    identifier: [taskId],
-    status: 'requested',
-    intent: 'order',
-    priority: tierId === 'same-day' ? 'urgent' : 'routine',
-    code: { coding: [{ system: CODE_SYSTEM.taskCode, code: 'escalation-review' }] },
-    description: req.detail,
-    focus: { reference: req.focus },
-    for: { reference: req.patient },
-    owner: coordinator ?? chair,
-    requester: chair,
-    authoredOn: req.at.toISOString(),
-    restriction: { period: { start: req.at.toISOString(), end: dueAt.toISOString() } },
+    ...hubTask({
+      identifier: taskId,
+      priority: tierId === 'same-day' ? 'urgent' : 'routine',
+      code: 'escalation-review',
+      description: req.detail,
+      focus: req.focus,
+      for: req.patient,
+      owner: coordinator ?? chair,
+      requester: chair,
+      authoredOn: req.at.toISOString(),
+      start: req.at.toISOString(),
+      due: dueAt.toISOString(),
+    }),
     input: [
       {
         type: { text: 'escalation-notice' },

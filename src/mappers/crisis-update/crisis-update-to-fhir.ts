@@ -1,6 +1,7 @@
-import type { Communication, Flag, Identifier, Reference, Task } from 'fhir/r4.js';
+import { hubTask } from '../../fhir/hub-task.js';
+import type { Communication, Flag, Identifier, Reference } from 'fhir/r4.js';
 import type { CrisisPerson, CrisisThreshold, CrisisUpdate } from '../../adapters/crisis-update/types.js';
-import { CODE_SYSTEM, PROFILE } from '../../fhir/profiles.js';
+import { CODE_SYSTEM } from '../../fhir/profiles.js';
 import { partnerRef, resourceWrite, sharedIdentifierSystem, sourceIdentifier } from '../support.js';
 import type { MappedRecord, MappingContext, ResourceWrite } from '../types.js';
 import { PARTICIPANT_REF } from '../types.js';
@@ -120,20 +121,16 @@ function taskWrite(
   code: 'crisis-update' | 'authorization-review',
   t: { focus: string; owner: Reference; due: string; description: string },
 ): ResourceWrite {
-  const task: Task = {
-    resourceType: 'Task',
-    meta: { profile: [PROFILE.task] },
-    status: 'requested',
-    intent: 'order',
-    code: { coding: [{ system: CODE_SYSTEM.taskCode, code }] },
+  const task = hubTask({
+    code,
     description: t.description,
-    focus: { reference: t.focus },
-    for: { reference: PARTICIPANT_REF },
+    focus: t.focus,
+    for: PARTICIPANT_REF,
     authoredOn: update.eventDateTime,
     requester: partnerRef(ctx),
     owner: t.owner,
-    restriction: { period: { end: t.due } },
-  };
+    due: t.due,
+  });
   const recordType = code === 'crisis-update' ? 'crisis-update-task' : 'crisis-update-authorization-review';
   return resourceWrite(task, sourceIdentifier(ctx, recordType, update.updateId));
 }

@@ -1,6 +1,7 @@
-import type { Encounter, Flag, Identifier, Task } from 'fhir/r4.js';
+import { hubTask } from '../../fhir/hub-task.js';
+import type { Encounter, Flag, Identifier } from 'fhir/r4.js';
 import type { EvvVisit } from '../../adapters/evv/types.js';
-import { CODE_SYSTEM, PROFILE } from '../../fhir/profiles.js';
+import { CODE_SYSTEM } from '../../fhir/profiles.js';
 import { HCPCS_SYSTEM } from '../service-plan/service-plan-to-careplan.js';
 import { partnerRef, resourceWrite, sharedIdentifierSystem, sourceIdentifier } from '../support.js';
 import type { MappedRecord, MappingContext } from '../types.js';
@@ -48,19 +49,15 @@ function missedVisit(visit: EvvVisit, ctx: MappingContext): Pick<MappedRecord, '
   };
   const flagWrite = resourceWrite(flag, sourceIdentifier(ctx, 'evv-missed-visit', visit.visitId));
 
-  const task: Task = {
-    resourceType: 'Task',
-    meta: { profile: [PROFILE.task] },
-    status: 'requested',
-    intent: 'order',
-    code: { coding: [{ system: CODE_SYSTEM.taskCode, code: 'missed-visit-follow-up' }] },
+  const task = hubTask({
+    code: 'missed-visit-follow-up',
     description: `Follow up: ${summary}`,
-    focus: { reference: flagWrite.fullUrl },
-    for: { reference: PARTICIPANT_REF },
+    focus: flagWrite.fullUrl,
+    for: PARTICIPANT_REF,
     requester: partnerRef(ctx),
     owner: partnerRef(ctx),
-    restriction: { period: { end: addHours(visit.scheduledEnd, MISSED_VISIT_FOLLOW_UP_HOURS) } },
-  };
+    due: addHours(visit.scheduledEnd, MISSED_VISIT_FOLLOW_UP_HOURS),
+  });
   const taskWrite = resourceWrite(task, sourceIdentifier(ctx, 'evv-missed-visit-follow-up', visit.visitId));
 
   return {

@@ -1,8 +1,9 @@
-import type { Flag, HumanName, Identifier, Observation, Patient, Task } from 'fhir/r4.js';
+import { hubTask } from '../../fhir/hub-task.js';
+import type { Flag, HumanName, Identifier, Observation, Patient } from 'fhir/r4.js';
 import { DateTime, IANAZone } from 'luxon';
 import type { HmisClientRecord, HmisLivingSituation } from '../../adapters/hmis/types.js';
 import { ConfigError } from '../../errors/hub-error.js';
-import { CODE_SYSTEM, HUB_CANONICAL_BASE, PROFILE } from '../../fhir/profiles.js';
+import { CODE_SYSTEM, HUB_CANONICAL_BASE } from '../../fhir/profiles.js';
 import { partnerRef, resourceWrite, sharedIdentifierSystem, sourceIdentifier } from '../support.js';
 import type { CareTeamMember, HubEvent, MappedRecord, MappingContext, ResourceWrite } from '../types.js';
 import { PARTICIPANT_REF } from '../types.js';
@@ -229,20 +230,15 @@ function followUpTask(
   start: DateTime,
   ctx: MappingContext,
 ): ResourceWrite {
-  const task: Task = {
-    resourceType: 'Task',
-    meta: { profile: [PROFILE.task] },
-    status: 'requested',
-    intent: 'order',
-    code: {
-      coding: [{ system: CODE_SYSTEM.taskCode, code: 'housing-follow-up', display: 'Housing follow-up' }],
-    },
+  const task = hubTask({
+    code: 'housing-follow-up',
+    display: 'Housing follow-up',
     description: `Follow up on housing loss reported by HMIS on ${loss.date}: ${loss.situation.display}`,
-    focus: { reference: flagUrl },
-    for: { reference: PARTICIPANT_REF },
+    focus: flagUrl,
+    for: PARTICIPANT_REF,
     owner: partnerRef(ctx),
-    restriction: { period: { end: iso(start.plus({ hours: FOLLOW_UP_HOURS })) } },
-  };
+    due: iso(start.plus({ hours: FOLLOW_UP_HOURS })),
+  });
   return resourceWrite(task, sourceIdentifier(ctx, 'hmis-housing-follow-up-task', lossKey(loss)));
 }
 
