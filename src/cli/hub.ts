@@ -1,6 +1,8 @@
 /**
+ * The integration engineer's command line. `npm run hub -- dead-letters list|show|replay ...`
+ * (see dead-letters.ts), and
  * `npm run hub -- dry-run --partner <id> --format <format> [--validate] [--json] <file>`: the
- * integration engineer's mapping dry-run. Reads the partner folder and the file, prints what the
+ * mapping dry-run. Reads the partner folder and the file, prints what the
  * hub would write; with --validate asks the FHIR server's `$validate`. Writes nothing anywhere.
  */
 import AdmZip from 'adm-zip';
@@ -10,9 +12,13 @@ import { loadConfig } from '../config/load-config.js';
 import { loadPartners } from '../config/partners.js';
 import { FhirGateway } from '../fhir/fhir-gateway.js';
 import { defaultFormats } from '../ingest/format-registry.js';
+import { runDeadLetters } from './dead-letters.js';
 import { dryRun, exitCodeOf, formatReport, parseCliArgs, USAGE, validateReport } from './dry-run.js';
 
 async function main(argv: readonly string[]): Promise<number> {
+  if (argv[0] === 'dead-letters') {
+    return runDeadLetters(argv.slice(1), loadConfig(), process.env);
+  }
   const args = parseCliArgs(argv);
   if ('help' in args) {
     process.stdout.write(`${USAGE}\n`);
