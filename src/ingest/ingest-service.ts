@@ -6,7 +6,7 @@ import { HubError } from '../errors/hub-error.js';
 import type { Logger } from '../logging/logger.js';
 import { enqueueIngest, type IngestQueue, type IngestJobResult } from '../queues/ingest.queue.js';
 import type { FormatHandlers } from './formats.js';
-import type { RejectedStore } from './rejected-store.js';
+import type { RejectedStore, StoredRejection } from './rejected-store.js';
 
 /** What happened to one record of a batch. */
 export type RecordResult =
@@ -107,6 +107,30 @@ export class IngestService {
   }
 
   /**
+   * Replays a record the FHIR server refused, as it was parsed: it is mapped again, so a fixed code
+   * table or profile is picked up. A new job id, since the first job failed for good.
+   */
+  async requeue(rejection: StoredRejection): Promise<IngestReport> {
+    const format = rejection.format as InboundFormat;
+    this.partnerFor(rejection.partnerId, format);
+    const sourceId = rejection.sourceId ?? rejection.id;
+    const data = {
+      partnerId: rejection.partnerId,
+      format,
+      sourceId,
+      location: rejection.location,
+      receivedAt: new Date().toISOString(),
+      record: rejection.record,
+    };
+    const jobId = await enqueueIngest(this.deps.queue, data, `replay-${rejection.id}-${Date.now()}`);
+    return {
+      partnerId: rejection.partnerId,
+      format,
+      records: [{ status: 'accepted', location: rejection.location, sourceId, jobId }],
+    };
+  }
+
+  /**
    * Waits up to `timeoutMs` for the accepted records of a report to be applied, and reports each
    * as applied, rejected by the server, or still accepted (queued) when time ran out.
    */
@@ -181,7 +205,7 @@ export function reportToOutcome(report: IngestReport): OperationOutcome {
           issues.push({
             severity: 'error',
             code: 'invalid',
-            diagnostics: `${r.location}${r.sourceId ? ` (${r.sourceId})` : ''}: ${i.field}: ${i.message}`,
+            diagnostics: `${r.location}${r.sourceId && !r.location.includes(r.sourceId) ? ` (${r.sourceId})` : ''}: ${i.field}: ${i.message}`,
             location: [i.field],
           });
         }

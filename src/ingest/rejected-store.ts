@@ -12,6 +12,8 @@ export interface StoredRejection {
   readonly issues: readonly FieldIssue[];
   /** The record as received, so it can be fixed and replayed. */
   readonly raw?: string;
+  /** For `write` rejections: the parsed record, replayed as it is (it is mapped again). */
+  readonly record?: unknown;
   /** `parse`: the adapter refused it; `write`: the FHIR server refused what it mapped to. */
   readonly stage: 'parse' | 'write';
   readonly rejectedAt: string;

@@ -7,6 +7,7 @@ import type { FhirGateway } from '../fhir/fhir-gateway.js';
 import type { CareTeamMember, HubEvent, MappedRecord } from '../mappers/types.js';
 import { PARTICIPANT_REF } from '../mappers/types.js';
 import { resolveParticipant } from './participant-resolver.js';
+import { versionedPlanEntry } from './plan-concurrency.js';
 
 /** Where a record came from: enough to name it in a Provenance and in error messages. */
 export interface SourceRecord {
@@ -35,7 +36,9 @@ const MAX_CONFLICT_RETRIES = 3;
  * Applies one mapped record to the FHIR server in one transaction: every resource conditionally
  * updated on its identifier (the same record twice yields the same resources, with no new
  * version when nothing changed), the shared CareTeam merged, and a Provenance naming the partner
- * and the source record. Retries when another writer changed the CareTeam in between.
+ * and the source record. A CarePlan edit that names its base version is written with `If-Match`,
+ * merged with a newer version, or refused naming the conflicts ({@link versionedPlanEntry}).
+ * Retries when another writer changed the CareTeam or the CarePlan in between.
  */
 export async function writeMappedRecord(
   fhir: FhirGateway,
@@ -68,11 +71,18 @@ async function writeOnce(
   identifierBase: string,
   patient: string,
 ): Promise<WriteOutcome> {
-  const entries: BundleEntry[] = mapped.writes.map((w) => ({
-    fullUrl: w.fullUrl,
-    resource: replaceReference(w.resource, PARTICIPANT_REF, patient),
-    request: { method: 'PUT', url: `${w.resource.resourceType}?identifier=${tokenOf(w.identifier)}` },
-  }));
+  const entries: BundleEntry[] = await Promise.all(
+    mapped.writes.map(async (w) => {
+      const resource = replaceReference(w.resource, PARTICIPANT_REF, patient);
+      return (
+        (await versionedPlanEntry(fhir, w, resource, mapped.writes)) ?? {
+          fullUrl: w.fullUrl,
+          resource,
+          request: { method: 'PUT', url: `${w.resource.resourceType}?identifier=${tokenOf(w.identifier)}` },
+        }
+      );
+    }),
+  );
 
   const careTeam = await careTeamEntry(fhir, identifierBase, patient, mapped.careTeamMembers ?? []);
   if (careTeam) {

@@ -67,8 +67,11 @@ export function ingestJobId(
   return `${data.partnerId}.${data.format}.${digest}`;
 }
 
-export async function enqueueIngest(queue: IngestQueue, data: IngestJobData): Promise<string> {
-  const jobId = ingestJobId(data);
+export async function enqueueIngest(
+  queue: IngestQueue,
+  data: IngestJobData,
+  jobId: string = ingestJobId(data),
+): Promise<string> {
   await queue.add('apply-record', data, { jobId });
   return jobId;
 }
@@ -121,6 +124,7 @@ export function processIngestJob(
           sourceId: data.sourceId,
           issues: issuesOf(err),
           raw: data.raw,
+          record: data.record,
           stage: 'write',
           rejectedAt: new Date().toISOString(),
         },

@@ -73,8 +73,9 @@ export function ingestRoutes(deps: IngestRouteDeps): Router {
     res.json(rejection);
   });
 
-  // Replays the stored record, or the corrected one in the body; the rejection is removed once
-  // the replay was accepted (a replay that is rejected again is stored as a new rejection).
+  // Replays the corrected record in the body, or the stored one: a record the server refused is
+  // re-queued as parsed, one the adapter refused is parsed again from its raw form. The rejection
+  // is removed once the replay was accepted (if refused again, it is stored as a new rejection).
   router.post('/admin/rejected/:id/replay', raw, async (req, res) => {
     const rejection = await deps.rejected.get(req.params.id);
     if (!rejection) {
@@ -85,8 +86,14 @@ export function ingestRoutes(deps: IngestRouteDeps): Router {
       return;
     }
     const corrected = Buffer.isBuffer(req.body) && req.body.length > 0 ? req.body : undefined;
-    const body = corrected ?? Buffer.from(rejection.raw ?? '', 'utf8');
-    const report = await deps.ingest.ingest(rejection.partnerId, parseFormat(rejection.format), body);
+    const report =
+      !corrected && rejection.stage === 'write' && rejection.record !== undefined
+        ? await deps.ingest.requeue(rejection)
+        : await deps.ingest.ingest(
+            rejection.partnerId,
+            parseFormat(rejection.format),
+            corrected ?? Buffer.from(rejection.raw ?? '', 'utf8'),
+          );
     if (report.records.some((r) => r.status === 'accepted')) {
       await deps.rejected.remove(rejection.id);
     }

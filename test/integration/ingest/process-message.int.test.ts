@@ -4,6 +4,7 @@
  * refused (by the adapter, or by the FHIR server against the hub profiles).
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import request from 'supertest';
 import type { Bundle, Communication, MessageHeader, OperationOutcome, Task } from 'fhir/r4.js';
 import type { RunningHub } from '../../../src/startup/start-hub.js';
 import {
@@ -153,4 +154,42 @@ describe('POST /fhir/$process-message', () => {
       await byIdentifier<Task>(hub.fhir, 'Task', 'https://sunrise-hcbs.example.org/task', `T-${person.tag}`),
     ).toEqual([]);
   });
+
+  it('replays a record the FHIR server refused from the record it stored, without the partner resending', async () => {
+    const message = fhirTaskMessage(
+      person,
+      'sunrise-hcbs',
+      'Organization/sunrise-hcbs',
+      `replay-${person.tag}`,
+    );
+    delete (message.entry as Array<{ resource: Record<string, unknown> }>)[2]!.resource.owner;
+    await post(hub, '/fhir/$process-message', message, 'application/fhir+json');
+    const listed = await request(hub.url).get('/admin/rejected?partner=sunrise-hcbs');
+    const rejection = (
+      listed.body as Array<{ id: string; stage: string; location: string; record?: unknown }>
+    ).find((r) => r.location === `message replay-${person.tag}`)!;
+    expect(rejection.stage).toBe('write');
+    expect(rejection.record).toBeDefined();
+
+    const replay = await request(hub.url).post(`/admin/rejected/${rejection.id}/replay`);
+    expect(replay.status).toBe(202);
+    expect((await request(hub.url).get(`/admin/rejected/${rejection.id}`)).status).toBe(404);
+    // still invalid, so the server refuses it again and it is listed again, ready for the next fix
+    await waitUntil(async () => {
+      const again = await request(hub.url).get('/admin/rejected?partner=sunrise-hcbs');
+      return (again.body as Array<{ id: string; location: string }>).some(
+        (r) => r.location === `message replay-${person.tag}` && r.id !== rejection.id,
+      );
+    });
+  });
 });
+
+async function waitUntil(check: () => Promise<boolean>): Promise<void> {
+  for (let i = 0; i < 100; i++) {
+    if (await check()) {
+      return;
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error('condition not met');
+}
