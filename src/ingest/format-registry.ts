@@ -1,6 +1,7 @@
 import { parseCrisisUpdate } from '../adapters/crisis-update/parse-crisis-update.js';
 import { parseEvvCsv } from '../adapters/evv/parse-evv-csv.js';
 import { parseFhirMessage } from '../adapters/fhir-message/parse-message.js';
+import { parseFhirTransaction } from '../adapters/fhir-transaction/parse-transaction.js';
 import { parseAdtBatch } from '../adapters/hl7v2/parse-adt.js';
 import { parseHmisZip } from '../adapters/hmis/parse-hmis.js';
 import { parseServicePlan } from '../adapters/service-plan/parse-service-plan.js';
@@ -18,6 +19,12 @@ const JSON_TYPES = ['application/json', 'application/fhir+json'];
 export function defaultFormats(): FormatHandlers {
   return {
     'fhir-message': handler({ contentTypes: JSON_TYPES, parse: parseFhirMessage, map: fhirMessageToMapped }),
+    // A transaction's resources are FHIR already: the message mapper links and re-points them.
+    'fhir-transaction': handler({
+      contentTypes: JSON_TYPES,
+      parse: parseFhirTransaction,
+      map: fhirMessageToMapped,
+    }),
     'service-plan': handler({ contentTypes: JSON_TYPES, parse: parseServicePlan, map: servicePlanToMapped }),
     'crisis-update': handler({
       contentTypes: JSON_TYPES,

@@ -1,0 +1,84 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import type { Encounter, Patient } from 'fhir/r4.js';
+import type { RunningHub } from '../../../src/startup/start-hub.js';
+import {
+  byIdentifier,
+  dropPrefix,
+  ingest,
+  outcomeOf,
+  startTestHub,
+  testPrefix,
+} from '../../fixtures/ingest/hub-helpers.js';
+import { unique } from '../../support/test-env.js';
+
+const MRN = 'https://northside.example.org/mrn';
+const VISIT = 'https://northside.example.org/visit';
+
+/** A transaction Bundle from the clinic's EHR, with conditional entries as EHRs send them. */
+function transaction(mrn: string, visit: string): object {
+  const patientUrl = 'urn:uuid:22222222-2222-4222-8222-222222222222';
+  return {
+    resourceType: 'Bundle',
+    type: 'transaction',
+    identifier: { system: 'https://northside.example.org/tx', value: `tx-${visit}` },
+    entry: [
+      {
+        fullUrl: patientUrl,
+        resource: { resourceType: 'Patient', name: [{ family: 'Transaction', given: ['Tess'] }] },
+        request: { method: 'PUT', url: `Patient?identifier=${MRN}|${mrn}` },
+      },
+      {
+        resource: {
+          resourceType: 'Encounter',
+          status: 'finished',
+          class: { system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode', code: 'IMP' },
+          subject: { reference: patientUrl },
+          period: { start: '2026-11-18T09:00:00Z', end: '2026-11-20T15:00:00Z' },
+        },
+        request: { method: 'POST', url: 'Encounter', ifNoneExist: `identifier=${VISIT}|${visit}` },
+      },
+    ],
+  };
+}
+
+describe('FHIR transaction bundles from an agency EHR', () => {
+  const prefix = testPrefix();
+  let hub: RunningHub;
+  beforeAll(async () => {
+    hub = await startTestHub(prefix);
+  });
+  afterAll(async () => {
+    await hub?.close();
+    await dropPrefix(prefix);
+  });
+
+  it('applies a transaction once, however often it is sent, linked to one participant', async () => {
+    const mrn = unique('mrn');
+    const visit = unique('v');
+    for (let i = 0; i < 2; i++) {
+      const answer = await ingest(
+        hub,
+        'northside-bh',
+        'fhir-transaction',
+        transaction(mrn, visit),
+        'application/fhir+json',
+      );
+      expect(outcomeOf(answer)).toMatchObject({ status: 200 });
+    }
+    const patients = await byIdentifier<Patient>(hub.fhir, 'Patient', MRN, mrn);
+    expect(patients).toHaveLength(1);
+    const encounters = await byIdentifier<Encounter>(hub.fhir, 'Encounter', VISIT, visit);
+    expect(encounters).toHaveLength(1);
+    expect(encounters[0]!.subject?.reference).toBe(`Patient/${patients[0]!.id}`);
+  });
+
+  it('refuses a transaction that deletes, naming the entry', async () => {
+    const tx = transaction(unique('mrn'), unique('v')) as { entry: unknown[] };
+    tx.entry.push({ request: { method: 'DELETE', url: 'CarePlan/123' } });
+    const answer = await ingest(hub, 'northside-bh', 'fhir-transaction', tx, 'application/fhir+json');
+    expect(outcomeOf(answer).status).toBe(422);
+    expect(outcomeOf(answer).diagnostics.join('\n')).toMatch(
+      /Bundle\.entry\[2\]\.request\.method: DELETE is not accepted/,
+    );
+  });
+});
