@@ -44,8 +44,19 @@ export interface RejectedRecord {
   readonly raw?: string;
 }
 
+/**
+ * A record the source itself marked as not to be applied (e.g. an HMIS row with DateDeleted):
+ * nothing to write and nothing to fix, but reported, so it does not vanish silently.
+ */
+export interface SkippedRecord {
+  readonly location: string;
+  readonly sourceId?: string;
+  readonly reason: string;
+}
+
 /** What an adapter returns for a batch: valid records go on even when others are rejected. */
 export interface ParseResult<T> {
   readonly accepted: ReadonlyArray<ParsedRecord<T>>;
   readonly rejected: readonly RejectedRecord[];
+  readonly skipped?: readonly SkippedRecord[];
 }

@@ -18,7 +18,8 @@ export type RecordResult =
       sourceId?: string;
       issues: readonly FieldIssue[];
       rejectionId?: string;
-    };
+    }
+  | { status: 'skipped'; location: string; sourceId?: string; reason: string };
 
 /** The answer to one ingest call: every record of the batch, accepted or rejected. */
 export interface IngestReport {
@@ -99,8 +100,22 @@ export class IngestService {
         rejectionId: stored.id,
       });
     }
+    for (const r of parsed.skipped ?? []) {
+      records.push({
+        status: 'skipped',
+        location: r.location,
+        ...(r.sourceId ? { sourceId: r.sourceId } : {}),
+        reason: r.reason,
+      });
+    }
     this.deps.logger.info(
-      { partnerId, format, accepted: parsed.accepted.length, rejected: parsed.rejected.length },
+      {
+        partnerId,
+        format,
+        accepted: parsed.accepted.length,
+        rejected: parsed.rejected.length,
+        skipped: parsed.skipped?.length ?? 0,
+      },
       'batch received',
     );
     return { partnerId, format, records };
@@ -175,10 +190,11 @@ export function statusOf(report: IngestReport): number {
   if (report.records.length === 0) {
     return 400;
   }
-  if (report.records.every((r) => r.status === 'rejected')) {
+  const counted = report.records.filter((r) => r.status !== 'skipped');
+  if (counted.length > 0 && counted.every((r) => r.status === 'rejected')) {
     return 422;
   }
-  return report.records.every((r) => r.status === 'applied') ? 200 : 202;
+  return counted.every((r) => r.status === 'applied') ? 200 : 202;
 }
 
 /** The report as an OperationOutcome: one issue per record, naming the record and each bad field. */
@@ -198,6 +214,13 @@ export function reportToOutcome(report: IngestReport): OperationOutcome {
           severity: 'information',
           code: 'informational',
           diagnostics: `${r.location}: applied as ${[r.outcome.patient, ...Object.values(r.outcome.written)].join(', ')}`,
+        });
+        break;
+      case 'skipped':
+        issues.push({
+          severity: 'information',
+          code: 'informational',
+          diagnostics: `${r.location}: skipped (${r.reason})`,
         });
         break;
       case 'rejected':
