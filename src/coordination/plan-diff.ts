@@ -125,7 +125,11 @@ function keyed<T>(
   }
 }
 
-function activityKey(a: CarePlanActivity): string {
+/**
+ * What identifies an activity across versions: its reference, else its first coding, else its
+ * description or code text. Shared with the three-way merge, so both match activities alike.
+ */
+export function activityKey(a: CarePlanActivity): string {
   const coding = a.detail?.code?.coding?.[0];
   return (
     a.reference?.reference ??
@@ -157,7 +161,7 @@ function periodText(p: CarePlan['period']): string | undefined {
 }
 
 /** JSON with sorted keys, so key order does not count as a change. */
-function canonical(value: unknown): string {
+export function canonical(value: unknown): string {
   return JSON.stringify(value, (_k, v: unknown) =>
     v && typeof v === 'object' && !Array.isArray(v)
       ? Object.fromEntries(

@@ -23,6 +23,14 @@ export interface ResourceWrite {
   readonly fullUrl: string;
   readonly identifier: Identifier;
   readonly resource: FhirResource;
+  /**
+   * The hub version (`meta.versionId` on the hub's FHIR server) the partner edited, when it says
+   * so (in a FHIR message: the CarePlan's `meta.versionId`). For a CarePlan the writer then
+   * never overwrites a newer version blindly: it writes only while the stored version is still
+   * this one, otherwise it merges both edits or refuses the record naming the conflicting
+   * elements. Without it the write is a plain conditional update (last writer wins).
+   */
+  readonly baseVersion?: string;
 }
 
 /** Something that happened which the hub's rules act on after the record is written. */

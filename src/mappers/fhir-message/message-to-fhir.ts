@@ -1,4 +1,4 @@
-import type { FhirResource, Identifier, Patient } from 'fhir/r4.js';
+import type { FhirResource, Identifier, Meta, Patient } from 'fhir/r4.js';
 import type { FhirMessageRecord, JsonResource } from '../../adapters/fhir-message/parse-message.js';
 import { PROFILE } from '../../fhir/profiles.js';
 import { fullUrlFor } from '../support.js';
@@ -12,7 +12,8 @@ const PROFILES: Readonly<Record<string, string>> = { CarePlan: PROFILE.carePlan,
  * Maps a partner's FHIR message to hub writes. The resources are FHIR already: the mapper links
  * the Patient by its identifiers, re-points references between entries at the hub's own
  * (identifier-derived) fullUrls, drops the partner's server ids, and declares the hub profiles so
- * the server refuses a CarePlan without owners or a Task without an owner and due time.
+ * the server refuses a CarePlan without owners or a Task without an owner and due time. A CarePlan
+ * with `meta.versionId` is an edit of that hub version: it is written as the write's `baseVersion`.
  */
 export function fhirMessageToMapped(msg: FhirMessageRecord, _ctx: MappingContext): MappedRecord {
   const patient = msg.entries.find((e) => e.resource.resourceType === 'Patient')?.resource as
@@ -35,15 +36,14 @@ export function fhirMessageToMapped(msg: FhirMessageRecord, _ctx: MappingContext
 
   const writes: ResourceWrite[] = others.map((e) => {
     const identifier = firstIdentifier(e.resource);
-    const { id: _id, meta, ...rest } = repoint(e.resource, targets);
+    const { id: _id, meta: sentMeta, ...rest } = repoint(e.resource, targets);
+    const { meta, baseVersion } = baseVersionOf(e.resource.resourceType, sentMeta as Meta | undefined);
     const profile = PROFILES[e.resource.resourceType];
     const resource = {
       ...rest,
-      ...(profile || meta
-        ? { meta: { ...(meta as object), ...(profile ? { profile: [profile] } : {}) } }
-        : {}),
+      ...(profile || meta ? { meta: { ...meta, ...(profile ? { profile: [profile] } : {}) } } : {}),
     } as unknown as FhirResource;
-    return { fullUrl: fullUrlFor(identifier), identifier, resource };
+    return { fullUrl: fullUrlFor(identifier), identifier, resource, ...(baseVersion ? { baseVersion } : {}) };
   });
 
   const events: HubEvent[] = writes.flatMap((w) => eventsFor(msg.event, w));
@@ -56,6 +56,23 @@ export function fhirMessageToMapped(msg: FhirMessageRecord, _ctx: MappingContext
     writes,
     events,
   };
+}
+
+/**
+ * A partner that edits the shared CarePlan states the hub version it started from in
+ * `meta.versionId` (as it read it from the hub or received it in a plan change). That becomes the
+ * write's `baseVersion`, so a concurrent edit by another agency is merged or refused, never lost;
+ * the hub's own bookkeeping (`versionId`, `lastUpdated`) is not written back.
+ */
+function baseVersionOf(
+  resourceType: string,
+  meta: Meta | undefined,
+): { meta: Meta | undefined; baseVersion: string | undefined } {
+  if (resourceType !== 'CarePlan' || !meta?.versionId) {
+    return { meta, baseVersion: undefined };
+  }
+  const { versionId, lastUpdated: _lastUpdated, ...rest } = meta;
+  return { meta: rest, baseVersion: versionId };
 }
 
 function eventsFor(event: FhirMessageRecord['event'], w: ResourceWrite): HubEvent[] {
