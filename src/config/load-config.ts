@@ -30,6 +30,11 @@ export interface HubConfig {
     readonly port: number;
     /** URL at which the FHIR server and partners reach the hub (rest-hook callbacks); unset: http://127.0.0.1:<port>. */
     readonly publicUrl: string | undefined;
+    /**
+     * `ADMIN_TOKEN`: the Bearer token `/admin/*` requires; unset, `/admin/*` is served to loopback
+     * clients only. Not enumerable, so logging or serialising the config never prints it.
+     */
+    readonly adminToken: string | undefined;
   };
   /** Base of identifier systems: `<identifierBase>/sid/<partnerId>/<recordType>`. */
   readonly identifierBase: string;
@@ -82,6 +87,8 @@ export const CONFIG_VARIABLES = {
   DEMO_INBOX:
     'Serve /demo/inbox/<partner>, the stand-in endpoint of the demo partners (default: true when PARTNER_CONFIG_DIR is unset)',
   MLLP_PORT: 'Port of the HL7 v2 MLLP listener, on HOST (default 2575; 0 picks a free port)',
+  ADMIN_TOKEN:
+    'Bearer token required for /admin/* (dead letters, rejected records, queue dashboard); unset: /admin/* answers loopback clients only',
 } as const;
 
 /** Name of a variable the hub reads. */
@@ -112,11 +119,15 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
       url: read.optionalUrl('REDIS_URL', ['redis:', 'rediss:']) ?? 'redis://127.0.0.1:6379',
       queuePrefix: read.string('QUEUE_PREFIX', '{hub}', /^[A-Za-z0-9{}_:-]+$/),
     },
-    http: {
-      host: read.string('HOST', '127.0.0.1', /^[A-Za-z0-9.:-]+$/),
-      port,
-      publicUrl: optional(read.optionalUrl('HUB_PUBLIC_URL', ['http:', 'https:']), stripSlash),
-    },
+    http: withHidden(
+      {
+        host: read.string('HOST', '127.0.0.1', /^[A-Za-z0-9.:-]+$/),
+        port,
+        publicUrl: optional(read.optionalUrl('HUB_PUBLIC_URL', ['http:', 'https:']), stripSlash),
+      },
+      'adminToken',
+      read.token('ADMIN_TOKEN'),
+    ),
     identifierBase: stripSlash(
       read.optionalUrl('IDENTIFIER_BASE', ['http:', 'https:']) ?? 'https://carecoord.example.org',
     ),
@@ -182,6 +193,16 @@ class EnvReader {
       return fallback;
     }
     return parsed;
+  }
+
+  /** A credential: visible ASCII without spaces (it travels in a header); a problem never shows it. */
+  token(name: ConfigVariable): string | undefined {
+    const value = this.raw(name);
+    if (value !== undefined && !/^[\x21-\x7e]+$/.test(value)) {
+      this.problems.push(`${name} must be printable ASCII without spaces (the value is not shown)`);
+      return undefined;
+    }
+    return value;
   }
 
   port(name: ConfigVariable, fallback: number): number {
@@ -261,6 +282,15 @@ export function redactUrl(value: string): string {
 
 function optional<T, R>(value: T | undefined, f: (v: T) => R): R | undefined {
   return value === undefined ? undefined : f(value);
+}
+
+/** Adds a property that the code can read but that JSON, log lines and spreads leave out. */
+function withHidden<T extends object, K extends string, V>(
+  obj: T,
+  key: K,
+  value: V,
+): T & Readonly<Record<K, V>> {
+  return Object.defineProperty(obj, key, { value, enumerable: false }) as T & Readonly<Record<K, V>>;
 }
 
 function stripSlash(url: string): string {

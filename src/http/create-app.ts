@@ -1,8 +1,11 @@
+import type { Queue } from 'bullmq';
 import express, { type Express } from 'express';
 import type { Logger } from '../logging/logger.js';
 import { demoInboxRoutes } from '../demo/demo-inbox.routes.js';
+import { adminAuth } from './middleware/admin-auth.js';
 import { errorHandler, notFound } from './middleware/error-handler.js';
 import { requestLog } from './middleware/request-log.js';
+import { dashboardRoutes } from './routes/dashboard.routes.js';
 import { healthRoutes, type DependencyCheck } from './routes/health.routes.js';
 import { fhirMessagingRoutes, type FhirMessagingDeps } from './routes/fhir-messaging.routes.js';
 import { ingestRoutes, type IngestRouteDeps } from './routes/ingest.routes.js';
@@ -17,6 +20,10 @@ export interface AppDeps {
   readonly routing?: RoutingRouteDeps;
   /** Mount the demo partners' stand-in inbox. */
   readonly demoInbox?: boolean;
+  /** Serve the queue dashboard at `/admin/queues` over these queues. */
+  readonly dashboard?: readonly Queue[];
+  /** `ADMIN_TOKEN`: required for `/admin/*`; unset, `/admin/*` is served to loopback clients only. */
+  readonly adminToken?: string | undefined;
 }
 
 /** Builds the Express app without listening, so tests drive it with supertest. */
@@ -25,6 +32,11 @@ export function createApp(deps: AppDeps): Express {
   app.disable('x-powered-by');
   app.use(requestLog(deps.logger));
   app.use(healthRoutes(deps.checks));
+  // Before every admin route (rejected records, dead letters, dashboard).
+  app.use('/admin', adminAuth({ token: deps.adminToken }));
+  if (deps.dashboard) {
+    app.use(dashboardRoutes(deps.dashboard));
+  }
   if (deps.ingest) {
     app.use(ingestRoutes(deps.ingest));
   }

@@ -109,9 +109,11 @@ async function sendMessage(delivery: PlanChangeDelivery, target: OutboundTarget)
     ],
   };
   const url = `${target.url.replace(/\/$/, '')}/$process-message`;
-  const receipt = await post(target, url, bundle, idHeaders(delivery));
-  // A response message can say the partner refused it even with HTTP 200.
-  const code = /"code"\s*:\s*"(ok|transient-error|fatal-error)"/.exec(receipt.partnerAnswer ?? '')?.[1];
+  const { httpStatus, answer } = await send(target, url, bundle, idHeaders(delivery));
+  const receipt = { httpStatus, partnerAnswer: answer.slice(0, ANSWER_LIMIT) };
+  // A response message can say the partner refused it even with HTTP 200. Read from the whole
+  // answer: in a long response message the code can come after the part that is kept.
+  const code = /"code"\s*:\s*"(ok|transient-error|fatal-error)"/.exec(answer)?.[1];
   if (code === 'fatal-error') {
     throw new DeliveryError('permanent', 'Partner answered fatal-error', {
       httpStatus: receipt.httpStatus,
@@ -141,6 +143,17 @@ async function post(
   body: unknown,
   headers: Record<string, string>,
 ): Promise<DeliveryReceipt> {
+  const { httpStatus, answer } = await send(target, url, body, headers);
+  return { httpStatus, partnerAnswer: answer.slice(0, ANSWER_LIMIT) };
+}
+
+/** POSTs once; a 2xx resolves with the whole answer, anything else throws a classified {@link DeliveryError}. */
+async function send(
+  target: OutboundTarget,
+  url: string,
+  body: unknown,
+  headers: Record<string, string>,
+): Promise<{ httpStatus: number; answer: string }> {
   let response: Response;
   try {
     response = await fetch(url, {
@@ -151,6 +164,10 @@ async function post(
       },
       body: typeof body === 'string' ? body : JSON.stringify(body),
       signal: AbortSignal.timeout(target.timeoutMs),
+      // Never follow a redirect: fetch would turn the POST into a GET without the body (and take
+      // its 200 for a delivery) or re-send the message to another address. A 3xx is the partner's
+      // answer: the configured URL is wrong (permanent).
+      redirect: 'manual',
     });
   } catch (err) {
     const { kind, reason } = kindOfFetchError(err);
@@ -158,7 +175,7 @@ async function post(
   }
   let answer: string;
   try {
-    answer = (await response.text()).slice(0, ANSWER_LIMIT);
+    answer = await response.text();
   } catch (err) {
     // The partner answered a status but the body broke off: it did receive the request.
     throw new DeliveryError('ambiguous', `Answer from ${new URL(url).host} broke off`, {
@@ -169,8 +186,8 @@ async function post(
   if (!response.ok) {
     throw new DeliveryError(kindOfStatus(response.status), `Partner answered ${response.status}`, {
       httpStatus: response.status,
-      partnerAnswer: answer,
+      partnerAnswer: answer.slice(0, ANSWER_LIMIT),
     });
   }
-  return { httpStatus: response.status, partnerAnswer: answer };
+  return { httpStatus: response.status, answer };
 }

@@ -151,6 +151,8 @@ export async function startHub(config: HubConfig, logger: Logger): Promise<Runni
     },
     routing: { fhir, status, identifierBase, queues: allQueues(queues), now, enqueuePlanChange: planChange },
     demoInbox: config.demoInbox,
+    dashboard: allQueues(queues),
+    adminToken: config.http.adminToken,
   });
   server.on('request', app);
   const mllp = await startMllpServer({
