@@ -3,17 +3,23 @@ import { createHash } from 'node:crypto';
 import type { FhirGateway } from './fhir-gateway.js';
 import { CODE_SYSTEM } from './profiles.js';
 
+/** How long start-up waits for the server to activate the subscriptions. */
+const ACTIVATION_TIMEOUT_MS = 20_000;
+
 /**
  * The rest-hook Subscriptions through which the hub sees changes made directly on the FHIR
  * server: every CarePlan version, and acknowledgment Tasks a partner moves on there. PUT by id, so
- * registering at every start is idempotent.
+ * registering at every start is idempotent. Servers activate a subscription asynchronously; this
+ * waits until they are `active`, so a change made right after start-up is not missed.
+ * @returns whether both subscriptions became active in time (if not, the history scan still
+ *   catches what they miss)
  * @see https://hl7.org/fhir/R4/subscription.html
  */
 export async function ensureSubscriptions(
   fhir: FhirGateway,
   hubPublicUrl: string,
   queuePrefix: string,
-): Promise<void> {
+): Promise<boolean> {
   // One set of subscriptions per hub deployment (its queue prefix): the replicas of a deployment
   // share them, and a second deployment on the same FHIR server (staging, tests) gets its own.
   const suffix = createHash('sha256').update(queuePrefix).digest('hex').slice(0, 8);
@@ -25,14 +31,34 @@ export async function ensureSubscriptions(
     criteria,
     channel: { type: 'rest-hook', endpoint: `${hubPublicUrl}/hooks/fhir`, payload: 'application/fhir+json' },
   });
-  await fhir.update(
+  const subscriptions = [
     hook('hub-careplan-changes', 'CarePlan?', 'Route every shared plan version to entitled partners'),
-  );
-  await fhir.update(
     hook(
       'hub-ack-tasks',
       `Task?code=${CODE_SYSTEM.taskCode}|acknowledge-plan-change`,
       'Follow acknowledgment Tasks updated directly on the FHIR server (received, accepted, completed)',
     ),
-  );
+  ];
+  for (const subscription of subscriptions) {
+    const current = await fhir.read<Subscription>('Subscription', subscription.id!).catch(() => undefined);
+    // Re-registering an unchanged, active subscription would only deactivate it for a while.
+    if (
+      current?.status !== 'active' ||
+      current.channel.endpoint !== subscription.channel.endpoint ||
+      current.criteria !== subscription.criteria
+    ) {
+      await fhir.update(subscription);
+    }
+  }
+  const deadline = Date.now() + ACTIVATION_TIMEOUT_MS;
+  while (Date.now() < deadline) {
+    const states = await Promise.all(
+      subscriptions.map((s) => fhir.read<Subscription>('Subscription', s.id!)),
+    );
+    if (states.every((s) => s.status === 'active')) {
+      return true;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  return false;
 }

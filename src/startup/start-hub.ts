@@ -162,7 +162,11 @@ export async function startHub(config: HubConfig, logger: Logger): Promise<Runni
     handle: mllpIngestHandler({ ingest, partners, redis, prefix, now }),
     onError: (err, peer) => logger.warn({ error: err.message, peer: peer.address }, 'MLLP error'),
   });
-  await ensureSubscriptions(fhir, publicUrl, prefix);
+  if (!(await ensureSubscriptions(fhir, publicUrl, prefix))) {
+    logger.warn(
+      'the FHIR server has not activated the hub subscriptions yet; the history scan covers the gap',
+    );
+  }
   // Versions changed while no hub was listening, then every minute in case a notification is lost.
   const catchUp = (): Promise<void> =>
     catchUpPlanChanges(fhir, redis, prefix, planChange, now()).then(

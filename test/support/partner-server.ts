@@ -12,8 +12,8 @@ export interface Received {
   readonly status: number;
 }
 
-/** How the server answers the n-th request (1-based); undefined means "accept". */
-export type Script = (n: number) => { status: number; body?: string } | 'drop' | undefined;
+/** How the server answers the n-th request (1-based) with this body; undefined means "accept". */
+export type Script = (n: number, body: string) => { status: number; body?: string } | 'drop' | undefined;
 
 /**
  * A real HTTP server playing a partner in tests: it accepts deliveries the way its transport
@@ -72,7 +72,7 @@ export class PartnerServer {
     const n = ++this.count;
     const messageId = String(req.headers['x-hub-message-id'] ?? '');
     const version = String(req.headers['x-hub-plan-version'] ?? '');
-    const scripted = this.script(n);
+    const scripted = this.script(n, body);
     if (scripted === 'drop') {
       this.received.push({ path: req.url ?? '', messageId, version, body, status: 0 });
       return 'drop';

@@ -176,8 +176,8 @@ describe('batches with malformed records', () => {
       status: 202,
       diagnostics: [
         expect.stringMatching(new RegExp(`^plan 1 \\(SPA-${person.tag}\\): applied as `)),
-        `plan 2 (SPB-${person.tag}) (SPB-${person.tag}): /plans/1/planReviewDate: is required`,
-        `plan 2 (SPB-${person.tag}) (SPB-${person.tag}): /plans/1/supportPlanner: is required`,
+        `plan 2 (SPB-${person.tag}): /plans/1/planReviewDate: is required`,
+        `plan 2 (SPB-${person.tag}): /plans/1/supportPlanner: is required`,
       ],
     });
     expect(
