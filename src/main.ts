@@ -16,25 +16,29 @@ async function main(): Promise<void> {
     throw err;
   }
   const logger = createLogger(config.logLevel);
-  try {
-    const hub = await startHub(config, logger);
-    const shutdown = (signal: string): void => {
-      logger.info({ signal }, 'signal received');
-      const timer = setTimeout(() => {
-        logger.error({ timeoutMs: config.shutdownTimeoutMs }, 'shutdown timed out; exiting');
-        process.exit(1);
-      }, config.shutdownTimeoutMs);
-      timer.unref();
-      hub.close().then(
+  // Handlers first: a signal during start-up waits for start-up to finish, then shuts down cleanly.
+  const starting = startHub(config, logger);
+  const shutdown = (signal: string): void => {
+    logger.info({ signal }, 'signal received');
+    const timer = setTimeout(() => {
+      logger.error({ timeoutMs: config.shutdownTimeoutMs }, 'shutdown timed out; exiting');
+      process.exit(1);
+    }, config.shutdownTimeoutMs);
+    timer.unref();
+    starting
+      .then((hub) => hub.close())
+      .then(
         () => process.exit(0),
         (err: unknown) => {
           logger.error({ err }, 'shutdown failed');
           process.exit(1);
         },
       );
-    };
-    process.once('SIGTERM', shutdown);
-    process.once('SIGINT', shutdown);
+  };
+  process.once('SIGTERM', shutdown);
+  process.once('SIGINT', shutdown);
+  try {
+    await starting;
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
     logger.fatal({ code: (err as { code?: string }).code }, `cannot start: ${message}`);

@@ -134,9 +134,16 @@ export async function startHub(config: HubConfig, logger: Logger): Promise<Runni
 
   // Readiness must answer quickly: no retries, short timeout.
   const fhirProbe = new FhirGateway({ baseUrl: config.fhir.baseUrl, timeoutMs: 3000, retry: { retries: 0 } });
+  let started = false;
   const app = createApp({
     logger,
     checks: {
+      // Not ready until start-up has finished (subscriptions active, history scanned).
+      startup: async () => {
+        if (!started) {
+          throw new Error('starting');
+        }
+      },
       fhir: async () => {
         await fhirProbe.capabilities();
       },
@@ -175,6 +182,7 @@ export async function startHub(config: HubConfig, logger: Logger): Promise<Runni
     );
   await catchUp();
   const catchUpTimer = setInterval(() => void catchUp(), CATCH_UP_INTERVAL_MS);
+  started = true;
   logger.info({ url, mllpPort: mllp.port, fhirBaseUrl: config.fhir.baseUrl }, 'hub started');
 
   let closing: Promise<void> | undefined;

@@ -16,7 +16,7 @@ describe('startHub', () => {
       expect(res.status).toBe(200);
       expect(res.body).toEqual({
         status: 'ready',
-        dependencies: { fhir: { status: 'up' }, redis: { status: 'up' } },
+        dependencies: { startup: { status: 'up' }, fhir: { status: 'up' }, redis: { status: 'up' } },
       });
       // the profiles are on the server after start-up
       const sd = await hub.fhir.read('StructureDefinition', 'hub-task');
