@@ -46,7 +46,7 @@ export default tseslint.config(
   { files: ['*.js', '**/*.mjs'], ...tseslint.configs.disableTypeChecked },
   {
     files: ['**/*.mjs'],
-    languageOptions: { globals: { process: 'readonly' } },
+    languageOptions: { globals: { process: 'readonly', console: 'readonly', URL: 'readonly' } },
     rules: { '@typescript-eslint/explicit-function-return-type': 'off' },
   },
 );
