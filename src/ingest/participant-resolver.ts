@@ -5,16 +5,14 @@ import type { FhirGateway } from '../fhir/fhir-gateway.js';
 
 /**
  * The record's identifiers point at more than one Patient, or at a Patient that holds a different
- * value for the same identifier system. The hub reports this instead of guessing (DESIGN: never
+ * value for the same identifier system or a contradicting birth date. The hub reports this instead of guessing (DESIGN: never
  * merge on name alone; a conflict is reported).
  */
 export class ParticipantConflictError extends HubError {
-  constructor(message: string) {
+  constructor(message: string, element = 'Patient.identifier') {
     super('PARTICIPANT.CONFLICT', message, {
       status: 409,
-      issues: [
-        { severity: 'error', code: 'conflict', diagnostics: message, expression: ['Patient.identifier'] },
-      ],
+      issues: [{ severity: 'error', code: 'conflict', diagnostics: message, expression: [element] }],
     });
   }
 }
@@ -71,6 +69,7 @@ export async function resolveParticipant(
       return { patientId: resource.id!, created };
     }
     checkSingleValueSystems(existing, usable);
+    checkBirthDate(existing, demographics);
     const missing = usable.filter(
       (i) => !(existing.identifier ?? []).some((e) => e.system === i.system && e.value === i.value),
     );
@@ -105,5 +104,26 @@ function checkSingleValueSystems(existing: Patient, incoming: readonly Identifie
           'the identifiers must be reconciled before this record can be applied',
       );
     }
+  }
+}
+
+/**
+ * The same identifier with a contradicting birth date is not the same person until someone says
+ * so. Dates are compared at the precision both sides have (a year-only date agrees with any date
+ * in that year).
+ */
+function checkBirthDate(existing: Patient, incoming: Patient | undefined): void {
+  const held = existing.birthDate;
+  const sent = incoming?.birthDate;
+  if (!held || !sent) {
+    return;
+  }
+  const precision = Math.min(held.length, sent.length);
+  if (held.slice(0, precision) !== sent.slice(0, precision)) {
+    throw new ParticipantConflictError(
+      `Patient/${existing.id} holds this record's identifier with birth date ${held}, but the record says ${sent}; ` +
+        'the participant must be reconciled before this record can be applied',
+      'Patient.birthDate',
+    );
   }
 }
