@@ -1,6 +1,7 @@
 /**
  * The integration engineer's command line. `npm run hub -- dead-letters list|show|replay ...`
- * (see dead-letters.ts), and
+ * (see dead-letters.ts), `rejected list|show|replay|discard ...` (rejected.ts), `mapping diff|activate|rollback ...`
+ * (mapping-gate.ts), and
  * `npm run hub -- dry-run --partner <id> --format <format> [--validate] [--json] <file>`: the
  * mapping dry-run. Reads the partner folder and the file, prints what the
  * hub would write; with --validate asks the FHIR server's `$validate`. Writes nothing anywhere.
@@ -13,11 +14,19 @@ import { loadPartners } from '../config/partners.js';
 import { FhirGateway } from '../fhir/fhir-gateway.js';
 import { defaultFormats } from '../ingest/format-registry.js';
 import { runDeadLetters } from './dead-letters.js';
+import { runMappingGate } from './mapping-gate.js';
+import { runRejected } from './rejected.js';
 import { dryRun, exitCodeOf, formatReport, parseCliArgs, USAGE, validateReport } from './dry-run.js';
 
 async function main(argv: readonly string[]): Promise<number> {
   if (argv[0] === 'dead-letters') {
     return runDeadLetters(argv.slice(1), loadConfig(), process.env);
+  }
+  if (argv[0] === 'mapping') {
+    return runMappingGate(argv.slice(1), loadConfig(), process.env);
+  }
+  if (argv[0] === 'rejected') {
+    return runRejected(argv.slice(1), loadConfig(), process.env);
   }
   const args = parseCliArgs(argv);
   if ('help' in args) {

@@ -29,6 +29,13 @@ export interface PartnerConfig {
   id: string;
   name: string;
   kind: PartnerKind;
+  /**
+   * Version of the partner's mapping (`codeTranslations`, `fieldOverrides`, `identifiers`), e.g.
+   * `"3"` or `"2026-11-20"`. Bump it with every change to them; `npm run hub -- mapping activate`
+   * refuses a file whose version is missing or unchanged, and keeps the replaced file under
+   * `.versions/<id>.<version>.yaml` for `mapping rollback` (see src/cli/mapping-gate.ts).
+   */
+  mappingVersion?: string;
   inbound: {
     /** Formats this partner may send; anything else is refused. */
     formats: InboundFormat[];
@@ -88,6 +95,8 @@ const schema: JSONSchemaType<PartnerConfig> = {
     id: { type: 'string', pattern: ID_PATTERN },
     name: { type: 'string', minLength: 1 },
     kind: { type: 'string', enum: [...PARTNER_KINDS] },
+    // Also a file name part (.versions/<id>.<version>.yaml).
+    mappingVersion: { type: 'string', nullable: true, pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$' },
     inbound: {
       type: 'object',
       additionalProperties: false,

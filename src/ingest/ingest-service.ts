@@ -7,6 +7,7 @@ import type { Logger } from '../logging/logger.js';
 import { enqueueIngest, type IngestQueue, type IngestJobResult } from '../queues/ingest.queue.js';
 import type { FormatHandlers } from './formats.js';
 import type { RejectedStore, StoredRejection } from './rejected-store.js';
+import type { TrafficRecorder } from './traffic-recorder.js';
 
 /** What happened to one record of a batch. */
 export type RecordResult =
@@ -35,6 +36,8 @@ export interface IngestServiceDeps {
   readonly queueEvents: QueueEvents;
   readonly rejected: RejectedStore;
   readonly logger: Logger;
+  /** Keeps each partner's last batches for the mapping release gate; absent, nothing is recorded. */
+  readonly traffic?: TrafficRecorder;
 }
 
 /**
@@ -72,6 +75,10 @@ export class IngestService {
     }
     const parsed = handler.parse(body, partner);
     const receivedAt = new Date().toISOString();
+    // Recording is for the release gate only: a failure is logged, it never costs the batch.
+    await this.deps.traffic?.record(partnerId, format, body, receivedAt).catch((err: unknown) => {
+      this.deps.logger.warn({ partnerId, format, error: (err as Error).message }, 'traffic not recorded');
+    });
     const records: RecordResult[] = [];
     for (const r of parsed.accepted) {
       const jobId = await enqueueIngest(this.deps.queue, {

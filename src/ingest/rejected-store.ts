@@ -42,7 +42,7 @@ export class RejectedStore {
    * again overwrites its own rejection instead of adding a second one).
    */
   async add(rejection: Omit<StoredRejection, 'id'>, id: string = randomUUID()): Promise<StoredRejection> {
-    const stored: StoredRejection = { id, ...rejection };
+    const stored: StoredRejection = { ...rejection, id };
     await this.redis
       .multi()
       .set(this.key(stored.id), JSON.stringify(stored))

@@ -16,6 +16,7 @@ import { IngestService } from '../ingest/ingest-service.js';
 import { mllpIngestHandler } from '../ingest/mllp-ingest.js';
 import { startMllpServer } from '../adapters/mllp/mllp-server.js';
 import { RejectedStore } from '../ingest/rejected-store.js';
+import { TrafficRecorder } from '../ingest/traffic-recorder.js';
 import type { Logger } from '../logging/logger.js';
 import { checkRedis, createRedisConnection, pingRedis } from '../queues/connection.js';
 import { INGEST_QUEUE } from '../queues/ingest.queue.js';
@@ -124,6 +125,7 @@ export async function startHub(config: HubConfig, logger: Logger): Promise<Runni
     queueEvents,
     rejected,
     logger,
+    traffic: new TrafficRecorder(redis, prefix),
   });
 
   // Listen first: with PORT=0 the hub's own URL (for rest-hook callbacks) is known only now.

@@ -1,0 +1,447 @@
+import { copyFile, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import type { FieldIssue } from '../adapters/types.js';
+import type { HubConfig } from '../config/load-config.js';
+import { parsePartner, type PartnerConfig } from '../config/partners.js';
+import { defaultFormats } from '../ingest/format-registry.js';
+import type { FormatHandlers } from '../ingest/formats.js';
+import { TrafficRecorder, type RecordedBatch } from '../ingest/traffic-recorder.js';
+import { createRedisConnection } from '../queues/connection.js';
+import { dryRun, type DryRunRecord } from './dry-run.js';
+
+/**
+ * The mapping release gate: replays a partner's recorded inbound traffic (see
+ * src/ingest/traffic-recorder.ts) through its current file and a candidate file and prints the
+ * differences in the FHIR output, record by record; then activates the candidate or rolls back.
+ * Everything but {@link runMappingGate} and the file helpers is pure.
+ */
+
+export const MAPPING_USAGE = `usage:
+  npm run hub -- mapping diff --partner <id> --candidate <file> [--limit N]
+      replays the partner's recorded batches (newest N, default all kept) through
+      PARTNER_CONFIG_DIR/<id>.yaml and <file>, prints each record unchanged or its FHIR diff
+      exit 0 nothing differs, 1 something differs, 2 usage error
+  npm run hub -- mapping activate --partner <id> --candidate <file>
+      the candidate becomes <id>.yaml (its mappingVersion must be set and new); the current
+      file is kept as .versions/<id>.<version>.yaml
+  npm run hub -- mapping rollback --partner <id> --to <version>
+      restores .versions/<id>.<version>.yaml (the replaced file is kept there too)
+The hub reads partner files at start-up: restart it to apply an activation or a rollback.`;
+
+/** Version name of a file without `mappingVersion`. */
+export const UNVERSIONED = 'unversioned';
+
+export type MappingCommand =
+  | {
+      readonly command: 'diff';
+      readonly partner: string;
+      readonly candidate: string;
+      readonly limit?: number;
+    }
+  | { readonly command: 'activate'; readonly partner: string; readonly candidate: string }
+  | { readonly command: 'rollback'; readonly partner: string; readonly to: string };
+
+/** Reads `mapping <command> ...` (without `mapping`); an `error` explains a wrong one. */
+export function parseMappingArgs(argv: readonly string[]): MappingCommand | { error: string } {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: [...argv],
+      allowPositionals: true,
+      options: {
+        partner: { type: 'string', short: 'p' },
+        candidate: { type: 'string', short: 'c' },
+        limit: { type: 'string' },
+        to: { type: 'string' },
+      },
+    });
+  } catch (err) {
+    return { error: (err as Error).message };
+  }
+  const { values, positionals } = parsed;
+  const [command, ...extra] = positionals;
+  if (command !== 'diff' && command !== 'activate' && command !== 'rollback') {
+    return { error: command ? `unknown mapping command "${command}"` : 'a mapping command is required' };
+  }
+  const problems = [
+    ...(values.partner ? [] : ['--partner <id> is required']),
+    ...(command !== 'rollback' && !values.candidate ? ['--candidate <file> is required'] : []),
+    ...(command === 'rollback' && !values.to ? ['--to <version> is required'] : []),
+    ...(extra.length > 0 ? [`unexpected arguments: ${extra.join(' ')}`] : []),
+  ];
+  const limit = values.limit === undefined ? undefined : Number(values.limit);
+  if (command === 'diff' && limit !== undefined && !(Number.isInteger(limit) && limit > 0)) {
+    problems.push('--limit must be a positive whole number');
+  }
+  if (problems.length > 0) {
+    return { error: problems.join('; ') };
+  }
+  const partner = values.partner!;
+  switch (command) {
+    case 'diff':
+      return { command, partner, candidate: values.candidate!, ...(limit !== undefined ? { limit } : {}) };
+    case 'activate':
+      return { command, partner, candidate: values.candidate! };
+    case 'rollback':
+      return { command, partner, to: values.to! };
+  }
+}
+
+/** One difference between two JSON values, at a path such as `entry[0].resource.status`. */
+export type JsonChange =
+  | { readonly kind: 'added'; readonly path: string; readonly after: unknown }
+  | { readonly kind: 'removed'; readonly path: string; readonly before: unknown }
+  | { readonly kind: 'changed'; readonly path: string; readonly before: unknown; readonly after: unknown };
+
+/**
+ * Structural diff of two JSON values: objects key by key, arrays index by index; anything else
+ * (or a change of type, FHIR resource types included) is one `changed` entry. Empty when equal.
+ */
+export function jsonDiff(before: unknown, after: unknown, at = ''): JsonChange[] {
+  if (Array.isArray(before) && Array.isArray(after)) {
+    const changes: JsonChange[] = [];
+    for (let i = 0; i < Math.max(before.length, after.length); i++) {
+      const p = `${at}[${i}]`;
+      if (i >= after.length) {
+        changes.push({ kind: 'removed', path: p, before: before[i] });
+      } else if (i >= before.length) {
+        changes.push({ kind: 'added', path: p, after: after[i] });
+      } else {
+        changes.push(...jsonDiff(before[i], after[i], p));
+      }
+    }
+    return changes;
+  }
+  if (isObject(before) && isObject(after) && before.resourceType === after.resourceType) {
+    const changes: JsonChange[] = [];
+    const keys = [...new Set([...Object.keys(before), ...Object.keys(after)])];
+    for (const key of keys) {
+      const p = at ? `${at}.${key}` : key;
+      const inBefore = Object.hasOwn(before, key) && before[key] !== undefined;
+      const inAfter = Object.hasOwn(after, key) && after[key] !== undefined;
+      if (inBefore && !inAfter) {
+        changes.push({ kind: 'removed', path: p, before: before[key] });
+      } else if (!inBefore && inAfter) {
+        changes.push({ kind: 'added', path: p, after: after[key] });
+      } else if (inBefore && inAfter) {
+        changes.push(...jsonDiff(before[key], after[key], p));
+      }
+    }
+    return changes;
+  }
+  return Object.is(before, after) ? [] : [{ kind: 'changed', path: at || '(root)', before, after }];
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** What became of a record under the candidate, compared with the current file. */
+export type RecordOutcome =
+  | { readonly outcome: 'unchanged' }
+  | { readonly outcome: 'changed'; readonly changes: readonly JsonChange[] }
+  | { readonly outcome: 'newly-rejected'; readonly issues: readonly FieldIssue[] }
+  | {
+      readonly outcome: 'newly-accepted';
+      readonly wasRejectedFor: readonly FieldIssue[];
+      readonly writes: string[];
+    };
+
+/** One record of a recorded batch and its outcome. */
+export type RecordComparison = {
+  /** Which recorded batch (newest first, from 1) and when it was received. */
+  readonly batch: number;
+  readonly receivedAt: string;
+  readonly format: string;
+  readonly location: string;
+  readonly sourceId?: string;
+} & RecordOutcome;
+
+export interface GateReport {
+  readonly partner: string;
+  readonly currentVersion: string;
+  readonly candidateVersion: string;
+  readonly batches: number;
+  /** Batch-level problems (a format no longer allowed, a batch whose format the hub cannot read). */
+  readonly warnings: readonly string[];
+  readonly records: readonly RecordComparison[];
+}
+
+/** What a record means for the diff: the FHIR output of an accepted one, the issues of a rejected one. */
+function outputOf(r: DryRunRecord): unknown {
+  return r.status === 'accepted'
+    ? {
+        participant: r.participant,
+        transaction: r.transaction,
+        careTeamMembers: r.careTeamMembers,
+        events: r.events,
+      }
+    : { rejected: r.issues };
+}
+
+/**
+ * Replays every batch through both partner files (parse + map, as the dry-run does) and compares
+ * the results record by record (matched by location within the batch). Pure.
+ */
+export function compareTraffic(
+  batches: readonly RecordedBatch[],
+  current: PartnerConfig,
+  candidate: PartnerConfig,
+  formats: FormatHandlers,
+  identifierBase: string,
+): GateReport {
+  const warnings: string[] = [];
+  const records: RecordComparison[] = [];
+  batches.forEach((b, i) => {
+    const batch = i + 1;
+    const handler = formats[b.format];
+    if (!handler) {
+      warnings.push(`batch ${batch} (${b.receivedAt}): the hub has no adapter for ${b.format}`);
+      return;
+    }
+    if (!candidate.inbound.formats.includes(b.format)) {
+      warnings.push(
+        `batch ${batch} (${b.receivedAt}): the candidate does not allow ${b.format} (inbound.formats): the hub would refuse it`,
+      );
+    }
+    const before = dryRun(b.body, current, b.format, handler, identifierBase).records;
+    const after = new Map(
+      dryRun(b.body, candidate, b.format, handler, identifierBase).records.map((r) => [r.location, r]),
+    );
+    const base = { batch, receivedAt: b.receivedAt, format: b.format };
+    for (const old of before) {
+      const now = after.get(old.location);
+      after.delete(old.location);
+      const where = { ...base, location: old.location, ...(old.sourceId ? { sourceId: old.sourceId } : {}) };
+      if (!now) {
+        warnings.push(`batch ${batch}: ${old.location} is no longer read as a record`);
+        continue;
+      }
+      records.push({ ...where, ...compareRecord(old, now) });
+    }
+    for (const now of after.values()) {
+      warnings.push(`batch ${batch}: ${now.location} is read as a record only by the candidate`);
+    }
+  });
+  return {
+    partner: current.id,
+    currentVersion: current.mappingVersion ?? UNVERSIONED,
+    candidateVersion: candidate.mappingVersion ?? UNVERSIONED,
+    batches: batches.length,
+    warnings,
+    records,
+  };
+}
+
+function compareRecord(old: DryRunRecord, now: DryRunRecord): RecordOutcome {
+  if (old.status === 'accepted' && now.status === 'rejected') {
+    return { outcome: 'newly-rejected', issues: now.issues };
+  }
+  if (old.status === 'rejected' && now.status === 'accepted') {
+    return {
+      outcome: 'newly-accepted',
+      wasRejectedFor: old.issues,
+      writes: (now.transaction.entry ?? []).map((e) => e.resource?.resourceType ?? '?'),
+    };
+  }
+  const changes = jsonDiff(outputOf(old), outputOf(now));
+  return changes.length === 0 ? { outcome: 'unchanged' } : { outcome: 'changed', changes };
+}
+
+/** 0 when no record differs (and nothing was warned about), else 1. */
+export function gateExitCode(report: GateReport): 0 | 1 {
+  return report.warnings.length === 0 && report.records.every((r) => r.outcome === 'unchanged') ? 0 : 1;
+}
+
+/** The report for people: a summary, then one line per record and the diff of each changed one. */
+export function formatGateReport(report: GateReport): string {
+  const count = (o: RecordComparison['outcome']): number =>
+    report.records.filter((r) => r.outcome === o).length;
+  const lines = [
+    `${report.partner}: mappingVersion ${report.currentVersion} (current) -> ${report.candidateVersion} (candidate); ` +
+      `${report.batches} recorded batch(es), ${report.records.length} record(s): ${count('unchanged')} unchanged, ` +
+      `${count('changed')} changed, ${count('newly-rejected')} newly rejected, ${count('newly-accepted')} newly accepted`,
+    ...report.warnings.map((w) => `warning: ${w}`),
+  ];
+  const show = (v: unknown): string => JSON.stringify(v);
+  for (const r of report.records) {
+    const name = `batch ${r.batch} (${r.format}, ${r.receivedAt}) ${r.location}${r.sourceId && !r.location.includes(r.sourceId) ? ` (${r.sourceId})` : ''}`;
+    switch (r.outcome) {
+      case 'unchanged':
+        lines.push(`== ${name}: unchanged`);
+        break;
+      case 'changed':
+        lines.push(
+          `== ${name}: CHANGED`,
+          ...r.changes.map((c) =>
+            c.kind === 'added'
+              ? `   + ${c.path}: ${show(c.after)}`
+              : c.kind === 'removed'
+                ? `   - ${c.path}: ${show(c.before)}`
+                : `   ~ ${c.path}: ${show(c.before)} -> ${show(c.after)}`,
+          ),
+        );
+        break;
+      case 'newly-rejected':
+        lines.push(`== ${name}: NEWLY REJECTED`, ...r.issues.map((i) => `   ${i.field}: ${i.message}`));
+        break;
+      case 'newly-accepted':
+        lines.push(
+          `== ${name}: NEWLY ACCEPTED, writes ${r.writes.join(', ') || 'nothing'}; was rejected for:`,
+          ...r.wasRejectedFor.map((i) => `   ${i.field}: ${i.message}`),
+        );
+        break;
+    }
+  }
+  return lines.join('\n') + '\n';
+}
+
+/**
+ * Validates a candidate file's text for partner `partnerId`; problems name `displayName`.
+ * @returns the partner, or the problems
+ */
+export function parseCandidate(
+  partnerId: string,
+  displayName: string,
+  text: string,
+): PartnerConfig | string[] {
+  const result = parsePartner(`${partnerId}.yaml`, text);
+  if (!Array.isArray(result)) {
+    return result;
+  }
+  return result.map((p) =>
+    p.startsWith(`${partnerId}.yaml: /id is`)
+      ? `${displayName}: is not a file of partner ${partnerId}: ${p.slice(`${partnerId}.yaml: `.length)}`
+      : `${displayName}${p.slice(`${partnerId}.yaml`.length)}`,
+  );
+}
+
+/** Why the candidate may not replace the current file, or the version name the current file is kept under. */
+export function checkActivation(
+  current: PartnerConfig,
+  candidate: PartnerConfig,
+): { keepAs: string } | { error: string } {
+  if (!candidate.mappingVersion) {
+    return { error: 'the candidate has no mappingVersion: set one (bump it with every mapping change)' };
+  }
+  if (candidate.mappingVersion === current.mappingVersion) {
+    return {
+      error: `the candidate's mappingVersion ${candidate.mappingVersion} is the current one: bump it`,
+    };
+  }
+  return { keepAs: current.mappingVersion ?? UNVERSIONED };
+}
+
+/** Where a partner's file and its kept versions live. */
+export function partnerPaths(
+  dir: string,
+  partnerId: string,
+  version?: string,
+): { file: string; kept: string } {
+  return {
+    file: path.join(dir, `${partnerId}.yaml`),
+    kept: path.join(dir, '.versions', `${partnerId}.${version ?? UNVERSIONED}.yaml`),
+  };
+}
+
+/**
+ * Runs `mapping diff|activate|rollback` (argv after `mapping`) against PARTNER_CONFIG_DIR and,
+ * for diff, the hub's Redis (REDIS_URL, QUEUE_PREFIX). Returns the exit code.
+ */
+export async function runMappingGate(
+  argv: readonly string[],
+  config: HubConfig,
+  env: NodeJS.ProcessEnv,
+): Promise<number> {
+  const args = parseMappingArgs(argv);
+  if ('error' in args) {
+    process.stderr.write(`hub: ${args.error}\n\n${MAPPING_USAGE}\n`);
+    return 2;
+  }
+  const dir = config.partnerConfigDir;
+  const currentFile = partnerPaths(dir, args.partner).file;
+  const currentText = await readFile(currentFile, 'utf8').catch(() => undefined);
+  if (currentText === undefined) {
+    return fail(`no file ${args.partner}.yaml in ${dir}`);
+  }
+  const current = parsePartner(`${args.partner}.yaml`, currentText);
+  if (Array.isArray(current)) {
+    return fail(current.join('\n'));
+  }
+
+  if (args.command === 'rollback') {
+    const { kept } = partnerPaths(dir, args.partner, args.to);
+    const text = await readFile(kept, 'utf8').catch(() => undefined);
+    if (text === undefined) {
+      return fail(`no kept version ${args.to} of ${args.partner} (${kept})`);
+    }
+    const restored = parseCandidate(args.partner, kept, text);
+    if (Array.isArray(restored)) {
+      return fail(restored.join('\n'));
+    }
+    if ((current.mappingVersion ?? UNVERSIONED) === args.to) {
+      return fail(`${args.partner} is at mappingVersion ${args.to} already`);
+    }
+    await keep(currentFile, partnerPaths(dir, args.partner, current.mappingVersion).kept);
+    await replace(currentFile, text);
+    process.stdout.write(
+      `${args.partner}: rolled back to mappingVersion ${args.to} (was ${current.mappingVersion ?? UNVERSIONED}); restart the hub to apply it\n`,
+    );
+    return 0;
+  }
+
+  // `npm run` works in the package folder; a relative file is meant from where the command was typed.
+  const candidatePath = path.resolve(env.INIT_CWD ?? process.cwd(), args.candidate);
+  const candidateText = await readFile(candidatePath, 'utf8').catch(() => undefined);
+  if (candidateText === undefined) {
+    return fail(`cannot read ${args.candidate}`);
+  }
+  const candidate = parseCandidate(args.partner, args.candidate, candidateText);
+  if (Array.isArray(candidate)) {
+    return fail(candidate.join('\n'));
+  }
+
+  if (args.command === 'activate') {
+    const check = checkActivation(current, candidate);
+    if ('error' in check) {
+      return fail(check.error);
+    }
+    await keep(currentFile, partnerPaths(dir, args.partner, check.keepAs).kept);
+    await replace(currentFile, candidateText);
+    process.stdout.write(
+      `${args.partner}: mappingVersion ${candidate.mappingVersion} is active in ${currentFile} ` +
+        `(${check.keepAs} kept for rollback); restart the hub to apply it\n`,
+    );
+    return 0;
+  }
+
+  const redis = createRedisConnection(config.redis.url, 'producer');
+  await redis.connect();
+  try {
+    const batches = await new TrafficRecorder(redis, config.redis.queuePrefix).list(args.partner, args.limit);
+    const report = compareTraffic(batches, current, candidate, defaultFormats(), config.identifierBase);
+    process.stdout.write(formatGateReport(report));
+    return gateExitCode(report);
+  } finally {
+    redis.disconnect();
+  }
+}
+
+function fail(message: string): number {
+  process.stderr.write(`hub: ${message}\n`);
+  return 2;
+}
+
+/** Copies the current file into `.versions/` (a rollback target; an existing copy is overwritten). */
+async function keep(file: string, kept: string): Promise<void> {
+  await mkdir(path.dirname(kept), { recursive: true });
+  await copyFile(file, kept);
+}
+
+/** Writes the partner file through a temporary name (not `*.yaml`, so never loaded half-written). */
+async function replace(file: string, text: string): Promise<void> {
+  const tmp = `${file}.tmp`;
+  await writeFile(tmp, text);
+  await rename(tmp, file);
+}
