@@ -1,7 +1,6 @@
 import { QueueEvents } from 'bullmq';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { InboundFormat } from '../adapters/types.js';
 import type { HubConfig } from '../config/load-config.js';
 import { loadPartners } from '../config/partners.js';
 import { defaultFormats } from '../ingest/format-registry.js';
@@ -70,17 +69,7 @@ export async function runRejected(
     });
     try {
       const corrected = file ? await readFile(path.resolve(env.INIT_CWD ?? process.cwd(), file)) : undefined;
-      const report =
-        !corrected && rejection.stage === 'write' && rejection.record !== undefined
-          ? await ingest.requeue(rejection)
-          : await ingest.ingest(
-              rejection.partnerId,
-              rejection.format as InboundFormat,
-              corrected ?? Buffer.from(rejection.raw ?? '', 'utf8'),
-            );
-      if (report.records.some((r) => r.status === 'accepted')) {
-        await rejected.remove(rejection.id);
-      }
+      const report = await ingest.replay(rejection, corrected);
       print(reportToOutcome(report));
       return report.records.some((r) => r.status === 'accepted') ? 0 : 1;
     } finally {

@@ -153,6 +153,27 @@ export class IngestService {
   }
 
   /**
+   * Replays a rejected record: the corrected record when one is given, else the stored one (a
+   * record the server refused is re-queued as parsed, one the adapter refused is parsed again from
+   * its raw form). The rejection is removed once the replay was accepted; if refused again, it is
+   * stored as a new rejection.
+   */
+  async replay(rejection: StoredRejection, corrected?: Buffer): Promise<IngestReport> {
+    const report =
+      !corrected && rejection.stage === 'write' && rejection.record !== undefined
+        ? await this.requeue(rejection)
+        : await this.ingest(
+            rejection.partnerId,
+            rejection.format as InboundFormat,
+            corrected ?? Buffer.from(rejection.raw ?? '', 'utf8'),
+          );
+    if (report.records.some((r) => r.status === 'accepted')) {
+      await this.deps.rejected.remove(rejection.id);
+    }
+    return report;
+  }
+
+  /**
    * Waits up to `timeoutMs` for the accepted records of a report to be applied, and reports each
    * as applied, rejected by the server, or still accepted (queued) when time ran out.
    */

@@ -86,17 +86,7 @@ export function ingestRoutes(deps: IngestRouteDeps): Router {
       return;
     }
     const corrected = Buffer.isBuffer(req.body) && req.body.length > 0 ? req.body : undefined;
-    const report =
-      !corrected && rejection.stage === 'write' && rejection.record !== undefined
-        ? await deps.ingest.requeue(rejection)
-        : await deps.ingest.ingest(
-            rejection.partnerId,
-            parseFormat(rejection.format),
-            corrected ?? Buffer.from(rejection.raw ?? '', 'utf8'),
-          );
-    if (report.records.some((r) => r.status === 'accepted')) {
-      await deps.rejected.remove(rejection.id);
-    }
+    const report = await deps.ingest.replay(rejection, corrected);
     res.status(statusOf(report)).type('application/fhir+json').json(reportToOutcome(report));
   });
 
