@@ -3,8 +3,7 @@ import { INBOUND_FORMATS, type InboundFormat } from '../../adapters/types.js';
 import { HubError, InvalidInputError } from '../../errors/hub-error.js';
 import type { FormatHandlers } from '../../ingest/formats.js';
 import { reportToOutcome, statusOf, type IngestService } from '../../ingest/ingest-service.js';
-import type { RejectedStore } from '../../ingest/rejected-store.js';
-import { outcome } from '../../errors/to-operation-outcome.js';
+import type { RejectedStore, StoredRejection } from '../../ingest/rejected-store.js';
 
 export interface IngestRouteDeps {
   readonly ingest: IngestService;
@@ -62,14 +61,7 @@ export function ingestRoutes(deps: IngestRouteDeps): Router {
   });
 
   router.get('/admin/rejected/:id', async (req, res) => {
-    const rejection = await deps.rejected.get(req.params.id);
-    if (!rejection) {
-      res
-        .status(404)
-        .type('application/fhir+json')
-        .json(outcome('error', 'not-found', `No rejected record ${req.params.id}`));
-      return;
-    }
+    const rejection = await findRejection(deps.rejected, req.params.id);
     res.json(rejection);
   });
 
@@ -77,14 +69,7 @@ export function ingestRoutes(deps: IngestRouteDeps): Router {
   // re-queued as parsed, one the adapter refused is parsed again from its raw form. The rejection
   // is removed once the replay was accepted (if refused again, it is stored as a new rejection).
   router.post('/admin/rejected/:id/replay', raw, async (req, res) => {
-    const rejection = await deps.rejected.get(req.params.id);
-    if (!rejection) {
-      res
-        .status(404)
-        .type('application/fhir+json')
-        .json(outcome('error', 'not-found', `No rejected record ${req.params.id}`));
-      return;
-    }
+    const rejection = await findRejection(deps.rejected, req.params.id);
     const corrected = Buffer.isBuffer(req.body) && req.body.length > 0 ? req.body : undefined;
     const report = await deps.ingest.replay(rejection, corrected);
     res.status(statusOf(report)).type('application/fhir+json').json(reportToOutcome(report));
@@ -121,4 +106,16 @@ function waitSeconds(value: unknown): number {
     throw new InvalidInputError(`wait must be a number of seconds from 0 to ${MAX_WAIT_SECONDS}`);
   }
   return n;
+}
+
+/** The stored rejection, or a 404 OperationOutcome (through the error handler). */
+async function findRejection(store: RejectedStore, id: string): Promise<StoredRejection> {
+  const rejection = await store.get(id);
+  if (!rejection) {
+    throw new HubError('REJECTED.NOT_FOUND', `No rejected record ${id}`, {
+      status: 404,
+      issues: [{ severity: 'error', code: 'not-found', diagnostics: `No rejected record ${id}` }],
+    });
+  }
+  return rejection;
 }
