@@ -79,7 +79,7 @@ export const CONFIG_VARIABLES = {
   PARTNER_CONFIG_DIR: 'Folder of partner YAML files (default config/partners)',
   PROFILES_DIR: 'Folder of the hub profiles loaded into the FHIR server (default profiles)',
   COORDINATION_CONFIG_DIR:
-    'Folder of the coordination rules: escalation tiers, ... (default config/coordination)',
+    'Folder of the coordination rules: escalation tiers, calendars, decision rights, documentation, plan change control, crisis updates, the post-discharge sprint, the roster (default config/coordination)',
   LOG_LEVEL: 'fatal, error, warn, info, debug, trace or silent (default info)',
   SHUTDOWN_TIMEOUT_MS: 'How long shutdown waits for requests and jobs to finish (default 30000)',
   INGEST_CONCURRENCY: 'Records applied to the FHIR server at once per hub process (default 4)',

@@ -1,14 +1,19 @@
 import type { CareTeam, Reference } from 'fhir/r4.js';
 import { CODE_SYSTEM } from '../fhir/profiles.js';
+import { localDate } from './business-calendar.js';
 
 /**
  * The named coordinator of the day on a participant's CareTeam at time `at`: a coverage entry
  * (`coverage-coordinator`) whose period covers `at` wins over the regular coordinator, so an
  * absence is covered without editing the regular entry. Undefined when nobody covers `at` (which
- * is itself a roster alert).
+ * is itself a roster alert). "Today" is the calendar day in the hub's time zone.
  */
-export function coordinatorOfTheDay(careTeam: CareTeam | undefined, at: Date): Reference | undefined {
-  const day = at.toISOString().slice(0, 10);
+export function coordinatorOfTheDay(
+  careTeam: CareTeam | undefined,
+  at: Date,
+  timeZone: string,
+): Reference | undefined {
+  const day = localDate(timeZone, at);
   const covering = (role: string): Reference | undefined =>
     careTeam?.participant?.find(
       (p) =>

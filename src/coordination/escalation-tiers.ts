@@ -1,8 +1,13 @@
-import { Ajv, type JSONSchemaType } from 'ajv';
-import { readFile } from 'node:fs/promises';
-import { parse } from 'yaml';
-import { ConfigError } from '../errors/hub-error.js';
-import { describeAjvError } from '../config/partners.js';
+import type { Reference } from 'fhir/r4.js';
+import {
+  calendarOf,
+  DEADLINE_WINDOW_SCHEMA,
+  dueAt,
+  isOpen,
+  type CalendarsConfig,
+  type DeadlineWindow,
+} from './business-calendar.js';
+import { loadYamlConfig } from './config-file.js';
 
 /** Who chairs a tier: a role from the hub care-team-role CodeSystem, a name, and their agency. */
 export interface TierChair {
@@ -13,8 +18,10 @@ export interface TierChair {
 
 export interface EscalationTier {
   title: string;
-  /** How long the escalation review Task has: its due time is this many hours after the trigger. */
-  respondWithinHours: number;
+  /** How long the escalation review has, on the chair agency's calendar. */
+  respondWithin: DeadlineWindow;
+  /** `on-call`: outside the chair agency's office hours, the escalation goes to its on-call contact. */
+  afterHours?: 'on-call';
   chair: TierChair;
 }
 
@@ -24,21 +31,22 @@ export interface EscalationConfig {
   triggers: Record<string, string>;
 }
 
-const schema: JSONSchemaType<EscalationConfig> = {
+const schema = {
   type: 'object',
   additionalProperties: false,
   required: ['tiers', 'triggers'],
   properties: {
     tiers: {
       type: 'object',
-      required: [],
+      minProperties: 1,
       additionalProperties: {
         type: 'object',
         additionalProperties: false,
-        required: ['title', 'respondWithinHours', 'chair'],
+        required: ['title', 'respondWithin', 'chair'],
         properties: {
           title: { type: 'string' },
-          respondWithinHours: { type: 'number', exclusiveMinimum: 0, maximum: 720 },
+          respondWithin: DEADLINE_WINDOW_SCHEMA,
+          afterHours: { type: 'string', enum: ['on-call'] },
           chair: {
             type: 'object',
             additionalProperties: false,
@@ -52,40 +60,52 @@ const schema: JSONSchemaType<EscalationConfig> = {
         },
       },
     },
-    triggers: { type: 'object', required: [], additionalProperties: { type: 'string' } },
+    triggers: { type: 'object', additionalProperties: { type: 'string' } },
   },
 };
 
-const validate = new Ajv({ allErrors: true }).compile(schema);
-
 /** Reads and validates the tiers file; every trigger must name a defined tier. */
-export async function loadEscalationConfig(file: string): Promise<EscalationConfig> {
-  const name = file.split('/').pop()!;
-  const data: unknown = parse(await readFile(file, 'utf8'));
-  if (!validate(data)) {
-    throw new ConfigError((validate.errors ?? []).map((e) => `${name}: ${describeAjvError(e)}`));
-  }
-  const problems = Object.entries(data.triggers)
-    .filter(([, tier]) => !data.tiers[tier])
-    .map(([trigger, tier]) => `${name}: /triggers/${trigger} names tier "${tier}", which is not defined`);
-  if (problems.length > 0) {
-    throw new ConfigError(problems);
-  }
-  return data;
+export function loadEscalationConfig(file: string): Promise<EscalationConfig> {
+  return loadYamlConfig<EscalationConfig>(file, schema, (data, name) =>
+    Object.entries(data.triggers)
+      .filter(([, tier]) => !data.tiers[tier])
+      .map(([trigger, tier]) => `${name}: /triggers/${trigger} names tier "${tier}", which is not defined`),
+  );
+}
+
+/** Where an escalation goes and by when it must be answered. */
+export interface EscalationRoute {
+  readonly tierId: string;
+  readonly tier: EscalationTier;
+  readonly dueAt: Date;
+  /** The tier chair, or the chair agency's on-call contact after hours. */
+  readonly chair: Reference;
+  readonly afterHours: boolean;
 }
 
 /**
- * The tier a trigger escalates to and when its review is due. Pure: `at` is when the trigger
- * happened. An unknown trigger falls back to the slowest tier rather than being dropped.
+ * The tier a trigger escalates to, who answers it and by when. Pure: `at` is when the trigger
+ * happened. An unknown trigger falls back to the first tier listed rather than being dropped.
  */
 export function escalationFor(
   config: EscalationConfig,
+  calendars: CalendarsConfig,
   trigger: string,
   at: Date,
-): { tierId: string; tier: EscalationTier; dueAt: Date } {
-  const tierId =
-    config.triggers[trigger] ??
-    Object.entries(config.tiers).sort(([, a], [, b]) => b.respondWithinHours - a.respondWithinHours)[0]![0];
+): EscalationRoute {
+  const tierId = config.triggers[trigger] ?? Object.keys(config.tiers)[0]!;
   const tier = config.tiers[tierId]!;
-  return { tierId, tier, dueAt: new Date(at.getTime() + tier.respondWithinHours * 3600_000) };
+  const calendar = calendarOf(calendars, tier.chair.organization);
+  const afterHours = tier.afterHours === 'on-call' && !isOpen(calendar, at);
+  const onCall = calendar.onCall;
+  const chair: Reference = afterHours
+    ? {
+        reference: `Organization/${onCall.organization ?? tier.chair.organization}`,
+        display: `${onCall.display}${onCall.telecom ? ` (${onCall.telecom})` : ''}, on call for the ${tier.title} chair`,
+      }
+    : {
+        reference: `Organization/${tier.chair.organization}`,
+        display: `${tier.chair.display} (${tier.title} chair)`,
+      };
+  return { tierId, tier, dueAt: dueAt(calendar, at, tier.respondWithin), chair, afterHours };
 }

@@ -9,7 +9,18 @@ export type HubRecordKind =
   | 'ack-notice'
   | 'escalation-notice'
   | 'escalation-task'
-  | 'integration-alert';
+  | 'integration-alert'
+  | 'sprint-task'
+  | 'sprint'
+  | 'documentation-task'
+  | 'crisis-update-task'
+  | 'authorization-review'
+  | 'plan-review-task'
+  | 'overdue-flag'
+  | 'huddle'
+  | 'huddle-action'
+  | 'refusal-record'
+  | 'rights-audit';
 
 /** `<base>/sid/hub/<kind>`: identifier systems of resources the hub creates. */
 export function hubSystem(identifierBase: string, kind: HubRecordKind): string {

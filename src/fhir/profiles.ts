@@ -15,4 +15,14 @@ export const CODE_SYSTEM = {
   careTeamRole: `${HUB_CANONICAL_BASE}/CodeSystem/hub-care-team-role`,
   communicationCategory: `${HUB_CANONICAL_BASE}/CodeSystem/hub-communication-category`,
   messageEvent: `${HUB_CANONICAL_BASE}/CodeSystem/hub-message-event`,
+  taskStatus: `${HUB_CANONICAL_BASE}/CodeSystem/hub-task-status`,
+} as const;
+
+/**
+ * Extensions the hub reads. `plan-change-control` is what a CarePlan version answering a plan-change
+ * review must carry (DESIGN rule 7): sub-extensions `whatChanged` (string), `risk` (string, 1..*),
+ * `control` (complex: `description` string and `owner` Reference(Organization), 1..*).
+ */
+export const EXTENSION = {
+  planChangeControl: `${HUB_CANONICAL_BASE}/StructureDefinition/plan-change-control`,
 } as const;

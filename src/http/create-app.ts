@@ -10,6 +10,7 @@ import { healthRoutes, type DependencyCheck } from './routes/health.routes.js';
 import { fhirMessagingRoutes, type FhirMessagingDeps } from './routes/fhir-messaging.routes.js';
 import { ingestRoutes, type IngestRouteDeps } from './routes/ingest.routes.js';
 import { routingRoutes, type RoutingRouteDeps } from './routes/routing.routes.js';
+import { coordinationRoutes, type CoordinationRouteDeps } from './routes/coordination.routes.js';
 
 /** What the HTTP layer needs; built in the composition root and passed in (no singletons). */
 export interface AppDeps {
@@ -18,6 +19,7 @@ export interface AppDeps {
   readonly ingest?: IngestRouteDeps;
   readonly messaging?: FhirMessagingDeps;
   readonly routing?: RoutingRouteDeps;
+  readonly coordination?: CoordinationRouteDeps;
   /** Mount the demo partners' stand-in inbox. */
   readonly demoInbox?: boolean;
   /** Serve the queue dashboard at `/admin/queues` over these queues. */
@@ -45,6 +47,9 @@ export function createApp(deps: AppDeps): Express {
   }
   if (deps.routing) {
     app.use(routingRoutes(deps.routing));
+  }
+  if (deps.coordination) {
+    app.use(coordinationRoutes(deps.coordination));
   }
   if (deps.demoInbox) {
     app.use(demoInboxRoutes());

@@ -38,13 +38,15 @@ const MAX_CONFLICT_RETRIES = 3;
  * version when nothing changed), the shared CareTeam merged, and a Provenance naming the partner
  * and the source record. A CarePlan edit that names its base version is written with `If-Match`,
  * merged with a newer version, or refused naming the conflicts ({@link versionedPlanEntry}).
- * Retries when another writer changed the CareTeam or the CarePlan in between.
+ * Retries when another writer changed the CareTeam or the CarePlan in between. `beforeWrite` runs
+ * once the participant is known (the coordination rules' checks); it refuses by throwing.
  */
 export async function writeMappedRecord(
   fhir: FhirGateway,
   mapped: MappedRecord,
   source: SourceRecord,
   identifierBase: string,
+  beforeWrite?: (patient: string) => Promise<void>,
 ): Promise<WriteOutcome> {
   const { patientId } = await resolveParticipant(
     fhir,
@@ -52,6 +54,7 @@ export async function writeMappedRecord(
     mapped.participant.demographics,
   );
   const patient = `Patient/${patientId}`;
+  await beforeWrite?.(patient);
   for (let attempt = 0; ; attempt++) {
     try {
       return await writeOnce(fhir, mapped, source, identifierBase, patient);

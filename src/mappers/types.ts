@@ -51,6 +51,16 @@ export type HubEvent =
       readonly at: string;
       readonly communication: string;
       readonly thresholds: string[];
+      /** The named supervisor responsible for the next stabilization update. */
+      readonly supervisor: Reference;
+      readonly nextReviewAt: string;
+      /** A temporary support increase, when the update reports one. */
+      readonly support?: {
+        readonly summary: string;
+        readonly exceedsAuthorizedScope: boolean;
+        /** The end of its expected review date: past it, the case manager must review it. */
+        readonly reviewBy: string;
+      };
     }
   | { readonly type: 'service-plan'; readonly at: string; readonly carePlan: string };
 

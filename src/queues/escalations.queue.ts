@@ -36,7 +36,8 @@ export function processEscalationJob(
   deps: RoutingDeps,
 ): (job: Job<EscalationJobData>) => Promise<EscalationResult> {
   return async (job) => {
-    const result = await escalate(deps.fhir, deps.identifierBase, deps.tiers, {
+    const { tiers, calendars } = deps.coordination;
+    const result = await escalate(deps.fhir, deps.identifierBase, tiers, calendars, {
       ...job.data,
       at: new Date(job.data.at),
     });

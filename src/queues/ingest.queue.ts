@@ -2,7 +2,8 @@ import { Queue, UnrecoverableError, Worker, type Job, type JobsOptions } from 'b
 import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { FieldIssue } from '../adapters/types.js';
-import type { PartnerRegistry } from '../config/partners.js';
+import type { PartnerConfig, PartnerRegistry } from '../config/partners.js';
+import type { MappedRecord } from '../mappers/types.js';
 import { HubError } from '../errors/hub-error.js';
 import { FhirServerError } from '../fhir/fhir-errors.js';
 import type { FhirGateway } from '../fhir/fhir-gateway.js';
@@ -84,6 +85,15 @@ export interface IngestDeps {
   readonly rejected: RejectedStore;
   readonly identifierBase: string;
   readonly logger: Logger;
+  /**
+   * Checks a mapped record before it is written (decision rights, plan change control); returns a
+   * check to run once the participant is resolved. Throws a HubError (4xx) to refuse the record.
+   */
+  readonly guard?: (
+    partner: PartnerConfig,
+    mapped: MappedRecord,
+    data: IngestJobData,
+  ) => Promise<(patient: string) => Promise<void>>;
   /** Called once a record is on the FHIR server (plan-change routing, coordination rules). */
   readonly onApplied?: (outcome: WriteOutcome, data: IngestJobData) => Promise<void>;
 }
@@ -109,7 +119,8 @@ export function processIngestJob(
         );
       }
       const mapped = handler.map(data.record, { partner, identifierBase: deps.identifierBase });
-      const outcome = await writeMappedRecord(deps.fhir, mapped, data, deps.identifierBase);
+      const beforeWrite = await deps.guard?.(partner, mapped, data);
+      const outcome = await writeMappedRecord(deps.fhir, mapped, data, deps.identifierBase, beforeWrite);
       await deps.onApplied?.(outcome, data);
       return outcome;
     } catch (err) {

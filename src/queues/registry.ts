@@ -7,6 +7,14 @@ import {
   scheduleAckDeadline,
   type AcknowledgmentsQueue,
 } from './acknowledgments.queue.js';
+import type { CoordinationDeps } from '../coordination/coordination-deps.js';
+import {
+  createCoordinationQueue,
+  createCoordinationWorker,
+  scheduleObligationCheck,
+  scheduleSupportWindowCheck,
+  type CoordinationQueue,
+} from './coordination.queue.js';
 import {
   createDeliveryQueue,
   createDeliveryWorker,
@@ -36,6 +44,7 @@ export interface HubQueues {
   readonly deliveries: ReadonlyMap<string, DeliveryQueue>;
   readonly acknowledgments: AcknowledgmentsQueue;
   readonly escalations: EscalationsQueue;
+  readonly coordination: CoordinationQueue;
 }
 
 /** All queues as a list, e.g. for the dead-letter API and the dashboard. */
@@ -46,6 +55,7 @@ export function allQueues(queues: HubQueues): Queue[] {
     ...queues.deliveries.values(),
     queues.acknowledgments,
     queues.escalations,
+    queues.coordination,
   ] as Queue[];
 }
 
@@ -61,6 +71,7 @@ export function createQueues(connection: Redis, prefix: string, partners: Partne
     ),
     acknowledgments: createAcknowledgmentsQueue(connection, prefix),
     escalations: createEscalationsQueue(connection, prefix),
+    coordination: createCoordinationQueue(connection, prefix),
   };
 }
 
@@ -83,6 +94,20 @@ export function routingEnqueuers(
   };
 }
 
+/** The coordination deps' scheduling functions, bound to the queues. */
+export function coordinationEnqueuers(
+  queues: HubQueues,
+  now: () => Date,
+): Pick<CoordinationDeps, 'enqueueEscalation' | 'scheduleObligationCheck' | 'scheduleSupportWindowCheck'> {
+  return {
+    enqueueEscalation: (req) => enqueueEscalation(queues.escalations, req),
+    scheduleObligationCheck: (taskId, due, escalateAs) =>
+      scheduleObligationCheck(queues.coordination, taskId, due, escalateAs, now()),
+    scheduleSupportWindowCheck: (check, reviewBy) =>
+      scheduleSupportWindowCheck(queues.coordination, check, reviewBy, now()),
+  };
+}
+
 export { enqueuePlanChange };
 
 /** Starts every worker on one Redis connection made for blocking use. */
@@ -91,6 +116,7 @@ export function startWorkers(
   prefix: string,
   ingestDeps: IngestDeps,
   routingDeps: RoutingDeps,
+  coordinationDeps: CoordinationDeps,
   ingestConcurrency: number,
 ): Worker[] {
   return [
@@ -102,6 +128,7 @@ export function startWorkers(
       .map((p) => createDeliveryWorker(routingDeps, connection, prefix, p)),
     createAcknowledgmentsWorker(routingDeps, connection, prefix),
     createEscalationsWorker(routingDeps, connection, prefix),
+    createCoordinationWorker(coordinationDeps, connection, prefix),
   ] as Worker[];
 }
 

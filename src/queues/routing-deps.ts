@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { PartnerRegistry } from '../config/partners.js';
-import type { EscalationConfig } from '../coordination/escalation-tiers.js';
+import type { CoordinationConfig } from '../coordination/coordination-config.js';
 import type { FhirGateway } from '../fhir/fhir-gateway.js';
 import type { Logger } from '../logging/logger.js';
 import type { CircuitBreaker } from '../routing/circuit-breaker.js';
@@ -13,7 +13,8 @@ export interface RoutingDeps {
   readonly fhir: FhirGateway;
   readonly partners: PartnerRegistry;
   readonly identifierBase: string;
-  readonly tiers: EscalationConfig;
+  /** Escalation tiers, and the calendars their deadlines and after-hours routing follow. */
+  readonly coordination: Pick<CoordinationConfig, 'tiers' | 'calendars'>;
   readonly logger: Logger;
   /** For delivery ordering state and locks. */
   readonly redis: Redis;

@@ -1,5 +1,6 @@
 import type { Communication, Reference, Task } from 'fhir/r4.js';
 import { coordinatorOfTheDay } from '../coordination/coordinator.rules.js';
+import type { CalendarsConfig } from '../coordination/business-calendar.js';
 import { escalationFor, type EscalationConfig } from '../coordination/escalation-tiers.js';
 import type { FhirGateway } from '../fhir/fhir-gateway.js';
 import { hubIdentifier } from '../fhir/hub-identifiers.js';
@@ -25,26 +26,27 @@ export interface EscalationResult {
   readonly task: string;
   /** The coordinator of the day, when there is one. */
   readonly coordinator?: Reference;
+  /** The tier chair, or the on-call contact after hours. */
+  readonly chair: Reference;
 }
 
 /**
  * Escalates to the named coordinator of the day and the tier's chair: an escalation notice
  * (Communication) to both, and an escalation-review Task owned by the coordinator (the chair when
- * nobody coordinates today), due per the tier. Idempotent on trigger and focus.
+ * nobody coordinates today), due per the tier on the chair agency's calendar. After hours a tier
+ * marked `afterHours: on-call` goes to the chair agency's on-call contact. Idempotent on trigger and
+ * focus.
  */
 export async function escalate(
   fhir: FhirGateway,
   identifierBase: string,
   tiers: EscalationConfig,
+  calendars: CalendarsConfig,
   req: EscalationRequest,
 ): Promise<EscalationResult> {
-  const { tierId, tier, dueAt } = escalationFor(tiers, req.trigger, req.at);
+  const { tierId, tier, dueAt, chair, afterHours } = escalationFor(tiers, calendars, req.trigger, req.at);
   const team = await sharedCareTeam(fhir, identifierBase, req.patient.split('/')[1] ?? '');
-  const coordinator = coordinatorOfTheDay(team, req.at);
-  const chair: Reference = {
-    reference: `Organization/${tier.chair.organization}`,
-    display: `${tier.chair.display} (${tier.title} chair)`,
-  };
+  const coordinator = coordinatorOfTheDay(team, req.at, calendars.timeZone);
   const key = `${req.trigger}.${req.focus.replace(/\//g, '-')}`;
 
   const noticeId = hubIdentifier(identifierBase, 'escalation-notice', key);
@@ -60,7 +62,7 @@ export async function escalate(
     recipient: [...(coordinator ? [coordinator] : []), chair],
     payload: [
       {
-        contentString: `${tier.title}: ${req.detail}${coordinator ? '' : ' No coordinator of the day is named for this participant.'}`,
+        contentString: `${tier.title}${afterHours ? ' (after hours: to the on-call contact)' : ''}: ${req.detail}${coordinator ? '' : ' No coordinator of the day is named for this participant.'}`,
       },
     ],
   };
@@ -95,6 +97,7 @@ export async function escalate(
     tierId,
     notice: `Communication/${storedNotice.resource.id}`,
     task: `Task/${storedTask.id}`,
+    chair,
     ...(coordinator ? { coordinator } : {}),
   };
 }

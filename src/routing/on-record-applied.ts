@@ -1,4 +1,5 @@
 import type { Communication, Task } from 'fhir/r4.js';
+import type { AppliedRecord } from '../coordination/apply-rules.js';
 import type { WriteOutcome } from '../ingest/write-mapped-record.js';
 import type { IngestJobData } from '../queues/ingest.queue.js';
 import type { PlanChangeJobData } from '../queues/plan-changes.queue.js';
@@ -13,12 +14,15 @@ export interface OnAppliedDeps {
   readonly identifierBase: string;
   readonly now: () => Date;
   enqueuePlanChange(data: PlanChangeJobData): Promise<void>;
+  /** Hands the written record to the coordination rules; `key` makes a redelivery a no-op. */
+  enqueueCoordination(key: string, record: AppliedRecord): Promise<void>;
 }
 
 /**
  * What follows a partner record landing on the FHIR server: every CarePlan version it wrote becomes
- * a plan change to route, and an acknowledgment it carried (a completed acknowledgment Task, or an
- * acknowledgment Communication about a plan version) completes the partner's Task.
+ * a plan change to route, an acknowledgment it carried (a completed acknowledgment Task, or an
+ * acknowledgment Communication about a plan version) completes the partner's Task, and the record
+ * goes to the coordination rules (its events, and the obligations it answers).
  */
 export function onRecordApplied(
   deps: OnAppliedDeps,
@@ -63,6 +67,13 @@ export function onRecordApplied(
         }
       }
     }
+    await deps.enqueueCoordination(outcome.provenance, {
+      partnerId: data.partnerId,
+      patient: outcome.patient,
+      written: outcome.written,
+      versions: outcome.versions,
+      events: outcome.events,
+    });
   };
 }
 

@@ -1,16 +1,17 @@
 import { QueueEvents } from 'bullmq';
-import path from 'node:path';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { HubConfig } from '../config/load-config.js';
-import { loadPartners, type PartnerRegistry } from '../config/partners.js';
-import { ConfigError, HubError } from '../errors/hub-error.js';
+import { loadPartners, type PartnerConfig, type PartnerRegistry } from '../config/partners.js';
+import { HubError } from '../errors/hub-error.js';
 import { FhirGateway } from '../fhir/fhir-gateway.js';
 import { loadProfiles } from '../fhir/load-profiles.js';
 import { ensurePartnerOrganizations } from '../fhir/partner-organizations.js';
 import { createApp } from '../http/create-app.js';
 import { defaultFormats } from '../ingest/format-registry.js';
-import { loadEscalationConfig } from '../coordination/escalation-tiers.js';
+import { loadCoordinationConfig } from '../coordination/coordination-config.js';
+import type { CoordinationDeps } from '../coordination/coordination-deps.js';
+import { guardInbound } from '../coordination/inbound-guard.js';
 import { ensureSubscriptions } from '../fhir/subscriptions.js';
 import { IngestService } from '../ingest/ingest-service.js';
 import { mllpIngestHandler } from '../ingest/mllp-ingest.js';
@@ -19,10 +20,13 @@ import { RejectedStore } from '../ingest/rejected-store.js';
 import { TrafficRecorder } from '../ingest/traffic-recorder.js';
 import type { Logger } from '../logging/logger.js';
 import { checkRedis, createRedisConnection, pingRedis } from '../queues/connection.js';
-import { INGEST_QUEUE } from '../queues/ingest.queue.js';
+import { enqueueAppliedRecord } from '../queues/coordination.queue.js';
+import { INGEST_QUEUE, type IngestJobData } from '../queues/ingest.queue.js';
+import type { MappedRecord } from '../mappers/types.js';
 import {
   allQueues,
   closeQueues,
+  coordinationEnqueuers,
   createQueues,
   enqueuePlanChange,
   routingEnqueuers,
@@ -57,16 +61,11 @@ export interface RunningHub {
  */
 export async function startHub(config: HubConfig, logger: Logger): Promise<RunningHub> {
   const partners = await loadPartners(config.partnerConfigDir, config.secrets);
-  const tiers = await loadEscalationConfig(path.join(config.coordinationConfigDir, 'escalation-tiers.yaml'));
-  const unknownChairs = Object.entries(tiers.tiers).filter(([, t]) => !partners.get(t.chair.organization));
-  if (unknownChairs.length > 0) {
-    throw new ConfigError(
-      unknownChairs.map(
-        ([id, t]) =>
-          `escalation-tiers.yaml: /tiers/${id}/chair/organization "${t.chair.organization}" is not a partner`,
-      ),
-    );
-  }
+  const coordination = await loadCoordinationConfig(
+    config.coordinationConfigDir,
+    config.profilesDir,
+    partners,
+  );
   await checkRedis(config.redis.url);
   const fhirOrigin = await ensureFhirServer(config, logger);
   const fhir = new FhirGateway({
@@ -100,7 +99,7 @@ export async function startHub(config: HubConfig, logger: Logger): Promise<Runni
     fhir,
     partners,
     identifierBase,
-    tiers,
+    coordination,
     logger,
     redis,
     prefix,
@@ -114,9 +113,34 @@ export async function startHub(config: HubConfig, logger: Logger): Promise<Runni
     rejected,
     identifierBase,
     logger,
-    onApplied: onRecordApplied({ fhir, status, identifierBase, now, enqueuePlanChange: planChange }),
+    guard: (partner: PartnerConfig, mapped: MappedRecord, data: IngestJobData) =>
+      guardInbound({ fhir, partners, config: coordination, now }, partner, mapped, data),
+    onApplied: onRecordApplied({
+      fhir,
+      status,
+      identifierBase,
+      now,
+      enqueuePlanChange: planChange,
+      enqueueCoordination: (key, record) => enqueueAppliedRecord(queues.coordination, key, record),
+    }),
   };
-  const workers = startWorkers(workerRedis, prefix, ingestDeps, routingDeps, config.ingest.concurrency);
+  const coordinationDeps: CoordinationDeps = {
+    fhir,
+    partners,
+    identifierBase,
+    config: coordination,
+    logger,
+    now,
+    ...coordinationEnqueuers(queues, now),
+  };
+  const workers = startWorkers(
+    workerRedis,
+    prefix,
+    ingestDeps,
+    routingDeps,
+    coordinationDeps,
+    config.ingest.concurrency,
+  );
   const queueEvents = new QueueEvents(INGEST_QUEUE, { connection: workerRedis.duplicate(), prefix });
   const ingest = new IngestService({
     partners,
@@ -159,6 +183,7 @@ export async function startHub(config: HubConfig, logger: Logger): Promise<Runni
       waitMs: 30000,
     },
     routing: { fhir, status, identifierBase, queues: allQueues(queues), now, enqueuePlanChange: planChange },
+    coordination: { ...coordinationDeps, timeZone: coordination.calendars.timeZone },
     demoInbox: config.demoInbox,
     dashboard: allQueues(queues),
     adminToken: config.http.adminToken,

@@ -1,4 +1,3 @@
-import { hubTask } from '../../fhir/hub-task.js';
 import type { Communication, Flag, Identifier, Reference } from 'fhir/r4.js';
 import type { CrisisPerson, CrisisThreshold, CrisisUpdate } from '../../adapters/crisis-update/types.js';
 import { CODE_SYSTEM } from '../../fhir/profiles.js';
@@ -17,11 +16,10 @@ export const THRESHOLD_FLAGS: Readonly<Partial<Record<CrisisThreshold, string>>>
 
 /**
  * Maps a crisis stabilization update (DESIGN rules 8 and 9) to a `crisis-update` Communication
- * from the partner carrying every required field as readable text; when a communication threshold
- * is crossed, a `crisis-update` Task owned by the named supervisor and due at the next review
- * point, and the hub risk Flags the thresholds raise; when a temporary support increase exceeds the
- * authorized scope, an `authorization-review` Task owned by the partner, due by the end of its
- * expected review date.
+ * from the partner carrying every required field as readable text, and the hub risk Flags the
+ * thresholds raise. The obligations that follow (the next update to the case manager, an
+ * authorization review) depend on the coordination configuration, so the event carries what they
+ * need and the coordination rules open them.
  */
 export function crisisUpdateToMapped(update: CrisisUpdate, ctx: MappingContext): MappedRecord {
   const increase = update.temporarySupportIncrease;
@@ -34,36 +32,30 @@ export function crisisUpdateToMapped(update: CrisisUpdate, ctx: MappingContext):
   ];
   const communication = communicationWrite(update, ctx, thresholds);
   const writes: ResourceWrite[] = [communication];
-
-  if (thresholds.length > 0) {
-    writes.push(
-      taskWrite(update, ctx, 'crisis-update', {
-        focus: communication.fullUrl,
-        owner: personRef(update.nextUpdateSupervisor, ctx),
-        due: update.nextReviewAt,
-        description: `Send the next stabilization update or escalation notice for crisis update ${update.updateId} (thresholds crossed: ${thresholds.join(', ')})`,
-      }),
-    );
-  }
   for (const code of new Set(thresholds.flatMap((t) => THRESHOLD_FLAGS[t] ?? []))) {
     writes.push(flagWrite(update, ctx, code, thresholds));
   }
-  if (increase?.exceedsAuthorizedScope) {
-    writes.push(
-      taskWrite(update, ctx, 'authorization-review', {
-        focus: communication.fullUrl,
-        owner: partnerRef(ctx),
-        due: endOfDay(increase.expectedReviewDate, update.eventDateTime),
-        description: `Review authorization: temporary support increase (${increase.supportIncrease}) exceeds the authorized scope`,
-      }),
-    );
-  }
-
   return {
     participant: { identifiers: participantIdentifiers(update, ctx) },
     writes,
     events: [
-      { type: 'crisis-update', at: update.eventDateTime, communication: communication.fullUrl, thresholds },
+      {
+        type: 'crisis-update',
+        at: update.eventDateTime,
+        communication: communication.fullUrl,
+        thresholds,
+        supervisor: personRef(update.nextUpdateSupervisor, ctx),
+        nextReviewAt: update.nextReviewAt,
+        ...(increase
+          ? {
+              support: {
+                summary: `${increase.supportIncrease} (reason: ${increase.reason}; from ${increase.startDate}, review by ${increase.expectedReviewDate})`,
+                exceedsAuthorizedScope: increase.exceedsAuthorizedScope,
+                reviewBy: endOfDay(increase.expectedReviewDate, update.eventDateTime),
+              },
+            }
+          : {}),
+      },
     ],
   };
 }
@@ -113,26 +105,6 @@ function payloadLines(u: CrisisUpdate, thresholds: readonly string[]): string[] 
     );
   }
   return lines;
-}
-
-function taskWrite(
-  update: CrisisUpdate,
-  ctx: MappingContext,
-  code: 'crisis-update' | 'authorization-review',
-  t: { focus: string; owner: Reference; due: string; description: string },
-): ResourceWrite {
-  const task = hubTask({
-    code,
-    description: t.description,
-    focus: t.focus,
-    for: PARTICIPANT_REF,
-    authoredOn: update.eventDateTime,
-    requester: partnerRef(ctx),
-    owner: t.owner,
-    due: t.due,
-  });
-  const recordType = code === 'crisis-update' ? 'crisis-update-task' : 'crisis-update-authorization-review';
-  return resourceWrite(task, sourceIdentifier(ctx, recordType, update.updateId));
 }
 
 function flagWrite(

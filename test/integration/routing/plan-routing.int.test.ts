@@ -9,6 +9,7 @@ import { hubIdentifier } from '../../../src/fhir/hub-identifiers.js';
 import { CODE_SYSTEM, PROFILE } from '../../../src/fhir/profiles.js';
 import { createLogger } from '../../../src/logging/logger.js';
 import { startHub, type RunningHub } from '../../../src/startup/start-hub.js';
+import { coordinationDir } from '../../support/coordination-dir.js';
 import { PartnerServer } from '../../support/partner-server.js';
 import { testConfig, testGateway as testFhir, unique } from '../../support/test-env.js';
 
@@ -32,9 +33,7 @@ describe('plan-change routing', () => {
   beforeAll(async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'routing-'));
     const partners = path.join(dir, 'partners');
-    const coordination = path.join(dir, 'coordination');
     mkdirSync(partners);
-    mkdirSync(coordination);
     const partner = (id: string, lines: string[]): void =>
       writeFileSync(
         path.join(partners, `${id}.yaml`),
@@ -88,18 +87,18 @@ describe('plan-change routing', () => {
         'circuit: { failureThreshold: 2, windowMs: 10000, cooldownMs: 1500 }',
       ]),
     ]);
-    writeFileSync(
-      path.join(coordination, 'escalation-tiers.yaml'),
-      [
-        'tiers:',
-        '  review:',
-        '    title: 24-72 hour review',
-        '    respondWithinHours: 48',
-        '    chair: { role: tier-chair, display: Review chair, organization: r-author }',
-        'triggers:',
-        '  missed-acknowledgment: review',
-      ].join('\n'),
-    );
+    // The shipped rules, with r-author chairing every tier (48 h reviews) and calendars for no agency.
+    const coordination = coordinationDir({
+      'escalation-tiers.yaml': (tiers) => {
+        for (const tier of Object.values<{ chair: Record<string, string> }>(tiers.tiers)) {
+          tier.chair = { role: 'tier-chair', display: 'Review chair', organization: 'r-author' };
+        }
+        tiers.tiers.review.respondWithin = { hours: 48 };
+      },
+      'calendars.yaml': (calendars) => {
+        calendars.agencies = {};
+      },
+    });
     config = testConfig({
       PARTNER_CONFIG_DIR: partners,
       COORDINATION_CONFIG_DIR: coordination,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import type { Flag, Task } from 'fhir/r4.js';
+import type { Flag } from 'fhir/r4.js';
 import { parseCrisisUpdate } from '../../../src/adapters/crisis-update/parse-crisis-update.js';
 import type { CrisisUpdate } from '../../../src/adapters/crisis-update/types.js';
 import type { PartnerConfig } from '../../../src/config/partners.js';
@@ -36,27 +36,11 @@ describe('crisisUpdateToMapped', () => {
     expectGolden('crisis-update', 'informational', mapped);
   });
 
-  it('owns the crisis-update Task by the named supervisor, due at the next review point', () => {
+  it('carries what the coordination rules need in its event: supervisor, review point, support', () => {
     const [update] = updates('high-risk-evening');
     const { writes, events } = crisisUpdateToMapped(update!, ctx);
     const communication = writes[0]!;
-    const tasks = writes.filter((w) => w.resource.resourceType === 'Task').map((w) => w.resource as Task);
-    expect(tasks.map((t) => [t.code?.coding?.[0]?.code, t.restriction?.period?.end, t.owner])).toEqual([
-      [
-        'crisis-update',
-        '2025-03-05T17:00:00-05:00',
-        {
-          identifier: { system: 'https://carecoord.example.org/sid/northside-bh/staff', value: 'EMP-0092' },
-          display: 'Dana Shiftlead, Residential supervisor (555-0173)',
-        },
-      ],
-      [
-        'authorization-review',
-        '2025-03-12T23:59:59-05:00',
-        { reference: 'Organization/northside-bh', display: 'Northside Behavioral Health' },
-      ],
-    ]);
-    expect(tasks.every((t) => t.focus?.reference === communication.fullUrl)).toBe(true);
+    expect(writes.some((w) => w.resource.resourceType === 'Task')).toBe(false);
     const flags = writes.filter((w) => w.resource.resourceType === 'Flag').map((w) => w.resource as Flag);
     expect(flags.map((f) => f.code.coding?.[0]?.code)).toEqual(['self-harm-risk', 'behavioral-escalation']);
     expect(events).toEqual([
@@ -71,11 +55,21 @@ describe('crisisUpdateToMapped', () => {
           'major-family-concern',
           'temporary-support-increase',
         ],
+        supervisor: {
+          identifier: { system: 'https://carecoord.example.org/sid/northside-bh/staff', value: 'EMP-0092' },
+          display: 'Dana Shiftlead, Residential supervisor (555-0173)',
+        },
+        nextReviewAt: '2025-03-05T17:00:00-05:00',
+        support: {
+          summary: expect.stringContaining('review by 2025-03-12') as unknown as string,
+          exceedsAuthorizedScope: true,
+          reviewBy: '2025-03-12T23:59:59-05:00',
+        },
       },
     ]);
   });
 
-  it('raises ED-contact and medication-change flags, and no authorization review within scope', () => {
+  it('raises ED-contact and medication-change flags', () => {
     const [update] = updates('high-risk-evening');
     const withinScope: CrisisUpdate = {
       ...update!,
@@ -84,13 +78,15 @@ describe('crisisUpdateToMapped', () => {
     };
     const { writes, events } = crisisUpdateToMapped(withinScope, ctx);
     expect(
-      writes.map((w) => [w.resource.resourceType, (w.resource as Flag | Task).code?.coding?.[0]?.code]),
+      writes.map((w) => [w.resource.resourceType, (w.resource as Flag).code?.coding?.[0]?.code]),
     ).toEqual([
       ['Communication', undefined],
-      ['Task', 'crisis-update'],
       ['Flag', 'recent-ed-contact'],
       ['Flag', 'medication-change'],
     ]);
-    expect(events[0]).toMatchObject({ thresholds: ['ed-visit', 'medication-disruption'] });
+    expect(events[0]).toMatchObject({
+      thresholds: ['ed-visit', 'medication-disruption'],
+      support: { exceedsAuthorizedScope: false },
+    });
   });
 });

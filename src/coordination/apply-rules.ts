@@ -1,0 +1,463 @@
+import type { Communication, Flag, Reference, Task } from 'fhir/r4.js';
+import type { HubEvent } from '../mappers/types.js';
+import { CODE_SYSTEM } from '../fhir/profiles.js';
+import {
+  careContext,
+  openObligation,
+  organizationRef,
+  type CareContext,
+  type CoordinationDeps,
+  type SupportWindowCheck,
+} from './coordination-deps.js';
+import { authorizationReviewTask, nextUpdateDue, nextUpdateTask } from './crisis.rules.js';
+import { rightOfTaskCode } from './decision-rights.js';
+import { documentationTask, recordKindOf, requirementsFor, RECORD_KINDS } from './documentation.rules.js';
+import { closeObligation, isOpen, markOverdue, taskCodeOf, timelinessOf } from './obligations.js';
+import { planChangeTriggers, reviewTask } from './plan-change-control.js';
+import { sprintIdentifier, sprintTasks } from './post-discharge-sprint.js';
+
+/** A record the hub wrote, as the coordination rules see it. */
+export interface AppliedRecord {
+  readonly partnerId: string;
+  readonly patient: string;
+  /** fullUrl -> `Type/id` of every write. */
+  readonly written: Readonly<Record<string, string>>;
+  /** `Type/id` -> the version the write left it at. */
+  readonly versions: Readonly<Record<string, string>>;
+  readonly events: readonly HubEvent[];
+}
+
+/**
+ * Applies the operating model to one record the hub wrote: each event opens the obligations the
+ * configuration asks for (post-discharge sprint, documentation, crisis updates, authorization
+ * reviews, plan-change reviews) and escalates per tier; records that answer open obligations
+ * (documentation, a later crisis update, a plan version, a completed Task) close them on time or late.
+ */
+export async function applyCoordinationRules(deps: CoordinationDeps, record: AppliedRecord): Promise<void> {
+  const at = deps.now();
+  const care = await careContext(deps, record.patient, at);
+  const sender = organizationRef(deps, record.partnerId);
+  const resolve = (ref: string): string => record.written[ref] ?? ref;
+
+  for (const event of record.events) {
+    const e = resolveEvent(event, resolve);
+    await openDocumentation(deps, care, e, sender);
+    switch (e.type) {
+      case 'discharge':
+        await openSprint(deps, care, e, sender);
+        break;
+      case 'discharge-cancelled':
+        await cancelSprint(deps, e.encounter);
+        break;
+      case 'crisis-update':
+        await onCrisisUpdate(deps, care, e, record.partnerId, sender);
+        break;
+      case 'admission':
+      case 'admission-cancelled':
+      case 'missed-visit':
+      case 'plan-change-trigger':
+      case 'service-plan':
+        break;
+    }
+    const missed =
+      e.type === 'missed-visit' ? await recentMissedVisits(deps, record.patient, new Date(e.at)) : 0;
+    for (const trigger of planChangeTriggers(deps.config.planChange, e, missed)) {
+      await openPlanReview(deps, care, trigger, focusOf(e), new Date(e.at), sender);
+    }
+  }
+  await onWrittenResources(deps, care, record, sender, at);
+}
+
+function resolveEvent(event: HubEvent, resolve: (ref: string) => string): HubEvent {
+  switch (event.type) {
+    case 'missed-visit':
+      return { ...event, flag: resolve(event.flag), task: resolve(event.task) };
+    case 'plan-change-trigger':
+      return { ...event, focus: resolve(event.focus) };
+    case 'crisis-update':
+      return { ...event, communication: resolve(event.communication) };
+    case 'service-plan':
+      return { ...event, carePlan: resolve(event.carePlan) };
+    case 'admission':
+    case 'admission-cancelled':
+    case 'discharge':
+    case 'discharge-cancelled':
+      return { ...event, encounter: resolve(event.encounter) };
+  }
+}
+
+/** What an event is about: the resource obligations it opens point at. */
+function focusOf(e: HubEvent): string {
+  switch (e.type) {
+    case 'missed-visit':
+      return e.task;
+    case 'plan-change-trigger':
+      return e.focus;
+    case 'crisis-update':
+      return e.communication;
+    case 'service-plan':
+      return e.carePlan;
+    case 'admission':
+    case 'admission-cancelled':
+    case 'discharge':
+    case 'discharge-cancelled':
+      return e.encounter;
+  }
+}
+
+async function openDocumentation(
+  deps: CoordinationDeps,
+  care: CareContext,
+  e: HubEvent,
+  sender: Reference,
+): Promise<void> {
+  const { documentation } = deps.config;
+  for (const req of requirementsFor(documentation, e)) {
+    const owner = req.owner === 'sender' ? sender : care.ownerFor(req.owner.slice('right:'.length), sender);
+    const eventAt = new Date(e.at);
+    await openObligation(
+      deps,
+      documentationTask(req, {
+        identifierBase: deps.identifierBase,
+        patient: care.patient,
+        focus: focusOf(e),
+        eventAt,
+        owner,
+        due: care.dueFor(owner, eventAt, documentation.window),
+      }),
+      documentation.escalateAs,
+    );
+  }
+}
+
+async function openSprint(
+  deps: CoordinationDeps,
+  care: CareContext,
+  e: Extract<HubEvent, { type: 'discharge' }>,
+  sender: Reference,
+): Promise<void> {
+  const { rights, sprint } = deps.config;
+  const tasks = sprintTasks(sprint, {
+    identifierBase: deps.identifierBase,
+    patient: care.patient,
+    encounter: e.encounter,
+    dischargeAt: new Date(e.at),
+    ownerOf: (code) => care.ownerFor(rightOfTaskCode(rights, code), sender),
+    requester: sender,
+  });
+  for (const task of tasks) {
+    await openObligation(deps, task, 'missed-sprint-step');
+  }
+}
+
+/** A cancelled discharge (A13) withdraws the sprint steps nobody has finished. */
+async function cancelSprint(deps: CoordinationDeps, encounter: string): Promise<void> {
+  const group = sprintIdentifier(deps.identifierBase, encounter);
+  const tasks = await deps.fhir.search<Task>('Task', {
+    'group-identifier': `${group.system}|${group.value}`,
+  });
+  for (const task of tasks.filter(isOpen)) {
+    await deps.fhir.update<Task>({
+      ...task,
+      status: 'cancelled',
+      statusReason: { text: 'The discharge was cancelled' },
+      lastModified: deps.now().toISOString(),
+    });
+  }
+}
+
+async function onCrisisUpdate(
+  deps: CoordinationDeps,
+  care: CareContext,
+  e: Extract<HubEvent, { type: 'crisis-update' }>,
+  partnerId: string,
+  sender: Reference,
+): Promise<void> {
+  const { crisis } = deps.config;
+  const at = new Date(e.at);
+  // This update is the next update the earlier ones asked of this agency.
+  const earlier = await deps.fhir.search<Task>('Task', {
+    patient: care.patient,
+    code: `${CODE_SYSTEM.taskCode}|crisis-update`,
+    requester: `Organization/${partnerId}`,
+    status: 'requested,received,accepted,in-progress',
+  });
+  for (const task of earlier.filter((t) => t.focus?.reference !== e.communication)) {
+    await deps.fhir.update(
+      closeObligation(task, {
+        outcome: 'completed',
+        at: deps.now(),
+        by: sender,
+        note: `Next update received: ${e.communication}`,
+      }),
+    );
+  }
+  const caseManager =
+    care.memberInRole(crisis.caseManagerRole) ?? care.ownerFor(crisis.caseManagerRight, sender);
+  if (e.thresholds.length > 0) {
+    const mostUrgent = [...e.thresholds].sort(
+      (a, b) =>
+        care.dueFor(sender, at, crisis.updateWithin[a]!).getTime() -
+        care.dueFor(sender, at, crisis.updateWithin[b]!).getTime(),
+    )[0]!;
+    await deps.enqueueEscalation({
+      trigger: mostUrgent,
+      patient: care.patient,
+      focus: e.communication,
+      detail: `Crisis update crossed communication thresholds: ${e.thresholds.join(', ')}`,
+      at,
+    });
+    await openObligation(
+      deps,
+      nextUpdateTask({
+        identifierBase: deps.identifierBase,
+        patient: care.patient,
+        communication: e.communication,
+        thresholds: e.thresholds,
+        supervisor: e.supervisor,
+        caseManager,
+        requester: sender,
+        at,
+        due: nextUpdateDue(crisis, e.thresholds, new Date(e.nextReviewAt), (w) => care.dueFor(sender, at, w)),
+      }),
+      crisis.escalateAs,
+    );
+  }
+  if (e.support) {
+    if (e.support.exceedsAuthorizedScope) {
+      await openAuthorizationReview(
+        deps,
+        care,
+        {
+          patient: care.patient,
+          communication: e.communication,
+          partnerId,
+          summary: e.support.summary,
+          reportedAt: e.at,
+        },
+        'exceeds-scope',
+        caseManager,
+      );
+    }
+    await deps.scheduleSupportWindowCheck(
+      {
+        patient: care.patient,
+        communication: e.communication,
+        partnerId,
+        summary: e.support.summary,
+        reportedAt: e.at,
+      },
+      new Date(e.support.reviewBy),
+    );
+  }
+}
+
+async function openAuthorizationReview(
+  deps: CoordinationDeps,
+  care: CareContext,
+  check: SupportWindowCheck,
+  reason: 'exceeds-scope' | 'past-window',
+  caseManager: Reference,
+): Promise<void> {
+  const at = deps.now();
+  await openObligation(
+    deps,
+    authorizationReviewTask({
+      identifierBase: deps.identifierBase,
+      patient: check.patient,
+      communication: check.communication,
+      summary: check.summary,
+      reason,
+      owner: caseManager,
+      requester: organizationRef(deps, check.partnerId),
+      at,
+      due: care.dueFor(caseManager, at, deps.config.crisis.authorizationReview),
+    }),
+    deps.config.crisis.escalateAs,
+  );
+}
+
+/**
+ * At the end of a temporary support increase's stabilization window: unless a later crisis update
+ * from the same agency has reported on the participant since, the case manager must review the
+ * authorization.
+ */
+export async function checkSupportWindow(
+  deps: CoordinationDeps,
+  check: SupportWindowCheck,
+): Promise<'reviewed' | 'review-opened'> {
+  const later = await deps.fhir.search<Communication>('Communication', {
+    subject: check.patient,
+    category: `${CODE_SYSTEM.communicationCategory}|crisis-update`,
+    sender: `Organization/${check.partnerId}`,
+    sent: `gt${check.reportedAt}`,
+  });
+  if (later.length > 0) {
+    return 'reviewed';
+  }
+  const care = await careContext(deps, check.patient, deps.now());
+  const { crisis } = deps.config;
+  const sender = organizationRef(deps, check.partnerId);
+  const caseManager =
+    care.memberInRole(crisis.caseManagerRole) ?? care.ownerFor(crisis.caseManagerRight, sender);
+  await openAuthorizationReview(deps, care, check, 'past-window', caseManager);
+  return 'review-opened';
+}
+
+async function recentMissedVisits(deps: CoordinationDeps, patient: string, at: Date): Promise<number> {
+  const since = new Date(at.getTime() - deps.config.planChange.repeatedMissedVisits.withinDays * 86_400_000);
+  const tasks = await deps.fhir.search<Task>('Task', {
+    patient,
+    code: `${CODE_SYSTEM.taskCode}|missed-visit-follow-up`,
+    'authored-on': `ge${since.toISOString()}`,
+  });
+  return tasks.length;
+}
+
+async function openPlanReview(
+  deps: CoordinationDeps,
+  care: CareContext,
+  trigger: string,
+  focus: string,
+  at: Date,
+  sender: Reference,
+): Promise<void> {
+  const { planChange } = deps.config;
+  const owner = care.ownerFor(planChange.reviewRight, sender);
+  await openObligation(
+    deps,
+    reviewTask(planChange, trigger, {
+      identifierBase: deps.identifierBase,
+      patient: care.patient,
+      focus,
+      at,
+      owner,
+      due: care.dueFor(owner, at, planChange.triggers[trigger]!.review),
+    }),
+    planChange.escalateAs,
+  );
+  await deps.enqueueEscalation({
+    trigger,
+    patient: care.patient,
+    focus,
+    detail: `Plan-change trigger: ${planChange.triggers[trigger]!.title}`,
+    at,
+  });
+}
+
+/**
+ * Resources the record wrote that answer or raise obligations: a documentation record closes the
+ * sender's open documentation Tasks of its kind; a new caregiver-burnout flag opens a plan review;
+ * a new CarePlan version closes open plan-change reviews (the write guard made sure it states its
+ * change control); a hub Task the partner closed itself is stamped on time or late.
+ */
+async function onWrittenResources(
+  deps: CoordinationDeps,
+  care: CareContext,
+  record: AppliedRecord,
+  sender: Reference,
+  at: Date,
+): Promise<void> {
+  for (const [reference, version] of Object.entries(record.versions)) {
+    const [type, id] = reference.split('/');
+    if (!id) {
+      continue;
+    }
+    if (type === 'Communication') {
+      const c = await deps.fhir.read<Communication>('Communication', id);
+      const kinds = (c.category ?? []).flatMap((cat) =>
+        (cat.coding ?? []).filter((x) => x.system === CODE_SYSTEM.communicationCategory).map((x) => x.code),
+      );
+      for (const kind of kinds.filter((k) => (RECORD_KINDS as readonly (string | undefined)[]).includes(k))) {
+        await closeOpen(
+          deps,
+          care.patient,
+          'documentation-24h',
+          sender,
+          at,
+          `Recorded as ${reference}`,
+          (t) => recordKindOf(t) === kind,
+        );
+      }
+    }
+    if (type === 'Flag' && version === '1') {
+      const flag = await deps.fhir.read<Flag>('Flag', id);
+      const code = flag.code.coding?.find((c) => c.system === CODE_SYSTEM.riskFlag)?.code;
+      if (
+        code &&
+        deps.config.planChange.caregiverBurnoutFlags.includes(code) &&
+        deps.config.planChange.triggers['caregiver-burnout']
+      ) {
+        await openPlanReview(deps, care, 'caregiver-burnout', reference, at, sender);
+      }
+    }
+    if (type === 'CarePlan') {
+      await closeOpen(
+        deps,
+        care.patient,
+        'plan-change-review',
+        sender,
+        at,
+        `Answered by ${reference}/_history/${version}`,
+      );
+    }
+    if (type === 'Task') {
+      const task = await deps.fhir.read<Task>('Task', id);
+      if (
+        !isOpen(task) &&
+        task.status === 'completed' &&
+        !timelinessOf(task) &&
+        task.restriction?.period?.end &&
+        taskCodeOf(task) !== 'acknowledge-plan-change'
+      ) {
+        await deps.fhir.update(closeObligation(task, { outcome: 'completed', at, by: sender }));
+      }
+    }
+  }
+}
+
+/** Closes the participant's open obligations of `code` owned by the sender (and matching `filter`). */
+async function closeOpen(
+  deps: CoordinationDeps,
+  patient: string,
+  code: string,
+  sender: Reference,
+  at: Date,
+  note: string,
+  filter: (task: Task) => boolean = () => true,
+): Promise<void> {
+  const open = await deps.fhir.search<Task>('Task', {
+    patient,
+    code: `${CODE_SYSTEM.taskCode}|${code}`,
+    owner: sender.reference ?? '',
+    status: 'requested,received,accepted,in-progress',
+  });
+  for (const task of open.filter(filter)) {
+    await deps.fhir.update(closeObligation(task, { outcome: 'completed', at, by: sender, note }));
+  }
+}
+
+/**
+ * At an obligation's due time: if it is still open it turns overdue (the roster shows it) and
+ * escalates as configured for its kind.
+ */
+export async function checkObligation(
+  deps: CoordinationDeps,
+  taskId: string,
+  escalateAs: string,
+): Promise<'closed' | 'escalated'> {
+  const task = await deps.fhir.read<Task>('Task', taskId);
+  if (!isOpen(task)) {
+    return 'closed';
+  }
+  const at = deps.now();
+  const overdue = timelinessOf(task) === 'overdue' ? task : await deps.fhir.update(markOverdue(task, at));
+  await deps.enqueueEscalation({
+    trigger: escalateAs,
+    patient: overdue.for?.reference ?? '',
+    focus: `Task/${taskId}`,
+    detail: `${overdue.owner?.display ?? overdue.owner?.reference ?? 'The owner'} has not done "${overdue.description ?? taskCodeOf(overdue)}" (due ${overdue.restriction?.period?.end ?? 'unknown'})`,
+    at,
+  });
+  return 'escalated';
+}

@@ -1,0 +1,105 @@
+import type { Reference, Task } from 'fhir/r4.js';
+import type { PartnerRegistry } from '../config/partners.js';
+import type { FhirGateway } from '../fhir/fhir-gateway.js';
+import type { Logger } from '../logging/logger.js';
+import type { EscalationRequest } from '../routing/escalate.js';
+import { sharedCareTeam } from '../routing/record-plan-change.js';
+import { calendarOf, dueAt, type DeadlineWindow } from './business-calendar.js';
+import type { CoordinationConfig } from './coordination-config.js';
+import { coordinatorOfTheDay } from './coordinator.rules.js';
+import { owningAgency } from './decision-rights.js';
+
+/** What the coordination rules need from the rest of the hub. Queues are passed in as functions. */
+export interface CoordinationDeps {
+  readonly fhir: FhirGateway;
+  readonly partners: PartnerRegistry;
+  readonly identifierBase: string;
+  readonly config: CoordinationConfig;
+  readonly logger: Logger;
+  readonly now: () => Date;
+  enqueueEscalation(req: EscalationRequest): Promise<void>;
+  /** Checks the Task at its due time; still open, it turns overdue and escalates as `escalateAs`. */
+  scheduleObligationCheck(taskId: string, due: Date, escalateAs: string): Promise<void>;
+  /** At `reviewBy`, checks whether a temporary support increase was reviewed. */
+  scheduleSupportWindowCheck(check: SupportWindowCheck, reviewBy: Date): Promise<void>;
+}
+
+/** A temporary support increase whose stabilization window ends at `reviewBy`. */
+export interface SupportWindowCheck {
+  readonly patient: string;
+  /** The crisis-update Communication that reported the increase. */
+  readonly communication: string;
+  readonly partnerId: string;
+  readonly summary: string;
+  readonly reportedAt: string;
+}
+
+/** The participant's care team as the rules see it: who is on it and who owns what. */
+export interface CareContext {
+  readonly patient: string;
+  /** Partner ids on the shared CareTeam, in CareTeam order. */
+  readonly agencies: readonly string[];
+  readonly coordinator?: Reference;
+  /** The member in a CareTeam role (e.g. the case manager), if any. */
+  memberInRole(role: string): Reference | undefined;
+  /** The agency owning obligations that exercise `right`, else the coordinator, else `fallback`. */
+  ownerFor(right: string | undefined, fallback: Reference): Reference;
+  /** The due time of a window starting at `start`, on the calendar of `owner`'s agency. */
+  dueFor(owner: Reference, start: Date, window: DeadlineWindow): Date;
+}
+
+export function organizationRef(deps: Pick<CoordinationDeps, 'partners'>, partnerId: string): Reference {
+  return { reference: `Organization/${partnerId}`, display: deps.partners.get(partnerId)?.name ?? partnerId };
+}
+
+function partnerIdOf(ref: Reference | undefined): string | undefined {
+  return /^Organization\/([^/]+)$/.exec(ref?.reference ?? '')?.[1];
+}
+
+/** Reads the participant's shared CareTeam once and answers the rules' questions about it. */
+export async function careContext(deps: CoordinationDeps, patient: string, at: Date): Promise<CareContext> {
+  const team = await sharedCareTeam(deps.fhir, deps.identifierBase, patient.split('/')[1] ?? '');
+  const members = team?.participant ?? [];
+  const agencies = [
+    ...new Set(
+      members
+        .flatMap((m) => [partnerIdOf(m.member), partnerIdOf(m.onBehalfOf)])
+        .filter((id): id is string => Boolean(id && deps.partners.get(id))),
+    ),
+  ];
+  const coordinator = coordinatorOfTheDay(team, at, deps.config.calendars.timeZone);
+  return {
+    patient,
+    agencies,
+    ...(coordinator ? { coordinator } : {}),
+    memberInRole: (role) =>
+      members.find((m) => m.role?.some((r) => r.coding?.some((c) => c.code === role)))?.member,
+    ownerFor: (right, fallback) => {
+      const agency = right ? owningAgency(deps.config.rights, deps.partners, right, agencies) : undefined;
+      return agency ? organizationRef(deps, agency) : (coordinator ?? fallback);
+    },
+    dueFor: (owner, start, window) =>
+      dueAt(calendarOf(deps.config.calendars, partnerIdOf(owner)), start, window),
+  };
+}
+
+/**
+ * Creates an obligation Task unless one with its identifier exists (a repeated record must not
+ * reopen or re-date a Task someone already worked on) and schedules its due-time check.
+ */
+export async function openObligation(
+  deps: Pick<CoordinationDeps, 'fhir' | 'scheduleObligationCheck'>,
+  task: Task,
+  escalateAs: string,
+): Promise<Task> {
+  const id = task.identifier?.[0];
+  const { resource } = await deps.fhir.createIfNoneExist(
+    task,
+    `identifier=${encodeURIComponent(`${id?.system}|${id?.value}`)}`,
+  );
+  const due = resource.restriction?.period?.end;
+  if (due && resource.id) {
+    await deps.scheduleObligationCheck(resource.id, new Date(due), escalateAs);
+  }
+  return resource;
+}

@@ -1,0 +1,122 @@
+import type { AuditEvent, CarePlan, Task } from 'fhir/r4.js';
+import type { PartnerConfig, PartnerRegistry } from '../config/partners.js';
+import { HubError } from '../errors/hub-error.js';
+import type { FhirGateway } from '../fhir/fhir-gateway.js';
+import { CODE_SYSTEM } from '../fhir/profiles.js';
+import type { MappedRecord } from '../mappers/types.js';
+import type { CoordinationConfig } from './coordination-config.js';
+import { missingRights } from './decision-rights.js';
+import { changeControlIssues } from './plan-change-control.js';
+
+export interface GuardDeps {
+  readonly fhir: FhirGateway;
+  readonly partners: PartnerRegistry;
+  readonly config: Pick<CoordinationConfig, 'rights'>;
+  readonly now: () => Date;
+}
+
+/** Where a record came from, to name it in the refusal and its AuditEvent. */
+export interface GuardedSource {
+  readonly partnerId: string;
+  readonly format: string;
+  readonly sourceId: string;
+  readonly location: string;
+}
+
+/**
+ * The operating model's checks on an inbound record, before anything is written:
+ * - decision rights: every action the record takes must be one the sender's agency holds; an action
+ *   outside its rights is refused (403) naming the right, and recorded as an AuditEvent;
+ * - plan change control: while a plan-change review is open for the participant, a CarePlan version
+ *   must state its change control (422 naming each missing element).
+ * Returns the second check, which needs the resolved participant, to run just before the write.
+ */
+export async function guardInbound(
+  deps: GuardDeps,
+  partner: PartnerConfig,
+  mapped: MappedRecord,
+  source: GuardedSource,
+): Promise<(patient: string) => Promise<void>> {
+  const missing = missingRights(deps.config.rights, partner, mapped.writes);
+  if (missing.length > 0) {
+    await deps.fhir.create(rightsRefusal(partner, source, missing, deps.now()));
+    throw new HubError(
+      'COORDINATION.RIGHT_MISSING',
+      `${source.location}: ${missing.map((m) => m.message).join('; ')}`,
+      {
+        status: 403,
+        issues: missing.map((m) => ({
+          severity: 'error',
+          code: 'forbidden',
+          diagnostics: `${source.location} ${m.field}: ${m.message}`,
+          expression: [m.field],
+        })),
+      },
+    );
+  }
+  const plans = mapped.writes.flatMap((w) => (w.resource.resourceType === 'CarePlan' ? [w.resource] : []));
+  return async (patient) => {
+    if (plans.length === 0) {
+      return;
+    }
+    const reviews = await deps.fhir.search<Task>('Task', {
+      patient,
+      code: `${CODE_SYSTEM.taskCode}|plan-change-review`,
+      status: 'requested,received,accepted,in-progress',
+    });
+    if (reviews.length === 0) {
+      return;
+    }
+    const partnerIds = new Set(deps.partners.all().map((p) => p.id));
+    const issues = plans.flatMap((plan: CarePlan) => changeControlIssues(plan, partnerIds));
+    if (issues.length > 0) {
+      throw new HubError(
+        'COORDINATION.CHANGE_CONTROL_MISSING',
+        `${source.location}: a plan-change review is open (${reviews.map((t) => `Task/${t.id}`).join(', ')}); ${issues.map((i) => `${i.field} ${i.message}`).join('; ')}`,
+        {
+          status: 422,
+          issues: issues.map((i) => ({
+            severity: 'error',
+            code: 'required',
+            diagnostics: `${source.location} ${i.field} ${i.message}`,
+            expression: [i.field],
+          })),
+        },
+      );
+    }
+  };
+}
+
+/** A security-alert AuditEvent: who tried what, which rights it lacked, from which record. */
+function rightsRefusal(
+  partner: PartnerConfig,
+  source: GuardedSource,
+  missing: readonly { field: string; message: string; right: string }[],
+  at: Date,
+): AuditEvent {
+  return {
+    resourceType: 'AuditEvent',
+    type: {
+      system: 'http://dicom.nema.org/resources/ontology/DCM',
+      code: '110113',
+      display: 'Security Alert',
+    },
+    action: 'E',
+    recorded: at.toISOString(),
+    outcome: '4',
+    outcomeDesc: missing.map((m) => m.message).join('; '),
+    agent: [
+      {
+        who: { reference: `Organization/${partner.id}`, display: partner.name },
+        requestor: true,
+      },
+    ],
+    source: { observer: { display: 'Care coordination hub' } },
+    entity: [
+      {
+        what: { display: `${source.format} record ${source.sourceId} (${source.location})` },
+        description: `Missing decision rights: ${missing.map((m) => m.right).join(', ')}`,
+      },
+    ],
+  };
+}

@@ -1,0 +1,164 @@
+import express, { Router } from 'express';
+import type { SchemaObject } from 'ajv';
+import {
+  reportObligation,
+  type CompleteDeps,
+  type ObligationReport,
+} from '../../coordination/complete-obligation.js';
+import {
+  assignCoordinator,
+  coordinatorOn,
+  handOverCoordinator,
+  type CoordinatorAssignment,
+  type CoordinatorDeps,
+  type NamedCoordinator,
+} from '../../coordination/coordinator-assignment.js';
+import { huddleLog, recordHuddle, type HuddleInput } from '../../coordination/huddles.js';
+import { buildRoster, type RosterDeps } from '../../coordination/roster-service.js';
+import type { CoordinationDeps } from '../../coordination/coordination-deps.js';
+import { validBody } from '../validate-body.js';
+
+export type CoordinationRouteDeps = CoordinatorDeps &
+  CompleteDeps &
+  RosterDeps &
+  Pick<CoordinationDeps, 'scheduleObligationCheck'>;
+
+const text = { type: 'string', pattern: '\\S', maxLength: 2000 } as const;
+const id = { type: 'string', pattern: '^[A-Za-z0-9-]{1,64}$' } as const;
+const day = { type: 'string', format: 'date' } as const;
+const person = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['display', 'organization'],
+  properties: {
+    display: text,
+    organization: id,
+    identifier: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['system', 'value'],
+      properties: { system: text, value: text },
+    },
+  },
+} as const;
+
+const assignmentSchema: SchemaObject = {
+  ...person,
+  properties: { ...person.properties, start: day, end: day, coverage: { type: 'boolean' } },
+};
+const handoverSchema: SchemaObject = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['to', 'on'],
+  properties: { to: person, on: day, note: text },
+};
+const reportSchema: SchemaObject = {
+  oneOf: [
+    {
+      type: 'object',
+      additionalProperties: false,
+      required: ['outcome', 'by'],
+      properties: { outcome: { const: 'completed' }, by: id, note: text },
+    },
+    {
+      type: 'object',
+      additionalProperties: false,
+      required: ['outcome', 'by', 'reason', 'handling'],
+      properties: { outcome: { const: 'participant-refused' }, by: id, reason: text, handling: text },
+    },
+  ],
+};
+const huddleSchema: SchemaObject = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['date', 'attendees', 'decisions'],
+  properties: {
+    date: day,
+    attendees: {
+      type: 'array',
+      maxItems: 100,
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['display', 'organization'],
+        properties: { display: text, organization: id },
+      },
+    },
+    decisions: {
+      type: 'array',
+      maxItems: 500,
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['participant', 'decision', 'owner', 'due'],
+        properties: {
+          participant: { type: 'string', pattern: '^Patient/[A-Za-z0-9.-]{1,64}$' },
+          decision: text,
+          owner: id,
+          due: { type: 'string', format: 'date-time' },
+        },
+      },
+    },
+    closedActions: {
+      type: 'array',
+      maxItems: 500,
+      items: { type: 'string', pattern: '^(Task/)?[A-Za-z0-9.-]{1,64}$' },
+    },
+  },
+};
+
+function queryDate(value: unknown): string | undefined {
+  return typeof value === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(value) ? value : undefined;
+}
+
+/**
+ * The operating model's API (DESIGN rules 1, 5, 6):
+ * - `GET /participants/:id/coordinator[?date=]`: the coordinator of the day (404 naming the roster
+ *   alert when nobody is named); `POST` adds a coordinator or absence cover; `POST
+ *   .../coordinator/handover` hands the role over from a day.
+ * - `POST /tasks/:id/report`: the owning agency closes an obligation, completed (stamped on time or
+ *   late) or refused by the participant with how the refusal was handled.
+ * - `GET /roster[?agency=&flag=]`: today's huddle roster, ranked with reasons.
+ * - `POST /huddles`, `GET /huddles/:id`: the huddle log, attendance, decisions and closed actions.
+ */
+export function coordinationRoutes(deps: CoordinationRouteDeps): Router {
+  const router = Router();
+  const json = express.json({ type: ['application/json', 'application/fhir+json'], limit: '256kb' });
+
+  router.get('/participants/:id/coordinator', async (req, res) => {
+    res.json(await coordinatorOn(deps, req.params.id, queryDate(req.query.date)));
+  });
+
+  router.post('/participants/:id/coordinator', json, async (req, res) => {
+    const assignment = validBody<CoordinatorAssignment>(assignmentSchema, req.body);
+    res.status(201).json(await assignCoordinator(deps, req.params.id, assignment));
+  });
+
+  router.post('/participants/:id/coordinator/handover', json, async (req, res) => {
+    const body = validBody<{ to: NamedCoordinator; on: string; note?: string }>(handoverSchema, req.body);
+    res.json(await handOverCoordinator(deps, req.params.id, body.to, body.on, body.note));
+  });
+
+  router.post('/tasks/:id/report', json, async (req, res) => {
+    res.json(
+      await reportObligation(deps, req.params.id, validBody<ObligationReport>(reportSchema, req.body)),
+    );
+  });
+
+  router.get('/roster', async (req, res) => {
+    const agency = typeof req.query.agency === 'string' ? req.query.agency : undefined;
+    const flag = typeof req.query.flag === 'string' ? req.query.flag : undefined;
+    const entries = await buildRoster(deps, { ...(agency ? { agency } : {}), ...(flag ? { flag } : {}) });
+    res.json({ generatedAt: deps.now().toISOString(), entries });
+  });
+
+  router.post('/huddles', json, async (req, res) => {
+    res.status(201).json(await recordHuddle(deps, validBody<HuddleInput>(huddleSchema, req.body)));
+  });
+
+  router.get('/huddles/:id', async (req, res) => {
+    res.json(await huddleLog(deps, req.params.id));
+  });
+
+  return router;
+}

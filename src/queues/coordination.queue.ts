@@ -1,0 +1,110 @@
+import { Queue, Worker, type Job, type JobsOptions } from 'bullmq';
+import type { Redis } from 'ioredis';
+import {
+  applyCoordinationRules,
+  checkObligation,
+  checkSupportWindow,
+  type AppliedRecord,
+} from '../coordination/apply-rules.js';
+import type { CoordinationDeps, SupportWindowCheck } from '../coordination/coordination-deps.js';
+
+/**
+ * The coordination rules' work: each record the hub wrote (its events and what it answers), each
+ * obligation's due-time check, and each temporary support increase's window check.
+ */
+export const COORDINATION_QUEUE = 'coordination';
+
+export type CoordinationJob =
+  | { name: 'record-applied'; data: AppliedRecord }
+  | { name: 'obligation-due'; data: { readonly taskId: string; readonly escalateAs: string } }
+  | { name: 'support-window'; data: SupportWindowCheck };
+
+export type CoordinationJobName = CoordinationJob['name'];
+type JobData = CoordinationJob['data'];
+export type CoordinationQueue = Queue<JobData, string, CoordinationJobName>;
+
+const JOB_OPTIONS: JobsOptions = {
+  attempts: 12,
+  backoff: { type: 'exponential', delay: 1000, jitter: 0.5 },
+  removeOnComplete: { age: 7 * 24 * 3600 },
+  removeOnFail: false,
+};
+
+export function createCoordinationQueue(connection: Redis, prefix: string): CoordinationQueue {
+  return new Queue<JobData, string, CoordinationJobName>(COORDINATION_QUEUE, {
+    connection,
+    prefix,
+    defaultJobOptions: JOB_OPTIONS,
+  });
+}
+
+/** One job per written record: `key` (its Provenance) makes a redelivered record a no-op. */
+export async function enqueueAppliedRecord(
+  queue: CoordinationQueue,
+  key: string,
+  record: AppliedRecord,
+): Promise<void> {
+  await queue.add('record-applied', record, { jobId: `applied.${key.replace(/[/:]/g, '-')}` });
+}
+
+/** Delayed to the due time; one per Task (rescheduling the same Task is a no-op). */
+export async function scheduleObligationCheck(
+  queue: CoordinationQueue,
+  taskId: string,
+  due: Date,
+  escalateAs: string,
+  now: Date,
+): Promise<void> {
+  await queue.add(
+    'obligation-due',
+    { taskId, escalateAs },
+    { jobId: `obligation-due.${taskId}`, delay: Math.max(0, due.getTime() - now.getTime()) },
+  );
+}
+
+export async function scheduleSupportWindowCheck(
+  queue: CoordinationQueue,
+  check: SupportWindowCheck,
+  reviewBy: Date,
+  now: Date,
+): Promise<void> {
+  await queue.add('support-window', check, {
+    jobId: `support-window.${check.communication.replace(/[/:]/g, '-')}`,
+    delay: Math.max(0, reviewBy.getTime() - now.getTime()),
+  });
+}
+
+export function processCoordinationJob(
+  deps: CoordinationDeps,
+): (job: Job<JobData, string>) => Promise<string> {
+  return async (job) => {
+    const { name, data } = job as unknown as CoordinationJob;
+    switch (name) {
+      case 'record-applied':
+        await applyCoordinationRules(deps, data);
+        return 'applied';
+      case 'obligation-due':
+        return checkObligation(deps, data.taskId, data.escalateAs);
+      case 'support-window':
+        return checkSupportWindow(deps, data);
+    }
+  };
+}
+
+export function createCoordinationWorker(
+  deps: CoordinationDeps,
+  connection: Redis,
+  prefix: string,
+): Worker<JobData, string, CoordinationJobName> {
+  const worker = new Worker<JobData, string, CoordinationJobName>(
+    COORDINATION_QUEUE,
+    processCoordinationJob(deps),
+    {
+      connection,
+      prefix,
+      concurrency: 4,
+    },
+  );
+  worker.on('error', (err) => deps.logger.error({ error: err.message }, 'coordination worker error'));
+  return worker;
+}
