@@ -4,6 +4,7 @@ import type { FhirGateway } from '../fhir/fhir-gateway.js';
 import type { Logger } from '../logging/logger.js';
 import type { EscalationRequest } from '../routing/escalate.js';
 import { sharedCareTeam } from '../routing/record-plan-change.js';
+import { tokenOf } from '../fhir/hub-identifiers.js';
 import { calendarOf, dueAt, type DeadlineWindow } from './business-calendar.js';
 import type { CoordinationConfig } from './coordination-config.js';
 import { coordinatorOfTheDay } from './coordinator.rules.js';
@@ -92,11 +93,11 @@ export async function openObligation(
   task: Task,
   escalateAs: string,
 ): Promise<Task> {
-  const id = task.identifier?.[0];
-  const { resource } = await deps.fhir.createIfNoneExist(
-    task,
-    `identifier=${encodeURIComponent(`${id?.system}|${id?.value}`)}`,
-  );
+  const [id] = task.identifier ?? [];
+  if (!id) {
+    throw new Error('an obligation Task needs an identifier, so a repeat does not open it twice');
+  }
+  const { resource } = await deps.fhir.createIfNoneExist(task, `identifier=${tokenOf(id)}`);
   const due = resource.restriction?.period?.end;
   if (due && resource.id) {
     await deps.scheduleObligationCheck(resource.id, new Date(due), escalateAs);

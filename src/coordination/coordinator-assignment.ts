@@ -4,7 +4,7 @@ import type { PartnerRegistry } from '../config/partners.js';
 import { HubError } from '../errors/hub-error.js';
 import { VersionConflictError } from '../fhir/fhir-errors.js';
 import type { FhirGateway } from '../fhir/fhir-gateway.js';
-import { hubIdentifier } from '../fhir/hub-identifiers.js';
+import { hubIdentifier, tokenOf } from '../fhir/hub-identifiers.js';
 import { CODE_SYSTEM } from '../fhir/profiles.js';
 import { sharedCareTeam } from '../routing/record-plan-change.js';
 import { localDate } from './business-calendar.js';
@@ -109,7 +109,7 @@ async function changeCareTeam(
           subject: { reference: `Patient/${patientId}` },
           participant: change([]),
         },
-        `identifier=${encodeURIComponent(`${identifier.system}|${identifier.value}`)}`,
+        `identifier=${tokenOf(identifier)}`,
       );
       return resource;
     }

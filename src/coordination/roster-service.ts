@@ -25,13 +25,12 @@ const OPEN = 'requested,received,accepted,in-progress';
 const PAGE = { _count: '500' };
 
 /**
- * Today's huddle roster: every participant with an active shared care team, an active hub risk
- * flag or an open hub Task, ranked by {@link rankRoster} with the reasons for each place.
+ * Today's huddle roster: every participant with an active shared care team or an open hub Task,
+ * ranked by {@link rankRoster} on their active hub risk flags, with the reasons for each place.
  */
 export async function buildRoster(deps: RosterDeps, filter: RosterFilter = {}): Promise<RosterEntry[]> {
   const now = deps.now();
-  const [flags, tasks, teams] = await Promise.all([
-    deps.fhir.search<Flag>('Flag', { status: 'active', code: `${CODE_SYSTEM.riskFlag}|`, ...PAGE }),
+  const [tasks, teams] = await Promise.all([
     deps.fhir.search<Task>('Task', { status: OPEN, code: `${CODE_SYSTEM.taskCode}|`, ...PAGE }),
     deps.fhir.search<CareTeam>('CareTeam', {
       status: 'active',
@@ -44,13 +43,15 @@ export async function buildRoster(deps: RosterDeps, filter: RosterFilter = {}): 
   );
   const patients = new Set<string>([
     ...teamOf.keys(),
-    ...flags.flatMap((f) => (f.subject.reference ? [f.subject.reference] : [])),
     ...tasks.flatMap((t) => (t.for?.reference ? [t.for.reference] : [])),
   ]);
   const selected = [...patients].filter(
     (p) => !filter.agency || agenciesOf(teamOf.get(p)).includes(filter.agency),
   );
-  const names = await patientNames(deps.fhir, selected);
+  const [names, flags] = await Promise.all([
+    patientNames(deps.fhir, selected),
+    activeRiskFlags(deps.fhir, selected),
+  ]);
 
   const snapshots = selected.map((patient): ParticipantSnapshot => {
     const coordinator = coordinatorOfTheDay(teamOf.get(patient), now, deps.config.calendars.timeZone);
@@ -97,6 +98,20 @@ function agenciesOf(team: CareTeam | undefined): string[] {
       return id ? [id] : [];
     }),
   );
+}
+
+/** R4 defines no status or code search on Flag: read the participants' Flags and keep the active hub ones. */
+async function activeRiskFlags(fhir: FhirGateway, patients: readonly string[]): Promise<Flag[]> {
+  const flags: Flag[] = [];
+  for (let i = 0; i < patients.length; i += 100) {
+    const found = await fhir.search<Flag>('Flag', { subject: patients.slice(i, i + 100).join(','), ...PAGE });
+    flags.push(
+      ...found.filter(
+        (f) => f.status === 'active' && f.code.coding?.some((c) => c.system === CODE_SYSTEM.riskFlag),
+      ),
+    );
+  }
+  return flags;
 }
 
 async function patientNames(fhir: FhirGateway, patients: readonly string[]): Promise<Map<string, string>> {
