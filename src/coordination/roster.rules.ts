@@ -1,3 +1,4 @@
+import type { JSONSchemaType } from 'ajv';
 import { loadYamlConfig } from './config-file.js';
 
 /**
@@ -7,7 +8,7 @@ import { loadYamlConfig } from './config-file.js';
 export interface RosterFlagRule {
   weight: number;
   label: string;
-  /** Only a flag raised within this many days counts. */
+  /** Only a flag raised within this many days counts; a flag with no start date always counts. */
   withinDays?: number;
 }
 
@@ -15,28 +16,34 @@ export interface RosterConfig {
   flags: Record<string, RosterFlagRule>;
 }
 
-const schema = {
+const schema: JSONSchemaType<RosterConfig> = {
   type: 'object',
   additionalProperties: false,
   required: ['flags'],
   properties: {
     flags: {
       type: 'object',
+      minProperties: 1,
+      required: [],
       additionalProperties: {
         type: 'object',
         additionalProperties: false,
         required: ['weight', 'label'],
         properties: {
-          weight: { type: 'number', minimum: 0, maximum: 1000 },
+          // Whole numbers so scores add exactly and read plainly; the cap catches a stray zero.
+          weight: { type: 'integer', minimum: 0, maximum: 1000 },
           label: { type: 'string', minLength: 1 },
-          withinDays: { type: 'integer', minimum: 1, maximum: 3650 },
+          withinDays: { type: 'integer', nullable: true, minimum: 1, maximum: 3650 },
         },
       },
     },
   },
 };
 
-/** Reads the weights; every flag code must be a hub risk flag. */
+/**
+ * Reads the weights; every flag code must be a hub risk flag, so a typo cannot silently weigh nothing.
+ * @throws ConfigError naming the file and the pointer of every problem
+ */
 export function loadRosterConfig(file: string, knownFlagCodes: readonly string[]): Promise<RosterConfig> {
   return loadYamlConfig<RosterConfig>(file, schema, (data, name) =>
     Object.keys(data.flags)
@@ -45,15 +52,16 @@ export function loadRosterConfig(file: string, knownFlagCodes: readonly string[]
   );
 }
 
-/** What the hub read about one participant for the roster. */
+/** What the hub read about one participant for today's roster. */
 export interface ParticipantSnapshot {
+  /** `Patient/<id>` */
   patient: string;
   name?: string;
-  /** Active risk flags, each with the resource it came from. */
+  /** Active risk flags (from Flag resources), each with the resource it came from. */
   flags: { code: string; source: string; since?: string; detail?: string }[];
   /** Today's coordinator; undefined when nobody is named. */
   coordinator?: { display?: string; reference?: string };
-  /** Open hub Tasks. */
+  /** Hub Tasks not completed or cancelled. */
   openTasks: { task: string; code: string; owner?: string; due?: string; status: string }[];
 }
 
@@ -65,43 +73,56 @@ export interface RosterReason {
 }
 
 export interface RosterEntry {
+  /** 1-based. */
   rank: number;
   patient: string;
   name?: string;
   score: number;
-  /** Why the participant is where they are: heaviest first. */
+  /** Why the participant is where they are: heaviest first, then by flag code. */
   reasons: RosterReason[];
+  /** The reasons as one line, e.g. `score 180: self-harm-risk (100, Flag/12), recent-ed-contact (80, Flag/9)`. */
   explanation: string;
   coordinator?: { display?: string; reference?: string };
-  /** The open Task due first. */
+  /** The open Task due first; Tasks without a due time come last. */
   nextAction?: { task: string; code: string; owner?: string; due?: string; overdue: boolean };
+  /** Open `acknowledge-plan-change` Tasks past due. */
   overdueAcknowledgments: number;
+  /** Open `documentation-24h` Tasks past due. */
   overdueDocumentation: number;
 }
 
 const DAY_MS = 86_400_000;
 
+type SnapshotFlag = ParticipantSnapshot['flags'][number];
+
+/** Epoch ms, or undefined when absent or unreadable, so a bad date sorts like no date instead of NaN. */
+function timeOf(value: string | undefined): number | undefined {
+  const ms = value === undefined ? NaN : Date.parse(value);
+  return Number.isNaN(ms) ? undefined : ms;
+}
+
+/** Code-unit order: the same on every host, unlike `localeCompare`. */
+function compareText(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** Due times ascending, no due time last (two missing ones are equal, not NaN). */
+function compareDue(a: string | undefined, b: string | undefined): number {
+  const [x, y] = [timeOf(a) ?? Infinity, timeOf(b) ?? Infinity];
+  return x === y ? 0 : x - y;
+}
+
 function isOverdue(due: string | undefined, now: Date): boolean {
-  return due !== undefined && Date.parse(due) < now.getTime();
+  return (timeOf(due) ?? Infinity) < now.getTime();
 }
 
-/** Flags as the roster counts them: active Flags, plus the alerts derived from the snapshot. */
-function flagsOf(s: ParticipantSnapshot, now: Date): { code: string; source: string; since?: string }[] {
-  const overdue = (code: string): string[] =>
-    s.openTasks.filter((t) => t.code === code && isOverdue(t.due, now)).map((t) => t.task);
-  return [
-    ...s.flags,
-    ...(s.coordinator ? [] : [{ code: 'no-coordinator-today', source: s.patient }]),
-    ...overdue('acknowledge-plan-change').map((source) => ({ code: 'overdue-acknowledgment', source })),
-    ...overdue('documentation-24h').map((source) => ({ code: 'overdue-documentation', source })),
-  ];
-}
-
-function reasonsOf(config: RosterConfig, s: ParticipantSnapshot, now: Date): RosterReason[] {
+/** One reason per flag code, with every source that raised it; flags older than `withinDays` drop out. */
+function reasonsOf(config: RosterConfig, flags: readonly SnapshotFlag[], now: Date): RosterReason[] {
   const byCode = new Map<string, RosterReason>();
-  for (const f of flagsOf(s, now)) {
+  for (const f of flags) {
     const rule = config.flags[f.code];
-    if (rule?.withinDays && f.since && now.getTime() - Date.parse(f.since) > rule.withinDays * DAY_MS) {
+    const since = timeOf(f.since);
+    if (rule?.withinDays && since !== undefined && now.getTime() - since > rule.withinDays * DAY_MS) {
       continue;
     }
     const reason = byCode.get(f.code) ?? {
@@ -110,43 +131,53 @@ function reasonsOf(config: RosterConfig, s: ParticipantSnapshot, now: Date): Ros
       weight: rule?.weight ?? 0,
       sources: [],
     };
-    reason.sources.push(f.source);
+    if (!reason.sources.includes(f.source)) {
+      reason.sources.push(f.source);
+    }
     byCode.set(f.code, reason);
   }
   return [...byCode.values()]
-    .map((r) => ({ ...r, sources: [...new Set(r.sources)].sort() }))
-    .sort((a, b) => b.weight - a.weight || a.flag.localeCompare(b.flag));
+    .map((r) => ({ ...r, sources: r.sources.sort(compareText) }))
+    .sort((a, b) => b.weight - a.weight || compareText(a.flag, b.flag));
+}
+
+function explain(score: number, reasons: readonly RosterReason[]): string {
+  return reasons.length === 0
+    ? 'score 0: no risk flags'
+    : `score ${score}: ${reasons.map((r) => `${r.flag} (${[r.weight, ...r.sources].join(', ')})`).join(', ')}`;
 }
 
 /**
- * Ranks the participants for `now`. Order: total weight, then the heaviest single flag, then the
- * earliest next action, then the participant reference, so equal inputs always give the same roster.
+ * Ranks the participants for `now`. Order: total weight, then the heaviest single flag (one grave
+ * flag before several lesser ones of the same total), then the earliest next action, then the
+ * participant reference, so equal inputs give the same roster whatever order they arrive in.
  */
 export function rankRoster(
   config: RosterConfig,
   snapshots: readonly ParticipantSnapshot[],
   now: Date,
 ): RosterEntry[] {
-  const entries = snapshots.map((s) => {
-    const reasons = reasonsOf(config, s, now);
+  const entries = snapshots.map((s): RosterEntry => {
+    const overdue = (code: string): string[] =>
+      s.openTasks.filter((t) => t.code === code && isOverdue(t.due, now)).map((t) => t.task);
+    const acknowledgments = overdue('acknowledge-plan-change');
+    const documentation = overdue('documentation-24h');
+    // Alerts the hub derives itself; `no-coordinator-today` has no resource, so it names the participant.
+    const derived: SnapshotFlag[] = [
+      ...(s.coordinator ? [] : [{ code: 'no-coordinator-today', source: s.patient }]),
+      ...acknowledgments.map((source) => ({ code: 'overdue-acknowledgment', source })),
+      ...documentation.map((source) => ({ code: 'overdue-documentation', source })),
+    ];
+    const reasons = reasonsOf(config, [...s.flags, ...derived], now);
     const score = reasons.reduce((sum, r) => sum + r.weight, 0);
-    const next = [...s.openTasks].sort(
-      (a, b) =>
-        (a.due ? Date.parse(a.due) : Infinity) - (b.due ? Date.parse(b.due) : Infinity) ||
-        a.task.localeCompare(b.task),
-    )[0];
-    const count = (code: string): number =>
-      s.openTasks.filter((t) => t.code === code && isOverdue(t.due, now)).length;
+    const next = [...s.openTasks].sort((a, b) => compareDue(a.due, b.due) || compareText(a.task, b.task))[0];
     return {
       rank: 0,
       patient: s.patient,
       ...(s.name ? { name: s.name } : {}),
       score,
       reasons,
-      explanation:
-        reasons.length === 0
-          ? 'score 0: no risk flags'
-          : `score ${score}: ${reasons.map((r) => `${r.flag} (${r.weight}, ${r.sources.join(' ')})`).join(', ')}`,
+      explanation: explain(score, reasons),
       ...(s.coordinator ? { coordinator: s.coordinator } : {}),
       ...(next
         ? {
@@ -159,18 +190,17 @@ export function rankRoster(
             },
           }
         : {}),
-      overdueAcknowledgments: count('acknowledge-plan-change'),
-      overdueDocumentation: count('documentation-24h'),
+      overdueAcknowledgments: acknowledgments.length,
+      overdueDocumentation: documentation.length,
     };
   });
-  const nextDue = (e: RosterEntry): number => (e.nextAction?.due ? Date.parse(e.nextAction.due) : Infinity);
   return entries
     .sort(
       (a, b) =>
         b.score - a.score ||
         (b.reasons[0]?.weight ?? 0) - (a.reasons[0]?.weight ?? 0) ||
-        nextDue(a) - nextDue(b) ||
-        a.patient.localeCompare(b.patient),
+        compareDue(a.nextAction?.due, b.nextAction?.due) ||
+        compareText(a.patient, b.patient),
     )
     .map((e, i) => ({ ...e, rank: i + 1 }));
 }
