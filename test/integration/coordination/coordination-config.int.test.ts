@@ -26,8 +26,8 @@ describe('coordination rules as configuration', () => {
   beforeAll(async () => {
     // Day 0 of the sprint in 6 hours instead of 24; first contact after discharge recorded within 2 hours.
     const dir = coordinationDir({
-      'post-discharge-sprint.json': (pd) => {
-        for (const action of pd.action.filter((a: { prefix: string }) => a.prefix === 'Day 0')) {
+      'post-discharge-sprint.json': (pd: { action: { prefix: string; timingDuration: unknown }[] }) => {
+        for (const action of pd.action.filter((a) => a.prefix === 'Day 0')) {
           action.timingDuration = { value: 6, unit: 'h', system: 'http://unitsofmeasure.org', code: 'h' };
         }
       },
