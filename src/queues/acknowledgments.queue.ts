@@ -1,6 +1,7 @@
 import { Queue, Worker, type Job, type JobsOptions } from 'bullmq';
 import type { Task } from 'fhir/r4.js';
 import type { Redis } from 'ioredis';
+import { isOpen } from '../coordination/obligations.js';
 import type { RoutingDeps } from './routing-deps.js';
 
 /** Acknowledgment deadlines: one delayed job per acknowledgment Task, fired at its due time. */
@@ -23,15 +24,6 @@ const JOB_OPTIONS: JobsOptions = {
   removeOnComplete: { age: 30 * 24 * 3600 },
   removeOnFail: false,
 };
-
-/** Task states in which nobody owes an acknowledgment any more. */
-const CLOSED: ReadonlySet<Task['status']> = new Set([
-  'completed',
-  'cancelled',
-  'rejected',
-  'failed',
-  'entered-in-error',
-]);
 
 export function createAcknowledgmentsQueue(connection: Redis, prefix: string): AcknowledgmentsQueue {
   return new Queue<AckDeadlineJobData, AckDeadlineJobResult, AckJobName>(ACKNOWLEDGMENTS_QUEUE, {
@@ -64,7 +56,7 @@ export function processAckDeadlineJob(
 ): (job: Job<AckDeadlineJobData>) => Promise<AckDeadlineJobResult> {
   return async (job) => {
     const task = await deps.fhir.read<Task>('Task', job.data.taskId);
-    if (CLOSED.has(task.status)) {
+    if (!isOpen(task)) {
       return { status: 'acknowledged' };
     }
     await deps.enqueueEscalation({
