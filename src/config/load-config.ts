@@ -50,6 +50,8 @@ export interface HubConfig {
     readonly concurrency: number;
     readonly maxBodyBytes: number;
     readonly mllpPort: number;
+    /** Requests one partner may make per minute on its ingest and partner routes. */
+    readonly rateLimitPerMinute: number;
   };
   /**
    * Every `*_SECRET` variable (e.g. partner webhook signing secrets named by `outbound.secretEnv`).
@@ -84,6 +86,8 @@ export const CONFIG_VARIABLES = {
   SHUTDOWN_TIMEOUT_MS: 'How long shutdown waits for requests and jobs to finish (default 30000)',
   INGEST_CONCURRENCY: 'Records applied to the FHIR server at once per hub process (default 4)',
   MAX_BODY_MB: 'Largest request body accepted, in MiB (default 20)',
+  RATE_LIMIT_PER_MINUTE:
+    'Requests one partner may make per minute on its ingest and partner routes, across hub replicas (default 600)',
   DEMO_INBOX:
     'Serve /demo/inbox/<partner>, the stand-in endpoint of the demo partners (default: true when PARTNER_CONFIG_DIR is unset)',
   MLLP_PORT: 'Port of the HL7 v2 MLLP listener, on HOST (default 2575; 0 picks a free port)',
@@ -145,6 +149,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
       concurrency: read.int('INGEST_CONCURRENCY', 4, 1, 256),
       maxBodyBytes: read.int('MAX_BODY_MB', 20, 1, 1024) * 1024 * 1024,
       mllpPort: read.int('MLLP_PORT', 2575, 0, 65535),
+      rateLimitPerMinute: read.int('RATE_LIMIT_PER_MINUTE', 600, 1, 1_000_000),
     },
     secrets: Object.fromEntries(
       Object.entries(env).filter(

@@ -1,5 +1,6 @@
 import type { Queue } from 'bullmq';
-import express, { type Express } from 'express';
+import express, { type Express, type RequestHandler } from 'express';
+import { securityHeaders } from './middleware/hardening.js';
 import type { Logger } from '../logging/logger.js';
 import { demoInboxRoutes } from '../demo/demo-inbox.routes.js';
 import { adminAuth } from './middleware/admin-auth.js';
@@ -26,14 +27,32 @@ export interface AppDeps {
   readonly dashboard?: readonly Queue[];
   /** `ADMIN_TOKEN`: required for `/admin/*`; unset, `/admin/*` is served to loopback clients only. */
   readonly adminToken?: string | undefined;
+  /** Per-partner request limit on the partner-facing routes (absent: none, e.g. unit tests). */
+  readonly rateLimit?: RequestHandler;
 }
+
+/** Routes partners and staff call; the FHIR server's callbacks (`/hooks/fhir`) and health are not limited. */
+const LIMITED_PATHS = [
+  '/ingest/:partnerId',
+  '/partners/:partnerId',
+  '/fhir',
+  '/careplans',
+  '/participants',
+  '/tasks',
+  '/roster',
+  '/huddles',
+];
 
 /** Builds the Express app without listening, so tests drive it with supertest. */
 export function createApp(deps: AppDeps): Express {
   const app = express();
   app.disable('x-powered-by');
+  app.use(securityHeaders());
   app.use(requestLog(deps.logger));
   app.use(healthRoutes(deps.checks));
+  if (deps.rateLimit) {
+    app.use(LIMITED_PATHS, deps.rateLimit);
+  }
   // Before every admin route (rejected records, dead letters, dashboard).
   app.use('/admin', adminAuth({ token: deps.adminToken }));
   if (deps.dashboard) {

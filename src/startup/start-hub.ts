@@ -8,6 +8,7 @@ import { FhirGateway } from '../fhir/fhir-gateway.js';
 import { loadProfiles } from '../fhir/load-profiles.js';
 import { ensurePartnerOrganizations } from '../fhir/partner-organizations.js';
 import { createApp } from '../http/create-app.js';
+import { partnerRateLimit } from '../http/middleware/hardening.js';
 import { defaultFormats } from '../ingest/format-registry.js';
 import { loadCoordinationConfig } from '../coordination/coordination-config.js';
 import type { CoordinationDeps } from '../coordination/coordination-deps.js';
@@ -182,11 +183,20 @@ export async function startHub(config: HubConfig, logger: Logger): Promise<Runni
       publicUrl,
       waitMs: 30000,
     },
-    routing: { fhir, status, identifierBase, queues: allQueues(queues), now, enqueuePlanChange: planChange },
+    routing: {
+      fhir,
+      status,
+      identifierBase,
+      queues: allQueues(queues),
+      now,
+      enqueuePlanChange: planChange,
+      isPartner: (id) => partners.get(id) !== undefined,
+    },
     coordination: { ...coordinationDeps, timeZone: coordination.calendars.timeZone },
     demoInbox: config.demoInbox,
     dashboard: allQueues(queues),
     adminToken: config.http.adminToken,
+    rateLimit: partnerRateLimit(redis, prefix, config.ingest.rateLimitPerMinute),
   });
   server.on('request', app);
   const mllp = await startMllpServer({

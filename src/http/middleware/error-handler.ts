@@ -2,6 +2,7 @@ import type { ErrorRequestHandler, RequestHandler } from 'express';
 import { InvalidInputError } from '../../errors/hub-error.js';
 import { outcome, toOperationOutcome } from '../../errors/to-operation-outcome.js';
 import type { Logger } from '../../logging/logger.js';
+import { JSON_TOO_DEEP } from './hardening.js';
 
 /** The one place where errors become HTTP answers: an OperationOutcome with the error's status. */
 export function errorHandler(logger: Logger): ErrorRequestHandler {
@@ -28,7 +29,7 @@ function fromBodyParser(err: unknown): InvalidInputError | undefined {
   const e = err as { type?: string; status?: number; message?: string };
   if (typeof e?.type === 'string' && typeof e.status === 'number' && e.status < 500) {
     const error = new InvalidInputError(`Request body rejected: ${e.message ?? e.type}`);
-    return Object.assign(error, { status: e.status });
+    return Object.assign(error, { status: e.type === JSON_TOO_DEEP ? 400 : e.status });
   }
   return undefined;
 }

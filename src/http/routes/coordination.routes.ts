@@ -1,4 +1,5 @@
 import express, { Router } from 'express';
+import { verifyJsonDepth } from '../middleware/hardening.js';
 import type { SchemaObject } from 'ajv';
 import {
   reportObligation,
@@ -123,7 +124,11 @@ function queryDate(value: unknown): string | undefined {
  */
 export function coordinationRoutes(deps: CoordinationRouteDeps): Router {
   const router = Router();
-  const json = express.json({ type: ['application/json', 'application/fhir+json'], limit: '256kb' });
+  const json = express.json({
+    type: ['application/json', 'application/fhir+json'],
+    limit: '256kb',
+    verify: verifyJsonDepth,
+  });
 
   router.get('/participants/:id/coordinator', async (req, res) => {
     res.json(await coordinatorOn(deps, req.params.id, queryDate(req.query.date)));

@@ -1,4 +1,5 @@
 import express, { Router } from 'express';
+import { assertJsonDepth } from '../middleware/hardening.js';
 import type { Bundle, MessageHeader, OperationOutcome } from 'fhir/r4.js';
 import { randomUUID } from 'node:crypto';
 import { InvalidInputError } from '../../errors/hub-error.js';
@@ -58,8 +59,10 @@ export function fhirMessagingRoutes(deps: FhirMessagingDeps): Router {
 }
 
 function readHeader(raw: Buffer): MessageHeader | undefined {
+  const text = raw.toString('utf8');
+  assertJsonDepth(text);
   try {
-    const bundle = JSON.parse(raw.toString('utf8')) as Bundle;
+    const bundle = JSON.parse(text) as Bundle;
     const first = bundle?.entry?.[0]?.resource;
     return first?.resourceType === 'MessageHeader' ? first : undefined;
   } catch {

@@ -1,4 +1,5 @@
 import express, { Router } from 'express';
+import { assertJsonDepth } from '../middleware/hardening.js';
 import { INBOUND_FORMATS, type InboundFormat } from '../../adapters/types.js';
 import { HubError, InvalidInputError } from '../../errors/hub-error.js';
 import type { FormatHandlers } from '../../ingest/formats.js';
@@ -47,6 +48,9 @@ export function ingestRoutes(deps: IngestRouteDeps): Router {
       );
     }
     const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+    if (contentType.endsWith('json')) {
+      assertJsonDepth(body.toString('utf8'));
+    }
     let report = await deps.ingest.ingest(req.params.partnerId, format, body);
     const wait = waitSeconds(req.query.wait);
     if (wait > 0) {

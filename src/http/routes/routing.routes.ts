@@ -1,4 +1,5 @@
 import express, { Router } from 'express';
+import { verifyJsonDepth } from '../middleware/hardening.js';
 import type { Queue } from 'bullmq';
 import type { Resource, Task } from 'fhir/r4.js';
 import { HubError, InvalidInputError } from '../../errors/hub-error.js';
@@ -26,6 +27,8 @@ export interface RoutingRouteDeps {
   readonly identifierBase: string;
   readonly queues: readonly Queue[];
   readonly now: () => Date;
+  /** Whether a partner id names a configured partner (routes under `/partners/:partnerId`). */
+  isPartner(partnerId: string): boolean;
   enqueuePlanChange(data: PlanChangeJobData): Promise<void>;
 }
 
@@ -44,7 +47,21 @@ export interface RoutingRouteDeps {
  */
 export function routingRoutes(deps: RoutingRouteDeps): Router {
   const router = Router();
-  const json = express.json({ type: ['application/json', 'application/fhir+json'], limit: '1mb' });
+  router.param('partnerId', (_req, _res, next, partnerId: string) => {
+    if (!deps.isPartner(partnerId)) {
+      const message = `Unknown partner "${partnerId.slice(0, 64)}"`;
+      throw new HubError('PARTNER.UNKNOWN', message, {
+        status: 404,
+        issues: [{ severity: 'error', code: 'not-found', diagnostics: message }],
+      });
+    }
+    next();
+  });
+  const json = express.json({
+    type: ['application/json', 'application/fhir+json'],
+    limit: '1mb',
+    verify: verifyJsonDepth,
+  });
 
   router.post('/partners/:partnerId/acknowledgments', json, async (req, res) => {
     const body = req.body as { carePlan?: unknown; version?: unknown; status?: unknown } | undefined;

@@ -1,0 +1,102 @@
+import type { Request, RequestHandler } from 'express';
+import { ipKeyGenerator, rateLimit } from 'express-rate-limit';
+import helmet from 'helmet';
+import type { Redis } from 'ioredis';
+import { RedisStore, type RedisReply } from 'rate-limit-redis';
+import { HubError, InvalidInputError } from '../../errors/hub-error.js';
+
+/**
+ * Security headers on every answer (helmet: no sniffing, no framing, HSTS, no referrer leaks). The
+ * API answers JSON, so no Content-Security-Policy here; pages the hub serves set their own.
+ */
+export function securityHeaders(): RequestHandler {
+  return helmet({ contentSecurityPolicy: false });
+}
+
+/** Deepest JSON nesting the hub accepts: FHIR Bundles nest about 15 levels; 64 leaves room. */
+export const MAX_JSON_DEPTH = 64;
+
+/**
+ * The deepest nesting of arrays and objects in JSON text, without parsing it (strings skipped). A
+ * hostile body nested a million levels parses fine but overflows the stack of everything recursive
+ * that reads it afterwards (validation, serialisation); measuring first refuses it cleanly.
+ */
+export function jsonDepth(text: string): number {
+  let depth = 0;
+  let deepest = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) {
+        i++; // skip the escaped character
+      } else if (c === 0x22) {
+        inString = false;
+      }
+    } else if (c === 0x22) {
+      inString = true;
+    } else if (c === 0x7b || c === 0x5b) {
+      deepest = Math.max(deepest, ++depth);
+    } else if (c === 0x7d || c === 0x5d) {
+      depth--;
+    }
+  }
+  return deepest;
+}
+
+/** Throws a 400 naming the limit when JSON text nests deeper than {@link MAX_JSON_DEPTH}. */
+export function assertJsonDepth(text: string): void {
+  const depth = jsonDepth(text);
+  if (depth > MAX_JSON_DEPTH) {
+    throw new InvalidInputError(`JSON nests ${depth} levels deep; at most ${MAX_JSON_DEPTH} are accepted`);
+  }
+}
+
+/**
+ * `verify` option of express.json(): the depth check on the raw body, before parsing. body-parser
+ * answers what `verify` throws with 403, so the error carries a `type` the error handler turns
+ * into the 400 it is.
+ */
+export function verifyJsonDepth(_req: Request, _res: unknown, buf: Buffer): void {
+  try {
+    assertJsonDepth(buf.toString('utf8'));
+  } catch (err) {
+    throw Object.assign(err as Error, { type: JSON_TOO_DEEP });
+  }
+}
+
+/** body-parser error type of a body refused by {@link verifyJsonDepth}. */
+export const JSON_TOO_DEEP = 'entity.json.too.deep';
+
+/**
+ * Per-partner request limit, counted in Redis so every hub replica shares it. The partner is the
+ * `:partnerId` of the route; elsewhere (FHIR messages, coordination API) the client address counts. Over the limit: 429 with an OperationOutcome and `RateLimit` headers.
+ */
+export function partnerRateLimit(redis: Redis, prefix: string, perMinute: number): RequestHandler {
+  return rateLimit({
+    windowMs: 60_000,
+    limit: perMinute,
+    standardHeaders: 'draft-8',
+    legacyHeaders: false,
+    keyGenerator: (req) => {
+      const partnerId = req.params.partnerId;
+      return typeof partnerId === 'string'
+        ? `partner:${partnerId}`
+        : `ip:${ipKeyGenerator(req.ip ?? 'unknown')}`;
+    },
+    store: new RedisStore({
+      prefix: `${prefix}:rate-limit:`,
+      sendCommand: (command: string, ...args: string[]) =>
+        redis.call(command, ...args) as Promise<RedisReply>,
+    }),
+    handler: (_req, _res, next) => {
+      const message = `More than ${perMinute} requests a minute; slow down and retry after the RateLimit-Reset header's seconds`;
+      next(
+        new HubError('HTTP.RATE_LIMITED', message, {
+          status: 429,
+          issues: [{ severity: 'error', code: 'throttled', diagnostics: message }],
+        }),
+      );
+    },
+  });
+}
