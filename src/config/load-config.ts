@@ -30,6 +30,8 @@ export interface HubConfig {
     readonly port: number;
     /** URL at which the FHIR server and partners reach the hub (rest-hook callbacks); unset: http://127.0.0.1:<port>. */
     readonly publicUrl: string | undefined;
+    /** Partner routes require SMART Backend Services tokens and staff routes the admin token. */
+    readonly authRequired: boolean;
     /**
      * `ADMIN_TOKEN`: the Bearer token `/admin/*` requires; unset, `/admin/*` is served to loopback
      * clients only. Not enumerable, so logging or serialising the config never prints it.
@@ -91,6 +93,8 @@ export const CONFIG_VARIABLES = {
   DEMO_INBOX:
     'Serve /demo/inbox/<partner>, the stand-in endpoint of the demo partners (default: true when PARTNER_CONFIG_DIR is unset)',
   MLLP_PORT: 'Port of the HL7 v2 MLLP listener, on HOST (default 2575; 0 picks a free port)',
+  AUTH_REQUIRED:
+    'Partner routes need a SMART Backend Services access token and staff routes the admin token (default true; false only for local development and tests)',
   ADMIN_TOKEN:
     'Bearer token required for /admin/* (dead letters, rejected records, queue dashboard); unset: /admin/* answers loopback clients only',
 } as const;
@@ -128,6 +132,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
         host: read.string('HOST', '127.0.0.1', /^[A-Za-z0-9.:-]+$/),
         port,
         publicUrl: optional(read.optionalUrl('HUB_PUBLIC_URL', ['http:', 'https:']), stripSlash),
+        authRequired: read.bool('AUTH_REQUIRED', true),
       },
       'adminToken',
       read.token('ADMIN_TOKEN'),

@@ -55,7 +55,25 @@ export interface PartnerConfig {
   fieldOverrides?: Record<string, string | number | boolean>;
   /** How the partner receives plan changes; a partner without it receives nothing. */
   outbound?: OutboundConfig;
+  /**
+   * SMART Backend Services registration: the public keys the partner signs its client assertions
+   * with (a JWKS URL it publishes, or the keys inline) and the scopes it may be granted. A partner
+   * without it cannot get an access token.
+   */
+  auth?: PartnerAuthConfig;
 }
+
+export interface PartnerAuthConfig {
+  /** `https` URL of the partner's JWKS (fetched and cached; `http` only for loopback). */
+  jwksUrl?: string;
+  /** The partner's public keys as a JWKS. */
+  jwks?: { keys: Array<Record<string, unknown>> };
+  /** SMART v2 system scopes it may be granted, e.g. `system/*.cu`, `system/Task.rus`. */
+  scopes: string[];
+}
+
+/** A SMART v2 system scope: `system/<Type or *>.<c r u d s, in that order>`. */
+export const SCOPE_PATTERN = '^system/(\\*|[A-Z][A-Za-z]+)\\.(c?r?u?d?s?)$';
 
 /** What a partner may receive. */
 export const OUTBOUND_KINDS = ['plan-change'] as const;
@@ -139,6 +157,38 @@ const schema: JSONSchemaType<PartnerConfig> = {
       nullable: true,
       required: [],
       additionalProperties: { type: ['string', 'number', 'boolean'] },
+    },
+    auth: {
+      type: 'object',
+      nullable: true,
+      additionalProperties: false,
+      required: ['scopes'],
+      properties: {
+        jwksUrl: {
+          type: 'string',
+          nullable: true,
+          pattern: '^(https://|http://(127\\.0\\.0\\.1|localhost)[:/])',
+        },
+        jwks: {
+          type: 'object',
+          nullable: true,
+          additionalProperties: false,
+          required: ['keys'],
+          properties: {
+            keys: {
+              type: 'array',
+              minItems: 1,
+              items: { type: 'object', required: [], additionalProperties: true },
+            },
+          },
+        },
+        scopes: {
+          type: 'array',
+          minItems: 1,
+          items: { type: 'string', pattern: SCOPE_PATTERN },
+          uniqueItems: true,
+        },
+      },
     },
     outbound: {
       type: 'object',
@@ -243,6 +293,10 @@ export async function loadPartners(
     const result = parsePartner(file, await readFile(path.join(dir, file), 'utf8'));
     if (Array.isArray(result)) {
       problems.push(...result);
+      continue;
+    }
+    if (result.auth && !result.auth.jwks === !result.auth.jwksUrl) {
+      problems.push(`${file}: /auth needs exactly one of jwksUrl and jwks (the partner's public keys)`);
       continue;
     }
     const out = result.outbound;

@@ -1,6 +1,9 @@
 import type { Queue } from 'bullmq';
 import express, { type Express, type RequestHandler } from 'express';
 import { securityHeaders } from './middleware/hardening.js';
+import { requireToken, type PartnerAuthDeps } from './middleware/partner-auth.js';
+import { authRoutes, type AuthRouteDeps } from './routes/auth.routes.js';
+import type { ScopeAction } from '../security/scopes.js';
 import type { Logger } from '../logging/logger.js';
 import { demoInboxRoutes } from '../demo/demo-inbox.routes.js';
 import { adminAuth } from './middleware/admin-auth.js';
@@ -29,6 +32,8 @@ export interface AppDeps {
   readonly adminToken?: string | undefined;
   /** Per-partner request limit on the partner-facing routes (absent: none, e.g. unit tests). */
   readonly rateLimit?: RequestHandler;
+  /** SMART Backend Services: the token endpoint, and tokens required on partner routes. Absent: open. */
+  readonly auth?: { readonly routes: AuthRouteDeps; readonly partners: PartnerAuthDeps };
 }
 
 /** Routes partners and staff call; the FHIR server's callbacks (`/hooks/fhir`) and health are not limited. */
@@ -43,6 +48,24 @@ const LIMITED_PATHS = [
   '/huddles',
 ];
 
+/**
+ * The token endpoint, and what each partner route needs: a token of the partner in the path with
+ * the scope for what the route does. Staff routes (coordinator, roster, huddles) take the admin
+ * token until staff sign-in exists.
+ */
+function protect(app: Express, auth: NonNullable<AppDeps['auth']>, adminToken: string | undefined): void {
+  const need = (resourceType: string, action: ScopeAction): RequestHandler =>
+    requireToken(auth.partners, { resourceType, action });
+  app.use(authRoutes(auth.routes));
+  app.post('/ingest/:partnerId/:format', need('*', 'c'));
+  app.post(/^\/fhir\/\$process-message$/, need('*', 'c'));
+  app.post('/partners/:partnerId/acknowledgments', need('Task', 'u'));
+  app.get('/partners/:partnerId/tasks', need('Task', 's'));
+  app.get('/careplans/:id/versions/:version/deliveries', need('CarePlan', 'r'));
+  app.post('/tasks/:id/report', need('Task', 'u'));
+  app.use(['/participants', '/roster', '/huddles'], adminAuth({ token: adminToken }));
+}
+
 /** Builds the Express app without listening, so tests drive it with supertest. */
 export function createApp(deps: AppDeps): Express {
   const app = express();
@@ -52,6 +75,9 @@ export function createApp(deps: AppDeps): Express {
   app.use(healthRoutes(deps.checks));
   if (deps.rateLimit) {
     app.use(LIMITED_PATHS, deps.rateLimit);
+  }
+  if (deps.auth) {
+    protect(app, deps.auth, deps.adminToken);
   }
   // Before every admin route (rejected records, dead letters, dashboard).
   app.use('/admin', adminAuth({ token: deps.adminToken }));

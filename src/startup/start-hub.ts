@@ -9,6 +9,10 @@ import { loadProfiles } from '../fhir/load-profiles.js';
 import { ensurePartnerOrganizations } from '../fhir/partner-organizations.js';
 import { createApp } from '../http/create-app.js';
 import { partnerRateLimit } from '../http/middleware/hardening.js';
+import type { RefusedAccess } from '../http/middleware/partner-auth.js';
+import { accessRefusal } from '../security/audit.js';
+import { assertionVerifier } from '../security/client-assertion.js';
+import { TokenStore } from '../security/token-store.js';
 import { defaultFormats } from '../ingest/format-registry.js';
 import { loadCoordinationConfig } from '../coordination/coordination-config.js';
 import type { CoordinationDeps } from '../coordination/coordination-deps.js';
@@ -159,6 +163,7 @@ export async function startHub(config: HubConfig, logger: Logger): Promise<Runni
   const url = `http://${config.http.host}:${port}`;
   const publicUrl = config.http.publicUrl ?? `http://127.0.0.1:${port}`;
 
+  const tokens = new TokenStore(redis, prefix);
   // Readiness must answer quickly: no retries, short timeout.
   const fhirProbe = new FhirGateway({ baseUrl: config.fhir.baseUrl, timeoutMs: 3000, retry: { retries: 0 } });
   let started = false;
@@ -197,6 +202,21 @@ export async function startHub(config: HubConfig, logger: Logger): Promise<Runni
     dashboard: allQueues(queues),
     adminToken: config.http.adminToken,
     rateLimit: partnerRateLimit(redis, prefix, config.ingest.rateLimitPerMinute),
+    ...(config.http.authRequired
+      ? {
+          auth: {
+            routes: { partners, tokens, publicUrl, now, verifyAssertion: assertionVerifier(partners) },
+            partners: {
+              tokens,
+              now,
+              onRefused: (refused: RefusedAccess) =>
+                void fhir.create(accessRefusal(refused, now())).catch((err: unknown) => {
+                  logger.warn({ error: (err as Error).message }, 'refused access not audited');
+                }),
+            },
+          },
+        }
+      : {}),
   });
   server.on('request', app);
   const mllp = await startMllpServer({

@@ -24,7 +24,11 @@ export function redisUrl(): string {
  */
 const QUEUE_PREFIX = `{test-${randomUUID().slice(0, 8)}}`;
 
-/** Hub configuration for tests: real FHIR and Redis, ephemeral ports, silent logs, own queues. */
+/**
+ * Hub configuration for tests: real FHIR and Redis, ephemeral ports, silent logs, own queues.
+ * Tokens are off unless a test turns them on (`AUTH_REQUIRED: 'true'`): the security tests cover
+ * them, the others test what happens behind them.
+ */
 export function testConfig(overrides: Record<string, string> = {}): HubConfig {
   return loadConfig(
     {
@@ -34,6 +38,7 @@ export function testConfig(overrides: Record<string, string> = {}): HubConfig {
       MLLP_PORT: '0',
       LOG_LEVEL: 'silent',
       QUEUE_PREFIX,
+      AUTH_REQUIRED: 'false',
       ...overrides,
     },
     REPO_ROOT,

@@ -17,6 +17,7 @@ import {
 import { huddleLog, recordHuddle, type HuddleInput } from '../../coordination/huddles.js';
 import { buildRoster, type RosterDeps } from '../../coordination/roster-service.js';
 import type { CoordinationDeps } from '../../coordination/coordination-deps.js';
+import { HubError } from '../../errors/hub-error.js';
 import { validBody } from '../validate-body.js';
 
 export type CoordinationRouteDeps = CoordinatorDeps &
@@ -145,9 +146,16 @@ export function coordinationRoutes(deps: CoordinationRouteDeps): Router {
   });
 
   router.post('/tasks/:id/report', json, async (req, res) => {
-    res.json(
-      await reportObligation(deps, req.params.id, validBody<ObligationReport>(reportSchema, req.body)),
-    );
+    const report = validBody<ObligationReport>(reportSchema, req.body);
+    const authenticated = res.locals.partnerId as string | undefined;
+    if (authenticated && authenticated !== report.by) {
+      const message = `by is ${report.by}, but the access token is ${authenticated}'s`;
+      throw new HubError('AUTH.FORBIDDEN', message, {
+        status: 403,
+        issues: [{ severity: 'error', code: 'forbidden', diagnostics: message, expression: ['by'] }],
+      });
+    }
+    res.json(await reportObligation(deps, req.params.id, report));
   });
 
   router.get('/roster', async (req, res) => {

@@ -1,0 +1,74 @@
+import type { RequestHandler } from 'express';
+import { HubError } from '../../errors/hub-error.js';
+import { describeNeed, grants, type ScopeNeed } from '../../security/scopes.js';
+import type { TokenStore } from '../../security/token-store.js';
+
+/** A refused request worth an AuditEvent: who (when known), what, and why. */
+export interface RefusedAccess {
+  readonly partnerId?: string;
+  readonly method: string;
+  readonly path: string;
+  readonly reason: string;
+}
+
+export interface PartnerAuthDeps {
+  readonly tokens: TokenStore;
+  readonly now: () => Date;
+  /** Records a refusal (an AuditEvent); failures to record must not change the answer. */
+  readonly onRefused: (refused: RefusedAccess) => void;
+}
+
+function unauthorized(message: string): HubError {
+  return new HubError('AUTH.UNAUTHENTICATED', message, {
+    status: 401,
+    issues: [{ severity: 'error', code: 'login', diagnostics: message }],
+  });
+}
+
+function forbidden(message: string): HubError {
+  return new HubError('AUTH.FORBIDDEN', message, {
+    status: 403,
+    issues: [{ severity: 'error', code: 'forbidden', diagnostics: message }],
+  });
+}
+
+/**
+ * Requires a live bearer token from the token endpoint whose scopes grant `need`. On a route with
+ * `:partnerId`, the token must be that partner's. The partner the token stands for is left in
+ * `res.locals.partnerId` for the route. 401 without a valid token; 403 (and an AuditEvent) when the
+ * partner is known but not allowed.
+ */
+export function requireToken(deps: PartnerAuthDeps, need: ScopeNeed): RequestHandler {
+  return async (req, res, next) => {
+    const token = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '')?.[1];
+    const grant = token ? await deps.tokens.lookup(token, deps.now()) : undefined;
+    if (!grant) {
+      res.set('www-authenticate', `Bearer error="invalid_token"`);
+      deps.onRefused({
+        method: req.method,
+        path: req.path,
+        reason: token ? 'invalid or expired token' : 'no token',
+      });
+      throw unauthorized(
+        token
+          ? 'The access token is invalid or expired'
+          : 'An access token is required (see /.well-known/smart-configuration)',
+      );
+    }
+    const refuse = (reason: string): HubError => {
+      deps.onRefused({ partnerId: grant.partnerId, method: req.method, path: req.path, reason });
+      return forbidden(reason);
+    };
+    if (!grants(grant.scopes, need)) {
+      throw refuse(
+        `The token of ${grant.partnerId} lacks scope ${describeNeed(need)} (granted: ${grant.scopes.join(' ')})`,
+      );
+    }
+    const claimed = req.params.partnerId;
+    if (typeof claimed === 'string' && claimed !== grant.partnerId) {
+      throw refuse(`The token is ${grant.partnerId}'s; it cannot act as ${claimed.slice(0, 64)}`);
+    }
+    res.locals.partnerId = grant.partnerId;
+    next();
+  };
+}

@@ -1,0 +1,59 @@
+import { createHash, randomBytes } from 'node:crypto';
+import type { Redis } from 'ioredis';
+
+/** What an access token stands for. */
+export interface AccessGrant {
+  readonly partnerId: string;
+  readonly scopes: readonly string[];
+  /** Epoch seconds. */
+  readonly expiresAt: number;
+}
+
+/**
+ * Access tokens are opaque random strings; Redis keeps what each stands for until it expires, so
+ * every hub replica honours them and one can be revoked by deleting it. Only a hash of the token is
+ * stored: a Redis dump does not hand out working tokens.
+ */
+export class TokenStore {
+  constructor(
+    private readonly redis: Redis,
+    private readonly prefix: string,
+  ) {}
+
+  private key(token: string): string {
+    return `${this.prefix}:auth:token:${createHash('sha256').update(token).digest('hex')}`;
+  }
+
+  async issue(
+    partnerId: string,
+    scopes: readonly string[],
+    lifetimeSeconds: number,
+    now: Date,
+  ): Promise<string> {
+    const token = randomBytes(32).toString('base64url');
+    const grant: AccessGrant = {
+      partnerId,
+      scopes,
+      expiresAt: Math.floor(now.getTime() / 1000) + lifetimeSeconds,
+    };
+    await this.redis.set(this.key(token), JSON.stringify(grant), 'EX', lifetimeSeconds);
+    return token;
+  }
+
+  /** The grant of a live token, or undefined (unknown, expired or revoked). */
+  async lookup(token: string, now: Date): Promise<AccessGrant | undefined> {
+    const raw = await this.redis.get(this.key(token));
+    const grant = raw ? (JSON.parse(raw) as AccessGrant) : undefined;
+    return grant && grant.expiresAt > now.getTime() / 1000 ? grant : undefined;
+  }
+
+  /**
+   * Records a client assertion's `jti` until the assertion expires; false when it was seen before
+   * (a replayed assertion).
+   */
+  async firstUse(partnerId: string, jti: string, expiresAt: number, now: Date): Promise<boolean> {
+    const ttl = Math.max(1, Math.ceil(expiresAt - now.getTime() / 1000));
+    const key = `${this.prefix}:auth:jti:${partnerId}:${createHash('sha256').update(jti).digest('hex')}`;
+    return (await this.redis.set(key, '1', 'EX', ttl, 'NX')) === 'OK';
+  }
+}
