@@ -41,6 +41,11 @@ export interface PartnerConfig {
     formats: InboundFormat[];
     /** MSH-4 sending facilities that identify this partner's HL7 v2 messages on the MLLP listener. */
     hl7SendingFacilities?: string[];
+    /**
+     * A 42 CFR Part 2 program (substance-use disorder treatment): everything it sends is labelled
+     * `42CFRPart2` and disclosed only where the participant's Consent allows.
+     */
+    part2Program?: boolean;
   };
   identifiers?: {
     /**
@@ -127,6 +132,7 @@ const schema: JSONSchemaType<PartnerConfig> = {
           items: { type: 'string', minLength: 1 },
           uniqueItems: true,
         },
+        part2Program: { type: 'boolean', nullable: true },
       },
     },
     identifiers: {

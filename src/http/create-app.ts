@@ -46,6 +46,7 @@ const LIMITED_PATHS = [
   '/tasks',
   '/roster',
   '/huddles',
+  '/consents',
 ];
 
 /**
@@ -63,7 +64,7 @@ function protect(app: Express, auth: NonNullable<AppDeps['auth']>, adminToken: s
   app.get('/partners/:partnerId/tasks', need('Task', 's'));
   app.get('/careplans/:id/versions/:version/deliveries', need('CarePlan', 'r'));
   app.post('/tasks/:id/report', need('Task', 'u'));
-  app.use(['/participants', '/roster', '/huddles'], adminAuth({ token: adminToken }));
+  app.use(['/participants', '/roster', '/huddles', '/consents'], adminAuth({ token: adminToken }));
 }
 
 /** Builds the Express app without listening, so tests drive it with supertest. */

@@ -61,7 +61,9 @@ async function sendWebhook(
  */
 function fhirRestBundle(delivery: PlanChangeDelivery): Bundle {
   const planId = delivery.carePlan.identifier?.[0];
-  const { id: _planId, meta: _planMeta, ...plan } = delivery.carePlan;
+  // Server metadata stays behind; security labels travel (the partner must honour them).
+  const { id: _planId, meta: planMeta, ...planBody } = delivery.carePlan;
+  const plan = planMeta?.security ? { ...planBody, meta: { security: planMeta.security } } : planBody;
   const { id: _noticeId, ...notice } = delivery.notice;
   return {
     resourceType: 'Bundle',

@@ -5,7 +5,10 @@ import { DeliveryError } from '../outbound/delivery-error.js';
 import { deliver } from '../outbound/transports.js';
 import type { OutboundTarget } from '../outbound/types.js';
 import { DEFAULT_CIRCUIT } from '../routing/circuit-breaker.js';
+import type { Consent } from 'fhir/r4.js';
 import { buildDelivery, messageIdFor, type DeliveryRequest } from '../routing/deliver-plan-change.js';
+import { disclosure, withheldDisclosure } from '../security/audit.js';
+import { consentPermits, isPart2 } from '../security/part2.js';
 import { notifyCircuitOpened } from '../routing/partner-alerts.js';
 import type { RoutingDeps } from './routing-deps.js';
 
@@ -20,8 +23,11 @@ export type DeliveryJobName = 'deliver-plan-change';
 export type DeliveryJobData = DeliveryRequest;
 
 export interface DeliveryJobResult {
-  /** `superseded`: the partner already has a newer version of this plan, so this one was not sent. */
-  readonly status: 'delivered' | 'superseded';
+  /**
+   * `superseded`: the partner already has a newer version of this plan, so this one was not sent;
+   * `withheld`: Part 2 data without the participant's consent for this partner.
+   */
+  readonly status: 'delivered' | 'superseded' | 'withheld';
   readonly messageId: string;
   readonly httpStatus?: number;
   readonly at: string;
@@ -63,7 +69,7 @@ export async function enqueueDelivery(
 ): Promise<void> {
   const out = partner?.outbound;
   await queue.add('deliver-plan-change', req, {
-    jobId: `delivery.${req.partnerId}.${req.carePlanId}.${req.version}`,
+    jobId: `delivery.${req.partnerId}.${req.carePlanId}.${req.version}${req.release ? `.${req.release}` : ''}`,
     ...(out?.maxAttempts ? { attempts: out.maxAttempts } : {}),
     ...(out?.backoffMs ? { backoff: { type: 'exponential', delay: out.backoffMs, jitter: 0.5 } } : {}),
   });
@@ -137,6 +143,19 @@ async function deliverInOrder(
     return { status: 'superseded', messageId, at: now.toISOString() };
   }
   const delivery = await buildDelivery(deps.fhir, deps.identifierBase, req);
+  const what = `CarePlan/${req.carePlanId}/_history/${req.version}`;
+  if (isPart2(delivery.carePlan)) {
+    // Checked at sending time, so a Consent revoked while the delivery waited stops it.
+    const consents = await deps.fhir.search<Consent>('Consent', { patient: req.patient, status: 'active' });
+    if (!consentPermits(consents, req.partnerId, now)) {
+      await deps.withheld.withhold(req);
+      await deps.status.mark(req.carePlanId, req.version, req.partnerId, 'withheld', now);
+      await deps.fhir.create(
+        withheldDisclosure({ partnerId: req.partnerId, patient: req.patient, what }, now),
+      );
+      return { status: 'withheld', messageId, at: now.toISOString() };
+    }
+  }
   await deps.status.mark(req.carePlanId, req.version, req.partnerId, 'sent', now);
   let receipt;
   try {
@@ -166,6 +185,17 @@ async function deliverInOrder(
   }
   await deps.circuit.recordSuccess(partner.id);
   await deps.redis.set(deliveredKey, req.version);
+  await deps.fhir.create(
+    disclosure(
+      {
+        partnerId: req.partnerId,
+        patient: req.patient,
+        what,
+        labels: delivery.carePlan.meta?.security ?? [],
+      },
+      deps.now(),
+    ),
+  );
   await deps.status.mark(req.carePlanId, req.version, req.partnerId, 'delivered', deps.now());
   deps.logger.info(
     { partnerId: req.partnerId, carePlanId: req.carePlanId, version: req.version },

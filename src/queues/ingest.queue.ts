@@ -4,6 +4,7 @@ import type { Redis } from 'ioredis';
 import type { FieldIssue } from '../adapters/types.js';
 import type { PartnerConfig, PartnerRegistry } from '../config/partners.js';
 import type { MappedRecord } from '../mappers/types.js';
+import { labelPart2 } from '../security/part2.js';
 import { HubError } from '../errors/hub-error.js';
 import { FhirServerError } from '../fhir/fhir-errors.js';
 import type { FhirGateway } from '../fhir/fhir-gateway.js';
@@ -118,7 +119,8 @@ export function processIngestJob(
           { status: 422 },
         );
       }
-      const mapped = handler.map(data.record, { partner, identifierBase: deps.identifierBase });
+      const record = handler.map(data.record, { partner, identifierBase: deps.identifierBase });
+      const mapped = partner.inbound.part2Program ? labelPart2(record) : record;
       const beforeWrite = await deps.guard?.(partner, mapped, data);
       const outcome = await writeMappedRecord(deps.fhir, mapped, data, deps.identifierBase, beforeWrite);
       await deps.onApplied?.(outcome, data);

@@ -7,6 +7,7 @@ import type { CircuitBreaker } from '../routing/circuit-breaker.js';
 import type { DeliveryRequest } from '../routing/deliver-plan-change.js';
 import type { DeliveryStatusStore } from '../routing/delivery-status.js';
 import type { EscalationRequest } from '../routing/escalate.js';
+import type { WithheldDeliveries } from '../routing/withheld-deliveries.js';
 
 /** What the routing workers share. Enqueue functions are passed in so queue modules do not import each other. */
 export interface RoutingDeps {
@@ -22,6 +23,8 @@ export interface RoutingDeps {
   /** Each (plan version, partner) pair's step times. */
   readonly status: DeliveryStatusStore;
   readonly circuit: CircuitBreaker;
+  /** Part 2 deliveries waiting for the participant's consent. */
+  readonly withheld: WithheldDeliveries;
   /** The clock; tests pass their own. */
   readonly now: () => Date;
   enqueueDelivery(req: DeliveryRequest): Promise<void>;

@@ -4,6 +4,7 @@ import type { FhirGateway } from '../fhir/fhir-gateway.js';
 import { hubIdentifier } from '../fhir/hub-identifiers.js';
 import { hubTask } from '../fhir/hub-task.js';
 import type { PlanChangeDelivery } from '../outbound/types.js';
+import { isPart2, REDISCLOSURE_NOTICE, withPart2Labels } from '../security/part2.js';
 
 /** One plan version to one partner. */
 export interface DeliveryRequest {
@@ -13,6 +14,8 @@ export interface DeliveryRequest {
   readonly notice: string;
   readonly patient: string;
   readonly altersDelivery: boolean;
+  /** Set when a Consent released a withheld delivery: a job of its own, the same message id. */
+  readonly release?: string;
 }
 
 /** The same partner, plan and version always give the same message id (a UUID), so redeliveries de-duplicate. */
@@ -43,7 +46,13 @@ export async function buildDelivery(
     partnerId: req.partnerId,
     participant: { identifiers: patient.identifier ?? [] },
     carePlan: { ...plan, identifier: hasHubId ? identifiers : [planIdentifier, ...identifiers] },
-    notice,
+    // Part 2 data travels with its labels and the prohibition on redisclosure.
+    notice: isPart2(plan)
+      ? withPart2Labels({
+          ...notice,
+          payload: [...(notice.payload ?? []), { contentString: REDISCLOSURE_NOTICE }],
+        })
+      : notice,
   };
 }
 

@@ -6,11 +6,12 @@ import { ackStepOf } from './acknowledge.js';
  * The closed loop of one plan version at one partner. The hub sends it, the partner's endpoint
  * takes it (delivered), and the partner's acknowledgment Task moves through the FHIR Task states
  * received -> accepted -> completed. `failed` (dead-lettered) and `superseded` (a newer version
- * reached the partner first) end the loop early.
+ * reached the partner first) end the loop early; `withheld` (42 CFR Part 2 data without the
+ * participant's consent for this partner) holds it until a Consent releases it.
  */
 export const DELIVERY_STEPS = ['sent', 'delivered', 'received', 'accepted', 'completed'] as const;
 export type DeliveryStep = (typeof DELIVERY_STEPS)[number];
-export type DeliveryOutcome = 'failed' | 'superseded';
+export type DeliveryOutcome = 'failed' | 'superseded' | 'withheld';
 
 /** Where one partner stands with one plan version. */
 export interface PartnerDeliveryStatus {
@@ -23,7 +24,12 @@ export interface PartnerDeliveryStatus {
   readonly since: string;
 }
 
-const ORDER: ReadonlyArray<DeliveryStep | DeliveryOutcome> = [...DELIVERY_STEPS, 'superseded', 'failed'];
+const ORDER: ReadonlyArray<DeliveryStep | DeliveryOutcome> = [
+  'withheld',
+  ...DELIVERY_STEPS,
+  'superseded',
+  'failed',
+];
 
 /**
  * Step times in Redis, one hash per plan version: field `<partnerId>|<step>` = ISO time, written
@@ -81,7 +87,9 @@ export class DeliveryStatusStore {
   async notYet(carePlanId: string, version: string, step: DeliveryStep): Promise<PartnerDeliveryStatus[]> {
     const rank = DELIVERY_STEPS.indexOf(step);
     return (await this.list(carePlanId, version)).filter(
-      (s) => s.state !== 'superseded' && (s.state === 'failed' || DELIVERY_STEPS.indexOf(s.state) < rank),
+      (s) =>
+        s.state !== 'superseded' &&
+        (s.state === 'failed' || s.state === 'withheld' || DELIVERY_STEPS.indexOf(s.state) < rank),
     );
   }
 }

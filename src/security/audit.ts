@@ -1,4 +1,4 @@
-import type { AuditEvent } from 'fhir/r4.js';
+import type { AuditEvent, Coding } from 'fhir/r4.js';
 import type { RefusedAccess } from '../http/middleware/partner-auth.js';
 
 /**
@@ -27,5 +27,46 @@ export function accessRefusal(refused: RefusedAccess, at: Date): AuditEvent {
     ],
     source: { observer: { display: 'Care coordination hub' } },
     entity: [{ what: { display: `${refused.method} ${refused.path.slice(0, 200)}` } }],
+  };
+}
+
+/**
+ * A disclosure (DICOM 110106 Export): which plan version went to which partner, for which
+ * participant, with its security labels, so an auditor can list every disclosure per participant.
+ */
+export function disclosure(
+  d: { partnerId: string; patient: string; what: string; labels?: readonly Coding[] },
+  at: Date,
+): AuditEvent {
+  return {
+    resourceType: 'AuditEvent',
+    type: { system: 'http://dicom.nema.org/resources/ontology/DCM', code: '110106', display: 'Export' },
+    action: 'R',
+    recorded: at.toISOString(),
+    outcome: '0',
+    agent: [
+      { who: { display: 'Care coordination hub' }, requestor: false },
+      { who: { reference: `Organization/${d.partnerId}` }, requestor: true },
+    ],
+    source: { observer: { display: 'Care coordination hub' } },
+    entity: [
+      { what: { reference: d.what }, ...(d.labels?.length ? { securityLabel: [...d.labels] } : {}) },
+      {
+        what: { reference: d.patient },
+        type: { system: 'http://terminology.hl7.org/CodeSystem/audit-entity-type', code: '1' },
+      },
+    ],
+  };
+}
+
+/** A disclosure the hub refused: Part 2 data for a partner the participant has not consented to. */
+export function withheldDisclosure(
+  d: { partnerId: string; patient: string; what: string },
+  at: Date,
+): AuditEvent {
+  return {
+    ...disclosure(d, at),
+    outcome: '4',
+    outcomeDesc: `42 CFR Part 2: no active Consent lets ${d.partnerId} receive this; withheld`,
   };
 }

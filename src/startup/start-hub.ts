@@ -43,6 +43,8 @@ import { onRecordApplied } from '../routing/on-record-applied.js';
 import { catchUpPlanChanges } from '../routing/catch-up.js';
 import { CircuitBreaker } from '../routing/circuit-breaker.js';
 import { DeliveryStatusStore } from '../routing/delivery-status.js';
+import { WithheldDeliveries } from '../routing/withheld-deliveries.js';
+import type { DeliveryRequest } from '../routing/deliver-plan-change.js';
 import { ensureFhirServer } from './ensure-fhir-server.js';
 import { stopLocalFhirServer } from './local-fhir-server.js';
 
@@ -98,9 +100,11 @@ export async function startHub(config: HubConfig, logger: Logger): Promise<Runni
   const planChange = (data: Parameters<typeof enqueuePlanChange>[1]): Promise<void> =>
     enqueuePlanChange(queues.planChanges, data);
   const status = new DeliveryStatusStore(redis, prefix);
+  const withheld = new WithheldDeliveries(redis, prefix);
   const routingDeps: RoutingDeps = {
     status,
     circuit: new CircuitBreaker(redis, prefix),
+    withheld,
     fhir,
     partners,
     identifierBase,
@@ -197,7 +201,12 @@ export async function startHub(config: HubConfig, logger: Logger): Promise<Runni
       enqueuePlanChange: planChange,
       isPartner: (id) => partners.get(id) !== undefined,
     },
-    coordination: { ...coordinationDeps, timeZone: coordination.calendars.timeZone },
+    coordination: {
+      ...coordinationDeps,
+      timeZone: coordination.calendars.timeZone,
+      withheld,
+      enqueueDelivery: (req: DeliveryRequest) => routingDeps.enqueueDelivery(req),
+    },
     demoInbox: config.demoInbox,
     dashboard: allQueues(queues),
     adminToken: config.http.adminToken,

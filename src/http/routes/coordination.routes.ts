@@ -16,6 +16,7 @@ import {
 } from '../../coordination/coordinator-assignment.js';
 import { huddleLog, recordHuddle, type HuddleInput } from '../../coordination/huddles.js';
 import { buildRoster, type RosterDeps } from '../../coordination/roster-service.js';
+import { grantPart2Consent, revokeConsent, type ConsentDeps } from '../../security/consents.js';
 import type { CoordinationDeps } from '../../coordination/coordination-deps.js';
 import { HubError } from '../../errors/hub-error.js';
 import { validBody } from '../validate-body.js';
@@ -23,6 +24,7 @@ import { validBody } from '../validate-body.js';
 export type CoordinationRouteDeps = CoordinatorDeps &
   CompleteDeps &
   RosterDeps &
+  ConsentDeps &
   Pick<CoordinationDeps, 'scheduleObligationCheck'>;
 
 const text = { type: 'string', pattern: '\\S', maxLength: 2000 } as const;
@@ -109,6 +111,13 @@ const huddleSchema: SchemaObject = {
   },
 };
 
+const consentSchema: SchemaObject = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['recipient'],
+  properties: { recipient: id, until: { type: 'string', format: 'date-time' } },
+};
+
 function queryDate(value: unknown): string | undefined {
   return typeof value === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(value) ? value : undefined;
 }
@@ -122,6 +131,8 @@ function queryDate(value: unknown): string | undefined {
  *   late) or refused by the participant with how the refusal was handled.
  * - `GET /roster[?agency=&flag=]`: today's huddle roster, ranked with reasons.
  * - `POST /huddles`, `GET /huddles/:id`: the huddle log, attendance, decisions and closed actions.
+ * - `POST /participants/:id/consents` `{recipient, until?}`: the participant's 42 CFR Part 2 consent
+ *   to disclosure to a partner (releases what was withheld); `POST /consents/:id/revoke`.
  */
 export function coordinationRoutes(deps: CoordinationRouteDeps): Router {
   const router = Router();
@@ -167,6 +178,15 @@ export function coordinationRoutes(deps: CoordinationRouteDeps): Router {
 
   router.post('/huddles', json, async (req, res) => {
     res.status(201).json(await recordHuddle(deps, validBody<HuddleInput>(huddleSchema, req.body)));
+  });
+
+  router.post('/participants/:id/consents', json, async (req, res) => {
+    const body = validBody<{ recipient: string; until?: string }>(consentSchema, req.body);
+    res.status(201).json(await grantPart2Consent(deps, req.params.id, body.recipient, body.until));
+  });
+
+  router.post('/consents/:id/revoke', async (req, res) => {
+    res.json(await revokeConsent(deps, req.params.id));
   });
 
   router.get('/huddles/:id', async (req, res) => {

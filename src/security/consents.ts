@@ -1,0 +1,57 @@
+import type { Consent } from 'fhir/r4.js';
+import type { PartnerRegistry } from '../config/partners.js';
+import { HubError } from '../errors/hub-error.js';
+import type { FhirGateway } from '../fhir/fhir-gateway.js';
+import type { DeliveryRequest } from '../routing/deliver-plan-change.js';
+import type { WithheldDeliveries } from '../routing/withheld-deliveries.js';
+import { part2Consent } from './part2.js';
+
+export interface ConsentDeps {
+  readonly fhir: FhirGateway;
+  readonly partners: PartnerRegistry;
+  readonly withheld: WithheldDeliveries;
+  readonly now: () => Date;
+  enqueueDelivery(req: DeliveryRequest): Promise<void>;
+}
+
+/**
+ * Records the participant's consent to Part 2 disclosure to a partner, then sends what was withheld
+ * from that partner for want of it. Returns the Consent and how many deliveries it released.
+ */
+export async function grantPart2Consent(
+  deps: ConsentDeps,
+  patientId: string,
+  partnerId: string,
+  until?: string,
+): Promise<{ consent: Consent; released: number }> {
+  if (!deps.partners.get(partnerId)) {
+    throw new HubError('CONSENT.UNKNOWN_PARTNER', `recipient "${partnerId}" is not a partner`, {
+      status: 422,
+      issues: [
+        {
+          severity: 'error',
+          code: 'invalid',
+          diagnostics: `recipient "${partnerId}" is not a partner`,
+          expression: ['recipient'],
+        },
+      ],
+    });
+  }
+  await deps.fhir.read('Patient', patientId); // 404 for an unknown participant
+  const patient = `Patient/${patientId}`;
+  const consent = await deps.fhir.create(part2Consent(patient, partnerId, deps.now(), until));
+  const held = await deps.withheld.release(patient, partnerId);
+  for (const req of held) {
+    await deps.enqueueDelivery({ ...req, release: `consent-${consent.id}` });
+  }
+  return { consent, released: held.length };
+}
+
+/** Revokes a Consent: from now on nothing more goes out under it, queued deliveries included. */
+export async function revokeConsent(deps: Pick<ConsentDeps, 'fhir'>, consentId: string): Promise<Consent> {
+  const consent = await deps.fhir.read<Consent>('Consent', consentId);
+  return deps.fhir.update<Consent>(
+    { ...consent, status: 'inactive' },
+    { ifMatch: consent.meta?.versionId ?? '' },
+  );
+}

@@ -1,0 +1,179 @@
+/**
+ * Issue 7 (42 CFR Part 2): records from a Part 2 program are labelled and reach another agency only
+ * while the participant's Consent names it; disclosures and refusals are AuditEvents.
+ */
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import type { AuditEvent, Bundle, CarePlan, Communication } from 'fhir/r4.js';
+import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parse, stringify } from 'yaml';
+import { PART2_LABEL, REDISCLOSURE_NOTICE } from '../../../src/security/part2.js';
+import type { RunningHub } from '../../../src/startup/start-hub.js';
+import {
+  dropPrefix,
+  eventually,
+  get,
+  ingest,
+  post,
+  startTestHub,
+  testPrefix,
+} from '../../fixtures/ingest/hub-helpers.js';
+import {
+  fhirMessage,
+  MESSAGE_PATIENT,
+  MEDICAID_SYSTEM,
+  newPerson,
+  servicePlan,
+} from '../../fixtures/ingest/samples.js';
+import { PartnerServer } from '../../support/partner-server.js';
+import { REPO_ROOT } from '../../support/test-env.js';
+
+describe('42 CFR Part 2 consent', () => {
+  const prefix = testPrefix();
+  const sunrise = new PartnerServer('fhir-message');
+  let hub: RunningHub;
+
+  beforeAll(async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'part2-partners-'));
+    cpSync(path.join(REPO_ROOT, 'config/partners'), dir, { recursive: true });
+    type PartnerFile = { inbound: Record<string, unknown>; outbound?: { url: string } };
+    const edit = (id: string, change: (p: PartnerFile) => void): void => {
+      const file = path.join(dir, `${id}.yaml`);
+      const partner = parse(readFileSync(file, 'utf8')) as PartnerFile;
+      change(partner);
+      writeFileSync(file, stringify(partner));
+    };
+    const sunriseUrl = await sunrise.start();
+    edit('sunrise-hcbs', (p) => {
+      p.outbound!.url = sunriseUrl;
+    });
+    edit('northside-bh', (p) => {
+      p.inbound.part2Program = true;
+      delete p.outbound;
+    });
+    edit('harbor-housing', (p) => {
+      delete p.outbound;
+    });
+    hub = await startTestHub(prefix, { PARTNER_CONFIG_DIR: dir });
+  });
+
+  afterAll(async () => {
+    await hub?.close();
+    await sunrise.stop();
+    await dropPrefix(prefix);
+  });
+
+  function plan(tag: string, description: string): Record<string, unknown> {
+    return {
+      resourceType: 'CarePlan',
+      identifier: [{ system: 'https://northside-bh.example.org/plan', value: `P-${tag}` }],
+      status: 'active',
+      intent: 'plan',
+      title: 'Recovery support plan',
+      subject: { reference: MESSAGE_PATIENT },
+      author: { reference: 'Organization/northside-bh' },
+      activity: [
+        {
+          detail: {
+            status: 'scheduled',
+            description,
+            performer: [{ reference: 'Organization/northside-bh' }],
+          },
+        },
+      ],
+    };
+  }
+
+  const deliveredTo = (carePlanId: string): Bundle[] =>
+    sunrise.received
+      .filter((r) => r.status === 200)
+      .map((r) => JSON.parse(r.body) as Bundle)
+      .filter((b) =>
+        b.entry?.some((e) => e.resource?.resourceType === 'CarePlan' && e.resource.id === carePlanId),
+      );
+
+  async function status(carePlanId: string, version: string): Promise<string | undefined> {
+    const list = (await get(hub, `/careplans/${carePlanId}/versions/${version}/deliveries`)).body as {
+      partnerId: string;
+      state: string;
+    }[];
+    return list.find((s) => s.partnerId === 'sunrise-hcbs')?.state;
+  }
+
+  it('withholds Part 2 data without consent, delivers it with labels and notice after, and stops after revocation', async () => {
+    const person = newPerson();
+    expect((await ingest(hub, 'sunrise-hcbs', 'service-plan', servicePlan(person))).status).toBe(200);
+    const message = fhirMessage(person, 'northside-bh', 'careplan-update', [
+      plan(person.tag, 'Weekly counselling'),
+    ]);
+    expect((await ingest(hub, 'northside-bh', 'fhir-message', message)).status).toBe(200);
+
+    const [carePlan] = await hub.fhir.search<CarePlan>('CarePlan', {
+      identifier: `https://northside-bh.example.org/plan|P-${person.tag}`,
+    });
+    expect(carePlan!.meta?.security).toEqual(
+      expect.arrayContaining([expect.objectContaining({ code: '42CFRPart2' })]),
+    );
+    await eventually(
+      async () => (await status(carePlan!.id!, '1')) === 'withheld',
+      30000,
+      'version 1 withheld',
+    );
+    expect(deliveredTo(carePlan!.id!)).toHaveLength(0);
+    const [patient] = await hub.fhir.search('Patient', {
+      identifier: `${MEDICAID_SYSTEM}|${person.medicaid}`,
+    });
+    const refused = await hub.fhir.search<AuditEvent>('AuditEvent', {
+      agent: 'Organization/sunrise-hcbs',
+      entity: `CarePlan/${carePlan!.id}`,
+    });
+    expect(refused.some((a) => a.outcome === '4' && a.outcomeDesc?.includes('42 CFR Part 2'))).toBe(true);
+
+    // Consent recorded: what was withheld goes out, labelled, with the redisclosure notice.
+    const granted = await post(hub, `/participants/${patient!.id}/consents`, { recipient: 'sunrise-hcbs' });
+    expect(granted.status).toBe(201);
+    expect((granted.body as { released: number }).released).toBe(1);
+    const [bundle] = await eventually(async () =>
+      deliveredTo(carePlan!.id!).length > 0 ? deliveredTo(carePlan!.id!) : undefined,
+    );
+    const sentPlan = bundle!.entry!.find((e) => e.resource?.resourceType === 'CarePlan')!
+      .resource as CarePlan;
+    expect(sentPlan.meta?.security).toEqual(expect.arrayContaining([expect.objectContaining(PART2_LABEL)]));
+    const notice = bundle!.entry!.find((e) => e.resource?.resourceType === 'Communication')!
+      .resource as Communication;
+    expect(notice.payload?.map((p) => p.contentString)).toContain(REDISCLOSURE_NOTICE);
+    await eventually(
+      async () => {
+        const audits = await hub.fhir.search<AuditEvent>('AuditEvent', {
+          agent: 'Organization/sunrise-hcbs',
+          entity: `CarePlan/${carePlan!.id}`,
+        });
+        return audits.some((a) => a.outcome === '0' && a.type.code === '110106');
+      },
+      10000,
+      'disclosure AuditEvent',
+    );
+
+    // Revoked while version 2 waits in the queue: it is not sent.
+    const queue = hub.queues.deliveries.get('sunrise-hcbs')!;
+    await queue.pause();
+    try {
+      const v2 = fhirMessage(person, 'northside-bh', 'careplan-update', [
+        plan(person.tag, 'Counselling twice a week'),
+      ]);
+      expect((await ingest(hub, 'northside-bh', 'fhir-message', v2)).status).toBe(200);
+      await eventually(async () => (await queue.getWaitingCount()) > 0, 30000, 'version 2 queued');
+      const consentId = (granted.body as { consent: { id: string } }).consent.id;
+      expect((await post(hub, `/consents/${consentId}/revoke`, {})).status).toBe(200);
+    } finally {
+      await queue.resume();
+    }
+    await eventually(
+      async () => (await status(carePlan!.id!, '2')) === 'withheld',
+      30000,
+      'version 2 withheld',
+    );
+    expect(deliveredTo(carePlan!.id!)).toHaveLength(1);
+  });
+});
