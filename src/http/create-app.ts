@@ -3,6 +3,7 @@ import express, { type Express, type RequestHandler } from 'express';
 import { securityHeaders } from './middleware/hardening.js';
 import { requireToken, type PartnerAuthDeps } from './middleware/partner-auth.js';
 import { authRoutes, type AuthRouteDeps } from './routes/auth.routes.js';
+import { partnerReadRoutes, type PartnerReadDeps } from './routes/partner-read.routes.js';
 import type { ScopeAction } from '../security/scopes.js';
 import type { Logger } from '../logging/logger.js';
 import { demoInboxRoutes } from '../demo/demo-inbox.routes.js';
@@ -33,7 +34,11 @@ export interface AppDeps {
   /** Per-partner request limit on the partner-facing routes (absent: none, e.g. unit tests). */
   readonly rateLimit?: RequestHandler;
   /** SMART Backend Services: the token endpoint, and tokens required on partner routes. Absent: open. */
-  readonly auth?: { readonly routes: AuthRouteDeps; readonly partners: PartnerAuthDeps };
+  readonly auth?: {
+    readonly routes: AuthRouteDeps;
+    readonly partners: PartnerAuthDeps;
+    readonly reads: PartnerReadDeps;
+  };
 }
 
 /** Routes partners and staff call; the FHIR server's callbacks (`/hooks/fhir`) and health are not limited. */
@@ -64,6 +69,11 @@ function protect(app: Express, auth: NonNullable<AppDeps['auth']>, adminToken: s
   app.get('/partners/:partnerId/tasks', need('Task', 's'));
   app.get('/careplans/:id/versions/:version/deliveries', need('CarePlan', 'r'));
   app.post('/tasks/:id/report', need('Task', 'u'));
+  app.get(
+    '/fhir/:type/:id',
+    requireToken(auth.partners, (req) => ({ resourceType: String(req.params.type), action: 'r' })),
+    partnerReadRoutes(auth.reads),
+  );
   app.use(['/participants', '/roster', '/huddles', '/consents'], adminAuth({ token: adminToken }));
 }
 

@@ -168,6 +168,10 @@ export async function startHub(config: HubConfig, logger: Logger): Promise<Runni
   const publicUrl = config.http.publicUrl ?? `http://127.0.0.1:${port}`;
 
   const tokens = new TokenStore(redis, prefix);
+  const onRefused = (refused: RefusedAccess): void =>
+    void fhir.create(accessRefusal(refused, now())).catch((err: unknown) => {
+      logger.warn({ error: (err as Error).message }, 'refused access not audited');
+    });
   // Readiness must answer quickly: no retries, short timeout.
   const fhirProbe = new FhirGateway({ baseUrl: config.fhir.baseUrl, timeoutMs: 3000, retry: { retries: 0 } });
   let started = false;
@@ -215,14 +219,8 @@ export async function startHub(config: HubConfig, logger: Logger): Promise<Runni
       ? {
           auth: {
             routes: { partners, tokens, publicUrl, now, verifyAssertion: assertionVerifier(partners) },
-            partners: {
-              tokens,
-              now,
-              onRefused: (refused: RefusedAccess) =>
-                void fhir.create(accessRefusal(refused, now())).catch((err: unknown) => {
-                  logger.warn({ error: (err as Error).message }, 'refused access not audited');
-                }),
-            },
+            partners: { tokens, now, onRefused },
+            reads: { fhir, identifierBase, now, onRefused },
           },
         }
       : {}),

@@ -1,4 +1,4 @@
-import type { RequestHandler } from 'express';
+import type { Request, RequestHandler } from 'express';
 import { HubError } from '../../errors/hub-error.js';
 import { describeNeed, grants, type ScopeNeed } from '../../security/scopes.js';
 import type { TokenStore } from '../../security/token-store.js';
@@ -38,8 +38,12 @@ function forbidden(message: string): HubError {
  * `res.locals.partnerId` for the route. 401 without a valid token; 403 (and an AuditEvent) when the
  * partner is known but not allowed.
  */
-export function requireToken(deps: PartnerAuthDeps, need: ScopeNeed): RequestHandler {
+export function requireToken(
+  deps: PartnerAuthDeps,
+  needOf: ScopeNeed | ((req: Request) => ScopeNeed),
+): RequestHandler {
   return async (req, res, next) => {
+    const need = typeof needOf === 'function' ? needOf(req) : needOf;
     const token = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '')?.[1];
     const grant = token ? await deps.tokens.lookup(token, deps.now()) : undefined;
     if (!grant) {

@@ -19,7 +19,7 @@ import {
   startTestHub,
   testPrefix,
 } from '../../fixtures/ingest/hub-helpers.js';
-import { newPerson, servicePlan } from '../../fixtures/ingest/samples.js';
+import { MEDICAID_SYSTEM, newPerson, servicePlan } from '../../fixtures/ingest/samples.js';
 import { REPO_ROOT } from '../../support/test-env.js';
 
 const ADMIN_TOKEN = 'staff-test-token-0123456789';
@@ -58,8 +58,14 @@ describe('partner authentication (SMART Backend Services)', () => {
       const file = path.join(dir, `${id}.yaml`);
       writeFileSync(file, stringify({ ...(parse(readFileSync(file, 'utf8')) as object), auth }));
     };
-    register('sunrise-hcbs', { jwks: { keys: [es.jwk] }, scopes: ['system/*.cu', 'system/Task.rus'] });
-    register('northside-bh', { jwks: { keys: [rs.jwk] }, scopes: ['system/*.cu', 'system/Task.rus'] });
+    register('sunrise-hcbs', {
+      jwks: { keys: [es.jwk] },
+      scopes: ['system/*.cu', 'system/*.rs', 'system/Task.rus'],
+    });
+    register('northside-bh', {
+      jwks: { keys: [rs.jwk] },
+      scopes: ['system/*.cu', 'system/*.rs', 'system/Task.rus'],
+    });
     const hh = await signer('ES384', 'harbor-1');
     harbor = hh.signer;
     register('harbor-housing', { jwks: { keys: [hh.jwk] }, scopes: ['system/Task.rs'] });
@@ -144,7 +150,7 @@ describe('partner authentication (SMART Backend Services)', () => {
   it('issues scoped, short-lived tokens for ES384 and RS384 assertions, which open the partner routes', async () => {
     const answer = await requestToken(
       await assertion('sunrise-hcbs', sunrise),
-      'system/*.cu system/Patient.r',
+      'system/*.cu system/Observation.d',
     );
     expect(answer.status).toBe(200);
     expect(answer.body).toMatchObject({ token_type: 'bearer', expires_in: 300, scope: 'system/*.cu' });
@@ -233,6 +239,53 @@ describe('partner authentication (SMART Backend Services)', () => {
       return found.find((a) => a.outcomeDesc?.includes('cannot act as harbor-housing'));
     }, 10000);
     expect(audits.entity?.[0]?.what?.display).toBe('GET /partners/harbor-housing/tasks');
+  });
+
+  it('lets a partner read a participant only when it is on the care team, auditing both', async () => {
+    const person = newPerson();
+    const sunriseToken = await tokenFor('sunrise-hcbs', sunrise);
+    expect(
+      (await call('POST', '/ingest/sunrise-hcbs/service-plan?wait=30', sunriseToken, servicePlan(person)))
+        .status,
+    ).toBe(200);
+    const [patient] = await hub.fhir.search('Patient', {
+      identifier: `${MEDICAID_SYSTEM}|${person.medicaid}`,
+    });
+    const read = await call('GET', `/fhir/Patient/${patient!.id}`, sunriseToken);
+    expect(read.status).toBe(200);
+    expect((read.body as { id: string }).id).toBe(patient!.id);
+
+    const outsider = await call(
+      'GET',
+      `/fhir/Patient/${patient!.id}`,
+      await tokenFor('northside-bh', northside),
+    );
+    expect(outsider.status).toBe(403);
+    expect(diagnostics(outsider.body as object).join()).toContain('northside-bh is not on the care team');
+    const audits = await eventually(async () => {
+      const found = await hub.fhir.search<AuditEvent>('AuditEvent', {
+        agent: 'Organization/northside-bh',
+        _sort: '-date',
+        _count: '10',
+      });
+      return found.find((a) => a.entity?.[0]?.what?.display === `GET /fhir/Patient/${patient!.id}`);
+    }, 10000);
+    expect(audits.outcome).toBe('4');
+    const disclosures = await hub.fhir.search<AuditEvent>('AuditEvent', {
+      entity: `Patient/${patient!.id}`,
+      type: '110106',
+    });
+    expect(
+      disclosures.some((a) => a.agent.some((g) => g.who?.reference === 'Organization/sunrise-hcbs')),
+    ).toBe(true);
+
+    const noScope = await call(
+      'GET',
+      `/fhir/Patient/${patient!.id}`,
+      await tokenFor('harbor-housing', harbor),
+    );
+    expect(noScope.status).toBe(403);
+    expect(diagnostics(noScope.body as object).join()).toContain('lacks scope system/Patient.r');
   });
 
   it('keeps staff routes behind the admin token', async () => {

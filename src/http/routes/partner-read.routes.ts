@@ -1,0 +1,90 @@
+import { Router } from 'express';
+import type { Consent, FhirResource } from 'fhir/r4.js';
+import { HubError } from '../../errors/hub-error.js';
+import type { FhirGateway } from '../../fhir/fhir-gateway.js';
+import { sharedCareTeam } from '../../routing/record-plan-change.js';
+import { disclosure } from '../../security/audit.js';
+import { isOnCareTeam, participantOf } from '../../security/care-team-access.js';
+import { consentPermits, isPart2 } from '../../security/part2.js';
+import type { RefusedAccess } from '../middleware/partner-auth.js';
+
+export interface PartnerReadDeps {
+  readonly fhir: FhirGateway;
+  readonly identifierBase: string;
+  readonly now: () => Date;
+  readonly onRefused: (refused: RefusedAccess) => void;
+}
+
+/** Resource types a partner may read through the hub: the participant's shared record. */
+export const READABLE_TYPES = [
+  'Patient',
+  'CarePlan',
+  'CareTeam',
+  'Task',
+  'Communication',
+  'Flag',
+  'Goal',
+  'Encounter',
+  'Observation',
+] as const;
+
+/**
+ * `GET /fhir/<type>/<id>` for partners: a read through the hub, allowed when the partner is on the
+ * participant's care team (and, for 42 CFR Part 2 data, named by an active Consent). Each read is
+ * an AuditEvent; each refusal is a 403 and an AuditEvent. Needs the token middleware in front
+ * (the partner is `res.locals.partnerId`).
+ */
+export function partnerReadRoutes(deps: PartnerReadDeps): Router {
+  const router = Router();
+  router.get('/fhir/:type/:id', async (req, res) => {
+    const partnerId = res.locals.partnerId as string | undefined;
+    const { type, id } = req.params;
+    if (
+      !partnerId ||
+      !(READABLE_TYPES as readonly string[]).includes(type) ||
+      !/^[A-Za-z0-9.-]{1,64}$/.test(id)
+    ) {
+      throw new HubError('READ.NOT_FOUND', `No readable ${type.slice(0, 40)} here`, {
+        status: 404,
+        issues: [
+          {
+            severity: 'error',
+            code: 'not-found',
+            diagnostics: `Readable types: ${READABLE_TYPES.join(', ')}`,
+          },
+        ],
+      });
+    }
+    const resource = await deps.fhir.read<FhirResource>(type as FhirResource['resourceType'], id);
+    const patient = participantOf(resource);
+    const refuse = (reason: string): HubError => {
+      deps.onRefused({ partnerId, method: req.method, path: req.path, reason });
+      return new HubError('READ.FORBIDDEN', reason, {
+        status: 403,
+        issues: [{ severity: 'error', code: 'forbidden', diagnostics: reason }],
+      });
+    };
+    const team = patient
+      ? await sharedCareTeam(deps.fhir, deps.identifierBase, patient.split('/')[1]!)
+      : undefined;
+    if (!patient || !isOnCareTeam(team, partnerId)) {
+      throw refuse(`${partnerId} is not on the care team of the participant ${type}/${id} is about`);
+    }
+    if (isPart2(resource)) {
+      const consents = await deps.fhir.search<Consent>('Consent', { patient, status: 'active' });
+      if (!consentPermits(consents, partnerId, deps.now())) {
+        throw refuse(
+          `42 CFR Part 2: no active Consent of the participant lets ${partnerId} read ${type}/${id}`,
+        );
+      }
+    }
+    await deps.fhir.create(
+      disclosure(
+        { partnerId, patient, what: `${type}/${id}`, labels: resource.meta?.security ?? [] },
+        deps.now(),
+      ),
+    );
+    res.type('application/fhir+json').json(resource);
+  });
+  return router;
+}
