@@ -4,6 +4,7 @@ import path from 'node:path';
 import { parse } from 'yaml';
 import { INBOUND_FORMATS, type InboundFormat } from '../adapters/types.js';
 import { ConfigError } from '../errors/hub-error.js';
+import { parseAllowList } from '../security/network-allow-list.js';
 
 /** What kind of agency a partner is. */
 export const PARTNER_KINDS = [
@@ -46,6 +47,8 @@ export interface PartnerConfig {
      * `42CFRPart2` and disclosed only where the participant's Consent allows.
      */
     part2Program?: boolean;
+    /** Addresses or CIDR ranges its MLLP connections come from; required for MLLP when AUTH_REQUIRED. */
+    mllpAllowFrom?: string[];
   };
   identifiers?: {
     /**
@@ -133,6 +136,12 @@ const schema: JSONSchemaType<PartnerConfig> = {
           uniqueItems: true,
         },
         part2Program: { type: 'boolean', nullable: true },
+        mllpAllowFrom: {
+          type: 'array',
+          nullable: true,
+          items: { type: 'string', minLength: 1 },
+          uniqueItems: true,
+        },
       },
     },
     identifiers: {
@@ -299,6 +308,11 @@ export async function loadPartners(
     const result = parsePartner(file, await readFile(path.join(dir, file), 'utf8'));
     if (Array.isArray(result)) {
       problems.push(...result);
+      continue;
+    }
+    const allowList = parseAllowList(result.inbound.mllpAllowFrom ?? []).problems;
+    if (allowList.length > 0) {
+      problems.push(...allowList.map((p) => `${file}: ${p}`));
       continue;
     }
     if (result.auth && !result.auth.jwks === !result.auth.jwksUrl) {

@@ -3,6 +3,8 @@ import { buildAck, ackCodeFor } from '../adapters/hl7v2/ack.js';
 import { firstComponent, readHeader } from '../adapters/hl7v2/normalize.js';
 import type { MllpHandler } from '../adapters/mllp/mllp-server.js';
 import type { PartnerRegistry } from '../config/partners.js';
+import type { RefusedAccess } from '../http/middleware/partner-auth.js';
+import { isAllowed, parseAllowList } from '../security/network-allow-list.js';
 import type { IngestService } from './ingest-service.js';
 
 export interface MllpIngestDeps {
@@ -11,6 +13,10 @@ export interface MllpIngestDeps {
   readonly redis: Redis;
   readonly prefix: string;
   readonly now: () => Date;
+  /** AUTH_REQUIRED: a partner is heard only from its `inbound.mllpAllowFrom` networks. */
+  readonly requireAllowList: boolean;
+  /** Records a refused connection (an AuditEvent). */
+  readonly onRefused?: (refused: RefusedAccess) => void;
 }
 
 /** How long the ACK of a control id is remembered: senders resend within minutes or hours, not weeks. */
@@ -20,10 +26,16 @@ const ACK_MEMORY_SECONDS = 7 * 24 * 3600;
  * The MLLP listener's handler: finds the partner by MSH-4 (its `inbound.hl7SendingFacilities`),
  * queues the message durably through the ingest service, and answers `AA` (commit accept) or a
  * NAK naming the fields. A repeated MSH-10 from the same partner gets the ACK it got the first
- * time, without being applied again.
+ * time, without being applied again. A partner with an allow-list (always, when authentication is
+ * required) is heard only from those networks.
  */
 export function mllpIngestHandler(deps: MllpIngestDeps): MllpHandler {
-  return async (message) => {
+  const allowLists = new Map(
+    deps.partners
+      .all()
+      .map((p) => [p.id, p.inbound.mllpAllowFrom ? parseAllowList(p.inbound.mllpAllowFrom).list : undefined]),
+  );
+  return async (message, peer) => {
     const header = readHeader(message);
     const facility = firstComponent(header.fields[4], header.delimiters);
     const partner = deps.partners.all().find((p) => p.inbound.hl7SendingFacilities?.includes(facility));
@@ -33,6 +45,12 @@ export function mllpIngestHandler(deps: MllpIngestDeps): MllpHandler {
         at: deps.now(),
         issues: [{ field: 'MSH-4', message: `Unknown sending facility "${facility}"` }],
       });
+    }
+    const allowList = allowLists.get(partner.id);
+    if ((allowList || deps.requireAllowList) && !(allowList && isAllowed(allowList, peer.address))) {
+      const reason = `MLLP from ${peer.address} is not on ${partner.id}'s allow-list (inbound.mllpAllowFrom)`;
+      deps.onRefused?.({ partnerId: partner.id, method: 'MLLP', path: `MSH-4 ${facility}`, reason });
+      return buildAck(message, { code: 'AR', at: deps.now(), issues: [{ field: 'MSH-4', message: reason }] });
     }
     const controlId = firstComponent(header.fields[10], header.delimiters);
     const key = `${deps.prefix}:mllp-ack:${partner.id}:${controlId}`;

@@ -230,7 +230,15 @@ export async function startHub(config: HubConfig, logger: Logger): Promise<Runni
     host: config.http.host,
     port: config.ingest.mllpPort,
     maxMessageBytes: Math.min(config.ingest.maxBodyBytes, 4 * 1024 * 1024),
-    handle: mllpIngestHandler({ ingest, partners, redis, prefix, now }),
+    handle: mllpIngestHandler({
+      ingest,
+      partners,
+      redis,
+      prefix,
+      now,
+      requireAllowList: config.http.authRequired,
+      onRefused,
+    }),
     onError: (err, peer) => logger.warn({ error: err.message, peer: peer.address }, 'MLLP error'),
   });
   if (!(await ensureSubscriptions(fhir, publicUrl, prefix))) {
