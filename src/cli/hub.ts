@@ -1,7 +1,7 @@
 /**
  * The integration engineer's command line. `npm run hub -- dead-letters list|show|replay ...`
  * (see dead-letters.ts), `rejected list|show|replay|discard ...` (rejected.ts), `mapping diff|activate|rollback ...`
- * (mapping-gate.ts), and
+ * (mapping-gate.ts), `staff hash` (a staff password from stdin to its STAFF_FILE hash), and
  * `npm run hub -- dry-run --partner <id> --format <format> [--validate] [--json] <file>`: the
  * mapping dry-run. Reads the partner folder and the file, prints what the
  * hub would write; with --validate asks the FHIR server's `$validate`. Writes nothing anywhere.
@@ -16,6 +16,7 @@ import { defaultFormats } from '../ingest/format-registry.js';
 import { runDeadLetters } from './dead-letters.js';
 import { runMappingGate } from './mapping-gate.js';
 import { runRejected } from './rejected.js';
+import { hashPassword } from '../security/staff.js';
 import { dryRun, exitCodeOf, formatReport, parseCliArgs, USAGE, validateReport } from './dry-run.js';
 
 async function main(argv: readonly string[]): Promise<number> {
@@ -27,6 +28,16 @@ async function main(argv: readonly string[]): Promise<number> {
   }
   if (argv[0] === 'rejected') {
     return runRejected(argv.slice(1), loadConfig(), process.env);
+  }
+  if (argv[0] === 'staff' && argv[1] === 'hash') {
+    // The password comes on stdin, never on the command line (shell history, process list).
+    const password = (await readStdin()).replace(/\r?\n$/, '');
+    if (password.length < 12) {
+      process.stderr.write('hub: a staff password needs at least 12 characters\n');
+      return 2;
+    }
+    process.stdout.write(`${hashPassword(password)}\n`);
+    return 0;
   }
   const args = parseCliArgs(argv);
   if ('help' in args) {
@@ -75,3 +86,11 @@ main(process.argv.slice(2)).then(
     process.exitCode = 2;
   },
 );
+
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) {
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}

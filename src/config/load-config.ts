@@ -32,6 +32,8 @@ export interface HubConfig {
     readonly publicUrl: string | undefined;
     /** Partner routes require SMART Backend Services tokens and staff routes the admin token. */
     readonly authRequired: boolean;
+    /** YAML file of staff accounts (user name, name, role, password hash); none without it. */
+    readonly staffFile: string | undefined;
     /**
      * `ADMIN_TOKEN`: the Bearer token `/admin/*` requires; unset, `/admin/*` is served to loopback
      * clients only. Not enumerable, so logging or serialising the config never prints it.
@@ -95,6 +97,8 @@ export const CONFIG_VARIABLES = {
   MLLP_PORT: 'Port of the HL7 v2 MLLP listener, on HOST (default 2575; 0 picks a free port)',
   AUTH_REQUIRED:
     'Partner routes need a SMART Backend Services access token and staff routes the admin token (default true; false only for local development and tests)',
+  STAFF_FILE:
+    'YAML file of staff accounts (username, name, role coordinator|supervisor|engineer|auditor, passwordHash from `npm run hub -- staff hash`); unset: no staff accounts, only ADMIN_TOKEN',
   ADMIN_TOKEN:
     'Bearer token required for /admin/* (dead letters, rejected records, queue dashboard); unset: /admin/* answers loopback clients only',
 } as const;
@@ -133,6 +137,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
         port,
         publicUrl: optional(read.optionalUrl('HUB_PUBLIC_URL', ['http:', 'https:']), stripSlash),
         authRequired: read.bool('AUTH_REQUIRED', true),
+        staffFile: env.STAFF_FILE ? path.resolve(cwd, env.STAFF_FILE) : undefined,
       },
       'adminToken',
       read.token('ADMIN_TOKEN'),

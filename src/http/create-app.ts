@@ -3,6 +3,8 @@ import express, { type Express, type RequestHandler } from 'express';
 import { securityHeaders } from './middleware/hardening.js';
 import { requireToken, type PartnerAuthDeps } from './middleware/partner-auth.js';
 import { authRoutes, type AuthRouteDeps } from './routes/auth.routes.js';
+import { requireStaff, type StaffAuthDeps } from './middleware/staff-auth.js';
+import { staffRoutes, type StaffRouteDeps } from './routes/staff.routes.js';
 import { partnerReadRoutes, type PartnerReadDeps } from './routes/partner-read.routes.js';
 import type { ScopeAction } from '../security/scopes.js';
 import type { Logger } from '../logging/logger.js';
@@ -38,6 +40,7 @@ export interface AppDeps {
     readonly routes: AuthRouteDeps;
     readonly partners: PartnerAuthDeps;
     readonly reads: PartnerReadDeps;
+    readonly staff: StaffAuthDeps & StaffRouteDeps;
   };
 }
 
@@ -52,14 +55,16 @@ const LIMITED_PATHS = [
   '/roster',
   '/huddles',
   '/consents',
+  '/staff',
+  '/audit',
 ];
 
 /**
  * The token endpoint, and what each partner route needs: a token of the partner in the path with
- * the scope for what the route does. Staff routes (coordinator, roster, huddles) take the admin
- * token until staff sign-in exists.
+ * the scope for what the route does. Staff routes need a staff session with the right role:
+ * coordinators and supervisors for coordination, auditors for the audit trail.
  */
-function protect(app: Express, auth: NonNullable<AppDeps['auth']>, adminToken: string | undefined): void {
+function protect(app: Express, auth: NonNullable<AppDeps['auth']>): void {
   const need = (resourceType: string, action: ScopeAction): RequestHandler =>
     requireToken(auth.partners, { resourceType, action });
   app.use(authRoutes(auth.routes));
@@ -74,7 +79,12 @@ function protect(app: Express, auth: NonNullable<AppDeps['auth']>, adminToken: s
     requireToken(auth.partners, (req) => ({ resourceType: String(req.params.type), action: 'r' })),
     partnerReadRoutes(auth.reads),
   );
-  app.use(['/participants', '/roster', '/huddles', '/consents'], adminAuth({ token: adminToken }));
+  app.use(
+    ['/participants', '/roster', '/huddles', '/consents'],
+    requireStaff(auth.staff, ['coordinator', 'supervisor']),
+  );
+  app.use('/audit', requireStaff(auth.staff, ['auditor']));
+  app.use(staffRoutes(auth.staff));
 }
 
 /** Builds the Express app without listening, so tests drive it with supertest. */
@@ -88,10 +98,13 @@ export function createApp(deps: AppDeps): Express {
     app.use(LIMITED_PATHS, deps.rateLimit);
   }
   if (deps.auth) {
-    protect(app, deps.auth, deps.adminToken);
+    protect(app, deps.auth);
   }
   // Before every admin route (rejected records, dead letters, dashboard).
-  app.use('/admin', adminAuth({ token: deps.adminToken }));
+  app.use(
+    '/admin',
+    deps.auth ? requireStaff(deps.auth.staff, ['engineer']) : adminAuth({ token: deps.adminToken }),
+  );
   if (deps.dashboard) {
     app.use(dashboardRoutes(deps.dashboard));
   }

@@ -3,7 +3,9 @@ import type { Redis } from 'ioredis';
 
 /** What an access token stands for. */
 export interface AccessGrant {
-  readonly partnerId: string;
+  /** The partner id (partner tokens) or the user name (staff sessions). */
+  readonly subject: string;
+  /** SMART scopes (partners) or the role (staff). */
   readonly scopes: readonly string[];
   /** Epoch seconds. */
   readonly expiresAt: number;
@@ -15,24 +17,26 @@ export interface AccessGrant {
  * stored: a Redis dump does not hand out working tokens.
  */
 export class TokenStore {
+  /** @param kind - `token` for partner access tokens, `staff` for staff sessions: kept apart */
   constructor(
     private readonly redis: Redis,
     private readonly prefix: string,
+    private readonly kind: 'token' | 'staff' = 'token',
   ) {}
 
   private key(token: string): string {
-    return `${this.prefix}:auth:token:${createHash('sha256').update(token).digest('hex')}`;
+    return `${this.prefix}:auth:${this.kind}:${createHash('sha256').update(token).digest('hex')}`;
   }
 
   async issue(
-    partnerId: string,
+    subject: string,
     scopes: readonly string[],
     lifetimeSeconds: number,
     now: Date,
   ): Promise<string> {
     const token = randomBytes(32).toString('base64url');
     const grant: AccessGrant = {
-      partnerId,
+      subject,
       scopes,
       expiresAt: Math.floor(now.getTime() / 1000) + lifetimeSeconds,
     };

@@ -13,6 +13,7 @@ import type { RefusedAccess } from '../http/middleware/partner-auth.js';
 import { accessRefusal } from '../security/audit.js';
 import { assertionVerifier } from '../security/client-assertion.js';
 import { TokenStore } from '../security/token-store.js';
+import { loadStaff, type StaffAccount } from '../security/staff.js';
 import { defaultFormats } from '../ingest/format-registry.js';
 import { loadCoordinationConfig } from '../coordination/coordination-config.js';
 import type { CoordinationDeps } from '../coordination/coordination-deps.js';
@@ -68,6 +69,9 @@ export interface RunningHub {
  */
 export async function startHub(config: HubConfig, logger: Logger): Promise<RunningHub> {
   const partners = await loadPartners(config.partnerConfigDir, config.secrets);
+  const staff = config.http.staffFile
+    ? await loadStaff(config.http.staffFile)
+    : new Map<string, StaffAccount>();
   const coordination = await loadCoordinationConfig(
     config.coordinationConfigDir,
     config.profilesDir,
@@ -221,6 +225,14 @@ export async function startHub(config: HubConfig, logger: Logger): Promise<Runni
             routes: { partners, tokens, publicUrl, now, verifyAssertion: assertionVerifier(partners) },
             partners: { tokens, now, onRefused },
             reads: { fhir, identifierBase, now, onRefused },
+            staff: {
+              fhir,
+              staff,
+              sessions: new TokenStore(redis, prefix, 'staff'),
+              now,
+              adminToken: config.http.adminToken,
+              onRefused,
+            },
           },
         }
       : {}),

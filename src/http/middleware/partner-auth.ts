@@ -60,19 +60,19 @@ export function requireToken(
       );
     }
     const refuse = (reason: string): HubError => {
-      deps.onRefused({ partnerId: grant.partnerId, method: req.method, path: req.path, reason });
+      deps.onRefused({ partnerId: grant.subject, method: req.method, path: req.path, reason });
       return forbidden(reason);
     };
     if (!grants(grant.scopes, need)) {
       throw refuse(
-        `The token of ${grant.partnerId} lacks scope ${describeNeed(need)} (granted: ${grant.scopes.join(' ')})`,
+        `The token of ${grant.subject} lacks scope ${describeNeed(need)} (granted: ${grant.scopes.join(' ')})`,
       );
     }
     const claimed = req.params.partnerId;
-    if (typeof claimed === 'string' && claimed !== grant.partnerId) {
-      throw refuse(`The token is ${grant.partnerId}'s; it cannot act as ${claimed.slice(0, 64)}`);
+    if (typeof claimed === 'string' && claimed !== grant.subject) {
+      throw refuse(`The token is ${grant.subject}'s; it cannot act as ${claimed.slice(0, 64)}`);
     }
-    res.locals.partnerId = grant.partnerId;
+    res.locals.partnerId = grant.subject;
     next();
   };
 }
