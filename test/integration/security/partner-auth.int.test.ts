@@ -20,7 +20,9 @@ import {
   testPrefix,
 } from '../../fixtures/ingest/hub-helpers.js';
 import { MEDICAID_SYSTEM, newPerson, servicePlan } from '../../fixtures/ingest/samples.js';
-import { REPO_ROOT } from '../../support/test-env.js';
+import { Redis } from 'ioredis';
+import { TokenStore } from '../../../src/security/token-store.js';
+import { redisUrl, REPO_ROOT } from '../../support/test-env.js';
 
 const ADMIN_TOKEN = 'staff-test-token-0123456789';
 
@@ -209,6 +211,20 @@ describe('partner authentication (SMART Backend Services)', () => {
       expect(answer.status).toBe(401);
       expect(answer.headers.get('www-authenticate')).toMatch(/^Bearer/);
       expect(diagnostics(answer.body as object).join()).toMatch(/access token/);
+    }
+  });
+
+  it('refuses an access token once it has expired', async () => {
+    const redis = new Redis(redisUrl());
+    try {
+      const token = await new TokenStore(redis, prefix).issue('sunrise-hcbs', ['system/*.cu'], 1, new Date());
+      expect((await call('GET', '/partners/sunrise-hcbs/tasks', token)).status).toBe(403); // live: lacks Task.s
+      await new Promise((r) => setTimeout(r, 1100));
+      const expired = await call('GET', '/partners/sunrise-hcbs/tasks', token);
+      expect(expired.status).toBe(401);
+      expect(diagnostics(expired.body as object).join()).toContain('invalid or expired');
+    } finally {
+      redis.disconnect();
     }
   });
 
