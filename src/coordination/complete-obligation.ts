@@ -1,6 +1,6 @@
 import type { Communication, Task } from 'fhir/r4.js';
 import type { PartnerRegistry } from '../config/partners.js';
-import { HubError } from '../errors/hub-error.js';
+import { ForbiddenError, HubError } from '../errors/hub-error.js';
 import type { FhirGateway } from '../fhir/fhir-gateway.js';
 import { hubIdentifier } from '../fhir/hub-identifiers.js';
 import { CODE_SYSTEM } from '../fhir/profiles.js';
@@ -59,10 +59,7 @@ export async function reportObligation(
   const owner = /^Organization\/(.+)$/.exec(task.owner?.reference ?? '')?.[1];
   if (owner && owner !== report.by) {
     const message = `Task/${taskId} is owned by ${owner}; ${report.by} may not close it`;
-    throw new HubError('TASK.NOT_OWNER', message, {
-      status: 403,
-      issues: [{ severity: 'error', code: 'forbidden', diagnostics: message, expression: ['by'] }],
-    });
+    throw new ForbiddenError('TASK.NOT_OWNER', message, 'by');
   }
   const at = deps.now();
   const by = { reference: `Organization/${partner.id}`, display: partner.name };

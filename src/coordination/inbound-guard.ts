@@ -1,4 +1,4 @@
-import type { AuditEvent, CarePlan, Task } from 'fhir/r4.js';
+import type { CarePlan, Task } from 'fhir/r4.js';
 import type { PartnerConfig, PartnerRegistry } from '../config/partners.js';
 import { HubError } from '../errors/hub-error.js';
 import type { FhirGateway } from '../fhir/fhir-gateway.js';
@@ -7,6 +7,7 @@ import type { MappedRecord } from '../mappers/types.js';
 import type { CoordinationConfig } from './coordination-config.js';
 import { missingRights } from './decision-rights.js';
 import { changeControlIssues } from './plan-change-control.js';
+import { accessRefusal } from '../security/audit.js';
 
 export interface GuardDeps {
   readonly fhir: FhirGateway;
@@ -39,7 +40,13 @@ export async function guardInbound(
 ): Promise<(patient: string) => Promise<void>> {
   const missing = missingRights(deps.config.rights, partner, mapped.writes);
   if (missing.length > 0) {
-    await deps.fhir.create(rightsRefusal(partner, source, missing, deps.now()));
+    const refused = {
+      partnerId: partner.id,
+      method: 'INGEST',
+      path: `${source.format} record ${source.sourceId} (${source.location})`,
+      reason: missing.map((m) => m.message).join('; '),
+    };
+    await deps.fhir.create(accessRefusal(refused, deps.now()));
     throw new HubError(
       'COORDINATION.RIGHT_MISSING',
       `${source.location}: ${missing.map((m) => m.message).join('; ')}`,
@@ -84,39 +91,5 @@ export async function guardInbound(
         },
       );
     }
-  };
-}
-
-/** A security-alert AuditEvent: who tried what, which rights it lacked, from which record. */
-function rightsRefusal(
-  partner: PartnerConfig,
-  source: GuardedSource,
-  missing: readonly { field: string; message: string; right: string }[],
-  at: Date,
-): AuditEvent {
-  return {
-    resourceType: 'AuditEvent',
-    type: {
-      system: 'http://dicom.nema.org/resources/ontology/DCM',
-      code: '110113',
-      display: 'Security Alert',
-    },
-    action: 'E',
-    recorded: at.toISOString(),
-    outcome: '4',
-    outcomeDesc: missing.map((m) => m.message).join('; '),
-    agent: [
-      {
-        who: { reference: `Organization/${partner.id}`, display: partner.name },
-        requestor: true,
-      },
-    ],
-    source: { observer: { display: 'Care coordination hub' } },
-    entity: [
-      {
-        what: { display: `${source.format} record ${source.sourceId} (${source.location})` },
-        description: `Missing decision rights: ${missing.map((m) => m.right).join(', ')}`,
-      },
-    ],
   };
 }

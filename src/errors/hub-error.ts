@@ -40,6 +40,23 @@ export class InvalidInputError extends HubError {
   }
 }
 
+/** The caller is known but may not do this (403); `field` names what made it so, when one did. */
+export class ForbiddenError extends HubError {
+  constructor(code: string, message: string, field?: string) {
+    super(code, message, {
+      status: 403,
+      issues: [
+        {
+          severity: 'error',
+          code: 'forbidden',
+          diagnostics: message,
+          ...(field ? { expression: [field] } : {}),
+        },
+      ],
+    });
+  }
+}
+
 /** A configuration value is wrong or missing; start-up stops. */
 export class ConfigError extends HubError {
   readonly problems: string[];

@@ -1,5 +1,12 @@
 import type { AuditEvent, Coding } from 'fhir/r4.js';
-import type { RefusedAccess } from '../http/middleware/partner-auth.js';
+
+/** A refused request worth an AuditEvent: who (when known), what, and why. */
+export interface RefusedAccess {
+  readonly partnerId?: string;
+  readonly method: string;
+  readonly path: string;
+  readonly reason: string;
+}
 
 /**
  * A refused request as a security-alert AuditEvent (DICOM 110113): who asked (when the token said),

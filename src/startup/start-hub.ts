@@ -9,7 +9,7 @@ import { loadProfiles } from '../fhir/load-profiles.js';
 import { ensurePartnerOrganizations } from '../fhir/partner-organizations.js';
 import { createApp } from '../http/create-app.js';
 import { partnerRateLimit } from '../http/middleware/hardening.js';
-import type { RefusedAccess } from '../http/middleware/partner-auth.js';
+import type { RefusedAccess } from '../security/audit.js';
 import { accessRefusal } from '../security/audit.js';
 import { assertionVerifier } from '../security/client-assertion.js';
 import { TokenStore } from '../security/token-store.js';

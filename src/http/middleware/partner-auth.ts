@@ -1,15 +1,8 @@
 import type { Request, RequestHandler } from 'express';
-import { HubError } from '../../errors/hub-error.js';
+import { ForbiddenError, HubError } from '../../errors/hub-error.js';
 import { describeNeed, grants, type ScopeNeed } from '../../security/scopes.js';
+import type { RefusedAccess } from '../../security/audit.js';
 import type { TokenStore } from '../../security/token-store.js';
-
-/** A refused request worth an AuditEvent: who (when known), what, and why. */
-export interface RefusedAccess {
-  readonly partnerId?: string;
-  readonly method: string;
-  readonly path: string;
-  readonly reason: string;
-}
 
 export interface PartnerAuthDeps {
   readonly tokens: TokenStore;
@@ -22,13 +15,6 @@ function unauthorized(message: string): HubError {
   return new HubError('AUTH.UNAUTHENTICATED', message, {
     status: 401,
     issues: [{ severity: 'error', code: 'login', diagnostics: message }],
-  });
-}
-
-function forbidden(message: string): HubError {
-  return new HubError('AUTH.FORBIDDEN', message, {
-    status: 403,
-    issues: [{ severity: 'error', code: 'forbidden', diagnostics: message }],
   });
 }
 
@@ -61,7 +47,7 @@ export function requireToken(
     }
     const refuse = (reason: string): HubError => {
       deps.onRefused({ partnerId: grant.subject, method: req.method, path: req.path, reason });
-      return forbidden(reason);
+      return new ForbiddenError('AUTH.FORBIDDEN', reason);
     };
     if (!grants(grant.scopes, need)) {
       throw refuse(

@@ -1,9 +1,9 @@
 import type { RequestHandler } from 'express';
-import { HubError } from '../../errors/hub-error.js';
+import { ForbiddenError } from '../../errors/hub-error.js';
 import type { StaffRole } from '../../security/staff.js';
 import type { TokenStore } from '../../security/token-store.js';
 import { adminAuth } from './admin-auth.js';
-import type { RefusedAccess } from './partner-auth.js';
+import type { RefusedAccess } from '../../security/audit.js';
 
 export interface StaffAuthDeps {
   readonly sessions: TokenStore;
@@ -32,10 +32,7 @@ export function requireStaff(deps: StaffAuthDeps, roles: readonly StaffRole[]): 
     if (!roles.includes(role)) {
       const reason = `${session.subject} (${role}) may not use ${req.baseUrl || req.path}; roles allowed: ${roles.join(', ')}`;
       deps.onRefused({ method: req.method, path: req.originalUrl.split('?')[0]!, reason });
-      throw new HubError('AUTH.ROLE', reason, {
-        status: 403,
-        issues: [{ severity: 'error', code: 'forbidden', diagnostics: reason }],
-      });
+      throw new ForbiddenError('AUTH.ROLE', reason);
     }
     res.locals.staff = { username: session.subject, role };
     next();

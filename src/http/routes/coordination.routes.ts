@@ -18,7 +18,7 @@ import { huddleLog, recordHuddle, type HuddleInput } from '../../coordination/hu
 import { buildRoster, type RosterDeps } from '../../coordination/roster-service.js';
 import { grantPart2Consent, revokeConsent, type ConsentDeps } from '../../security/consents.js';
 import type { CoordinationDeps } from '../../coordination/coordination-deps.js';
-import { HubError } from '../../errors/hub-error.js';
+import { ForbiddenError } from '../../errors/hub-error.js';
 import { validBody } from '../validate-body.js';
 
 export type CoordinationRouteDeps = CoordinatorDeps &
@@ -161,10 +161,7 @@ export function coordinationRoutes(deps: CoordinationRouteDeps): Router {
     const authenticated = res.locals.partnerId as string | undefined;
     if (authenticated && authenticated !== report.by) {
       const message = `by is ${report.by}, but the access token is ${authenticated}'s`;
-      throw new HubError('AUTH.FORBIDDEN', message, {
-        status: 403,
-        issues: [{ severity: 'error', code: 'forbidden', diagnostics: message, expression: ['by'] }],
-      });
+      throw new ForbiddenError('AUTH.FORBIDDEN', message, 'by');
     }
     res.json(await reportObligation(deps, req.params.id, report));
   });

@@ -2,7 +2,7 @@ import express, { Router } from 'express';
 import { assertJsonDepth } from '../middleware/hardening.js';
 import type { Bundle, MessageHeader, OperationOutcome } from 'fhir/r4.js';
 import { randomUUID } from 'node:crypto';
-import { HubError, InvalidInputError } from '../../errors/hub-error.js';
+import { ForbiddenError, InvalidInputError } from '../../errors/hub-error.js';
 import { reportToOutcome, type IngestService } from '../../ingest/ingest-service.js';
 
 export interface FhirMessagingDeps {
@@ -45,17 +45,7 @@ export function fhirMessagingRoutes(deps: FhirMessagingDeps): Router {
     const authenticated = res.locals.partnerId as string | undefined;
     if (authenticated && authenticated !== partnerId) {
       const message = `MessageHeader.sender is Organization/${partnerId}, but the access token is ${authenticated}'s`;
-      throw new HubError('AUTH.FORBIDDEN', message, {
-        status: 403,
-        issues: [
-          {
-            severity: 'error',
-            code: 'forbidden',
-            diagnostics: message,
-            expression: ['MessageHeader.sender'],
-          },
-        ],
-      });
+      throw new ForbiddenError('AUTH.FORBIDDEN', message, 'MessageHeader.sender');
     }
     let report = await deps.ingest.ingest(partnerId, 'fhir-message', raw);
     if (req.query.async !== 'true') {

@@ -1,12 +1,12 @@
 import { Router } from 'express';
 import type { Consent, FhirResource } from 'fhir/r4.js';
-import { HubError } from '../../errors/hub-error.js';
+import { ForbiddenError, HubError } from '../../errors/hub-error.js';
 import type { FhirGateway } from '../../fhir/fhir-gateway.js';
 import { sharedCareTeam } from '../../routing/record-plan-change.js';
 import { disclosure } from '../../security/audit.js';
 import { isOnCareTeam, participantOf } from '../../security/care-team-access.js';
 import { consentPermits, isPart2 } from '../../security/part2.js';
-import type { RefusedAccess } from '../middleware/partner-auth.js';
+import type { RefusedAccess } from '../../security/audit.js';
 
 export interface PartnerReadDeps {
   readonly fhir: FhirGateway;
@@ -59,10 +59,7 @@ export function partnerReadRoutes(deps: PartnerReadDeps): Router {
     const patient = participantOf(resource);
     const refuse = (reason: string): HubError => {
       deps.onRefused({ partnerId, method: req.method, path: req.path, reason });
-      return new HubError('READ.FORBIDDEN', reason, {
-        status: 403,
-        issues: [{ severity: 'error', code: 'forbidden', diagnostics: reason }],
-      });
+      return new ForbiddenError('READ.FORBIDDEN', reason);
     };
     const team = patient
       ? await sharedCareTeam(deps.fhir, deps.identifierBase, patient.split('/')[1]!)
