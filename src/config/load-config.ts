@@ -96,7 +96,7 @@ export const CONFIG_VARIABLES = {
     'Serve /demo/inbox/<partner>, the stand-in endpoint of the demo partners (default: true when PARTNER_CONFIG_DIR is unset)',
   MLLP_PORT: 'Port of the HL7 v2 MLLP listener, on HOST (default 2575; 0 picks a free port)',
   AUTH_REQUIRED:
-    'Partner routes need a SMART Backend Services access token and staff routes the admin token (default true; false only for local development and tests)',
+    'Partner routes need a SMART Backend Services access token and staff routes a staff session (default: true with PARTNER_CONFIG_DIR set, false for the built-in demo partners)',
   STAFF_FILE:
     'YAML file of staff accounts (username, name, role coordinator|supervisor|engineer|auditor, passwordHash from `npm run hub -- staff hash`); unset: no staff accounts, only ADMIN_TOKEN',
   ADMIN_TOKEN:
@@ -119,6 +119,8 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
   const fhirLocalPort = read.port('FHIR_PORT', 8080);
   const explicitFhirUrl = read.optionalUrl('FHIR_BASE_URL', ['http:', 'https:']);
   const port = read.int('PORT', 3000, 0, 65535); // 0: any free port (tests)
+  // The built-in demo partners (no PARTNER_CONFIG_DIR) have no keys: the demo runs open.
+  const demoPartners = env.PARTNER_CONFIG_DIR === undefined || env.PARTNER_CONFIG_DIR === '';
   const config: HubConfig = {
     fhir: {
       baseUrl: stripSlash(explicitFhirUrl ?? `http://127.0.0.1:${fhirLocalPort}/fhir`),
@@ -136,7 +138,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
         host: read.string('HOST', '127.0.0.1', /^[A-Za-z0-9.:-]+$/),
         port,
         publicUrl: optional(read.optionalUrl('HUB_PUBLIC_URL', ['http:', 'https:']), stripSlash),
-        authRequired: read.bool('AUTH_REQUIRED', true),
+        authRequired: read.bool('AUTH_REQUIRED', !demoPartners),
         staffFile: env.STAFF_FILE ? path.resolve(cwd, env.STAFF_FILE) : undefined,
       },
       'adminToken',
@@ -146,7 +148,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
       read.optionalUrl('IDENTIFIER_BASE', ['http:', 'https:']) ?? 'https://carecoord.example.org',
     ),
     partnerConfigDir: read.directory('PARTNER_CONFIG_DIR', path.resolve(cwd, 'config/partners'), cwd),
-    demoInbox: read.bool('DEMO_INBOX', env.PARTNER_CONFIG_DIR === undefined || env.PARTNER_CONFIG_DIR === ''),
+    demoInbox: read.bool('DEMO_INBOX', demoPartners),
     coordinationConfigDir: read.directory(
       'COORDINATION_CONFIG_DIR',
       path.resolve(cwd, 'config/coordination'),

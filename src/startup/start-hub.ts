@@ -267,6 +267,11 @@ export async function startHub(config: HubConfig, logger: Logger): Promise<Runni
   await catchUp();
   const catchUpTimer = setInterval(() => void catchUp(), CATCH_UP_INTERVAL_MS);
   started = true;
+  if (!config.http.authRequired) {
+    logger.warn(
+      'AUTH_REQUIRED is off: partner and staff routes answer without tokens (demo and development only)',
+    );
+  }
   logger.info({ url, mllpPort: mllp.port, fhirBaseUrl: config.fhir.baseUrl }, 'hub started');
 
   let closing: Promise<void> | undefined;

@@ -27,6 +27,9 @@ describe('loadConfig', () => {
     expect(config.http.port).toBe(3000);
     expect(config.http.publicUrl).toBeUndefined();
     expect(config.partnerConfigDir).toBe(path.join(repoRoot, 'config/partners'));
+    // The demo partners have no keys, so the demo runs open; real partner files turn tokens on.
+    expect(config.http.authRequired).toBe(false);
+    expect(loadConfig({ PARTNER_CONFIG_DIR: 'config/partners' }, repoRoot).http.authRequired).toBe(true);
     expect(Object.isFrozen(config.fhir)).toBe(true);
 
     const external = loadConfig({ FHIR_BASE_URL: 'https://fhir.example.org/r4/' }, repoRoot);
