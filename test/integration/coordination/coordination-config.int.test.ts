@@ -17,7 +17,7 @@ import {
   testPrefix,
 } from '../../fixtures/ingest/hub-helpers.js';
 import { adt, MEDICAID_SYSTEM, newPerson, servicePlan } from '../../fixtures/ingest/samples.js';
-import { coordinationDir } from '../../support/coordination-dir.js';
+import { coordinationDir } from '../../support/config-dirs.js';
 
 describe('coordination rules as configuration', () => {
   const prefix = testPrefix();

@@ -9,7 +9,7 @@ import { hubIdentifier } from '../../../src/fhir/hub-identifiers.js';
 import { CODE_SYSTEM, PROFILE } from '../../../src/fhir/profiles.js';
 import { createLogger } from '../../../src/logging/logger.js';
 import { startHub, type RunningHub } from '../../../src/startup/start-hub.js';
-import { coordinationDir } from '../../support/coordination-dir.js';
+import { coordinationDir } from '../../support/config-dirs.js';
 import { PartnerServer } from '../../support/partner-server.js';
 import { testConfig, testGateway as testFhir, unique } from '../../support/test-env.js';
 

@@ -3,35 +3,31 @@
  * the networks in its `inbound.mllpAllowFrom`; anything else gets AR and an AuditEvent.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { parse, stringify } from 'yaml';
 import { sendMllp } from '../../../src/adapters/mllp/mllp-server.js';
 import type { RunningHub } from '../../../src/startup/start-hub.js';
 import { dropPrefix, startTestHub, testPrefix } from '../../fixtures/ingest/hub-helpers.js';
 import { adt, newPerson } from '../../fixtures/ingest/samples.js';
-import { REPO_ROOT } from '../../support/test-env.js';
+import { partnerDir } from '../../support/config-dirs.js';
 
 describe('MLLP allow-list', () => {
   const prefix = testPrefix();
   let hub: RunningHub;
 
   beforeAll(async () => {
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'mllp-partners-'));
-    cpSync(path.join(REPO_ROOT, 'config/partners'), dir, { recursive: true });
-    const inbound = (id: string, change: Record<string, unknown>): void => {
-      const file = path.join(dir, `${id}.yaml`);
-      const partner = parse(readFileSync(file, 'utf8')) as { inbound: Record<string, unknown> };
-      partner.inbound = { ...partner.inbound, ...change };
-      writeFileSync(file, stringify(partner));
-    };
-    inbound('northside-bh', { mllpAllowFrom: ['127.0.0.1', '10.20.0.0/16'] });
-    inbound('sunrise-hcbs', { formats: ['hl7v2-adt'], hl7SendingFacilities: ['SUNRISE'] });
-    inbound('harbor-housing', {
-      formats: ['hl7v2-adt'],
-      hl7SendingFacilities: ['HARBOR'],
-      mllpAllowFrom: ['10.9.0.0/16'],
+    const dir = partnerDir({
+      'northside-bh': (p) => {
+        p.inbound.mllpAllowFrom = ['127.0.0.1', '10.20.0.0/16'];
+      },
+      'sunrise-hcbs': (p) => {
+        Object.assign(p.inbound, { formats: ['hl7v2-adt'], hl7SendingFacilities: ['SUNRISE'] });
+      },
+      'harbor-housing': (p) => {
+        Object.assign(p.inbound, {
+          formats: ['hl7v2-adt'],
+          hl7SendingFacilities: ['HARBOR'],
+          mllpAllowFrom: ['10.9.0.0/16'],
+        });
+      },
     });
     hub = await startTestHub(prefix, { AUTH_REQUIRED: 'true', PARTNER_CONFIG_DIR: dir });
   });
@@ -71,12 +67,11 @@ describe('MLLP allow-list', () => {
   });
 
   it('refuses a partner file whose allow-list is not addresses', async () => {
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'mllp-bad-'));
-    cpSync(path.join(REPO_ROOT, 'config/partners'), dir, { recursive: true });
-    const file = path.join(dir, 'northside-bh.yaml');
-    const partner = parse(readFileSync(file, 'utf8')) as { inbound: Record<string, unknown> };
-    partner.inbound.mllpAllowFrom = ['10.0.0.0/33', 'clinic.example.org'];
-    writeFileSync(file, stringify(partner));
+    const dir = partnerDir({
+      'northside-bh': (p) => {
+        p.inbound.mllpAllowFrom = ['10.0.0.0/33', 'clinic.example.org'];
+      },
+    });
     await expect(startTestHub(testPrefix(), { PARTNER_CONFIG_DIR: dir })).rejects.toMatchObject({
       problems: [
         'PARTNER_CONFIG_DIR northside-bh.yaml: /inbound/mllpAllowFrom/0 "10.0.0.0/33" is not an IP address or CIDR range',

@@ -4,10 +4,6 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { AuditEvent, Bundle, CarePlan, Communication } from 'fhir/r4.js';
-import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { parse, stringify } from 'yaml';
 import { PART2_LABEL, REDISCLOSURE_NOTICE } from '../../../src/security/part2.js';
 import type { RunningHub } from '../../../src/startup/start-hub.js';
 import {
@@ -27,7 +23,7 @@ import {
   servicePlan,
 } from '../../fixtures/ingest/samples.js';
 import { PartnerServer } from '../../support/partner-server.js';
-import { REPO_ROOT } from '../../support/test-env.js';
+import { partnerDir } from '../../support/config-dirs.js';
 
 describe('42 CFR Part 2 consent', () => {
   const prefix = testPrefix();
@@ -35,25 +31,18 @@ describe('42 CFR Part 2 consent', () => {
   let hub: RunningHub;
 
   beforeAll(async () => {
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'part2-partners-'));
-    cpSync(path.join(REPO_ROOT, 'config/partners'), dir, { recursive: true });
-    type PartnerFile = { inbound: Record<string, unknown>; outbound?: { url: string } };
-    const edit = (id: string, change: (p: PartnerFile) => void): void => {
-      const file = path.join(dir, `${id}.yaml`);
-      const partner = parse(readFileSync(file, 'utf8')) as PartnerFile;
-      change(partner);
-      writeFileSync(file, stringify(partner));
-    };
     const sunriseUrl = await sunrise.start();
-    edit('sunrise-hcbs', (p) => {
-      p.outbound!.url = sunriseUrl;
-    });
-    edit('northside-bh', (p) => {
-      p.inbound.part2Program = true;
-      delete p.outbound;
-    });
-    edit('harbor-housing', (p) => {
-      delete p.outbound;
+    const dir = partnerDir({
+      'sunrise-hcbs': (p) => {
+        p.outbound.url = sunriseUrl;
+      },
+      'northside-bh': (p) => {
+        p.inbound.part2Program = true;
+        delete p.outbound;
+      },
+      'harbor-housing': (p) => {
+        delete p.outbound;
+      },
     });
     hub = await startTestHub(prefix, { PARTNER_CONFIG_DIR: dir });
   });

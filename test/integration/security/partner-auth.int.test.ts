@@ -6,11 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { AuditEvent } from 'fhir/r4.js';
 import { exportJWK, generateKeyPair, SignJWT, type CryptoKey } from 'jose';
-import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { randomUUID } from 'node:crypto';
-import { parse, stringify } from 'yaml';
 import type { RunningHub } from '../../../src/startup/start-hub.js';
 import {
   diagnostics,
@@ -22,7 +18,8 @@ import {
 import { MEDICAID_SYSTEM, newPerson, servicePlan } from '../../fixtures/ingest/samples.js';
 import { Redis } from 'ioredis';
 import { TokenStore } from '../../../src/security/token-store.js';
-import { redisUrl, REPO_ROOT } from '../../support/test-env.js';
+import { partnerDir } from '../../support/config-dirs.js';
+import { redisUrl } from '../../support/test-env.js';
 
 const ADMIN_TOKEN = 'staff-test-token-0123456789';
 
@@ -54,23 +51,20 @@ describe('partner authentication (SMART Backend Services)', () => {
     rogue = (await signer('ES384', 'sunrise-1')).signer; // same kid, other key
     sunrise = es.signer;
     northside = rs.signer;
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'auth-partners-'));
-    cpSync(path.join(REPO_ROOT, 'config/partners'), dir, { recursive: true });
-    const register = (id: string, auth: object): void => {
-      const file = path.join(dir, `${id}.yaml`);
-      writeFileSync(file, stringify({ ...(parse(readFileSync(file, 'utf8')) as object), auth }));
-    };
-    register('sunrise-hcbs', {
-      jwks: { keys: [es.jwk] },
-      scopes: ['system/*.cu', 'system/*.rs', 'system/Task.rus'],
-    });
-    register('northside-bh', {
-      jwks: { keys: [rs.jwk] },
-      scopes: ['system/*.cu', 'system/*.rs', 'system/Task.rus'],
-    });
     const hh = await signer('ES384', 'harbor-1');
     harbor = hh.signer;
-    register('harbor-housing', { jwks: { keys: [hh.jwk] }, scopes: ['system/Task.rs'] });
+    const readWrite = ['system/*.cu', 'system/*.rs', 'system/Task.rus'];
+    const dir = partnerDir({
+      'sunrise-hcbs': (p) => {
+        p.auth = { jwks: { keys: [es.jwk] }, scopes: readWrite };
+      },
+      'northside-bh': (p) => {
+        p.auth = { jwks: { keys: [rs.jwk] }, scopes: readWrite };
+      },
+      'harbor-housing': (p) => {
+        p.auth = { jwks: { keys: [hh.jwk] }, scopes: ['system/Task.rs'] };
+      },
+    });
     hub = await startTestHub(prefix, { AUTH_REQUIRED: 'true', PARTNER_CONFIG_DIR: dir, ADMIN_TOKEN });
   });
 
