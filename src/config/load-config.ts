@@ -34,6 +34,8 @@ export interface HubConfig {
     readonly authRequired: boolean;
     /** YAML file of staff accounts (user name, name, role, password hash); none without it. */
     readonly staffFile: string | undefined;
+    /** Delete this deployment's FHIR subscriptions at shutdown (ephemeral test/preview deployments). */
+    readonly removeSubscriptionsOnShutdown: boolean;
     /**
      * `ADMIN_TOKEN`: the Bearer token `/admin/*` requires; unset, `/admin/*` is served to loopback
      * clients only. Not enumerable, so logging or serialising the config never prints it.
@@ -97,6 +99,8 @@ export const CONFIG_VARIABLES = {
   MLLP_PORT: 'Port of the HL7 v2 MLLP listener, on HOST (default 2575; 0 picks a free port)',
   AUTH_REQUIRED:
     'Partner routes need a SMART Backend Services access token and staff routes a staff session (default: true with PARTNER_CONFIG_DIR set, false for the built-in demo partners)',
+  REMOVE_SUBSCRIPTIONS_ON_SHUTDOWN:
+    'Delete the FHIR subscriptions of this QUEUE_PREFIX at shutdown, for a deployment that goes away for good (tests, previews); never for one of several replicas (default false)',
   STAFF_FILE:
     'YAML file of staff accounts (username, name, role coordinator|supervisor|engineer|auditor, passwordHash from `npm run hub -- staff hash`); unset: no staff accounts, only ADMIN_TOKEN',
   ADMIN_TOKEN:
@@ -140,6 +144,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
         publicUrl: optional(read.optionalUrl('HUB_PUBLIC_URL', ['http:', 'https:']), stripSlash),
         authRequired: read.bool('AUTH_REQUIRED', !demoPartners),
         staffFile: env.STAFF_FILE ? path.resolve(cwd, env.STAFF_FILE) : undefined,
+        removeSubscriptionsOnShutdown: read.bool('REMOVE_SUBSCRIPTIONS_ON_SHUTDOWN', false),
       },
       'adminToken',
       read.token('ADMIN_TOKEN'),

@@ -1,6 +1,6 @@
 import type { Communication, Task } from 'fhir/r4.js';
 import type { PartnerRegistry } from '../config/partners.js';
-import { ForbiddenError, HubError } from '../errors/hub-error.js';
+import { ForbiddenError, HubError, UnknownPartnerError } from '../errors/hub-error.js';
 import type { FhirGateway } from '../fhir/fhir-gateway.js';
 import { hubIdentifier } from '../fhir/hub-identifiers.js';
 import { CODE_SYSTEM } from '../fhir/profiles.js';
@@ -35,17 +35,7 @@ export async function reportObligation(
 ): Promise<Task> {
   const partner = deps.partners.get(report.by);
   if (!partner) {
-    throw new HubError('TASK.UNKNOWN_PARTNER', `by: "${report.by}" is not a partner`, {
-      status: 422,
-      issues: [
-        {
-          severity: 'error',
-          code: 'invalid',
-          diagnostics: `"${report.by}" is not a partner`,
-          expression: ['by'],
-        },
-      ],
-    });
+    throw new UnknownPartnerError('by', report.by);
   }
   const task = await deps.fhir.read<Task>('Task', taskId);
   if (!isOpen(task)) {

@@ -1,7 +1,7 @@
 import type { CareTeam, CareTeamParticipant, Communication, Reference } from 'fhir/r4.js';
 import { DateTime } from 'luxon';
 import type { PartnerRegistry } from '../config/partners.js';
-import { HubError } from '../errors/hub-error.js';
+import { HubError, UnknownPartnerError } from '../errors/hub-error.js';
 import { VersionConflictError } from '../fhir/fhir-errors.js';
 import type { FhirGateway } from '../fhir/fhir-gateway.js';
 import { hubIdentifier, tokenOf } from '../fhir/hub-identifiers.js';
@@ -62,17 +62,7 @@ function entry(a: CoordinatorAssignment): CareTeamParticipant {
 
 function checkAssignment(deps: CoordinatorDeps, a: CoordinatorAssignment): void {
   if (!deps.partners.get(a.organization)) {
-    throw new HubError('COORDINATOR.UNKNOWN_AGENCY', `organization "${a.organization}" is not a partner`, {
-      status: 422,
-      issues: [
-        {
-          severity: 'error',
-          code: 'invalid',
-          diagnostics: `organization "${a.organization}" is not a partner`,
-          expression: ['organization'],
-        },
-      ],
-    });
+    throw new UnknownPartnerError('organization', a.organization);
   }
   if (a.coverage && !(a.start && a.end)) {
     throw new HubError('COORDINATOR.COVERAGE_PERIOD', 'coverage needs a start and an end', {

@@ -57,6 +57,17 @@ export class ForbiddenError extends HubError {
   }
 }
 
+/** A request names a partner the hub does not know (422), in `field`. */
+export class UnknownPartnerError extends HubError {
+  constructor(field: string, partnerId: string) {
+    const message = `${field}: "${partnerId.slice(0, 64)}" is not a partner`;
+    super('PARTNER.UNKNOWN_REFERENCE', message, {
+      status: 422,
+      issues: [{ severity: 'error', code: 'invalid', diagnostics: message, expression: [field] }],
+    });
+  }
+}
+
 /** A configuration value is wrong or missing; start-up stops. */
 export class ConfigError extends HubError {
   readonly problems: string[];

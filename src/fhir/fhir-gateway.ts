@@ -181,6 +181,13 @@ export class FhirGateway {
     );
   }
 
+  /** Deletes one resource (idempotent: deleting a deleted or missing resource succeeds). */
+  async delete(resourceType: string, id: string): Promise<void> {
+    await this.call({ label: `DELETE ${resourceType}/${id}`, idempotent: true }, (options) =>
+      this.client.delete({ resourceType, id, options }),
+    );
+  }
+
   /** Every version of one resource, newest first (follows paging). */
   async history<T extends Resource>(resourceType: T['resourceType'], id: string): Promise<T[]> {
     const versions: T[] = [];

@@ -20,21 +20,19 @@ export async function ensureSubscriptions(
   hubPublicUrl: string,
   queuePrefix: string,
 ): Promise<boolean> {
-  // One set of subscriptions per hub deployment (its queue prefix): the replicas of a deployment
-  // share them, and a second deployment on the same FHIR server (staging, tests) gets its own.
-  const suffix = createHash('sha256').update(queuePrefix).digest('hex').slice(0, 8);
+  const [careplanId, ackId] = subscriptionIds(queuePrefix);
   const hook = (id: string, criteria: string, reason: string): Subscription => ({
     resourceType: 'Subscription',
-    id: `${id}-${suffix}`,
+    id,
     status: 'requested',
     reason,
     criteria,
     channel: { type: 'rest-hook', endpoint: `${hubPublicUrl}/hooks/fhir`, payload: 'application/fhir+json' },
   });
   const subscriptions = [
-    hook('hub-careplan-changes', 'CarePlan?', 'Route every shared plan version to entitled partners'),
+    hook(careplanId, 'CarePlan?', 'Route every shared plan version to entitled partners'),
     hook(
-      'hub-ack-tasks',
+      ackId,
       `Task?code=${CODE_SYSTEM.taskCode}|acknowledge-plan-change`,
       'Follow acknowledgment Tasks updated directly on the FHIR server (received, accepted, completed)',
     ),
@@ -61,4 +59,23 @@ export async function ensureSubscriptions(
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
   return false;
+}
+
+/**
+ * One set of subscriptions per hub deployment (its queue prefix): the replicas of a deployment
+ * share them, and a second deployment on the same FHIR server (staging, tests) gets its own.
+ */
+function subscriptionIds(queuePrefix: string): [careplan: string, ackTasks: string] {
+  const suffix = createHash('sha256').update(queuePrefix).digest('hex').slice(0, 8);
+  return [`hub-careplan-changes-${suffix}`, `hub-ack-tasks-${suffix}`];
+}
+
+/**
+ * Removes a deployment's subscriptions, for one that goes away for good (a test or preview
+ * deployment): otherwise the FHIR server keeps notifying an address nobody answers.
+ */
+export async function removeSubscriptions(fhir: FhirGateway, queuePrefix: string): Promise<void> {
+  for (const id of subscriptionIds(queuePrefix)) {
+    await fhir.delete('Subscription', id);
+  }
 }

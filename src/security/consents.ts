@@ -1,6 +1,6 @@
 import type { Consent } from 'fhir/r4.js';
 import type { PartnerRegistry } from '../config/partners.js';
-import { HubError } from '../errors/hub-error.js';
+import { UnknownPartnerError } from '../errors/hub-error.js';
 import type { FhirGateway } from '../fhir/fhir-gateway.js';
 import type { DeliveryRequest } from '../routing/deliver-plan-change.js';
 import type { WithheldDeliveries } from '../routing/withheld-deliveries.js';
@@ -25,17 +25,7 @@ export async function grantPart2Consent(
   until?: string,
 ): Promise<{ consent: Consent; released: number }> {
   if (!deps.partners.get(partnerId)) {
-    throw new HubError('CONSENT.UNKNOWN_PARTNER', `recipient "${partnerId}" is not a partner`, {
-      status: 422,
-      issues: [
-        {
-          severity: 'error',
-          code: 'invalid',
-          diagnostics: `recipient "${partnerId}" is not a partner`,
-          expression: ['recipient'],
-        },
-      ],
-    });
+    throw new UnknownPartnerError('recipient', partnerId);
   }
   await deps.fhir.read('Patient', patientId); // 404 for an unknown participant
   const patient = `Patient/${patientId}`;

@@ -18,7 +18,7 @@ import { defaultFormats } from '../ingest/format-registry.js';
 import { loadCoordinationConfig } from '../coordination/coordination-config.js';
 import type { CoordinationDeps } from '../coordination/coordination-deps.js';
 import { guardInbound } from '../coordination/inbound-guard.js';
-import { ensureSubscriptions } from '../fhir/subscriptions.js';
+import { ensureSubscriptions, removeSubscriptions } from '../fhir/subscriptions.js';
 import { IngestService } from '../ingest/ingest-service.js';
 import { mllpIngestHandler } from '../ingest/mllp-ingest.js';
 import { startMllpServer } from '../adapters/mllp/mllp-server.js';
@@ -282,6 +282,11 @@ export async function startHub(config: HubConfig, logger: Logger): Promise<Runni
       const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
       await Promise.all([stopped, mllp.close()]);
+      if (config.http.removeSubscriptionsOnShutdown) {
+        await removeSubscriptions(fhir, prefix).catch((err: unknown) => {
+          logger.warn({ error: (err as Error).message }, 'subscriptions not removed');
+        });
+      }
       await queueEvents.close();
       await closeQueues(workers, queues);
       redis.disconnect();

@@ -39,6 +39,8 @@ export function testConfig(overrides: Record<string, string> = {}): HubConfig {
       LOG_LEVEL: 'silent',
       QUEUE_PREFIX,
       AUTH_REQUIRED: 'false',
+      // Test hubs go away for good: the FHIR server must not keep notifying them.
+      REMOVE_SUBSCRIPTIONS_ON_SHUTDOWN: 'true',
       ...overrides,
     },
     REPO_ROOT,
