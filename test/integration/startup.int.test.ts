@@ -54,6 +54,7 @@ describe('hub process', () => {
         REDIS_URL: redisUrl(),
         MLLP_PORT: '0',
         LOG_LEVEL: 'info',
+        REMOVE_SUBSCRIPTIONS_ON_SHUTDOWN: 'true',
         ...env,
       },
     });
