@@ -4,6 +4,7 @@ import {
   DEADLINE_WINDOW_SCHEMA,
   dueAt,
   isOpen,
+  nextOpening,
   type CalendarsConfig,
   type DeadlineWindow,
 } from './business-calendar.js';
@@ -80,7 +81,8 @@ export interface EscalationRoute {
   readonly dueAt: Date;
   /** The tier chair, or the chair agency's on-call contact after hours. */
   readonly chair: Reference;
-  readonly afterHours: boolean;
+  /** When the chair's office next opens, if the escalation came after hours. */
+  readonly afterHours: Date | undefined;
 }
 
 /**
@@ -96,7 +98,8 @@ export function escalationFor(
   const tierId = config.triggers[trigger] ?? Object.keys(config.tiers)[0]!;
   const tier = config.tiers[tierId]!;
   const calendar = calendarOf(calendars, tier.chair.organization);
-  const afterHours = tier.afterHours === 'on-call' && !isOpen(calendar, at);
+  const afterHours =
+    tier.afterHours === 'on-call' && !isOpen(calendar, at) ? nextOpening(calendar, at) : undefined;
   const onCall = calendar.onCall;
   const chair: Reference = afterHours
     ? {

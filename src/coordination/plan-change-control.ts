@@ -4,7 +4,7 @@ import { hubIdentifier } from '../fhir/hub-identifiers.js';
 import { hubTask } from '../fhir/hub-task.js';
 import { EXTENSION } from '../fhir/profiles.js';
 import type { HubEvent } from '../mappers/types.js';
-import { DEADLINE_WINDOW_SCHEMA, type DeadlineWindow } from './business-calendar.js';
+import { DEADLINE_WINDOW_SCHEMA, describeWindow, type DeadlineWindow } from './business-calendar.js';
 import { loadYamlConfig } from './config-file.js';
 
 /**
@@ -95,6 +95,7 @@ export function reviewTask(
   trigger: string,
   r: { identifierBase: string; patient: string; focus: string; at: Date; owner: Reference; due: Date },
 ): Task {
+  const window = config.triggers[trigger]?.review;
   return hubTask({
     identifier: hubIdentifier(
       r.identifierBase,
@@ -102,7 +103,7 @@ export function reviewTask(
       `${trigger}.${r.focus.replace('/', '-')}`,
     ),
     code: 'plan-change-review',
-    description: `Review the plan after: ${config.triggers[trigger]?.title ?? trigger}. The new plan version must state what changed, the risks, the controls added and the agency owning each control.`,
+    description: `Review the plan within ${window ? describeWindow(window) : 'the review window'} after: ${config.triggers[trigger]?.title ?? trigger}. The new plan version must state what changed, the risks, the controls added and the agency owning each control.`,
     focus: r.focus,
     for: r.patient,
     owner: r.owner,

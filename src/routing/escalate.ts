@@ -62,7 +62,7 @@ export async function escalate(
     recipient: [...(coordinator ? [coordinator] : []), chair],
     payload: [
       {
-        contentString: `${tier.title}${afterHours ? ' (after hours: to the on-call contact)' : ''}: ${req.detail}${coordinator ? '' : ' No coordinator of the day is named for this participant.'}`,
+        contentString: `${tier.title}${afterHours ? ` (after hours: to the on-call contact; the chair's office opens ${afterHours.toISOString()})` : ''}: ${req.detail}${coordinator ? '' : ' No coordinator of the day is named for this participant.'}`,
       },
     ],
   };

@@ -281,6 +281,13 @@ describe('coordination rules', () => {
         const chair = config.tiers.tiers['same-day']!.chair;
         const onCall = calendarOf(config.calendars, chair.organization).onCall.display;
         expect(recipients.some((r) => r.includes(afterHours ? onCall : chair.display))).toBe(true);
+        // Saturday night: the chair's office opens Monday 08:00 in New York.
+        const text = notice.payload?.[0]?.contentString ?? '';
+        if (afterHours) {
+          expect(text).toContain("the chair's office opens 2026-11-23T13:00:00.000Z");
+        } else {
+          expect(text).not.toContain('after hours');
+        }
       }
     });
   });
@@ -472,6 +479,7 @@ describe('coordination rules', () => {
       await applied(await ingest(hub, 'harbor-housing', 'hmis-csv', hmisZip(person), 'application/zip'));
 
       const [review] = await tasksOf(patientId, 'plan-change-review');
+      expect(review!.description).toMatch(/^Review the plan within 1 business day after: Housing loss\./);
       const owner = review!.owner!.reference!.split('/')[1]!;
       const window = config.planChange.triggers['housing-loss']!.review;
       expect(review!.restriction?.period?.end).toBe(
