@@ -24,6 +24,11 @@ export interface HubConfig {
     readonly url: string;
     /** BullMQ key prefix; a `{hash tag}` keeps each queue in one Redis Cluster slot. @defaultValue `{hub}` */
     readonly queuePrefix: string;
+    /**
+     * How long a worker's hold on a job lasts without renewal: a worker that dies (crash, SIGKILL)
+     * has its jobs taken up by another after at most twice this. @defaultValue 30000
+     */
+    readonly jobLockMs: number;
   };
   readonly http: {
     readonly host: string;
@@ -79,6 +84,8 @@ export const CONFIG_VARIABLES = {
   FHIR_RETRIES: 'Retries on network errors and 5xx from the FHIR server (default 4)',
   REDIS_URL: 'Redis for the queues (default redis://127.0.0.1:6379)',
   QUEUE_PREFIX: 'BullMQ key prefix; keep the {hash tag} for Redis Cluster (default {hub})',
+  QUEUE_JOB_LOCK_MS:
+    "How long a worker's hold on a job lasts between renewals; a job whose hub process died is taken up by another after about this (default 30000)",
   HOST: 'Address the hub listens on (default 127.0.0.1; 0.0.0.0 in a container)',
   PORT: 'HTTP port of the hub (default 3000; 0 picks a free port)',
   HUB_PUBLIC_URL: 'URL at which the FHIR server and partners reach the hub (default http://127.0.0.1:PORT)',
@@ -136,6 +143,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     redis: {
       url: read.optionalUrl('REDIS_URL', ['redis:', 'rediss:']) ?? 'redis://127.0.0.1:6379',
       queuePrefix: read.string('QUEUE_PREFIX', '{hub}', /^[A-Za-z0-9{}_:-]+$/),
+      jobLockMs: read.int('QUEUE_JOB_LOCK_MS', 30000, 1000, 600000),
     },
     http: withHidden(
       {

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Bundle, BundleEntry, CareTeam, CareTeamParticipant, Provenance, Resource } from 'fhir/r4.js';
 import { hubIdentifier, tokenOf } from '../fhir/hub-identifiers.js';
 import { CODE_SYSTEM } from '../fhir/profiles.js';
-import { VersionConflictError } from '../fhir/fhir-errors.js';
+import { ResourceNotFoundError, VersionConflictError } from '../fhir/fhir-errors.js';
 import type { FhirGateway } from '../fhir/fhir-gateway.js';
 import type { CareTeamMember, HubEvent, MappedRecord } from '../mappers/types.js';
 import { PARTICIPANT_REF } from '../mappers/types.js';
@@ -54,6 +54,10 @@ export async function writeMappedRecord(
     mapped.participant.demographics,
   );
   const patient = `Patient/${patientId}`;
+  const earlier = await earlierWrite(fhir, mapped, source, patient);
+  if (earlier) {
+    return earlier;
+  }
   await beforeWrite?.(patient);
   for (let attempt = 0; ; attempt++) {
     try {
@@ -92,7 +96,7 @@ async function writeOnce(
     entries.push(careTeam);
   }
 
-  const provenance = provenanceFor(source, identifierBase, entries, hashOf(mapped));
+  const provenance = provenanceFor(source, identifierBase, entries, provenanceId(source, mapped));
   entries.push({ resource: provenance, request: { method: 'PUT', url: `Provenance/${provenance.id}` } });
 
   const response = await fhir.transaction({ resourceType: 'Bundle', type: 'transaction', entry: entries });
@@ -167,17 +171,65 @@ function toParticipant(m: CareTeamMember): CareTeamParticipant {
   };
 }
 
-/** One Provenance per applied source record; its id is derived from the record, so a replay rewrites it. */
+/** The Provenance id of a record: derived from the record, so the same record sent again rewrites it. */
+function provenanceId(source: SourceRecord, mapped: MappedRecord): string {
+  const contentHash = hashOf(mapped);
+  return `prov-${createHash('sha256')
+    .update([source.partnerId, source.format, source.sourceId, contentHash].join('|'))
+    .digest('hex')
+    .slice(0, 40)}`;
+}
+
+/**
+ * What an earlier attempt at this very acceptance of the record wrote, if it got as far as the
+ * server committing it: its Provenance is there and was recorded at this acceptance's time. The
+ * attempt then failed after the commit (the answer was lost, a follow-up step failed, the process
+ * died), and its retry must not write again: a newer record may have changed the same resources
+ * since, and writing this one again would put its older content back. The same record sent again
+ * later is a new acceptance (another time) and is written.
+ */
+async function earlierWrite(
+  fhir: FhirGateway,
+  mapped: MappedRecord,
+  source: SourceRecord,
+  patient: string,
+): Promise<WriteOutcome | undefined> {
+  const id = provenanceId(source, mapped);
+  let provenance: Provenance;
+  try {
+    provenance = await fhir.read<Provenance>('Provenance', id);
+  } catch (err) {
+    if (err instanceof ResourceNotFoundError) {
+      return undefined;
+    }
+    throw err;
+  }
+  if (Date.parse(provenance.recorded) !== Date.parse(source.receivedAt)) {
+    return undefined;
+  }
+  // The transaction gave every resource it wrote the Provenance's time: that is the version each got.
+  const committedAt = Date.parse(provenance.meta?.lastUpdated ?? '');
+  const written: Record<string, string> = {};
+  const versions: Record<string, string> = {};
+  for (const [i, w] of mapped.writes.entries()) {
+    const reference = (provenance.target[i]?.reference ?? '').replace(/\/_history\/.*$/, '');
+    const [type, resourceId] = reference.split('/');
+    written[w.fullUrl] = reference;
+    const history = await fhir.history(type as Resource['resourceType'], resourceId ?? '');
+    versions[reference] =
+      history.find((v) => Date.parse(v.meta?.lastUpdated ?? '') === committedAt)?.meta?.versionId ?? '';
+  }
+  const events = mapped.events.map((e) => replaceReferences(e, written));
+  return { patient, written, versions, provenance: `Provenance/${id}`, events };
+}
+
+/** One Provenance per applied source record (see {@link provenanceId}). */
 function provenanceFor(
   source: SourceRecord,
   identifierBase: string,
   entries: readonly BundleEntry[],
-  contentHash: string,
+  id: string,
 ): Provenance {
-  const id = `prov-${createHash('sha256')
-    .update([source.partnerId, source.format, source.sourceId, contentHash].join('|'))
-    .digest('hex')
-    .slice(0, 40)}`;
   return {
     resourceType: 'Provenance',
     id,

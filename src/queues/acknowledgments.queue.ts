@@ -1,3 +1,4 @@
+import type { WorkerConnection } from './connection.js';
 import { Queue, Worker, type Job, type JobsOptions } from 'bullmq';
 import type { Task } from 'fhir/r4.js';
 import type { Redis } from 'ioredis';
@@ -72,15 +73,13 @@ export function processAckDeadlineJob(
 
 export function createAcknowledgmentsWorker(
   deps: RoutingDeps,
-  connection: Redis,
-  prefix: string,
+  on: WorkerConnection,
 ): Worker<AckDeadlineJobData, AckDeadlineJobResult, AckJobName> {
   const worker = new Worker<AckDeadlineJobData, AckDeadlineJobResult, AckJobName>(
     ACKNOWLEDGMENTS_QUEUE,
     processAckDeadlineJob(deps),
     {
-      connection,
-      prefix,
+      ...on,
       concurrency: 4,
     },
   );

@@ -17,6 +17,37 @@ export function createRedisConnection(url: string, role: 'worker' | 'producer'):
 }
 
 /**
+ * What every worker of the hub is started with: the blocking connection, the key prefix, and how
+ * long its hold on a job lasts. A job whose worker died is found stalled and taken up again after
+ * `lockDuration` (BullMQ checks every `stalledInterval`, set to the same).
+ */
+export interface WorkerConnection {
+  readonly connection: Redis;
+  readonly prefix: string;
+  readonly lockDuration: number;
+  readonly stalledInterval: number;
+  readonly maxStalledCount: number;
+}
+
+/**
+ * How often a job may be found stalled before BullMQ fails it (its default is once). A job stalls
+ * when its process dies or when Redis was away longer than the lock lasts; every job of the hub
+ * can run again safely, so a few crashes or Redis restarts in a row must not turn it into a dead
+ * letter. A job that kills its process every time still ends in the failed set.
+ */
+const MAX_STALLED = 10;
+
+export function workerConnection(connection: Redis, prefix: string, jobLockMs: number): WorkerConnection {
+  return {
+    connection,
+    prefix,
+    lockDuration: jobLockMs,
+    stalledInterval: jobLockMs,
+    maxStalledCount: MAX_STALLED,
+  };
+}
+
+/**
  * Connects once and PINGs, with no reconnect attempts. Throws a {@link DependencyError} that
  * names `REDIS_URL` and the (password-redacted) URL when Redis cannot be reached.
  */

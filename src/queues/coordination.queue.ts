@@ -1,3 +1,4 @@
+import type { WorkerConnection } from './connection.js';
 import { Queue, Worker, type Job, type JobsOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
 import {
@@ -93,15 +94,13 @@ export function processCoordinationJob(
 
 export function createCoordinationWorker(
   deps: CoordinationDeps,
-  connection: Redis,
-  prefix: string,
+  on: WorkerConnection,
 ): Worker<JobData, string, CoordinationJobName> {
   const worker = new Worker<JobData, string, CoordinationJobName>(
     COORDINATION_QUEUE,
     processCoordinationJob(deps),
     {
-      connection,
-      prefix,
+      ...on,
       concurrency: 4,
     },
   );

@@ -1,3 +1,4 @@
+import type { WorkerConnection } from './connection.js';
 import { DelayedError, Queue, UnrecoverableError, Worker, type Job, type JobsOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { PartnerConfig } from '../config/partners.js';
@@ -48,10 +49,42 @@ const JOB_OPTIONS: JobsOptions = {
   removeOnFail: false,
 };
 
-/** How long a delivery may hold the per-plan lock; longer than any partner timeout. */
-const LOCK_MS = 150_000;
-/** How soon a delivery that found the lock taken tries again. */
+/** How soon a delivery that found the per-plan lock taken tries again. */
 const LOCK_RETRY_MS = 250;
+const RELEASE_OWN_LOCK =
+  "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end";
+const RENEW_OWN_LOCK =
+  "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) else return 0 end";
+
+/**
+ * Runs `fn` holding `key` (set to `value`), renewed every third of `ttlMs` while it runs, so a
+ * process that dies mid-delivery (SIGKILL, crash) frees the key within `ttlMs`, not after the
+ * longest a delivery could take. Returns `busy` without running `fn` when someone else holds it.
+ */
+async function whileHolding<T>(
+  redis: Redis,
+  key: string,
+  value: string,
+  ttlMs: number,
+  fn: () => Promise<T>,
+): Promise<T | 'busy'> {
+  if ((await redis.set(key, value, 'PX', ttlMs, 'NX')) !== 'OK') {
+    return 'busy';
+  }
+  const renew = setInterval(
+    () => {
+      redis.eval(RENEW_OWN_LOCK, 1, key, value, String(ttlMs)).catch(() => undefined);
+    },
+    Math.max(100, Math.floor(ttlMs / 3)),
+  );
+  try {
+    return await fn();
+  } finally {
+    clearInterval(renew);
+    // Release only our own hold (it may have lapsed, e.g. while Redis was away, and been taken).
+    await redis.eval(RELEASE_OWN_LOCK, 1, key, value);
+  }
+}
 
 export function createDeliveryQueue(connection: Redis, prefix: string, partnerId: string): DeliveryQueue {
   return new Queue<DeliveryJobData, DeliveryJobResult, DeliveryJobName>(deliveryQueueName(partnerId), {
@@ -95,6 +128,7 @@ export function outboundTarget(partner: PartnerConfig, secret: string | undefine
  */
 export function processDeliveryJob(
   deps: RoutingDeps,
+  lockMs: number,
 ): (job: Job<DeliveryJobData, DeliveryJobResult>, token?: string) => Promise<DeliveryJobResult> {
   return async (job, token) => {
     const req = job.data;
@@ -109,22 +143,14 @@ export function processDeliveryJob(
       throw new DelayedError();
     }
     const lockKey = `${deps.prefix}:lock:delivery:${req.partnerId}:${req.carePlanId}`;
-    const lockValue = job.id ?? 'job';
-    if ((await deps.redis.set(lockKey, lockValue, 'PX', LOCK_MS, 'NX')) !== 'OK') {
+    const result = await whileHolding(deps.redis, lockKey, job.id ?? 'job', lockMs, () =>
+      deliverInOrder(deps, job, req, decision.probe),
+    );
+    if (result === 'busy') {
       await job.moveToDelayed(Date.now() + LOCK_RETRY_MS, token);
       throw new DelayedError();
     }
-    try {
-      return await deliverInOrder(deps, job, req, decision.probe);
-    } finally {
-      // Release only our own lock (it may have expired and been taken by another delivery).
-      await deps.redis.eval(
-        "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end",
-        1,
-        lockKey,
-        lockValue,
-      );
-    }
+    return result;
   };
 }
 
@@ -222,17 +248,15 @@ async function recordUnhealthy(deps: RoutingDeps, partnerId: string, probe: bool
 
 export function createDeliveryWorker(
   deps: RoutingDeps,
-  connection: Redis,
-  prefix: string,
+  on: WorkerConnection,
   partner: PartnerConfig,
 ): Worker<DeliveryJobData, DeliveryJobResult, DeliveryJobName> {
   const out = partner.outbound!;
   const worker = new Worker<DeliveryJobData, DeliveryJobResult, DeliveryJobName>(
     deliveryQueueName(partner.id),
-    processDeliveryJob(deps),
+    processDeliveryJob(deps, on.lockDuration),
     {
-      connection,
-      prefix,
+      ...on,
       concurrency: out.concurrency ?? 1,
       ...(out.rateLimit ? { limiter: { max: out.rateLimit.max, duration: out.rateLimit.durationMs } } : {}),
     },

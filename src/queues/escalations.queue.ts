@@ -1,3 +1,4 @@
+import type { WorkerConnection } from './connection.js';
 import { Queue, Worker, type Job, type JobsOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { escalate, type EscalationRequest, type EscalationResult } from '../routing/escalate.js';
@@ -48,15 +49,13 @@ export function processEscalationJob(
 
 export function createEscalationsWorker(
   deps: RoutingDeps,
-  connection: Redis,
-  prefix: string,
+  on: WorkerConnection,
 ): Worker<EscalationJobData, EscalationResult, EscalationJobName> {
   const worker = new Worker<EscalationJobData, EscalationResult, EscalationJobName>(
     ESCALATIONS_QUEUE,
     processEscalationJob(deps),
     {
-      connection,
-      prefix,
+      ...on,
       concurrency: 2,
     },
   );

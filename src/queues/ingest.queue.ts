@@ -1,3 +1,4 @@
+import type { WorkerConnection } from './connection.js';
 import { Queue, UnrecoverableError, Worker, type Job, type JobsOptions } from 'bullmq';
 import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
@@ -175,16 +176,14 @@ export type IngestWorker = Worker<IngestJobData, IngestJobResult, IngestJobName>
 
 export function createIngestWorker(
   deps: IngestDeps,
-  connection: Redis,
-  prefix: string,
+  on: WorkerConnection,
   concurrency: number,
 ): IngestWorker {
   const worker = new Worker<IngestJobData, IngestJobResult, IngestJobName>(
     INGEST_QUEUE,
     processIngestJob(deps),
     {
-      connection,
-      prefix,
+      ...on,
       concurrency,
     },
   );

@@ -1,3 +1,4 @@
+import type { WorkerConnection } from './connection.js';
 import { Queue, Worker, type Job, type JobsOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { openAckTask } from '../routing/deliver-plan-change.js';
@@ -98,16 +99,14 @@ export function processPlanChangeJob(
 
 export function createPlanChangesWorker(
   deps: RoutingDeps,
-  connection: Redis,
-  prefix: string,
+  on: WorkerConnection,
   concurrency: number,
 ): Worker<PlanChangeJobData, PlanChangeJobResult, PlanChangeJobName> {
   const worker = new Worker<PlanChangeJobData, PlanChangeJobResult, PlanChangeJobName>(
     PLAN_CHANGES_QUEUE,
     processPlanChangeJob(deps),
     {
-      connection,
-      prefix,
+      ...on,
       concurrency,
     },
   );

@@ -1,5 +1,6 @@
 import type { Queue, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
+import type { WorkerConnection } from './connection.js';
 import type { PartnerRegistry } from '../config/partners.js';
 import {
   createAcknowledgmentsQueue,
@@ -112,23 +113,22 @@ export { enqueuePlanChange };
 
 /** Starts every worker on one Redis connection made for blocking use. */
 export function startWorkers(
-  connection: Redis,
-  prefix: string,
+  on: WorkerConnection,
   ingestDeps: IngestDeps,
   routingDeps: RoutingDeps,
   coordinationDeps: CoordinationDeps,
   ingestConcurrency: number,
 ): Worker[] {
   return [
-    createIngestWorker(ingestDeps, connection, prefix, ingestConcurrency),
-    createPlanChangesWorker(routingDeps, connection, prefix, 4),
+    createIngestWorker(ingestDeps, on, ingestConcurrency),
+    createPlanChangesWorker(routingDeps, on, 4),
     ...routingDeps.partners
       .all()
       .filter((p) => p.outbound)
-      .map((p) => createDeliveryWorker(routingDeps, connection, prefix, p)),
-    createAcknowledgmentsWorker(routingDeps, connection, prefix),
-    createEscalationsWorker(routingDeps, connection, prefix),
-    createCoordinationWorker(coordinationDeps, connection, prefix),
+      .map((p) => createDeliveryWorker(routingDeps, on, p)),
+    createAcknowledgmentsWorker(routingDeps, on),
+    createEscalationsWorker(routingDeps, on),
+    createCoordinationWorker(coordinationDeps, on),
   ] as Worker[];
 }
 

@@ -25,7 +25,7 @@ import { startMllpServer } from '../adapters/mllp/mllp-server.js';
 import { RejectedStore } from '../ingest/rejected-store.js';
 import { TrafficRecorder } from '../ingest/traffic-recorder.js';
 import type { Logger } from '../logging/logger.js';
-import { checkRedis, createRedisConnection, pingRedis } from '../queues/connection.js';
+import { checkRedis, createRedisConnection, pingRedis, workerConnection } from '../queues/connection.js';
 import { enqueueAppliedRecord } from '../queues/coordination.queue.js';
 import { INGEST_QUEUE, type IngestJobData } from '../queues/ingest.queue.js';
 import type { MappedRecord } from '../mappers/types.js';
@@ -147,8 +147,7 @@ export async function startHub(config: HubConfig, logger: Logger): Promise<Runni
     ...coordinationEnqueuers(queues, now),
   };
   const workers = startWorkers(
-    workerRedis,
-    prefix,
+    workerConnection(workerRedis, prefix, config.redis.jobLockMs),
     ingestDeps,
     routingDeps,
     coordinationDeps,
