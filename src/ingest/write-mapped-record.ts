@@ -215,12 +215,32 @@ async function earlierWrite(
     const reference = (provenance.target[i]?.reference ?? '').replace(/\/_history\/.*$/, '');
     const [type, resourceId] = reference.split('/');
     written[w.fullUrl] = reference;
-    const history = await fhir.history(type as Resource['resourceType'], resourceId ?? '');
-    versions[reference] =
-      history.find((v) => Date.parse(v.meta?.lastUpdated ?? '') === committedAt)?.meta?.versionId ?? '';
+    versions[reference] = await versionWrittenAt(fhir, type ?? '', resourceId ?? '', committedAt);
   }
   const events = mapped.events.map((e) => replaceReferences(e, written));
   return { patient, written, versions, provenance: `Provenance/${id}`, events };
+}
+
+/**
+ * The version of a resource written at `at`, walking back from the current one with reads by
+ * version (a server may answer `_history` from a cached count); '' when none was written then.
+ */
+async function versionWrittenAt(fhir: FhirGateway, type: string, id: string, at: number): Promise<string> {
+  const current = await fhir.read(type, id);
+  for (let v = Number(current.meta?.versionId ?? 0), steps = 0; v >= 1 && steps < 50; v--, steps++) {
+    const version =
+      v === Number(current.meta?.versionId)
+        ? current
+        : await fhir.vread(type, id, String(v));
+    const updated = Date.parse(version.meta?.lastUpdated ?? '');
+    if (updated === at) {
+      return String(v);
+    }
+    if (updated < at) {
+      break;
+    }
+  }
+  return '';
 }
 
 /** One Provenance per applied source record (see {@link provenanceId}). */

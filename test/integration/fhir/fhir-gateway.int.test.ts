@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import type { CarePlan, CareTeam, Communication, Patient, Task } from 'fhir/r4.js';
+import type { Basic, CarePlan, CareTeam, Communication, Patient, Task } from 'fhir/r4.js';
 import { FhirServerError, VersionConflictError } from '../../../src/fhir/fhir-errors.js';
 import { hasErrors } from '../../../src/fhir/fhir-gateway.js';
 import { CODE_SYSTEM, PROFILE } from '../../../src/fhir/profiles.js';
@@ -88,6 +88,14 @@ describe('FhirGateway against the real HAPI server', () => {
 
     const found = await fhir.search<Task>('Task', { focus: `CarePlan/${plan.id}` });
     expect(found.map((t) => t.id)).toEqual([ack.id]);
+  });
+
+  it('lists a version written just after an earlier history read (no cached history count)', async () => {
+    const basic = await fhir.create<Basic>({ resourceType: 'Basic', code: { text: 'history, first' } });
+    expect(await fhir.history<Basic>('Basic', basic.id!)).toHaveLength(1);
+    await fhir.update<Basic>({ ...basic, code: { text: 'history, second' } });
+    const versions = await fhir.history<Basic>('Basic', basic.id!);
+    expect(versions.map((v) => v.code.text)).toEqual(['history, second', 'history, first']);
   });
 
   it('makes one resource from a conditional create run twice', async () => {

@@ -4,6 +4,7 @@ import ca.uhn.fhir.context.support.IValidationSupport;
 import ca.uhn.fhir.jpa.api.config.JpaStorageSettings;
 import ca.uhn.fhir.jpa.api.dao.IFhirSystemDao;
 import ca.uhn.fhir.jpa.api.IDaoRegistry;
+import ca.uhn.fhir.jpa.api.model.HistoryCountModeEnum;
 import ca.uhn.fhir.jpa.config.util.ResourceCountCacheUtil;
 import ca.uhn.fhir.jpa.model.config.PartitionSettings;
 import ca.uhn.fhir.jpa.model.config.SubscriptionSettings;
@@ -59,6 +60,9 @@ public class FhirServerConfig {
         s.setExpungeEnabled(true);
         // Never answer a search from a cached result set: the hub reads its own writes immediately.
         s.setReuseCachedSearchResultsForMillis(null);
+        // Nor a resource's _history from a cached count: by default HAPI counts a history once a minute
+        // and lists no more versions than that count, so a version written since would be missing.
+        s.setHistoryCountMode(HistoryCountModeEnum.COUNT_ACCURATE);
         // Full-text (Lucene/Elasticsearch) indexing off.
         s.setHibernateSearchIndexFullText(false);
         s.setHibernateSearchIndexSearchParams(false);
