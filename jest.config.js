@@ -14,7 +14,7 @@ export default {
     {
       ...common,
       displayName: 'integration',
-      testMatch: ['<rootDir>/test/integration/**/*.int.test.ts'],
+      testMatch: ['<rootDir>/test/integration/**/*.int.test.ts', '<rootDir>/test/faults/**/*.fault.test.ts'],
       globalSetup: '<rootDir>/test/support/global-setup.mjs',
       globalTeardown: '<rootDir>/test/support/global-teardown.mjs',
     },

@@ -12,6 +12,7 @@ export type Fault = { kind: 'status'; status: number } | { kind: 'reset' };
 export class FaultProxy {
   private readonly faults: Fault[] = [];
   private server: Server | undefined;
+  private pausedPort: number | undefined;
   /** Requests received (method and path), faulted or not. */
   readonly seen: string[] = [];
 
@@ -28,6 +29,23 @@ export class FaultProxy {
     const { port } = this.server.address() as AddressInfo;
     const targetPath = new URL(this.target).pathname.replace(/\/$/, '');
     return `http://127.0.0.1:${port}${targetPath}`;
+  }
+
+  /**
+   * The server behind goes away: open connections are cut and new ones refused until
+   * {@link resume}, as when the server is stopped.
+   */
+  async pause(): Promise<void> {
+    const port = (this.server!.address() as AddressInfo).port;
+    this.pausedPort = port;
+    this.server!.closeAllConnections();
+    await new Promise<void>((resolve) => this.server!.close(() => resolve()));
+  }
+
+  /** Listens again on the same port. */
+  async resume(): Promise<void> {
+    this.server = http.createServer((req, res) => this.handle(req, res));
+    await new Promise<void>((resolve) => this.server!.listen(this.pausedPort, '127.0.0.1', resolve));
   }
 
   async stop(): Promise<void> {

@@ -12,8 +12,15 @@ export interface Received {
   readonly status: number;
 }
 
-/** How the server answers the n-th request (1-based) with this body; undefined means "accept". */
-export type Script = (n: number, body: string) => { status: number; body?: string } | 'drop' | undefined;
+/**
+ * How the server answers the n-th request (1-based) with this body: a status, a dropped
+ * connection, `{ acceptAfterMs }` (applied and accepted, but answered only after that long, e.g.
+ * after the hub gave up waiting), or undefined for "accept".
+ */
+export type Script = (
+  n: number,
+  body: string,
+) => { status: number; body?: string } | { acceptAfterMs: number } | 'drop' | undefined;
 
 /**
  * A real HTTP server playing a partner in tests: it accepts deliveries the way its transport
@@ -77,7 +84,10 @@ export class PartnerServer {
       this.received.push({ path: req.url ?? '', messageId, version, body, status: 0 });
       return 'drop';
     }
-    const answer = scripted ?? this.accept(req, body, messageId);
+    if (scripted && 'acceptAfterMs' in scripted) {
+      await new Promise((resolve) => setTimeout(resolve, scripted.acceptAfterMs));
+    }
+    const answer = scripted && 'status' in scripted ? scripted : this.accept(req, body, messageId);
     this.received.push({ path: req.url ?? '', messageId, version, body, status: answer.status });
     return { status: answer.status, body: answer.body ?? '{}' };
   }

@@ -1,0 +1,612 @@
+import { Queue } from 'bullmq';
+import type { CarePlan, Encounter, Task } from 'fhir/r4.js';
+import { Redis } from 'ioredis';
+import { hubIdentifier } from '../../src/fhir/hub-identifiers.js';
+import type { FhirGateway } from '../../src/fhir/fhir-gateway.js';
+import { removeSubscriptions } from '../../src/fhir/subscriptions.js';
+import { deliveryQueueName } from '../../src/queues/deliveries.queue.js';
+import { INGEST_QUEUE } from '../../src/queues/ingest.queue.js';
+import { messageIdFor } from '../../src/routing/deliver-plan-change.js';
+import { runHapiScript } from '../../src/startup/local-fhir-server.js';
+import {
+  adt,
+  evvCsv,
+  evvRow,
+  hmisFiles,
+  IDENTIFIER_BASE,
+  newPerson,
+  servicePlan,
+  type Person,
+} from '../fixtures/ingest/samples.js';
+import { partnerDir } from '../support/config-dirs.js';
+import { FaultProxy } from '../support/fault-proxy.js';
+import { PartnerServer } from '../support/partner-server.js';
+import { fhirBaseUrl, freePort, testGateway, unique } from '../support/test-env.js';
+import { HubProcess, RedisServer, sleep, waitUntil } from './processes.js';
+import AdmZip from 'adm-zip';
+
+/** How much of everything: the short form runs in `npm test`, the long one from `npm run test:faults`. */
+export interface FaultScale {
+  readonly name: string;
+  readonly participants: number;
+  /** Plan versions (and EVV visits) sent per participant after the set-up. */
+  readonly rounds: number;
+  readonly hubProcesses: number;
+  /** Rounds after which a hub process is killed with SIGKILL and started again. */
+  readonly killAfterRounds: readonly number[];
+  /** Rounds after which Redis is killed and started again. */
+  readonly redisRestartAfterRounds: readonly number[];
+  /** Rounds after which the FHIR server goes away for `fhirOutageMs`. */
+  readonly fhirOutageAfterRounds: readonly number[];
+  readonly fhirOutageMs: number;
+  /** Stop the real HAPI server (bin/hapi stop/start) instead of cutting its connection. */
+  readonly realFhirRestart: boolean;
+  readonly jobLockMs: number;
+  /** How long the whole run may take to settle after the last round. */
+  readonly settleMs: number;
+}
+
+export const SHORT: FaultScale = {
+  name: 'short',
+  participants: 4,
+  rounds: 6,
+  hubProcesses: 2,
+  killAfterRounds: [1, 4],
+  redisRestartAfterRounds: [2],
+  fhirOutageAfterRounds: [3],
+  fhirOutageMs: 6000,
+  realFhirRestart: false,
+  jobLockMs: 3000,
+  settleMs: 90000,
+};
+
+export const LONG: FaultScale = {
+  name: 'long',
+  participants: 12,
+  rounds: 20,
+  hubProcesses: 3,
+  killAfterRounds: [1, 3, 5, 8, 11, 14, 17],
+  redisRestartAfterRounds: [4, 12],
+  fhirOutageAfterRounds: [7, 16],
+  fhirOutageMs: 15000,
+  realFhirRestart: true,
+  jobLockMs: 5000,
+  settleMs: 600000,
+};
+
+/** The counts the run prints and the test asserts on. */
+export interface FaultReport {
+  readonly scale: string;
+  readonly injected: {
+    readonly hubKills: number;
+    readonly redisRestarts: number;
+    readonly fhirOutages: number;
+    readonly partnerFailures: { readonly status500: number; readonly dropped: number; readonly late: number };
+  };
+  readonly records: {
+    readonly accepted: number;
+    readonly onFhirOnce: number;
+    readonly lost: number;
+    readonly duplicated: number;
+    readonly deadLettered: number;
+  };
+  readonly deliveries: {
+    readonly expected: number;
+    readonly deliveredOnce: number;
+    readonly redeliveredAfterApply: number;
+    readonly superseded: number;
+    readonly deadLettered: number;
+    readonly lost: number;
+    readonly duplicated: number;
+    readonly outOfOrder: number;
+  };
+  readonly acknowledgmentTasks: {
+    readonly expected: number;
+    readonly matching: number;
+    readonly missing: number;
+    readonly duplicated: number;
+  };
+  readonly problems: readonly string[];
+  readonly hubErrors: readonly string[];
+}
+
+const SENDER = 'sunrise-hcbs';
+const RECIPIENTS = ['northside-bh', 'harbor-housing'] as const;
+/** One participant whose plan versions harbor-housing refuses outright: those are dead letters. */
+const REFUSED = 0;
+
+interface Stream {
+  readonly people: Person[];
+  readonly planIds: Map<string, string>;
+  /** Records the hub accepted: plan versions by participant tag, visit ids. */
+  readonly acceptedPlans: Map<string, number[]>;
+  readonly acceptedVisits: string[];
+}
+
+/**
+ * Pushes a stream of plan versions and EVV visits through a group of hub processes while faults
+ * are injected (hub processes killed, Redis killed, the FHIR server away, partners failing), then
+ * checks the outcome against what the hub accepted. See test/faults/README.md.
+ */
+export async function runFaultScenario(scale: FaultScale, log: (line: string) => void): Promise<FaultReport> {
+  const cleanups: Array<() => Promise<unknown>> = [];
+  const problems: string[] = [];
+  const failures = { status500: 0, dropped: 0, late: 0 };
+  try {
+    const redis = new RedisServer(await freePort());
+    await redis.start();
+    cleanups.push(() => redis.stop());
+
+    const proxy = new FaultProxy(fhirBaseUrl());
+    const proxiedFhir = await proxy.start();
+    cleanups.push(() => proxy.stop());
+    const fhir = testGateway(fhirBaseUrl(), 4);
+
+    // Partners: northside answers 500 to every 5th request, drops every 7th connection and
+    // accepts every 9th only after the hub stopped waiting; harbor refuses one participant's plan
+    // outright (422: a dead letter) and accepts the rest.
+    const northside = new PartnerServer('fhir-message');
+    const harbor = new PartnerServer('fhir-message');
+    let refusedPlan = '';
+    northside.script = (n) => {
+      if (n % 5 === 0) {
+        failures.status500++;
+        return { status: 500 };
+      }
+      if (n % 7 === 0) {
+        failures.dropped++;
+        return 'drop';
+      }
+      if (n % 9 === 0) {
+        failures.late++;
+        return { acceptAfterMs: 2500 };
+      }
+      return undefined;
+    };
+    harbor.script = (_n, body) =>
+      refusedPlan && body.includes(`CarePlan/${refusedPlan}`)
+        ? { status: 422, body: '{"error":"unknown program"}' }
+        : undefined;
+    const outbound = (url: string) => (p: { outbound: Record<string, unknown> }) => {
+      p.outbound = {
+        ...p.outbound,
+        url,
+        timeoutMs: 1000,
+        maxAttempts: 12,
+        backoffMs: 250,
+        circuit: { failureThreshold: 50, windowMs: 10000, cooldownMs: 500 },
+      };
+    };
+    const partners = partnerDir({
+      'northside-bh': outbound(await northside.start()),
+      'harbor-housing': outbound(await harbor.start()),
+      'sunrise-hcbs': (p: Record<string, unknown>) => delete p.outbound,
+    });
+    cleanups.push(
+      () => northside.stop(),
+      () => harbor.stop(),
+    );
+
+    const prefix = `{${unique('faults')}}`;
+    const ports = await Promise.all(Array.from({ length: scale.hubProcesses }, () => freePort()));
+    const env = {
+      FHIR_BASE_URL: proxiedFhir,
+      FHIR_AUTOSTART: 'false',
+      FHIR_TIMEOUT_MS: '5000',
+      FHIR_RETRIES: '2',
+      REDIS_URL: redis.url,
+      QUEUE_PREFIX: prefix,
+      QUEUE_JOB_LOCK_MS: String(scale.jobLockMs),
+      PARTNER_CONFIG_DIR: partners,
+      AUTH_REQUIRED: 'false',
+      DEMO_INBOX: 'false',
+      RATE_LIMIT_PER_MINUTE: '100000',
+      LOG_LEVEL: 'warn',
+      HUB_PUBLIC_URL: `http://127.0.0.1:${ports[0]}`,
+      SHUTDOWN_TIMEOUT_MS: '10000',
+    };
+    const hubs = ports.map((port, i) => new HubProcess(`hub-${i + 1}`, port, env));
+    for (const hub of hubs) {
+      await hub.start();
+    }
+    cleanups.push(
+      () => removeSubscriptions(fhir, prefix),
+      () => Promise.all(hubs.map((h) => h.stop())),
+    );
+    log(`${hubs.length} hub processes, Redis on ${redis.url} (AOF), FHIR through ${proxiedFhir}`);
+
+    const queueRedis = new Redis(redis.url, { maxRetriesPerRequest: null });
+    queueRedis.on('error', () => undefined);
+    cleanups.push(async () => queueRedis.disconnect());
+    const queue = (name: string): Queue => {
+      const q = new Queue(name, { connection: queueRedis, prefix });
+      // Redis is restarted on purpose: the views reconnect, nothing to report.
+      q.on('error', () => undefined);
+      cleanups.push(() => q.close());
+      return q;
+    };
+    const ingestQueue = queue(INGEST_QUEUE);
+    const deliveryQueues = new Map(RECIPIENTS.map((id) => [id, queue(deliveryQueueName(id))]));
+    const allQueues = [ingestQueue, queue('plan-changes'), ...deliveryQueues.values()];
+    // When the run does not settle, say where things stand before giving up.
+    const diagnosed = async (wait: () => Promise<void>): Promise<void> => {
+      try {
+        await wait();
+      } catch (err) {
+        for (const q of allQueues) {
+          const counts = await q.getJobCounts();
+          const failed = await q.getFailed(0, 3);
+          log(
+            `${q.name}: ${JSON.stringify(counts)} ${failed.map((j) => `${j.id}: ${j.failedReason}`).join(' | ')}`,
+          );
+        }
+        for (const hub of hubs) {
+          log(
+            `${hub.name} (${hub.running ? 'running' : 'down'}) errors: ${hub.logged(40).slice(-8).join('\n')}`,
+          );
+        }
+        throw err;
+      }
+    };
+
+    // The hub to send to: any that is up (a client retries on another replica).
+    let next = 0;
+    const post = async (path: string, body: string | Buffer, contentType: string): Promise<Response> => {
+      for (let attempt = 0; ; attempt++) {
+        const hub = hubs[next++ % hubs.length]!;
+        if (!hub.running) {
+          continue;
+        }
+        try {
+          const res = await fetch(`${hub.url}${path}`, {
+            method: 'POST',
+            body,
+            headers: { 'content-type': contentType },
+          });
+          if (res.status < 500 || attempt > 40) {
+            return res;
+          }
+        } catch (err) {
+          if (attempt > 40) {
+            throw err;
+          }
+        }
+        await sleep(500);
+      }
+    };
+
+    // Set-up: each participant's first plan version from the HCBS provider, an admission from the
+    // BH clinic and an enrolment at the housing program put all three agencies on the care team.
+    const stream: Stream = { people: [], planIds: new Map(), acceptedPlans: new Map(), acceptedVisits: [] };
+    for (let i = 0; i < scale.participants; i++) {
+      stream.people.push(newPerson());
+    }
+    const plan = (p: Person, round: number) => ({
+      ...servicePlan(p),
+      planVersion: String(round),
+      services: [
+        {
+          ...(servicePlan(p).services as Array<Record<string, unknown>>)[0],
+          serviceUnitQuantity: 10 + round,
+        },
+      ],
+    });
+    const mustApply = async (what: string, res: Response): Promise<void> => {
+      if (res.status !== 200) {
+        throw new Error(`set-up ${what}: ${res.status} ${await res.text()}`);
+      }
+    };
+    await mustApply(
+      'plans',
+      await post(
+        `/ingest/${SENDER}/service-plan?wait=60`,
+        JSON.stringify({ plans: stream.people.map((p) => plan(p, 1)) }),
+        'application/json',
+      ),
+    );
+    for (const p of stream.people) {
+      await mustApply(
+        'admission',
+        await post(
+          '/ingest/northside-bh/hl7v2-adt?wait=60',
+          adt(p, { trigger: 'A01', controlId: `C${p.tag}`, visitNumber: `V${p.tag}` }),
+          'application/hl7-v2',
+        ),
+      );
+      await mustApply(
+        'housing enrolment',
+        await post('/ingest/harbor-housing/hmis-csv?wait=60', housedExport(p), 'application/zip'),
+      );
+      const [carePlan] = await fhir.search<CarePlan>('CarePlan', { identifier: `SP-${p.tag}` });
+      if (!carePlan?.id) {
+        throw new Error(`set-up: no CarePlan for SP-${p.tag}`);
+      }
+      stream.planIds.set(p.tag, carePlan.id);
+      stream.acceptedPlans.set(p.tag, []);
+    }
+    refusedPlan = stream.planIds.get(stream.people[REFUSED]!.tag)!;
+    log(`set up ${stream.people.length} participants`);
+
+    // The stream: every round, a new plan version and a visit for every participant, then the
+    // faults of that round while the hub is working on it.
+    let fhirOutages = 0;
+    for (let round = 2; round <= scale.rounds + 1; round++) {
+      const visits = stream.people.map((p) => `VIS-${p.tag}-${round}`);
+      const plans = await post(
+        `/ingest/${SENDER}/service-plan`,
+        JSON.stringify({ plans: stream.people.map((p) => plan(p, round)) }),
+        'application/json',
+      );
+      if (plans.status === 202 || plans.status === 200) {
+        stream.people.forEach((p) => stream.acceptedPlans.get(p.tag)!.push(round));
+      } else {
+        problems.push(`round ${round}: plans answered ${plans.status} ${await plans.text()}`);
+      }
+      const evv = await post(
+        `/ingest/${SENDER}/evv-csv`,
+        evvCsv(
+          ...stream.people.map((p, i) =>
+            evvRow(p, visits[i]!, 'COMPLETED', `2025-04-${String(round).padStart(2, '0')}`, true),
+          ),
+        ),
+        'text/csv',
+      );
+      if (evv.status === 202 || evv.status === 200) {
+        stream.acceptedVisits.push(...visits);
+      } else {
+        problems.push(`round ${round}: visits answered ${evv.status} ${await evv.text()}`);
+      }
+      const after = round - 1;
+      if (scale.killAfterRounds.includes(after)) {
+        const victim = hubs[after % hubs.length]!;
+        await sleep(200 + (after % 3) * 150);
+        await victim.kill();
+        log(`round ${round}: killed ${victim.name} (SIGKILL)`);
+        await sleep(1000);
+        await victim.start();
+        log(`round ${round}: ${victim.name} started again`);
+      }
+      if (scale.redisRestartAfterRounds.includes(after)) {
+        await sleep(300);
+        await redis.restart(1500);
+        log(`round ${round}: Redis killed and started again`);
+      }
+      if (scale.fhirOutageAfterRounds.includes(after)) {
+        await sleep(300);
+        fhirOutages++;
+        if (scale.realFhirRestart) {
+          await runHapiScript(['stop']);
+          log(`round ${round}: HAPI stopped`);
+          await sleep(scale.fhirOutageMs);
+          await runHapiScript(['start']);
+          await runHapiScript(['wait', '300']);
+          log(`round ${round}: HAPI started again`);
+        } else {
+          await proxy.pause();
+          log(`round ${round}: FHIR server unreachable for ${scale.fhirOutageMs} ms`);
+          await sleep(scale.fhirOutageMs);
+          await proxy.resume();
+        }
+      }
+      // The next version is sent once this one is on the server, as an agency edits its plan.
+      await diagnosed(() =>
+        waitUntil(
+          `round ${round} applied`,
+          async () => {
+            for (const p of stream.people) {
+              const current = await fhir.read<CarePlan>('CarePlan', stream.planIds.get(p.tag)!);
+              if (!current.description?.endsWith(`version ${round}`)) {
+                return false;
+              }
+            }
+            return true;
+          },
+          scale.settleMs,
+        ),
+      );
+    }
+    log('stream sent; waiting for the queues to settle');
+
+    await diagnosed(() =>
+      waitUntil(
+        'queues settled',
+        async () => {
+          for (const q of allQueues) {
+            const counts = await q.getJobCounts(
+              'waiting',
+              'active',
+              'delayed',
+              'prioritized',
+              'waiting-children',
+            );
+            if (Object.values(counts).some((n) => n > 0)) {
+              return false;
+            }
+          }
+          return true;
+        },
+        scale.settleMs,
+      ),
+    );
+
+    const report = await verify(fhir, stream, hubs, { ingestQueue, deliveryQueues }, { northside, harbor });
+    return {
+      ...report,
+      scale: scale.name,
+      injected: {
+        hubKills: hubs.reduce((n, h) => n + h.kills, 0),
+        redisRestarts: redis.restarts,
+        fhirOutages,
+        partnerFailures: failures,
+      },
+      problems: [...problems, ...report.problems],
+    };
+  } finally {
+    for (const cleanup of cleanups.reverse()) {
+      await cleanup().catch((err: unknown) => log(`clean-up failed: ${(err as Error).message}`));
+    }
+  }
+}
+
+/** An HMIS export enrolling the person while housed, so no housing-loss review blocks the plan. */
+function housedExport(person: Person): Buffer {
+  const files = hmisFiles(person);
+  // 410: rental by client, no ongoing subsidy.
+  files['CurrentLivingSituation.csv'] = files['CurrentLivingSituation.csv'].replace(/,116,/, ',410,');
+  const zip = new AdmZip();
+  for (const [name, text] of Object.entries(files)) {
+    zip.addFile(`export/${name}`, Buffer.from(text, 'utf8'));
+  }
+  return zip.toBuffer();
+}
+
+async function verify(
+  fhir: FhirGateway,
+  stream: Stream,
+  hubs: readonly HubProcess[],
+  queues: { ingestQueue: Queue; deliveryQueues: ReadonlyMap<string, Queue> },
+  servers: { northside: PartnerServer; harbor: PartnerServer },
+): Promise<Omit<FaultReport, 'scale' | 'injected'>> {
+  const problems: string[] = [];
+  const records = { accepted: 0, onFhirOnce: 0, lost: 0, duplicated: 0, deadLettered: 0 };
+  const deliveries = {
+    expected: 0,
+    deliveredOnce: 0,
+    redeliveredAfterApply: 0,
+    superseded: 0,
+    deadLettered: 0,
+    lost: 0,
+    duplicated: 0,
+    outOfOrder: 0,
+  };
+  const acks = { expected: 0, matching: 0, missing: 0, duplicated: 0 };
+  const failedIngest = (await queues.ingestQueue.getFailed(0, -1)).length;
+  records.deadLettered = failedIngest;
+
+  for (const p of stream.people) {
+    const planId = stream.planIds.get(p.tag)!;
+    // Every version by number: a server may answer `_history` from a count cached for a minute.
+    const current = await fhir.read<CarePlan>('CarePlan', planId);
+    const history = await Promise.all(
+      Array.from({ length: Number(current.meta!.versionId) }, (_, i) =>
+        fhir.vread<CarePlan>('CarePlan', planId, String(i + 1)),
+      ),
+    );
+    const versions = history
+      .map((plan) => ({
+        version: plan.meta!.versionId!,
+        round: Number(/version (\d+)$/.exec(plan.description ?? '')?.[1]),
+      }))
+      .sort((a, b) => Number(a.version) - Number(b.version));
+    for (const round of stream.acceptedPlans.get(p.tag)!) {
+      records.accepted++;
+      const n = versions.filter((v) => v.round === round).length;
+      if (n === 1) {
+        records.onFhirOnce++;
+      } else if (n === 0) {
+        records.lost++;
+        problems.push(`plan ${planId} round ${round}: not on the FHIR server`);
+      } else {
+        records.duplicated++;
+        problems.push(`plan ${planId} round ${round}: ${n} versions`);
+      }
+    }
+    // Every version the stream made goes to both recipients (the sender excepted).
+    for (const { version } of versions.filter((v) => v.round >= 2)) {
+      for (const partnerId of RECIPIENTS) {
+        deliveries.expected++;
+        const server = partnerId === 'northside-bh' ? servers.northside : servers.harbor;
+        const messageId = messageIdFor({ partnerId, carePlanId: planId, version });
+        const accepted = server.received.filter((r) => r.messageId === messageId && r.status === 200).length;
+        const applied = server.applied.filter((id) => id === messageId).length;
+        const job = await queues.deliveryQueues
+          .get(partnerId)!
+          .getJob(`delivery.${partnerId}.${planId}.${version}`);
+        const state = job ? await job.getState() : 'missing';
+        const returned = job?.returnvalue as { status?: string } | undefined;
+        if (applied === 1) {
+          deliveries.deliveredOnce++;
+          deliveries.redeliveredAfterApply += Math.max(0, accepted - 1);
+        } else if (applied > 1) {
+          deliveries.duplicated++;
+        } else if (state === 'failed') {
+          deliveries.deadLettered++;
+        } else if (state === 'completed' && returned?.status === 'superseded') {
+          deliveries.superseded++;
+        } else {
+          deliveries.lost++;
+          problems.push(`delivery of CarePlan/${planId}/_history/${version} to ${partnerId}: ${state}`);
+        }
+        acks.expected++;
+        const ackId = hubIdentifier(IDENTIFIER_BASE, 'ack-task', `${partnerId}.${planId}.${version}`);
+        const tasks = await fhir.search<Task>('Task', { identifier: `${ackId.system}|${ackId.value}` });
+        if (tasks.length === 1) {
+          acks.matching++;
+        } else if (tasks.length === 0) {
+          acks.missing++;
+          problems.push(`no acknowledgment Task for ${partnerId} on CarePlan/${planId}/_history/${version}`);
+        } else {
+          acks.duplicated++;
+        }
+      }
+    }
+    // Order: what each partner applied of this plan, in the order it applied it.
+    for (const [partnerId, server] of [
+      ['northside-bh', servers.northside],
+      ['harbor-housing', servers.harbor],
+    ] as const) {
+      const order = server.applied
+        .map((id) =>
+          versions.find((v) => messageIdFor({ partnerId, carePlanId: planId, version: v.version }) === id),
+        )
+        .filter((v) => v !== undefined)
+        .map((v) => Number(v.version));
+      for (let i = 1; i < order.length; i++) {
+        if (order[i]! <= order[i - 1]!) {
+          deliveries.outOfOrder++;
+          problems.push(`${partnerId} applied CarePlan/${planId} versions in the order ${order.join(', ')}`);
+        }
+      }
+    }
+  }
+
+  for (const visit of stream.acceptedVisits) {
+    records.accepted++;
+    const n = (await fhir.search<Encounter>('Encounter', { identifier: visit })).length;
+    if (n === 1) {
+      records.onFhirOnce++;
+    } else if (n === 0) {
+      records.lost++;
+      problems.push(`visit ${visit}: no Encounter`);
+    } else {
+      records.duplicated++;
+      problems.push(`visit ${visit}: ${n} Encounters`);
+    }
+  }
+  return {
+    records,
+    deliveries,
+    acknowledgmentTasks: acks,
+    problems,
+    hubErrors: hubs.flatMap((h) => h.logged().map((e) => `${h.name}: ${e}`)),
+  };
+}
+
+/** The report as the lines the run prints. */
+export function describeReport(r: FaultReport): string {
+  const d = r.deliveries;
+  return [
+    `fault run (${r.scale})`,
+    `injected: ${r.injected.hubKills} hub processes killed (SIGKILL), ${r.injected.redisRestarts} Redis restarts, ` +
+      `${r.injected.fhirOutages} FHIR outages, partner faults: ${r.injected.partnerFailures.status500} HTTP 500, ` +
+      `${r.injected.partnerFailures.dropped} dropped connections, ${r.injected.partnerFailures.late} answers after the timeout`,
+    `records: ${r.records.accepted} accepted, ${r.records.onFhirOnce} on the FHIR server exactly once, ` +
+      `${r.records.lost} lost, ${r.records.duplicated} duplicated, ${r.records.deadLettered} dead-lettered`,
+    `deliveries: ${d.expected} expected, ${d.deliveredOnce} delivered once (${d.redeliveredAfterApply} resent after ` +
+      `the partner had applied them, ignored by message id), ${d.superseded} superseded by a newer version, ` +
+      `${d.deadLettered} dead-lettered, ${d.lost} lost, ${d.duplicated} duplicated, ${d.outOfOrder} out of order`,
+    `acknowledgment Tasks: ${r.acknowledgmentTasks.expected} expected, ${r.acknowledgmentTasks.matching} matching, ` +
+      `${r.acknowledgmentTasks.missing} missing, ${r.acknowledgmentTasks.duplicated} duplicated`,
+    ...r.problems.map((p) => `problem: ${p}`),
+  ].join('\n');
+}
