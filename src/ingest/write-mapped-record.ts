@@ -228,10 +228,7 @@ async function earlierWrite(
 async function versionWrittenAt(fhir: FhirGateway, type: string, id: string, at: number): Promise<string> {
   const current = await fhir.read(type, id);
   for (let v = Number(current.meta?.versionId ?? 0), steps = 0; v >= 1 && steps < 50; v--, steps++) {
-    const version =
-      v === Number(current.meta?.versionId)
-        ? current
-        : await fhir.vread(type, id, String(v));
+    const version = v === Number(current.meta?.versionId) ? current : await fhir.vread(type, id, String(v));
     const updated = Date.parse(version.meta?.lastUpdated ?? '');
     if (updated === at) {
       return String(v);
