@@ -3,6 +3,7 @@ import { CODE_SYSTEM } from '../fhir/profiles.js';
 import { DeliveryError, kindOfFetchError, kindOfStatus } from './delivery-error.js';
 import type { DeliveryReceipt, OutboundTarget, PlanChangeDelivery } from './types.js';
 import {
+  CAREPLAN_HEADER,
   MESSAGE_ID_HEADER,
   PLAN_VERSION_HEADER,
   SIGNATURE_HEADER,
@@ -131,10 +132,16 @@ async function sendMessage(delivery: PlanChangeDelivery, target: OutboundTarget)
   return receipt;
 }
 
-/** Every delivery says which message it is and which plan version it carries. */
+/**
+ * Every delivery says which message it is and which plan version it carries. A partner applies a
+ * message id once, and ignores a version of a plan older than one it has applied: the hub never
+ * sends an older version after a newer one, but a partner still working on a delivery the hub gave
+ * up waiting for may finish it after the next one arrives.
+ */
 function idHeaders(delivery: PlanChangeDelivery): Record<string, string> {
   return {
     [MESSAGE_ID_HEADER]: delivery.messageId,
+    [CAREPLAN_HEADER]: `CarePlan/${delivery.carePlan.id ?? ''}`,
     [PLAN_VERSION_HEADER]: delivery.carePlan.meta?.versionId ?? '',
   };
 }

@@ -6,6 +6,8 @@ export const TIMESTAMP_HEADER = 'x-hub-timestamp';
 export const MESSAGE_ID_HEADER = 'x-hub-message-id';
 /** The hub's version of the plan in a delivery, so a partner can tell order without parsing. */
 export const PLAN_VERSION_HEADER = 'x-hub-plan-version';
+/** `CarePlan/<id>` the delivery is a version of: with the version, what a partner orders by. */
+export const CAREPLAN_HEADER = 'x-hub-careplan';
 
 /**
  * `sha256=<hex HMAC-SHA256 of "<timestamp>.<body>">`. Signing the timestamp with the body lets a

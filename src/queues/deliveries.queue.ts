@@ -162,9 +162,13 @@ async function deliverInOrder(
 ): Promise<DeliveryJobResult> {
   const partner = deps.partners.get(req.partnerId)!;
   const deliveredKey = `${deps.prefix}:delivered:${req.partnerId}:${req.carePlanId}`;
+  // The newest version sent at all: one that timed out may have arrived, so an older version's
+  // retry must not follow it (the partner would get 5 then 3).
+  const sentKey = `${deps.prefix}:sent:${req.partnerId}:${req.carePlanId}`;
   const messageId = messageIdFor(req);
   const now = deps.now();
-  if (Number((await deps.redis.get(deliveredKey)) ?? 0) >= Number(req.version)) {
+  const [delivered, sent] = await deps.redis.mget(deliveredKey, sentKey);
+  if (Number(delivered ?? 0) >= Number(req.version) || Number(sent ?? 0) > Number(req.version)) {
     await deps.status.mark(req.carePlanId, req.version, req.partnerId, 'superseded', now);
     return { status: 'superseded', messageId, at: now.toISOString() };
   }
@@ -183,6 +187,7 @@ async function deliverInOrder(
     }
   }
   await deps.status.mark(req.carePlanId, req.version, req.partnerId, 'sent', now);
+  await deps.redis.set(sentKey, req.version);
   let receipt;
   try {
     receipt = await deliver(

@@ -99,6 +99,8 @@ export interface FaultReport {
     readonly lost: number;
     readonly duplicated: number;
     readonly outOfOrder: number;
+    /** Partners whose last applied version of a plan is not its newest (the refused plan aside). */
+    readonly notOnLatest: number;
   };
   readonly acknowledgmentTasks: {
     readonly expected: number;
@@ -468,6 +470,7 @@ async function verify(
   servers: { northside: PartnerServer; harbor: PartnerServer },
 ): Promise<Omit<FaultReport, 'scale' | 'injected'>> {
   const problems: string[] = [];
+  const refusedPlan = stream.planIds.get(stream.people[REFUSED]!.tag);
   const records = { accepted: 0, onFhirOnce: 0, lost: 0, duplicated: 0, deadLettered: 0 };
   const deliveries = {
     expected: 0,
@@ -478,6 +481,7 @@ async function verify(
     lost: 0,
     duplicated: 0,
     outOfOrder: 0,
+    notOnLatest: 0,
   };
   const acks = { expected: 0, matching: 0, missing: 0, duplicated: 0 };
   const failedIngest = (await queues.ingestQueue.getFailed(0, -1)).length;
@@ -533,6 +537,9 @@ async function verify(
           deliveries.deadLettered++;
         } else if (state === 'completed' && returned?.status === 'superseded') {
           deliveries.superseded++;
+        } else if (server.ignoredAsStale.includes(messageId)) {
+          // It reached the partner, which finished it only after applying a newer version.
+          deliveries.superseded++;
         } else {
           deliveries.lost++;
           problems.push(`delivery of CarePlan/${planId}/_history/${version} to ${partnerId}: ${state}`);
@@ -550,22 +557,27 @@ async function verify(
         }
       }
     }
-    // Order: what each partner applied of this plan, in the order it applied it.
+    // Order: the versions of this plan as they reached each partner (retries of one version may
+    // repeat it; an older one after a newer one is out of order), and where each partner ended.
+    const newest = Math.max(...versions.map((v) => Number(v.version)));
     for (const [partnerId, server] of [
       ['northside-bh', servers.northside],
       ['harbor-housing', servers.harbor],
     ] as const) {
-      const order = server.applied
+      const order = server.arrivals.filter((a) => a.carePlan === `CarePlan/${planId}`).map((a) => a.version);
+      if (order.some((v, i) => i > 0 && v < Math.max(...order.slice(0, i)))) {
+        deliveries.outOfOrder++;
+        problems.push(`${partnerId} was sent CarePlan/${planId} versions in the order ${order.join(', ')}`);
+      }
+      const last = server.applied
         .map((id) =>
           versions.find((v) => messageIdFor({ partnerId, carePlanId: planId, version: v.version }) === id),
         )
         .filter((v) => v !== undefined)
-        .map((v) => Number(v.version));
-      for (let i = 1; i < order.length; i++) {
-        if (order[i]! <= order[i - 1]!) {
-          deliveries.outOfOrder++;
-          problems.push(`${partnerId} applied CarePlan/${planId} versions in the order ${order.join(', ')}`);
-        }
+        .at(-1);
+      if (planId !== refusedPlan && Number(last?.version) !== newest) {
+        deliveries.notOnLatest++;
+        problems.push(`${partnerId} ended on version ${last?.version} of CarePlan/${planId}, not ${newest}`);
       }
     }
   }
@@ -604,7 +616,8 @@ export function describeReport(r: FaultReport): string {
       `${r.records.lost} lost, ${r.records.duplicated} duplicated, ${r.records.deadLettered} dead-lettered`,
     `deliveries: ${d.expected} expected, ${d.deliveredOnce} delivered once (${d.redeliveredAfterApply} resent after ` +
       `the partner had applied them, ignored by message id), ${d.superseded} superseded by a newer version, ` +
-      `${d.deadLettered} dead-lettered, ${d.lost} lost, ${d.duplicated} duplicated, ${d.outOfOrder} out of order`,
+      `${d.deadLettered} dead-lettered, ${d.lost} lost, ${d.duplicated} duplicated, ${d.outOfOrder} sent out of order, ` +
+      `${d.notOnLatest} partners not on a plan's newest version`,
     `acknowledgment Tasks: ${r.acknowledgmentTasks.expected} expected, ${r.acknowledgmentTasks.matching} matching, ` +
       `${r.acknowledgmentTasks.missing} missing, ${r.acknowledgmentTasks.duplicated} duplicated`,
     ...r.problems.map((p) => `problem: ${p}`),

@@ -26,10 +26,11 @@ describe('under faults', () => {
       expect(report.records.onFhirOnce).toBe(report.records.accepted);
 
       const d = report.deliveries;
-      expect(d).toMatchObject({ lost: 0, duplicated: 0, outOfOrder: 0 });
+      expect(d).toMatchObject({ lost: 0, duplicated: 0, outOfOrder: 0, notOnLatest: 0 });
       expect(d.deliveredOnce + d.superseded + d.deadLettered).toBe(d.expected);
-      // harbor-housing refuses one participant's plan: each of its versions is a dead letter.
-      expect(d.deadLettered).toBeGreaterThanOrEqual(scale.rounds);
+      // harbor-housing refuses one participant's plan: its versions are dead letters (or superseded
+      // by a newer refused one, which the hub never follows with an older version).
+      expect(d.deadLettered).toBeGreaterThan(0);
       expect(report.acknowledgmentTasks).toMatchObject({ missing: 0, duplicated: 0 });
       expect(report.acknowledgmentTasks.matching).toBe(d.expected);
       expect(report.problems).toEqual([]);

@@ -25,13 +25,19 @@ export type Script = (
 /**
  * A real HTTP server playing a partner in tests: it accepts deliveries the way its transport
  * expects (webhook with signature check, FHIR transaction, FHIR $process-message), remembers
- * message ids so a redelivery is de-duplicated as a real partner would, and can be scripted to
- * fail (status codes or dropped connections).
+ * message ids so a redelivery is de-duplicated and ignores a plan version older than one it
+ * applied, as a real partner should, and can be scripted to fail (status codes, dropped
+ * connections, late answers).
  */
 export class PartnerServer {
   readonly received: Received[] = [];
+  /** Every request as it arrived (before any scripted delay): plan and version, in arrival order. */
+  readonly arrivals: Array<{ readonly carePlan: string; readonly version: number }> = [];
   /** Message ids the partner applied (a duplicate is acknowledged but not applied again). */
   readonly applied: string[] = [];
+  /** Message ids acknowledged but not applied: a version older than one already applied of the plan. */
+  readonly ignoredAsStale: string[] = [];
+  private readonly newestApplied = new Map<string, number>();
   private server: Server | undefined;
   private count = 0;
   script: Script = () => undefined;
@@ -79,6 +85,8 @@ export class PartnerServer {
     const n = ++this.count;
     const messageId = String(req.headers['x-hub-message-id'] ?? '');
     const version = String(req.headers['x-hub-plan-version'] ?? '');
+    const carePlan = String(req.headers['x-hub-careplan'] ?? '');
+    this.arrivals.push({ carePlan, version: Number(version) });
     const scripted = this.script(n, body);
     if (scripted === 'drop') {
       this.received.push({ path: req.url ?? '', messageId, version, body, status: 0 });
@@ -87,12 +95,21 @@ export class PartnerServer {
     if (scripted && 'acceptAfterMs' in scripted) {
       await new Promise((resolve) => setTimeout(resolve, scripted.acceptAfterMs));
     }
-    const answer = scripted && 'status' in scripted ? scripted : this.accept(req, body, messageId);
+    const answer =
+      scripted && 'status' in scripted
+        ? scripted
+        : this.accept(req, body, messageId, carePlan, Number(version));
     this.received.push({ path: req.url ?? '', messageId, version, body, status: answer.status });
     return { status: answer.status, body: answer.body ?? '{}' };
   }
 
-  private accept(req: IncomingMessage, body: string, messageId: string): { status: number; body: string } {
+  private accept(
+    req: IncomingMessage,
+    body: string,
+    messageId: string,
+    carePlan: string,
+    version: number,
+  ): { status: number; body: string } {
     if (this.transport === 'webhook') {
       const check = verifyWebhook(
         this.secret ?? '',
@@ -107,8 +124,13 @@ export class PartnerServer {
         return { status: 401, body: JSON.stringify({ error: check.reason }) };
       }
     }
-    if (!this.applied.includes(messageId)) {
+    if (this.applied.includes(messageId) || this.ignoredAsStale.includes(messageId)) {
+      // a redelivery: acknowledged again, applied once
+    } else if (version < (this.newestApplied.get(carePlan) ?? 0)) {
+      this.ignoredAsStale.push(messageId);
+    } else {
       this.applied.push(messageId);
+      this.newestApplied.set(carePlan, version);
     }
     if (this.transport === 'fhir-message') {
       return {
