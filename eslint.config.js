@@ -7,7 +7,6 @@ export default tseslint.config(
   {
     ignores: [
       'dist/',
-      'dist-bench/',
       'coverage/',
       'node_modules/',
       'fhir-server/',

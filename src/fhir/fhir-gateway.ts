@@ -118,6 +118,26 @@ export class FhirGateway {
     return results;
   }
 
+  /** Everything the server holds about a participant (`Patient/<id>/$everything`), all pages. */
+  async everything(patientId: string, maxPages = DEFAULT_MAX_PAGES): Promise<Resource[]> {
+    const label = `GET Patient/${patientId}/$everything`;
+    const results: Resource[] = [];
+    let page: Bundle | undefined = await this.call({ label, idempotent: true }, (options) =>
+      this.client.request(`Patient/${encodeURIComponent(patientId)}/$everything?_count=200`, { options }),
+    );
+    for (let pages = 1; page; pages++) {
+      results.push(...(page.entry ?? []).flatMap((e) => (e.resource ? [e.resource] : [])));
+      const next = page.link?.find((l) => l.relation === 'next')?.url;
+      if (!next || pages >= maxPages) {
+        break;
+      }
+      page = await this.call({ label: `${label} (next page)`, idempotent: true }, (options) =>
+        this.client.request(next, { options }),
+      );
+    }
+    return results;
+  }
+
   /** Plain create. Not idempotent: retried only when the request cannot have reached the server. */
   async create<T extends Resource>(resource: T): Promise<T> {
     return this.call({ label: `POST ${resource.resourceType}`, idempotent: false }, (options) =>

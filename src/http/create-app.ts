@@ -18,6 +18,7 @@ import { fhirMessagingRoutes, type FhirMessagingDeps } from './routes/fhir-messa
 import { ingestRoutes, type IngestRouteDeps } from './routes/ingest.routes.js';
 import { routingRoutes, type RoutingRouteDeps } from './routes/routing.routes.js';
 import { coordinationRoutes, type CoordinationRouteDeps } from './routes/coordination.routes.js';
+import { uiRoutes, type UiDeps } from './routes/ui.routes.js';
 
 /** What the HTTP layer needs; built in the composition root and passed in (no singletons). */
 export interface AppDeps {
@@ -27,6 +28,8 @@ export interface AppDeps {
   readonly messaging?: FhirMessagingDeps;
   readonly routing?: RoutingRouteDeps;
   readonly coordination?: CoordinationRouteDeps;
+  /** The staff pages under `/ui`. */
+  readonly ui?: UiDeps;
   /** Mount the demo partners' stand-in inbox. */
   readonly demoInbox?: boolean;
   /** Serve the queue dashboard at `/admin/queues` over these queues. */
@@ -119,6 +122,9 @@ export function createApp(deps: AppDeps): Express {
   }
   if (deps.coordination) {
     app.use(coordinationRoutes(deps.coordination));
+  }
+  if (deps.ui) {
+    app.use(uiRoutes(deps.ui));
   }
   if (deps.demoInbox) {
     app.use(demoInboxRoutes());

@@ -77,3 +77,30 @@ export function withheldDisclosure(
     outcomeDesc: `42 CFR Part 2: no active Consent lets ${d.partnerId} receive this; withheld`,
   };
 }
+
+/**
+ * Staff took data out of the hub (DICOM 110106 Export): a participant's copy of their record, an
+ * evidence CSV. Who (the signed-in member of staff), what, and about whom when it is one person.
+ */
+export function staffExport(e: { staff: string; what: string; patient?: string }, at: Date): AuditEvent {
+  return {
+    resourceType: 'AuditEvent',
+    type: { system: 'http://dicom.nema.org/resources/ontology/DCM', code: '110106', display: 'Export' },
+    action: 'R',
+    recorded: at.toISOString(),
+    outcome: '0',
+    agent: [{ who: { display: e.staff }, requestor: true }],
+    source: { observer: { display: 'Care coordination hub' } },
+    entity: [
+      { what: { display: e.what } },
+      ...(e.patient
+        ? [
+            {
+              what: { reference: e.patient },
+              type: { system: 'http://terminology.hl7.org/CodeSystem/audit-entity-type', code: '1' },
+            },
+          ]
+        : []),
+    ],
+  };
+}

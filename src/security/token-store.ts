@@ -51,6 +51,11 @@ export class TokenStore {
     return grant && grant.expiresAt > now.getTime() / 1000 ? grant : undefined;
   }
 
+  /** Ends a token at once (sign-out). */
+  async revoke(token: string): Promise<void> {
+    await this.redis.del(this.key(token));
+  }
+
   /**
    * Records a client assertion's `jti` until the assertion expires; false when it was seen before
    * (a replayed assertion).

@@ -99,6 +99,6 @@ export function isLoopback(address: string | undefined): boolean {
   return v4 === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(v4);
 }
 
-function isForwarded(req: Request): boolean {
+export function isForwarded(req: Request): boolean {
   return ['forwarded', 'x-forwarded-for', 'x-real-ip'].some((h) => req.get(h) !== undefined);
 }

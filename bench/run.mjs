@@ -1,0 +1,415 @@
+// `npm run bench`: ingest throughput, plan-change-to-delivery latency, memory and scaling of the
+// hub against baselines measured in the same run (raw HAPI transactions, raw BullMQ hops).
+// Settings: bench/README.md (BENCH_SCALE=quick|full and BENCH_* overrides).
+// Results: bench/results/runs/<timestamp>.json, bench/results/latest.json, bench/results/latest.md;
+// the Markdown summary is also printed on stdout (progress goes to stderr).
+import { execFileSync } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { bullmqBaseline } from './lib/bullmq-baseline.mjs';
+import { SECRET_ENV, writeConfigDirs } from './lib/config-dirs.mjs';
+import { activeSubscriptions, ensureFhir } from './lib/fhir-server.mjs';
+import { HubProcess, MemorySampler } from './lib/hub-process.mjs';
+import { hubIngest } from './lib/ingest-bench.mjs';
+import { runLatencyCell, setupPool } from './lib/latency-bench.mjs';
+import { readOptions, REPO_ROOT } from './lib/options.mjs';
+import { summarizeProfile } from './lib/profile.mjs';
+import { dropPrefix, HubQueues } from './lib/queues.mjs';
+import { postTransactions, rawTransactions } from './lib/raw-hapi.mjs';
+import { Receiver } from './lib/receiver.mjs';
+import { machineInfo, renderMarkdown, writeResults } from './lib/report.mjs';
+import { IDENTIFIER_BASE, makeBodies, SENDER } from './lib/samples.mjs';
+import { progress, round, sleep, summarize } from './lib/stats.mjs';
+
+const dist = (p) => import(pathToFileURL(path.join(REPO_ROOT, 'dist', p)).href);
+
+/** Adds the outgoing-request timings `b` into `a` (both keyed by request label). */
+function addSpans(a, b) {
+  for (const [label, s] of Object.entries(b ?? {})) {
+    const t = a[label] ?? { count: 0, totalMs: 0, maxMs: 0, failed: 0, p50Ms: 0, p95Ms: 0 };
+    // Percentiles cannot be merged exactly: keep a count-weighted mean of them as an indication.
+    t.p50Ms = (t.p50Ms * t.count + s.p50Ms * s.count) / (t.count + s.count);
+    t.p95Ms = (t.p95Ms * t.count + s.p95Ms * s.count) / (t.count + s.count);
+    t.count += s.count;
+    t.totalMs += s.totalMs;
+    t.maxMs = Math.max(t.maxMs, s.maxMs);
+    t.failed += s.failed;
+    a[label] = t;
+  }
+  return a;
+}
+
+const fhirCallCount = (spans) =>
+  Object.entries(spans ?? {})
+    .filter(([label]) => !label.includes('partner endpoint'))
+    .reduce((n, [, s]) => n + s.count, 0);
+
+async function deleteSubscriptions(baseUrl, prefix) {
+  const suffix = createHash('sha256').update(prefix).digest('hex').slice(0, 8);
+  for (const id of [`hub-careplan-changes-${suffix}`, `hub-ack-tasks-${suffix}`]) {
+    await globalThis.fetch(`${baseUrl}/Subscription/${id}`, { method: 'DELETE' });
+  }
+}
+
+function memorySummary(samples, beforeGc, afterGc) {
+  const phases = [...new Set(samples.map((s) => s.phase))].map((phase) => {
+    const of = samples.filter((s) => s.phase === phase);
+    return {
+      phase,
+      samples: of.length,
+      rss: summarize(of.map((s) => s.rss)),
+      heapUsed: summarize(of.map((s) => s.heapUsed)),
+      heapTotal: summarize(of.map((s) => s.heapTotal)),
+      external: summarize(of.map((s) => s.external)),
+      eventLoopUtilization: summarize(of.map((s) => s.eventLoopUtilization * 100)),
+      eventLoopDelayP99Ms: summarize(of.map((s) => s.eventLoopDelayP99Ms)),
+    };
+  });
+  for (const p of phases) {
+    // summarize() rounds to 0.1; utilisation was scaled to % for that, scale back.
+    for (const k of ['min', 'mean', 'p50', 'p95', 'p99', 'max']) {
+      p.eventLoopUtilization[k] = p.eventLoopUtilization[k] === null ? null : p.eventLoopUtilization[k] / 100;
+    }
+  }
+  return { phases, beforeGc, afterGc };
+}
+
+async function main() {
+  const options = readOptions();
+  const started = Date.now();
+  const results = { startedAt: new Date(started).toISOString(), options, problems: [] };
+  const cleanups = [];
+  let cleaning;
+  const cleanup = () =>
+    (cleaning ??= (async () => {
+      while (cleanups.length > 0) {
+        const [what, fn] = cleanups.pop();
+        try {
+          await fn();
+        } catch (err) {
+          progress(`clean-up of ${what} failed: ${err.message}`);
+        }
+      }
+    })());
+  for (const signal of ['SIGINT', 'SIGTERM']) {
+    process.once(signal, () => {
+      progress(`${signal}: cleaning up`);
+      void cleanup().finally(() => process.exit(130));
+    });
+  }
+
+  try {
+    if (options.build) {
+      progress('building dist/ (tsc -p tsconfig.build.json)');
+      execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: REPO_ROOT, stdio: 'inherit' });
+    }
+    results.machine = await machineInfo(options.redisUrl);
+    const { checkRedis } = await dist('queues/connection.js');
+    await checkRedis(options.redisUrl);
+
+    const fhir = await ensureFhir(options, dist);
+    cleanups.push(['FHIR server', fhir.stop]);
+    results.fhir = {
+      baseUrl: fhir.baseUrl,
+      origin: fhir.origin,
+      software: fhir.software,
+      startupMs: fhir.startupMs,
+      activeSubscriptionsAtStart: await activeSubscriptions(fhir.baseUrl),
+    };
+    progress(
+      `FHIR server ${fhir.baseUrl} (${fhir.origin}, ${fhir.software?.name} ${fhir.software?.version}, ` +
+        `${results.fhir.activeSubscriptionsAtStart} active subscriptions)`,
+    );
+
+    const { verifyWebhook } = await dist('outbound/webhook-signature.js');
+    const secret = randomBytes(24).toString('hex');
+    const receiver = await new Receiver(secret, verifyWebhook).start();
+    cleanups.push(['receiver', () => receiver.stop()]);
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'care-hub-bench-'));
+    cleanups.push(['temporary folder', () => rmSync(dir, { recursive: true, force: true })]);
+    const dirs = writeConfigDirs(dir, (id) => receiver.urlFor(id));
+    const { loadPartners } = await dist('config/partners.js');
+    const partners = await loadPartners(dirs.partners, { [SECRET_ENV]: secret });
+    const partnerIds = partners
+      .all()
+      .filter((p) => p.outbound)
+      .map((p) => p.id);
+
+    const id = randomBytes(4).toString('hex');
+    const prefix = `{bench-${id}}`;
+    const rawPrefix = `{bench-${id}-bullmq}`;
+    results.queuePrefix = prefix;
+    cleanups.push([
+      'Redis keys',
+      async () => {
+        const n =
+          (await dropPrefix(options.redisUrl, prefix)) + (await dropPrefix(options.redisUrl, rawPrefix));
+        progress(`deleted ${n} Redis keys of ${prefix} and ${rawPrefix}`);
+      },
+    ]);
+    cleanups.push(['hub subscriptions', () => deleteSubscriptions(fhir.baseUrl, prefix)]);
+
+    const hubEnv = {
+      FHIR_BASE_URL: fhir.baseUrl,
+      FHIR_AUTOSTART: 'false',
+      REDIS_URL: options.redisUrl,
+      QUEUE_PREFIX: prefix,
+      PARTNER_CONFIG_DIR: dirs.partners,
+      COORDINATION_CONFIG_DIR: dirs.coordination,
+      LOG_LEVEL: options.hubLogLevel,
+      AUTH_REQUIRED: 'false',
+      RATE_LIMIT_PER_MINUTE: '1000000',
+      INGEST_CONCURRENCY: String(options.ingestConcurrency),
+      DEMO_INBOX: 'false',
+      SHUTDOWN_TIMEOUT_MS: '20000',
+      [SECRET_ENV]: secret,
+    };
+    const queues = new HubQueues(options.redisUrl, prefix, partnerIds);
+    cleanups.push(['queue views', () => queues.close()]);
+    const hub = new HubProcess('hub', hubEnv);
+    cleanups.push(['hub process', () => hub.stop()]);
+    progress('starting the hub (node dist/main.js)');
+    await hub.start();
+    results.hubStartMs = hub.readyMs;
+    progress(`hub ready at ${hub.url} after ${hub.readyMs} ms (pid ${hub.pid})`);
+
+    const sampler = new MemorySampler(hub);
+    sampler.phase = 'idle, before load';
+    sampler.start();
+    cleanups.push(['memory sampler', () => sampler.stop()]);
+    await sleep(3000);
+    const beforeGc = await hub.ask({ type: 'gc' });
+    const profileDir = path.join(os.tmpdir(), `care-hub-bench-profiles-${id}`);
+
+    // (a) ingest throughput, hub vs raw HAPI
+    if (options.phases.includes('ingest')) {
+      sampler.phase = 'ingest (a)';
+      results.ingest = [];
+      const allSpans = {};
+      if (options.profile) {
+        mkdirSync(profileDir, { recursive: true });
+        await hub.ask({ type: 'profile-start' });
+      }
+      for (const format of options.formats) {
+        await hub.ask({ type: 'spans-reset' });
+        progress(`(a) ${format}: ${options.records} records through the hub`);
+        const hubRun = await hubIngest({
+          hubUrl: hub.url,
+          queues,
+          format,
+          bodies: makeBodies(format, options.records, options.batch),
+          postConcurrency: options.postConcurrency,
+        });
+        const spans = (await hub.ask({ type: 'spans' })).spans;
+        addSpans(allSpans, spans);
+        progress(`(a) ${format}: raw HAPI transactions`);
+        const bundles = await rawTransactions(
+          dist,
+          partners,
+          format,
+          SENDER[format],
+          makeBodies(format, options.records, options.batch),
+          IDENTIFIER_BASE,
+        );
+        const raw = await postTransactions(fhir.baseUrl, bundles, options.ingestConcurrency);
+        const row = {
+          format,
+          hub: hubRun,
+          raw,
+          ratio: hubRun.recordsPerSecond / raw.recordsPerSecond,
+          fhirCallsPerRecord: fhirCallCount(spans) / Math.max(1, hubRun.accepted),
+          hubRequests: spans,
+        };
+        results.ingest.push(row);
+        progress(
+          `(a) ${format}: hub ${round(hubRun.recordsPerSecond)} rec/s, raw ${round(raw.recordsPerSecond)} rec/s, ` +
+            `ratio ${round(row.ratio, 2)}, ${round(row.fhirCallsPerRecord)} FHIR calls/record`,
+        );
+        if (hubRun.rejectedOnParse || hubRun.failedOnWrite || raw.failed) {
+          results.problems.push(
+            `${format}: ${hubRun.rejectedOnParse} rejected on parse (${hubRun.firstRejection ?? ''}), ` +
+              `${hubRun.failedOnWrite} failed on write (${hubRun.firstWriteFailure ?? ''}), ` +
+              `${raw.failed} raw failures (${raw.firstFailure ?? ''})`,
+          );
+        }
+      }
+      results.profile = {
+        fhirCalls: Object.entries(allSpans)
+          .map(([label, s]) => ({ label, ...s }))
+          .sort((a, b) => b.totalMs - a.totalMs),
+      };
+      if (options.profile) {
+        const file = path.join(profileDir, 'hub-ingest.cpuprofile');
+        const stopped = await hub.ask({ type: 'profile-stop', file }, 120000);
+        if (stopped.type === 'profile-stop') {
+          results.profile.summary = summarizeProfile(file, 25);
+          progress(`CPU profile: ${file}`);
+        } else {
+          results.problems.push(`CPU profile not written: ${stopped.error}`);
+        }
+      }
+    }
+
+    // (b) plan-change-to-delivery latency, hub vs raw BullMQ
+    const pools = new Map();
+    const poolFor = async (fanout) => {
+      if (!pools.has(fanout)) {
+        progress(`(b) setting up ${options.pool} participants with fan-out ${fanout}`);
+        pools.set(
+          fanout,
+          await setupPool({ hubUrl: hub.url, fhirBaseUrl: fhir.baseUrl, queues, size: options.pool, fanout }),
+        );
+      }
+      return pools.get(fanout);
+    };
+    const latencyCell = async (rate, fanout, workers) => {
+      const pool = await poolFor(fanout);
+      progress(
+        `(b) ${rate} plan changes/s, fan-out ${fanout}, ${workers} process(es), ${options.durationS} s`,
+      );
+      const hubCell = await runLatencyCell({
+        hubUrl: hub.url,
+        receiver,
+        queues,
+        pool,
+        rate,
+        durationS: options.durationS,
+      });
+      const bullmq = await bullmqBaseline({
+        redisUrl: options.redisUrl,
+        prefix: rawPrefix,
+        rate,
+        fanout,
+        count: hubCell.planChanges,
+      });
+      progress(
+        `(b) p50/p95/p99 hub ${hubCell.writtenToDeliveredMs.p50}/${hubCell.writtenToDeliveredMs.p95}/` +
+          `${hubCell.writtenToDeliveredMs.p99} ms, BullMQ ${bullmq.enqueueToStartTwoHopsMs.p50}/` +
+          `${bullmq.enqueueToStartTwoHopsMs.p95}/${bullmq.enqueueToStartTwoHopsMs.p99} ms; ` +
+          `${hubCell.delivered}/${hubCell.expectedDeliveries} delivered`,
+      );
+      if (hubCell.missing > 0 || hubCell.duplicates > 0 || hubCell.postFailures > 0) {
+        results.problems.push(
+          `latency ${rate}/s fan-out ${fanout} (${workers} processes): ${hubCell.missing} missing ` +
+            `(${JSON.stringify(hubCell.missingStates)}), ${hubCell.duplicates} duplicates, ${hubCell.postFailures} failed posts ` +
+            `${hubCell.firstPostFailure ?? ''}`,
+        );
+      }
+      return { rate, fanout, workers, hub: hubCell, bullmq };
+    };
+    if (options.phases.includes('latency')) {
+      sampler.phase = 'latency (b)';
+      results.latency = [];
+      for (const fanout of options.fanouts) {
+        for (const rate of options.rates) {
+          results.latency.push(await latencyCell(rate, fanout, 1));
+        }
+      }
+    }
+
+    // (d) scaling with worker processes
+    if (options.phases.includes('scaling')) {
+      sampler.phase = 'scaling (d)';
+      results.scaling = { ingest: [], latency: [], workerProcesses: [] };
+      const extras = [];
+      const counts = [...new Set(options.workers)].sort((a, b) => a - b);
+      for (const workers of counts) {
+        while (extras.length < workers - 1) {
+          const extra = new HubProcess(`worker-${extras.length + 1}`, { ...hubEnv, HUB_PUBLIC_URL: hub.url });
+          cleanups.push([extra.name, () => extra.stop()]);
+          await extra.start();
+          progress(`started ${extra.name} (pid ${extra.pid}) after ${extra.readyMs} ms`);
+          extras.push(extra);
+        }
+        await queues.waitIdle();
+        for (const format of options.scalingFormats) {
+          progress(`(d) ${workers} process(es), ${format}: ${options.scalingRecords} records`);
+          const hubRun = await hubIngest({
+            hubUrl: hub.url,
+            queues,
+            format,
+            bodies: makeBodies(format, options.scalingRecords, options.batch),
+            postConcurrency: options.postConcurrency,
+          });
+          const bundles = await rawTransactions(
+            dist,
+            partners,
+            format,
+            SENDER[format],
+            makeBodies(format, options.scalingRecords, options.batch),
+            IDENTIFIER_BASE,
+          );
+          const raw = await postTransactions(fhir.baseUrl, bundles, options.ingestConcurrency * workers);
+          const base = results.scaling.ingest.find((s) => s.format === format && s.workers === counts[0]);
+          const row = {
+            workers,
+            format,
+            hub: hubRun,
+            raw,
+            ratio: hubRun.recordsPerSecond / raw.recordsPerSecond,
+            speedup: base ? hubRun.recordsPerSecond / base.hub.recordsPerSecond : 1,
+          };
+          results.scaling.ingest.push(row);
+          progress(
+            `(d) ${workers} process(es), ${format}: hub ${round(hubRun.recordsPerSecond)} rec/s, ` +
+              `raw ${round(raw.recordsPerSecond)} rec/s (concurrency ${options.ingestConcurrency * workers})`,
+          );
+        }
+        results.scaling.latency.push(await latencyCell(options.scalingRate, options.scalingFanout, workers));
+        for (const extra of extras) {
+          const mem = await extra.ask({ type: 'mem' });
+          results.scaling.workerProcesses.push({
+            workers,
+            name: extra.name,
+            rss: mem.rss,
+            heapUsed: mem.heapUsed,
+            logCounts: { ...extra.logCounts },
+          });
+        }
+      }
+      for (const extra of extras.reverse()) {
+        await extra.stop();
+        if (extra.logCounts.error + extra.logCounts.fatal > 0) {
+          results.problems.push(`${extra.name} logged errors: ${extra.lastProblems.slice(-5).join(' | ')}`);
+        }
+      }
+    }
+
+    sampler.phase = 'idle, after load';
+    await sleep(3000);
+    const afterGc = await hub.ask({ type: 'gc' });
+    sampler.stop();
+    results.memory = memorySummary(
+      sampler.samples,
+      beforeGc.type === 'gc' ? beforeGc : undefined,
+      afterGc.type === 'gc' ? afterGc : undefined,
+    );
+    results.hubLog = { counts: hub.logCounts, last: hub.lastProblems };
+    if (hub.logCounts.error + hub.logCounts.fatal > 0) {
+      results.problems.push(
+        `the hub logged ${hub.logCounts.error} errors: ${hub.lastProblems.slice(-5).join(' | ')}`,
+      );
+    }
+    if (receiver.invalid > 0) {
+      results.problems.push(`${receiver.invalid} deliveries with a bad signature`);
+    }
+    results.loadAverageAtEnd = os.loadavg().map((n) => round(n, 2));
+    results.durationMs = Date.now() - started;
+    const { files, markdown } = await writeResults(options.resultsDir, results, renderMarkdown(results));
+    process.stdout.write(`${markdown}\n`);
+    progress(`results: ${files.run}, ${files.latestJson}, ${files.latestMd}`);
+  } finally {
+    await cleanup();
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (err) => {
+    progress(`bench failed: ${err.stack ?? err.message}`);
+    process.exit(1);
+  },
+);
