@@ -34,7 +34,12 @@ function render(value: unknown): string {
   if (value === undefined || value === null || value === false) {
     return '';
   }
-  return escapeHtml(String(value));
+  if (typeof value === 'string') {
+    return escapeHtml(value);
+  }
+  return escapeHtml(
+    typeof value === 'number' || typeof value === 'boolean' ? String(value) : JSON.stringify(value),
+  );
 }
 
 /** Tagged template: `html\`<p>${text}</p>\`` escapes `text`; nested `html` and arrays of it stay markup. */
