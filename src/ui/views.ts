@@ -99,7 +99,8 @@ export function rosterPage(v: RosterView): string {
     title: 'Huddle roster',
     viewer: v.viewer,
     live: v.liveUrl,
-    body: html`${message(v.notice)}
+    body: html`<p><a href="#record">Go to recording the huddle</a></p>
+      ${message(v.notice)}
       <form method="get" action="/ui/roster" aria-label="Filter the roster">
         ${select('agency', 'Agency', v.agencies, v.filter.agency)}
         ${select('flag', 'Flag', v.flags, v.filter.flag)}
@@ -124,17 +125,17 @@ export function rosterPage(v: RosterView): string {
           ${rows}
         </tbody>
       </table>
-      <h2 id="record">Record the huddle</h2>
+      <h2 id="record" tabindex="-1">Record the huddle</h2>
       <form method="post" action="/ui/huddles" aria-labelledby="record">
         <fieldset>
           <legend>Who attended</legend>
           ${v.agencies.map(
-            (a, i) =>
+            (a) =>
               html`<p>
-                <input type="checkbox" id="attended-${i}" name="attended" value="${a.value}" />
-                <label for="attended-${i}">${a.label}</label>
-                <label for="attendee-${i}">Name</label>
-                <input id="attendee-${i}" name="attendee-${a.value}" maxlength="200" />
+                <input type="checkbox" id="attended-${a.value}" name="attended" value="${a.value}" />
+                <label for="attended-${a.value}">${a.label}</label>
+                <label for="attendee-${a.value}">Name</label>
+                <input id="attendee-${a.value}" name="attendee-${a.value}" maxlength="200" />
               </p>`,
           )}
         </fieldset>

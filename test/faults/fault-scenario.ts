@@ -12,7 +12,7 @@ import {
   adt,
   evvCsv,
   evvRow,
-  hmisFiles,
+  hmisZip,
   IDENTIFIER_BASE,
   newPerson,
   servicePlan,
@@ -23,7 +23,6 @@ import { FaultProxy } from '../support/fault-proxy.js';
 import { PartnerServer } from '../support/partner-server.js';
 import { fhirBaseUrl, freePort, testGateway, unique } from '../support/test-env.js';
 import { HubProcess, RedisServer, sleep, waitUntil } from './processes.js';
-import AdmZip from 'adm-zip';
 
 /** How much of everything: the short form runs in `npm test`, the long one from `npm run test:faults`. */
 export interface FaultScale {
@@ -113,6 +112,8 @@ export interface FaultReport {
 }
 
 const SENDER = 'sunrise-hcbs';
+/** HMIS living situation 410 (rental, no subsidy): enrolled while housed, so no housing-loss review blocks the plan. */
+const RENTING = '410';
 const RECIPIENTS = ['northside-bh', 'harbor-housing'] as const;
 /** One participant whose plan versions harbor-housing refuses outright: those are dead letters. */
 const REFUSED = 0;
@@ -317,7 +318,7 @@ export async function runFaultScenario(scale: FaultScale, log: (line: string) =>
       );
       await mustApply(
         'housing enrolment',
-        await post('/ingest/harbor-housing/hmis-csv?wait=60', housedExport(p), 'application/zip'),
+        await post('/ingest/harbor-housing/hmis-csv?wait=60', hmisZip(p, RENTING), 'application/zip'),
       );
       const [carePlan] = await fhir.search<CarePlan>('CarePlan', { identifier: `SP-${p.tag}` });
       if (!carePlan?.id) {
@@ -448,18 +449,6 @@ export async function runFaultScenario(scale: FaultScale, log: (line: string) =>
       await cleanup().catch((err: unknown) => log(`clean-up failed: ${(err as Error).message}`));
     }
   }
-}
-
-/** An HMIS export enrolling the person while housed, so no housing-loss review blocks the plan. */
-function housedExport(person: Person): Buffer {
-  const files = hmisFiles(person);
-  // 410: rental by client, no ongoing subsidy.
-  files['CurrentLivingSituation.csv'] = files['CurrentLivingSituation.csv'].replace(/,116,/, ',410,');
-  const zip = new AdmZip();
-  for (const [name, text] of Object.entries(files)) {
-    zip.addFile(`export/${name}`, Buffer.from(text, 'utf8'));
-  }
-  return zip.toBuffer();
 }
 
 async function verify(
