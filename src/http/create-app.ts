@@ -60,6 +60,7 @@ const LIMITED_PATHS = [
   '/consents',
   '/staff',
   '/audit',
+  '/ui/login',
 ];
 
 /**
