@@ -1,7 +1,7 @@
 import type { CarePlan, Communication, Patient, Task } from 'fhir/r4.js';
 import { createHash } from 'node:crypto';
 import type { FhirGateway } from '../fhir/fhir-gateway.js';
-import { hubIdentifier } from '../fhir/hub-identifiers.js';
+import { hubIdentifier, tokenOf } from '../fhir/hub-identifiers.js';
 import { hubTask } from '../fhir/hub-task.js';
 import type { PlanChangeDelivery } from '../outbound/types.js';
 import { isPart2, REDISCLOSURE_NOTICE, withPart2Labels } from '../security/part2.js';
@@ -57,44 +57,65 @@ export async function buildDelivery(
 }
 
 /**
- * After a change that alters day-to-day delivery reached a partner: a Task owned by the partner to
- * acknowledge that version, due by `dueAt`. Idempotent (conditional update on its identifier), and
- * a repeat keeps a Task the partner already completed as it is.
+ * Opens the acknowledgment Task of each recipient of a plan version, all in one transaction (one
+ * round trip and one database transaction however many partners, where one call per partner made
+ * the fan-out grow with it). Each is created only if its identifier is new, so running this again
+ * for the same version returns the Tasks already there. Returns them in the order of `reqs`.
  */
-export async function openAckTask(
+export async function openAckTasks(
   fhir: FhirGateway,
   identifierBase: string,
-  req: DeliveryRequest,
+  reqs: readonly DeliveryRequest[],
   deliveredAt: Date,
-  dueAt: Date,
-): Promise<Task> {
-  const identifier = hubIdentifier(
-    identifierBase,
-    'ack-task',
-    `${req.partnerId}.${req.carePlanId}.${req.version}`,
-  );
-  const [existing] = await fhir.search<Task>('Task', {
-    identifier: `${identifier.system}|${identifier.value}`,
-  });
-  if (existing) {
-    return existing;
+  dueAt: (partnerId: string) => Date,
+): Promise<Task[]> {
+  if (reqs.length === 0) {
+    return [];
   }
-  const task: Task = {
-    ...hubTask({
-      identifier,
-      priority: 'routine',
-      code: 'acknowledge-plan-change',
-      display: 'Acknowledge plan change',
-      description: `Acknowledge version ${req.version} of the shared plan`,
-      focus: `CarePlan/${req.carePlanId}/_history/${req.version}`,
-      basedOn: `CarePlan/${req.carePlanId}`,
-      for: req.patient,
-      owner: { reference: `Organization/${req.partnerId}` },
-      authoredOn: deliveredAt.toISOString(),
-      start: deliveredAt.toISOString(),
-      due: dueAt.toISOString(),
-    }),
-    input: [{ type: { text: 'plan-change-notice' }, valueReference: { reference: req.notice } }],
-  };
-  return (await fhir.upsertByIdentifier(task, identifier)).resource;
+  const tasks = reqs.map((req): Task => {
+    const identifier = hubIdentifier(
+      identifierBase,
+      'ack-task',
+      `${req.partnerId}.${req.carePlanId}.${req.version}`,
+    );
+    return {
+      ...hubTask({
+        identifier,
+        priority: 'routine',
+        code: 'acknowledge-plan-change',
+        display: 'Acknowledge plan change',
+        description: `Acknowledge version ${req.version} of the shared plan`,
+        focus: `CarePlan/${req.carePlanId}/_history/${req.version}`,
+        basedOn: `CarePlan/${req.carePlanId}`,
+        for: req.patient,
+        owner: { reference: `Organization/${req.partnerId}` },
+        authoredOn: deliveredAt.toISOString(),
+        start: deliveredAt.toISOString(),
+        due: dueAt(req.partnerId).toISOString(),
+      }),
+      input: [{ type: { text: 'plan-change-notice' }, valueReference: { reference: req.notice } }],
+    };
+  });
+  const response = await fhir.transaction({
+    resourceType: 'Bundle',
+    type: 'transaction',
+    entry: tasks.map((task) => ({
+      resource: task,
+      request: {
+        method: 'POST' as const,
+        url: 'Task',
+        ifNoneExist: `identifier=${tokenOf(task.identifier![0]!)}`,
+      },
+    })),
+  });
+  return tasks.map((task, i) => {
+    const location = response.entry?.[i]?.response?.location ?? '';
+    const id = /Task\/([^/]+)/.exec(location)?.[1];
+    if (!id) {
+      throw new Error(
+        `The FHIR server did not say where acknowledgment Task ${i + 1} is (location "${location}")`,
+      );
+    }
+    return { ...task, id };
+  });
 }
