@@ -37,6 +37,16 @@ export function accessRefusal(refused: RefusedAccess, at: Date): AuditEvent {
   };
 }
 
+const EXPORT = { system: 'http://dicom.nema.org/resources/ontology/DCM', code: '110106', display: 'Export' };
+
+/** The participant an audited event is about (audit-entity-type 1, a person). */
+function participantEntity(patient: string): NonNullable<AuditEvent['entity']>[number] {
+  return {
+    what: { reference: patient },
+    type: { system: 'http://terminology.hl7.org/CodeSystem/audit-entity-type', code: '1' },
+  };
+}
+
 /**
  * A disclosure (DICOM 110106 Export): which plan version went to which partner, for which
  * participant, with its security labels, so an auditor can list every disclosure per participant.
@@ -47,7 +57,7 @@ export function disclosure(
 ): AuditEvent {
   return {
     resourceType: 'AuditEvent',
-    type: { system: 'http://dicom.nema.org/resources/ontology/DCM', code: '110106', display: 'Export' },
+    type: EXPORT,
     action: 'R',
     recorded: at.toISOString(),
     outcome: '0',
@@ -58,10 +68,7 @@ export function disclosure(
     source: { observer: { display: 'Care coordination hub' } },
     entity: [
       { what: { reference: d.what }, ...(d.labels?.length ? { securityLabel: [...d.labels] } : {}) },
-      {
-        what: { reference: d.patient },
-        type: { system: 'http://terminology.hl7.org/CodeSystem/audit-entity-type', code: '1' },
-      },
+      participantEntity(d.patient),
     ],
   };
 }
@@ -85,22 +92,12 @@ export function withheldDisclosure(
 export function staffExport(e: { staff: string; what: string; patient?: string }, at: Date): AuditEvent {
   return {
     resourceType: 'AuditEvent',
-    type: { system: 'http://dicom.nema.org/resources/ontology/DCM', code: '110106', display: 'Export' },
+    type: EXPORT,
     action: 'R',
     recorded: at.toISOString(),
     outcome: '0',
     agent: [{ who: { display: e.staff }, requestor: true }],
     source: { observer: { display: 'Care coordination hub' } },
-    entity: [
-      { what: { display: e.what } },
-      ...(e.patient
-        ? [
-            {
-              what: { reference: e.patient },
-              type: { system: 'http://terminology.hl7.org/CodeSystem/audit-entity-type', code: '1' },
-            },
-          ]
-        : []),
-    ],
+    entity: [{ what: { display: e.what } }, ...(e.patient ? [participantEntity(e.patient)] : [])],
   };
 }
