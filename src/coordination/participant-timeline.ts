@@ -100,7 +100,9 @@ async function planVersions(deps: TimelineDeps, current: CarePlan): Promise<Plan
   const first = Math.max(1, newest - VERSIONS_SHOWN);
   const plans = await Promise.all(
     Array.from({ length: newest - first + 1 }, (_, i) =>
-      first + i === newest ? Promise.resolve(current) : deps.fhir.vread<CarePlan>('CarePlan', id, String(first + i)),
+      first + i === newest
+        ? Promise.resolve(current)
+        : deps.fhir.vread<CarePlan>('CarePlan', id, String(first + i)),
     ),
   );
   const lines: PlanVersionLine[] = [];
@@ -143,7 +145,8 @@ export async function participantTimeline(
       _count: 200,
     }),
   ]);
-  const lines = tasks.map((t) => taskLine(t, now)).sort((a, b) => (a.due ?? '~').localeCompare(b.due ?? '~'));
+  const byDue = (a: TaskLine, b: TaskLine): number => (a.due ?? '~').localeCompare(b.due ?? '~');
+  const lines = tasks.map((t) => taskLine(t, now)).sort(byDue);
   return {
     patient: { id: patientId, name: nameOf(patient) },
     plans: await Promise.all(
@@ -153,9 +156,10 @@ export async function participantTimeline(
         versions: await planVersions(deps, p),
       })),
     ),
-    openTasks: lines.filter(
-      (t) => !['completed', 'cancelled', 'failed', 'rejected', 'entered-in-error'].includes(t.status),
-    ),
+    openTasks: tasks
+      .filter(isOpen)
+      .map((t) => taskLine(t, now))
+      .sort(byDue),
     sprint: lines.filter((t) => SPRINT_CODES.has(t.code)),
     huddleActions: lines.filter((t) => t.code === 'huddle-action'),
     escalations: communications
