@@ -5,14 +5,7 @@ import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
   {
-    ignores: [
-      'dist/',
-      'coverage/',
-      'node_modules/',
-      'fhir-server/',
-      '.data/',
-      'test-results/',
-    ],
+    ignores: ['dist/', 'coverage/', 'node_modules/', 'fhir-server/', '.data/', 'test-results/'],
   },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
