@@ -1,4 +1,4 @@
-import type { Resource } from 'fhir/r4.js';
+import type { OperationOutcome, Resource } from 'fhir/r4.js';
 import type { EvidenceReport } from '../coordination/evidence.js';
 import type { ParticipantTimeline, TaskLine } from '../coordination/participant-timeline.js';
 import type { RosterEntry } from '../coordination/roster.rules.js';
@@ -604,5 +604,23 @@ export function operationsPage(v: {
           )}
         </tbody>
       </table>`,
+  });
+}
+
+/** An error on the staff pages: what went wrong, naming each field, and a way back. */
+export function errorPage(status: number, outcome: OperationOutcome): string {
+  return page({
+    title: status === 403 ? 'Not allowed' : status === 404 ? 'Not found' : 'That did not work',
+    body: html`<div class="error" role="alert">
+        <ul>
+          ${outcome.issue.map(
+            (i) =>
+              html`<li>
+                ${i.expression?.length ? html`<code>${i.expression.join(', ')}</code>: ` : ''}${i.diagnostics ?? i.code}
+              </li>`,
+          )}
+        </ul>
+      </div>
+      <p><a href="/ui/roster">Back to the roster</a> · go back in the browser to correct the form.</p>`,
   });
 }

@@ -2,15 +2,23 @@ import type { ErrorRequestHandler, RequestHandler } from 'express';
 import { InvalidInputError } from '../../errors/hub-error.js';
 import { outcome, toOperationOutcome } from '../../errors/to-operation-outcome.js';
 import type { Logger } from '../../logging/logger.js';
+import { errorPage } from '../../ui/views.js';
 import { JSON_TOO_DEEP } from './hardening.js';
 
-/** The one place where errors become HTTP answers: an OperationOutcome with the error's status. */
+/**
+ * The one place where errors become HTTP answers: an OperationOutcome with the error's status; for
+ * a browser on the staff pages, the same issues as a page it can read.
+ */
 export function errorHandler(logger: Logger): ErrorRequestHandler {
   return (err: unknown, req, res, _next) => {
     const bodyError = fromBodyParser(err);
     const { status, outcome: body } = toOperationOutcome(bodyError ?? err);
     if (status >= 500) {
       logger.error({ err, method: req.method, path: req.path }, 'request failed');
+    }
+    if (req.path.startsWith('/ui') && req.accepts(['json', 'html']) === 'html') {
+      res.status(status).type('html').send(errorPage(status, body));
+      return;
     }
     res.status(status).type('application/fhir+json').json(body);
   };

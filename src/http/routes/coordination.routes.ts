@@ -72,7 +72,8 @@ const reportSchema: SchemaObject = {
     },
   ],
 };
-const huddleSchema: SchemaObject = {
+/** A huddle as the API and the roster page take it. */
+export const huddleSchema: SchemaObject = {
   type: 'object',
   additionalProperties: false,
   required: ['date', 'attendees', 'decisions'],

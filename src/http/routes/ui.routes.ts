@@ -6,7 +6,7 @@ import type { PartnerRegistry } from '../../config/partners.js';
 import { buildEvidence, type EvidenceDeps } from '../../coordination/evidence-service.js';
 import { evidenceCsv, type EvidenceQuery } from '../../coordination/evidence.js';
 import type { CoordinationDeps } from '../../coordination/coordination-deps.js';
-import { recordHuddle } from '../../coordination/huddles.js';
+import { recordHuddle, type HuddleInput } from '../../coordination/huddles.js';
 import { nameOf, participantTimeline, type TimelineDeps } from '../../coordination/participant-timeline.js';
 import { buildRoster, type RosterDeps } from '../../coordination/roster-service.js';
 import { HubError, InvalidInputError } from '../../errors/hub-error.js';
@@ -34,6 +34,8 @@ import {
   type UiSessionDeps,
 } from '../middleware/ui-session.js';
 import { STAFF_SESSION_SECONDS } from './staff.routes.js';
+import { huddleSchema } from './coordination.routes.js';
+import { validBody } from '../validate-body.js';
 
 export interface UiDeps {
   readonly session: UiSessionDeps;
@@ -212,7 +214,7 @@ export function uiRoutes(deps: UiDeps): Router {
         { severity: 'error', code: 'value', diagnostics: 'due must be a date and time', expression: ['due'] },
       ]);
     }
-    const log = await recordHuddle(deps.huddles, {
+    const input = validBody<HuddleInput>(huddleSchema, {
       date: day(body.date, DateTime.now().setZone(deps.timeZone).toISODate() ?? '', 'date'),
       attendees: attended.map((organization) => ({
         organization,
@@ -227,6 +229,7 @@ export function uiRoutes(deps: UiDeps): Router {
         },
       ],
     });
+    const log = await recordHuddle(deps.huddles, input);
     res.redirect(303, `/ui/roster?recorded=${encodeURIComponent(log.huddle)}`);
   });
 

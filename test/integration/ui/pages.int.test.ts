@@ -303,6 +303,32 @@ describe('staff pages in a browser', () => {
     await page.context().close();
   });
 
+  it('answers a bad form with a page naming the field, checked as the API checks it', async () => {
+    const page = await signIn('casey');
+    const res = await page.request.post(`${hub.url}/ui/huddles`, {
+      headers: { origin: hub.url, accept: 'text/html' },
+      form: {
+        participant: `Patient/${patientIds.plain}`,
+        decision: 'Call',
+        owner: 'nobody-here',
+        due: '2030-01-10T12:00',
+        date: '2030-01-09',
+      },
+    });
+    expect(res.status()).toBe(422);
+    expect(res.headers()['content-type']).toMatch(/text\/html/);
+    expect(await res.text()).toMatch(/decisions\[0\]\.owner.*nobody-here/s);
+    const empty = await page.request.post(`${hub.url}/ui/huddles`, {
+      headers: { origin: hub.url, accept: 'text/html' },
+      form: { participant: 'Robert; DROP', decision: ' ', owner: 'sunrise-hcbs', due: '2030-01-10T12:00' },
+    });
+    expect(empty.status()).toBe(400);
+    const text = await empty.text();
+    expect(text).toMatch(/participant/);
+    expect(text).toMatch(/decision/);
+    await page.context().close();
+  });
+
   it('refuses a page to a role without it, and forms from another origin', async () => {
     const page = await signIn('eli', '/ui/operations');
     const roster = await page.request.get(`${hub.url}/ui/roster`);
