@@ -66,6 +66,9 @@ export interface RosterView {
   readonly today: string;
   readonly notice?: string;
   readonly liveUrl: string;
+  /** Participants on the roster, shown or not. */
+  readonly total: number;
+  readonly showAllUrl: string;
 }
 
 export function rosterPage(v: RosterView): string {
@@ -108,7 +111,7 @@ export function rosterPage(v: RosterView): string {
       </form>
       <table id="roster">
         <caption>
-          Today's participants, highest risk first (${v.entries.length})
+          Today's participants, highest risk first (${v.entries.length} of ${v.total})
         </caption>
         <thead>
           <tr>
@@ -125,6 +128,11 @@ export function rosterPage(v: RosterView): string {
           ${rows}
         </tbody>
       </table>
+      ${
+        v.entries.length < v.total
+          ? html`<p><a href="${v.showAllUrl}">Show all ${v.total} participants</a></p>`
+          : ''
+      }
       <h2 id="record" tabindex="-1">Record the huddle</h2>
       <form method="post" action="/ui/huddles" aria-labelledby="record">
         <fieldset>

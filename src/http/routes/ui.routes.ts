@@ -57,6 +57,8 @@ export interface UiDeps {
 const viewerOf = (res: Response): Viewer => res.locals.viewer as Viewer;
 const textOf = (value: unknown): string => (typeof value === 'string' ? value : '');
 const ID = /^[A-Za-z0-9.-]{1,64}$/;
+/** Roster rows shown before "show all". */
+const ROSTER_ROWS = 100;
 
 function idParam(req: Request): string {
   const id = String(req.params.id);
@@ -183,11 +185,15 @@ export function uiRoutes(deps: UiDeps): Router {
     const filter = rosterFilter(req);
     const entries = await buildRoster(deps.roster, filter);
     const query = new URLSearchParams(filter).toString();
+    // The huddle works down from the top: the first ROSTER_ROWS unless everyone is asked for.
+    const all = req.query.show === 'all';
     html(
       res,
       rosterPage({
         viewer: viewerOf(res),
-        entries,
+        entries: all ? entries : entries.slice(0, ROSTER_ROWS),
+        total: entries.length,
+        showAllUrl: `/ui/roster?${new URLSearchParams({ ...filter, show: 'all' }).toString()}`,
         agencies,
         flags: Object.entries(deps.roster.config.roster.flags).map(([code, rule]) => ({
           value: code,

@@ -155,7 +155,8 @@ describe('staff pages in a browser', () => {
   }
 
   it('shows the roster in risk order with each participant’s flags, labelled and usable by keyboard', async () => {
-    const page = await signIn('casey');
+    // Everyone: on a long-lived development server other tests' participants may outrank these.
+    const page = await signIn('casey', '/ui/roster?show=all');
     // Rows link to the participant by id.
     // (One evaluation: the shared development server may list a thousand participants.)
     const hrefs = await page.evaluate<string[]>(
@@ -204,7 +205,7 @@ describe('staff pages in a browser', () => {
   });
 
   it('records a huddle decision on the roster page that then shows on the participant’s timeline', async () => {
-    const page = await signIn('casey');
+    const page = await signIn('casey', '/ui/roster?show=all');
     await page.getByLabel('Northside Behavioral Health').check();
     await page.locator('#attendee-northside-bh').fill('Morgan Carer');
     await page.getByLabel('Participant').selectOption(`Patient/${patientIds.crisis}`);
