@@ -97,7 +97,11 @@ export function rosterPage(v: RosterView): string {
         <td class="${e.overdueDocumentation > 0 ? 'overdue' : ''}">${e.overdueDocumentation}</td>
       </tr>`,
   );
-  const participants = v.entries.map((e) => ({ value: e.patient, label: e.name ?? e.patient }));
+  // Names repeat; the reference tells two Robin Smiths apart.
+  const participants = v.entries.map((e) => ({
+    value: e.patient,
+    label: `${e.name ?? ''} (${e.patient})`.trim(),
+  }));
   return page({
     title: 'Huddle roster',
     viewer: v.viewer,

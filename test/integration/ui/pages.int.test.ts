@@ -172,6 +172,7 @@ describe('staff pages in a browser', () => {
     const fallsText = await page.locator('#roster tbody tr').nth(falls).textContent();
     expect(fallsText).toMatch(/Safeguarding concern \(90\)/);
 
+    await page.screenshot({ path: path.join(SHOTS, 'roster.png') });
     // Every visible form control has a label.
     const controls = await page.locator('input:not([type=hidden]), select, textarea').all();
     for (const control of controls) {
@@ -200,7 +201,6 @@ describe('staff pages in a browser', () => {
     await page.keyboard.press('Enter');
     expect(await tabTo((f) => typeof f === 'string' && f.startsWith('attended-'), 1)).toBe(true);
     expect(await tabTo((f) => f === 'decision', 20)).toBe(true);
-    await page.screenshot({ path: path.join(SHOTS, 'roster.png') });
     await page.context().close();
   });
 
