@@ -172,7 +172,9 @@ export function uiRoutes(deps: UiDeps): Router {
 
   const rosterFilter = (req: Request): { agency?: string; flag?: string } => ({
     ...(deps.partners.get(textOf(req.query.agency)) ? { agency: textOf(req.query.agency) } : {}),
-    ...(textOf(req.query.flag) in deps.roster.config.roster.flags ? { flag: textOf(req.query.flag) } : {}),
+    ...(Object.hasOwn(deps.roster.config.roster.flags, textOf(req.query.flag))
+      ? { flag: textOf(req.query.flag) }
+      : {}),
   });
   const agencies = deps.partners.all().map((p) => ({ value: p.id, label: p.name }));
   const rosterStamp = async (filter: { agency?: string; flag?: string }): Promise<string> =>
