@@ -354,6 +354,10 @@ describe('plan-change routing', () => {
       activity: plan(patient, 'Step 3').activity,
     });
     await waitFor(async () => (await ackTasks(v1.id!, '3')).length === 2, 30000);
+    // The acknowledgment Tasks are opened before the deliveries go out: wait for version 3 itself.
+    const got3 = (server: PartnerServer): boolean =>
+      server.received.some((r) => r.status === 200 && r.body.includes(v1.id!) && r.version === '3');
+    await waitFor(() => Promise.resolve(got3(webhook) && got3(rest)), 30000);
     for (const server of [webhook, rest]) {
       const versions = server.received
         .filter((r) => r.status === 200 && r.body.includes(v1.id!))
