@@ -1,5 +1,6 @@
 import type { CarePlan, Communication, Task } from 'fhir/r4.js';
 import { HubError } from '../errors/hub-error.js';
+import { VersionConflictError } from '../fhir/fhir-errors.js';
 import type { FhirGateway } from '../fhir/fhir-gateway.js';
 import { hubIdentifier } from '../fhir/hub-identifiers.js';
 import { CODE_SYSTEM } from '../fhir/profiles.js';
@@ -95,26 +96,42 @@ export async function acknowledge(
       },
     );
   }
-  const current = ACK_STEPS.indexOf(ackStepOf(task)?.step ?? ('' as AckStep));
-  const updated: Task =
-    current >= ACK_STEPS.indexOf(step)
-      ? task
-      : await fhir.update<Task>(
-          {
-            ...task,
-            status: step,
-            lastModified: at.toISOString(),
-            executionPeriod:
-              step === 'completed'
-                ? { ...task.executionPeriod, end: at.toISOString() }
-                : { start: task.executionPeriod?.start ?? at.toISOString() },
-          },
-          { ifMatch: task.meta?.versionId },
-        );
+  const updated = await advance(fhir, task, step, at);
   if (step === 'completed') {
     await notifyPlanOwner(fhir, identifierBase, updated, partnerId, at);
   }
   return updated;
+}
+
+/**
+ * The Task moved on to `step` (never backwards), written with If-Match. When someone else changed
+ * the Task in between (a report arriving two ways at once), it is read again and the step applied
+ * to what is there, so the partner's report is not refused for a race it cannot see.
+ */
+async function advance(fhir: FhirGateway, task: Task, step: AckStep, at: Date, attempt = 0): Promise<Task> {
+  const current = ACK_STEPS.indexOf(ackStepOf(task)?.step ?? ('' as AckStep));
+  if (current >= ACK_STEPS.indexOf(step)) {
+    return task;
+  }
+  try {
+    return await fhir.update<Task>(
+      {
+        ...task,
+        status: step,
+        lastModified: at.toISOString(),
+        executionPeriod:
+          step === 'completed'
+            ? { ...task.executionPeriod, end: at.toISOString() }
+            : { start: task.executionPeriod?.start ?? at.toISOString() },
+      },
+      { ifMatch: task.meta?.versionId },
+    );
+  } catch (err) {
+    if (err instanceof VersionConflictError && attempt < 3) {
+      return advance(fhir, await fhir.read<Task>('Task', task.id!), step, at, attempt + 1);
+    }
+    throw err;
+  }
 }
 
 async function notifyPlanOwner(

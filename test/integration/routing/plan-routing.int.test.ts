@@ -169,6 +169,12 @@ describe('plan-change routing', () => {
     const patient = await participant(['r-webhook', 'r-rest', 'r-message']);
     const carePlan = await hub.fhir.create(plan(patient, 'Daily personal care'));
     await waitFor(async () => (await ackTasks(carePlan.id!, '1')).length === 3, 30000);
+    // The acknowledgment Tasks are opened before the deliveries go out: wait for all three.
+    await waitFor(async () => {
+      const states = await request(hub.url).get(`/careplans/${carePlan.id}/versions/1/deliveries`);
+      const body = states.body as Array<{ state: string }>;
+      return body.length === 3 && body.every((d) => d.state === 'delivered');
+    }, 30000);
 
     for (const server of [webhook, rest, message]) {
       expect(
