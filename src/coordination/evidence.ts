@@ -138,14 +138,12 @@ export function standingOf(task: Task, now: Date): Standing {
   if (timeliness === 'participant-refused') {
     return 'refused';
   }
-  if (!isOpen(task)) {
-    if (timeliness === 'late') {
-      return 'late';
-    }
-    const due = dueOf(task);
-    return due && closedAt(task) !== undefined && closedAt(task)! > due.getTime() ? 'late' : 'onTime';
-  }
   const due = dueOf(task);
+  if (!isOpen(task)) {
+    const closed = closedAt(task);
+    const lateByTimes = due !== undefined && closed !== undefined && closed > due.getTime();
+    return timeliness === 'late' || lateByTimes ? 'late' : 'onTime';
+  }
   return timeliness === 'overdue' || (due !== undefined && due < now) ? 'overdue' : 'open';
 }
 

@@ -3,7 +3,18 @@ import { HubError } from '../errors/hub-error.js';
 import { VersionConflictError } from '../fhir/fhir-errors.js';
 import type { FhirGateway } from '../fhir/fhir-gateway.js';
 import { hubIdentifier } from '../fhir/hub-identifiers.js';
+import type { Identifier } from 'fhir/r4.js';
 import { CODE_SYSTEM } from '../fhir/profiles.js';
+
+/** The identifier of one partner's acknowledgment Task for one plan version. */
+export function ackTaskIdentifier(
+  identifierBase: string,
+  partnerId: string,
+  carePlanId: string,
+  version: string,
+): Identifier {
+  return hubIdentifier(identifierBase, 'ack-task', `${partnerId}.${carePlanId}.${version}`);
+}
 
 /** The acknowledgment Task of one partner for one plan version, if it exists. */
 export async function findAckTask(
@@ -13,7 +24,7 @@ export async function findAckTask(
   carePlanId: string,
   version: string,
 ): Promise<Task | undefined> {
-  const id = hubIdentifier(identifierBase, 'ack-task', `${partnerId}.${carePlanId}.${version}`);
+  const id = ackTaskIdentifier(identifierBase, partnerId, carePlanId, version);
   const [task] = await fhir.search<Task>('Task', { identifier: `${id.system}|${id.value}` });
   return task;
 }

@@ -2,6 +2,7 @@ import type { CarePlan, Communication, Patient, Task } from 'fhir/r4.js';
 import { createHash } from 'node:crypto';
 import type { FhirGateway } from '../fhir/fhir-gateway.js';
 import { hubIdentifier, tokenOf } from '../fhir/hub-identifiers.js';
+import { ackTaskIdentifier } from './acknowledge.js';
 import { hubTask } from '../fhir/hub-task.js';
 import type { PlanChangeDelivery } from '../outbound/types.js';
 import { isPart2, REDISCLOSURE_NOTICE, withPart2Labels } from '../security/part2.js';
@@ -73,11 +74,7 @@ export async function openAckTasks(
     return [];
   }
   const tasks = reqs.map((req): Task => {
-    const identifier = hubIdentifier(
-      identifierBase,
-      'ack-task',
-      `${req.partnerId}.${req.carePlanId}.${req.version}`,
-    );
+    const identifier = ackTaskIdentifier(identifierBase, req.partnerId, req.carePlanId, req.version);
     return {
       ...hubTask({
         identifier,

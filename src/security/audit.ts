@@ -37,7 +37,19 @@ export function accessRefusal(refused: RefusedAccess, at: Date): AuditEvent {
   };
 }
 
-const EXPORT = { system: 'http://dicom.nema.org/resources/ontology/DCM', code: '110106', display: 'Export' };
+/** What every export (DICOM 110106) AuditEvent says: a successful read out of the hub, by the hub. */
+function exported(
+  at: Date,
+): Pick<AuditEvent, 'resourceType' | 'type' | 'action' | 'recorded' | 'outcome' | 'source'> {
+  return {
+    resourceType: 'AuditEvent',
+    type: { system: 'http://dicom.nema.org/resources/ontology/DCM', code: '110106', display: 'Export' },
+    action: 'R',
+    recorded: at.toISOString(),
+    outcome: '0',
+    source: { observer: { display: 'Care coordination hub' } },
+  };
+}
 
 /** The participant an audited event is about (audit-entity-type 1, a person). */
 function participantEntity(patient: string): NonNullable<AuditEvent['entity']>[number] {
@@ -56,16 +68,11 @@ export function disclosure(
   at: Date,
 ): AuditEvent {
   return {
-    resourceType: 'AuditEvent',
-    type: EXPORT,
-    action: 'R',
-    recorded: at.toISOString(),
-    outcome: '0',
+    ...exported(at),
     agent: [
       { who: { display: 'Care coordination hub' }, requestor: false },
       { who: { reference: `Organization/${d.partnerId}` }, requestor: true },
     ],
-    source: { observer: { display: 'Care coordination hub' } },
     entity: [
       { what: { reference: d.what }, ...(d.labels?.length ? { securityLabel: [...d.labels] } : {}) },
       participantEntity(d.patient),
@@ -91,13 +98,8 @@ export function withheldDisclosure(
  */
 export function staffExport(e: { staff: string; what: string; patient?: string }, at: Date): AuditEvent {
   return {
-    resourceType: 'AuditEvent',
-    type: EXPORT,
-    action: 'R',
-    recorded: at.toISOString(),
-    outcome: '0',
+    ...exported(at),
     agent: [{ who: { display: e.staff }, requestor: true }],
-    source: { observer: { display: 'Care coordination hub' } },
     entity: [{ what: { display: e.what } }, ...(e.patient ? [participantEntity(e.patient)] : [])],
   };
 }

@@ -1,11 +1,12 @@
 import { Queue } from 'bullmq';
 import type { CarePlan, Encounter, Task } from 'fhir/r4.js';
 import { Redis } from 'ioredis';
-import { hubIdentifier } from '../../src/fhir/hub-identifiers.js';
 import type { FhirGateway } from '../../src/fhir/fhir-gateway.js';
 import { removeSubscriptions } from '../../src/fhir/subscriptions.js';
 import { deliveryQueueName } from '../../src/queues/deliveries.queue.js';
 import { INGEST_QUEUE } from '../../src/queues/ingest.queue.js';
+import { PLAN_CHANGES_QUEUE } from '../../src/queues/plan-changes.queue.js';
+import { ackTaskIdentifier } from '../../src/routing/acknowledge.js';
 import { messageIdFor } from '../../src/routing/deliver-plan-change.js';
 import { runHapiScript } from '../../src/startup/local-fhir-server.js';
 import {
@@ -230,7 +231,7 @@ export async function runFaultScenario(scale: FaultScale, log: (line: string) =>
     };
     const ingestQueue = queue(INGEST_QUEUE);
     const deliveryQueues = new Map(RECIPIENTS.map((id) => [id, queue(deliveryQueueName(id))]));
-    const allQueues = [ingestQueue, queue('plan-changes'), ...deliveryQueues.values()];
+    const allQueues = [ingestQueue, queue(PLAN_CHANGES_QUEUE), ...deliveryQueues.values()];
     // When the run does not settle, say where things stand before giving up.
     const diagnosed = async (wait: () => Promise<void>): Promise<void> => {
       try {
@@ -534,7 +535,7 @@ async function verify(
           problems.push(`delivery of CarePlan/${planId}/_history/${version} to ${partnerId}: ${state}`);
         }
         acks.expected++;
-        const ackId = hubIdentifier(IDENTIFIER_BASE, 'ack-task', `${partnerId}.${planId}.${version}`);
+        const ackId = ackTaskIdentifier(IDENTIFIER_BASE, partnerId, planId, version);
         const tasks = await fhir.search<Task>('Task', { identifier: `${ackId.system}|${ackId.value}` });
         if (tasks.length === 1) {
           acks.matching++;

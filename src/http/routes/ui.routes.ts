@@ -1,18 +1,18 @@
 import type { Queue } from 'bullmq';
 import express, { Router, type Request, type Response } from 'express';
 import { DateTime } from 'luxon';
-import { createHash } from 'node:crypto';
-import type { PartnerRegistry } from '../../config/partners.js';
-import { buildEvidence, type EvidenceDeps } from '../../coordination/evidence-service.js';
+import { buildEvidence } from '../../coordination/evidence-service.js';
 import { evidenceCsv, type EvidenceQuery } from '../../coordination/evidence.js';
 import type { CoordinationDeps } from '../../coordination/coordination-deps.js';
 import { recordHuddle, type HuddleInput } from '../../coordination/huddles.js';
-import { nameOf, participantTimeline, type TimelineDeps } from '../../coordination/participant-timeline.js';
-import { buildRoster, type RosterDeps } from '../../coordination/roster-service.js';
+import { nameOf, participantTimeline } from '../../coordination/participant-timeline.js';
+import { buildRoster } from '../../coordination/roster-service.js';
 import { HubError, InvalidInputError } from '../../errors/hub-error.js';
 import type { Patient } from 'fhir/r4.js';
+import type { DeliveryStatusStore } from '../../routing/delivery-status.js';
 import type { RejectedStore } from '../../ingest/rejected-store.js';
 import { listDeadLetters, replayDeadLetter } from '../../queues/dead-letters.js';
+import { deliveryQueueName } from '../../queues/deliveries.queue.js';
 import type { CircuitBreaker } from '../../routing/circuit-breaker.js';
 import { staffExport } from '../../security/audit.js';
 import { verifyPassword, type StaffAccount } from '../../security/staff.js';
@@ -40,18 +40,15 @@ import { validBody } from '../validate-body.js';
 export interface UiDeps {
   readonly session: UiSessionDeps;
   readonly staff: ReadonlyMap<string, StaffAccount>;
-  readonly roster: RosterDeps;
-  readonly huddles: Pick<
+  /** What the pages read and write through: the FHIR server, partners, the rules, the clock. */
+  readonly coordination: Pick<
     CoordinationDeps,
-    'fhir' | 'partners' | 'identifierBase' | 'now' | 'scheduleObligationCheck'
+    'fhir' | 'partners' | 'identifierBase' | 'now' | 'config' | 'scheduleObligationCheck'
   >;
-  readonly timeline: TimelineDeps;
-  readonly evidence: EvidenceDeps;
-  readonly partners: PartnerRegistry;
+  readonly status: DeliveryStatusStore;
   readonly queues: readonly Queue[];
   readonly circuit: CircuitBreaker;
   readonly rejected: RejectedStore;
-  readonly timeZone: string;
 }
 
 const viewerOf = (res: Response): Viewer => res.locals.viewer as Viewer;
@@ -108,11 +105,16 @@ export function uiRoutes(deps: UiDeps): Router {
   const html = (res: Response, body: string): void => {
     res.type('html').set('cache-control', 'no-store').send(body);
   };
+  const { fhir, partners, identifierBase, now, config } = deps.coordination;
+  const timeZone = config.calendars.timeZone;
+  const rosterDeps = { fhir, identifierBase, config, now };
+  const timelineDeps = { fhir, status: deps.status, now };
+  const evidenceDeps = { fhir, identifierBase, now };
   const audit = (viewer: Viewer, what: string, patient?: string): Promise<unknown> =>
-    deps.evidence.fhir.create(
+    fhir.create(
       staffExport(
         { staff: `${viewer.username} (${viewer.role})`, what, ...(patient ? { patient } : {}) },
-        deps.evidence.now(),
+        now(),
       ),
     );
 
@@ -171,22 +173,26 @@ export function uiRoutes(deps: UiDeps): Router {
   });
 
   const rosterFilter = (req: Request): { agency?: string; flag?: string } => ({
-    ...(deps.partners.get(textOf(req.query.agency)) ? { agency: textOf(req.query.agency) } : {}),
-    ...(Object.hasOwn(deps.roster.config.roster.flags, textOf(req.query.flag))
-      ? { flag: textOf(req.query.flag) }
-      : {}),
+    ...(partners.get(textOf(req.query.agency)) ? { agency: textOf(req.query.agency) } : {}),
+    ...(Object.hasOwn(config.roster.flags, textOf(req.query.flag)) ? { flag: textOf(req.query.flag) } : {}),
   });
-  const agencies = deps.partners.all().map((p) => ({ value: p.id, label: p.name }));
-  const rosterStamp = async (filter: { agency?: string; flag?: string }): Promise<string> =>
-    createHash('sha256')
-      .update(JSON.stringify(await buildRoster(deps.roster, filter)))
-      .digest('hex')
-      .slice(0, 16);
+  const agencies = partners.all().map((p) => ({ value: p.id, label: p.name }));
+  // What the live roster watches: the newest change to any Task, Flag or CareTeam, three one-row
+  // searches, where recomputing the roster every 10 s per open page would redo its whole work.
+  const rosterStamp = async (): Promise<string> => {
+    const newest = await Promise.all(
+      ['Task', 'Flag', 'CareTeam'].map(
+        async (type) =>
+          (await fhir.searchPage(type, { _sort: '-_lastUpdated', _count: 1, _elements: 'id' })).entry?.[0]
+            ?.resource?.meta?.lastUpdated ?? '',
+      ),
+    );
+    return newest.join('|');
+  };
 
   router.get('/ui/roster', coordinators, async (req, res) => {
     const filter = rosterFilter(req);
-    const entries = await buildRoster(deps.roster, filter);
-    const query = new URLSearchParams(filter).toString();
+    const entries = await buildRoster(rosterDeps, filter);
     // The huddle works down from the top: the first ROSTER_ROWS unless everyone is asked for.
     const all = req.query.show === 'all';
     html(
@@ -197,33 +203,33 @@ export function uiRoutes(deps: UiDeps): Router {
         total: entries.length,
         showAllUrl: `/ui/roster?${new URLSearchParams({ ...filter, show: 'all' }).toString()}`,
         agencies,
-        flags: Object.entries(deps.roster.config.roster.flags).map(([code, rule]) => ({
+        flags: Object.entries(config.roster.flags).map(([code, rule]) => ({
           value: code,
           label: rule.label ?? code,
         })),
         filter,
-        timeZone: deps.timeZone,
-        today: DateTime.fromJSDate(deps.roster.now(), { zone: deps.timeZone }).toISODate() ?? '',
-        liveUrl: `/ui/roster/stamp${query ? `?${query}` : ''}`,
+        timeZone,
+        today: DateTime.fromJSDate(now(), { zone: timeZone }).toISODate() ?? '',
+        liveUrl: '/ui/roster/stamp',
         ...(req.query.recorded ? { notice: `Huddle recorded: ${textOf(req.query.recorded)}` } : {}),
       }),
     );
   });
-  router.get('/ui/roster/stamp', coordinators, async (req, res) => {
-    res.set('cache-control', 'no-store').json({ stamp: await rosterStamp(rosterFilter(req)) });
+  router.get('/ui/roster/stamp', coordinators, async (_req, res) => {
+    res.set('cache-control', 'no-store').json({ stamp: await rosterStamp() });
   });
 
   router.post('/ui/huddles', coordinators, form, async (req, res) => {
     const body = req.body as Record<string, unknown>;
     const attended = ([] as unknown[]).concat(body.attended ?? []).map(textOf);
-    const due = DateTime.fromISO(textOf(body.due), { zone: deps.timeZone });
+    const due = DateTime.fromISO(textOf(body.due), { zone: timeZone });
     if (!due.isValid) {
       throw new InvalidInputError('due must be a date and time', [
         { severity: 'error', code: 'value', diagnostics: 'due must be a date and time', expression: ['due'] },
       ]);
     }
     const input = validBody<HuddleInput>(huddleSchema, {
-      date: day(body.date, DateTime.now().setZone(deps.timeZone).toISODate() ?? '', 'date'),
+      date: day(body.date, DateTime.now().setZone(timeZone).toISODate() ?? '', 'date'),
       attendees: attended.map((organization) => ({
         organization,
         display: textOf(body[`attendee-${organization}`]).trim() || viewerOf(res).username,
@@ -237,17 +243,17 @@ export function uiRoutes(deps: UiDeps): Router {
         },
       ],
     });
-    const log = await recordHuddle(deps.huddles, input);
+    const log = await recordHuddle(deps.coordination, input);
     res.redirect(303, `/ui/roster?recorded=${encodeURIComponent(log.huddle)}`);
   });
 
   router.get('/ui/participants/:id', readers, async (req, res) => {
-    const timeline = await participantTimeline(deps.timeline, idParam(req));
-    html(res, timelinePage({ viewer: viewerOf(res), timeline, timeZone: deps.timeZone }));
+    const timeline = await participantTimeline(timelineDeps, idParam(req));
+    html(res, timelinePage({ viewer: viewerOf(res), timeline, timeZone }));
   });
   router.get('/ui/participants/:id/copy', readers, async (req, res) => {
     const id = idParam(req);
-    const resources = await deps.timeline.fhir.everything(id);
+    const resources = await fhir.everything(id);
     const patient = resources.find((r): r is Patient => r.resourceType === 'Patient' && r.id === id);
     if (!patient) {
       throw new HubError('UI.NOT_FOUND', `No participant Patient/${id}`, {
@@ -272,11 +278,11 @@ export function uiRoutes(deps: UiDeps): Router {
   });
 
   const evidenceQuery = (req: Request): EvidenceQuery => {
-    const today = DateTime.fromJSDate(deps.evidence.now(), { zone: deps.timeZone });
+    const today = DateTime.fromJSDate(now(), { zone: timeZone });
     const q = {
       from: day(req.query.from, today.minus({ days: 30 }).toISODate() ?? '', 'from'),
       to: day(req.query.to, today.plus({ days: 1 }).toISODate() ?? '', 'to'),
-      ...(deps.partners.get(textOf(req.query.agency)) ? { agency: textOf(req.query.agency) } : {}),
+      ...(partners.get(textOf(req.query.agency)) ? { agency: textOf(req.query.agency) } : {}),
     };
     if (q.from >= q.to) {
       throw new InvalidInputError('from must be before to', [
@@ -287,13 +293,13 @@ export function uiRoutes(deps: UiDeps): Router {
   };
   router.get('/ui/evidence', readers, async (req, res) => {
     const q = evidenceQuery(req);
-    const report = await buildEvidence(deps.evidence, q);
+    const report = await buildEvidence(evidenceDeps, q);
     const csvUrl = `/ui/evidence.csv?${new URLSearchParams({ from: q.from, to: q.to, ...(q.agency ? { agency: q.agency } : {}) }).toString()}`;
     html(res, evidencePage({ viewer: viewerOf(res), report, agencies, csvUrl }));
   });
   router.get('/ui/evidence.csv', readers, async (req, res) => {
     const q = evidenceQuery(req);
-    const report = await buildEvidence(deps.evidence, q);
+    const report = await buildEvidence(evidenceDeps, q);
     await audit(viewerOf(res), `Coordination evidence CSV ${q.from}/${q.to} ${q.agency ?? 'all agencies'}`);
     res
       .type('text/csv')
@@ -305,15 +311,15 @@ export function uiRoutes(deps: UiDeps): Router {
   });
 
   router.get('/ui/operations', engineers, async (req, res) => {
-    const now = Date.now();
-    const partners = await Promise.all(
-      deps.partners.all().map(async (p) => {
-        const queue = deps.queues.find((q) => q.name === `deliveries-${p.id}`);
+    const at = now().getTime();
+    const health = await Promise.all(
+      partners.all().map(async (p) => {
+        const queue = deps.queues.find((q) => q.name === deliveryQueueName(p.id));
         return {
           id: p.id,
           name: p.name,
           ...(p.outbound ? { transport: p.outbound.transport } : {}),
-          circuitOpen: p.outbound ? await deps.circuit.isOpen(p.id, now) : false,
+          circuitOpen: p.outbound ? await deps.circuit.isOpen(p.id, at) : false,
           ...(queue ? { queue: await queue.getJobCounts('waiting', 'delayed', 'failed') } : {}),
         };
       }),
@@ -322,10 +328,10 @@ export function uiRoutes(deps: UiDeps): Router {
       res,
       operationsPage({
         viewer: viewerOf(res),
-        partners,
+        partners: health,
         deadLetters: await listDeadLetters(deps.queues, 100),
         rejected: await deps.rejected.list({ limit: 100 }),
-        timeZone: deps.timeZone,
+        timeZone,
         ...(req.query.replayed ? { notice: `Replayed ${textOf(req.query.replayed)}` } : {}),
       }),
     );
