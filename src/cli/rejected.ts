@@ -66,6 +66,7 @@ export async function runRejected(
       queueEvents,
       rejected,
       logger: createLogger('silent'),
+      identifierBase: config.identifierBase,
     });
     try {
       const corrected = file ? await readFile(path.resolve(env.INIT_CWD ?? process.cwd(), file)) : undefined;

@@ -26,7 +26,8 @@ export type ObligationReport =
 /**
  * Closes an obligation Task on behalf of its owning agency, stamped on time or late. A refusal is
  * also recorded as a `refusal` record (the documentation standard asks for one) about the Task.
- * Only the owning agency may close a Task owned by an agency; a closed Task answers 409.
+ * Only the owning agency may close it (a Task owned by a person or nobody is closed by staff); a
+ * closed Task answers 409.
  */
 export async function reportObligation(
   deps: CompleteDeps,
@@ -46,9 +47,13 @@ export async function reportObligation(
       ],
     });
   }
-  const owner = /^Organization\/(.+)$/.exec(task.owner?.reference ?? '')?.[1];
-  if (owner && owner !== report.by) {
-    const message = `Task/${taskId} is owned by ${owner}; ${report.by} may not close it`;
+  // Only the owning agency closes an agency's Task. A Task owned by a person (an escalation review
+  // owned by the coordinator of the day) or by nobody is closed by staff, never through this door.
+  const owner = /^Organization\/([A-Za-z0-9.-]+)$/.exec(task.owner?.reference ?? '')?.[1];
+  if (owner !== report.by) {
+    const message = owner
+      ? `Task/${taskId} is owned by ${owner}; ${report.by} may not close it`
+      : `Task/${taskId} is not owned by an agency; only staff may close it`;
     throw new ForbiddenError('TASK.NOT_OWNER', message, 'by');
   }
   const at = deps.now();

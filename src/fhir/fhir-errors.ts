@@ -74,3 +74,27 @@ export function describeOutcome(outcome: OperationOutcome | undefined): string {
     )
     .join('; ');
 }
+
+/**
+ * A resource type, id or version the hub was about to put into a FHIR URL is not one (FHIR R4
+ * ids are `[A-Za-z0-9\-\.]{1,64}`). Raised before anything is sent: an id taken from a request
+ * path must never reach the server as `../CarePlan/7`.
+ */
+export class InvalidFhirIdError extends HubError {
+  constructor(what: string, value: string) {
+    const message = `${what} "${value.slice(0, 80)}" is not a valid FHIR ${what}`;
+    super('FHIR.INVALID_ID', message, {
+      status: 400,
+      issues: [{ severity: 'error', code: 'value', diagnostics: message }],
+    });
+  }
+}
+
+/** The server answered a read of one type with a resource of another: never passed on. */
+export class UnexpectedResourceTypeError extends HubError {
+  constructor(request: string, got: string) {
+    super('FHIR.UNEXPECTED_TYPE', `FHIR server answered ${request} with a ${got.slice(0, 40)}`, {
+      status: 502,
+    });
+  }
+}

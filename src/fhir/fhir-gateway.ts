@@ -4,7 +4,9 @@ import type { Logger } from '../logging/logger.js';
 import {
   FhirServerError,
   FhirUnreachableError,
+  InvalidFhirIdError,
   ResourceNotFoundError,
+  UnexpectedResourceTypeError,
   VersionConflictError,
 } from './fhir-errors.js';
 import { withRetry, type RetryPolicy } from './retry.js';
@@ -70,22 +72,31 @@ export class FhirGateway {
   }
 
   async read<T extends Resource>(resourceType: T['resourceType'], id: string): Promise<T> {
-    return this.call({ label: `GET ${resourceType}/${id}`, idempotent: true }, (options) =>
-      this.client.read({ resourceType, id, options }),
+    const label = `GET ${checkedType(resourceType)}/${checkedId(id)}`;
+    return ofType(
+      label,
+      resourceType,
+      await this.call<T>({ label, idempotent: true }, (options) =>
+        this.client.read({ resourceType, id, options }),
+      ),
     );
   }
 
   async vread<T extends Resource>(resourceType: T['resourceType'], id: string, version: string): Promise<T> {
-    return this.call(
-      { label: `GET ${resourceType}/${id}/_history/${version}`, idempotent: true },
-      (options) => this.client.vread({ resourceType, id, version, options }),
+    const label = `GET ${checkedType(resourceType)}/${checkedId(id)}/_history/${checkedId(version, 'version')}`;
+    return ofType(
+      label,
+      resourceType,
+      await this.call<T>({ label, idempotent: true }, (options) =>
+        this.client.vread({ resourceType, id, version, options }),
+      ),
     );
   }
 
   /** One page of a search, as the server's Bundle. */
   async searchPage(resourceType: string, params: SearchParams = {}): Promise<Bundle> {
     return this.call(
-      { label: `GET ${resourceType}?${Object.keys(params).join('&')}`, idempotent: true },
+      { label: `GET ${checkedType(resourceType)}?${Object.keys(params).join('&')}`, idempotent: true },
       (options) => this.client.search({ resourceType, searchParams: params, options }),
     );
   }
@@ -120,7 +131,7 @@ export class FhirGateway {
 
   /** Everything the server holds about a participant (`Patient/<id>/$everything`), all pages. */
   async everything(patientId: string, maxPages = DEFAULT_MAX_PAGES): Promise<Resource[]> {
-    const label = `GET Patient/${patientId}/$everything`;
+    const label = `GET Patient/${checkedId(patientId)}/$everything`;
     const results: Resource[] = [];
     let page: Bundle | undefined = await this.call({ label, idempotent: true }, (options) =>
       this.client.request(`Patient/${encodeURIComponent(patientId)}/$everything?_count=200`, { options }),
@@ -140,7 +151,7 @@ export class FhirGateway {
 
   /** Plain create. Not idempotent: retried only when the request cannot have reached the server. */
   async create<T extends Resource>(resource: T): Promise<T> {
-    return this.call({ label: `POST ${resource.resourceType}`, idempotent: false }, (options) =>
+    return this.call({ label: `POST ${checkedType(resource.resourceType)}`, idempotent: false }, (options) =>
       this.client.create({ resourceType: resource.resourceType, body: asBody(resource), options }),
     );
   }
@@ -151,7 +162,7 @@ export class FhirGateway {
    */
   async createIfNoneExist<T extends Resource>(resource: T, query: string): Promise<WriteResult<T>> {
     return this.callWithStatus(
-      { label: `POST ${resource.resourceType} (If-None-Exist)`, idempotent: true },
+      { label: `POST ${checkedType(resource.resourceType)} (If-None-Exist)`, idempotent: true },
       (options) =>
         this.client.create({
           resourceType: resource.resourceType,
@@ -171,7 +182,7 @@ export class FhirGateway {
     }
     const body: T = { ...resource };
     delete body.id; // the server resolves the id from the match
-    const label = `PUT ${resource.resourceType}?identifier=${identifier.system}|…`;
+    const label = `PUT ${checkedType(resource.resourceType)}?identifier=${identifier.system}|…`;
     return this.callWithStatus({ label, idempotent: true }, (options) =>
       this.client.update({
         resourceType: resource.resourceType,
@@ -190,6 +201,8 @@ export class FhirGateway {
     if (!resource.id) {
       throw new Error(`update of ${resource.resourceType} needs an id`);
     }
+    checkedType(resource.resourceType);
+    checkedId(resource.id);
     const headers: Record<string, string> = opts.ifMatch ? { 'if-match': `W/"${opts.ifMatch}"` } : {};
     return this.call({ label: `PUT ${resource.resourceType}/${resource.id}`, idempotent: true }, (options) =>
       this.client.update({
@@ -203,8 +216,9 @@ export class FhirGateway {
 
   /** Deletes one resource (idempotent: deleting a deleted or missing resource succeeds). */
   async delete(resourceType: string, id: string): Promise<void> {
-    await this.call({ label: `DELETE ${resourceType}/${id}`, idempotent: true }, (options) =>
-      this.client.delete({ resourceType, id, options }),
+    await this.call(
+      { label: `DELETE ${checkedType(resourceType)}/${checkedId(id)}`, idempotent: true },
+      (options) => this.client.delete({ resourceType, id, options }),
     );
   }
 
@@ -212,7 +226,7 @@ export class FhirGateway {
   async history<T extends Resource>(resourceType: T['resourceType'], id: string): Promise<T[]> {
     const versions: T[] = [];
     let page: Bundle | undefined = await this.call(
-      { label: `GET ${resourceType}/${id}/_history`, idempotent: true },
+      { label: `GET ${checkedType(resourceType)}/${checkedId(id)}/_history`, idempotent: true },
       (options) => this.client.resourceHistory({ resourceType, id, options }),
     );
     for (let pages = 1; page; pages++) {
@@ -240,7 +254,7 @@ export class FhirGateway {
   ): Promise<T[]> {
     const versions: T[] = [];
     let page: Bundle | undefined = await this.call(
-      { label: `GET ${resourceType}/_history?_since`, idempotent: true },
+      { label: `GET ${checkedType(resourceType)}/_history?_since`, idempotent: true },
       (options) =>
         this.client.request(`${resourceType}/_history?_since=${encodeURIComponent(since)}&_count=100`, {
           options,
@@ -336,6 +350,36 @@ export class FhirGateway {
         ),
     );
   }
+}
+
+/** FHIR R4 `id` (and version id): what alone may stand in a URL path segment. */
+const FHIR_ID = /^[A-Za-z0-9.-]{1,64}$/;
+const RESOURCE_TYPE = /^[A-Z][A-Za-z]{1,63}$/;
+
+/**
+ * Every id that reaches the server through this gateway is checked here, whatever route or job it
+ * came from: `..%2FCarePlan%2F7` decodes to a path, and fhir-kit-client would send it as one.
+ */
+function checkedId(id: string, what: 'id' | 'version' = 'id'): string {
+  if (typeof id !== 'string' || !FHIR_ID.test(id) || id === '.' || id === '..') {
+    throw new InvalidFhirIdError(what, String(id));
+  }
+  return id;
+}
+
+function checkedType(resourceType: string): string {
+  if (typeof resourceType !== 'string' || !RESOURCE_TYPE.test(resourceType)) {
+    throw new InvalidFhirIdError('resource type', String(resourceType));
+  }
+  return resourceType;
+}
+
+/** A read answers the type asked for, or nothing is passed on. */
+function ofType<T extends Resource>(label: string, expected: string, resource: T): T {
+  if (resource?.resourceType !== expected) {
+    throw new UnexpectedResourceTypeError(label, String(resource?.resourceType));
+  }
+  return resource;
 }
 
 /** True when an OperationOutcome holds an error or fatal issue. */

@@ -3,6 +3,13 @@ import { createHash } from 'node:crypto';
 import type { FhirGateway } from './fhir-gateway.js';
 import { CODE_SYSTEM } from './profiles.js';
 
+/**
+ * The header every notification must carry: the FHIR server sends `Subscription.channel.header`
+ * with each rest-hook call, and the hub refuses a call without the deployment's secret, so nobody
+ * else can post forged plan versions to `/hooks/fhir`.
+ */
+export const HOOK_SECRET_HEADER = 'X-Hub-Subscription-Secret';
+
 /** How long start-up waits for the server to activate the subscriptions. */
 const ACTIVATION_TIMEOUT_MS = 20_000;
 
@@ -19,6 +26,7 @@ export async function ensureSubscriptions(
   fhir: FhirGateway,
   hubPublicUrl: string,
   queuePrefix: string,
+  secret: string,
 ): Promise<boolean> {
   const [careplanId, ackId] = subscriptionIds(queuePrefix);
   const hook = (id: string, criteria: string, reason: string): Subscription => ({
@@ -27,7 +35,12 @@ export async function ensureSubscriptions(
     status: 'requested',
     reason,
     criteria,
-    channel: { type: 'rest-hook', endpoint: `${hubPublicUrl}/hooks/fhir`, payload: 'application/fhir+json' },
+    channel: {
+      type: 'rest-hook',
+      endpoint: `${hubPublicUrl}/hooks/fhir`,
+      payload: 'application/fhir+json',
+      header: [`${HOOK_SECRET_HEADER}: ${secret}`],
+    },
   });
   const subscriptions = [
     hook(careplanId, 'CarePlan?', 'Route every shared plan version to entitled partners'),
@@ -43,7 +56,8 @@ export async function ensureSubscriptions(
     if (
       current?.status !== 'active' ||
       current.channel.endpoint !== subscription.channel.endpoint ||
-      current.criteria !== subscription.criteria
+      current.criteria !== subscription.criteria ||
+      (current.channel.header ?? []).join('\n') !== (subscription.channel.header ?? []).join('\n')
     ) {
       await fhir.update(subscription);
     }

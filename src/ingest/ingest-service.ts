@@ -8,6 +8,7 @@ import { enqueueIngest, type IngestQueue, type IngestJobResult } from '../queues
 import type { FormatHandlers } from './formats.js';
 import type { RejectedStore, StoredRejection } from './rejected-store.js';
 import type { TrafficRecorder } from './traffic-recorder.js';
+import { checkWriteBoundary, type BoundaryViolation } from '../security/write-boundary.js';
 
 /** What happened to one record of a batch. */
 export type RecordResult =
@@ -19,6 +20,8 @@ export type RecordResult =
       sourceId?: string;
       issues: readonly FieldIssue[];
       rejectionId?: string;
+      /** Refused by the write boundary (what the sender may write), not for its content. */
+      forbidden?: boolean;
     }
   | { status: 'skipped'; location: string; sourceId?: string; reason: string };
 
@@ -36,6 +39,14 @@ export interface IngestServiceDeps {
   readonly queueEvents: QueueEvents;
   readonly rejected: RejectedStore;
   readonly logger: Logger;
+  readonly identifierBase: string;
+  /** Audits a record refused by the write boundary (aggregated by the caller). */
+  readonly onBoundaryRefused?: (
+    partnerId: string,
+    format: InboundFormat,
+    location: string,
+    issues: readonly FieldIssue[],
+  ) => Promise<void>;
   /** Keeps each partner's last batches for the mapping release gate; absent, nothing is recorded. */
   readonly traffic?: TrafficRecorder;
 }
@@ -80,7 +91,37 @@ export class IngestService {
       this.deps.logger.warn({ partnerId, format, error: (err as Error).message }, 'traffic not recorded');
     });
     const records: RecordResult[] = [];
+    const partnerIds = this.deps.partners.all().map((p) => p.id);
     for (const r of parsed.accepted) {
+      // The write boundary answers at once (403) what the worker would refuse anyway.
+      const violations = this.boundaryViolations(partner, format, r.record, partnerIds);
+      if (violations.length > 0) {
+        const issues = violations.map((v) => ({
+          field: v.field,
+          message: `${v.message} (rule ${v.rule})`,
+        }));
+        const stored = await this.deps.rejected.add({
+          location: r.location,
+          sourceId: r.sourceId,
+          issues,
+          // Kept as parsed: a replay goes through the boundary again in the worker.
+          record: r.record,
+          partnerId,
+          format,
+          stage: 'write',
+          rejectedAt: receivedAt,
+        });
+        await this.deps.onBoundaryRefused?.(partnerId, format, r.location, issues);
+        records.push({
+          status: 'rejected',
+          location: r.location,
+          sourceId: r.sourceId,
+          issues,
+          rejectionId: stored.id,
+          forbidden: true,
+        });
+        continue;
+      }
       const jobId = await enqueueIngest(this.deps.queue, {
         partnerId,
         format,
@@ -126,6 +167,26 @@ export class IngestService {
       'batch received',
     );
     return { partnerId, format, records };
+  }
+
+  /** What the write boundary refuses in a record; none when its mapper itself fails (the worker reports that). */
+  private boundaryViolations(
+    partner: PartnerConfig,
+    format: InboundFormat,
+    record: unknown,
+    partnerIds: readonly string[],
+  ): readonly BoundaryViolation[] {
+    let mapped;
+    try {
+      mapped = this.deps.formats[format]!.map(record, { partner, identifierBase: this.deps.identifierBase });
+    } catch {
+      return [];
+    }
+    const result = checkWriteBoundary(
+      { sender: partner.id, format, partnerIds, identifierBase: this.deps.identifierBase },
+      mapped,
+    );
+    return result.allowed ? [] : result.violations;
   }
 
   /**
@@ -220,7 +281,7 @@ export function statusOf(report: IngestReport): number {
   }
   const counted = report.records.filter((r) => r.status !== 'skipped');
   if (counted.length > 0 && counted.every((r) => r.status === 'rejected')) {
-    return 422;
+    return counted.every((r) => r.status === 'rejected' && r.forbidden) ? 403 : 422;
   }
   return counted.every((r) => r.status === 'applied') ? 200 : 202;
 }
@@ -255,7 +316,7 @@ export function reportToOutcome(report: IngestReport): OperationOutcome {
         for (const i of r.issues) {
           issues.push({
             severity: 'error',
-            code: 'invalid',
+            code: r.forbidden ? 'forbidden' : 'invalid',
             diagnostics: `${r.location}${r.sourceId && !r.location.includes(r.sourceId) ? ` (${r.sourceId})` : ''}: ${i.field}: ${i.message}`,
             location: [i.field],
           });

@@ -6,6 +6,7 @@ import type { FieldIssue } from '../adapters/types.js';
 import type { PartnerConfig, PartnerRegistry } from '../config/partners.js';
 import type { MappedRecord } from '../mappers/types.js';
 import { labelPart2 } from '../security/part2.js';
+import { withinWriteBoundary } from '../security/write-boundary.js';
 import { HubError } from '../errors/hub-error.js';
 import { FhirServerError } from '../fhir/fhir-errors.js';
 import type { FhirGateway } from '../fhir/fhir-gateway.js';
@@ -120,7 +121,16 @@ export function processIngestJob(
           { status: 422 },
         );
       }
-      const record = handler.map(data.record, { partner, identifierBase: deps.identifierBase });
+      const record = withinWriteBoundary(
+        {
+          sender: partner.id,
+          format: data.format,
+          partnerIds: deps.partners.all().map((p) => p.id),
+          identifierBase: deps.identifierBase,
+        },
+        handler.map(data.record, { partner, identifierBase: deps.identifierBase }),
+        data.location,
+      );
       const mapped = partner.inbound.part2Program ? labelPart2(record) : record;
       const beforeWrite = await deps.guard?.(partner, mapped, data);
       const outcome = await writeMappedRecord(deps.fhir, mapped, data, deps.identifierBase, beforeWrite);

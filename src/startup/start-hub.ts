@@ -10,7 +10,8 @@ import { ensurePartnerOrganizations } from '../fhir/partner-organizations.js';
 import { createApp } from '../http/create-app.js';
 import { partnerRateLimit } from '../http/middleware/hardening.js';
 import type { RefusedAccess } from '../security/audit.js';
-import { accessRefusal } from '../security/audit.js';
+import { RefusalAudit } from '../security/refusal-audit.js';
+import { sharedHookSecret } from '../security/hook-secret.js';
 import { assertionVerifier } from '../security/client-assertion.js';
 import { TokenStore } from '../security/token-store.js';
 import { loadStaff, type StaffAccount } from '../security/staff.js';
@@ -98,6 +99,11 @@ export async function startHub(config: HubConfig, logger: Logger): Promise<Runni
   const prefix = config.redis.queuePrefix;
   const now = (): Date => new Date();
   const identifierBase = config.identifierBase;
+  const refusals = new RefusalAudit(
+    (event) => fhir.create(event),
+    now,
+    (err: unknown) => logger.warn({ error: (err as Error).message }, 'refused access not audited'),
+  );
   const formats = defaultFormats();
   const rejected = new RejectedStore(redis, prefix);
   const queues = createQueues(redis, prefix, partners);
@@ -161,6 +167,14 @@ export async function startHub(config: HubConfig, logger: Logger): Promise<Runni
     queueEvents,
     rejected,
     logger,
+    identifierBase,
+    onBoundaryRefused: async (partnerId, format, location, issues) =>
+      refusals.record({
+        partnerId,
+        method: 'INGEST',
+        path: `${format} ${location}`,
+        reason: issues.map((i) => `${i.field}: ${i.message}`).join('; '),
+      }),
     traffic: new TrafficRecorder(redis, prefix),
   });
 
@@ -171,10 +185,8 @@ export async function startHub(config: HubConfig, logger: Logger): Promise<Runni
   const publicUrl = config.http.publicUrl ?? `http://127.0.0.1:${port}`;
 
   const tokens = new TokenStore(redis, prefix);
-  const onRefused = (refused: RefusedAccess): void =>
-    void fhir.create(accessRefusal(refused, now())).catch((err: unknown) => {
-      logger.warn({ error: (err as Error).message }, 'refused access not audited');
-    });
+  const hookSecret = await sharedHookSecret(redis, prefix);
+  const onRefused = (refused: RefusedAccess): void => refusals.record(refused);
   // Readiness must answer quickly: no retries, short timeout.
   const fhirProbe = new FhirGateway({ baseUrl: config.fhir.baseUrl, timeoutMs: 3000, retry: { retries: 0 } });
   let started = false;
@@ -207,6 +219,8 @@ export async function startHub(config: HubConfig, logger: Logger): Promise<Runni
       now,
       enqueuePlanChange: planChange,
       isPartner: (id) => partners.get(id) !== undefined,
+      hookSecret,
+      onRefused,
     },
     coordination: {
       ...coordinationDeps,
@@ -266,7 +280,7 @@ export async function startHub(config: HubConfig, logger: Logger): Promise<Runni
     }),
     onError: (err, peer) => logger.warn({ error: err.message, peer: peer.address }, 'MLLP error'),
   });
-  if (!(await ensureSubscriptions(fhir, publicUrl, prefix))) {
+  if (!(await ensureSubscriptions(fhir, publicUrl, prefix, hookSecret))) {
     logger.warn(
       'the FHIR server has not activated the hub subscriptions yet; the history scan covers the gap',
     );
@@ -300,6 +314,7 @@ export async function startHub(config: HubConfig, logger: Logger): Promise<Runni
           logger.warn({ error: (err as Error).message }, 'subscriptions not removed');
         });
       }
+      refusals.close();
       await queueEvents.close();
       await closeQueues(workers, queues);
       redis.disconnect();

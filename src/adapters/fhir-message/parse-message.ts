@@ -89,7 +89,15 @@ export function parseFhirMessage(body: Buffer): ParseResult<FhirMessageRecord> {
       message: 'the message must carry the participant as a Patient with an identifier',
     });
   }
+  const firstPatient = rest.find((e) => e.resource?.resourceType === 'Patient');
   for (const e of rest) {
+    if (e.resource?.resourceType === 'Patient' && e !== firstPatient) {
+      issues.push({
+        field: `Bundle.entry[${e.index}].resource`,
+        message:
+          'a message is about one participant: a second Patient is not accepted (send one message per person)',
+      });
+    }
     if (!e.resource || typeof e.resource.resourceType !== 'string') {
       issues.push({
         field: `Bundle.entry[${e.index}].resource`,

@@ -54,6 +54,14 @@ export function parseFhirTransaction(body: Buffer): ParseResult<FhirMessageRecor
       issues.push({ field: `${where}.request.url`, message: `must address ${resource.resourceType}` });
       return;
     }
+    if (resource.resourceType === 'Patient' && entries.some((e) => e.resource.resourceType === 'Patient')) {
+      issues.push({
+        field: `${where}.resource`,
+        message:
+          'a transaction is about one participant: a second Patient is not accepted (send one per person)',
+      });
+      return;
+    }
     const own = (resource.identifier ?? []).some((id) => id.system && id.value);
     const condition =
       IDENTIFIER_CONDITION.exec(request.url ?? '') ??

@@ -101,7 +101,10 @@ function splitSpaceSeparatedSegments(line: string): string[] {
     return [line];
   }
   const fs = escapeRegExp(trimmed.charAt(3));
-  const splitter = new RegExp(`\\s+(?=(?:${SPACE_SPLIT_SEGMENTS.join('|')})${fs})`);
+  // One whitespace character before the segment id, not a run: `\s+(?=...)` retries every run
+  // length at every position (40,000 spaces blocked the event loop for seconds). The rest of a
+  // run stays on the previous piece, which the caller trims.
+  const splitter = new RegExp(`\\s(?=(?:${SPACE_SPLIT_SEGMENTS.join('|')})${fs})`);
   return trimmed.split(splitter);
 }
 

@@ -1,11 +1,9 @@
 import { Router } from 'express';
-import type { Consent, FhirResource } from 'fhir/r4.js';
+import type { FhirResource } from 'fhir/r4.js';
 import { ForbiddenError, HubError } from '../../errors/hub-error.js';
 import type { FhirGateway } from '../../fhir/fhir-gateway.js';
-import { sharedCareTeam } from '../../routing/record-plan-change.js';
 import { disclosure } from '../../security/audit.js';
-import { isOnCareTeam, participantOf } from '../../security/care-team-access.js';
-import { consentPermits, isPart2 } from '../../security/part2.js';
+import { partnerMayRead } from '../../security/read-access.js';
 import type { RefusedAccess } from '../../security/audit.js';
 
 export interface PartnerReadDeps {
@@ -56,25 +54,12 @@ export function partnerReadRoutes(deps: PartnerReadDeps): Router {
       });
     }
     const resource = await deps.fhir.read<FhirResource>(type as FhirResource['resourceType'], id);
-    const patient = participantOf(resource);
-    const refuse = (reason: string): HubError => {
-      deps.onRefused({ partnerId, method: req.method, path: req.path, reason });
-      return new ForbiddenError('READ.FORBIDDEN', reason);
-    };
-    const team = patient
-      ? await sharedCareTeam(deps.fhir, deps.identifierBase, patient.split('/')[1]!)
-      : undefined;
-    if (!patient || !isOnCareTeam(team, partnerId)) {
-      throw refuse(`${partnerId} is not on the care team of the participant ${type}/${id} is about`);
+    const decision = await partnerMayRead(deps, partnerId, resource, `${type}/${id}`);
+    if (!decision.allowed) {
+      deps.onRefused({ partnerId, method: req.method, path: req.path, reason: decision.reason });
+      throw new ForbiddenError('READ.FORBIDDEN', decision.reason);
     }
-    if (isPart2(resource)) {
-      const consents = await deps.fhir.search<Consent>('Consent', { patient, status: 'active' });
-      if (!consentPermits(consents, partnerId, deps.now())) {
-        throw refuse(
-          `42 CFR Part 2: no active Consent of the participant lets ${partnerId} read ${type}/${id}`,
-        );
-      }
-    }
+    const patient = decision.patient;
     await deps.fhir.create(
       disclosure(
         { partnerId, patient, what: `${type}/${id}`, labels: resource.meta?.security ?? [] },

@@ -1,8 +1,13 @@
 import express, { Router } from 'express';
 import { verifyJsonDepth } from '../middleware/hardening.js';
 import type { Queue } from 'bullmq';
-import type { Resource, Task } from 'fhir/r4.js';
-import { HubError, InvalidInputError } from '../../errors/hub-error.js';
+import type { CarePlan, Resource, Task } from 'fhir/r4.js';
+import { InvalidFhirIdError, ResourceNotFoundError } from '../../fhir/fhir-errors.js';
+import { HOOK_SECRET_HEADER } from '../../fhir/subscriptions.js';
+import { secretMatches } from '../../security/hook-secret.js';
+import { ForbiddenError, HubError, InvalidInputError } from '../../errors/hub-error.js';
+import type { RefusedAccess } from '../../security/audit.js';
+import { partnerMayRead } from '../../security/read-access.js';
 import { outcome } from '../../errors/to-operation-outcome.js';
 import type { FhirGateway } from '../../fhir/fhir-gateway.js';
 import { getDeadLetter, listDeadLetters, replayDeadLetter } from '../../queues/dead-letters.js';
@@ -30,6 +35,10 @@ export interface RoutingRouteDeps {
   /** Whether a partner id names a configured partner (routes under `/partners/:partnerId`). */
   isPartner(partnerId: string): boolean;
   enqueuePlanChange(data: PlanChangeJobData): Promise<void>;
+  /** Records a refused read (aggregated AuditEvents). */
+  readonly onRefused?: (refused: RefusedAccess) => void;
+  /** What the FHIR server's rest-hook calls must carry in {@link HOOK_SECRET_HEADER}. */
+  readonly hookSecret: string;
 }
 
 /**
@@ -144,6 +153,17 @@ export function routingRoutes(deps: RoutingRouteDeps): Router {
   });
 
   router.get('/careplans/:id/versions/:version/deliveries', async (req, res) => {
+    // Who received a plan says who is on the participant's care team: a partner sees it only for
+    // a plan it may read itself.
+    const partnerId = res.locals.partnerId as string | undefined;
+    if (partnerId) {
+      const plan = await deps.fhir.read<CarePlan>('CarePlan', req.params.id);
+      const decision = await partnerMayRead(deps, partnerId, plan, `CarePlan/${req.params.id}`);
+      if (!decision.allowed) {
+        deps.onRefused?.({ partnerId, method: req.method, path: req.path, reason: decision.reason });
+        throw new ForbiddenError('READ.FORBIDDEN', decision.reason);
+      }
+    }
     const notYet = req.query.notYet;
     if (notYet !== undefined && !(DELIVERY_STEPS as readonly unknown[]).includes(notYet)) {
       throw new InvalidInputError(`notYet must be one of ${DELIVERY_STEPS.join(', ')}`);
@@ -161,13 +181,32 @@ export function routingRoutes(deps: RoutingRouteDeps): Router {
       res.status(405).end();
       return;
     }
+    if (!secretMatches(req.get(HOOK_SECRET_HEADER), deps.hookSecret)) {
+      throw new HubError('HOOK.UNAUTHENTICATED', "Not a notification of the hub's subscriptions", {
+        status: 401,
+        issues: [
+          { severity: 'error', code: 'login', diagnostics: `${HOOK_SECRET_HEADER} is missing or wrong` },
+        ],
+      });
+    }
     const resource = req.body as Resource | undefined;
     if (resource?.resourceType === 'CarePlan' && resource.id && resource.meta?.versionId) {
-      await deps.enqueuePlanChange({
-        carePlanId: resource.id,
-        version: resource.meta.versionId,
-        detectedBy: 'subscription',
-      });
+      // Only a version the server holds takes a job id: a notification is a hint, never the source.
+      const held = await deps.fhir
+        .vread<CarePlan>('CarePlan', resource.id, resource.meta.versionId)
+        .catch((err: unknown) => {
+          if (err instanceof ResourceNotFoundError || err instanceof InvalidFhirIdError) {
+            return undefined;
+          }
+          throw err;
+        });
+      if (held) {
+        await deps.enqueuePlanChange({
+          carePlanId: resource.id,
+          version: resource.meta.versionId,
+          detectedBy: 'subscription',
+        });
+      }
     } else if (resource?.resourceType === 'Task' && isAckTask(resource as Task) && resource.id) {
       // A partner moved its Task on directly on the FHIR server: record the step; on completion
       // tell the plan's owner (acknowledge is idempotent on an already completed Task).

@@ -24,6 +24,7 @@ function service(traffic: Pick<TrafficRecorder, 'record'>): IngestService {
     queueEvents: {} as QueueEvents,
     rejected: {} as RejectedStore,
     logger: createLogger('silent'),
+    identifierBase: 'https://carecoord.example.org',
     traffic: traffic as TrafficRecorder,
   });
 }

@@ -1,0 +1,48 @@
+import type { Consent, FhirResource } from 'fhir/r4.js';
+import type { FhirGateway } from '../fhir/fhir-gateway.js';
+import { sharedCareTeam } from '../routing/record-plan-change.js';
+import { isOnCareTeam, participantOf } from './care-team-access.js';
+import { consentPermits, isPart2 } from './part2.js';
+
+export interface ReadAccessDeps {
+  readonly fhir: FhirGateway;
+  readonly identifierBase: string;
+  readonly now: () => Date;
+}
+
+/** Whether a partner may see a resource, and if not why; `patient` is who it is about. */
+export type ReadDecision =
+  { readonly allowed: true; readonly patient: string } | { readonly allowed: false; readonly reason: string };
+
+/**
+ * The one read rule for partners: a resource about a participant whose shared care team the
+ * partner is on, and, for 42 CFR Part 2 content, only while an active Consent names the partner.
+ * Every partner-facing read (`/fhir/<type>/<id>`, delivery status) asks this.
+ */
+export async function partnerMayRead(
+  deps: ReadAccessDeps,
+  partnerId: string,
+  resource: FhirResource,
+  what: string,
+): Promise<ReadDecision> {
+  const patient = participantOf(resource);
+  const team = patient
+    ? await sharedCareTeam(deps.fhir, deps.identifierBase, patient.split('/')[1]!)
+    : undefined;
+  if (!patient || !isOnCareTeam(team, partnerId)) {
+    return {
+      allowed: false,
+      reason: `${partnerId} is not on the care team of the participant ${what} is about`,
+    };
+  }
+  if (isPart2(resource)) {
+    const consents = await deps.fhir.search<Consent>('Consent', { patient, status: 'active' });
+    if (!consentPermits(consents, partnerId, deps.now())) {
+      return {
+        allowed: false,
+        reason: `42 CFR Part 2: no active Consent of the participant lets ${partnerId} read ${what}`,
+      };
+    }
+  }
+  return { allowed: true, patient };
+}
