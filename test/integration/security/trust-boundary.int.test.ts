@@ -426,7 +426,7 @@ describe('trust boundary: a partner writes and reads only what is its own', () =
 
     it.each(pairs)("%s cannot close %s's Task, as itself or as the owner", async (attacker, victim) => {
       const target = planOf.get(victim)!;
-      const before = await hub.fhir.read<Task>('Task', target.task!);
+      const before = await hub.fhir.read<Task>('Task', target.task);
       for (const by of [attacker, victim]) {
         const answer = await call('POST', `/tasks/${target.task}/report`, attacker, {
           outcome: 'completed',
@@ -434,7 +434,7 @@ describe('trust boundary: a partner writes and reads only what is its own', () =
         });
         expect(answer.status).toBe(403);
       }
-      const after = await hub.fhir.read<Task>('Task', target.task!);
+      const after = await hub.fhir.read<Task>('Task', target.task);
       expect(after.meta?.versionId).toBe(before.meta?.versionId);
     });
 
@@ -466,15 +466,15 @@ describe('trust boundary: a partner writes and reads only what is its own', () =
       '%s: /tasks/%s/report is refused before the FHIR server sees it',
       async (attacker, id) => {
         const target = planOf.get(attacker)!;
-        const plan = await hub.fhir.read<CarePlan>('CarePlan', target.carePlan!);
-        const answer = await call('POST', `/tasks/${id.replace('1', target.carePlan!)}/report`, attacker, {
+        const plan = await hub.fhir.read<CarePlan>('CarePlan', target.carePlan);
+        const answer = await call('POST', `/tasks/${id.replace('1', target.carePlan)}/report`, attacker, {
           outcome: 'completed',
           by: attacker,
         });
         expect(answer.status).toBeGreaterThanOrEqual(400);
         expect(answer.status).toBeLessThan(500);
         expect(JSON.stringify(answer.body)).not.toContain('"resourceType":"CarePlan"');
-        expect((await hub.fhir.read<CarePlan>('CarePlan', target.carePlan!)).meta?.versionId).toBe(
+        expect((await hub.fhir.read<CarePlan>('CarePlan', target.carePlan)).meta?.versionId).toBe(
           plan.meta?.versionId,
         );
       },
