@@ -5,7 +5,8 @@ import type { PartnerConfig, PartnerRegistry } from '../config/partners.js';
 export const ASSERTION_ALGORITHMS = ['RS384', 'ES384'];
 /** An assertion may be valid at most this long (SMART: no more than five minutes). */
 const MAX_LIFETIME_SECONDS = 300;
-const CLOCK_TOLERANCE_SECONDS = 30;
+/** How far a partner's clock may be off: an assertion is accepted this long past its `exp`. */
+export const CLOCK_TOLERANCE_SECONDS = 30;
 
 /** Why a client assertion was refused, as an OAuth 2.0 error. */
 export class ClientAuthError extends Error {

@@ -2,6 +2,7 @@ import express, { Router, type Response } from 'express';
 import type { PartnerRegistry } from '../../config/partners.js';
 import {
   ASSERTION_ALGORITHMS,
+  CLOCK_TOLERANCE_SECONDS,
   ClientAuthError,
   type VerifiedAssertion,
 } from '../../security/client-assertion.js';
@@ -75,7 +76,9 @@ export function authRoutes(deps: AuthRouteDeps): Router {
       }
       throw err;
     }
-    if (!(await deps.tokens.firstUse(verified.partner.id, verified.jti, verified.expiresAt, now))) {
+    // Remembered as long as the assertion is accepted at all: until `exp` plus the clock tolerance.
+    const acceptedUntil = verified.expiresAt + CLOCK_TOLERANCE_SECONDS;
+    if (!(await deps.tokens.firstUse(verified.partner.id, verified.jti, acceptedUntil, now))) {
       oauthError(res, 401, 'invalid_client', 'client assertion replayed: its jti was used before');
       return;
     }

@@ -199,6 +199,18 @@ describe('partner authentication (SMART Backend Services)', () => {
     expect(again.body.error_description).toMatch(/replayed/);
   });
 
+  it('refuses a replay after the assertion expired but while the clock tolerance still accepts it', async () => {
+    const once = await assertion('northside-bh', northside, {
+      jti: `jti-${randomUUID()}`,
+      exp: Math.floor(Date.now() / 1000) + 2,
+    });
+    expect((await requestToken(once)).status).toBe(200);
+    await new Promise((resolve) => setTimeout(resolve, 3500));
+    const again = await requestToken(once);
+    expect(again.status).toBe(401);
+    expect(again.body.error_description).toMatch(/replayed/);
+  });
+
   it('refuses partner routes without a token, or with an unknown one', async () => {
     for (const token of [undefined, 'not-a-token']) {
       const answer = await call('POST', '/ingest/sunrise-hcbs/service-plan', token, servicePlan(newPerson()));
