@@ -52,10 +52,9 @@ export async function resolveParticipant(
   for (let attempt = 0; ; attempt++) {
     const matches = await fhir.search<Patient>('Patient', { identifier: query });
     if (matches.length > 1) {
+      // Which participants is for staff to see in the identity review, not for the sender.
       throw new ParticipantConflictError(
-        `The record's identifiers match ${matches.length} participants (${matches
-          .map((p) => `Patient/${p.id}`)
-          .join(', ')}); they must be reconciled before this record can be applied`,
+        `The record's identifiers match ${matches.length} participants; they must be reconciled before this record can be applied`,
       );
     }
     const existing = matches[0];
@@ -100,7 +99,7 @@ function checkSingleValueSystems(existing: Patient, incoming: readonly Identifie
     const held = (existing.identifier ?? []).find((e) => e.system === id.system && e.value !== id.value);
     if (held) {
       throw new ParticipantConflictError(
-        `Patient/${existing.id} already holds a different ${id.system} identifier than this record; ` +
+        `The participant this record names already holds a different ${id.system} identifier; ` +
           'the identifiers must be reconciled before this record can be applied',
       );
     }
@@ -120,8 +119,9 @@ function checkBirthDate(existing: Patient, incoming: Patient | undefined): void 
   }
   const precision = Math.min(held.length, sent.length);
   if (held.slice(0, precision) !== sent.slice(0, precision)) {
+    // The stored birth date is another agency's record: the sender is told only that it differs.
     throw new ParticipantConflictError(
-      `Patient/${existing.id} holds this record's identifier with birth date ${held}, but the record says ${sent}; ` +
+      `The participant this record names holds a different birth date than the record's ${sent}; ` +
         'the participant must be reconciled before this record can be applied',
       'Patient.birthDate',
     );

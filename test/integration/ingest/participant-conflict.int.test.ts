@@ -73,7 +73,9 @@ describe('participant identity conflicts', () => {
       'application/fhir+json',
     );
     expect(outcomeOf(second).status).toBe(422);
-    expect(outcomeOf(second).diagnostics.join('\n')).toMatch(/Patient\.birthDate.*1970-01-02.*1971-05-06/);
+    // The sender learns that its record conflicts, not what another agency's record holds.
+    expect(outcomeOf(second).diagnostics.join('\n')).toMatch(/Patient\.birthDate.*1971-05-06/);
+    expect(outcomeOf(second).diagnostics.join('\n')).not.toMatch(/1970-01-02|Patient\/[A-Za-z0-9]/);
     const patients = await byIdentifier<Patient>(hub.fhir, 'Patient', MRN, mrn.value);
     expect(patients.map((p) => p.birthDate)).toEqual(['1970-01-02']);
     const held = await get(hub, '/admin/rejected?partner=northside-bh');
@@ -110,5 +112,6 @@ describe('participant identity conflicts', () => {
     );
     expect(outcomeOf(both).status).toBe(422);
     expect(outcomeOf(both).diagnostics.join('\n')).toMatch(/match 2 participants/);
+    expect(outcomeOf(both).diagnostics.join('\n')).not.toMatch(/Patient\/[A-Za-z0-9]/);
   });
 });

@@ -5,7 +5,7 @@
  * asserts the 4xx and reads HAPI back to show nothing changed. Real HAPI and Redis.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import type { CarePlan, CareTeam, Resource, Task } from 'fhir/r4.js';
+import type { CarePlan, CareTeam, Patient, Resource, Task } from 'fhir/r4.js';
 import { exportJWK, generateKeyPair, SignJWT, type CryptoKey } from 'jose';
 import { randomUUID } from 'node:crypto';
 import type { RunningHub } from '../../../src/startup/start-hub.js';
@@ -533,7 +533,7 @@ describe('trust boundary: a partner writes and reads only what is its own', () =
         status: 'active',
         intent: 'plan',
         subject: {
-          reference: `Patient/${(await hub.fhir.create({ resourceType: 'Patient' })).id}`,
+          reference: `Patient/${(await hub.fhir.create<Patient>({ resourceType: 'Patient' })).id}`,
         },
       });
       const answer = await call(
