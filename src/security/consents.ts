@@ -23,13 +23,25 @@ export async function grantPart2Consent(
   patientId: string,
   partnerId: string,
   until?: string,
+  recordedBy?: string,
 ): Promise<{ consent: Consent; released: number }> {
   if (!deps.partners.get(partnerId)) {
     throw new UnknownPartnerError('recipient', partnerId);
   }
   await deps.fhir.read('Patient', patientId); // 404 for an unknown participant
   const patient = `Patient/${patientId}`;
-  const consent = await deps.fhir.create(part2Consent(patient, partnerId, deps.now(), until));
+  const at = deps.now();
+  // Who recorded it: the staff member who verified the consent with the participant.
+  const consent = await deps.fhir.create<Consent>({
+    ...part2Consent(patient, partnerId, at, until),
+    verification: [
+      {
+        verified: true,
+        verifiedWith: { display: recordedBy ?? 'break-glass (ADMIN_TOKEN)' },
+        verificationDate: at.toISOString(),
+      },
+    ],
+  });
   const held = await deps.withheld.release(patient, partnerId);
   for (const req of held) {
     await deps.enqueueDelivery({ ...req, release: `consent-${consent.id}` });

@@ -180,7 +180,9 @@ export function coordinationRoutes(deps: CoordinationRouteDeps): Router {
 
   router.post('/participants/:id/consents', json, async (req, res) => {
     const body = validBody<{ recipient: string; until?: string }>(consentSchema, req.body);
-    res.status(201).json(await grantPart2Consent(deps, req.params.id, body.recipient, body.until));
+    const staff = res.locals.staff as { username: string; role: string } | undefined;
+    const by = staff ? `${staff.username} (${staff.role})` : undefined;
+    res.status(201).json(await grantPart2Consent(deps, req.params.id, body.recipient, body.until, by));
   });
 
   router.post('/consents/:id/revoke', async (req, res) => {

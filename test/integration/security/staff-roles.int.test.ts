@@ -3,7 +3,7 @@
  * (coordinators the roster, engineers the admin routes, auditors the audit trail) and nothing else.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import type { Patient } from 'fhir/r4.js';
+import type { Consent, Patient } from 'fhir/r4.js';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -96,6 +96,20 @@ describe('staff sign-in and roles', () => {
     expect((await status('/admin/dead-letters', coordinator)).status).toBe(403);
     expect((await status('/audit/participants/none', engineer)).status).toBe(403);
     expect((await status('/roster')).status).toBe(401);
+  });
+
+  it('records which staff member recorded a Part 2 consent', async () => {
+    const coordinator = (await login('casey')).token!;
+    const patient = await hub.fhir.create<Patient>({ resourceType: 'Patient' });
+    const res = await fetch(`${hub.url}/participants/${patient.id}/consents`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${coordinator}` },
+      body: JSON.stringify({ recipient: 'sunrise-hcbs' }),
+    });
+    expect(res.status).toBe(201);
+    const { consent } = (await res.json()) as { consent: Consent };
+    const stored = await hub.fhir.read<Consent>('Consent', consent.id!);
+    expect(stored.verification?.[0]?.verifiedWith?.display).toBe('casey (coordinator)');
   });
 
   it('lets an auditor list what was disclosed about a participant', async () => {
