@@ -8,6 +8,7 @@ import type { OutboundTarget } from '../outbound/types.js';
 import { DEFAULT_CIRCUIT } from '../routing/circuit-breaker.js';
 import type { Consent } from 'fhir/r4.js';
 import { buildDelivery, messageIdFor, type DeliveryRequest } from '../routing/deliver-plan-change.js';
+import { openAckTasksWithDeadlines } from './plan-changes.queue.js';
 import { disclosure, withheldDisclosure } from '../security/audit.js';
 import { consentPermits, isPart2 } from '../security/part2.js';
 import { notifyCircuitOpened } from '../routing/partner-alerts.js';
@@ -172,7 +173,11 @@ async function deliverInOrder(
     await deps.status.mark(req.carePlanId, req.version, req.partnerId, 'superseded', now);
     return { status: 'superseded', messageId, at: now.toISOString() };
   }
-  const delivery = await buildDelivery(deps.fhir, deps.identifierBase, req);
+  const part2Programs = deps.partners
+    .all()
+    .filter((p) => p.inbound.part2Program)
+    .map((p) => p.id);
+  const delivery = await buildDelivery(deps.fhir, deps.identifierBase, req, part2Programs);
   const what = `CarePlan/${req.carePlanId}/_history/${req.version}`;
   if (isPart2(delivery.carePlan)) {
     // Checked at sending time, so a Consent revoked while the delivery waited stops it.
@@ -228,6 +233,10 @@ async function deliverInOrder(
     ),
   );
   await deps.status.mark(req.carePlanId, req.version, req.partnerId, 'delivered', deps.now());
+  if (isPart2(delivery.carePlan) && req.altersDelivery) {
+    // Not asked at plan-change time unless a Consent allowed it then; asking again is a no-op.
+    await openAckTasksWithDeadlines(deps, [req], deps.now(), true);
+  }
   deps.logger.info(
     { partnerId: req.partnerId, carePlanId: req.carePlanId, version: req.version },
     'plan change delivered',

@@ -33,6 +33,7 @@ export async function buildDelivery(
   fhir: FhirGateway,
   identifierBase: string,
   req: DeliveryRequest,
+  part2Programs: readonly string[] = [],
 ): Promise<PlanChangeDelivery> {
   const [plan, notice, patient] = await Promise.all([
     fhir.vread<CarePlan>('CarePlan', req.carePlanId, req.version),
@@ -45,16 +46,29 @@ export async function buildDelivery(
   return {
     messageId: messageIdFor(req),
     partnerId: req.partnerId,
-    participant: { identifiers: patient.identifier ?? [] },
+    // Identifiers a Part 2 program issued (its MRN) say the person is its patient: never disclosed.
+    participant: {
+      identifiers: (patient.identifier ?? []).filter(
+        (i) =>
+          !part2Programs.some(
+            (p) => p !== req.partnerId && (i.system ?? '').startsWith(`${identifierBase}/sid/${p}/`),
+          ),
+      ),
+    },
     carePlan: { ...plan, identifier: hasHubId ? identifiers : [planIdentifier, ...identifiers] },
     // Part 2 data travels with its labels and the prohibition on redisclosure.
+    // Each recipient sees itself as the recipient: the list would tell who else is on the team.
     notice: isPart2(plan)
       ? withPart2Labels({
-          ...notice,
+          ...ownCopy(notice, req.partnerId),
           payload: [...(notice.payload ?? []), { contentString: REDISCLOSURE_NOTICE }],
         })
-      : notice,
+      : ownCopy(notice, req.partnerId),
   };
+}
+
+function ownCopy(notice: Communication, partnerId: string): Communication {
+  return { ...notice, recipient: [{ reference: `Organization/${partnerId}` }] };
 }
 
 /**
@@ -69,13 +83,16 @@ export async function openAckTasks(
   reqs: readonly DeliveryRequest[],
   deliveredAt: Date,
   dueAt: (partnerId: string) => Date,
+  part2 = false,
 ): Promise<Task[]> {
   if (reqs.length === 0) {
     return [];
   }
   const tasks = reqs.map((req): Task => {
     const identifier = ackTaskIdentifier(identifierBase, req.partnerId, req.carePlanId, req.version);
-    return {
+    // An acknowledgment of a Part 2 version points at its notice: labelled like it.
+    const label = part2 ? withPart2Labels<Task> : (t: Task): Task => t;
+    return label({
       ...hubTask({
         identifier,
         priority: 'routine',
@@ -91,7 +108,7 @@ export async function openAckTasks(
         due: dueAt(req.partnerId).toISOString(),
       }),
       input: [{ type: { text: 'plan-change-notice' }, valueReference: { reference: req.notice } }],
-    };
+    });
   });
   const response = await fhir.transaction({
     resourceType: 'Bundle',

@@ -5,6 +5,8 @@ import { ResourceNotFoundError } from '../fhir/fhir-errors.js';
 import type { FhirGateway } from '../fhir/fhir-gateway.js';
 import { hubIdentifier } from '../fhir/hub-identifiers.js';
 import { CODE_SYSTEM } from '../fhir/profiles.js';
+import { isOnCareTeam } from '../security/care-team-access.js';
+import { isPart2, withPart2Labels } from '../security/part2.js';
 
 /** A recorded plan change: the notice that describes it and the partners it goes to. */
 export interface RecordedPlanChange {
@@ -17,6 +19,8 @@ export interface RecordedPlanChange {
   readonly changedBy?: string;
   /** Partners entitled to the change, the changing partner excepted. */
   readonly recipients: readonly string[];
+  /** The version carries 42 CFR Part 2 content: what is derived from it is labelled and gated too. */
+  readonly part2: boolean;
 }
 
 /** Reads the shared CareTeam of a participant (the one the ingest writer keeps). */
@@ -97,7 +101,9 @@ export async function recordPlanChange(
         }
       : {}),
   };
-  await fhir.update(provenance);
+  const part2 = isPart2(plan);
+  // The Provenance's activity text summarises the change: Part 2 content like the plan itself.
+  await fhir.update(part2 ? withPart2Labels(provenance) : provenance);
 
   const recipients = await entitledPartners(fhir, partners, identifierBase, plan, changedBy);
   const noticeId = hubIdentifier(identifierBase, 'plan-change-notice', `${carePlanId}.${version}`);
@@ -113,7 +119,7 @@ export async function recordPlanChange(
     recipient: recipients.map((id): Reference => ({ reference: `Organization/${id}` })),
     payload: [{ contentString: `Shared plan version ${version}: ${summary}` }],
   };
-  const stored = await fhir.upsertByIdentifier(notice, noticeId);
+  const stored = await fhir.upsertByIdentifier(part2 ? withPart2Labels(notice) : notice, noticeId);
   return {
     carePlan: `CarePlan/${carePlanId}`,
     version,
@@ -122,6 +128,7 @@ export async function recordPlanChange(
     diff,
     ...(changedBy ? { changedBy } : {}),
     recipients,
+    part2,
   };
 }
 
@@ -147,10 +154,13 @@ async function entitledPartners(
       teams.push(await fhir.read<CareTeam>('CareTeam', id));
     }
   }
+  // Members as of the version: an inactive team or an ended membership receives nothing more.
+  const at = new Date(plan.meta?.lastUpdated ?? Date.now());
   const onTeam = new Set(
-    teams.flatMap((t) =>
-      (t.participant ?? []).map((p) => /^Organization\/(.+)$/.exec(p.member?.reference ?? '')?.[1] ?? ''),
-    ),
+    partners
+      .all()
+      .map((p) => p.id)
+      .filter((id) => teams.some((t) => isOnCareTeam(t, id, at))),
   );
   const author = /^Organization\/(.+)$/.exec(plan.author?.reference ?? '')?.[1];
   if (author) {

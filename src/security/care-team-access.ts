@@ -10,10 +10,21 @@ export function participantOf(resource: FhirResource): string | undefined {
   return ref?.reference?.split('/_history/')[0];
 }
 
-/** Whether a partner is on the participant's shared CareTeam (as a member or on behalf of one). */
-export function isOnCareTeam(team: CareTeam | undefined, partnerId: string): boolean {
+/**
+ * Whether a partner is on the participant's shared CareTeam at `at` (as a member or on behalf of
+ * one): the team active (or with no status), the membership's period including `at`. A partner
+ * whose membership staff ended, or that left, reads nothing more.
+ */
+export function isOnCareTeam(team: CareTeam | undefined, partnerId: string, at: Date): boolean {
   const org = `Organization/${partnerId}`;
-  return (team?.participant ?? []).some(
-    (p) => p.member?.reference === org || p.onBehalfOf?.reference === org,
+  if (!team || (team.status !== undefined && team.status !== 'active')) {
+    return false;
+  }
+  const t = at.getTime();
+  return (team.participant ?? []).some(
+    (p) =>
+      (p.member?.reference === org || p.onBehalfOf?.reference === org) &&
+      (!p.period?.start || Date.parse(p.period.start) <= t) &&
+      (!p.period?.end || t <= Date.parse(p.period.end)),
   );
 }

@@ -1,4 +1,4 @@
-import type { Consent, FhirResource } from 'fhir/r4.js';
+import type { CareTeam, Consent, FhirResource } from 'fhir/r4.js';
 import type { FhirGateway } from '../fhir/fhir-gateway.js';
 import { sharedCareTeam } from '../routing/record-plan-change.js';
 import { isOnCareTeam, participantOf } from './care-team-access.js';
@@ -29,7 +29,7 @@ export async function partnerMayRead(
   const team = patient
     ? await sharedCareTeam(deps.fhir, deps.identifierBase, patient.split('/')[1]!)
     : undefined;
-  if (!patient || !isOnCareTeam(team, partnerId)) {
+  if (!patient || !isOnCareTeam(team, partnerId, deps.now())) {
     return {
       allowed: false,
       reason: `${partnerId} is not on the care team of the participant ${what} is about`,
@@ -45,4 +45,37 @@ export async function partnerMayRead(
     }
   }
   return { allowed: true, patient };
+}
+
+/**
+ * What a partner is shown of a resource it may read: a CareTeam without the Part 2 programs on it
+ * (that a program treats the person is itself Part 2 information) unless a Consent lets the
+ * partner see the program's records.
+ */
+export async function shownTo(
+  deps: ReadAccessDeps,
+  partnerId: string,
+  resource: FhirResource,
+  part2Programs: readonly string[],
+): Promise<FhirResource> {
+  if (resource.resourceType !== 'CareTeam') {
+    return resource;
+  }
+  const hidden = part2Programs.filter((p) => p !== partnerId).map((p) => `Organization/${p}`);
+  const onTeam = (resource.participant ?? []).filter((m) =>
+    hidden.some((h) => m.member?.reference === h || m.onBehalfOf?.reference === h),
+  );
+  if (onTeam.length === 0) {
+    return resource;
+  }
+  const patient = resource.subject?.reference ?? '';
+  const consents = await deps.fhir.search<Consent>('Consent', { patient, status: 'active' });
+  if (consentPermits(consents, partnerId, deps.now())) {
+    return resource;
+  }
+  const team: CareTeam = {
+    ...resource,
+    participant: (resource.participant ?? []).filter((m) => !onTeam.includes(m)),
+  };
+  return team;
 }

@@ -251,7 +251,16 @@ export async function startHub(config: HubConfig, logger: Logger): Promise<Runni
           auth: {
             routes: { partners, tokens, publicUrl, now, verifyAssertion: assertionVerifier(partners) },
             partners: { tokens, now, onRefused },
-            reads: { fhir, identifierBase, now, onRefused },
+            reads: {
+              fhir,
+              identifierBase,
+              now,
+              onRefused,
+              part2Programs: partners
+                .all()
+                .filter((p) => p.inbound.part2Program)
+                .map((p) => p.id),
+            },
             staff: {
               fhir,
               staff,

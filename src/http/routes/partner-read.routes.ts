@@ -3,7 +3,7 @@ import type { FhirResource } from 'fhir/r4.js';
 import { ForbiddenError, HubError } from '../../errors/hub-error.js';
 import type { FhirGateway } from '../../fhir/fhir-gateway.js';
 import { disclosure } from '../../security/audit.js';
-import { partnerMayRead } from '../../security/read-access.js';
+import { partnerMayRead, shownTo } from '../../security/read-access.js';
 import type { RefusedAccess } from '../../security/audit.js';
 
 export interface PartnerReadDeps {
@@ -11,6 +11,8 @@ export interface PartnerReadDeps {
   readonly identifierBase: string;
   readonly now: () => Date;
   readonly onRefused: (refused: RefusedAccess) => void;
+  /** Partners that are 42 CFR Part 2 programs (their place on a care team is Part 2 information). */
+  readonly part2Programs: readonly string[];
 }
 
 /** Resource types a partner may read through the hub: the participant's shared record. */
@@ -66,7 +68,7 @@ export function partnerReadRoutes(deps: PartnerReadDeps): Router {
         deps.now(),
       ),
     );
-    res.type('application/fhir+json').json(resource);
+    res.type('application/fhir+json').json(await shownTo(deps, partnerId, resource, deps.part2Programs));
   });
   return router;
 }

@@ -3,7 +3,8 @@
  * while the participant's Consent names it; disclosures and refusals are AuditEvents.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import type { AuditEvent, Bundle, CarePlan, Communication } from 'fhir/r4.js';
+import type { AuditEvent, Bundle, CarePlan, Communication, Task } from 'fhir/r4.js';
+import { ackTaskIdentifier } from '../../../src/routing/acknowledge.js';
 import { PART2_LABEL, REDISCLOSURE_NOTICE } from '../../../src/security/part2.js';
 import type { RunningHub } from '../../../src/startup/start-hub.js';
 import {
@@ -164,5 +165,51 @@ describe('42 CFR Part 2 consent', () => {
       'version 2 withheld',
     );
     expect(deliveredTo(carePlan!.id!)).toHaveLength(1);
+  });
+
+  it('labels and gates what is derived from Part 2 content: notice, acknowledgment Task, identifiers, recipients', async () => {
+    const person = newPerson();
+    expect((await ingest(hub, 'sunrise-hcbs', 'service-plan', servicePlan(person))).status).toBe(200);
+    const mrn = { system: 'https://carecoord.example.org/sid/northside-bh/mrn', value: `MRN-${person.tag}` };
+    const message = fhirMessage(person, 'northside-bh', 'careplan-update', [
+      plan(person.tag, 'Medication-assisted treatment'),
+    ]);
+    const entries = message.entry as Array<{ resource: { resourceType: string; identifier?: unknown[] } }>;
+    entries.find((e) => e.resource.resourceType === 'Patient')!.resource.identifier!.push(mrn);
+    expect((await ingest(hub, 'northside-bh', 'fhir-message', message)).status).toBe(200);
+    const [carePlan] = await hub.fhir.search<CarePlan>('CarePlan', {
+      identifier: `https://northside-bh.example.org/plan|P-${person.tag}`,
+    });
+    await eventually(async () => (await status(carePlan!.id!, '1')) === 'withheld', 30000, 'withheld');
+
+    // The notice describes the Part 2 change: it is labelled like the plan.
+    const [notice] = await hub.fhir.search<Communication>('Communication', {
+      identifier: `https://carecoord.example.org/sid/hub/plan-change-notice|${carePlan!.id}.1`,
+    });
+    expect(notice!.meta?.security).toEqual(expect.arrayContaining([expect.objectContaining(PART2_LABEL)]));
+    // No acknowledgment is asked of a partner the plan may not reach.
+    const ackId = ackTaskIdentifier('https://carecoord.example.org', 'sunrise-hcbs', carePlan!.id!, '1');
+    expect(await hub.fhir.search('Task', { identifier: `${ackId.system}|${ackId.value}` })).toHaveLength(0);
+
+    const [patient] = await hub.fhir.search('Patient', {
+      identifier: `${MEDICAID_SYSTEM}|${person.medicaid}`,
+    });
+    expect(
+      (await post(hub, `/participants/${patient!.id}/consents`, { recipient: 'sunrise-hcbs' })).status,
+    ).toBe(201);
+    const [bundle] = await eventually(async () =>
+      deliveredTo(carePlan!.id!).length > 0 ? deliveredTo(carePlan!.id!) : undefined,
+    );
+    // Once consented, the acknowledgment is asked for, and carries the label too.
+    const [ack] = await eventually(async () => {
+      const found = await hub.fhir.search<Task>('Task', { identifier: `${ackId.system}|${ackId.value}` });
+      return found.length > 0 ? found : undefined;
+    });
+    expect(ack!.meta?.security).toEqual(expect.arrayContaining([expect.objectContaining(PART2_LABEL)]));
+    // The program's own MRN and the other recipients stay out of what is disclosed.
+    expect(JSON.stringify(bundle)).not.toContain(mrn.value);
+    const sentNotice = bundle!.entry!.find((e) => e.resource?.resourceType === 'Communication')!
+      .resource as Communication;
+    expect(sentNotice.recipient?.map((r) => r.reference)).toEqual(['Organization/sunrise-hcbs']);
   });
 });
