@@ -2,6 +2,7 @@
 // type-only imports explicit, and no focused tests left behind.
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
+import regexp from 'eslint-plugin-regexp';
 
 export default tseslint.config(
   {
@@ -32,6 +33,16 @@ export default tseslint.config(
         { object: 'it', property: 'only' },
         { object: 'test', property: 'only' },
       ],
+    },
+  },
+  {
+    // No input may stall the hub: a pattern that can backtrack or rescan super-linearly on what a
+    // sender controls is an error (src only: tests and scripts read their own fixtures).
+    files: ['src/**/*.ts'],
+    plugins: { regexp },
+    rules: {
+      'regexp/no-super-linear-backtracking': 'error',
+      'regexp/no-super-linear-move': 'error',
     },
   },
   {

@@ -324,7 +324,11 @@ function withHidden<T extends object, K extends string, V>(
 }
 
 function stripSlash(url: string): string {
-  return url.replace(/\/+$/, '');
+  let end = url.length;
+  while (end > 0 && url.charAt(end - 1) === '/') {
+    end--;
+  }
+  return url.slice(0, end);
 }
 
 function deepFreeze<T>(value: T): T {

@@ -289,8 +289,12 @@ function provenanceFor(
 /** `Type/id` and version from a transaction-response entry's location (`[base/]Type/id/_history/n`). */
 function locationOf(response: Bundle, index: number): { reference: string; version: string } {
   const location = response.entry?.[index]?.response?.location ?? '';
-  const match = /([A-Za-z]+\/[^/]+)\/_history\/([^/]+)$/.exec(location);
-  return { reference: match?.[1] ?? location, version: match?.[2] ?? '' };
+  const parts = location.split('/');
+  const at = parts.lastIndexOf('_history');
+  if (at < 2 || at !== parts.length - 2) {
+    return { reference: location, version: '' };
+  }
+  return { reference: `${parts[at - 2]}/${parts[at - 1]}`, version: parts[at + 1] ?? '' };
 }
 
 /** Replaces every `reference` equal to `from` with `to`, deep. */

@@ -5,7 +5,7 @@ import type { FieldIssue, ParseResult } from '../types.js';
 import { CRISIS_THRESHOLDS, type CrisisUpdate } from './types.js';
 
 const text = { type: 'string', pattern: NON_BLANK } as const;
-const texts = { type: 'array', minItems: 1, items: text } as const;
+const texts = { type: 'array', minItems: 1, maxItems: 100, items: text } as const;
 const dateTime = { type: 'string', format: 'date-time' } as const;
 const date = { type: 'string', format: 'date' } as const;
 const id = {
@@ -73,6 +73,7 @@ const crisisUpdateSchema: SchemaObject = {
     nextUpdateSupervisor: person,
     thresholdsCrossed: {
       type: 'array',
+      maxItems: CRISIS_THRESHOLDS.length,
       uniqueItems: true,
       items: { type: 'string', enum: [...CRISIS_THRESHOLDS] },
     },

@@ -2,6 +2,9 @@ import type { ValidateFunction } from 'ajv';
 import type { FieldIssue, ParsedRecord, ParseResult, RejectedRecord } from '../types.js';
 import { schemaIssues } from './json-schema-issues.js';
 
+/** Records one JSON batch may hold. */
+export const MAX_BATCH_RECORDS = 5000;
+
 /** How to read one kind of JSON record that comes alone or as `{ "<batchKey>": [...] }`. */
 export interface JsonBatchFormat<T> {
   /** Property holding the array in a batch: `plans`, `updates`. */
@@ -39,6 +42,14 @@ export function parseJsonBatch<T>(body: Buffer | string, format: JsonBatchFormat
   }
   const extra = Object.keys(doc).filter((k) => k !== format.batchKey);
   const items = doc[format.batchKey];
+  if (Array.isArray(items) && items.length > MAX_BATCH_RECORDS) {
+    // Each record is validated on the request thread: a bound keeps one request from stalling it.
+    return documentRejected(
+      `holds ${items.length} ${format.noun}s; send at most ${MAX_BATCH_RECORDS} per request`,
+      text,
+      `/${format.batchKey}`,
+    );
+  }
   if (!Array.isArray(items) || items.length === 0 || extra.length > 0) {
     const issues: FieldIssue[] = [];
     if (!Array.isArray(items) || items.length === 0) {
@@ -71,6 +82,11 @@ function readRecord<T>(
 ): Outcome<T> {
   const sourceId = idOf(value, format.idKey);
   const where = base === '' && sourceId ? `${location} ${sourceId}` : location;
+  const oversized = oversizedArray(value);
+  if (oversized !== undefined) {
+    const issues = [{ field: `${base}${oversized}`, message: `holds more than ${MAX_ARRAY_ITEMS} items` }];
+    return { rejected: { location: where, ...(sourceId ? { sourceId } : {}), issues } };
+  }
   const valid = format.validate(value);
   const issues = valid
     ? (format.crossCheck?.(value) ?? []).map((i) => ({ ...i, field: `${base}${i.field}` }))
@@ -81,6 +97,31 @@ function readRecord<T>(
     };
   }
   return { ok: { location: where, sourceId: sourceId!, record: value as T } };
+}
+
+/** No array in a record is longer than this (the schemas' own bounds are lower). */
+const MAX_ARRAY_ITEMS = 1000;
+
+/**
+ * The pointer of the first array longer than {@link MAX_ARRAY_ITEMS}, found in one pass before the
+ * schema runs: with every error collected, a validator walks all of a million-item array.
+ */
+function oversizedArray(value: unknown): string | undefined {
+  const stack: Array<[unknown, string]> = [[value, '']];
+  for (let next = stack.pop(); next; next = stack.pop()) {
+    const [node, pointer] = next;
+    if (Array.isArray(node)) {
+      if (node.length > MAX_ARRAY_ITEMS) {
+        return pointer || '/';
+      }
+      node.forEach((item, i) => stack.push([item, `${pointer}/${i}`]));
+    } else if (isObject(node)) {
+      for (const [key, item] of Object.entries(node)) {
+        stack.push([item, `${pointer}/${key.replaceAll('~', '~0').replaceAll('/', '~1')}`]);
+      }
+    }
+  }
+  return undefined;
 }
 
 function collect<T>(outcomes: ReadonlyArray<Outcome<T>>): ParseResult<T> {
@@ -96,8 +137,8 @@ function collect<T>(outcomes: ReadonlyArray<Outcome<T>>): ParseResult<T> {
   return { accepted, rejected };
 }
 
-function documentRejected<T>(message: string, raw: string): ParseResult<T> {
-  return { accepted: [], rejected: [{ location: 'document', issues: [{ field: '/', message }], raw }] };
+function documentRejected<T>(message: string, raw: string, field = '/'): ParseResult<T> {
+  return { accepted: [], rejected: [{ location: 'document', issues: [{ field, message }], raw }] };
 }
 
 /** The record's id when it has a usable one (read before validation, for locations). */

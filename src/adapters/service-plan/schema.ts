@@ -8,7 +8,9 @@ const id = {
   pattern: '^[A-Za-z0-9][A-Za-z0-9._:/-]{0,63}$',
   description: '1-64 letters, digits or . _ : / - (starting with a letter or digit)',
 } as const;
-const texts = { type: 'array', items: text } as const;
+/** Bounds every array: validating a million-item array would hold the event loop for seconds. */
+const MAX_ITEMS = 500;
+const texts = { type: 'array', maxItems: MAX_ITEMS, items: text } as const;
 
 /** JSON Schema of one {@link ServicePlan} (`additionalProperties: false` throughout). */
 export const servicePlanSchema: SchemaObject = {
@@ -54,6 +56,7 @@ export const servicePlanSchema: SchemaObject = {
     personSignatureDate: date,
     goals: {
       type: 'array',
+      maxItems: MAX_ITEMS,
       minItems: 1,
       items: {
         type: 'object',
@@ -66,6 +69,7 @@ export const servicePlanSchema: SchemaObject = {
     preferences: texts,
     risks: {
       type: 'array',
+      maxItems: MAX_ITEMS,
       items: {
         type: 'object',
         additionalProperties: false,
@@ -75,6 +79,7 @@ export const servicePlanSchema: SchemaObject = {
     },
     services: {
       type: 'array',
+      maxItems: MAX_ITEMS,
       minItems: 1,
       items: {
         type: 'object',
@@ -113,7 +118,7 @@ export const servicePlanSchema: SchemaObject = {
           serviceProviderPhoneNumber: text,
           selfDirectedServiceIndicator: { type: 'boolean' },
           serviceComment: text,
-          goalIds: { type: 'array', items: id },
+          goalIds: { type: 'array', maxItems: MAX_ITEMS, items: id },
         },
       },
     },
