@@ -61,6 +61,10 @@ export interface HubConfig {
     readonly concurrency: number;
     readonly maxBodyBytes: number;
     readonly mllpPort: number;
+    /** MLLP connections open at once, in all and from one address; idle ones close after `mllpIdleMs`. */
+    readonly mllpMaxConnections: number;
+    readonly mllpMaxConnectionsPerAddress: number;
+    readonly mllpIdleMs: number;
     /** Requests one partner may make per minute on its ingest and partner routes. */
     readonly rateLimitPerMinute: number;
   };
@@ -104,6 +108,9 @@ export const CONFIG_VARIABLES = {
   DEMO_INBOX:
     'Serve /demo/inbox/<partner>, the stand-in endpoint of the demo partners (default: true when PARTNER_CONFIG_DIR is unset)',
   MLLP_PORT: 'Port of the HL7 v2 MLLP listener, on HOST (default 2575; 0 picks a free port)',
+  MLLP_MAX_CONNECTIONS: 'MLLP connections open at once (default 200); more are closed unread',
+  MLLP_MAX_CONNECTIONS_PER_ADDRESS: 'MLLP connections open at once from one address (default 20)',
+  MLLP_IDLE_TIMEOUT_MS: 'An MLLP connection that sends nothing this long is closed (default 300000)',
   AUTH_REQUIRED:
     'Partner routes need a SMART Backend Services access token and staff routes a staff session (default: true with PARTNER_CONFIG_DIR set, false for the built-in demo partners)',
   REMOVE_SUBSCRIPTIONS_ON_SHUTDOWN:
@@ -174,6 +181,9 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
       concurrency: read.int('INGEST_CONCURRENCY', 4, 1, 256),
       maxBodyBytes: read.int('MAX_BODY_MB', 20, 1, 1024) * 1024 * 1024,
       mllpPort: read.int('MLLP_PORT', 2575, 0, 65535),
+      mllpMaxConnections: read.int('MLLP_MAX_CONNECTIONS', 200, 1, 100_000),
+      mllpMaxConnectionsPerAddress: read.int('MLLP_MAX_CONNECTIONS_PER_ADDRESS', 20, 1, 100_000),
+      mllpIdleMs: read.int('MLLP_IDLE_TIMEOUT_MS', 300_000, 100, 86_400_000),
       rateLimitPerMinute: read.int('RATE_LIMIT_PER_MINUTE', 600, 1, 1_000_000),
     },
     secrets: Object.fromEntries(

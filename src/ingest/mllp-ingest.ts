@@ -50,7 +50,9 @@ export function mllpIngestHandler(deps: MllpIngestDeps): MllpHandler {
     if ((allowList || deps.requireAllowList) && !(allowList && isAllowed(allowList, peer.address))) {
       const reason = `MLLP from ${peer.address} is not on ${partner.id}'s allow-list (inbound.mllpAllowFrom)`;
       deps.onRefused?.({ partnerId: partner.id, method: 'MLLP', path: `MSH-4 ${facility}`, reason });
-      return buildAck(message, { code: 'AR', at: deps.now(), issues: [{ field: 'MSH-4', message: reason }] });
+      // The sender is not told which partner owns that MSH-4: the audit says it, the ACK does not.
+      const told = `messages from sending facility "${facility}" are not accepted from ${peer.address}`;
+      return buildAck(message, { code: 'AR', at: deps.now(), issues: [{ field: 'MSH-4', message: told }] });
     }
     const controlId = firstComponent(header.fields[10], header.delimiters);
     const key = `${deps.prefix}:mllp-ack:${partner.id}:${controlId}`;
@@ -72,4 +74,22 @@ export function mllpIngestHandler(deps: MllpIngestDeps): MllpHandler {
     }
     return ack;
   };
+}
+
+/**
+ * Who may open an MLLP connection at all: with authentication required every partner is heard
+ * only from its `inbound.mllpAllowFrom`, so an address on none of them is closed before a byte is
+ * read; the per-partner check on MSH-4 follows for each message.
+ */
+export function mllpAdmission(
+  partners: PartnerRegistry,
+  requireAllowList: boolean,
+): { acceptFrom?: (address: string) => boolean } {
+  if (!requireAllowList) {
+    return {};
+  }
+  const lists = partners
+    .all()
+    .flatMap((p) => (p.inbound.mllpAllowFrom ? [parseAllowList(p.inbound.mllpAllowFrom).list] : []));
+  return { acceptFrom: (address) => lists.some((list) => isAllowed(list, address)) };
 }

@@ -21,7 +21,7 @@ import type { CoordinationDeps } from '../coordination/coordination-deps.js';
 import { guardInbound } from '../coordination/inbound-guard.js';
 import { ensureSubscriptions, removeSubscriptions } from '../fhir/subscriptions.js';
 import { IngestService } from '../ingest/ingest-service.js';
-import { mllpIngestHandler } from '../ingest/mllp-ingest.js';
+import { mllpAdmission, mllpIngestHandler } from '../ingest/mllp-ingest.js';
 import { startMllpServer } from '../adapters/mllp/mllp-server.js';
 import { RejectedStore } from '../ingest/rejected-store.js';
 import { TrafficRecorder } from '../ingest/traffic-recorder.js';
@@ -288,6 +288,12 @@ export async function startHub(config: HubConfig, logger: Logger): Promise<Runni
       onRefused,
     }),
     onError: (err, peer) => logger.warn({ error: err.message, peer: peer.address }, 'MLLP error'),
+    ...mllpAdmission(partners, config.http.authRequired),
+    onRefusedConnection: (peer, reason) =>
+      refusals.record({ method: 'MLLP', path: `connection from ${peer.address}`, reason }),
+    maxConnections: config.ingest.mllpMaxConnections,
+    maxConnectionsPerAddress: config.ingest.mllpMaxConnectionsPerAddress,
+    idleTimeoutMs: config.ingest.mllpIdleMs,
   });
   if (!(await ensureSubscriptions(fhir, publicUrl, prefix, hookSecret))) {
     logger.warn(

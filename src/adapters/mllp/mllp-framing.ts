@@ -33,6 +33,11 @@ export class MllpDecoder {
 
   constructor(private readonly maxBytes: number) {}
 
+  /** Whether a frame has started and not yet ended. */
+  get pending(): boolean {
+    return this.inFrame && !this.failed;
+  }
+
   push(chunk: Buffer): DecodedFrame[] {
     const out: DecodedFrame[] = [];
     let i = 0;

@@ -31,6 +31,19 @@ export interface MllpServerOptions {
   readonly maxMessageBytes: number;
   /** Socket errors and handler failures (never with message content). */
   readonly onError?: (error: Error, peer: MllpPeer) => void;
+  /**
+   * Whether anyone may send from this address (the union of the partners' allow-lists); checked
+   * when the connection opens, before a byte is read. Absent: every address.
+   */
+  readonly acceptFrom?: (address: string) => boolean;
+  /** A connection closed unread: not on any allow-list, or over a connection cap. */
+  readonly onRefusedConnection?: (peer: MllpPeer, reason: string) => void;
+  /** Connections open at once, in all. @defaultValue 200 */
+  readonly maxConnections?: number;
+  /** Connections open at once from one address. @defaultValue 20 */
+  readonly maxConnectionsPerAddress?: number;
+  /** A connection that sends nothing for this long is closed. @defaultValue 300000 */
+  readonly idleTimeoutMs?: number;
 }
 
 /** A running MLLP listener. */
@@ -43,6 +56,8 @@ export interface MllpServer {
 
 /** How long a closed-for-writing connection may linger before it is destroyed. */
 const LINGER_MS = 1_000;
+/** A frame must arrive whole within this: a sender trickling bytes cannot hold a buffer for ever. */
+const FRAME_DEADLINE_MS = 30_000;
 /** Largest reply {@link sendMllp} reads. */
 const MAX_REPLY_BYTES = 16 * 1024 * 1024;
 
@@ -50,14 +65,38 @@ const MAX_REPLY_BYTES = 16 * 1024 * 1024;
 export async function startMllpServer(options: MllpServerOptions): Promise<MllpServer> {
   const connections = new Set<Connection>();
   let closing = false;
+  const perAddress = new Map<string, number>();
   const server = net.createServer((socket) => {
     if (closing) {
       socket.destroy();
       return;
     }
+    const peer = { address: socket.remoteAddress ?? '', port: socket.remotePort ?? 0 };
+    const refusal =
+      options.acceptFrom && !options.acceptFrom(peer.address)
+        ? 'not on any partner allow-list'
+        : connections.size >= (options.maxConnections ?? 200)
+          ? 'too many connections'
+          : (perAddress.get(peer.address) ?? 0) >= (options.maxConnectionsPerAddress ?? 20)
+            ? 'too many connections from this address'
+            : undefined;
+    if (refusal) {
+      options.onRefusedConnection?.(peer, refusal);
+      socket.destroy();
+      return;
+    }
     const connection = new Connection(socket, options);
     connections.add(connection);
-    socket.once('close', () => connections.delete(connection));
+    perAddress.set(peer.address, (perAddress.get(peer.address) ?? 0) + 1);
+    socket.once('close', () => {
+      connections.delete(connection);
+      const left = (perAddress.get(peer.address) ?? 1) - 1;
+      if (left > 0) {
+        perAddress.set(peer.address, left);
+      } else {
+        perAddress.delete(peer.address);
+      }
+    });
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -93,7 +132,16 @@ class Connection {
     this.peer = { address: socket.remoteAddress ?? '', port: socket.remotePort ?? 0 };
     socket.on('data', (chunk: Buffer) => this.receive(chunk));
     socket.on('error', (err) => options.onError?.(err, this.peer));
+    // Idle while nothing is in hand: a message being handled keeps the connection.
+    socket.setTimeout(options.idleTimeoutMs ?? 300_000, () => {
+      if (!this.draining) {
+        this.endSocket();
+      }
+    });
+    socket.once('close', () => clearTimeout(this.frameTimer));
   }
+
+  private frameTimer: NodeJS.Timeout | undefined;
 
   /** Finishes the message in hand (not the queued ones: unacknowledged, they will be resent). */
   async stop(): Promise<void> {
@@ -103,12 +151,24 @@ class Connection {
   }
 
   private receive(chunk: Buffer): void {
-    for (const decoded of this.decoder.push(chunk)) {
+    const frames = this.decoder.push(chunk);
+    if (frames.length > 0) {
+      clearTimeout(this.frameTimer); // each frame has its own deadline
+      this.frameTimer = undefined;
+    }
+    for (const decoded of frames) {
       this.queue.push(
         'frame' in decoded
           ? { message: decodeHl7Bytes(decoded.frame) }
           : { oversize: decodeHl7Bytes(decoded.oversize) },
       );
+    }
+    if (!this.decoder.pending) {
+      clearTimeout(this.frameTimer);
+      this.frameTimer = undefined;
+    } else if (!this.frameTimer) {
+      this.frameTimer = setTimeout(() => this.socket.destroy(), FRAME_DEADLINE_MS);
+      this.frameTimer.unref();
     }
     this.draining ??= this.drain().finally(() => {
       this.draining = undefined;
