@@ -36,8 +36,8 @@ export interface AppDeps {
   readonly dashboard?: readonly Queue[];
   /** `ADMIN_TOKEN`: required for `/admin/*`; unset, `/admin/*` is served to loopback clients only. */
   readonly adminToken?: string | undefined;
-  /** Per-partner request limit on the partner-facing routes (absent: none, e.g. unit tests). */
-  readonly rateLimit?: RequestHandler;
+  /** Request limits on the partner and staff routes, by address and then by who signed in (absent: none). */
+  readonly rateLimit?: { readonly beforeAuth: RequestHandler; readonly afterAuth: RequestHandler };
   /** SMART Backend Services: the token endpoint, and tokens required on partner routes. Absent: open. */
   readonly auth?: {
     readonly routes: AuthRouteDeps;
@@ -68,9 +68,15 @@ const LIMITED_PATHS = [
  * the scope for what the route does. Staff routes need a staff session with the right role:
  * coordinators and supervisors for coordination, auditors for the audit trail.
  */
-function protect(app: Express, auth: NonNullable<AppDeps['auth']>): void {
-  const need = (resourceType: string, action: ScopeAction): RequestHandler =>
-    requireToken(auth.partners, { resourceType, action });
+function protect(
+  app: Express,
+  auth: NonNullable<AppDeps['auth']>,
+  limit: RequestHandler = (_req, _res, next) => next(),
+): void {
+  const need = (resourceType: string, action: ScopeAction): RequestHandler[] => [
+    requireToken(auth.partners, { resourceType, action }),
+    limit,
+  ];
   app.use(authRoutes(auth.routes));
   app.post('/ingest/:partnerId/:format', need('*', 'c'));
   app.post(/^\/fhir\/\$process-message$/, need('*', 'c'));
@@ -81,13 +87,15 @@ function protect(app: Express, auth: NonNullable<AppDeps['auth']>): void {
   app.get(
     '/fhir/:type/:id',
     requireToken(auth.partners, (req) => ({ resourceType: String(req.params.type), action: 'r' })),
+    limit,
     partnerReadRoutes(auth.reads),
   );
   app.use(
     ['/participants', '/roster', '/huddles', '/consents'],
     requireStaff(auth.staff, ['coordinator', 'supervisor']),
+    limit,
   );
-  app.use('/audit', requireStaff(auth.staff, ['auditor']));
+  app.use('/audit', requireStaff(auth.staff, ['auditor']), limit);
   app.use(staffRoutes(auth.staff));
 }
 
@@ -99,10 +107,12 @@ export function createApp(deps: AppDeps): Express {
   app.use(requestLog(deps.logger));
   app.use(healthRoutes(deps.checks));
   if (deps.rateLimit) {
-    app.use(LIMITED_PATHS, deps.rateLimit);
+    app.use(LIMITED_PATHS, deps.rateLimit.beforeAuth);
   }
   if (deps.auth) {
-    protect(app, deps.auth);
+    protect(app, deps.auth, deps.rateLimit?.afterAuth);
+  } else if (deps.rateLimit) {
+    app.use(LIMITED_PATHS, deps.rateLimit.afterAuth);
   }
   // Before every admin route (rejected records, dead letters, dashboard).
   app.use(

@@ -8,7 +8,7 @@ import { FhirGateway } from '../fhir/fhir-gateway.js';
 import { loadProfiles } from '../fhir/load-profiles.js';
 import { ensurePartnerOrganizations } from '../fhir/partner-organizations.js';
 import { createApp } from '../http/create-app.js';
-import { partnerRateLimit } from '../http/middleware/hardening.js';
+import { requestLimits } from '../http/middleware/hardening.js';
 import type { RefusedAccess } from '../security/audit.js';
 import { RefusalAudit } from '../security/refusal-audit.js';
 import { sharedHookSecret } from '../security/hook-secret.js';
@@ -245,7 +245,7 @@ export async function startHub(config: HubConfig, logger: Logger): Promise<Runni
     demoInbox: config.demoInbox,
     dashboard: allQueues(queues),
     adminToken: config.http.adminToken,
-    rateLimit: partnerRateLimit(redis, prefix, config.ingest.rateLimitPerMinute),
+    rateLimit: requestLimits(redis, prefix, config.ingest.rateLimitPerMinute),
     ...(config.http.authRequired
       ? {
           auth: {

@@ -1,4 +1,4 @@
-import type { Request, RequestHandler } from 'express';
+import type { Request, RequestHandler, Response } from 'express';
 import { ipKeyGenerator, rateLimit } from 'express-rate-limit';
 import helmet from 'helmet';
 import type { Redis } from 'ioredis';
@@ -69,23 +69,51 @@ export function verifyJsonDepth(_req: Request, _res: unknown, buf: Buffer): void
 export const JSON_TOO_DEEP = 'entity.json.too.deep';
 
 /**
- * Per-partner request limit, counted in Redis so every hub replica shares it. The partner is the
- * `:partnerId` of the route; elsewhere (FHIR messages, coordination API) the client address counts. Over the limit: 429 with an OperationOutcome and `RateLimit` headers.
+ * Request limits counted in Redis, so every hub replica shares them. Over a limit: 429 with an
+ * OperationOutcome and `RateLimit` headers.
+ * - `beforeAuth`, by client address: what an unauthenticated caller can send at all, so nobody
+ *   floods the token checks (at five times a partner's own limit: several partners may share a
+ *   network address).
+ * - `afterAuth`, by who the credentials say the caller is (the token's partner, the staff member);
+ *   the partner named in a path counts only when sign-in is off. One partner's traffic, or a
+ *   stranger using its id in a URL, never uses up another partner's limit.
  */
-export function partnerRateLimit(redis: Redis, prefix: string, perMinute: number): RequestHandler {
+export function requestLimits(
+  redis: Redis,
+  prefix: string,
+  perMinute: number,
+): { beforeAuth: RequestHandler; afterAuth: RequestHandler } {
+  const address = (req: Request): string => `ip:${ipKeyGenerator(req.ip ?? 'unknown')}`;
+  return {
+    beforeAuth: limiter(redis, `${prefix}:rate-limit:address:`, perMinute * 5, (req) => address(req)),
+    afterAuth: limiter(redis, `${prefix}:rate-limit:`, perMinute, (req, res) => {
+      const partnerId = res.locals.partnerId as string | undefined;
+      const staff = res.locals.staff as { username: string } | undefined;
+      if (partnerId) {
+        return `partner:${partnerId}`;
+      }
+      if (staff) {
+        return `staff:${staff.username}`;
+      }
+      return typeof req.params.partnerId === 'string' ? `partner:${req.params.partnerId}` : address(req);
+    }),
+  };
+}
+
+function limiter(
+  redis: Redis,
+  keyPrefix: string,
+  perMinute: number,
+  keyOf: (req: Request, res: Response) => string,
+): RequestHandler {
   return rateLimit({
     windowMs: 60_000,
     limit: perMinute,
     standardHeaders: 'draft-8',
     legacyHeaders: false,
-    keyGenerator: (req) => {
-      const partnerId = req.params.partnerId;
-      return typeof partnerId === 'string'
-        ? `partner:${partnerId}`
-        : `ip:${ipKeyGenerator(req.ip ?? 'unknown')}`;
-    },
+    keyGenerator: keyOf,
     store: new RedisStore({
-      prefix: `${prefix}:rate-limit:`,
+      prefix: keyPrefix,
       sendCommand: (command: string, ...args: string[]) =>
         redis.call(command, ...args) as Promise<RedisReply>,
     }),

@@ -6,15 +6,13 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { CarePlan, CareTeam, Patient, Resource, Task } from 'fhir/r4.js';
-import { exportJWK, generateKeyPair, SignJWT, type CryptoKey } from 'jose';
-import { randomUUID } from 'node:crypto';
 import type { RunningHub } from '../../../src/startup/start-hub.js';
 import { Redis } from 'ioredis';
 import { HOOK_SECRET_HEADER } from '../../../src/fhir/subscriptions.js';
 import { sharedHookSecret } from '../../../src/security/hook-secret.js';
 import { dropPrefix, eventually, startTestHub, testPrefix } from '../../fixtures/ingest/hub-helpers.js';
 import { IDENTIFIER_BASE, MEDICAID_SYSTEM, newPerson, type Person } from '../../fixtures/ingest/samples.js';
-import { partnerDir } from '../../support/config-dirs.js';
+import { smartPartners } from '../../support/smart-partners.js';
 import { redisUrl, unique } from '../../support/test-env.js';
 
 const PARTNERS = ['sunrise-hcbs', 'northside-bh', 'harbor-housing'] as const;
@@ -37,27 +35,17 @@ interface Answer {
 describe('trust boundary: a partner writes and reads only what is its own', () => {
   const prefix = testPrefix();
   let hub: RunningHub;
-  const keys = new Map<PartnerId, { kid: string; privateKey: CryptoKey }>();
   const tokens = new Map<PartnerId, string>();
 
   beforeAll(async () => {
-    const edits: Record<string, (p: Record<string, unknown>) => void> = {};
-    for (const id of PARTNERS) {
-      const { publicKey, privateKey } = await generateKeyPair('ES384', { extractable: true });
-      const kid = `${id}-1`;
-      keys.set(id, { kid, privateKey });
-      const jwk = { ...(await exportJWK(publicKey)), kid, alg: 'ES384' };
-      edits[id] = (p) => {
-        p.auth = { jwks: { keys: [jwk] }, scopes: ['system/*.cu', 'system/*.rs', 'system/Task.rus'] };
-      };
-    }
+    const smart = await smartPartners(PARTNERS);
     hub = await startTestHub(prefix, {
       AUTH_REQUIRED: 'true',
-      PARTNER_CONFIG_DIR: partnerDir(edits),
+      PARTNER_CONFIG_DIR: smart.dir,
       ADMIN_TOKEN: 'trust-boundary-admin-token-0123456789',
     });
     for (const id of PARTNERS) {
-      tokens.set(id, await tokenFor(id));
+      tokens.set(id, await smart.token(hub.url, id));
     }
   });
 
@@ -65,29 +53,6 @@ describe('trust boundary: a partner writes and reads only what is its own', () =
     await hub?.close();
     await dropPrefix(prefix);
   });
-
-  async function tokenFor(partnerId: PartnerId): Promise<string> {
-    const key = keys.get(partnerId)!;
-    const assertion = await new SignJWT({})
-      .setProtectedHeader({ alg: 'ES384', kid: key.kid, typ: 'JWT' })
-      .setIssuer(partnerId)
-      .setSubject(partnerId)
-      .setAudience(`${hub.url}/auth/token`)
-      .setJti(randomUUID())
-      .setExpirationTime(Math.floor(Date.now() / 1000) + 240)
-      .sign(key.privateKey);
-    const res = await fetch(`${hub.url}/auth/token`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({
-        grant_type: 'client_credentials',
-        client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
-        client_assertion: assertion,
-      }),
-    });
-    expect(res.status).toBe(200);
-    return ((await res.json()) as { access_token: string }).access_token;
-  }
 
   async function call(
     method: string,
