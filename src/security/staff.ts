@@ -1,4 +1,4 @@
-import { randomBytes, scryptSync, timingSafeEqual } from 'node:crypto';
+import { randomBytes, scryptSync } from 'node:crypto';
 import { loadYamlConfig } from '../coordination/config-file.js';
 
 /**
@@ -60,14 +60,4 @@ export function hashPassword(password: string): string {
   const salt = randomBytes(16);
   const hash = scryptSync(password, salt, KEY_LENGTH, { N: COST });
   return `scrypt$${COST}$${salt.toString('base64')}$${hash.toString('base64')}`;
-}
-
-/** Constant-time check of a password against its stored hash. */
-export function verifyPassword(password: string, stored: string): boolean {
-  const [, cost, salt, hash] = stored.split('$');
-  const expected = Buffer.from(hash ?? '', 'base64');
-  const actual = scryptSync(password, Buffer.from(salt ?? '', 'base64'), expected.length || KEY_LENGTH, {
-    N: Number(cost),
-  });
-  return expected.length > 0 && timingSafeEqual(actual, expected);
 }

@@ -12,6 +12,7 @@ import { requestLimits } from '../http/middleware/hardening.js';
 import type { RefusedAccess } from '../security/audit.js';
 import { RefusalAudit } from '../security/refusal-audit.js';
 import { sharedHookSecret } from '../security/hook-secret.js';
+import { StaffLogin } from '../security/staff-login.js';
 import { assertionVerifier } from '../security/client-assertion.js';
 import { TokenStore } from '../security/token-store.js';
 import { loadStaff, type StaffAccount } from '../security/staff.js';
@@ -186,6 +187,7 @@ export async function startHub(config: HubConfig, logger: Logger): Promise<Runni
 
   const tokens = new TokenStore(redis, prefix);
   const hookSecret = await sharedHookSecret(redis, prefix);
+  const staffLogin = new StaffLogin(staff, redis, prefix, now);
   const onRefused = (refused: RefusedAccess): void => refusals.record(refused);
   // Readiness must answer quickly: no retries, short timeout.
   const fhirProbe = new FhirGateway({ baseUrl: config.fhir.baseUrl, timeoutMs: 3000, retry: { retries: 0 } });
@@ -235,7 +237,7 @@ export async function startHub(config: HubConfig, logger: Logger): Promise<Runni
         now,
         onRefused,
       },
-      staff,
+      login: staffLogin,
       coordination: coordinationDeps,
       status,
       queues: allQueues(queues),
@@ -263,7 +265,7 @@ export async function startHub(config: HubConfig, logger: Logger): Promise<Runni
             },
             staff: {
               fhir,
-              staff,
+              login: staffLogin,
               sessions: new TokenStore(redis, prefix, 'staff'),
               now,
               adminToken: config.http.adminToken,

@@ -3,13 +3,13 @@ import type { SchemaObject } from 'ajv';
 import type { AuditEvent } from 'fhir/r4.js';
 import { HubError } from '../../errors/hub-error.js';
 import type { FhirGateway } from '../../fhir/fhir-gateway.js';
-import { verifyPassword, type StaffAccount } from '../../security/staff.js';
+import type { StaffLogin } from '../../security/staff-login.js';
 import type { TokenStore } from '../../security/token-store.js';
 import { validBody } from '../validate-body.js';
 
 export interface StaffRouteDeps {
   readonly fhir: FhirGateway;
-  readonly staff: ReadonlyMap<string, StaffAccount>;
+  readonly login: StaffLogin;
   readonly sessions: TokenStore;
   readonly now: () => Date;
 }
@@ -33,13 +33,7 @@ export function staffRoutes(deps: StaffRouteDeps): Router {
   const router = Router();
   router.post('/staff/login', express.json({ limit: '4kb' }), async (req, res) => {
     const { username, password } = validBody<{ username: string; password: string }>(loginSchema, req.body);
-    const account = deps.staff.get(username);
-    if (!account || !verifyPassword(password, account.passwordHash)) {
-      throw new HubError('AUTH.LOGIN', 'Unknown user name or wrong password', {
-        status: 401,
-        issues: [{ severity: 'error', code: 'login', diagnostics: 'Unknown user name or wrong password' }],
-      });
-    }
+    const account = await deps.login.signIn(username, password);
     const token = await deps.sessions.issue(
       account.username,
       [account.role],

@@ -15,7 +15,7 @@ import { listDeadLetters, replayDeadLetter } from '../../queues/dead-letters.js'
 import { deliveryQueueName } from '../../queues/deliveries.queue.js';
 import type { CircuitBreaker } from '../../routing/circuit-breaker.js';
 import { staffExport } from '../../security/audit.js';
-import { verifyPassword, type StaffAccount } from '../../security/staff.js';
+import type { StaffLogin } from '../../security/staff-login.js';
 import type { Viewer } from '../../ui/html.js';
 import { LIVE_REFRESH_SCRIPT } from '../../ui/live-refresh.js';
 import {
@@ -39,7 +39,7 @@ import { validBody } from '../validate-body.js';
 
 export interface UiDeps {
   readonly session: UiSessionDeps;
-  readonly staff: ReadonlyMap<string, StaffAccount>;
+  readonly login: StaffLogin;
   /** What the pages read and write through: the FHIR server, partners, the rules, the clock. */
   readonly coordination: Pick<
     CoordinationDeps,
@@ -137,10 +137,16 @@ export function uiRoutes(deps: UiDeps): Router {
   router.get('/ui/login', (req, res) => html(res, loginPage({ next: safeNext(req.query.next) })));
   router.post('/ui/login', form, async (req, res) => {
     const body = req.body as Record<string, unknown>;
-    const account = deps.staff.get(textOf(body.username));
-    if (!account || !verifyPassword(textOf(body.password), account.passwordHash)) {
-      res.status(401);
-      html(res, loginPage({ next: safeNext(body.next), error: 'Unknown user name or wrong password.' }));
+    let account;
+    try {
+      account = await deps.login.signIn(textOf(body.username), textOf(body.password));
+    } catch (err) {
+      if (!(err instanceof HubError)) {
+        throw err;
+      }
+      res.status(err.status);
+      const error = err.status === 429 ? `${err.message}.` : 'Unknown user name or wrong password.';
+      html(res, loginPage({ next: safeNext(body.next), error }));
       return;
     }
     const token = await deps.session.sessions.issue(

@@ -3,16 +3,17 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { ConfigError } from '../../../src/errors/hub-error.js';
-import { hashPassword, loadStaff, verifyPassword } from '../../../src/security/staff.js';
+import { hashPassword, loadStaff } from '../../../src/security/staff.js';
+import { passwordMatches } from '../../../src/security/staff-login.js';
 
 describe('staff accounts', () => {
-  it('hashes passwords with a fresh salt and verifies only the right one', () => {
+  it('hashes passwords with a fresh salt and verifies only the right one', async () => {
     const first = hashPassword('a long enough password');
     const second = hashPassword('a long enough password');
     expect(first).toMatch(/^scrypt\$16384\$/);
     expect(first).not.toBe(second);
-    expect(verifyPassword('a long enough password', first)).toBe(true);
-    expect(verifyPassword('a long enough passwore', first)).toBe(false);
+    expect(await passwordMatches('a long enough password', first)).toBe(true);
+    expect(await passwordMatches('a long enough passwore', first)).toBe(false);
   });
 
   it('refuses a staff file with an unknown role, a bad hash or a repeated user name', async () => {
