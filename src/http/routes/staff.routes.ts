@@ -1,7 +1,6 @@
 import express, { Router } from 'express';
 import type { SchemaObject } from 'ajv';
 import type { AuditEvent } from 'fhir/r4.js';
-import { HubError } from '../../errors/hub-error.js';
 import type { FhirGateway } from '../../fhir/fhir-gateway.js';
 import type { StaffLogin } from '../../security/staff-login.js';
 import type { TokenStore } from '../../security/token-store.js';
