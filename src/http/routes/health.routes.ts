@@ -1,4 +1,5 @@
 import { Router } from 'express';
+import { isForwarded, isLoopback } from '../middleware/admin-auth.js';
 
 /** What `/ready` reports for one dependency. */
 interface DependencyStatus {
@@ -11,21 +12,26 @@ export type DependencyCheck = () => Promise<void>;
 
 /**
  * `GET /health`: the process is alive (no dependency is consulted).
- * `GET /ready`: every dependency answers; 503 names the ones that do not.
+ * `GET /ready`: every dependency answers; 503 names the ones that do not. Why one is down (an
+ * error message can name hosts, ports, users) is told only to a caller on this machine.
  */
 export function healthRoutes(checks: Record<string, DependencyCheck>): Router {
   const router = Router();
   router.get('/health', (_req, res) => {
     res.json({ status: 'ok' });
   });
-  router.get('/ready', async (_req, res) => {
+  router.get('/ready', async (req, res) => {
+    const local = isLoopback(req.socket.remoteAddress) && !isForwarded(req);
     const results = await Promise.all(
       Object.entries(checks).map(async ([name, check]) => {
         try {
           await check();
           return [name, { status: 'up' }] as [string, DependencyStatus];
         } catch (err) {
-          return [name, { status: 'down', error: (err as Error).message }] as [string, DependencyStatus];
+          const down: DependencyStatus = local
+            ? { status: 'down', error: (err as Error).message }
+            : { status: 'down' };
+          return [name, down] as [string, DependencyStatus];
         }
       }),
     );

@@ -30,6 +30,13 @@ describe('health routes', () => {
     });
   });
 
+  it('tells why a dependency is down only to a caller on this machine', async () => {
+    const app = createApp({ logger, checks: { redis: down } });
+    const proxied = await request(app).get('/ready').set('x-forwarded-for', '203.0.113.9');
+    expect(proxied.status).toBe(503);
+    expect(proxied.body.dependencies).toEqual({ redis: { status: 'down' } });
+  });
+
   it('answers an unknown route with a 404 OperationOutcome', async () => {
     const res = await request(createApp({ logger, checks: {} })).get('/nope');
     expect(res.status).toBe(404);
