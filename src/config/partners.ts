@@ -320,6 +320,12 @@ export async function loadPartners(
       continue;
     }
     const out = result.outbound;
+    if (out && !securedOrLocal(out.url)) {
+      problems.push(
+        `${file}: /outbound/url must be https:// (plain http only to this machine): participant data travels on it`,
+      );
+      continue;
+    }
     if (out?.transport === 'webhook' && (!out.secretEnv || !env[out.secretEnv])) {
       problems.push(
         out.secretEnv
@@ -337,6 +343,20 @@ export async function loadPartners(
     throw new ConfigError(problems.map((p) => `PARTNER_CONFIG_DIR ${p}`));
   }
   return new PartnerRegistry(partners, secrets);
+}
+
+/** An `https:` URL, or `http:` to a loopback host (the demo inbox, a local test partner). */
+function securedOrLocal(url: string): boolean {
+  try {
+    const { protocol, hostname } = new URL(url);
+    const host = hostname.replace(/^\[|\]$/g, '');
+    return (
+      protocol === 'https:' ||
+      (protocol === 'http:' && (host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host)))
+    );
+  } catch {
+    return false;
+  }
 }
 
 /** "/inbound/formats/0: must be one of fhir-message, ..." — field first, in the file's own terms. */

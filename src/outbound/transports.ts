@@ -13,6 +13,8 @@ import {
 
 /** How much of a partner's answer is kept with a delivery or dead letter. */
 const ANSWER_LIMIT = 2000;
+/** How much of a partner's answer is read at all: a partner cannot make the hub buffer gigabytes. */
+const MAX_ANSWER_BYTES = 1024 * 1024;
 
 /**
  * Sends one plan change to one partner through its configured transport. Every transport carries
@@ -28,10 +30,24 @@ export async function deliver(
     case 'webhook':
       return sendWebhook(delivery, target, nowSeconds);
     case 'fhir-rest':
-      return post(target, target.url, fhirRestBundle(delivery), idHeaders(delivery));
+      return post(target, target.url, fhirRestBundle(delivery), signed(target, delivery, nowSeconds));
     case 'fhir-message':
-      return sendMessage(delivery, target);
+      return sendMessage(delivery, target, signed(target, delivery, nowSeconds));
   }
+}
+
+/**
+ * The id headers, and, when the partner has a signing secret, the signature headers too: every
+ * transport is signed (the signature is computed over the exact body in {@link send}).
+ */
+function signed(
+  target: OutboundTarget,
+  delivery: PlanChangeDelivery,
+  nowSeconds: number,
+): Record<string, string> {
+  return target.secret
+    ? { ...idHeaders(delivery), [TIMESTAMP_HEADER]: String(nowSeconds) }
+    : idHeaders(delivery);
 }
 
 async function sendWebhook(
@@ -49,11 +65,7 @@ async function sendWebhook(
     carePlan: delivery.carePlan,
     notice: delivery.notice,
   });
-  return post(target, target.url, body, {
-    ...idHeaders(delivery),
-    [TIMESTAMP_HEADER]: String(nowSeconds),
-    [SIGNATURE_HEADER]: signWebhook(target.secret, nowSeconds, body),
-  });
+  return post(target, target.url, body, { ...idHeaders(delivery), [TIMESTAMP_HEADER]: String(nowSeconds) });
 }
 
 /**
@@ -92,7 +104,11 @@ function fhirRestBundle(delivery: PlanChangeDelivery): Bundle {
 }
 
 /** A FHIR message to the partner's `$process-message`; its Bundle and MessageHeader ids are the message id. */
-async function sendMessage(delivery: PlanChangeDelivery, target: OutboundTarget): Promise<DeliveryReceipt> {
+async function sendMessage(
+  delivery: PlanChangeDelivery,
+  target: OutboundTarget,
+  headers: Record<string, string>,
+): Promise<DeliveryReceipt> {
   const header: MessageHeader = {
     resourceType: 'MessageHeader',
     id: delivery.messageId,
@@ -112,7 +128,7 @@ async function sendMessage(delivery: PlanChangeDelivery, target: OutboundTarget)
     ],
   };
   const url = `${target.url.replace(/\/$/, '')}/$process-message`;
-  const { httpStatus, answer } = await send(target, url, bundle, idHeaders(delivery));
+  const { httpStatus, answer } = await send(target, url, bundle, headers);
   const receipt = { httpStatus, partnerAnswer: answer.slice(0, ANSWER_LIMIT) };
   // A response message can say the partner refused it even with HTTP 200. Read from the whole
   // answer: in a long response message the code can come after the part that is kept.
@@ -163,6 +179,12 @@ async function send(
   body: unknown,
   headers: Record<string, string>,
 ): Promise<{ httpStatus: number; answer: string }> {
+  const text = typeof body === 'string' ? body : JSON.stringify(body);
+  const timestamp = headers[TIMESTAMP_HEADER];
+  const signature: Record<string, string> =
+    target.secret && timestamp
+      ? { [SIGNATURE_HEADER]: signWebhook(target.secret, Number(timestamp), text) }
+      : {};
   let response: Response;
   try {
     response = await fetch(url, {
@@ -170,8 +192,9 @@ async function send(
       headers: {
         'content-type': target.transport === 'webhook' ? 'application/json' : 'application/fhir+json',
         ...headers,
+        ...signature,
       },
-      body: typeof body === 'string' ? body : JSON.stringify(body),
+      body: text,
       signal: AbortSignal.timeout(target.timeoutMs),
       // Never follow a redirect: fetch would turn the POST into a GET without the body (and take
       // its 200 for a delivery) or re-send the message to another address. A 3xx is the partner's
@@ -184,7 +207,7 @@ async function send(
   }
   let answer: string;
   try {
-    answer = await response.text();
+    answer = await readCapped(response, MAX_ANSWER_BYTES);
   } catch (err) {
     // The partner answered a status but the body broke off: it did receive the request.
     throw new DeliveryError('ambiguous', `Answer from ${new URL(url).host} broke off`, {
@@ -199,4 +222,27 @@ async function send(
     });
   }
   return { httpStatus: response.status, answer };
+}
+
+/** The answer's text, at most `max` bytes of it (the rest is not read; the connection is dropped). */
+async function readCapped(response: Response, max: number): Promise<string> {
+  if (!response.body) {
+    return '';
+  }
+  const reader = response.body.getReader();
+  const parts: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) {
+      break;
+    }
+    parts.push(value);
+    size += value.byteLength;
+    if (size >= max) {
+      await reader.cancel();
+      break;
+    }
+  }
+  return Buffer.concat(parts).subarray(0, max).toString('utf8');
 }

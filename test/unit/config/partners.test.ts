@@ -2,6 +2,7 @@ import { describe, expect, it } from '@jest/globals';
 import path from 'node:path';
 import { loadPartners, parsePartner } from '../../../src/config/partners.js';
 import { ConfigError } from '../../../src/errors/hub-error.js';
+import { partnerDir } from '../../support/config-dirs.js';
 
 const repoRoot = path.resolve(import.meta.dirname, '../../..');
 
@@ -47,5 +48,24 @@ describe('partner configuration', () => {
     );
     expect(err).toBeInstanceOf(ConfigError);
     expect((err as ConfigError).problems).toEqual(['PARTNER_CONFIG_DIR broken.yaml: /inbound is required']);
+  });
+
+  it.each([
+    ['http://partner.example.org/hub-events', false],
+    ['http://10.1.2.3/hook', false],
+    ['https://partner.example.org/hub-events', true],
+    ['http://127.0.0.1:9000/hook', true],
+    ['http://localhost:9000/hook', true],
+  ])('takes outbound url %s only over TLS or to this machine (%s)', async (url, ok) => {
+    const dir = partnerDir({
+      'northside-bh': (p) => {
+        p.outbound.url = url;
+      },
+    });
+    const loaded = await loadPartners(dir).then(
+      () => [],
+      (e: unknown) => (e as ConfigError).problems,
+    );
+    expect(loaded).toEqual(ok ? [] : [expect.stringContaining('/outbound/url must be https://')]);
   });
 });

@@ -3,6 +3,8 @@ import type { Bundle, CarePlan, Communication, MessageHeader } from 'fhir/r4.js'
 import nock from 'nock';
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { createServer } from 'node:net';
+import { createServer as createHttpServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { DeliveryError } from '../../../src/outbound/delivery-error.js';
 import { deliver } from '../../../src/outbound/transports.js';
 import type { OutboundTarget, PlanChangeDelivery } from '../../../src/outbound/types.js';
@@ -285,6 +287,66 @@ describe('webhook signature, checked the way a partner checks it', () => {
     expect(verifyWebhook(SECRET, { signature: '', timestamp: String(NOW) }, body, NOW)).toEqual(missing);
     expect(verifyWebhook(SECRET, { signature }, body, NOW)).toEqual(missing);
     expect(verifyWebhook(SECRET, { signature, timestamp: 'yesterday' }, body, NOW)).toEqual(missing);
+  });
+});
+
+describe('signatures and answers on every transport', () => {
+  it.each([
+    [
+      'fhir-rest',
+      { ...fhirRest, secret: SECRET },
+      '/fhir',
+      { resourceType: 'Bundle', type: 'transaction-response' },
+    ],
+    [
+      'fhir-message',
+      { ...fhirMessage, secret: SECRET },
+      '/fhir/$process-message',
+      { resourceType: 'Bundle' },
+    ],
+  ] as const)('signs a %s delivery when the partner has a secret', async (_name, target, path, answer) => {
+    const seen = record(nock(PARTNER).post(path).reply(200, answer));
+    await deliver(delivery, target, NOW);
+    const req = seen[0]!;
+    const headers = {
+      signature: req.headers['x-hub-signature'] as string,
+      timestamp: req.headers['x-hub-timestamp'] as string,
+    };
+    expect(verifyWebhook(SECRET, headers, req.body, NOW)).toEqual({ ok: true });
+  });
+
+  it('stops reading an answer after 1 MiB (a partner cannot make the hub buffer without end)', async () => {
+    let written = 0;
+    const server = createHttpServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      const chunk = Buffer.alloc(64 * 1024, 'x');
+      const pump = (): void => {
+        while (written < 256 * 1024 * 1024 && res.write(chunk)) {
+          written += chunk.length;
+        }
+        if (written >= 256 * 1024 * 1024) {
+          res.end();
+        }
+      };
+      res.on('drain', pump);
+      res.on('close', () => res.off('drain', pump));
+      pump();
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = server.address() as AddressInfo;
+      nock.enableNetConnect('127.0.0.1');
+      const receipt = await deliver(
+        delivery,
+        { ...webhook, url: `http://127.0.0.1:${port}/hub-events` },
+        NOW,
+      );
+      expect(receipt.partnerAnswer?.length).toBeLessThanOrEqual(2000);
+      expect(written).toBeLessThan(32 * 1024 * 1024);
+    } finally {
+      server.closeAllConnections();
+      server.close();
+    }
   });
 });
 
