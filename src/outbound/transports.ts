@@ -224,23 +224,18 @@ async function send(
   return { httpStatus: response.status, answer };
 }
 
-/** The answer's text, at most `max` bytes of it (the rest is not read; the connection is dropped). */
+/** The answer's text, at most `max` bytes of it (the rest is not read; the stream is cancelled). */
 async function readCapped(response: Response, max: number): Promise<string> {
   if (!response.body) {
     return '';
   }
-  const reader = response.body.getReader();
   const parts: Uint8Array[] = [];
   let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) {
-      break;
-    }
-    parts.push(value);
-    size += value.byteLength;
+  // Leaving the loop early cancels the stream, which drops the connection.
+  for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
+    parts.push(chunk);
+    size += chunk.byteLength;
     if (size >= max) {
-      await reader.cancel();
       break;
     }
   }
