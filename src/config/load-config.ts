@@ -42,6 +42,11 @@ export interface HubConfig {
     /** Delete this deployment's FHIR subscriptions at shutdown (ephemeral test/preview deployments). */
     readonly removeSubscriptionsOnShutdown: boolean;
     /**
+     * `TRUST_PROXY`: which proxies' `X-Forwarded-*` headers count (Express's `trust proxy`: a hop
+     * count, `loopback`, or addresses and CIDR ranges); unset, none do.
+     */
+    readonly trustProxy: string | undefined;
+    /**
      * `ADMIN_TOKEN`: the Bearer token `/admin/*` requires; unset, `/admin/*` is served to loopback
      * clients only. Not enumerable, so logging or serialising the config never prints it.
      */
@@ -117,6 +122,8 @@ export const CONFIG_VARIABLES = {
     'Delete the FHIR subscriptions of this QUEUE_PREFIX at shutdown, for a deployment that goes away for good (tests, previews); never for one of several replicas (default false)',
   STAFF_FILE:
     'YAML file of staff accounts (username, name, role coordinator|supervisor|engineer|auditor, passwordHash from `npm run hub -- staff hash`); unset: no staff accounts, only ADMIN_TOKEN',
+  TRUST_PROXY:
+    'Proxies whose X-Forwarded-* headers count (a hop count, loopback, or addresses/CIDRs); unset: none. Sets the client address for rate limits and HTTPS for Secure cookies',
   ADMIN_TOKEN:
     'Bearer token required for /admin/* (dead letters, rejected records, queue dashboard); unset: /admin/* answers loopback clients only',
 } as const;
@@ -160,6 +167,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
         authRequired: read.bool('AUTH_REQUIRED', !demoPartners),
         staffFile: env.STAFF_FILE ? path.resolve(cwd, env.STAFF_FILE) : undefined,
         removeSubscriptionsOnShutdown: read.bool('REMOVE_SUBSCRIPTIONS_ON_SHUTDOWN', false),
+        trustProxy: env.TRUST_PROXY ? read.string('TRUST_PROXY', '', /^[A-Za-z0-9.:/, ]+$/) : undefined,
       },
       'adminToken',
       read.token('ADMIN_TOKEN'),

@@ -34,6 +34,8 @@ export interface AppDeps {
   readonly demoInbox?: boolean;
   /** Serve the queue dashboard at `/admin/queues` over these queues. */
   readonly dashboard?: readonly Queue[];
+  /** `TRUST_PROXY`: whose `X-Forwarded-*` headers count (Express `trust proxy`); unset: nobody's. */
+  readonly trustProxy?: string | undefined;
   /** `ADMIN_TOKEN`: required for `/admin/*`; unset, `/admin/*` is served to loopback clients only. */
   readonly adminToken?: string | undefined;
   /** Request limits on the partner and staff routes, by address and then by who signed in (absent: none). */
@@ -103,6 +105,10 @@ function protect(
 export function createApp(deps: AppDeps): Express {
   const app = express();
   app.disable('x-powered-by');
+  if (deps.trustProxy) {
+    // A hop count is a number to Express; anything else (loopback, addresses) is passed as is.
+    app.set('trust proxy', /^\d+$/.test(deps.trustProxy) ? Number(deps.trustProxy) : deps.trustProxy);
+  }
   app.use(securityHeaders());
   app.use(requestLog(deps.logger));
   app.use(healthRoutes(deps.checks));

@@ -234,6 +234,7 @@ export async function startHub(config: HubConfig, logger: Logger): Promise<Runni
       session: {
         sessions: new TokenStore(redis, prefix, 'staff'),
         staffConfigured: staff.size > 0,
+        httpsPublic: publicUrl.startsWith('https:'),
         now,
         onRefused,
       },
@@ -248,6 +249,7 @@ export async function startHub(config: HubConfig, logger: Logger): Promise<Runni
     dashboard: allQueues(queues),
     adminToken: config.http.adminToken,
     rateLimit: requestLimits(redis, prefix, config.ingest.rateLimitPerMinute),
+    trustProxy: config.http.trustProxy,
     ...(config.http.authRequired
       ? {
           auth: {

@@ -12,6 +12,8 @@ export interface UiSessionDeps {
   readonly sessions: TokenStore;
   /** Staff accounts exist (`STAFF_FILE`): every page needs a signed-in member of staff. */
   readonly staffConfigured: boolean;
+  /** The hub is reached over HTTPS (`HUB_PUBLIC_URL`): session cookies are `Secure` whatever a proxy says. */
+  readonly httpsPublic?: boolean;
   readonly now: () => Date;
   readonly onRefused: (refused: RefusedAccess) => void;
 }

@@ -160,7 +160,7 @@ export function uiRoutes(deps: UiDeps): Router {
       sameSite: 'strict',
       path: '/ui',
       maxAge: STAFF_SESSION_SECONDS * 1000,
-      secure: req.secure,
+      secure: req.secure || deps.session.httpsPublic === true,
     });
     res.redirect(
       303,

@@ -43,6 +43,7 @@ describe('staff sign-in and roles', () => {
       AUTH_REQUIRED: 'true',
       STAFF_FILE: file,
       ADMIN_TOKEN: 'break-glass-0123456789',
+      TRUST_PROXY: 'loopback',
     });
   });
 
@@ -96,6 +97,24 @@ describe('staff sign-in and roles', () => {
     expect((await status('/admin/dead-letters', coordinator)).status).toBe(403);
     expect((await status('/audit/participants/none', engineer)).status).toBe(403);
     expect((await status('/roster')).status).toBe(401);
+  });
+
+  it('marks the page session cookie Secure when a trusted proxy says the browser used HTTPS', async () => {
+    const signIn = (headers: Record<string, string>): Promise<Response> =>
+      fetch(`${hub.url}/ui/login`, {
+        method: 'POST',
+        redirect: 'manual',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', origin: hub.url, ...headers },
+        body: new URLSearchParams({ username: 'casey', password: PASSWORD, next: '/ui/roster' }),
+      });
+    const viaProxy = await signIn({
+      'x-forwarded-proto': 'https',
+      'x-forwarded-host': new URL(hub.url).host,
+    });
+    expect(viaProxy.status).toBe(303);
+    expect(viaProxy.headers.get('set-cookie')).toMatch(/;\s*Secure/i);
+    const direct = await signIn({});
+    expect(direct.headers.get('set-cookie')).not.toMatch(/;\s*Secure/i);
   });
 
   it('records which staff member recorded a Part 2 consent', async () => {
