@@ -72,6 +72,8 @@ export interface HubConfig {
     readonly mllpIdleMs: number;
     /** Requests one partner may make per minute on its ingest and partner routes. */
     readonly rateLimitPerMinute: number;
+    /** Days a rejected record is kept for replay before it expires. */
+    readonly rejectedRetentionDays: number;
   };
   /**
    * Every `*_SECRET` variable (e.g. partner webhook signing secrets named by `outbound.secretEnv`).
@@ -112,6 +114,8 @@ export const CONFIG_VARIABLES = {
     'Requests one partner may make per minute on its ingest and partner routes, across hub replicas (default 600)',
   DEMO_INBOX:
     'Serve /demo/inbox/<partner>, the stand-in endpoint of the demo partners (default: true when PARTNER_CONFIG_DIR is unset)',
+  REJECTED_RETENTION_DAYS:
+    'Days a rejected record (with its PHI) is kept for an engineer to replay or discard (default 30)',
   MLLP_PORT: 'Port of the HL7 v2 MLLP listener, on HOST (default 2575; 0 picks a free port)',
   MLLP_MAX_CONNECTIONS: 'MLLP connections open at once (default 200); more are closed unread',
   MLLP_MAX_CONNECTIONS_PER_ADDRESS: 'MLLP connections open at once from one address (default 20)',
@@ -193,6 +197,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
       mllpMaxConnectionsPerAddress: read.int('MLLP_MAX_CONNECTIONS_PER_ADDRESS', 20, 1, 100_000),
       mllpIdleMs: read.int('MLLP_IDLE_TIMEOUT_MS', 300_000, 100, 86_400_000),
       rateLimitPerMinute: read.int('RATE_LIMIT_PER_MINUTE', 600, 1, 1_000_000),
+      rejectedRetentionDays: read.int('REJECTED_RETENTION_DAYS', 30, 1, 3650),
     },
     secrets: Object.fromEntries(
       Object.entries(env).filter(

@@ -19,15 +19,26 @@ export interface StoredRejection {
   readonly rejectedAt: string;
 }
 
+/** How long a rejection is kept for an engineer to replay or discard it (then it expires). */
+export const DEFAULT_REJECTED_RETENTION_DAYS = 30;
+/** Rejections kept at most; past it the oldest go first. */
+const MAX_REJECTIONS = 100_000;
+
 /**
- * Rejected records in Redis: a hash per record and a sorted set by time as the index. Nothing is
- * expired automatically: a rejection stays until it is replayed or discarded.
+ * Rejected records in Redis: a key per record and a sorted set by time as the index. A rejection
+ * stays until it is replayed or discarded, or its retention ends (`REJECTED_RETENTION_DAYS`, the
+ * record's PHI with it); the index never holds more than {@link MAX_REJECTIONS}.
  */
 export class RejectedStore {
+  private readonly retentionSeconds: number;
+
   constructor(
     private readonly redis: Redis,
     private readonly prefix: string,
-  ) {}
+    retentionDays: number = DEFAULT_REJECTED_RETENTION_DAYS,
+  ) {
+    this.retentionSeconds = Math.round(retentionDays * 24 * 3600);
+  }
 
   private key(id: string): string {
     return `${this.prefix}:rejected:${id}`;
@@ -43,10 +54,13 @@ export class RejectedStore {
    */
   async add(rejection: Omit<StoredRejection, 'id'>, id: string = randomUUID()): Promise<StoredRejection> {
     const stored: StoredRejection = { ...rejection, id };
+    const expiredBefore = Date.parse(stored.rejectedAt) - this.retentionSeconds * 1000;
     await this.redis
       .multi()
-      .set(this.key(stored.id), JSON.stringify(stored))
+      .set(this.key(stored.id), JSON.stringify(stored), 'EX', this.retentionSeconds)
       .zadd(this.index, Date.parse(stored.rejectedAt), stored.id)
+      .zremrangebyscore(this.index, '-inf', `(${expiredBefore}`)
+      .zremrangebyrank(this.index, 0, -(MAX_REJECTIONS + 1))
       .exec();
     return stored;
   }

@@ -17,7 +17,11 @@ interface StoredBatch {
 }
 
 /** Batches kept per partner unless told otherwise. */
-export const DEFAULT_TRAFFIC_LIMIT = 200;
+export const DEFAULT_TRAFFIC_LIMIT = 100;
+/** Larger batches are not kept (the gate replays typical traffic, not bulk loads). */
+export const MAX_RECORDED_BYTES = 1024 * 1024;
+/** A partner's recording is dropped after this long without a new batch. */
+const TRAFFIC_TTL_SECONDS = 14 * 24 * 3600;
 
 /**
  * The last N inbound batches of each partner, for the mapping release gate
@@ -26,7 +30,9 @@ export const DEFAULT_TRAFFIC_LIMIT = 200;
  * newest first, LPUSH + LTRIM).
  *
  * The bodies are PHI. They are kept in the hub's own Redis like the queued ingest jobs and the
- * rejected records, and bounded: never more than `limit` batches per partner.
+ * rejected records, and bounded: at most `limit` batches of at most {@link MAX_RECORDED_BYTES}
+ * each per partner (about 130 MiB of Redis at worst with the defaults), gone 14 days after the
+ * partner's last batch.
  */
 export class TrafficRecorder {
   constructor(
@@ -45,11 +51,15 @@ export class TrafficRecorder {
     body: Buffer,
     receivedAt: string = new Date().toISOString(),
   ): Promise<void> {
+    if (body.length > MAX_RECORDED_BYTES) {
+      return;
+    }
     const stored: StoredBatch = { format, receivedAt, body: body.toString('base64') };
     await this.redis
       .multi()
       .lpush(this.key(partnerId), JSON.stringify(stored))
       .ltrim(this.key(partnerId), 0, this.limit - 1)
+      .expire(this.key(partnerId), TRAFFIC_TTL_SECONDS)
       .exec();
   }
 

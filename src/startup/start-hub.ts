@@ -106,7 +106,7 @@ export async function startHub(config: HubConfig, logger: Logger): Promise<Runni
     (err: unknown) => logger.warn({ error: (err as Error).message }, 'refused access not audited'),
   );
   const formats = defaultFormats();
-  const rejected = new RejectedStore(redis, prefix);
+  const rejected = new RejectedStore(redis, prefix, config.ingest.rejectedRetentionDays);
   const queues = createQueues(redis, prefix, partners);
   const planChange = (data: Parameters<typeof enqueuePlanChange>[1]): Promise<void> =>
     enqueuePlanChange(queues.planChanges, data);
