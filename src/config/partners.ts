@@ -49,6 +49,12 @@ export interface PartnerConfig {
     part2Program?: boolean;
     /** Addresses or CIDR ranges its MLLP connections come from; required for MLLP when AUTH_REQUIRED. */
     mllpAllowFrom?: string[];
+    /**
+     * The record kinds through which the partner joins a participant's care team (an admission,
+     * an enrolment, a service plan), e.g. `[hl7v2-adt]`. A record of another kind is applied
+     * without the join. Absent: none; staff put the partner on the team.
+     */
+    careTeamJoins?: InboundFormat[];
   };
   identifiers?: {
     /**
@@ -140,6 +146,12 @@ const schema: JSONSchemaType<PartnerConfig> = {
           type: 'array',
           nullable: true,
           items: { type: 'string', minLength: 1 },
+          uniqueItems: true,
+        },
+        careTeamJoins: {
+          type: 'array',
+          nullable: true,
+          items: { type: 'string', enum: [...INBOUND_FORMATS] },
           uniqueItems: true,
         },
       },

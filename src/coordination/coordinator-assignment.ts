@@ -80,7 +80,7 @@ function checkAssignment(deps: CoordinatorDeps, a: CoordinatorAssignment): void 
 }
 
 /** Reads, changes and writes the CareTeam with If-Match, retrying when someone else wrote it first. */
-async function changeCareTeam(
+export async function changeCareTeam(
   deps: CoordinatorDeps,
   patientId: string,
   change: (participants: CareTeamParticipant[]) => CareTeamParticipant[],

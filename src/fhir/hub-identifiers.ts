@@ -3,6 +3,7 @@ import type { Identifier } from 'fhir/r4.js';
 /** Kinds of records the hub itself issues identifiers for. */
 export type HubRecordKind =
   | 'care-team'
+  | 'care-team-notice'
   | 'careplan'
   | 'plan-change-notice'
   | 'ack-task'

@@ -183,7 +183,13 @@ export class IngestService {
       return [];
     }
     const result = checkWriteBoundary(
-      { sender: partner.id, format, partnerIds, identifierBase: this.deps.identifierBase },
+      {
+        sender: partner.id,
+        format,
+        partnerIds,
+        careTeamJoins: partner.inbound.careTeamJoins ?? [],
+        identifierBase: this.deps.identifierBase,
+      },
       mapped,
     );
     return result.allowed ? [] : result.violations;

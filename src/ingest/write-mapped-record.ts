@@ -1,5 +1,13 @@
 import { createHash } from 'node:crypto';
-import type { Bundle, BundleEntry, CareTeam, CareTeamParticipant, Provenance, Resource } from 'fhir/r4.js';
+import type {
+  Bundle,
+  BundleEntry,
+  CareTeam,
+  CareTeamParticipant,
+  Communication,
+  Provenance,
+  Resource,
+} from 'fhir/r4.js';
 import { hubIdentifier, tokenOf } from '../fhir/hub-identifiers.js';
 import { CODE_SYSTEM } from '../fhir/profiles.js';
 import { ResourceNotFoundError, VersionConflictError } from '../fhir/fhir-errors.js';
@@ -93,7 +101,8 @@ async function writeOnce(
 
   const careTeam = await careTeamEntry(fhir, identifierBase, patient, mapped.careTeamMembers ?? []);
   if (careTeam) {
-    entries.push(careTeam);
+    entries.push(careTeam.entry);
+    entries.push(...careTeam.joined.map((agency) => joinNotice(identifierBase, patient, agency, source)));
   }
 
   const provenance = provenanceFor(source, identifierBase, entries, provenanceId(source, mapped));
@@ -111,13 +120,16 @@ async function writeOnce(
   return { patient, written, versions, provenance: `Provenance/${provenance.id}`, events };
 }
 
-/** The shared CareTeam of the participant, with the record's members merged in; undefined if unchanged. */
+/**
+ * The shared CareTeam of the participant, with the record's members merged in, and the agencies
+ * that joined; undefined if unchanged.
+ */
 async function careTeamEntry(
   fhir: FhirGateway,
   identifierBase: string,
   patient: string,
   members: readonly CareTeamMember[],
-): Promise<BundleEntry | undefined> {
+): Promise<{ entry: BundleEntry; joined: string[] } | undefined> {
   if (members.length === 0) {
     return undefined;
   }
@@ -127,6 +139,8 @@ async function careTeamEntry(
   });
   const participants = [...(existing?.participant ?? [])];
   let changed = !existing;
+  const wasMember = (agency: string): boolean => participants.some((p) => p.member?.reference === agency);
+  const joined = new Set<string>();
   for (const m of members) {
     const present = participants.some(
       (p) =>
@@ -135,6 +149,10 @@ async function careTeamEntry(
         p.role?.some((r) => r.coding?.some((c) => c.code === m.role)),
     );
     if (!present) {
+      const agency = m.member.reference;
+      if (agency?.startsWith('Organization/') && !wasMember(agency)) {
+        joined.add(agency);
+      }
       participants.push(toParticipant(m));
       changed = true;
     }
@@ -148,7 +166,7 @@ async function careTeamEntry(
     subject: { reference: patient },
     participant: participants,
   };
-  return existing
+  const entry: BundleEntry = existing
     ? {
         resource: careTeam,
         request: {
@@ -161,6 +179,43 @@ async function careTeamEntry(
         resource: careTeam,
         request: { method: 'PUT', url: `CareTeam?identifier=${tokenOf(identifier)}` },
       };
+  return { entry, joined: [...joined] };
+}
+
+/**
+ * A care-team join is a decision the hub records: who joined, through which record, for the
+ * coordinators to see on the participant's timeline (and end, if it is wrong). One per agency and
+ * participant, written in the same transaction as the join.
+ */
+function joinNotice(
+  identifierBase: string,
+  patient: string,
+  agency: string,
+  source: SourceRecord,
+): BundleEntry {
+  const identifier = hubIdentifier(
+    identifierBase,
+    'care-team-notice',
+    `${patient.split('/')[1]}.${agency.split('/')[1]}`,
+  );
+  const notice: Communication = {
+    resourceType: 'Communication',
+    identifier: [identifier],
+    status: 'completed',
+    category: [{ coding: [{ system: CODE_SYSTEM.communicationCategory, code: 'care-team-change' }] }],
+    subject: { reference: patient },
+    sent: source.receivedAt,
+    sender: { reference: agency },
+    payload: [
+      {
+        contentString: `${agency.split('/')[1]} joined the shared care team through ${source.format} ${source.location}; staff can end the membership if it is wrong`,
+      },
+    ],
+  };
+  return {
+    resource: notice,
+    request: { method: 'PUT', url: `Communication?identifier=${tokenOf(identifier)}` },
+  };
 }
 
 function toParticipant(m: CareTeamMember): CareTeamParticipant {

@@ -126,6 +126,7 @@ export function processIngestJob(
           sender: partner.id,
           format: data.format,
           partnerIds: deps.partners.all().map((p) => p.id),
+          careTeamJoins: partner.inbound.careTeamJoins ?? [],
           identifierBase: deps.identifierBase,
         },
         handler.map(data.record, { partner, identifierBase: deps.identifierBase }),

@@ -25,6 +25,11 @@ export function isOnCareTeam(team: CareTeam | undefined, partnerId: string, at: 
     (p) =>
       (p.member?.reference === org || p.onBehalfOf?.reference === org) &&
       (!p.period?.start || Date.parse(p.period.start) <= t) &&
-      (!p.period?.end || t <= Date.parse(p.period.end)),
+      (!p.period?.end || t <= endOf(p.period.end)),
   );
+}
+
+/** The last instant a period's end covers: a date alone (`2026-12-01`) covers that whole day. */
+function endOf(end: string): number {
+  return end.length === 10 ? Date.parse(end) + 24 * 3600_000 - 1 : Date.parse(end);
 }

@@ -21,7 +21,8 @@ import type { MappedRecord, ResourceWrite } from '../mappers/types.js';
  *   identifier, stating the version it edited (`baseVersion`); decision rights and change control
  *   decide whether the edit stands.
  * - Tasks: a record opens or changes only Tasks its own agency owns.
- * - Care team: a record puts only its own agency (or its staff on behalf of it) on the care team.
+ * - Care team: a record puts only its own agency (or its staff) on the care team, and only through
+ *   the record kinds its partner file names (`inbound.careTeamJoins`).
  */
 export const INBOUND_WRITABLE: ReadonlySet<string> = new Set([
   'AllergyIntolerance',
@@ -67,6 +68,8 @@ export interface BoundaryContext {
   readonly format: string;
   /** Every configured partner id (the sender's included). */
   readonly partnerIds: readonly string[];
+  /** The record kinds the sender's file lets it join a care team through (`inbound.careTeamJoins`). */
+  readonly careTeamJoins: readonly string[];
   readonly identifierBase: string;
 }
 
@@ -165,9 +168,12 @@ export function checkWriteBoundary(ctx: BoundaryContext, mapped: MappedRecord): 
   if (violations.length > 0) {
     return { allowed: false, violations };
   }
+  // A join through a record kind the partner's file does not name is not made: the record is.
+  const { careTeamMembers, ...rest } = mapped;
+  const joins = ctx.careTeamJoins.includes(ctx.format) && careTeamMembers ? { careTeamMembers } : {};
   return {
     allowed: true,
-    mapped: { ...mapped, writes: mapped.writes.map((w) => scoped(ctx, own, w)) },
+    mapped: { ...rest, ...joins, writes: mapped.writes.map((w) => scoped(ctx, own, w)) },
   };
 }
 

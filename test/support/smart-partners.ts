@@ -14,6 +14,7 @@ export interface SmartPartners {
 export async function smartPartners(
   ids: readonly string[],
   scopes: readonly string[] = ['system/*.cu', 'system/*.rs', 'system/Task.rus'],
+  more: Record<string, (p: Record<string, unknown>) => void> = {},
 ): Promise<SmartPartners> {
   const keys = new Map<string, { kid: string; privateKey: CryptoKey }>();
   const edits: Record<string, (p: Record<string, unknown>) => void> = {};
@@ -24,6 +25,7 @@ export async function smartPartners(
     const jwk = { ...(await exportJWK(publicKey)), kid, alg: 'ES384' };
     edits[id] = (p) => {
       p.auth = { jwks: { keys: [jwk] }, scopes: [...scopes] };
+      more[id]?.(p);
     };
   }
   return {

@@ -15,6 +15,7 @@ import {
   type NamedCoordinator,
 } from '../../coordination/coordinator-assignment.js';
 import { huddleLog, recordHuddle, type HuddleInput } from '../../coordination/huddles.js';
+import { endCareTeamMembership } from '../../coordination/care-team-membership.js';
 import { buildRoster, type RosterDeps } from '../../coordination/roster-service.js';
 import { grantPart2Consent, revokeConsent, type ConsentDeps } from '../../security/consents.js';
 import type { CoordinationDeps } from '../../coordination/coordination-deps.js';
@@ -112,6 +113,13 @@ export const huddleSchema: SchemaObject = {
   },
 };
 
+const endMembershipSchema: SchemaObject = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['reason'],
+  properties: { reason: text },
+};
+
 const consentSchema: SchemaObject = {
   type: 'object',
   additionalProperties: false,
@@ -132,6 +140,8 @@ function queryDate(value: unknown): string | undefined {
  *   late) or refused by the participant with how the refusal was handled.
  * - `GET /roster[?agency=&flag=]`: today's huddle roster, ranked with reasons.
  * - `POST /huddles`, `GET /huddles/:id`: the huddle log, attendance, decisions and closed actions.
+ * - `POST /participants/:id/care-team/:partnerId/end` `{reason}`: staff end an agency's place on
+ *   the participant's care team.
  * - `POST /participants/:id/consents` `{recipient, until?}`: the participant's 42 CFR Part 2 consent
  *   to disclosure to a partner (releases what was withheld); `POST /consents/:id/revoke`.
  */
@@ -183,6 +193,13 @@ export function coordinationRoutes(deps: CoordinationRouteDeps): Router {
     const staff = res.locals.staff as { username: string; role: string } | undefined;
     const by = staff ? `${staff.username} (${staff.role})` : undefined;
     res.status(201).json(await grantPart2Consent(deps, req.params.id, body.recipient, body.until, by));
+  });
+
+  router.post('/participants/:id/care-team/:partnerId/end', json, async (req, res) => {
+    const body = validBody<{ reason: string }>(endMembershipSchema, req.body);
+    const staff = res.locals.staff as { username: string; role: string } | undefined;
+    const by = staff ? `${staff.username} (${staff.role})` : 'break-glass (ADMIN_TOKEN)';
+    res.json(await endCareTeamMembership(deps, req.params.id, req.params.partnerId, body.reason, by));
   });
 
   router.post('/consents/:id/revoke', async (req, res) => {

@@ -5,13 +5,20 @@
  * asserts the 4xx and reads HAPI back to show nothing changed. Real HAPI and Redis.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import type { CarePlan, CareTeam, Patient, Resource, Task } from 'fhir/r4.js';
+import type { CarePlan, CareTeam, Communication, Patient, Resource, Task } from 'fhir/r4.js';
 import type { RunningHub } from '../../../src/startup/start-hub.js';
 import { Redis } from 'ioredis';
 import { HOOK_SECRET_HEADER } from '../../../src/fhir/subscriptions.js';
 import { sharedHookSecret } from '../../../src/security/hook-secret.js';
 import { dropPrefix, eventually, startTestHub, testPrefix } from '../../fixtures/ingest/hub-helpers.js';
-import { IDENTIFIER_BASE, MEDICAID_SYSTEM, newPerson, type Person } from '../../fixtures/ingest/samples.js';
+import {
+  adt,
+  hmisZip,
+  IDENTIFIER_BASE,
+  MEDICAID_SYSTEM,
+  newPerson,
+  type Person,
+} from '../../fixtures/ingest/samples.js';
 import { smartPartners } from '../../support/smart-partners.js';
 import { redisUrl, unique } from '../../support/test-env.js';
 
@@ -38,7 +45,12 @@ describe('trust boundary: a partner writes and reads only what is its own', () =
   const tokens = new Map<PartnerId, string>();
 
   beforeAll(async () => {
-    const smart = await smartPartners(PARTNERS);
+    // The housing program joins no care team through its HMIS exports (staff put it on).
+    const smart = await smartPartners(PARTNERS, undefined, {
+      'harbor-housing': (p) => {
+        (p.inbound as { careTeamJoins?: string[] }).careTeamJoins = [];
+      },
+    });
     hub = await startTestHub(prefix, {
       AUTH_REQUIRED: 'true',
       PARTNER_CONFIG_DIR: smart.dir,
@@ -69,7 +81,9 @@ describe('trust boundary: a partner writes and reads only what is its own', () =
         ...(body === undefined ? {} : { 'content-type': contentType }),
         ...headers,
       },
-      ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
+      ...(body === undefined
+        ? {}
+        : { body: typeof body === 'string' || Buffer.isBuffer(body) ? body : JSON.stringify(body) }),
     });
     const text = await res.text();
     let parsed: unknown = text;
@@ -514,6 +528,96 @@ describe('trust boundary: a partner writes and reads only what is its own', () =
       await eventually(
         async () => (await hub.queues.planChanges.getJob(`careplan.${target.id}.1`)) !== undefined,
       );
+    });
+  });
+
+  describe('care-team membership is a recorded decision', () => {
+    const adminToken = 'trust-boundary-admin-token-0123456789';
+
+    /** The shared CareTeam of the participant named by `person`'s Medicaid ID (or SSN). */
+    async function teamOf(person: Person, bySsn = false): Promise<CareTeam | undefined> {
+      const [patient] = await hub.fhir.search<Patient>('Patient', {
+        identifier: bySsn
+          ? `http://hl7.org/fhir/sid/us-ssn|${person.ssn}`
+          : `${MEDICAID_SYSTEM}|${person.medicaid}`,
+      });
+      expect(patient).toBeDefined();
+      const [team] = await hub.fhir.search<CareTeam>('CareTeam', {
+        identifier: `${sid('hub', 'care-team')}|${patient!.id}`,
+      });
+      return team;
+    }
+
+    it('a join through a record kind the partner file names is written with a notice for the coordinators', async () => {
+      const person = newPerson();
+      const answer = await call(
+        'POST',
+        '/ingest/northside-bh/hl7v2-adt?wait=30',
+        'northside-bh',
+        adt(person, { trigger: 'A01', controlId: unique('C'), visitNumber: unique('V') }),
+        'application/hl7-v2',
+      );
+      expect(answer.status).toBe(200);
+      const team = await teamOf(person);
+      expect(team!.participant?.map((p) => p.member?.reference)).toContain('Organization/northside-bh');
+      const notices = await hub.fhir.search<Communication>('Communication', {
+        subject: team!.subject!.reference!,
+        category: `${IDENTIFIER_BASE}/fhir/CodeSystem/hub-communication-category|care-team-change`,
+      });
+      expect(notices.map((n) => n.payload?.[0]?.contentString)).toEqual([
+        expect.stringContaining('northside-bh joined the shared care team through hl7v2-adt'),
+      ]);
+    });
+
+    it('a record kind the partner file does not name is applied without the join', async () => {
+      const person = newPerson();
+      const answer = await call(
+        'POST',
+        '/ingest/harbor-housing/hmis-csv?wait=30',
+        'harbor-housing',
+        hmisZip(person),
+        'application/zip',
+      );
+      expect(answer.status).toBe(200);
+      const members = (await teamOf(person, true))?.participant?.map((p) => p.member?.reference) ?? [];
+      expect(members).not.toContain('Organization/harbor-housing');
+    });
+
+    it('staff end a membership: the agency then reads nothing about the participant', async () => {
+      const person = newPerson();
+      await call(
+        'POST',
+        '/ingest/northside-bh/hl7v2-adt?wait=30',
+        'northside-bh',
+        adt(person, { trigger: 'A01', controlId: unique('C'), visitNumber: unique('V') }),
+        'application/hl7-v2',
+      );
+      const team = await teamOf(person);
+      const patient = team!.subject!.reference!;
+      expect((await call('GET', `/fhir/${patient}`, 'northside-bh')).status).toBe(200);
+      const ended = await call(
+        'POST',
+        `/${patient.replace('Patient', 'participants')}/care-team/northside-bh/end`,
+        undefined,
+        { reason: 'Referred in error' },
+        'application/json',
+        { authorization: `Bearer ${adminToken}` },
+      );
+      expect(ended.status).toBe(200);
+      expect((await call('GET', `/fhir/${patient}`, 'northside-bh')).status).toBe(403);
+      // A partner cannot end (or start) a membership itself.
+      expect(
+        (
+          await call(
+            'POST',
+            `/${patient.replace('Patient', 'participants')}/care-team/sunrise-hcbs/end`,
+            'northside-bh',
+            {
+              reason: 'x',
+            },
+          )
+        ).status,
+      ).toBe(401);
     });
   });
 });
