@@ -200,6 +200,14 @@ describe('trust boundary: a partner writes and reads only what is its own', () =
         cases.push([`a Consent naming the sender for ${victim}'s records`, sender, format, victim]);
       }
       cases.push([`the hub's acknowledgment Task identifier`, sender, format, 'hub']);
+      for (const code of [
+        'acknowledge-plan-change',
+        'escalation-review',
+        'huddle-action',
+        'assign-coordinator',
+      ]) {
+        cases.push([`a Task coded ${code}, which only the hub opens`, sender, format, 'hub']);
+      }
       for (const type of [
         'Provenance',
         'AuditEvent',
@@ -273,6 +281,17 @@ describe('trust boundary: a partner writes and reads only what is its own', () =
           await refused(sender, format, bundle(sender, format, person, [consent]), /resource-type/, [
             ['Consent', sid(sender, 'consent'), value],
           ]);
+        } else if (what.startsWith('a Task coded')) {
+          const code = /^a Task coded ([a-z-]+),/.exec(what)![1]!;
+          const forged = task(own, `Organization/${sender}`);
+          forged.code = { coding: [{ system: TASK_CODE, code }] };
+          await refused(
+            sender,
+            format,
+            bundle(sender, format, person, [forged]),
+            /only the hub|opened by the hub/,
+            [['Task', own.system, own.value]],
+          );
         } else if (what.startsWith("the hub's")) {
           const ack = { system: sid('hub', 'ack-task'), value: `${sender}.${value}.1` };
           await refused(
