@@ -39,6 +39,7 @@ export function defaultFormats(): FormatHandlers {
     'evv-csv': handler({ contentTypes: ['text/csv'], parse: parseEvvCsv, map: evvVisitToMapped }),
     'hmis-csv': handler({
       contentTypes: ['application/zip'],
+      offThread: true,
       parse: (body) => parseHmisZip(body),
       map: hmisToFhir,
     }),

@@ -7,6 +7,8 @@ export interface FormatHandler<T = unknown> {
   /** Content types the HTTP ingest endpoint accepts for this format. */
   readonly contentTypes: readonly string[];
   parse(body: Buffer, partner: PartnerConfig): ParseResult<T>;
+  /** Read on a thread of its own (a batch can take seconds to read: see ingest/parse-off-thread.ts). */
+  readonly offThread?: boolean;
   map(record: T, ctx: MappingContext): MappedRecord;
 }
 

@@ -6,6 +6,7 @@ import { HubError } from '../errors/hub-error.js';
 import type { Logger } from '../logging/logger.js';
 import { enqueueIngest, type IngestQueue, type IngestJobResult } from '../queues/ingest.queue.js';
 import type { FormatHandlers } from './formats.js';
+import { parseOffThread } from './parse-off-thread.js';
 import type { RejectedStore, StoredRejection } from './rejected-store.js';
 import type { TrafficRecorder } from './traffic-recorder.js';
 import { checkWriteBoundary, type BoundaryViolation } from '../security/write-boundary.js';
@@ -84,7 +85,9 @@ export class IngestService {
     if (!handler) {
       throw new HubError('INGEST.FORMAT_UNAVAILABLE', `The hub cannot read ${format} yet`, { status: 501 });
     }
-    const parsed = handler.parse(body, partner);
+    const parsed = handler.offThread
+      ? await parseOffThread(format, body, partner)
+      : handler.parse(body, partner);
     const receivedAt = new Date().toISOString();
     // Recording is for the release gate only: a failure is logged, it never costs the batch.
     await this.deps.traffic?.record(partnerId, format, body, receivedAt).catch((err: unknown) => {
