@@ -10,6 +10,31 @@ import { dropPrefix, startTestHub, testPrefix } from '../../fixtures/ingest/hub-
 import { adt, newPerson } from '../../fixtures/ingest/samples.js';
 import { partnerDir } from '../../support/config-dirs.js';
 
+/** A raw TCP connection to the hub's MLLP port from `localAddress` (another loopback address is another peer). */
+function connectFrom(hub: RunningHub, localAddress: string): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host: '127.0.0.1', port: hub.mllpPort, localAddress });
+    socket.once('connect', () => resolve(socket));
+    socket.once('error', reject);
+  });
+}
+
+/** Whether the hub closes the connection within `ms`. */
+function closedWithin(socket: Socket, ms: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    if (socket.destroyed || socket.readyState === 'closed') {
+      resolve(true);
+      return;
+    }
+    const timer = setTimeout(() => resolve(false), ms);
+    socket.once('close', () => {
+      clearTimeout(timer);
+      resolve(true);
+    });
+    socket.resume();
+  });
+}
+
 describe('MLLP allow-list', () => {
   const prefix = testPrefix();
   let hub: RunningHub;
@@ -83,33 +108,11 @@ describe('MLLP allow-list', () => {
     });
   });
 
-  /** Opens a raw connection from `localAddress` and resolves how it ended: closed unread, or still open. */
-  function connectFrom(localAddress: string): Promise<Socket> {
-    return new Promise((resolve, reject) => {
-      const socket = connect({ host: '127.0.0.1', port: hub.mllpPort, localAddress });
-      socket.once('connect', () => resolve(socket));
-      socket.once('error', reject);
-    });
-  }
-  const closedWithin = (socket: Socket, ms: number): Promise<boolean> =>
-    new Promise((resolve) => {
-      if (socket.destroyed || socket.readyState === 'closed') {
-        resolve(true);
-        return;
-      }
-      const timer = setTimeout(() => resolve(false), ms);
-      socket.once('close', () => {
-        clearTimeout(timer);
-        resolve(true);
-      });
-      socket.resume();
-    });
-
   it('closes a connection from an address on no allow-list before reading anything', async () => {
-    const socket = await connectFrom('127.0.0.2');
+    const socket = await connectFrom(hub, '127.0.0.2');
     socket.write('\x0bMSH|^~\\&|X|NORTHSIDE');
     expect(await closedWithin(socket, 2000)).toBe(true);
-    const allowed = await connectFrom('127.0.0.1');
+    const allowed = await connectFrom(hub, '127.0.0.1');
     expect(await closedWithin(allowed, 300)).toBe(false);
     allowed.destroy();
   });
@@ -132,21 +135,7 @@ describe('MLLP connection limits', () => {
     await dropPrefix(prefix);
   });
 
-  const open = (localAddress: string): Promise<Socket> =>
-    new Promise((resolve, reject) => {
-      const socket = connect({ host: '127.0.0.1', port: hub.mllpPort, localAddress });
-      socket.once('connect', () => resolve(socket));
-      socket.once('error', reject);
-    });
-  const closedWithin = (socket: Socket, ms: number): Promise<boolean> =>
-    new Promise((resolve) => {
-      const timer = setTimeout(() => resolve(false), ms);
-      socket.once('close', () => {
-        clearTimeout(timer);
-        resolve(true);
-      });
-      socket.resume();
-    });
+  const open = (localAddress: string): Promise<Socket> => connectFrom(hub, localAddress);
 
   it('caps connections per address and in all', async () => {
     const first = await Promise.all([1, 2, 3].map(() => open('127.0.0.1')));

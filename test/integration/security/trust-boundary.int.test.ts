@@ -13,6 +13,7 @@ import { sharedHookSecret } from '../../../src/security/hook-secret.js';
 import { dropPrefix, eventually, startTestHub, testPrefix } from '../../fixtures/ingest/hub-helpers.js';
 import {
   adt,
+  fhirMessage,
   hmisZip,
   IDENTIFIER_BASE,
   MEDICAID_SYSTEM,
@@ -116,26 +117,15 @@ describe('trust boundary: a partner writes and reads only what is its own', () =
         })),
       };
     }
-    return {
-      resourceType: 'Bundle',
-      type: 'message',
-      entry: [
-        {
-          resource: {
-            resourceType: 'MessageHeader',
-            id: unique('msg'),
-            eventCoding: {
-              system: `${IDENTIFIER_BASE}/fhir/CodeSystem/hub-message-event`,
-              code: 'task-update',
-            },
-            source: { endpoint: `https://${sender}.example.org/fhir` },
-            sender: { reference: `Organization/${sender}` },
-          },
-        },
-        { fullUrl: 'urn:uuid:patient', resource: patient },
-        ...resources.map((resource, i) => ({ fullUrl: `urn:uuid:r${i}`, resource })),
-      ],
-    };
+    const message = fhirMessage(
+      person,
+      sender,
+      'task-update',
+      resources as unknown as Record<string, unknown>[],
+    );
+    const entries = message.entry as Array<{ resource: { resourceType: string } }>;
+    entries.find((e) => e.resource.resourceType === 'Patient')!.resource = patient;
+    return message;
   }
 
   function task(
