@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import { createHash } from 'node:crypto';
 import { buildAck, ackCodeFor } from '../adapters/hl7v2/ack.js';
 import { firstComponent, readHeader } from '../adapters/hl7v2/normalize.js';
 import type { MllpHandler } from '../adapters/mllp/mllp-server.js';
@@ -25,8 +26,8 @@ const ACK_MEMORY_SECONDS = 7 * 24 * 3600;
 /**
  * The MLLP listener's handler: finds the partner by MSH-4 (its `inbound.hl7SendingFacilities`),
  * queues the message durably through the ingest service, and answers `AA` (commit accept) or a
- * NAK naming the fields. A repeated MSH-10 from the same partner gets the ACK it got the first
- * time, without being applied again. A partner with an allow-list (always, when authentication is
+ * NAK naming the fields. The same message resent under its MSH-10 gets the ACK it got the first
+ * time, without being applied again; a different message reusing the MSH-10 is applied. A partner with an allow-list (always, when authentication is
  * required) is heard only from those networks.
  */
 export function mllpIngestHandler(deps: MllpIngestDeps): MllpHandler {
@@ -56,10 +57,14 @@ export function mllpIngestHandler(deps: MllpIngestDeps): MllpHandler {
     }
     const controlId = firstComponent(header.fields[10], header.delimiters);
     const key = `${deps.prefix}:mllp-ack:${partner.id}:${controlId}`;
+    const fingerprint = contentFingerprint(header.text, header.delimiters.field);
     if (controlId) {
-      const previous = await deps.redis.get(key);
-      if (previous) {
-        return previous;
+      const previous = parseRemembered(await deps.redis.get(key));
+      // The same message again (the sender missed our ACK): the same answer, nothing applied twice.
+      // Another message under a used control id (an interface engine reset its counter) is
+      // processed like any other: never a silent AA for a message that was not written.
+      if (previous?.fingerprint === fingerprint) {
+        return previous.ack;
       }
     }
     const report = await deps.ingest.ingest(partner.id, 'hl7v2-adt', Buffer.from(message, 'utf8'));
@@ -70,10 +75,41 @@ export function mllpIngestHandler(deps: MllpIngestDeps): MllpHandler {
       issues,
     });
     if (controlId) {
-      await deps.redis.set(key, ack, 'EX', ACK_MEMORY_SECONDS);
+      await deps.redis.set(key, JSON.stringify({ fingerprint, ack }), 'EX', ACK_MEMORY_SECONDS);
     }
     return ack;
   };
+}
+
+interface RememberedAck {
+  readonly fingerprint: string;
+  readonly ack: string;
+}
+
+function parseRemembered(text: string | null): RememberedAck | undefined {
+  if (!text) {
+    return undefined;
+  }
+  try {
+    return JSON.parse(text) as RememberedAck;
+  } catch {
+    return undefined; // an ACK remembered by an older hub: treated as not seen
+  }
+}
+
+/**
+ * What identifies a message's content: every segment as sent, but MSH-7 (the time of sending),
+ * which some engines set anew when they resend the same message.
+ */
+function contentFingerprint(text: string, fieldSeparator: string): string {
+  const [msh = '', ...rest] = text.split('\r');
+  const fields = msh.split(fieldSeparator);
+  if (fields.length > 6) {
+    fields[6] = '';
+  }
+  return createHash('sha256')
+    .update([fields.join(fieldSeparator), ...rest].join('\r'))
+    .digest('hex');
 }
 
 /**

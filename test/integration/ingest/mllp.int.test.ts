@@ -96,21 +96,35 @@ describe('MLLP listener', () => {
     ]);
   });
 
-  it('answers a resent control id with the same ACK and does not apply it again', async () => {
+  it('answers a resent message with the same ACK and does not apply it again', async () => {
     const controlId = `MA01-${person.tag}`; // sent in the first test
     const [before] = await byIdentifier<Encounter>(hub.fhir, 'Encounter', VISIT_SYSTEM, visit);
-    const first = await send(adt(person, { trigger: 'A01', controlId, visitNumber: visit }));
-    // Same control id, changed content (another room): still the first ACK, and nothing applied.
     await new Promise((r) => setTimeout(r, 1100)); // a fresh ACK would carry a later MSH-7
-    const changed = await send(adt(person, { trigger: 'A01', controlId, visitNumber: visit, room: '999' }));
-    expect(changed).toBe(first);
-    expect(readAck(changed).msa).toEqual(['MSA', 'AA', controlId]);
-
+    const first = await send(adt(person, { trigger: 'A01', controlId, visitNumber: visit }));
+    const again = await send(adt(person, { trigger: 'A01', controlId, visitNumber: visit }));
+    expect(again).toBe(first);
+    expect(readAck(again).msa).toEqual(['MSA', 'AA', controlId]);
     expect(await jobsFor(controlId)).toHaveLength(1);
     const after = await byIdentifier<Encounter>(hub.fhir, 'Encounter', VISIT_SYSTEM, visit);
-    expect(after).toHaveLength(1);
     expect(after[0]!.meta?.versionId).toBe(before!.meta?.versionId);
-    expect(JSON.stringify(after[0]!.location ?? [])).not.toContain('999');
+  });
+
+  it('applies a different message that reuses a control id (a sender that reset its counter)', async () => {
+    const controlId = `MA01-${person.tag}`; // sent in the first test
+    const first = await send(adt(person, { trigger: 'A01', controlId, visitNumber: visit }));
+    await new Promise((r) => setTimeout(r, 1100));
+    const changed = await send(adt(person, { trigger: 'A01', controlId, visitNumber: visit, room: '999' }));
+    expect(changed).not.toBe(first);
+    expect(readAck(changed).msa).toEqual(['MSA', 'AA', controlId]);
+    expect(await jobsFor(controlId)).toHaveLength(2);
+    await eventually(async () => {
+      const [encounter] = await byIdentifier<Encounter>(hub.fhir, 'Encounter', VISIT_SYSTEM, visit);
+      return JSON.stringify(encounter?.location ?? []).includes('999');
+    });
+    // Its own resend now gets its own ACK back.
+    expect(await send(adt(person, { trigger: 'A01', controlId, visitNumber: visit, room: '999' }))).toBe(
+      changed,
+    );
   });
 
   it('turns an A03 discharge into a discharge event naming the Encounter', async () => {
