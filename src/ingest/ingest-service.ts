@@ -1,4 +1,5 @@
 import type { QueueEvents } from 'bullmq';
+import { createHash } from 'node:crypto';
 import type { OperationOutcome, OperationOutcomeIssue } from 'fhir/r4.js';
 import type { FieldIssue, InboundFormat } from '../adapters/types.js';
 import type { PartnerConfig, PartnerRegistry } from '../config/partners.js';
@@ -103,17 +104,20 @@ export class IngestService {
           field: v.field,
           message: `${v.message} (rule ${v.rule})`,
         }));
-        const stored = await this.deps.rejected.add({
-          location: r.location,
-          sourceId: r.sourceId,
-          issues,
-          // Kept as parsed: a replay goes through the boundary again in the worker.
-          record: r.record,
-          partnerId,
-          format,
-          stage: 'write',
-          rejectedAt: receivedAt,
-        });
+        const stored = await this.deps.rejected.add(
+          {
+            location: r.location,
+            sourceId: r.sourceId,
+            issues,
+            // Kept as parsed: a replay goes through the boundary again in the worker.
+            record: r.record,
+            partnerId,
+            format,
+            stage: 'write',
+            rejectedAt: receivedAt,
+          },
+          rejectionId(partnerId, format, 'boundary', r.location, r.record),
+        );
         await this.deps.onBoundaryRefused?.(partnerId, format, r.location, issues);
         records.push({
           status: 'rejected',
@@ -136,13 +140,16 @@ export class IngestService {
       records.push({ status: 'accepted', location: r.location, sourceId: r.sourceId, jobId });
     }
     for (const r of parsed.rejected) {
-      const stored = await this.deps.rejected.add({
-        ...r,
-        partnerId,
-        format,
-        stage: 'parse',
-        rejectedAt: receivedAt,
-      });
+      const stored = await this.deps.rejected.add(
+        {
+          ...r,
+          partnerId,
+          format,
+          stage: 'parse',
+          rejectedAt: receivedAt,
+        },
+        rejectionId(partnerId, format, 'parse', r.location, r.raw ?? r.issues),
+      );
       records.push({
         status: 'rejected',
         location: r.location,
@@ -281,6 +288,24 @@ export class IngestService {
     );
     return { ...report, records };
   }
+}
+
+/**
+ * A rejection's id, from what was refused: the same bad record sent again replaces its rejection
+ * instead of adding a copy (senders resend what they were refused, often many times).
+ */
+function rejectionId(
+  partnerId: string,
+  format: string,
+  stage: string,
+  location: string,
+  content: unknown,
+): string {
+  const digest = createHash('sha256')
+    .update(JSON.stringify([partnerId, format, stage, location, content]))
+    .digest('hex')
+    .slice(0, 32);
+  return `${stage}-${digest}`;
 }
 
 /** HTTP status for a report: 400 for an empty batch, 422 when every record was refused, 200 when all were applied, else 202. */

@@ -4,7 +4,14 @@
  */
 import { afterAll, describe, expect, it } from '@jest/globals';
 import { Redis } from 'ioredis';
+import type { QueueEvents } from 'bullmq';
+import { PartnerRegistry } from '../../../src/config/partners.js';
+import { defaultFormats } from '../../../src/ingest/format-registry.js';
+import { IngestService } from '../../../src/ingest/ingest-service.js';
 import { RejectedStore } from '../../../src/ingest/rejected-store.js';
+import { createLogger } from '../../../src/logging/logger.js';
+import type { IngestQueue } from '../../../src/queues/ingest.queue.js';
+import { EVV_HEADER } from '../../fixtures/ingest/samples.js';
 import { MAX_RECORDED_BYTES, TrafficRecorder } from '../../../src/ingest/traffic-recorder.js';
 import { dropPrefix, testPrefix } from '../../fixtures/ingest/hub-helpers.js';
 import { redisUrl } from '../../support/test-env.js';
@@ -49,5 +56,26 @@ describe('retention of what partners sent', () => {
     const kept = await recorder.list('harbor-housing');
     expect(kept.map((b) => b.body.toString())).toEqual(['batch 4', 'batch 3', 'batch 2']);
     expect(await redis.ttl(recorder.key('harbor-housing'))).toBeGreaterThan(0);
+  });
+
+  it('keeps one rejection for a bad record however often it is resent', async () => {
+    const rejected = new RejectedStore(redis, `${prefix}:resend`);
+    const service = new IngestService({
+      partners: new PartnerRegistry([
+        { id: 'sunrise-hcbs', name: 'Sunrise', kind: 'hcbs-provider', inbound: { formats: ['evv-csv'] } },
+      ]),
+      formats: defaultFormats(),
+      queue: { add: async () => ({}) } as unknown as IngestQueue,
+      queueEvents: {} as QueueEvents,
+      rejected,
+      logger: createLogger('silent'),
+      identifierBase: 'https://carecoord.example.org',
+    });
+    const bad = Buffer.from(`${EVV_HEADER}\r\nV-1,,,T1019,CG-1,not-a-time,,,,COMPLETED,,\r\n`);
+    for (let i = 0; i < 3; i++) {
+      const report = await service.ingest('sunrise-hcbs', 'evv-csv', bad);
+      expect(report.records.map((r) => r.status)).toEqual(['rejected']);
+    }
+    expect(await rejected.list({ limit: 100 })).toHaveLength(1);
   });
 });
