@@ -60,18 +60,45 @@ export async function checkRedis(url: string, timeoutMs = 3000): Promise<void> {
     retryStrategy: () => null,
   });
   redis.on('error', () => undefined); // reported through the rejected promise below
+  let memory: string;
   try {
     await redis.connect();
     await redis.ping();
+    memory = await redis.info('memory');
   } catch (err) {
+    redis.disconnect();
     throw new DependencyError(
       'REDIS.UNREACHABLE',
       `Redis is not reachable at REDIS_URL=${redactUrl(url)}: ${(err as Error).message}`,
       err,
     );
-  } finally {
-    redis.disconnect();
   }
+  redis.disconnect();
+  // Queued jobs, delivery marks and locks are the hub's state: a Redis that evicts keys under
+  // memory pressure would drop accepted records and re-send deliveries without a trace.
+  const policy = infoField(memory, 'maxmemory_policy');
+  if (policy !== undefined && policy !== 'noeviction') {
+    throw new DependencyError(
+      'REDIS.EVICTS',
+      `Redis at REDIS_URL=${redactUrl(url)} has maxmemory-policy ${policy}; the hub needs noeviction (it would lose queued records): set maxmemory-policy noeviction`,
+    );
+  }
+}
+
+/** How Redis keeps its data, for `/ready`: `aof` (with its fsync), `rdb`, or `none` (memory only). */
+export async function redisPersistence(redis: Redis): Promise<string> {
+  const setting = async (name: string): Promise<string> =>
+    (((await redis.config('GET', name).catch(() => [])) as string[])[1] ?? '').trim();
+  if (infoField(await redis.info('persistence'), 'aof_enabled') === '1') {
+    return `aof (appendfsync ${(await setting('appendfsync')) || 'unknown'})`;
+  }
+  const saves = await setting('save');
+  return saves ? `rdb (save ${saves})` : 'none (memory only: a Redis restart loses queued work)';
+}
+
+function infoField(info: string, name: string): string | undefined {
+  const line = info.split(/\r?\n/).find((l) => l.startsWith(`${name}:`));
+  return line?.slice(name.length + 1).trim();
 }
 
 /** PING on an existing connection, bounded in time; for the readiness probe. */

@@ -27,7 +27,13 @@ import { startMllpServer } from '../adapters/mllp/mllp-server.js';
 import { RejectedStore } from '../ingest/rejected-store.js';
 import { TrafficRecorder } from '../ingest/traffic-recorder.js';
 import type { Logger } from '../logging/logger.js';
-import { checkRedis, createRedisConnection, pingRedis, workerConnection } from '../queues/connection.js';
+import {
+  checkRedis,
+  createRedisConnection,
+  pingRedis,
+  redisPersistence,
+  workerConnection,
+} from '../queues/connection.js';
 import { enqueueAppliedRecord } from '../queues/coordination.queue.js';
 import { INGEST_QUEUE, type IngestJobData } from '../queues/ingest.queue.js';
 import type { MappedRecord } from '../mappers/types.js';
@@ -187,6 +193,10 @@ export async function startHub(config: HubConfig, logger: Logger): Promise<Runni
 
   const tokens = new TokenStore(redis, prefix);
   const hookSecret = await sharedHookSecret(redis, prefix);
+  const persistence = await redisPersistence(redis);
+  if (persistence.startsWith('none')) {
+    logger.warn({ persistence }, 'Redis keeps nothing on disk: a Redis restart loses queued records');
+  }
   const staffLogin = new StaffLogin(staff, redis, prefix, now);
   const onRefused = (refused: RefusedAccess): void => refusals.record(refused);
   // Readiness must answer quickly: no retries, short timeout.
@@ -204,7 +214,10 @@ export async function startHub(config: HubConfig, logger: Logger): Promise<Runni
       fhir: async () => {
         await fhirProbe.capabilities();
       },
-      redis: () => pingRedis(redis),
+      redis: async () => {
+        await pingRedis(redis);
+        return { persistence };
+      },
     },
     ingest: { ingest, formats, rejected, bodyLimit: `${config.ingest.maxBodyBytes}b` },
     messaging: {

@@ -3,7 +3,9 @@ import { spawn } from 'node:child_process';
 import path from 'node:path';
 import request from 'supertest';
 import { createLogger } from '../../src/logging/logger.js';
+import { checkRedis } from '../../src/queues/connection.js';
 import { startHub } from '../../src/startup/start-hub.js';
+import { eventually } from '../fixtures/ingest/hub-helpers.js';
 import { fhirBaseUrl, freePort, redisUrl, REPO_ROOT, testConfig } from '../support/test-env.js';
 
 const logger = createLogger('silent');
@@ -16,7 +18,12 @@ describe('startHub', () => {
       expect(res.status).toBe(200);
       expect(res.body).toEqual({
         status: 'ready',
-        dependencies: { startup: { status: 'up' }, fhir: { status: 'up' }, redis: { status: 'up' } },
+        dependencies: {
+          startup: { status: 'up' },
+          fhir: { status: 'up' },
+          // How Redis keeps the queues: this machine's Redis keeps nothing on disk.
+          redis: { status: 'up', persistence: expect.stringMatching(/^(aof|rdb|none)/) },
+        },
       });
       // the profiles are on the server after start-up
       const sd = await hub.fhir.read('StructureDefinition', 'hub-task');
@@ -104,3 +111,40 @@ async function waitFor(check: () => Promise<boolean>, timeoutMs: number): Promis
   }
   throw new Error(`not ready within ${timeoutMs} ms`);
 }
+
+describe('Redis that may evict', () => {
+  it('refuses to start on a Redis whose maxmemory-policy is not noeviction, naming the setting', async () => {
+    const port = await freePort();
+    const server = spawn(
+      'redis-server',
+      [
+        '--port',
+        String(port),
+        '--bind',
+        '127.0.0.1',
+        '--save',
+        '',
+        '--appendonly',
+        'no',
+        '--maxmemory-policy',
+        'allkeys-lru',
+      ],
+      { stdio: 'ignore' },
+    );
+    try {
+      await eventually(async () => {
+        await checkRedis(`redis://127.0.0.1:${port}`).catch((err: Error) => {
+          if (/not reachable/.test(err.message)) {
+            throw err;
+          }
+        });
+        return true;
+      });
+      await expect(checkRedis(`redis://127.0.0.1:${port}`)).rejects.toThrow(
+        /maxmemory-policy allkeys-lru; the hub needs noeviction/,
+      );
+    } finally {
+      server.kill();
+    }
+  });
+});

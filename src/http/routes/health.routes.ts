@@ -5,10 +5,14 @@ import { isForwarded, isLoopback } from '../middleware/admin-auth.js';
 interface DependencyStatus {
   status: 'up' | 'down';
   error?: string;
+  [detail: string]: string | undefined;
 }
 
-/** A dependency check: resolves when the dependency is usable, rejects with why not. */
-export type DependencyCheck = () => Promise<void>;
+/**
+ * A dependency check: resolves when the dependency is usable (with details worth showing, such
+ * as how Redis persists), rejects with why not.
+ */
+export type DependencyCheck = () => Promise<void | Readonly<Record<string, string>>>;
 
 /**
  * `GET /health`: the process is alive (no dependency is consulted).
@@ -25,8 +29,8 @@ export function healthRoutes(checks: Record<string, DependencyCheck>): Router {
     const results = await Promise.all(
       Object.entries(checks).map(async ([name, check]) => {
         try {
-          await check();
-          return [name, { status: 'up' }] as [string, DependencyStatus];
+          const details = await check();
+          return [name, { status: 'up', ...(details ?? {}) }] as [string, DependencyStatus];
         } catch (err) {
           const down: DependencyStatus = local
             ? { status: 'down', error: (err as Error).message }
