@@ -1,3 +1,4 @@
+import { addOrRevive } from './add-or-revive.js';
 import type { WorkerConnection } from './connection.js';
 import { Queue, UnrecoverableError, Worker, type Job, type JobsOptions } from 'bullmq';
 import { createHash } from 'node:crypto';
@@ -76,7 +77,7 @@ export async function enqueueIngest(
   data: IngestJobData,
   jobId: string = ingestJobId(data),
 ): Promise<string> {
-  await queue.add('apply-record', data, { jobId });
+  await addOrRevive(queue, 'apply-record', data, { jobId });
   return jobId;
 }
 

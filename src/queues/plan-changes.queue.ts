@@ -1,3 +1,4 @@
+import { addOrRevive } from './add-or-revive.js';
 import type { WorkerConnection } from './connection.js';
 import { Queue, Worker, type Job, type JobsOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
@@ -49,7 +50,10 @@ export function createPlanChangesQueue(connection: Redis, prefix: string): PlanC
  * hub's own write and the server's rest-hook for the same version make one job.
  */
 export async function enqueuePlanChange(queue: PlanChangesQueue, data: PlanChangeJobData): Promise<void> {
-  await queue.add('record-plan-change', data, { jobId: `careplan.${data.carePlanId}.${data.version}` });
+  // A version whose job failed for good is taken up again when a capture sees it again.
+  await addOrRevive(queue, 'record-plan-change', data, {
+    jobId: `careplan.${data.carePlanId}.${data.version}`,
+  });
 }
 
 export function processPlanChangeJob(
