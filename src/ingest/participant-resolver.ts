@@ -2,6 +2,7 @@ import type { Identifier, Patient } from 'fhir/r4.js';
 import { HubError } from '../errors/hub-error.js';
 import { VersionConflictError } from '../fhir/fhir-errors.js';
 import type { FhirGateway } from '../fhir/fhir-gateway.js';
+import type { IdentityLock } from './identity-lock.js';
 
 /**
  * The record's identifiers point at more than one Patient, or at a Patient that holds a different
@@ -37,6 +38,7 @@ export async function resolveParticipant(
   fhir: FhirGateway,
   identifiers: readonly Identifier[],
   demographics: Patient | undefined,
+  lock?: IdentityLock,
 ): Promise<ResolvedParticipant> {
   const usable = identifiers.filter((i) => i.system && i.value);
   if (usable.length === 0) {
@@ -59,13 +61,25 @@ export async function resolveParticipant(
     }
     const existing = matches[0];
     if (!existing) {
-      const patient: Patient = { ...demographics, resourceType: 'Patient', identifier: [...usable] };
-      const first = usable[0]!;
-      const { resource, created } = await fhir.createIfNoneExist(
-        patient,
-        `identifier=${first.system}|${first.value}`,
-      );
-      return { patientId: resource.id!, created };
+      // A new person: created under the identity lock, after looking again, so two first records
+      // arriving together with different identifiers make one Patient, not two.
+      const create = async (): Promise<ResolvedParticipant | undefined> => {
+        if (lock && (await fhir.search<Patient>('Patient', { identifier: query })).length > 0) {
+          return undefined;
+        }
+        const patient: Patient = { ...demographics, resourceType: 'Patient', identifier: [...usable] };
+        const first = usable[0]!;
+        const { resource, created } = await fhir.createIfNoneExist(
+          patient,
+          `identifier=${first.system}|${first.value}`,
+        );
+        return { patientId: resource.id!, created };
+      };
+      const made = lock ? await lock(usable, create) : await create();
+      if (made) {
+        return made;
+      }
+      continue; // another record created the person meanwhile: link to that Patient
     }
     checkSingleValueSystems(existing, usable);
     checkBirthDate(existing, demographics);

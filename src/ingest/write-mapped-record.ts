@@ -14,6 +14,7 @@ import { ResourceNotFoundError, VersionConflictError } from '../fhir/fhir-errors
 import type { FhirGateway } from '../fhir/fhir-gateway.js';
 import type { CareTeamMember, HubEvent, MappedRecord } from '../mappers/types.js';
 import { PARTICIPANT_REF } from '../mappers/types.js';
+import type { IdentityLock } from './identity-lock.js';
 import { resolveParticipant } from './participant-resolver.js';
 import { versionedPlanEntry } from './plan-concurrency.js';
 
@@ -55,11 +56,13 @@ export async function writeMappedRecord(
   source: SourceRecord,
   identifierBase: string,
   beforeWrite?: (patient: string) => Promise<void>,
+  identityLock?: IdentityLock,
 ): Promise<WriteOutcome> {
   const { patientId } = await resolveParticipant(
     fhir,
     mapped.participant.identifiers,
     mapped.participant.demographics,
+    identityLock,
   );
   const patient = `Patient/${patientId}`;
   const earlier = await earlierWrite(fhir, mapped, source, patient);

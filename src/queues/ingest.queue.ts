@@ -13,6 +13,7 @@ import { FhirServerError } from '../fhir/fhir-errors.js';
 import type { FhirGateway } from '../fhir/fhir-gateway.js';
 import type { FormatHandlers } from '../ingest/formats.js';
 import type { RejectedStore } from '../ingest/rejected-store.js';
+import type { IdentityLock } from '../ingest/identity-lock.js';
 import { writeMappedRecord, type WriteOutcome } from '../ingest/write-mapped-record.js';
 import type { Logger } from '../logging/logger.js';
 
@@ -98,6 +99,8 @@ export interface IngestDeps {
     mapped: MappedRecord,
     data: IngestJobData,
   ) => Promise<(patient: string) => Promise<void>>;
+  /** Serialises the creation of a new participant across hub processes (see ingest/identity-lock.ts). */
+  readonly identityLock?: IdentityLock;
   /** Called once a record is on the FHIR server (plan-change routing, coordination rules). */
   readonly onApplied?: (outcome: WriteOutcome, data: IngestJobData) => Promise<void>;
 }
@@ -135,7 +138,14 @@ export function processIngestJob(
       );
       const mapped = partner.inbound.part2Program ? labelPart2(record) : record;
       const beforeWrite = await deps.guard?.(partner, mapped, data);
-      const outcome = await writeMappedRecord(deps.fhir, mapped, data, deps.identifierBase, beforeWrite);
+      const outcome = await writeMappedRecord(
+        deps.fhir,
+        mapped,
+        data,
+        deps.identifierBase,
+        beforeWrite,
+        deps.identityLock,
+      );
       await deps.onApplied?.(outcome, data);
       return outcome;
     } catch (err) {

@@ -23,6 +23,7 @@ import { guardInbound } from '../coordination/inbound-guard.js';
 import { ensureSubscriptions, removeSubscriptions } from '../fhir/subscriptions.js';
 import { IngestService } from '../ingest/ingest-service.js';
 import { mllpAdmission, mllpIngestHandler } from '../ingest/mllp-ingest.js';
+import { redisIdentityLock } from '../ingest/identity-lock.js';
 import { startMllpServer } from '../adapters/mllp/mllp-server.js';
 import { RejectedStore } from '../ingest/rejected-store.js';
 import { TrafficRecorder } from '../ingest/traffic-recorder.js';
@@ -139,6 +140,7 @@ export async function startHub(config: HubConfig, logger: Logger): Promise<Runni
     rejected,
     identifierBase,
     logger,
+    identityLock: redisIdentityLock(redis, prefix),
     guard: (partner: PartnerConfig, mapped: MappedRecord, data: IngestJobData) =>
       guardInbound({ fhir, partners, config: coordination, now }, partner, mapped, data),
     onApplied: onRecordApplied({

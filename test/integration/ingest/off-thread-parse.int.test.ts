@@ -30,7 +30,7 @@ describe('reading a large HMIS export', () => {
     const service = new IngestService({
       partners,
       formats: defaultFormats(),
-      queue: { add: async () => ({}) } as unknown as IngestQueue,
+      queue: { add: async () => ({}), getJob: async () => undefined } as unknown as IngestQueue,
       queueEvents: {} as QueueEvents,
       rejected: { add: async (r: object) => ({ ...r, id: 'x' }) } as unknown as RejectedStore,
       logger: createLogger('silent'),

@@ -26,7 +26,7 @@ describe('a resend after the job failed for good', () => {
   });
 
   /** A queue whose worker fails every job the first time it sees it and completes it the next. */
-  function flakyQueue(name: string): { queue: Queue; runs: Map<string, number> } {
+  async function flakyQueue(name: string): Promise<{ queue: Queue; runs: Map<string, number> }> {
     const queue = new Queue(name, { connection: redis, prefix });
     const runs = new Map<string, number>();
     const worker = new Worker(
@@ -45,11 +45,12 @@ describe('a resend after the job failed for good', () => {
       await worker.close();
       await queue.close();
     });
+    await worker.waitUntilReady();
     return { queue, runs };
   }
 
   it('applies a resent record', async () => {
-    const { queue, runs } = flakyQueue(INGEST_QUEUE);
+    const { queue, runs } = await flakyQueue(INGEST_QUEUE);
     const data: IngestJobData = {
       partnerId: 'northside-bh',
       format: 'hl7v2-adt',
@@ -66,7 +67,7 @@ describe('a resend after the job failed for good', () => {
   });
 
   it('takes a failed plan version up again when it is captured again', async () => {
-    const { queue, runs } = flakyQueue(PLAN_CHANGES_QUEUE);
+    const { queue, runs } = await flakyQueue(PLAN_CHANGES_QUEUE);
     const data = { carePlanId: '42', version: '3', detectedBy: 'catch-up' as const };
     await enqueuePlanChange(queue as never, data);
     await eventually(async () => (await queue.getJob('careplan.42.3'))?.isFailed());

@@ -65,7 +65,7 @@ describe('retention of what partners sent', () => {
         { id: 'sunrise-hcbs', name: 'Sunrise', kind: 'hcbs-provider', inbound: { formats: ['evv-csv'] } },
       ]),
       formats: defaultFormats(),
-      queue: { add: async () => ({}) } as unknown as IngestQueue,
+      queue: { add: async () => ({}), getJob: async () => undefined } as unknown as IngestQueue,
       queueEvents: {} as QueueEvents,
       rejected,
       logger: createLogger('silent'),

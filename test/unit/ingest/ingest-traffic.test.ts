@@ -20,7 +20,7 @@ function service(traffic: Pick<TrafficRecorder, 'record'>): IngestService {
   return new IngestService({
     partners,
     formats: defaultFormats(),
-    queue: { add: async () => ({}) } as unknown as IngestQueue,
+    queue: { add: async () => ({}), getJob: async () => undefined } as unknown as IngestQueue,
     queueEvents: {} as QueueEvents,
     rejected: {} as RejectedStore,
     logger: createLogger('silent'),

@@ -1,0 +1,40 @@
+/**
+ * Issue 15, item 4: two first records for a new person arriving together (an admission with MRN
+ * and Medicaid ID, a service plan with the Medicaid ID only) make one Patient, not two. Real HAPI
+ * and Redis.
+ */
+import { afterAll, describe, expect, it } from '@jest/globals';
+import type { Patient } from 'fhir/r4.js';
+import { Redis } from 'ioredis';
+import { redisIdentityLock } from '../../../src/ingest/identity-lock.js';
+import { resolveParticipant } from '../../../src/ingest/participant-resolver.js';
+import { dropPrefix, testPrefix } from '../../fixtures/ingest/hub-helpers.js';
+import { MEDICAID_SYSTEM } from '../../fixtures/ingest/samples.js';
+import { redisUrl, testGateway, unique } from '../../support/test-env.js';
+
+describe('resolving a new participant from records that arrive together', () => {
+  const prefix = testPrefix();
+  const redis = new Redis(redisUrl());
+  const fhir = testGateway();
+
+  afterAll(async () => {
+    redis.disconnect();
+    await dropPrefix(prefix);
+  });
+
+  it('makes one Patient for two first records with different identifiers', async () => {
+    const lock = redisIdentityLock(redis, prefix);
+    for (let round = 0; round < 5; round++) {
+      const medicaid = { system: MEDICAID_SYSTEM, value: unique('MCD') };
+      const mrn = { system: 'https://carecoord.example.org/sid/northside-bh/mrn', value: unique('MRN') };
+      const [a, b] = await Promise.all([
+        resolveParticipant(fhir, [mrn, medicaid], { resourceType: 'Patient', birthDate: '1970-01-02' }, lock),
+        resolveParticipant(fhir, [medicaid], { resourceType: 'Patient', birthDate: '1970-01-02' }, lock),
+      ]);
+      expect(a.patientId).toBe(b.patientId);
+      expect(
+        await fhir.search<Patient>('Patient', { identifier: `${medicaid.system}|${medicaid.value}` }),
+      ).toHaveLength(1);
+    }
+  });
+});
