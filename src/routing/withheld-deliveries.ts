@@ -24,15 +24,25 @@ export class WithheldDeliveries {
     );
   }
 
-  /** Takes the partner's held deliveries for the participant, oldest version first. */
-  async release(patient: string, partnerId: string): Promise<DeliveryRequest[]> {
+  /**
+   * Releases the partner's held deliveries for the participant, oldest version first: each is
+   * handed to `send` (which queues it durably) and only then forgotten, so a crash or a failure in
+   * between leaves it held, to be released again, rather than lost. Returns how many went.
+   */
+  async release(
+    patient: string,
+    partnerId: string,
+    send: (req: DeliveryRequest) => Promise<void>,
+  ): Promise<number> {
     const held = await this.redis.hgetall(this.key(patient));
-    const mine = Object.entries(held).filter(([field]) => field.startsWith(`${partnerId}|`));
-    if (mine.length > 0) {
-      await this.redis.hdel(this.key(patient), ...mine.map(([field]) => field));
+    const mine = Object.entries(held)
+      .filter(([field]) => field.startsWith(`${partnerId}|`))
+      .map(([field, json]) => ({ field, req: JSON.parse(json) as DeliveryRequest }))
+      .sort((a, b) => Number(a.req.version) - Number(b.req.version));
+    for (const { field, req } of mine) {
+      await send(req);
+      await this.redis.hdel(this.key(patient), field);
     }
-    return mine
-      .map(([, json]) => JSON.parse(json) as DeliveryRequest)
-      .sort((a, b) => Number(a.version) - Number(b.version));
+    return mine.length;
   }
 }

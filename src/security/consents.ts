@@ -42,11 +42,10 @@ export async function grantPart2Consent(
       },
     ],
   });
-  const held = await deps.withheld.release(patient, partnerId);
-  for (const req of held) {
-    await deps.enqueueDelivery({ ...req, release: `consent-${consent.id}` });
-  }
-  return { consent, released: held.length };
+  const released = await deps.withheld.release(patient, partnerId, (req) =>
+    deps.enqueueDelivery({ ...req, release: `consent-${consent.id}` }),
+  );
+  return { consent, released };
 }
 
 /** Revokes a Consent: from now on nothing more goes out under it, queued deliveries included. */
