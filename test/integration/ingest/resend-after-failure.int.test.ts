@@ -39,7 +39,7 @@ describe('a resend after the job failed for good', () => {
       queue,
       failNext: async () => {
         const token = randomUUID();
-        const job = (await worker.getNextJob(token));
+        const job = await worker.getNextJob(token);
         await job.moveToFailed(new UnrecoverableError('FHIR down longer than the retry budget'), token, true);
         return job.id!;
       },
