@@ -281,6 +281,13 @@ export class PartnerRegistry {
   all(): PartnerConfig[] {
     return [...this.byId.values()];
   }
+
+  /** Ids of the 42 CFR Part 2 programs (whose records, and place on a care team, need consent). */
+  part2Programs(): string[] {
+    return this.all()
+      .filter((p) => p.inbound.part2Program)
+      .map((p) => p.id);
+  }
 }
 
 /**

@@ -10,7 +10,7 @@ import type { FormatHandlers } from './formats.js';
 import { parseOffThread } from './parse-off-thread.js';
 import type { RejectedStore, StoredRejection } from './rejected-store.js';
 import type { TrafficRecorder } from './traffic-recorder.js';
-import { checkWriteBoundary, type BoundaryViolation } from '../security/write-boundary.js';
+import { boundaryContext, checkWriteBoundary, type BoundaryViolation } from '../security/write-boundary.js';
 
 /** What happened to one record of a batch. */
 export type RecordResult =
@@ -95,10 +95,9 @@ export class IngestService {
       this.deps.logger.warn({ partnerId, format, error: (err as Error).message }, 'traffic not recorded');
     });
     const records: RecordResult[] = [];
-    const partnerIds = this.deps.partners.all().map((p) => p.id);
     for (const r of parsed.accepted) {
       // The write boundary answers at once (403) what the worker would refuse anyway.
-      const violations = this.boundaryViolations(partner, format, r.record, partnerIds);
+      const violations = this.boundaryViolations(partner, format, r.record);
       if (violations.length > 0) {
         const issues = violations.map((v) => ({
           field: v.field,
@@ -184,7 +183,6 @@ export class IngestService {
     partner: PartnerConfig,
     format: InboundFormat,
     record: unknown,
-    partnerIds: readonly string[],
   ): readonly BoundaryViolation[] {
     let mapped;
     try {
@@ -193,13 +191,7 @@ export class IngestService {
       return [];
     }
     const result = checkWriteBoundary(
-      {
-        sender: partner.id,
-        format,
-        partnerIds,
-        careTeamJoins: partner.inbound.careTeamJoins ?? [],
-        identifierBase: this.deps.identifierBase,
-      },
+      boundaryContext(partner, format, this.deps.partners, this.deps.identifierBase),
       mapped,
     );
     return result.allowed ? [] : result.violations;

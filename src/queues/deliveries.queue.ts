@@ -173,11 +173,7 @@ async function deliverInOrder(
     await deps.status.mark(req.carePlanId, req.version, req.partnerId, 'superseded', now);
     return { status: 'superseded', messageId, at: now.toISOString() };
   }
-  const part2Programs = deps.partners
-    .all()
-    .filter((p) => p.inbound.part2Program)
-    .map((p) => p.id);
-  const delivery = await buildDelivery(deps.fhir, deps.identifierBase, req, part2Programs);
+  const delivery = await buildDelivery(deps.fhir, deps.identifierBase, req, deps.partners.part2Programs());
   const what = `CarePlan/${req.carePlanId}/_history/${req.version}`;
   if (isPart2(delivery.carePlan)) {
     // Checked at sending time, so a Consent revoked while the delivery waited stops it.

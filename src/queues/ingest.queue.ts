@@ -7,7 +7,7 @@ import type { FieldIssue } from '../adapters/types.js';
 import type { PartnerConfig, PartnerRegistry } from '../config/partners.js';
 import type { MappedRecord } from '../mappers/types.js';
 import { labelPart2 } from '../security/part2.js';
-import { withinWriteBoundary } from '../security/write-boundary.js';
+import { boundaryContext, withinWriteBoundary } from '../security/write-boundary.js';
 import { HubError } from '../errors/hub-error.js';
 import { FhirServerError } from '../fhir/fhir-errors.js';
 import type { FhirGateway } from '../fhir/fhir-gateway.js';
@@ -126,13 +126,7 @@ export function processIngestJob(
         );
       }
       const record = withinWriteBoundary(
-        {
-          sender: partner.id,
-          format: data.format,
-          partnerIds: deps.partners.all().map((p) => p.id),
-          careTeamJoins: partner.inbound.careTeamJoins ?? [],
-          identifierBase: deps.identifierBase,
-        },
+        boundaryContext(partner, data.format, deps.partners, deps.identifierBase),
         handler.map(data.record, { partner, identifierBase: deps.identifierBase }),
         data.location,
       );

@@ -1,5 +1,6 @@
 import type { Identifier, Reference } from 'fhir/r4.js';
 import { createHash } from 'node:crypto';
+import type { PartnerConfig, PartnerRegistry } from '../config/partners.js';
 import { HubError } from '../errors/hub-error.js';
 import type { MappedRecord, ResourceWrite } from '../mappers/types.js';
 
@@ -71,6 +72,22 @@ export interface BoundaryContext {
   /** The record kinds the sender's file lets it join a care team through (`inbound.careTeamJoins`). */
   readonly careTeamJoins: readonly string[];
   readonly identifierBase: string;
+}
+
+/** The boundary's view of a sender: its id, the record's format and its file's care-team joins. */
+export function boundaryContext(
+  sender: PartnerConfig,
+  format: string,
+  partners: PartnerRegistry,
+  identifierBase: string,
+): BoundaryContext {
+  return {
+    sender: sender.id,
+    format,
+    partnerIds: partners.all().map((p) => p.id),
+    careTeamJoins: sender.inbound.careTeamJoins ?? [],
+    identifierBase,
+  };
 }
 
 /** One refusal: where in the record, which rule, and why. */

@@ -275,10 +275,7 @@ export async function startHub(config: HubConfig, logger: Logger): Promise<Runni
               identifierBase,
               now,
               onRefused,
-              part2Programs: partners
-                .all()
-                .filter((p) => p.inbound.part2Program)
-                .map((p) => p.id),
+              part2Programs: partners.part2Programs(),
             },
             staff: {
               fhir,
