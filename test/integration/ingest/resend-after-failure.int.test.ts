@@ -30,10 +30,12 @@ describe('a resend after the job failed for good', () => {
   /** A queue, and a way to fail its next job for good as a worker would after its last attempt. */
   function queueWithManualWorker(name: string): { queue: Queue; failNext: () => Promise<string> } {
     const queue = new Queue(name, { connection: redis, prefix });
-    const worker = new Worker(name, null, { connection: redis.duplicate(), prefix });
+    const connection = redis.duplicate();
+    const worker = new Worker(name, null, { connection, prefix });
     closers.push(async () => {
       await worker.close();
       await queue.close();
+      connection.disconnect(); // BullMQ leaves a connection it was given open
     });
     return {
       queue,
