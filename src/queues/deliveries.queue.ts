@@ -4,7 +4,7 @@ import type { Redis } from 'ioredis';
 import type { PartnerConfig } from '../config/partners.js';
 import { DeliveryError } from '../outbound/delivery-error.js';
 import { deliver } from '../outbound/transports.js';
-import type { OutboundTarget } from '../outbound/types.js';
+import type { OutboundTarget, PlanChangeDelivery } from '../outbound/types.js';
 import { DEFAULT_CIRCUIT } from '../routing/circuit-breaker.js';
 import type { Consent } from 'fhir/r4.js';
 import { buildDelivery, messageIdFor, type DeliveryRequest } from '../routing/deliver-plan-change.js';
@@ -169,11 +169,16 @@ async function deliverInOrder(
   const messageId = messageIdFor(req);
   const now = deps.now();
   const [delivered, sent] = await deps.redis.mget(deliveredKey, sentKey);
-  if (Number(delivered ?? 0) >= Number(req.version) || Number(sent ?? 0) > Number(req.version)) {
+  if (Number(delivered ?? 0) > Number(req.version) || Number(sent ?? 0) > Number(req.version)) {
     await deps.status.mark(req.carePlanId, req.version, req.partnerId, 'superseded', now);
     return { status: 'superseded', messageId, at: now.toISOString() };
   }
   const delivery = await buildDelivery(deps.fhir, deps.identifierBase, req, deps.partners.part2Programs());
+  if (Number(delivered ?? 0) === Number(req.version)) {
+    // An earlier attempt delivered this very version and failed in a later step: finish that
+    // step (the disclosure record, the status), never call it superseded, never send it again.
+    return recordDelivered(deps, req, delivery, { status: 'delivered', messageId, at: now.toISOString() });
+  }
   const what = `CarePlan/${req.carePlanId}/_history/${req.version}`;
   if (isPart2(delivery.carePlan)) {
     // Checked at sending time, so a Consent revoked while the delivery waited stops it.
@@ -217,8 +222,28 @@ async function deliverInOrder(
   }
   await deps.circuit.recordSuccess(partner.id);
   await deps.redis.set(deliveredKey, req.version);
-  await deps.fhir.create(
-    disclosure(
+  return recordDelivered(deps, req, delivery, {
+    status: 'delivered',
+    messageId,
+    httpStatus: receipt.httpStatus,
+    at: now.toISOString(),
+  });
+}
+
+/**
+ * What follows a delivery the partner received: the disclosure AuditEvent (written by an id derived
+ * from the message, so a retry of this step writes it once), the delivered status and, for Part 2
+ * content, the acknowledgment Task. Safe to run again when an earlier run failed part way.
+ */
+async function recordDelivered(
+  deps: RoutingDeps,
+  req: DeliveryRequest,
+  delivery: PlanChangeDelivery,
+  result: DeliveryJobResult,
+): Promise<DeliveryJobResult> {
+  const what = `CarePlan/${req.carePlanId}/_history/${req.version}`;
+  await deps.fhir.update({
+    ...disclosure(
       {
         partnerId: req.partnerId,
         patient: req.patient,
@@ -227,7 +252,8 @@ async function deliverInOrder(
       },
       deps.now(),
     ),
-  );
+    id: `disclosure-${delivery.messageId}`,
+  });
   await deps.status.mark(req.carePlanId, req.version, req.partnerId, 'delivered', deps.now());
   if (isPart2(delivery.carePlan) && req.altersDelivery) {
     // Not asked at plan-change time unless a Consent allowed it then; asking again is a no-op.
@@ -237,7 +263,7 @@ async function deliverInOrder(
     { partnerId: req.partnerId, carePlanId: req.carePlanId, version: req.version },
     'plan change delivered',
   );
-  return { status: 'delivered', messageId, httpStatus: receipt.httpStatus, at: now.toISOString() };
+  return result;
 }
 
 /** Counts a transient failure against the partner's circuit and tells people when it opens. */

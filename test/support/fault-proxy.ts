@@ -18,9 +18,17 @@ export class FaultProxy {
 
   constructor(private readonly target: string) {}
 
+  /** Faults for the next requests that match a method and path start, whatever comes between. */
+  private readonly targeted: Array<{ method: string; path: string; fault: Fault }> = [];
+
   /** Queue faults for the next requests, in order. */
   inject(...faults: Fault[]): void {
     this.faults.push(...faults);
+  }
+
+  /** Fault the next request with `method` whose path starts with `path` (e.g. `POST /fhir/AuditEvent`). */
+  injectFor(method: string, path: string, fault: Fault): void {
+    this.targeted.push({ method, path, fault });
   }
 
   async start(): Promise<string> {
@@ -55,7 +63,8 @@ export class FaultProxy {
 
   private handle(req: IncomingMessage, res: ServerResponse): void {
     this.seen.push(`${req.method} ${req.url}`);
-    const fault = this.faults.shift();
+    const at = this.targeted.findIndex((t) => t.method === req.method && (req.url ?? '').startsWith(t.path));
+    const fault = at >= 0 ? this.targeted.splice(at, 1)[0]!.fault : this.faults.shift();
     if (fault?.kind === 'reset') {
       req.socket.destroy();
       return;
