@@ -2,7 +2,7 @@ import { DateTime, IANAZone } from 'luxon';
 import { loadYamlConfig } from './config-file.js';
 
 /**
- * Agency calendars (DESIGN rule 3, issue 5 item 8): office hours, holidays and the after-hours
+ * Agency calendars (operating rule 3, README, issue 5 item 8): office hours, holidays and the after-hours
  * on-call contact. Deadlines stated in business time are computed on the owning agency's calendar;
  * luxon does the time-zone and daylight-saving arithmetic.
  */

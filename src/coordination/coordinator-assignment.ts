@@ -11,7 +11,7 @@ import { localDate } from './business-calendar.js';
 import { coordinatorOfTheDay } from './coordinator.rules.js';
 
 /**
- * The named coordinator of the day (DESIGN rule 1) lives on the participant's shared CareTeam: a
+ * The named coordinator of the day (operating rule 1, README) lives on the participant's shared CareTeam: a
  * `coordinator-of-the-day` entry, and `coverage-coordinator` entries with their own periods for
  * absences. These functions set, hand over and look up that person.
  */

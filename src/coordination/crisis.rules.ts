@@ -6,7 +6,7 @@ import { DEADLINE_WINDOW_SCHEMA, type DeadlineWindow } from './business-calendar
 import { loadYamlConfig } from './config-file.js';
 
 /**
- * Crisis stabilization updates (DESIGN rules 8 and 9): a threshold crossed makes the next update to
+ * Crisis stabilization updates (operating rules 8 and 9, README): a threshold crossed makes the next update to
  * the case manager an obligation of the named supervisor, with a deadline; temporary support beyond
  * the authorized scope or its stabilization window needs the case manager's authorization review.
  */

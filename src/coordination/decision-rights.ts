@@ -5,7 +5,7 @@ import type { ResourceWrite } from '../mappers/types.js';
 import { loadYamlConfig } from './config-file.js';
 
 /**
- * The decision-rights map (DESIGN rule 2): which agencies may authorize or initiate which actions
+ * The decision-rights map (operating rule 2, README): which agencies may authorize or initiate which actions
  * without a meeting, and which agency owns the obligations that exercise each right.
  */
 export interface DecisionRight {

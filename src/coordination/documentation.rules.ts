@@ -6,7 +6,7 @@ import { DEADLINE_WINDOW_SCHEMA, type DeadlineWindow } from './business-calendar
 import { loadYamlConfig } from './config-file.js';
 
 /**
- * The minimum documentation standard (DESIGN rule 4): events that call for a record within a
+ * The minimum documentation standard (operating rule 4, README): events that call for a record within a
  * window (a missed visit is a service disruption to record, a discharge a first contact). Each
  * becomes a `documentation-24h` Task for the owning agency; the record that answers it is a
  * Communication of the record kind about the participant from that agency.

@@ -9,7 +9,7 @@ import { openObligation, type CoordinationDeps } from './coordination-deps.js';
 import { closeObligation, isOpen, timelinessOf } from './obligations.js';
 
 /**
- * The joint caseload huddle (DESIGN rule 5): who attended, and each decision as (what was decided,
+ * The joint caseload huddle (operating rule 5, README): who attended, and each decision as (what was decided,
  * who owns it, when it is due). The log is a `huddle-log` Communication; each decision a
  * `huddle-action` Task on the participant, so it shows on their timeline and the roster.
  */

@@ -8,7 +8,7 @@ import { DEADLINE_WINDOW_SCHEMA, describeWindow, type DeadlineWindow } from './b
 import { loadYamlConfig } from './config-file.js';
 
 /**
- * Plan change control (DESIGN rule 7): triggers open a time-bound review of the participant's plan,
+ * Plan change control (operating rule 7, README): triggers open a time-bound review of the participant's plan,
  * and the CarePlan version answering it must say what changed, the risks, the controls added and
  * the agency owning each control.
  */

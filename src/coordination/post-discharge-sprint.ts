@@ -8,7 +8,7 @@ import { hubTask } from '../fhir/hub-task.js';
 import { CODE_SYSTEM } from '../fhir/profiles.js';
 
 /**
- * The 72-hour post-discharge sprint (DESIGN rule 6). Its steps are data: a FHIR PlanDefinition
+ * The 72-hour post-discharge sprint (operating rule 6, README). Its steps are data: a FHIR PlanDefinition
  * (config/coordination/post-discharge-sprint.json) whose actions each carry a hub task code and a
  * `timingDuration` after the discharge by which the step is due. Who owns a step follows from the
  * decision-rights map, not from the template.

@@ -2,7 +2,7 @@ import type { JSONSchemaType } from 'ajv';
 import { loadYamlConfig } from './config-file.js';
 
 /**
- * The daily huddle roster's order (DESIGN rule 5): each participant's active risk flags add their
+ * The daily huddle roster's order (operating rule 5, README): each participant's active risk flags add their
  * weights; the roster lists the highest totals first and says which flags put each one there.
  */
 export interface RosterFlagRule {

@@ -20,7 +20,7 @@ export const CODE_SYSTEM = {
 
 /**
  * Extensions the hub reads. `plan-change-control` is what a CarePlan version answering a plan-change
- * review must carry (DESIGN rule 7): sub-extensions `whatChanged` (string), `risk` (string, 1..*),
+ * review must carry (operating rule 7, README): sub-extensions `whatChanged` (string), `risk` (string, 1..*),
  * `control` (complex: `description` string and `owner` Reference(Organization), 1..*).
  */
 export const EXTENSION = {

@@ -6,8 +6,8 @@ import type { IdentityLock } from './identity-lock.js';
 
 /**
  * The record's identifiers point at more than one Patient, or at a Patient that holds a different
- * value for the same identifier system or a contradicting birth date. The hub reports this instead of guessing (DESIGN: never
- * merge on name alone; a conflict is reported).
+ * value for the same identifier system or a contradicting birth date. The hub reports this instead
+ * of guessing: it never merges on a name alone.
  */
 export class ParticipantConflictError extends HubError {
   constructor(message: string, element = 'Patient.identifier') {

@@ -20,7 +20,7 @@ const person = {
   properties: { name: text, role: text, contact: text, staffId: id },
 } as const;
 
-/** The fields DESIGN rule 8 requires of every update, with the ids the hub needs. */
+/** The fields operating rule 8, README requires of every update, with the ids the hub needs. */
 export const REQUIRED_FIELDS = [
   'updateId',
   'participant',

@@ -1,5 +1,5 @@
 /**
- * Events that make a case-manager update required (DESIGN rule 8; seeds/003 "communication
+ * Events that make a case-manager update required (operating rule 8, README; "communication
  * thresholds").
  */
 export const CRISIS_THRESHOLDS = [
@@ -27,7 +27,7 @@ export interface CrisisPerson {
 
 /**
  * A crisis stabilization update as a provider sends it to the case manager. Every field up to
- * `nextUpdateSupervisor` is required (DESIGN rule 8): an update without them is refused.
+ * `nextUpdateSupervisor` is required (operating rule 8, README): an update without them is refused.
  * Date-times carry a UTC offset.
  */
 export interface CrisisUpdate {
@@ -48,7 +48,7 @@ export interface CrisisUpdate {
   readonly temporarySupportIncrease?: TemporarySupportIncrease;
 }
 
-/** A temporary increase in support (DESIGN rule 9); every field is required when it is sent. */
+/** A temporary increase in support (operating rule 9, README); every field is required when it is sent. */
 export interface TemporarySupportIncrease {
   readonly supportIncrease: string;
   readonly reason: string;

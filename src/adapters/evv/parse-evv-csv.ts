@@ -275,7 +275,7 @@ function outcomeOf(
       }
       return status === 'missed' ? { outcome: 'missed', missedBecause: 'status' } : { outcome: 'cancelled' };
     case 'scheduled':
-      // A scheduled visit nobody checked in to is a missed visit (DESIGN: EVV -> missed-visit Flags).
+      // A scheduled visit nobody checked in to is a missed visit (a missed-visit Flag follows).
       if (!row.ActualStart) {
         return { outcome: 'missed', missedBecause: 'no-check-in' };
       }

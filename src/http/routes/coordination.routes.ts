@@ -132,7 +132,7 @@ function queryDate(value: unknown): string | undefined {
 }
 
 /**
- * The operating model's API (DESIGN rules 1, 5, 6):
+ * The operating model's API (operating rules 1, 5, 6, README):
  * - `GET /participants/:id/coordinator[?date=]`: the coordinator of the day (404 naming the roster
  *   alert when nobody is named); `POST` adds a coordinator or absence cover; `POST
  *   .../coordinator/handover` hands the role over from a day.

@@ -15,7 +15,7 @@ export const THRESHOLD_FLAGS: Readonly<Partial<Record<CrisisThreshold, string>>>
 };
 
 /**
- * Maps a crisis stabilization update (DESIGN rules 8 and 9) to a `crisis-update` Communication
+ * Maps a crisis stabilization update (operating rules 8 and 9, README) to a `crisis-update` Communication
  * from the partner carrying every required field as readable text, and the hub risk Flags the
  * thresholds raise. The obligations that follow (the next update to the case manager, an
  * authorization review) depend on the coordination configuration, so the event carries what they
