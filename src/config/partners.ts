@@ -4,7 +4,7 @@ import path from 'node:path';
 import { parse } from 'yaml';
 import { INBOUND_FORMATS, type InboundFormat } from '../adapters/types.js';
 import { ConfigError } from '../errors/hub-error.js';
-import { parseAllowList } from '../security/network-allow-list.js';
+import { parseAllowList } from './network-allow-list.js';
 
 /** What kind of agency a partner is. */
 export const PARTNER_KINDS = [

@@ -1,5 +1,5 @@
 import { DateTime, IANAZone } from 'luxon';
-import { loadYamlConfig } from './config-file.js';
+import { loadYamlConfig } from '../config/yaml-file.js';
 
 /**
  * Agency calendars (operating rule 3, README, issue 5 item 8): office hours, holidays and the after-hours

@@ -3,7 +3,7 @@ import type { PartnerRegistry } from '../config/partners.js';
 import type { FhirGateway } from '../fhir/fhir-gateway.js';
 import type { Logger } from '../logging/logger.js';
 import type { EscalationRequest } from '../routing/escalate.js';
-import { sharedCareTeam } from '../routing/record-plan-change.js';
+import { sharedCareTeam } from '../fhir/shared-care-team.js';
 import { tokenOf } from '../fhir/hub-identifiers.js';
 import { calendarOf, dueAt, type DeadlineWindow } from './business-calendar.js';
 import type { CoordinationConfig } from './coordination-config.js';

@@ -6,7 +6,7 @@ import { VersionConflictError } from '../fhir/fhir-errors.js';
 import type { FhirGateway } from '../fhir/fhir-gateway.js';
 import { hubIdentifier, tokenOf } from '../fhir/hub-identifiers.js';
 import { CODE_SYSTEM } from '../fhir/profiles.js';
-import { sharedCareTeam } from '../routing/record-plan-change.js';
+import { sharedCareTeam } from '../fhir/shared-care-team.js';
 import { localDate } from './business-calendar.js';
 import { coordinatorOfTheDay } from './coordinator.rules.js';
 

@@ -3,7 +3,7 @@ import { hubIdentifier } from '../fhir/hub-identifiers.js';
 import { hubTask } from '../fhir/hub-task.js';
 import { CRISIS_THRESHOLDS } from '../adapters/crisis-update/types.js';
 import { DEADLINE_WINDOW_SCHEMA, type DeadlineWindow } from './business-calendar.js';
-import { loadYamlConfig } from './config-file.js';
+import { loadYamlConfig } from '../config/yaml-file.js';
 
 /**
  * Crisis stabilization updates (operating rules 8 and 9, README): a threshold crossed makes the next update to

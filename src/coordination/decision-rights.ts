@@ -2,7 +2,7 @@ import type { JSONSchemaType } from 'ajv';
 import type { FhirResource } from 'fhir/r4.js';
 import { PARTNER_KINDS, type PartnerConfig, type PartnerRegistry } from '../config/partners.js';
 import type { ResourceWrite } from '../mappers/types.js';
-import { loadYamlConfig } from './config-file.js';
+import { loadYamlConfig } from '../config/yaml-file.js';
 
 /**
  * The decision-rights map (operating rule 2, README): which agencies may authorize or initiate which actions

@@ -3,7 +3,7 @@ import { hubIdentifier } from '../fhir/hub-identifiers.js';
 import { hubTask } from '../fhir/hub-task.js';
 import type { HubEvent } from '../mappers/types.js';
 import { DEADLINE_WINDOW_SCHEMA, type DeadlineWindow } from './business-calendar.js';
-import { loadYamlConfig } from './config-file.js';
+import { loadYamlConfig } from '../config/yaml-file.js';
 
 /**
  * The minimum documentation standard (operating rule 4, README): events that call for a record within a

@@ -8,7 +8,7 @@ import {
   type CalendarsConfig,
   type DeadlineWindow,
 } from './business-calendar.js';
-import { loadYamlConfig } from './config-file.js';
+import { loadYamlConfig } from '../config/yaml-file.js';
 
 /** Who chairs a tier: a role from the hub care-team-role CodeSystem, a name, and their agency. */
 export interface TierChair {

@@ -5,7 +5,7 @@ import { hubTask } from '../fhir/hub-task.js';
 import { EXTENSION } from '../fhir/profiles.js';
 import type { HubEvent } from '../mappers/types.js';
 import { DEADLINE_WINDOW_SCHEMA, describeWindow, type DeadlineWindow } from './business-calendar.js';
-import { loadYamlConfig } from './config-file.js';
+import { loadYamlConfig } from '../config/yaml-file.js';
 
 /**
  * Plan change control (operating rule 7, README): triggers open a time-bound review of the participant's plan,

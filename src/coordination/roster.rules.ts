@@ -1,5 +1,5 @@
 import type { JSONSchemaType } from 'ajv';
-import { loadYamlConfig } from './config-file.js';
+import { loadYamlConfig } from '../config/yaml-file.js';
 
 /**
  * The daily huddle roster's order (operating rule 5, README): each participant's active risk flags add their

@@ -5,7 +5,7 @@ import { firstComponent, readHeader } from '../adapters/hl7v2/normalize.js';
 import type { MllpHandler } from '../adapters/mllp/mllp-server.js';
 import type { PartnerRegistry } from '../config/partners.js';
 import type { RefusedAccess } from '../security/audit.js';
-import { isAllowed, parseAllowList } from '../security/network-allow-list.js';
+import { isAllowed, parseAllowList } from '../config/network-allow-list.js';
 import type { IngestService } from './ingest-service.js';
 
 export interface MllpIngestDeps {

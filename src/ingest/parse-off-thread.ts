@@ -5,7 +5,6 @@ import { Worker } from 'node:worker_threads';
 import type { InboundFormat, ParseResult } from '../adapters/types.js';
 import type { PartnerConfig } from '../config/partners.js';
 import { HubError } from '../errors/hub-error.js';
-import { REPO_ROOT } from '../startup/paths.js';
 import type { ParseRequest } from './parse-worker.js';
 
 /** Longest a parse may take before the thread is stopped and the batch refused. */
@@ -18,9 +17,11 @@ const PARSE_TIMEOUT_MS = 120_000;
 function workerScript(): string {
   const here = fileURLToPath(import.meta.url);
   const beside = path.join(path.dirname(here), 'parse-worker.js');
+  // src/ingest and dist/ingest both sit two levels below the repository root.
+  const root = path.resolve(path.dirname(here), '../..');
   return here.endsWith('.js') && existsSync(beside)
     ? beside
-    : path.join(REPO_ROOT, 'dist', 'ingest', 'parse-worker.js');
+    : path.join(root, 'dist', 'ingest', 'parse-worker.js');
 }
 
 /**

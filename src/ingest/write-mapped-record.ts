@@ -9,6 +9,7 @@ import type {
   Resource,
 } from 'fhir/r4.js';
 import { hubIdentifier, tokenOf } from '../fhir/hub-identifiers.js';
+import { sharedCareTeam } from '../fhir/shared-care-team.js';
 import { CODE_SYSTEM } from '../fhir/profiles.js';
 import { ResourceNotFoundError, VersionConflictError } from '../fhir/fhir-errors.js';
 import type { FhirGateway } from '../fhir/fhir-gateway.js';
@@ -137,9 +138,7 @@ async function careTeamEntry(
     return undefined;
   }
   const identifier = hubIdentifier(identifierBase, 'care-team', patient.split('/')[1]!);
-  const [existing] = await fhir.search<CareTeam>('CareTeam', {
-    identifier: `${identifier.system}|${identifier.value}`,
-  });
+  const existing = await sharedCareTeam(fhir, identifierBase, patient.split('/')[1]!);
   const participants = [...(existing?.participant ?? [])];
   let changed = !existing;
   const wasMember = (agency: string): boolean => participants.some((p) => p.member?.reference === agency);

@@ -6,7 +6,7 @@ import type { FhirGateway } from '../fhir/fhir-gateway.js';
 import { hubIdentifier } from '../fhir/hub-identifiers.js';
 import { hubTask } from '../fhir/hub-task.js';
 import { CODE_SYSTEM } from '../fhir/profiles.js';
-import { sharedCareTeam } from './record-plan-change.js';
+import { sharedCareTeam } from '../fhir/shared-care-team.js';
 
 /** Something that must be escalated. */
 export interface EscalationRequest {

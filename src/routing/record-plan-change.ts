@@ -4,6 +4,7 @@ import { describeChanges, diffCarePlans, type PlanDiff } from '../coordination/p
 import { ResourceNotFoundError } from '../fhir/fhir-errors.js';
 import type { FhirGateway } from '../fhir/fhir-gateway.js';
 import { hubIdentifier } from '../fhir/hub-identifiers.js';
+import { sharedCareTeam } from '../fhir/shared-care-team.js';
 import { CODE_SYSTEM } from '../fhir/profiles.js';
 import { isOnCareTeam } from '../security/care-team-access.js';
 import { isPart2, withPart2Labels } from '../security/part2.js';
@@ -21,17 +22,6 @@ export interface RecordedPlanChange {
   readonly recipients: readonly string[];
   /** The version carries 42 CFR Part 2 content: what is derived from it is labelled and gated too. */
   readonly part2: boolean;
-}
-
-/** Reads the shared CareTeam of a participant (the one the ingest writer keeps). */
-export async function sharedCareTeam(
-  fhir: FhirGateway,
-  identifierBase: string,
-  patientId: string,
-): Promise<CareTeam | undefined> {
-  const id = hubIdentifier(identifierBase, 'care-team', patientId);
-  const [team] = await fhir.search<CareTeam>('CareTeam', { identifier: `${id.system}|${id.value}` });
-  return team;
 }
 
 /**

@@ -1,6 +1,6 @@
 import type { CareTeam, Consent, FhirResource } from 'fhir/r4.js';
 import type { FhirGateway } from '../fhir/fhir-gateway.js';
-import { sharedCareTeam } from '../routing/record-plan-change.js';
+import { sharedCareTeam } from '../fhir/shared-care-team.js';
 import { isOnCareTeam, participantOf } from './care-team-access.js';
 import { consentPermits, isPart2 } from './part2.js';
 

@@ -1,5 +1,5 @@
 import { randomBytes, scryptSync } from 'node:crypto';
-import { loadYamlConfig } from '../coordination/config-file.js';
+import { loadYamlConfig } from '../config/yaml-file.js';
 
 /**
  * Staff who use the hub's pages and staff routes, each with one role:

@@ -4,7 +4,7 @@ import { UnknownPartnerError } from '../errors/hub-error.js';
 import type { FhirGateway } from '../fhir/fhir-gateway.js';
 import type { DeliveryRequest } from '../routing/deliver-plan-change.js';
 import type { WithheldDeliveries } from '../routing/withheld-deliveries.js';
-import { part2Consent } from './part2.js';
+import { part2Consent } from '../security/part2.js';
 
 export interface ConsentDeps {
   readonly fhir: FhirGateway;

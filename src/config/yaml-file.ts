@@ -2,7 +2,7 @@ import { Ajv, type AnySchema } from 'ajv';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parse } from 'yaml';
-import { describeAjvError } from '../config/partners.js';
+import { describeAjvError } from './partners.js';
 import { ConfigError } from '../errors/hub-error.js';
 
 const ajv = new Ajv({ allErrors: true });
