@@ -187,6 +187,13 @@ export async function startHub(config: HubConfig, logger: Logger): Promise<Runni
     traffic: new TrafficRecorder(redis, prefix),
   });
 
+  // Before listening: between listen and attaching the app nothing may wait, or a request that
+  // arrives meanwhile would get no answer at all.
+  const hookSecret = await sharedHookSecret(redis, prefix);
+  const persistence = await redisPersistence(redis);
+  if (persistence.startsWith('none')) {
+    logger.warn({ persistence }, 'Redis keeps nothing on disk: a Redis restart loses queued records');
+  }
   // Listen first: with PORT=0 the hub's own URL (for rest-hook callbacks) is known only now.
   const server = await listen(config.http.host, config.http.port);
   const { port } = server.address() as AddressInfo;
@@ -194,11 +201,6 @@ export async function startHub(config: HubConfig, logger: Logger): Promise<Runni
   const publicUrl = config.http.publicUrl ?? `http://127.0.0.1:${port}`;
 
   const tokens = new TokenStore(redis, prefix);
-  const hookSecret = await sharedHookSecret(redis, prefix);
-  const persistence = await redisPersistence(redis);
-  if (persistence.startsWith('none')) {
-    logger.warn({ persistence }, 'Redis keeps nothing on disk: a Redis restart loses queued records');
-  }
   const staffLogin = new StaffLogin(staff, redis, prefix, now);
   const onRefused = (refused: RefusedAccess): void => refusals.record(refused);
   // Readiness must answer quickly: no retries, short timeout.
