@@ -15,8 +15,9 @@ interface Bucket {
 /**
  * Refusals audited without letting a flood write a flood: the first refusal of a kind (who, how)
  * in a minute is an AuditEvent at once; the rest of that minute are counted and written as one
- * summary AuditEvent when the minute ends. An anonymous caller rotating partner ids in the path
- * is one kind ("unauthenticated"), so it cannot make the hub write unbounded AuditEvents.
+ * summary AuditEvent when the minute ends. A known partner's kind is its method and path, so
+ * refusals on different targets each show; an anonymous caller rotating partner ids in the path
+ * is one kind, so it cannot make the hub write unbounded AuditEvents.
  */
 export class RefusalAudit {
   private readonly buckets = new Map<string, Bucket>();
@@ -34,8 +35,7 @@ export class RefusalAudit {
   /** Records one refusal; never throws, never waits. */
   readonly record = (refused: RefusedAccess): void => {
     const at = this.now().getTime();
-    const kind =
-      this.buckets.size >= MAX_KINDS ? 'overflow' : `${refused.partnerId ?? '(anonymous)'}|${refused.method}`;
+    const kind = this.buckets.size >= MAX_KINDS ? 'overflow' : kindOf(refused);
     const bucket = this.buckets.get(kind);
     if (bucket && at - bucket.since < WINDOW_MS) {
       bucket.count++;
@@ -83,4 +83,10 @@ export class RefusalAudit {
   private send(event: AuditEvent): void {
     void this.write(event).catch(this.onError);
   }
+}
+
+function kindOf(refused: RefusedAccess): string {
+  return refused.partnerId
+    ? `${refused.partnerId}|${refused.method}|${refused.path}`
+    : `(anonymous)|${refused.method}`;
 }

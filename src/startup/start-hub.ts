@@ -181,8 +181,8 @@ export async function startHub(config: HubConfig, logger: Logger): Promise<Runni
       refusals.record({
         partnerId,
         method: 'INGEST',
-        path: `${format} ${location}`,
-        reason: issues.map((i) => `${i.field}: ${i.message}`).join('; '),
+        path: format,
+        reason: `${location}: ${issues.map((i) => `${i.field}: ${i.message}`).join('; ')}`,
       }),
     traffic: new TrafficRecorder(redis, prefix),
   });
