@@ -2,7 +2,7 @@ import type { HubConfig } from '../config/load-config.js';
 import { loadPartners } from '../config/partners.js';
 import { createRedisConnection } from '../queues/connection.js';
 import { getDeadLetter, listDeadLetters, replayDeadLetter } from '../queues/dead-letters.js';
-import { allQueues, closeQueues, createQueues } from '../queues/registry.js';
+import { allQueues, closeQueues, createQueues } from '../startup/queues.js';
 
 export const DEAD_LETTERS_USAGE = `usage:
   npm run hub -- dead-letters list [<queue>]          failed jobs, newest first (all queues, or one)

@@ -1,6 +1,7 @@
 import type { Bundle, BundleEntry, OperationOutcome, OperationOutcomeIssue } from 'fhir/r4.js';
 import { parseArgs } from 'node:util';
-import { INBOUND_FORMATS, type FieldIssue, type InboundFormat } from '../adapters/types.js';
+import { type FieldIssue } from '../adapters/types.js';
+import { INBOUND_FORMATS, type InboundFormat } from '../config/inbound-formats.js';
 import type { PartnerConfig } from '../config/partners.js';
 import type { FormatHandler } from '../ingest/formats.js';
 import type { CareTeamMember, HubEvent, MappedRecord } from '../mappers/types.js';

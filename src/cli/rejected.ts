@@ -8,7 +8,7 @@ import { IngestService, reportToOutcome } from '../ingest/ingest-service.js';
 import { RejectedStore } from '../ingest/rejected-store.js';
 import { createLogger } from '../logging/logger.js';
 import { createRedisConnection } from '../queues/connection.js';
-import { INGEST_QUEUE, createIngestQueue } from '../queues/ingest.queue.js';
+import { INGEST_QUEUE, createIngestQueue } from '../ingest/ingest.queue.js';
 
 export const REJECTED_USAGE = `usage:
   npm run hub -- rejected list [<partnerId>]        rejected records, newest first

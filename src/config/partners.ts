@@ -2,7 +2,7 @@ import { Ajv, type ErrorObject, type JSONSchemaType } from 'ajv';
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parse } from 'yaml';
-import { INBOUND_FORMATS, type InboundFormat } from '../adapters/types.js';
+import { INBOUND_FORMATS, type InboundFormat } from './inbound-formats.js';
 import { ConfigError } from '../errors/hub-error.js';
 import { parseAllowList } from './network-allow-list.js';
 

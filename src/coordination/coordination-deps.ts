@@ -2,7 +2,7 @@ import type { Reference, Task } from 'fhir/r4.js';
 import type { PartnerRegistry } from '../config/partners.js';
 import type { FhirGateway } from '../fhir/fhir-gateway.js';
 import type { Logger } from '../logging/logger.js';
-import type { EscalationRequest } from '../routing/escalate.js';
+import type { EscalationRequest } from './escalate.js';
 import { sharedCareTeam } from '../fhir/shared-care-team.js';
 import { tokenOf } from '../fhir/hub-identifiers.js';
 import { calendarOf, dueAt, type DeadlineWindow } from './business-calendar.js';

@@ -1,4 +1,5 @@
-import type { InboundFormat, ParseResult } from '../adapters/types.js';
+import type { ParseResult } from '../adapters/types.js';
+import type { InboundFormat } from '../config/inbound-formats.js';
 import type { PartnerConfig } from '../config/partners.js';
 import type { MappedRecord, MappingContext } from '../mappers/types.js';
 

@@ -1,11 +1,12 @@
 import type { QueueEvents } from 'bullmq';
 import { createHash } from 'node:crypto';
 import type { OperationOutcome, OperationOutcomeIssue } from 'fhir/r4.js';
-import type { FieldIssue, InboundFormat } from '../adapters/types.js';
+import type { FieldIssue } from '../adapters/types.js';
+import type { InboundFormat } from '../config/inbound-formats.js';
 import type { PartnerConfig, PartnerRegistry } from '../config/partners.js';
 import { HubError } from '../errors/hub-error.js';
 import type { Logger } from '../logging/logger.js';
-import { enqueueIngest, type IngestQueue, type IngestJobResult } from '../queues/ingest.queue.js';
+import { enqueueIngest, type IngestQueue, type IngestJobResult } from './ingest.queue.js';
 import type { FormatHandlers } from './formats.js';
 import { parseOffThread } from './parse-off-thread.js';
 import type { RejectedStore, StoredRejection } from './rejected-store.js';

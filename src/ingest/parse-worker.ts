@@ -1,5 +1,5 @@
 import { parentPort } from 'node:worker_threads';
-import type { InboundFormat } from '../adapters/types.js';
+import type { InboundFormat } from '../config/inbound-formats.js';
 import type { PartnerConfig } from '../config/partners.js';
 import { defaultFormats } from './format-registry.js';
 

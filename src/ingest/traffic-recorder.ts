@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import type { InboundFormat } from '../adapters/types.js';
+import type { InboundFormat } from '../config/inbound-formats.js';
 
 /** One inbound batch as a partner sent it. */
 export interface RecordedBatch {

@@ -1,7 +1,7 @@
 import type { CarePlan } from 'fhir/r4.js';
 import type { Redis } from 'ioredis';
 import type { FhirGateway } from '../fhir/fhir-gateway.js';
-import type { PlanChangeJobData } from '../queues/plan-changes.queue.js';
+import type { PlanChangeJobData } from './plan-changes.queue.js';
 
 /**
  * The safety net under the rest-hook: CarePlan versions the hub did not hear about (it was down,

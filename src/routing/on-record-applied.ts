@@ -1,8 +1,8 @@
 import type { Communication, Task } from 'fhir/r4.js';
 import type { AppliedRecord } from '../coordination/apply-rules.js';
 import type { WriteOutcome } from '../ingest/write-mapped-record.js';
-import type { IngestJobData } from '../queues/ingest.queue.js';
-import type { PlanChangeJobData } from '../queues/plan-changes.queue.js';
+import type { IngestJobData } from '../ingest/ingest.queue.js';
+import type { PlanChangeJobData } from './plan-changes.queue.js';
 import type { FhirGateway } from '../fhir/fhir-gateway.js';
 import { CODE_SYSTEM } from '../fhir/profiles.js';
 import { acknowledge, ackStepOf, findAckTask, isAckTask, openAckTasks } from './acknowledge.js';

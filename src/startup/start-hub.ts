@@ -35,8 +35,8 @@ import {
   redisPersistence,
   workerConnection,
 } from '../queues/connection.js';
-import { enqueueAppliedRecord } from '../queues/coordination.queue.js';
-import { INGEST_QUEUE, type IngestJobData } from '../queues/ingest.queue.js';
+import { enqueueAppliedRecord } from '../coordination/coordination.queue.js';
+import { INGEST_QUEUE, type IngestJobData } from '../ingest/ingest.queue.js';
 import type { MappedRecord } from '../mappers/types.js';
 import {
   allQueues,
@@ -46,9 +46,9 @@ import {
   enqueuePlanChange,
   routingEnqueuers,
   startWorkers,
-} from '../queues/registry.js';
-import type { RoutingDeps } from '../queues/routing-deps.js';
-import type { HubQueues } from '../queues/registry.js';
+} from './queues.js';
+import type { RoutingDeps } from '../routing/routing-deps.js';
+import type { HubQueues } from './queues.js';
 import { onRecordApplied } from '../routing/on-record-applied.js';
 import { catchUpPlanChanges } from '../routing/catch-up.js';
 import { CircuitBreaker } from '../routing/circuit-breaker.js';

@@ -1,6 +1,6 @@
 import type { OperationOutcome, Resource } from 'fhir/r4.js';
 import type { EvidenceReport } from '../coordination/evidence.js';
-import type { ParticipantTimeline, TaskLine } from '../coordination/participant-timeline.js';
+import type { ParticipantTimeline, TaskLine } from './participant-timeline.js';
 import type { RosterEntry } from '../coordination/roster.rules.js';
 import type { StoredRejection } from '../ingest/rejected-store.js';
 import type { DeadLetter } from '../queues/dead-letters.js';

@@ -5,8 +5,8 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { loadPartners } from '../../src/config/partners.js';
 import { createRedisConnection } from '../../src/queues/connection.js';
-import { createQueues, closeQueues } from '../../src/queues/registry.js';
-import { ESCALATIONS_QUEUE, enqueueEscalation } from '../../src/queues/escalations.queue.js';
+import { createQueues, closeQueues } from '../../src/startup/queues.js';
+import { ESCALATIONS_QUEUE, enqueueEscalation } from '../../src/coordination/escalations.queue.js';
 import { redisUrl, REPO_ROOT, unique } from '../support/test-env.js';
 
 const run = promisify(execFile);

@@ -17,7 +17,7 @@ import {
 import { huddleLog, recordHuddle, type HuddleInput } from '../../coordination/huddles.js';
 import { endCareTeamMembership } from '../../coordination/care-team-membership.js';
 import { buildRoster, type RosterDeps } from '../../coordination/roster-service.js';
-import { grantPart2Consent, revokeConsent, type ConsentDeps } from '../../coordination/consents.js';
+import { grantPart2Consent, revokeConsent, type ConsentDeps } from '../../routing/consents.js';
 import type { CoordinationDeps } from '../../coordination/coordination-deps.js';
 import { ForbiddenError } from '../../errors/hub-error.js';
 import { validBody } from '../validate-body.js';

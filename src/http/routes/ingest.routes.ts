@@ -1,6 +1,6 @@
 import express, { Router } from 'express';
 import { assertJsonDepth } from '../middleware/hardening.js';
-import { INBOUND_FORMATS, type InboundFormat } from '../../adapters/types.js';
+import { INBOUND_FORMATS, type InboundFormat } from '../../config/inbound-formats.js';
 import { HubError, InvalidInputError } from '../../errors/hub-error.js';
 import type { FormatHandlers } from '../../ingest/formats.js';
 import { reportToOutcome, statusOf, type IngestService } from '../../ingest/ingest-service.js';

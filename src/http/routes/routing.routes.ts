@@ -11,7 +11,7 @@ import { partnerMayRead } from '../../security/read-access.js';
 import { outcome } from '../../errors/to-operation-outcome.js';
 import type { FhirGateway } from '../../fhir/fhir-gateway.js';
 import { getDeadLetter, listDeadLetters, replayDeadLetter } from '../../queues/dead-letters.js';
-import type { PlanChangeJobData } from '../../queues/plan-changes.queue.js';
+import type { PlanChangeJobData } from '../../routing/plan-changes.queue.js';
 import {
   ACK_STEPS,
   acknowledge,

@@ -10,7 +10,7 @@ import { defaultFormats } from '../../../src/ingest/format-registry.js';
 import { IngestService } from '../../../src/ingest/ingest-service.js';
 import type { RejectedStore } from '../../../src/ingest/rejected-store.js';
 import { createLogger } from '../../../src/logging/logger.js';
-import type { IngestQueue } from '../../../src/queues/ingest.queue.js';
+import type { IngestQueue } from '../../../src/ingest/ingest.queue.js';
 import { hmisFiles, newPerson } from '../../fixtures/ingest/samples.js';
 import AdmZip from 'adm-zip';
 

@@ -9,8 +9,8 @@ import { afterAll, describe, expect, it } from '@jest/globals';
 import { Queue, UnrecoverableError, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { randomUUID } from 'node:crypto';
-import { enqueueIngest, INGEST_QUEUE, type IngestJobData } from '../../../src/queues/ingest.queue.js';
-import { enqueuePlanChange, PLAN_CHANGES_QUEUE } from '../../../src/queues/plan-changes.queue.js';
+import { enqueueIngest, INGEST_QUEUE, type IngestJobData } from '../../../src/ingest/ingest.queue.js';
+import { enqueuePlanChange, PLAN_CHANGES_QUEUE } from '../../../src/routing/plan-changes.queue.js';
 import { dropPrefix, testPrefix } from '../../fixtures/ingest/hub-helpers.js';
 import { redisUrl } from '../../support/test-env.js';
 

@@ -4,7 +4,7 @@ import type { FhirResource } from 'fhir/r4.js';
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { InboundFormat } from '../../../src/adapters/types.js';
+import type { InboundFormat } from '../../../src/config/inbound-formats.js';
 import { loadPartners, PartnerRegistry, type PartnerConfig } from '../../../src/config/partners.js';
 import {
   codesOf,

@@ -6,7 +6,7 @@ import { IngestService } from '../../../src/ingest/ingest-service.js';
 import type { RejectedStore } from '../../../src/ingest/rejected-store.js';
 import type { TrafficRecorder } from '../../../src/ingest/traffic-recorder.js';
 import { createLogger } from '../../../src/logging/logger.js';
-import type { IngestQueue } from '../../../src/queues/ingest.queue.js';
+import type { IngestQueue } from '../../../src/ingest/ingest.queue.js';
 
 const partners = new PartnerRegistry([
   { id: 'acme-hcbs', name: 'Acme', kind: 'hcbs-provider', inbound: { formats: ['evv-csv'] } },

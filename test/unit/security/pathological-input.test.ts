@@ -7,7 +7,7 @@
 import { describe, expect, it } from '@jest/globals';
 import AdmZip from 'adm-zip';
 import { performance } from 'node:perf_hooks';
-import type { InboundFormat } from '../../../src/adapters/types.js';
+import type { InboundFormat } from '../../../src/config/inbound-formats.js';
 import type { PartnerConfig } from '../../../src/config/partners.js';
 import { defaultFormats } from '../../../src/ingest/format-registry.js';
 import {

@@ -1,11 +1,11 @@
-import { addOrRevive } from './add-or-revive.js';
-import type { WorkerConnection } from './connection.js';
+import { addOrRevive } from '../queues/add-or-revive.js';
+import type { WorkerConnection } from '../queues/connection.js';
 import { Queue, Worker, type Job, type JobsOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Consent } from 'fhir/r4.js';
-import { openAckTasks, type DeliveryRequest } from '../routing/deliver-plan-change.js';
+import { openAckTasks, type DeliveryRequest } from './deliver-plan-change.js';
 import { consentPermits } from '../security/part2.js';
-import { recordPlanChange } from '../routing/record-plan-change.js';
+import { recordPlanChange } from './record-plan-change.js';
 import type { RoutingDeps } from './routing-deps.js';
 
 /** New CarePlan versions waiting to be diffed, recorded and fanned out to partners. */

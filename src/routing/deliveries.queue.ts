@@ -1,17 +1,17 @@
-import type { WorkerConnection } from './connection.js';
+import type { WorkerConnection } from '../queues/connection.js';
 import { DelayedError, Queue, UnrecoverableError, Worker, type Job, type JobsOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { PartnerConfig } from '../config/partners.js';
 import { DeliveryError } from '../outbound/delivery-error.js';
 import { deliver } from '../outbound/transports.js';
 import type { OutboundTarget, PlanChangeDelivery } from '../outbound/types.js';
-import { DEFAULT_CIRCUIT } from '../routing/circuit-breaker.js';
+import { DEFAULT_CIRCUIT } from './circuit-breaker.js';
 import type { Consent } from 'fhir/r4.js';
-import { buildDelivery, messageIdFor, type DeliveryRequest } from '../routing/deliver-plan-change.js';
+import { buildDelivery, messageIdFor, type DeliveryRequest } from './deliver-plan-change.js';
 import { openAckTasksWithDeadlines } from './plan-changes.queue.js';
 import { disclosure, withheldDisclosure } from '../security/audit.js';
 import { consentPermits, isPart2 } from '../security/part2.js';
-import { notifyCircuitOpened } from '../routing/partner-alerts.js';
+import { notifyCircuitOpened } from './partner-alerts.js';
 import type { RoutingDeps } from './routing-deps.js';
 
 /**

@@ -3,11 +3,11 @@ import type { PartnerRegistry } from '../config/partners.js';
 import type { CoordinationConfig } from '../coordination/coordination-config.js';
 import type { FhirGateway } from '../fhir/fhir-gateway.js';
 import type { Logger } from '../logging/logger.js';
-import type { CircuitBreaker } from '../routing/circuit-breaker.js';
-import type { DeliveryRequest } from '../routing/deliver-plan-change.js';
-import type { DeliveryStatusStore } from '../routing/delivery-status.js';
-import type { EscalationRequest } from '../routing/escalate.js';
-import type { WithheldDeliveries } from '../routing/withheld-deliveries.js';
+import type { CircuitBreaker } from './circuit-breaker.js';
+import type { DeliveryRequest } from './deliver-plan-change.js';
+import type { DeliveryStatusStore } from './delivery-status.js';
+import type { EscalationRequest } from '../coordination/escalate.js';
+import type { WithheldDeliveries } from './withheld-deliveries.js';
 
 /** What the routing workers share. Enqueue functions are passed in so queue modules do not import each other. */
 export interface RoutingDeps {

@@ -1,13 +1,13 @@
 import type { Queue, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
-import type { WorkerConnection } from './connection.js';
+import type { WorkerConnection } from '../queues/connection.js';
 import type { PartnerRegistry } from '../config/partners.js';
 import {
   createAcknowledgmentsQueue,
   createAcknowledgmentsWorker,
   scheduleAckDeadline,
   type AcknowledgmentsQueue,
-} from './acknowledgments.queue.js';
+} from '../routing/acknowledgments.queue.js';
 import type { CoordinationDeps } from '../coordination/coordination-deps.js';
 import {
   createCoordinationQueue,
@@ -15,27 +15,32 @@ import {
   scheduleObligationCheck,
   scheduleSupportWindowCheck,
   type CoordinationQueue,
-} from './coordination.queue.js';
+} from '../coordination/coordination.queue.js';
 import {
   createDeliveryQueue,
   createDeliveryWorker,
   enqueueDelivery,
   type DeliveryQueue,
-} from './deliveries.queue.js';
+} from '../routing/deliveries.queue.js';
 import {
   createEscalationsQueue,
   createEscalationsWorker,
   enqueueEscalation,
   type EscalationsQueue,
-} from './escalations.queue.js';
-import { createIngestQueue, createIngestWorker, type IngestDeps, type IngestQueue } from './ingest.queue.js';
+} from '../coordination/escalations.queue.js';
+import {
+  createIngestQueue,
+  createIngestWorker,
+  type IngestDeps,
+  type IngestQueue,
+} from '../ingest/ingest.queue.js';
 import {
   createPlanChangesQueue,
   createPlanChangesWorker,
   enqueuePlanChange,
   type PlanChangesQueue,
-} from './plan-changes.queue.js';
-import type { RoutingDeps } from './routing-deps.js';
+} from '../routing/plan-changes.queue.js';
+import type { RoutingDeps } from '../routing/routing-deps.js';
 
 /** Every queue of the hub. */
 export interface HubQueues {

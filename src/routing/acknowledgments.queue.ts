@@ -1,4 +1,4 @@
-import type { WorkerConnection } from './connection.js';
+import type { WorkerConnection } from '../queues/connection.js';
 import { Queue, Worker, type Job, type JobsOptions } from 'bullmq';
 import type { Task } from 'fhir/r4.js';
 import type { Redis } from 'ioredis';

@@ -1,5 +1,5 @@
-import { addOrRevive } from './add-or-revive.js';
-import type { WorkerConnection } from './connection.js';
+import { addOrRevive } from '../queues/add-or-revive.js';
+import type { WorkerConnection } from '../queues/connection.js';
 import { Queue, UnrecoverableError, Worker, type Job, type JobsOptions } from 'bullmq';
 import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
@@ -11,10 +11,10 @@ import { boundaryContext, withinWriteBoundary } from '../security/write-boundary
 import { HubError } from '../errors/hub-error.js';
 import { FhirServerError } from '../fhir/fhir-errors.js';
 import type { FhirGateway } from '../fhir/fhir-gateway.js';
-import type { FormatHandlers } from '../ingest/formats.js';
-import type { RejectedStore } from '../ingest/rejected-store.js';
-import type { IdentityLock } from '../ingest/identity-lock.js';
-import { writeMappedRecord, type WriteOutcome } from '../ingest/write-mapped-record.js';
+import type { FormatHandlers } from './formats.js';
+import type { RejectedStore } from './rejected-store.js';
+import type { IdentityLock } from './identity-lock.js';
+import { writeMappedRecord, type WriteOutcome } from './write-mapped-record.js';
 import type { Logger } from '../logging/logger.js';
 
 /** Queue of accepted inbound records waiting to be mapped and written to the FHIR server. */

@@ -1,8 +1,10 @@
-import type { WorkerConnection } from './connection.js';
+import type { WorkerConnection } from '../queues/connection.js';
 import { Queue, Worker, type Job, type JobsOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { escalate, type EscalationRequest, type EscalationResult } from '../routing/escalate.js';
-import type { RoutingDeps } from './routing-deps.js';
+import { escalate, type EscalationRequest, type EscalationResult } from './escalate.js';
+import type { CoordinationConfig } from './coordination-config.js';
+import type { FhirGateway } from '../fhir/fhir-gateway.js';
+import type { Logger } from '../logging/logger.js';
 
 /** Escalations to the coordinator of the day and the tier chair. */
 export const ESCALATIONS_QUEUE = 'escalations';
@@ -33,8 +35,17 @@ export async function enqueueEscalation(queue: EscalationsQueue, req: Escalation
   await queue.add('escalate', { ...req, at: req.at.toISOString() }, { jobId });
 }
 
+/** What an escalation worker needs. */
+export interface EscalationDeps {
+  readonly fhir: FhirGateway;
+  readonly identifierBase: string;
+  /** Escalation tiers, and the calendars their deadlines and after-hours routing follow. */
+  readonly coordination: Pick<CoordinationConfig, 'tiers' | 'calendars'>;
+  readonly logger: Logger;
+}
+
 export function processEscalationJob(
-  deps: RoutingDeps,
+  deps: EscalationDeps,
 ): (job: Job<EscalationJobData>) => Promise<EscalationResult> {
   return async (job) => {
     const { tiers, calendars } = deps.coordination;
@@ -48,7 +59,7 @@ export function processEscalationJob(
 }
 
 export function createEscalationsWorker(
-  deps: RoutingDeps,
+  deps: EscalationDeps,
   on: WorkerConnection,
 ): Worker<EscalationJobData, EscalationResult, EscalationJobName> {
   const worker = new Worker<EscalationJobData, EscalationResult, EscalationJobName>(

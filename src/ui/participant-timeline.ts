@@ -3,10 +3,10 @@ import { ResourceNotFoundError } from '../fhir/fhir-errors.js';
 import type { FhirGateway } from '../fhir/fhir-gateway.js';
 import { CODE_SYSTEM } from '../fhir/profiles.js';
 import type { DeliveryStatusStore, PartnerDeliveryStatus } from '../routing/delivery-status.js';
-import { TIMELINESS_KINDS } from './evidence.js';
-import { dueOf, isOpen, taskCodeOf, timelinessOf } from './obligations.js';
-import { changeControlOf, type ChangeControl } from './plan-change-control.js';
-import { describeChanges, diffCarePlans } from './plan-diff.js';
+import { TIMELINESS_KINDS } from '../coordination/evidence.js';
+import { dueOf, isOpen, taskCodeOf, timelinessOf } from '../coordination/obligations.js';
+import { changeControlOf, type ChangeControl } from '../coordination/plan-change-control.js';
+import { describeChanges, diffCarePlans } from '../coordination/plan-diff.js';
 
 export interface TaskLine {
   readonly id: string;

@@ -1,4 +1,4 @@
-import type { WorkerConnection } from './connection.js';
+import type { WorkerConnection } from '../queues/connection.js';
 import { Queue, Worker, type Job, type JobsOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
 import {
@@ -6,8 +6,8 @@ import {
   checkObligation,
   checkSupportWindow,
   type AppliedRecord,
-} from '../coordination/apply-rules.js';
-import type { CoordinationDeps, SupportWindowCheck } from '../coordination/coordination-deps.js';
+} from './apply-rules.js';
+import type { CoordinationDeps, SupportWindowCheck } from './coordination-deps.js';
 
 /**
  * The coordination rules' work: each record the hub wrote (its events and what it answers), each

@@ -1,7 +1,7 @@
 import type { Communication, Reference, Task } from 'fhir/r4.js';
-import { coordinatorOfTheDay } from '../coordination/coordinator.rules.js';
-import type { CalendarsConfig } from '../coordination/business-calendar.js';
-import { escalationFor, type EscalationConfig } from '../coordination/escalation-tiers.js';
+import { coordinatorOfTheDay } from './coordinator.rules.js';
+import type { CalendarsConfig } from './business-calendar.js';
+import { escalationFor, type EscalationConfig } from './escalation-tiers.js';
 import type { FhirGateway } from '../fhir/fhir-gateway.js';
 import { hubIdentifier } from '../fhir/hub-identifiers.js';
 import { hubTask } from '../fhir/hub-task.js';

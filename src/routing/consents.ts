@@ -2,8 +2,8 @@ import type { Consent } from 'fhir/r4.js';
 import type { PartnerRegistry } from '../config/partners.js';
 import { UnknownPartnerError } from '../errors/hub-error.js';
 import type { FhirGateway } from '../fhir/fhir-gateway.js';
-import type { DeliveryRequest } from '../routing/deliver-plan-change.js';
-import type { WithheldDeliveries } from '../routing/withheld-deliveries.js';
+import type { DeliveryRequest } from './deliver-plan-change.js';
+import type { WithheldDeliveries } from './withheld-deliveries.js';
 import { part2Consent } from '../security/part2.js';
 
 export interface ConsentDeps {
