@@ -4,8 +4,7 @@ import { Queue, UnrecoverableError, Worker, type Job, type JobsOptions } from 'b
 import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { FieldIssue } from '../adapters/types.js';
-import type { PartnerConfig, PartnerRegistry } from '../config/partners.js';
-import type { MappedRecord } from '../mappers/types.js';
+import type { PartnerRegistry } from '../config/partners.js';
 import { labelPart2 } from '../security/part2.js';
 import { boundaryContext, withinWriteBoundary } from '../security/write-boundary.js';
 import { HubError } from '../errors/hub-error.js';
@@ -16,6 +15,8 @@ import type { RejectedStore } from './rejected-store.js';
 import type { IdentityLock } from './identity-lock.js';
 import { writeMappedRecord, type WriteOutcome } from './write-mapped-record.js';
 import type { Logger } from '../logging/logger.js';
+import { guardInbound, type GuardDeps } from '../coordination/inbound-guard.js';
+import { onRecordApplied, type OnAppliedDeps } from '../routing/on-record-applied.js';
 
 /** Queue of accepted inbound records waiting to be mapped and written to the FHIR server. */
 export const INGEST_QUEUE = 'ingest';
@@ -94,15 +95,11 @@ export interface IngestDeps {
    * Checks a mapped record before it is written (decision rights, plan change control); returns a
    * check to run once the participant is resolved. Throws a HubError (4xx) to refuse the record.
    */
-  readonly guard?: (
-    partner: PartnerConfig,
-    mapped: MappedRecord,
-    data: IngestJobData,
-  ) => Promise<(patient: string) => Promise<void>>;
+  readonly guard?: GuardDeps;
   /** Serialises the creation of a new participant across hub processes (see ingest/identity-lock.ts). */
   readonly identityLock?: IdentityLock;
-  /** Called once a record is on the FHIR server (plan-change routing, coordination rules). */
-  readonly onApplied?: (outcome: WriteOutcome, data: IngestJobData) => Promise<void>;
+  /** What follows a record on the FHIR server: plan-change routing, acknowledgments, coordination rules. */
+  readonly afterWrite?: OnAppliedDeps;
 }
 
 /**
@@ -131,7 +128,7 @@ export function processIngestJob(
         data.location,
       );
       const mapped = partner.inbound.part2Program ? labelPart2(record) : record;
-      const beforeWrite = await deps.guard?.(partner, mapped, data);
+      const beforeWrite = deps.guard ? await guardInbound(deps.guard, partner, mapped, data) : undefined;
       const outcome = await writeMappedRecord(
         deps.fhir,
         mapped,
@@ -140,7 +137,9 @@ export function processIngestJob(
         beforeWrite,
         deps.identityLock,
       );
-      await deps.onApplied?.(outcome, data);
+      if (deps.afterWrite) {
+        await onRecordApplied(deps.afterWrite, outcome, data.partnerId);
+      }
       return outcome;
     } catch (err) {
       if (!isPermanent(err)) {

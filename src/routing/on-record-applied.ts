@@ -1,7 +1,5 @@
 import type { Communication, Task } from 'fhir/r4.js';
 import type { AppliedRecord } from '../coordination/apply-rules.js';
-import type { WriteOutcome } from '../ingest/write-mapped-record.js';
-import type { IngestJobData } from '../ingest/ingest.queue.js';
 import type { PlanChangeJobData } from './plan-changes.queue.js';
 import type { FhirGateway } from '../fhir/fhir-gateway.js';
 import { CODE_SYSTEM } from '../fhir/profiles.js';
@@ -24,57 +22,57 @@ export interface OnAppliedDeps {
  * acknowledgment Communication about a plan version) completes the partner's Task, and the record
  * goes to the coordination rules (its events, and the obligations it answers).
  */
-export function onRecordApplied(
+export async function onRecordApplied(
   deps: OnAppliedDeps,
-): (outcome: WriteOutcome, data: IngestJobData) => Promise<void> {
-  return async (outcome, data) => {
-    for (const [reference, version] of Object.entries(outcome.versions)) {
-      const [type, id] = reference.split('/');
-      if (type === 'CarePlan' && id && version) {
-        await deps.enqueuePlanChange({
-          carePlanId: id,
-          version,
-          sourceProvenance: outcome.provenance,
-          detectedBy: 'hub-write',
-        });
-      }
-      if (type === 'Task' && id) {
-        const task = await deps.fhir.read<Task>('Task', id);
-        const step = isAckTask(task) ? ackStepOf(task) : undefined;
-        if (step) {
-          const updated = await acknowledge(
-            deps.fhir,
-            deps.identifierBase,
-            task,
-            data.partnerId,
-            deps.now(),
-            step.step,
-          );
-          await deps.status.markFromTask(updated, deps.now());
-        }
-      }
-      if (type === 'Communication' && id) {
-        const tasks = await ackTasksOf(
-          deps,
-          await deps.fhir.read<Communication>('Communication', id),
-          data.partnerId,
+  outcome: Omit<AppliedRecord, 'partnerId'> & { readonly provenance: string },
+  partnerId: string,
+): Promise<void> {
+  for (const [reference, version] of Object.entries(outcome.versions)) {
+    const [type, id] = reference.split('/');
+    if (type === 'CarePlan' && id && version) {
+      await deps.enqueuePlanChange({
+        carePlanId: id,
+        version,
+        sourceProvenance: outcome.provenance,
+        detectedBy: 'hub-write',
+      });
+    }
+    if (type === 'Task' && id) {
+      const task = await deps.fhir.read<Task>('Task', id);
+      const step = isAckTask(task) ? ackStepOf(task) : undefined;
+      if (step) {
+        const updated = await acknowledge(
+          deps.fhir,
+          deps.identifierBase,
+          task,
+          partnerId,
+          deps.now(),
+          step.step,
         );
-        for (const task of tasks) {
-          await deps.status.markFromTask(
-            await acknowledge(deps.fhir, deps.identifierBase, task, data.partnerId, deps.now()),
-            deps.now(),
-          );
-        }
+        await deps.status.markFromTask(updated, deps.now());
       }
     }
-    await deps.enqueueCoordination(outcome.provenance, {
-      partnerId: data.partnerId,
-      patient: outcome.patient,
-      written: outcome.written,
-      versions: outcome.versions,
-      events: outcome.events,
-    });
-  };
+    if (type === 'Communication' && id) {
+      const tasks = await ackTasksOf(
+        deps,
+        await deps.fhir.read<Communication>('Communication', id),
+        partnerId,
+      );
+      for (const task of tasks) {
+        await deps.status.markFromTask(
+          await acknowledge(deps.fhir, deps.identifierBase, task, partnerId, deps.now()),
+          deps.now(),
+        );
+      }
+    }
+  }
+  await deps.enqueueCoordination(outcome.provenance, {
+    partnerId: partnerId,
+    patient: outcome.patient,
+    written: outcome.written,
+    versions: outcome.versions,
+    events: outcome.events,
+  });
 }
 
 /**

@@ -2,7 +2,7 @@ import { QueueEvents } from 'bullmq';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { HubConfig } from '../config/load-config.js';
-import { loadPartners, type PartnerConfig, type PartnerRegistry } from '../config/partners.js';
+import { loadPartners, type PartnerRegistry } from '../config/partners.js';
 import { HubError } from '../errors/hub-error.js';
 import { FhirGateway } from '../fhir/fhir-gateway.js';
 import { loadProfiles } from '../fhir/load-profiles.js';
@@ -19,7 +19,6 @@ import { loadStaff, type StaffAccount } from '../security/staff.js';
 import { defaultFormats } from '../ingest/format-registry.js';
 import { loadCoordinationConfig } from '../coordination/coordination-config.js';
 import type { CoordinationDeps } from '../coordination/coordination-deps.js';
-import { guardInbound } from '../coordination/inbound-guard.js';
 import { ensureSubscriptions, removeSubscriptions } from '../fhir/subscriptions.js';
 import { IngestService } from '../ingest/ingest-service.js';
 import { mllpAdmission, mllpIngestHandler } from '../ingest/mllp-ingest.js';
@@ -36,8 +35,8 @@ import {
   workerConnection,
 } from '../queues/connection.js';
 import { enqueueAppliedRecord } from '../coordination/coordination.queue.js';
-import { INGEST_QUEUE, type IngestJobData } from '../ingest/ingest.queue.js';
-import type { MappedRecord } from '../mappers/types.js';
+import { INGEST_QUEUE } from '../ingest/ingest.queue.js';
+import type { AppliedRecord } from '../coordination/apply-rules.js';
 import {
   allQueues,
   closeQueues,
@@ -49,7 +48,6 @@ import {
 } from './queues.js';
 import type { RoutingDeps } from '../routing/routing-deps.js';
 import type { HubQueues } from './queues.js';
-import { onRecordApplied } from '../routing/on-record-applied.js';
 import { catchUpPlanChanges } from '../routing/catch-up.js';
 import { CircuitBreaker } from '../routing/circuit-breaker.js';
 import { DeliveryStatusStore } from '../routing/delivery-status.js';
@@ -141,16 +139,16 @@ export async function startHub(config: HubConfig, logger: Logger): Promise<Runni
     identifierBase,
     logger,
     identityLock: redisIdentityLock(redis, prefix),
-    guard: (partner: PartnerConfig, mapped: MappedRecord, data: IngestJobData) =>
-      guardInbound({ fhir, partners, config: coordination, now }, partner, mapped, data),
-    onApplied: onRecordApplied({
+    guard: { fhir, partners, config: coordination, now },
+    afterWrite: {
       fhir,
       status,
       identifierBase,
       now,
       enqueuePlanChange: planChange,
-      enqueueCoordination: (key, record) => enqueueAppliedRecord(queues.coordination, key, record),
-    }),
+      enqueueCoordination: (key: string, record: AppliedRecord) =>
+        enqueueAppliedRecord(queues.coordination, key, record),
+    },
   };
   const coordinationDeps: CoordinationDeps = {
     fhir,
