@@ -1,4 +1,3 @@
-import { QueueEvents } from 'bullmq';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { HubConfig } from '../config/load-config.js';
@@ -8,7 +7,7 @@ import { IngestService, reportToOutcome } from '../ingest/ingest-service.js';
 import { RejectedStore } from '../ingest/rejected-store.js';
 import { createLogger } from '../logging/logger.js';
 import { createRedisConnection } from '../queues/connection.js';
-import { INGEST_QUEUE, createIngestQueue } from '../ingest/ingest.queue.js';
+import { createIngestQueue, createIngestQueueEvents } from '../ingest/ingest.queue.js';
 
 export const REJECTED_USAGE = `usage:
   npm run hub -- rejected list [<partnerId>]        rejected records, newest first
@@ -54,11 +53,11 @@ export async function runRejected(
     }
     const queue = createIngestQueue(redis, prefix);
     // Never run: the CLI does not wait for the replay to be applied (a running hub applies it).
-    const queueEvents = new QueueEvents(INGEST_QUEUE, {
-      connection: createRedisConnection(config.redis.url, 'worker'),
+    const queueEvents = createIngestQueueEvents(
+      createRedisConnection(config.redis.url, 'worker'),
       prefix,
-      autorun: false,
-    });
+      false,
+    );
     const ingest = new IngestService({
       partners: await loadPartners(config.partnerConfigDir, env),
       formats: defaultFormats(),

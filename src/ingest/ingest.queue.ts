@@ -1,6 +1,6 @@
 import { addOrRevive } from '../queues/add-or-revive.js';
 import type { WorkerConnection } from '../queues/connection.js';
-import { Queue, UnrecoverableError, Worker, type Job, type JobsOptions } from 'bullmq';
+import { Queue, QueueEvents, UnrecoverableError, Worker, type Job, type JobsOptions } from 'bullmq';
 import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { FieldIssue } from '../adapters/types.js';
@@ -57,6 +57,11 @@ export function createIngestQueue(connection: Redis, prefix: string): IngestQueu
     prefix,
     defaultJobOptions: JOB_OPTIONS,
   });
+}
+
+/** Completion events of ingest jobs, for callers that wait for their records (`?wait=`). */
+export function createIngestQueueEvents(connection: Redis, prefix: string, autorun = true): QueueEvents {
+  return new QueueEvents(INGEST_QUEUE, { connection, prefix, autorun });
 }
 
 /**

@@ -1,4 +1,3 @@
-import { QueueEvents } from 'bullmq';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { HubConfig } from '../config/load-config.js';
@@ -35,7 +34,7 @@ import {
   workerConnection,
 } from '../queues/connection.js';
 import { enqueueAppliedRecord } from '../coordination/coordination.queue.js';
-import { INGEST_QUEUE } from '../ingest/ingest.queue.js';
+import { createIngestQueueEvents } from '../ingest/ingest.queue.js';
 import type { AppliedRecord } from '../coordination/apply-rules.js';
 import {
   allQueues,
@@ -166,7 +165,7 @@ export async function startHub(config: HubConfig, logger: Logger): Promise<Runni
     coordinationDeps,
     config.ingest.concurrency,
   );
-  const queueEvents = new QueueEvents(INGEST_QUEUE, { connection: workerRedis.duplicate(), prefix });
+  const queueEvents = createIngestQueueEvents(workerRedis.duplicate(), prefix);
   const ingest = new IngestService({
     partners,
     formats,
