@@ -34,7 +34,7 @@ export async function findAckTask(
  * naming a version (or through a server that strips versions from references) acknowledges what
  * the partner has received of it.
  */
-export async function openAckTasks(
+export async function findOpenAckTasks(
   fhir: FhirGateway,
   partnerId: string,
   carePlanId: string,

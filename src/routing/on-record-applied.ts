@@ -3,7 +3,8 @@ import type { AppliedRecord } from '../coordination/apply-rules.js';
 import type { PlanChangeJobData } from './plan-changes.queue.js';
 import type { FhirGateway } from '../fhir/fhir-gateway.js';
 import { CODE_SYSTEM } from '../fhir/profiles.js';
-import { acknowledge, ackStepOf, findAckTask, isAckTask, openAckTasks } from './acknowledge.js';
+import { ackStepOf, findAckTask, findOpenAckTasks, isAckTask } from './acknowledge.js';
+import { recordAcknowledgment } from './record-acknowledgment.js';
 import type { DeliveryStatusStore } from './delivery-status.js';
 
 export interface OnAppliedDeps {
@@ -41,15 +42,7 @@ export async function onRecordApplied(
       const task = await deps.fhir.read<Task>('Task', id);
       const step = isAckTask(task) ? ackStepOf(task) : undefined;
       if (step) {
-        const updated = await acknowledge(
-          deps.fhir,
-          deps.identifierBase,
-          task,
-          partnerId,
-          deps.now(),
-          step.step,
-        );
-        await deps.status.markFromTask(updated, deps.now());
+        await recordAcknowledgment(deps, task, partnerId, step.step);
       }
     }
     if (type === 'Communication' && id) {
@@ -59,10 +52,7 @@ export async function onRecordApplied(
         partnerId,
       );
       for (const task of tasks) {
-        await deps.status.markFromTask(
-          await acknowledge(deps.fhir, deps.identifierBase, task, partnerId, deps.now()),
-          deps.now(),
-        );
+        await recordAcknowledgment(deps, task, partnerId);
       }
     }
   }
@@ -101,5 +91,5 @@ async function ackTasksOf(deps: OnAppliedDeps, c: Communication, partnerId: stri
     const task = await findAckTask(deps.fhir, deps.identifierBase, partnerId, plan[1]!, plan[2]);
     return task ? [task] : [];
   }
-  return openAckTasks(deps.fhir, partnerId, plan[1]!);
+  return findOpenAckTasks(deps.fhir, partnerId, plan[1]!);
 }

@@ -12,14 +12,8 @@ import { outcome } from '../../errors/to-operation-outcome.js';
 import type { FhirGateway } from '../../fhir/fhir-gateway.js';
 import { getDeadLetter, listDeadLetters, replayDeadLetter } from '../../queues/dead-letters.js';
 import type { PlanChangeJobData } from '../../routing/plan-changes.queue.js';
-import {
-  ACK_STEPS,
-  acknowledge,
-  ackStepOf,
-  findAckTask,
-  isAckTask,
-  type AckStep,
-} from '../../routing/acknowledge.js';
+import { ACK_STEPS, ackStepOf, findAckTask, isAckTask, type AckStep } from '../../routing/acknowledge.js';
+import { recordAcknowledgment } from '../../routing/record-acknowledgment.js';
 import {
   DELIVERY_STEPS,
   type DeliveryStatusStore,
@@ -129,16 +123,7 @@ export function routingRoutes(deps: RoutingRouteDeps): Router {
         },
       ]);
     }
-    const updated = await acknowledge(
-      deps.fhir,
-      deps.identifierBase,
-      task,
-      req.params.partnerId,
-      deps.now(),
-      step as AckStep,
-    );
-    await deps.status.markFromTask(updated, deps.now());
-    res.json(updated);
+    res.json(await recordAcknowledgment(deps, task, req.params.partnerId, step as AckStep));
   });
 
   router.get('/partners/:partnerId/tasks', async (req, res) => {
@@ -208,15 +193,12 @@ export function routingRoutes(deps: RoutingRouteDeps): Router {
         });
       }
     } else if (resource?.resourceType === 'Task' && isAckTask(resource as Task) && resource.id) {
-      // A partner moved its Task on directly on the FHIR server: record the step; on completion
-      // tell the plan's owner (acknowledge is idempotent on an already completed Task).
+      // A partner moved its Task on directly on the FHIR server: record the step, and on
+      // completion tell the plan's owner (the Task itself is already where the partner put it).
       const task = await deps.fhir.read<Task>('Task', resource.id);
       const step = ackStepOf(task);
       if (step) {
-        await deps.status.markFromTask(task, deps.now());
-        if (step.step === 'completed') {
-          await acknowledge(deps.fhir, deps.identifierBase, task, step.partnerId, deps.now());
-        }
+        await recordAcknowledgment(deps, task, step.partnerId, step.step);
       }
     }
     res
