@@ -1,5 +1,6 @@
 import type { WorkerConnection } from '../queues/connection.js';
-import { Queue, Worker, type Job, type JobsOptions } from 'bullmq';
+import { type Queue, type Worker, type Job } from 'bullmq';
+import { createHubQueue, startHubWorker, type RetryPolicy } from '../queues/queue-factory.js';
 import type { Redis } from 'ioredis';
 import {
   applyCoordinationRules,
@@ -24,19 +25,10 @@ export type CoordinationJobName = CoordinationJob['name'];
 type JobData = CoordinationJob['data'];
 export type CoordinationQueue = Queue<JobData, string, CoordinationJobName>;
 
-const JOB_OPTIONS: JobsOptions = {
-  attempts: 12,
-  backoff: { type: 'exponential', delay: 1000, jitter: 0.5 },
-  removeOnComplete: { age: 7 * 24 * 3600 },
-  removeOnFail: false,
-};
+const RETRY: RetryPolicy = { keepCompletedDays: 7 };
 
 export function createCoordinationQueue(connection: Redis, prefix: string): CoordinationQueue {
-  return new Queue<JobData, string, CoordinationJobName>(COORDINATION_QUEUE, {
-    connection,
-    prefix,
-    defaultJobOptions: JOB_OPTIONS,
-  });
+  return createHubQueue(COORDINATION_QUEUE, connection, prefix, RETRY);
 }
 
 /** One job per written record: `key` (its Provenance) makes a redelivered record a no-op. */
@@ -96,14 +88,7 @@ export function createCoordinationWorker(
   deps: CoordinationDeps,
   on: WorkerConnection,
 ): Worker<JobData, string, CoordinationJobName> {
-  const worker = new Worker<JobData, string, CoordinationJobName>(
-    COORDINATION_QUEUE,
-    processCoordinationJob(deps),
-    {
-      ...on,
-      concurrency: 4,
-    },
-  );
-  worker.on('error', (err) => deps.logger.error({ error: err.message }, 'coordination worker error'));
-  return worker;
+  return startHubWorker(COORDINATION_QUEUE, processCoordinationJob(deps), on, deps.logger, {
+    concurrency: 4,
+  });
 }

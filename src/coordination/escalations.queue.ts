@@ -1,5 +1,6 @@
 import type { WorkerConnection } from '../queues/connection.js';
-import { Queue, Worker, type Job, type JobsOptions } from 'bullmq';
+import { type Queue, type Worker, type Job } from 'bullmq';
+import { createHubQueue, startHubWorker, type RetryPolicy } from '../queues/queue-factory.js';
 import type { Redis } from 'ioredis';
 import { escalate, type EscalationRequest, type EscalationResult } from './escalate.js';
 import type { CoordinationConfig } from './coordination-config.js';
@@ -14,19 +15,10 @@ export type EscalationJobName = 'escalate';
 export type EscalationJobData = Omit<EscalationRequest, 'at'> & { readonly at: string };
 export type EscalationsQueue = Queue<EscalationJobData, EscalationResult, EscalationJobName>;
 
-const JOB_OPTIONS: JobsOptions = {
-  attempts: 12,
-  backoff: { type: 'exponential', delay: 1000, jitter: 0.5 },
-  removeOnComplete: { age: 30 * 24 * 3600 },
-  removeOnFail: false,
-};
+const RETRY: RetryPolicy = { keepCompletedDays: 30 };
 
 export function createEscalationsQueue(connection: Redis, prefix: string): EscalationsQueue {
-  return new Queue<EscalationJobData, EscalationResult, EscalationJobName>(ESCALATIONS_QUEUE, {
-    connection,
-    prefix,
-    defaultJobOptions: JOB_OPTIONS,
-  });
+  return createHubQueue(ESCALATIONS_QUEUE, connection, prefix, RETRY);
 }
 
 /** One escalation per trigger and focus: a repeated trigger does not escalate twice. */
@@ -62,14 +54,5 @@ export function createEscalationsWorker(
   deps: EscalationDeps,
   on: WorkerConnection,
 ): Worker<EscalationJobData, EscalationResult, EscalationJobName> {
-  const worker = new Worker<EscalationJobData, EscalationResult, EscalationJobName>(
-    ESCALATIONS_QUEUE,
-    processEscalationJob(deps),
-    {
-      ...on,
-      concurrency: 2,
-    },
-  );
-  worker.on('error', (err) => deps.logger.error({ error: err.message }, 'escalations worker error'));
-  return worker;
+  return startHubWorker(ESCALATIONS_QUEUE, processEscalationJob(deps), on, deps.logger, { concurrency: 2 });
 }

@@ -1,6 +1,7 @@
 import { addOrRevive } from '../queues/add-or-revive.js';
 import type { WorkerConnection } from '../queues/connection.js';
-import { Queue, QueueEvents, UnrecoverableError, Worker, type Job, type JobsOptions } from 'bullmq';
+import { type Queue, QueueEvents, UnrecoverableError, type Worker, type Job } from 'bullmq';
+import { createHubQueue, startHubWorker, type RetryPolicy } from '../queues/queue-factory.js';
 import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { FieldIssue } from '../adapters/types.js';
@@ -43,20 +44,11 @@ export type IngestQueue = Queue<IngestJobData, IngestJobResult, IngestJobName>;
  * dead letters), from which it can be listed and replayed; it is never removed automatically.
  */
 export const INGEST_ATTEMPTS = 12;
-const JOB_OPTIONS: JobsOptions = {
-  attempts: INGEST_ATTEMPTS,
-  backoff: { type: 'exponential', delay: 1000, jitter: 0.5 },
-  // Completed jobs are kept a day so a resubmitted identical record is recognised by its job id.
-  removeOnComplete: { age: 24 * 3600, count: 50000 },
-  removeOnFail: false,
-};
+// Completed jobs are kept a day so a resubmitted identical record is recognised by its job id.
+const RETRY: RetryPolicy = { attempts: INGEST_ATTEMPTS, keepCompletedDays: 1, keepCompletedCount: 50000 };
 
 export function createIngestQueue(connection: Redis, prefix: string): IngestQueue {
-  return new Queue<IngestJobData, IngestJobResult, IngestJobName>(INGEST_QUEUE, {
-    connection,
-    prefix,
-    defaultJobOptions: JOB_OPTIONS,
-  });
+  return createHubQueue(INGEST_QUEUE, connection, prefix, RETRY);
 }
 
 /** Completion events of ingest jobs, for callers that wait for their records (`?wait=`). */
@@ -199,14 +191,5 @@ export function createIngestWorker(
   on: WorkerConnection,
   concurrency: number,
 ): IngestWorker {
-  const worker = new Worker<IngestJobData, IngestJobResult, IngestJobName>(
-    INGEST_QUEUE,
-    processIngestJob(deps),
-    {
-      ...on,
-      concurrency,
-    },
-  );
-  worker.on('error', (err) => deps.logger.error({ error: err.message }, 'ingest worker error'));
-  return worker;
+  return startHubWorker(INGEST_QUEUE, processIngestJob(deps), on, deps.logger, { concurrency });
 }

@@ -1,5 +1,6 @@
 import type { WorkerConnection } from '../queues/connection.js';
-import { Queue, Worker, type Job, type JobsOptions } from 'bullmq';
+import { type Queue, type Worker, type Job } from 'bullmq';
+import { createHubQueue, startHubWorker, type RetryPolicy } from '../queues/queue-factory.js';
 import type { Task } from 'fhir/r4.js';
 import type { Redis } from 'ioredis';
 import { isOpen } from '../coordination/obligations.js';
@@ -19,19 +20,10 @@ export interface AckDeadlineJobResult {
 
 export type AcknowledgmentsQueue = Queue<AckDeadlineJobData, AckDeadlineJobResult, AckJobName>;
 
-const JOB_OPTIONS: JobsOptions = {
-  attempts: 12,
-  backoff: { type: 'exponential', delay: 1000, jitter: 0.5 },
-  removeOnComplete: { age: 30 * 24 * 3600 },
-  removeOnFail: false,
-};
+const RETRY: RetryPolicy = { keepCompletedDays: 30 };
 
 export function createAcknowledgmentsQueue(connection: Redis, prefix: string): AcknowledgmentsQueue {
-  return new Queue<AckDeadlineJobData, AckDeadlineJobResult, AckJobName>(ACKNOWLEDGMENTS_QUEUE, {
-    connection,
-    prefix,
-    defaultJobOptions: JOB_OPTIONS,
-  });
+  return createHubQueue(ACKNOWLEDGMENTS_QUEUE, connection, prefix, RETRY);
 }
 
 /**
@@ -75,14 +67,7 @@ export function createAcknowledgmentsWorker(
   deps: RoutingDeps,
   on: WorkerConnection,
 ): Worker<AckDeadlineJobData, AckDeadlineJobResult, AckJobName> {
-  const worker = new Worker<AckDeadlineJobData, AckDeadlineJobResult, AckJobName>(
-    ACKNOWLEDGMENTS_QUEUE,
-    processAckDeadlineJob(deps),
-    {
-      ...on,
-      concurrency: 4,
-    },
-  );
-  worker.on('error', (err) => deps.logger.error({ error: err.message }, 'acknowledgments worker error'));
-  return worker;
+  return startHubWorker(ACKNOWLEDGMENTS_QUEUE, processAckDeadlineJob(deps), on, deps.logger, {
+    concurrency: 4,
+  });
 }

@@ -1,5 +1,6 @@
 import type { WorkerConnection } from '../queues/connection.js';
-import { DelayedError, Queue, UnrecoverableError, Worker, type Job, type JobsOptions } from 'bullmq';
+import { DelayedError, type Queue, UnrecoverableError, type Worker, type Job } from 'bullmq';
+import { createHubQueue, startHubWorker, type RetryPolicy } from '../queues/queue-factory.js';
 import type { Redis } from 'ioredis';
 import type { PartnerConfig } from '../config/partners.js';
 import { DeliveryError } from '../outbound/delivery-error.js';
@@ -43,12 +44,7 @@ export type DeliveryQueue = Queue<DeliveryJobData, DeliveryJobResult, DeliveryJo
  * automatically) for an engineer to inspect and replay.
  */
 export const DELIVERY_ATTEMPTS = 10;
-const JOB_OPTIONS: JobsOptions = {
-  attempts: DELIVERY_ATTEMPTS,
-  backoff: { type: 'exponential', delay: 2000, jitter: 0.5 },
-  removeOnComplete: { age: 7 * 24 * 3600 },
-  removeOnFail: false,
-};
+const RETRY: RetryPolicy = { attempts: DELIVERY_ATTEMPTS, firstBackoffMs: 2000, keepCompletedDays: 7 };
 
 /** How soon a delivery that found the per-plan lock taken tries again. */
 const LOCK_RETRY_MS = 250;
@@ -88,11 +84,7 @@ async function whileHolding<T>(
 }
 
 export function createDeliveryQueue(connection: Redis, prefix: string, partnerId: string): DeliveryQueue {
-  return new Queue<DeliveryJobData, DeliveryJobResult, DeliveryJobName>(deliveryQueueName(partnerId), {
-    connection,
-    prefix,
-    defaultJobOptions: JOB_OPTIONS,
-  });
+  return createHubQueue(deliveryQueueName(partnerId), connection, prefix, RETRY);
 }
 
 /** Queues one delivery; the partner's file may set its own attempts and backoff. */
@@ -288,17 +280,15 @@ export function createDeliveryWorker(
   partner: PartnerConfig,
 ): Worker<DeliveryJobData, DeliveryJobResult, DeliveryJobName> {
   const out = partner.outbound!;
-  const worker = new Worker<DeliveryJobData, DeliveryJobResult, DeliveryJobName>(
+  return startHubWorker(
     deliveryQueueName(partner.id),
     processDeliveryJob(deps, on.lockDuration),
+    on,
+    deps.logger,
     {
-      ...on,
       concurrency: out.concurrency ?? 1,
       ...(out.rateLimit ? { limiter: { max: out.rateLimit.max, duration: out.rateLimit.durationMs } } : {}),
+      log: { partnerId: partner.id },
     },
   );
-  worker.on('error', (err) =>
-    deps.logger.error({ partnerId: partner.id, error: err.message }, 'delivery worker error'),
-  );
-  return worker;
 }

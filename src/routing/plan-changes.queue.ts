@@ -1,6 +1,7 @@
 import { addOrRevive } from '../queues/add-or-revive.js';
 import type { WorkerConnection } from '../queues/connection.js';
-import { Queue, Worker, type Job, type JobsOptions } from 'bullmq';
+import { type Queue, type Worker, type Job } from 'bullmq';
+import { createHubQueue, startHubWorker, type RetryPolicy } from '../queues/queue-factory.js';
 import type { Redis } from 'ioredis';
 import type { Consent } from 'fhir/r4.js';
 import { openAckTasks, type DeliveryRequest } from './deliver-plan-change.js';
@@ -30,19 +31,10 @@ export interface PlanChangeJobResult {
 export type PlanChangesQueue = Queue<PlanChangeJobData, PlanChangeJobResult, PlanChangeJobName>;
 
 /** Same backoff as ingest: about an hour of retries covers a FHIR server outage. */
-const JOB_OPTIONS: JobsOptions = {
-  attempts: 12,
-  backoff: { type: 'exponential', delay: 1000, jitter: 0.5 },
-  removeOnComplete: { age: 7 * 24 * 3600 },
-  removeOnFail: false,
-};
+const RETRY: RetryPolicy = { keepCompletedDays: 7 };
 
 export function createPlanChangesQueue(connection: Redis, prefix: string): PlanChangesQueue {
-  return new Queue<PlanChangeJobData, PlanChangeJobResult, PlanChangeJobName>(PLAN_CHANGES_QUEUE, {
-    connection,
-    prefix,
-    defaultJobOptions: JOB_OPTIONS,
-  });
+  return createHubQueue(PLAN_CHANGES_QUEUE, connection, prefix, RETRY);
 }
 
 /**
@@ -135,14 +127,5 @@ export function createPlanChangesWorker(
   on: WorkerConnection,
   concurrency: number,
 ): Worker<PlanChangeJobData, PlanChangeJobResult, PlanChangeJobName> {
-  const worker = new Worker<PlanChangeJobData, PlanChangeJobResult, PlanChangeJobName>(
-    PLAN_CHANGES_QUEUE,
-    processPlanChangeJob(deps),
-    {
-      ...on,
-      concurrency,
-    },
-  );
-  worker.on('error', (err) => deps.logger.error({ error: err.message }, 'plan-changes worker error'));
-  return worker;
+  return startHubWorker(PLAN_CHANGES_QUEUE, processPlanChangeJob(deps), on, deps.logger, { concurrency });
 }

@@ -1,0 +1,60 @@
+import { Queue, Worker, type JobsOptions, type Processor, type WorkerOptions } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { Logger } from '../logging/logger.js';
+import type { WorkerConnection } from './connection.js';
+
+const DAY_S = 24 * 3600;
+
+/** How a queue keeps and retries its jobs. */
+export interface RetryPolicy {
+  /** Tries before the job is a dead letter (12 by default: about 68 minutes at 1 s doubling). */
+  readonly attempts?: number;
+  /** The first backoff; each later one doubles, with jitter so retries of many jobs spread out. */
+  readonly firstBackoffMs?: number;
+  /** How long a completed job's id is remembered (a resend within it is recognised). */
+  readonly keepCompletedDays: number;
+  readonly keepCompletedCount?: number;
+}
+
+/**
+ * The hub's one retry policy: exponential backoff with jitter, and failed jobs kept for good, so
+ * every job that runs out of attempts is a dead letter an engineer can see and replay.
+ */
+export function jobOptions(policy: RetryPolicy): JobsOptions {
+  return {
+    attempts: policy.attempts ?? 12,
+    backoff: { type: 'exponential', delay: policy.firstBackoffMs ?? 1000, jitter: 0.5 },
+    removeOnComplete: {
+      age: policy.keepCompletedDays * DAY_S,
+      ...(policy.keepCompletedCount ? { count: policy.keepCompletedCount } : {}),
+    },
+    removeOnFail: false,
+  };
+}
+
+/** A queue of the hub, under its Redis prefix, with the given retry policy. */
+export function createHubQueue<Data, Result, Name extends string>(
+  name: string,
+  connection: Redis,
+  prefix: string,
+  policy: RetryPolicy,
+): Queue<Data, Result, Name> {
+  return new Queue<Data, Result, Name>(name, { connection, prefix, defaultJobOptions: jobOptions(policy) });
+}
+
+/**
+ * A worker of the hub: the shared lock and stall settings, the given concurrency (and limiter),
+ * and its errors logged rather than thrown into the event loop.
+ */
+export function startHubWorker<Data, Result, Name extends string>(
+  name: string,
+  processor: Processor<Data, Result, NoInfer<Name>>,
+  on: WorkerConnection,
+  logger: Logger,
+  options: Pick<WorkerOptions, 'concurrency' | 'limiter'> & { readonly log?: Record<string, unknown> },
+): Worker<Data, Result, Name> {
+  const { log, ...settings } = options;
+  const worker = new Worker<Data, Result, Name>(name, processor, { ...on, ...settings });
+  worker.on('error', (err) => logger.error({ queue: name, ...log, error: err.message }, 'worker error'));
+  return worker;
+}
