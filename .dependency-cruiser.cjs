@@ -34,6 +34,7 @@ const layerRules = LAYERS.slice(1).map((folder, i) => ({
 /** Input and output: what pure code must not reach. */
 const IO = [
   '^src/fhir/fhir-gateway\\.ts$',
+  '^src/config/yaml-file\\.ts$',
   '^src/(queues|http|startup|outbound)/',
   '(^|/)node_modules/(bullmq|ioredis|fhir-kit-client|express)/',
   '^(node:)?(fs|fs/promises|net|http|https|child_process|worker_threads)$',

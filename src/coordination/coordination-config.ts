@@ -4,13 +4,14 @@ import path from 'node:path';
 import type { PartnerRegistry } from '../config/partners.js';
 import { ConfigError } from '../errors/hub-error.js';
 import { loadCalendars, type CalendarsConfig } from './business-calendar.js';
-import { loadCrisisConfig, type CrisisConfig } from './crisis.rules.js';
+import { CRISIS_SCHEMA, type CrisisConfig } from './crisis.rules.js';
 import { loadDecisionRights, rightOfTaskCode, type DecisionRightsConfig } from './decision-rights.js';
-import { loadDocumentationConfig, type DocumentationConfig } from './documentation.rules.js';
+import { DOCUMENTATION_SCHEMA, type DocumentationConfig } from './documentation.rules.js';
 import { loadEscalationConfig, type EscalationConfig } from './escalation-tiers.js';
 import { loadPlanChangeControl, type PlanChangeControlConfig } from './plan-change-control.js';
 import { loadSprintTemplate, type SprintTemplate } from './post-discharge-sprint.js';
-import { loadRosterConfig, type RosterConfig } from './roster.rules.js';
+import { ROSTER_SCHEMA, unknownFlagCodes, type RosterConfig } from './roster.rules.js';
+import { loadYamlConfig } from '../config/yaml-file.js';
 
 /** The operating model as configuration: every file of COORDINATION_CONFIG_DIR, validated together. */
 export interface CoordinationConfig {
@@ -53,9 +54,9 @@ export async function loadCoordinationConfig(
     loadEscalationConfig(file('escalation-tiers.yaml')),
     loadCalendars(file('calendars.yaml'), partnerIds),
     loadDecisionRights(file('decision-rights.yaml'), partners),
-    loadDocumentationConfig(file('documentation.yaml')),
+    loadYamlConfig<DocumentationConfig>(file('documentation.yaml'), DOCUMENTATION_SCHEMA),
     loadPlanChangeControl(file('plan-change-control.yaml')),
-    loadCrisisConfig(file('crisis.yaml')),
+    loadYamlConfig<CrisisConfig>(file('crisis.yaml'), CRISIS_SCHEMA),
     loadSprintTemplate(file('post-discharge-sprint.json'), taskCodes),
     loadRosterConfig(file('roster.yaml'), riskFlags),
   ] as const);
@@ -133,4 +134,11 @@ function crossCheck(c: CoordinationConfig, partners: PartnerRegistry): string[] 
     }
   });
   return problems;
+}
+
+/** roster.yaml, whose flag codes must be the hub's risk flags. */
+export function loadRosterConfig(file: string, knownFlagCodes: readonly string[]): Promise<RosterConfig> {
+  return loadYamlConfig<RosterConfig>(file, ROSTER_SCHEMA, (data, name) =>
+    unknownFlagCodes(data, name, knownFlagCodes),
+  );
 }

@@ -3,7 +3,6 @@ import { hubIdentifier } from '../fhir/hub-identifiers.js';
 import { hubTask } from '../fhir/hub-task.js';
 import { CRISIS_THRESHOLDS } from '../adapters/crisis-update/types.js';
 import { DEADLINE_WINDOW_SCHEMA, type DeadlineWindow } from './business-calendar.js';
-import { loadYamlConfig } from '../config/yaml-file.js';
 
 /**
  * Crisis stabilization updates (operating rules 8 and 9, README): a threshold crossed makes the next update to
@@ -21,7 +20,8 @@ export interface CrisisConfig {
   readonly authorizationReview: DeadlineWindow;
 }
 
-const schema = {
+/** crisis.yaml, as coordination-config.ts validates it. */
+export const CRISIS_SCHEMA = {
   type: 'object',
   additionalProperties: false,
   required: ['caseManagerRole', 'caseManagerRight', 'escalateAs', 'updateWithin', 'authorizationReview'],
@@ -39,10 +39,6 @@ const schema = {
     authorizationReview: DEADLINE_WINDOW_SCHEMA,
   },
 };
-
-export function loadCrisisConfig(file: string): Promise<CrisisConfig> {
-  return loadYamlConfig<CrisisConfig>(file, schema);
-}
 
 /**
  * When the next update to the case manager is due: the earliest of the update's own next review

@@ -3,7 +3,6 @@ import { hubIdentifier } from '../fhir/hub-identifiers.js';
 import { hubTask } from '../fhir/hub-task.js';
 import type { HubEvent } from '../mappers/types.js';
 import { DEADLINE_WINDOW_SCHEMA, type DeadlineWindow } from './business-calendar.js';
-import { loadYamlConfig } from '../config/yaml-file.js';
 
 /**
  * The minimum documentation standard (operating rule 4, README): events that call for a record within a
@@ -49,7 +48,8 @@ const EVENT_TYPES: readonly HubEvent['type'][] = [
   'service-plan',
 ];
 
-const schema = {
+/** documentation.yaml, as coordination-config.ts validates it. */
+export const DOCUMENTATION_SCHEMA = {
   type: 'object',
   additionalProperties: false,
   required: ['window', 'escalateAs', 'requirements'],
@@ -73,10 +73,6 @@ const schema = {
     },
   },
 };
-
-export function loadDocumentationConfig(file: string): Promise<DocumentationConfig> {
-  return loadYamlConfig<DocumentationConfig>(file, schema);
-}
 
 /** The requirements an event triggers. */
 export function requirementsFor(config: DocumentationConfig, event: HubEvent): DocumentationRequirement[] {

@@ -1,5 +1,4 @@
 import type { JSONSchemaType } from 'ajv';
-import { loadYamlConfig } from '../config/yaml-file.js';
 
 /**
  * The daily huddle roster's order (operating rule 5, README): each participant's active risk flags add their
@@ -16,7 +15,8 @@ export interface RosterConfig {
   flags: Record<string, RosterFlagRule>;
 }
 
-const schema: JSONSchemaType<RosterConfig> = {
+/** roster.yaml, as coordination-config.ts validates it. */
+export const ROSTER_SCHEMA: JSONSchemaType<RosterConfig> = {
   type: 'object',
   additionalProperties: false,
   required: ['flags'],
@@ -44,12 +44,15 @@ const schema: JSONSchemaType<RosterConfig> = {
  * Reads the weights; every flag code must be a hub risk flag, so a typo cannot silently weigh nothing.
  * @throws ConfigError naming the file and the pointer of every problem
  */
-export function loadRosterConfig(file: string, knownFlagCodes: readonly string[]): Promise<RosterConfig> {
-  return loadYamlConfig<RosterConfig>(file, schema, (data, name) =>
-    Object.keys(data.flags)
-      .filter((code) => !knownFlagCodes.includes(code))
-      .map((code) => `${name}: /flags/${code} is not a hub risk flag code`),
-  );
+/** The roster's flag codes that are not hub risk flags (each a problem naming the file). */
+export function unknownFlagCodes(
+  data: RosterConfig,
+  name: string,
+  knownFlagCodes: readonly string[],
+): string[] {
+  return Object.keys(data.flags)
+    .filter((code) => !knownFlagCodes.includes(code))
+    .map((code) => `${name}: /flags/${code} is not a hub risk flag code`);
 }
 
 /** What the hub read about one participant for today's roster. */

@@ -3,8 +3,8 @@ import type { CodeSystem } from 'fhir/r4.js';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { loadRosterConfig } from '../../../src/coordination/coordination-config.js';
 import {
-  loadRosterConfig,
   rankRoster,
   type ParticipantSnapshot,
   type RosterConfig,
