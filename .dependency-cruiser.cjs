@@ -6,6 +6,7 @@ const LAYERS = [
   'cli',
   'startup',
   'http',
+  'mllp',
   'ui',
   'demo',
   'ingest',
@@ -55,7 +56,7 @@ module.exports = {
       comment: 'adapters, mappers and *.rules.ts are pure: no FHIR gateway, queues, HTTP, files or sockets',
       severity: 'error',
       from: { path: '^src/(adapters|mappers)/|\\.rules\\.ts$' },
-      to: { path: IO, dependencyTypesNot: ['type-only'] },
+      to: { path: IO },
     },
     {
       name: 'gateway-owns-fhir-client',
@@ -66,10 +67,10 @@ module.exports = {
     },
     {
       name: 'queues-own-bullmq',
-      comment: 'only queue modules (*.queue.ts, queues/, the wiring in startup/) use BullMQ at run time',
+      comment: 'only queue modules (*.queue.ts, queues/, the wiring in startup/) use BullMQ, even for types',
       severity: 'error',
       from: { path: '^src/', pathNot: '\\.queue\\.ts$|^src/queues/|^src/startup/' },
-      to: { path: '(^|/)node_modules/bullmq/', dependencyTypesNot: ['type-only'] },
+      to: { path: '(^|/)node_modules/bullmq/' },
     },
     {
       name: 'http-is-a-door',

@@ -1,4 +1,4 @@
-import type { Queue } from 'bullmq';
+import type { AnyQueue } from '../queues/queue-factory.js';
 import express, { type Express, type RequestHandler } from 'express';
 import { securityHeaders } from './middleware/hardening.js';
 import { requireToken, type PartnerAuthDeps } from './middleware/partner-auth.js';
@@ -33,7 +33,7 @@ export interface AppDeps {
   /** Mount the demo partners' stand-in inbox. */
   readonly demoInbox?: boolean;
   /** Serve the queue dashboard at `/admin/queues` over these queues. */
-  readonly dashboard?: readonly Queue[];
+  readonly dashboard?: readonly AnyQueue[];
   /** `TRUST_PROXY`: whose `X-Forwarded-*` headers count (Express `trust proxy`); unset: nobody's. */
   readonly trustProxy?: string | undefined;
   /** `ADMIN_TOKEN`: required for `/admin/*`; unset, `/admin/*` is served to loopback clients only. */

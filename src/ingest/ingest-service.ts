@@ -1,4 +1,3 @@
-import type { QueueEvents } from 'bullmq';
 import { createHash } from 'node:crypto';
 import type { OperationOutcome, OperationOutcomeIssue } from 'fhir/r4.js';
 import type { FieldIssue } from '../adapters/types.js';
@@ -6,7 +5,12 @@ import type { InboundFormat } from '../config/inbound-formats.js';
 import type { PartnerConfig, PartnerRegistry } from '../config/partners.js';
 import { HubError } from '../errors/hub-error.js';
 import type { Logger } from '../logging/logger.js';
-import { enqueueIngest, type IngestQueue, type IngestJobResult } from './ingest.queue.js';
+import {
+  enqueueIngest,
+  type IngestQueue,
+  type IngestQueueEvents,
+  type IngestJobResult,
+} from './ingest.queue.js';
 import type { FormatHandlers } from './formats.js';
 import { parseOffThread } from './parse-off-thread.js';
 import type { RejectedStore, StoredRejection } from './rejected-store.js';
@@ -39,7 +43,7 @@ export interface IngestServiceDeps {
   readonly partners: PartnerRegistry;
   readonly formats: FormatHandlers;
   readonly queue: IngestQueue;
-  readonly queueEvents: QueueEvents;
+  readonly queueEvents: IngestQueueEvents;
   readonly rejected: RejectedStore;
   readonly logger: Logger;
   readonly identifierBase: string;

@@ -52,7 +52,13 @@ export function createIngestQueue(connection: Redis, prefix: string): IngestQueu
 }
 
 /** Completion events of ingest jobs, for callers that wait for their records (`?wait=`). */
-export function createIngestQueueEvents(connection: Redis, prefix: string, autorun = true): QueueEvents {
+export type IngestQueueEvents = QueueEvents;
+
+export function createIngestQueueEvents(
+  connection: Redis,
+  prefix: string,
+  autorun = true,
+): IngestQueueEvents {
   return new QueueEvents(INGEST_QUEUE, { connection, prefix, autorun });
 }
 

@@ -5,6 +5,9 @@ import type { WorkerConnection } from './connection.js';
 
 const DAY_S = 24 * 3600;
 
+/** Any of the hub's queues, for code that lists or inspects them all (dashboards, dead letters). */
+export type AnyQueue = Queue;
+
 /** How a queue keeps and retries its jobs. */
 export interface RetryPolicy {
   /** Tries before the job is a dead letter (12 by default: about 68 minutes at 1 s doubling). */

@@ -1,7 +1,7 @@
 import { createBullBoard } from '@bull-board/api';
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { ExpressAdapter } from '@bull-board/express';
-import type { Queue } from 'bullmq';
+import type { AnyQueue } from '../../queues/queue-factory.js';
 import { Router, type RequestHandler } from 'express';
 
 /** Where the queue dashboard is served (under `/admin`, so behind the admin guard). */
@@ -13,7 +13,7 @@ export const DASHBOARD_PATH = '/admin/queues';
  * delete from here (the board enforces it in its API too); replays go through
  * `/admin/dead-letters`, which keeps the delivery's message id.
  */
-export function dashboardRoutes(queues: readonly Queue[]): Router {
+export function dashboardRoutes(queues: readonly AnyQueue[]): Router {
   const serverAdapter = new ExpressAdapter().setBasePath(DASHBOARD_PATH);
   createBullBoard({
     queues: queues.map((queue) => new BullMQAdapter(queue, { readOnlyMode: true })),

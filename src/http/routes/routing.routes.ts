@@ -1,6 +1,6 @@
 import express, { Router } from 'express';
 import { verifyJsonDepth } from '../middleware/hardening.js';
-import type { Queue } from 'bullmq';
+import type { AnyQueue } from '../../queues/queue-factory.js';
 import type { CarePlan, Resource, Task } from 'fhir/r4.js';
 import { InvalidFhirIdError, ResourceNotFoundError } from '../../fhir/fhir-errors.js';
 import { HOOK_SECRET_HEADER } from '../../fhir/subscriptions.js';
@@ -24,7 +24,7 @@ export interface RoutingRouteDeps {
   readonly fhir: FhirGateway;
   readonly status: DeliveryStatusStore;
   readonly identifierBase: string;
-  readonly queues: readonly Queue[];
+  readonly queues: readonly AnyQueue[];
   readonly now: () => Date;
   /** Whether a partner id names a configured partner (routes under `/partners/:partnerId`). */
   isPartner(partnerId: string): boolean;

@@ -1,4 +1,4 @@
-import type { Queue } from 'bullmq';
+import type { AnyQueue } from '../../queues/queue-factory.js';
 import express, { Router, type Request, type Response } from 'express';
 import { DateTime } from 'luxon';
 import { buildEvidence } from '../../coordination/evidence-service.js';
@@ -46,7 +46,7 @@ export interface UiDeps {
     'fhir' | 'partners' | 'identifierBase' | 'now' | 'config' | 'scheduleObligationCheck'
   >;
   readonly status: DeliveryStatusStore;
-  readonly queues: readonly Queue[];
+  readonly queues: readonly AnyQueue[];
   readonly circuit: CircuitBreaker;
   readonly rejected: RejectedStore;
 }

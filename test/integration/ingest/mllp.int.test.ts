@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { Encounter } from 'fhir/r4.js';
-import { sendMllp } from '../../../src/adapters/mllp/mllp-server.js';
+import { sendMllp } from '../../../src/mllp/mllp-server.js';
 import type { RunningHub } from '../../../src/startup/start-hub.js';
 import {
   byIdentifier,

@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { connect, type Socket } from 'node:net';
-import { sendMllp } from '../../../src/adapters/mllp/mllp-server.js';
+import { sendMllp } from '../../../src/mllp/mllp-server.js';
 import type { RunningHub } from '../../../src/startup/start-hub.js';
 import { dropPrefix, startTestHub, testPrefix } from '../../fixtures/ingest/hub-helpers.js';
 import { adt, newPerson } from '../../fixtures/ingest/samples.js';

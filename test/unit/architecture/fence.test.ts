@@ -50,10 +50,15 @@ describe('the fence', () => {
         join(copy, 'src/coordination/plan-diff.ts'),
         "\nexport { messageIdFor as planted } from '../routing/deliver-plan-change.js';\n",
       );
-      // An HTTP route driving BullMQ itself, and a service importing a route.
+      // A mapper opening a socket, in an import that also names a type.
+      await appendFile(
+        join(copy, 'src/mappers/support.ts'),
+        "\nimport net, { type Socket } from 'node:net';\nexport const planted: [typeof net, Socket?] = [net];\n",
+      );
+      // An HTTP route driving BullMQ itself (beside a type), and a service importing a route.
       await appendFile(
         join(copy, 'src/http/create-app.ts'),
-        "\nexport { Worker as Planted } from 'bullmq';\n",
+        "\nimport { Worker as Planted, type Job as PlantedJob } from 'bullmq';\nexport const planted: [typeof Planted, PlantedJob?] = [Planted];\n",
       );
       await appendFile(
         join(copy, 'src/routing/catch-up.ts'),
@@ -72,6 +77,7 @@ describe('the fence', () => {
 
     it.each([
       ['pure-mappers-and-rules', 'src/mappers/types.ts', 'src/fhir/fhir-gateway.ts'],
+      ['pure-mappers-and-rules', 'src/mappers/support.ts', 'net'],
       ['layers: coordination', 'src/coordination/plan-diff.ts', 'src/routing/deliver-plan-change.ts'],
       ['queues-own-bullmq', 'src/http/create-app.ts', 'bullmq'],
       ['http-is-a-door', 'src/routing/catch-up.ts', 'src/http/create-app.ts'],
@@ -90,6 +96,7 @@ describe('the fence', () => {
     it('reports nothing but the planted imports', () => {
       const planted = new Set([
         'src/mappers/types.ts',
+        'src/mappers/support.ts',
         'src/coordination/plan-diff.ts',
         'src/http/create-app.ts',
         'src/routing/catch-up.ts',

@@ -8,7 +8,7 @@ import {
   type MllpHandler,
   type MllpPeer,
   type MllpServer,
-} from '../../../src/adapters/mllp/mllp-server.js';
+} from '../../../src/mllp/mllp-server.js';
 
 // Real sockets on 127.0.0.1, port 0.
 const HOST = '127.0.0.1';

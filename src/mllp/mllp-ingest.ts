@@ -2,11 +2,11 @@ import type { Redis } from 'ioredis';
 import { createHash } from 'node:crypto';
 import { buildAck, ackCodeFor } from '../adapters/hl7v2/ack.js';
 import { firstComponent, readHeader } from '../adapters/hl7v2/normalize.js';
-import type { MllpHandler } from '../adapters/mllp/mllp-server.js';
+import type { MllpHandler } from './mllp-server.js';
 import type { PartnerRegistry } from '../config/partners.js';
 import type { RefusedAccess } from '../security/audit.js';
 import { isAllowed, parseAllowList } from '../config/network-allow-list.js';
-import type { IngestService } from './ingest-service.js';
+import type { IngestService } from '../ingest/ingest-service.js';
 
 export interface MllpIngestDeps {
   readonly ingest: IngestService;

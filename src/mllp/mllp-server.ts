@@ -1,7 +1,7 @@
 import net, { type AddressInfo, type Socket } from 'node:net';
-import { buildAck } from '../hl7v2/ack.js';
-import { decodeHl7Bytes } from '../hl7v2/normalize.js';
-import { encodeFrame, MllpDecoder } from './mllp-framing.js';
+import { buildAck } from '../adapters/hl7v2/ack.js';
+import { decodeHl7Bytes } from '../adapters/hl7v2/normalize.js';
+import { encodeFrame, MllpDecoder } from '../adapters/mllp/mllp-framing.js';
 
 /** The sending system's end of a connection. */
 export interface MllpPeer {
