@@ -4,6 +4,7 @@ import path from 'node:path';
 import { parse } from 'yaml';
 import { INBOUND_FORMATS, type InboundFormat } from './inbound-formats.js';
 import { ConfigError } from '../errors/hub-error.js';
+import { isTimeZone } from '../time/wall-time.js';
 import { parseAllowList } from './network-allow-list.js';
 
 /** What kind of agency a partner is. */
@@ -308,7 +309,21 @@ export function parsePartner(fileName: string, text: string): PartnerConfig | st
   if (fileName !== expectedName && fileName !== `${data.id}.yml`) {
     return [`${fileName}: /id is "${data.id}", so the file must be named ${expectedName}`];
   }
-  return data;
+  const zones = timeZoneProblems(data.fieldOverrides ?? {});
+  return zones.length > 0 ? zones.map((p) => `${fileName}: ${p}`) : data;
+}
+
+/**
+ * Every `<format>.timezone` setting must name an IANA zone. Checked when the file loads: found
+ * only while mapping, a wrong zone would fail every record of the partner and look transient.
+ */
+function timeZoneProblems(overrides: Readonly<Record<string, unknown>>): string[] {
+  return Object.entries(overrides)
+    .filter(([key, value]) => key.endsWith('.timezone') && !(typeof value === 'string' && isTimeZone(value)))
+    .map(
+      ([key, value]) =>
+        `/fieldOverrides/${key} "${String(value)}" is not an IANA time zone (for example America/Chicago)`,
+    );
 }
 
 /**

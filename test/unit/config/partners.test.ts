@@ -33,6 +33,27 @@ describe('partner configuration', () => {
     );
   });
 
+  it('refuses a time zone setting that is not an IANA zone when the file loads, not on each record', () => {
+    const file = (zone: unknown): string =>
+      [
+        'id: acme',
+        'name: Acme',
+        'kind: other',
+        'inbound:',
+        '  formats: [hl7v2-adt]',
+        'fieldOverrides:',
+        `  hl7.timezone: ${JSON.stringify(zone)}`,
+        `  hmis.timezone: America/Chicago`,
+      ].join('\n');
+    expect(parsePartner('acme.yaml', file('Mars/Olympus'))).toEqual([
+      'acme.yaml: /fieldOverrides/hl7.timezone "Mars/Olympus" is not an IANA time zone (for example America/Chicago)',
+    ]);
+    expect(parsePartner('acme.yaml', file(7))).toEqual([
+      'acme.yaml: /fieldOverrides/hl7.timezone "7" is not an IANA time zone (for example America/Chicago)',
+    ]);
+    expect(parsePartner('acme.yaml', file('America/Denver'))).not.toBeInstanceOf(Array);
+  });
+
   it('refuses a file whose name does not match its id, and YAML that does not parse', () => {
     expect(
       parsePartner('other.yaml', 'id: acme\nname: Acme\nkind: other\ninbound:\n  formats: []\n'),
