@@ -1,5 +1,6 @@
-import type { Communication, Flag, Reference, Task } from 'fhir/r4.js';
+import type { Communication, Encounter, Flag, Reference, Task } from 'fhir/r4.js';
 import type { HubEvent } from '../mappers/types.js';
+import { ResourceNotFoundError } from '../fhir/fhir-errors.js';
 import { CODE_SYSTEM } from '../fhir/profiles.js';
 import {
   careContext,
@@ -136,6 +137,11 @@ async function openSprint(
   e: Extract<HubEvent, { type: 'discharge' }>,
   sender: Reference,
 ): Promise<void> {
+  // The visit as it now stands, not as the event said: these rules may run after a later message
+  // (an A13 cancelling the discharge) was applied and its own rules already ran.
+  if (!(await stillDischarged(deps, e.encounter))) {
+    return;
+  }
   const { rights, sprint } = deps.config;
   const tasks = sprintTasks(sprint, {
     identifierBase: deps.identifierBase,
@@ -148,6 +154,24 @@ async function openSprint(
   for (const task of tasks) {
     await openObligation(deps, task, 'missed-sprint-step');
   }
+  // A cancellation applied while the steps were being opened may have looked for them too early.
+  if (!(await stillDischarged(deps, e.encounter))) {
+    await cancelSprint(deps, e.encounter);
+  }
+}
+
+async function stillDischarged(deps: CoordinationDeps, encounter: string): Promise<boolean> {
+  const [type, id] = encounter.split('/');
+  if (type !== 'Encounter' || !id) {
+    return true;
+  }
+  const visit = await deps.fhir.read<Encounter>('Encounter', id).catch((err: unknown) => {
+    if (err instanceof ResourceNotFoundError) {
+      return undefined;
+    }
+    throw err;
+  });
+  return visit?.status === 'finished';
 }
 
 /** A cancelled discharge (A13) withdraws the sprint steps nobody has finished. */

@@ -25,4 +25,6 @@ export const CODE_SYSTEM = {
  */
 export const EXTENSION = {
   planChangeControl: `${HUB_CANONICAL_BASE}/StructureDefinition/plan-change-control`,
+  /** When the source says the state a resource holds was true (dateTime); the writer's order key. */
+  sourceTime: `${HUB_CANONICAL_BASE}/StructureDefinition/source-time`,
 } as const;

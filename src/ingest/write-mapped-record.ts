@@ -18,6 +18,7 @@ import { PARTICIPANT_REF } from '../mappers/types.js';
 import type { IdentityLock } from './identity-lock.js';
 import { resolveParticipant } from './participant-resolver.js';
 import { versionedPlanEntry } from './plan-concurrency.js';
+import { timedEntry, type TimedWrite } from './source-order.js';
 
 /** Where a record came from: enough to name it in a Provenance and in error messages. */
 export interface SourceRecord {
@@ -90,18 +91,26 @@ async function writeOnce(
   identifierBase: string,
   patient: string,
 ): Promise<WriteOutcome> {
-  const entries: BundleEntry[] = await Promise.all(
-    mapped.writes.map(async (w) => {
+  const planned = await Promise.all(
+    mapped.writes.map(async (w): Promise<TimedWrite> => {
       const resource = replaceReference(w.resource, PARTICIPANT_REF, patient);
+      const versioned = await versionedPlanEntry(fhir, w, resource, mapped.writes);
+      if (versioned) {
+        return { kind: 'write', entry: versioned };
+      }
       return (
-        (await versionedPlanEntry(fhir, w, resource, mapped.writes)) ?? {
-          fullUrl: w.fullUrl,
-          resource,
-          request: { method: 'PUT', url: `${w.resource.resourceType}?identifier=${tokenOf(w.identifier)}` },
+        (await timedEntry(fhir, w, resource)) ?? {
+          kind: 'write',
+          entry: {
+            fullUrl: w.fullUrl,
+            resource,
+            request: { method: 'PUT', url: `${w.resource.resourceType}?identifier=${tokenOf(w.identifier)}` },
+          },
         }
       );
     }),
   );
+  const entries = planned.flatMap((p) => (p.kind === 'write' ? [p.entry] : []));
 
   const careTeam = await careTeamEntry(fhir, identifierBase, patient, mapped.careTeamMembers ?? []);
   if (careTeam) {
@@ -115,12 +124,22 @@ async function writeOnce(
   const response = await fhir.transaction({ resourceType: 'Bundle', type: 'transaction', entry: entries });
   const written: Record<string, string> = {};
   const versions: Record<string, string> = {};
+  const stale = new Set<string>();
+  let sent = 0;
   mapped.writes.forEach((w, i) => {
-    const { reference, version } = locationOf(response, i);
+    const p = planned[i]!;
+    const { reference, version } = p.kind === 'stale' ? p : locationOf(response, sent++);
     written[w.fullUrl] = reference;
-    versions[reference] = version;
+    if (p.kind === 'stale') {
+      stale.add(w.fullUrl);
+    } else {
+      versions[reference] = version;
+    }
   });
-  const events = mapped.events.map((e) => replaceReferences(e, written));
+  // What a stale write would have said happened is not news: the server holds a later state.
+  const events = mapped.events
+    .filter((e) => !Object.values(e).some((v) => typeof v === 'string' && stale.has(v)))
+    .map((e) => replaceReferences(e, written));
   return { patient, written, versions, provenance: `Provenance/${provenance.id}`, events };
 }
 

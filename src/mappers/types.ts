@@ -31,6 +31,11 @@ export interface ResourceWrite {
    * elements. Without it the write is a plain conditional update (last writer wins).
    */
   readonly baseVersion?: string;
+  /**
+   * When the source says this state was true (an HL7 event time, an HMIS DateUpdated), with an
+   * offset. The writer never lets it overwrite a state the server holds from a later time.
+   */
+  readonly sourceTime?: string;
 }
 
 /** Something that happened which the hub's rules act on after the record is written. */

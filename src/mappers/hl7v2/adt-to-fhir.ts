@@ -130,12 +130,14 @@ export function adtToFhir(msg: AdtMessage, ctx: MappingContext): MappedRecord {
     }
   }
 
+  // The visit's state as of the event: a message about an earlier moment never overwrites it.
+  const sourceTime = time(msg.eventTime);
   return {
     participant: {
       identifiers: participantIdentifiers(msg.patient, ctx),
       demographics: demographicsOf(msg.patient, ctx),
     },
-    writes,
+    writes: writes.map((w) => ({ ...w, sourceTime })),
     careTeamMembers: [
       {
         role: ctx.partner.kind === 'behavioral-health' ? 'bh-clinician' : 'care-manager',

@@ -1,0 +1,115 @@
+/**
+ * Records applied in source order (README, "Order of inbound records"): a message about an earlier
+ * moment, arriving late (a retried A01 after the A03; an A03 delivered after the A13 that
+ * cancelled it), never overwrites the later state the server holds, and what it says happened is
+ * not acted on.
+ */
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import type { Encounter, Task } from 'fhir/r4.js';
+import { enqueueAppliedRecord } from '../../../src/coordination/coordination.queue.js';
+import { EXTENSION } from '../../../src/fhir/profiles.js';
+import type { RunningHub } from '../../../src/startup/start-hub.js';
+import {
+  dropPrefix,
+  ingest,
+  outcomeOf,
+  startTestHub,
+  testPrefix,
+} from '../../fixtures/ingest/hub-helpers.js';
+import { adt, IDENTIFIER_BASE, newPerson, type Person } from '../../fixtures/ingest/samples.js';
+
+describe('source order of inbound records', () => {
+  const prefix = testPrefix();
+  let hub: RunningHub;
+
+  beforeAll(async () => {
+    hub = await startTestHub(prefix);
+  });
+
+  afterAll(async () => {
+    await hub?.close();
+    await dropPrefix(prefix);
+  });
+
+  async function send(person: Person, trigger: 'A01' | 'A03' | 'A13', eventAt: string): Promise<void> {
+    const message = adt(person, {
+      trigger,
+      controlId: `${trigger}-${eventAt}-${person.tag}`,
+      visitNumber: `V-${person.tag}`,
+      eventAt,
+      dischargeAt: '20251201090000',
+    });
+    const answer = await ingest(hub, 'northside-bh', 'hl7v2-adt', message, 'application/hl7-v2');
+    expect(outcomeOf(answer)).toMatchObject({ status: 200 });
+  }
+
+  async function visitOf(person: Person): Promise<Encounter> {
+    const found = await hub.fhir.search<Encounter>('Encounter', {
+      identifier: `${IDENTIFIER_BASE}/sid/northside-bh/visit|V-${person.tag}`,
+    });
+    expect(found).toHaveLength(1);
+    return found[0]!;
+  }
+
+  it('keeps the discharge when the admission of the same visit arrives after it', async () => {
+    const person = newPerson();
+    await send(person, 'A03', '20251201091000');
+    const discharged = await visitOf(person);
+    await send(person, 'A01', '20251130080000');
+
+    const after = await visitOf(person);
+    expect(after.status).toBe('finished');
+    expect(after.meta?.versionId).toBe(discharged.meta?.versionId);
+  });
+
+  it('applies a later message over an earlier one, and stamps the source time it holds', async () => {
+    const person = newPerson();
+    await send(person, 'A01', '20251130080000');
+    await send(person, 'A03', '20251201091000');
+    const visit = await visitOf(person);
+    expect(visit.status).toBe('finished');
+    expect(visit.extension?.find((e) => e.url === EXTENSION.sourceTime)?.valueDateTime).toBe(
+      '2025-12-01T09:10:00-05:00',
+    );
+  });
+
+  it('opens no post-discharge sprint for a discharge delivered after its cancellation', async () => {
+    const person = newPerson();
+    await send(person, 'A01', '20251130080000');
+    await send(person, 'A13', '20251201100000');
+    await send(person, 'A03', '20251201091000');
+
+    const visit = await visitOf(person);
+    expect(visit.status).toBe('in-progress');
+    // The coordination rules run after the write; give them time to (wrongly) open the sprint.
+    await new Promise((resolve) => setTimeout(resolve, 3000));
+    const sprint = await hub.fhir.search<Task>('Task', {
+      subject: visit.subject!.reference!,
+      'group-identifier': `${IDENTIFIER_BASE}/sid/hub/sprint|`,
+    });
+    expect(sprint.filter((t) => t.status !== 'cancelled')).toEqual([]);
+  });
+
+  it('opens no sprint when the rules of a discharge run only after its cancellation was written', async () => {
+    // A03 then A13, each applied in order, but the A03's coordination job runs late (a retry, a
+    // busy worker): the rules must look at the visit as it now stands.
+    const person = newPerson();
+    await send(person, 'A01', '20251130080000');
+    await send(person, 'A13', '20251201100000');
+    const visit = await visitOf(person);
+    const patient = visit.subject!.reference!;
+    await enqueueAppliedRecord(hub.queues.coordination, `late-a03-${person.tag}`, {
+      partnerId: 'northside-bh',
+      patient,
+      written: {},
+      versions: {},
+      events: [{ type: 'discharge', at: '2025-12-01T09:00:00-05:00', encounter: `Encounter/${visit.id}` }],
+    });
+    await new Promise((resolve) => setTimeout(resolve, 3000));
+    const sprint = await hub.fhir.search<Task>('Task', {
+      subject: patient,
+      'group-identifier': `${IDENTIFIER_BASE}/sid/hub/sprint|`,
+    });
+    expect(sprint.filter((t) => t.status !== 'cancelled')).toEqual([]);
+  });
+});
