@@ -274,6 +274,15 @@ export class FhirGateway {
     return versions.sort((a, b) => (a.meta?.lastUpdated ?? '').localeCompare(b.meta?.lastUpdated ?? ''));
   }
 
+  /** `meta.lastUpdated` of the newest version of any resource of the type, on the server's clock. */
+  async latestVersionTime(resourceType: string): Promise<string | undefined> {
+    const page = await this.call(
+      { label: `GET ${checkedType(resourceType)}/_history?_count=1`, idempotent: true },
+      (options) => this.client.request(`${resourceType}/_history?_count=1`, { options }),
+    );
+    return (page as Bundle).entry?.[0]?.resource?.meta?.lastUpdated;
+  }
+
   /**
    * A transaction Bundle: all entries succeed or none. Retried on transient failures only when
    * every write in it is idempotent (PUT, DELETE, or POST with `ifNoneExist`).

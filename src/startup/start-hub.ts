@@ -317,7 +317,7 @@ export async function startHub(config: HubConfig, logger: Logger): Promise<Runni
   }
   // Versions changed while no hub was listening, then every minute in case a notification is lost.
   const catchUp = (): Promise<void> =>
-    catchUpPlanChanges(fhir, redis, prefix, planChange, now()).then(
+    catchUpPlanChanges(fhir, redis, prefix, planChange).then(
       (n) => (n > 0 ? logger.info({ versions: n }, 'plan history scanned') : undefined),
       (err: unknown) => logger.warn({ error: (err as Error).message }, 'plan history scan failed'),
     );
