@@ -106,6 +106,22 @@ export interface IngestDeps {
 }
 
 /**
+ * The steps after a record is on the FHIR server. Whatever fails there, the record was accepted:
+ * it is never reported as rejected (a replay would only write it again). A failure no retry can
+ * mend makes the job a dead letter at once, for an engineer to look at; anything else is retried.
+ */
+async function afterTheWrite(steps: () => Promise<void>): Promise<void> {
+  try {
+    await steps();
+  } catch (err) {
+    if (isPermanent(err)) {
+      throw new UnrecoverableError(`written, but a step after the write failed: ${(err as Error).message}`);
+    }
+    throw err;
+  }
+}
+
+/**
  * Maps and writes one record. A record the server refuses (4xx: invalid against the profiles, or
  * a participant conflict) is permanent: it goes to the rejected list with the server's reasons
  * and the job stops. Anything else (server down, 5xx) is thrown, so BullMQ retries it.
@@ -141,7 +157,7 @@ export function processIngestJob(
         deps.identityLock,
       );
       if (deps.afterWrite) {
-        await onRecordApplied(deps.afterWrite, outcome, data.partnerId);
+        await afterTheWrite(() => onRecordApplied(deps.afterWrite!, outcome, data.partnerId));
       }
       return outcome;
     } catch (err) {

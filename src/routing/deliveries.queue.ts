@@ -191,7 +191,9 @@ async function deliverInOrder(
     receipt = await deliver(
       delivery,
       outboundTarget(partner, deps.partners.secretOf(partner.id)),
-      Math.floor(now.getTime() / 1000),
+      // Signed as it leaves, not when the job started: the reads above can take a while, and a
+      // partner checks the timestamp against its own clock.
+      Math.floor(deps.now().getTime() / 1000),
     );
   } catch (err) {
     if (!(err instanceof DeliveryError)) {

@@ -1,6 +1,7 @@
 import type { Communication, Task } from 'fhir/r4.js';
 import type { AppliedRecord } from '../coordination/apply-rules.js';
 import type { PlanChangeJobData } from './plan-changes.queue.js';
+import { ResourceNotFoundError } from '../fhir/fhir-errors.js';
 import type { FhirGateway } from '../fhir/fhir-gateway.js';
 import { CODE_SYSTEM } from '../fhir/profiles.js';
 import { ackStepOf, findAckTask, findOpenAckTasks, isAckTask } from './acknowledge.js';
@@ -79,7 +80,14 @@ async function ackTasksOf(deps: OnAppliedDeps, c: Communication, partnerId: stri
   }
   const taskId = c.basedOn?.map((b) => /^Task\/([^/]+)$/.exec(b.reference ?? '')?.[1]).find(Boolean);
   if (taskId) {
-    return [await deps.fhir.read<Task>('Task', taskId)];
+    // Only the sender's own Task: naming another agency's is not an acknowledgment of anything.
+    const task = await deps.fhir.read<Task>('Task', taskId).catch((err: unknown) => {
+      if (err instanceof ResourceNotFoundError) {
+        return undefined;
+      }
+      throw err;
+    });
+    return task?.owner?.reference === `Organization/${partnerId}` ? [task] : [];
   }
   const plan = c.about
     ?.map((a) => /^CarePlan\/([^/]+)(?:\/_history\/([^/]+))?$/.exec(a.reference ?? ''))

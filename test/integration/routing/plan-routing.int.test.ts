@@ -165,6 +165,58 @@ describe('plan-change routing', () => {
     return all.filter((t) => t.focus?.reference === `CarePlan/${planId}/_history/${version}`);
   }
 
+  it("ignores an acknowledgment of another partner's Task, and never calls a written record rejected", async () => {
+    const patient = await participant(['r-rest', 'r-message']);
+    const carePlan = await hub.fhir.create(plan(patient, 'Meals delivered twice a week'));
+    await waitFor(async () => (await ackTasks(carePlan.id!, '1')).length === 2, 30000);
+    const restTask = (await ackTasks(carePlan.id!, '1')).find(
+      (t) => t.owner?.reference === 'Organization/r-rest',
+    )!;
+    const ackId = unique('ack');
+    const forged = {
+      resourceType: 'Bundle',
+      type: 'message',
+      entry: [
+        {
+          resource: {
+            resourceType: 'MessageHeader',
+            id: unique('msg'),
+            eventCoding: { system: CODE_SYSTEM.messageEvent, code: 'communication' },
+            source: { endpoint: 'urn:r-message' },
+            sender: { reference: 'Organization/r-message' },
+          },
+        },
+        {
+          fullUrl: 'urn:uuid:aaaaaaaa-0000-4000-8000-000000000002',
+          resource: { resourceType: 'Patient', identifier: [patient.identifier![0]!] },
+        },
+        {
+          resource: {
+            resourceType: 'Communication',
+            identifier: [{ system: 'urn:r-message:ack', value: ackId }],
+            status: 'completed',
+            category: [{ coding: [{ system: CODE_SYSTEM.communicationCategory, code: 'acknowledgment' }] }],
+            subject: { reference: 'urn:uuid:aaaaaaaa-0000-4000-8000-000000000002' },
+            basedOn: [{ reference: `Task/${restTask.id}` }],
+          },
+        },
+      ],
+    };
+    const answer = await request(hub.url)
+      .post('/ingest/r-message/fhir-message?wait=30')
+      .type('application/fhir+json')
+      .send(JSON.stringify(forged));
+    // The Communication is the partner's own record and is written; the Task is not its to close.
+    expect(answer.status).toBe(200);
+    const written = await hub.fhir.search<Communication>('Communication', {
+      identifier: `urn:r-message:ack|${ackId}`,
+    });
+    expect(written).toHaveLength(1);
+    expect((await hub.fhir.read<Task>('Task', restTask.id!)).status).toBe('requested');
+    const rejected = await request(hub.url).get('/admin/rejected');
+    expect(JSON.stringify(rejected.body)).not.toContain(ackId);
+  });
+
   it('delivers a change made directly on HAPI to all three transports; each acknowledges its own way', async () => {
     const patient = await participant(['r-webhook', 'r-rest', 'r-message']);
     const carePlan = await hub.fhir.create(plan(patient, 'Daily personal care'));
