@@ -54,6 +54,26 @@ const RENEW_OWN_LOCK =
   "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) else return 0 end";
 
 /**
+ * Claims the send of a version: refused when a newer version was sent or delivered meanwhile (the
+ * lock is a lease; a process stalled past it may find another replica moved on), else the sent
+ * mark becomes this version. One script, so no other process acts between the check and the set.
+ */
+const CLAIM_SEND = `
+local v = tonumber(ARGV[1])
+if tonumber(redis.call('get', KEYS[1]) or '0') > v or tonumber(redis.call('get', KEYS[2]) or '0') > v then
+  return 0
+end
+redis.call('set', KEYS[2], ARGV[1])
+return 1`;
+
+/** Raises a version mark, never lowers it. */
+const RAISE_MARK = `
+if tonumber(redis.call('get', KEYS[1]) or '0') < tonumber(ARGV[1]) then
+  redis.call('set', KEYS[1], ARGV[1])
+end
+return 1`;
+
+/**
  * Runs `fn` holding `key` (set to `value`), renewed every third of `ttlMs` while it runs, so a
  * process that dies mid-delivery (SIGKILL, crash) frees the key within `ttlMs`, not after the
  * longest a delivery could take. Returns `busy` without running `fn` when someone else holds it.
@@ -184,8 +204,11 @@ async function deliverInOrder(
       return { status: 'withheld', messageId, at: now.toISOString() };
     }
   }
+  if ((await deps.redis.eval(CLAIM_SEND, 2, deliveredKey, sentKey, req.version)) !== 1) {
+    await deps.status.mark(req.carePlanId, req.version, req.partnerId, 'superseded', now);
+    return { status: 'superseded', messageId, at: now.toISOString() };
+  }
   await deps.status.mark(req.carePlanId, req.version, req.partnerId, 'sent', now);
-  await deps.redis.set(sentKey, req.version);
   let receipt;
   try {
     receipt = await deliver(
@@ -215,7 +238,7 @@ async function deliverInOrder(
     throw err;
   }
   await deps.circuit.recordSuccess(partner.id);
-  await deps.redis.set(deliveredKey, req.version);
+  await deps.redis.eval(RAISE_MARK, 1, deliveredKey, req.version);
   return recordDelivered(deps, req, delivery, {
     status: 'delivered',
     messageId,
