@@ -67,13 +67,21 @@ export type AckStep = (typeof ACK_STEPS)[number];
 export function ackStepOf(
   task: Task,
 ): { partnerId: string; carePlanId: string; version: string; step: AckStep } | undefined {
-  const value = task.identifier?.find((i) => i.system?.endsWith('/sid/hub/ack-task'))?.value;
-  const match = /^(.+)\.([^.]+)\.(\d+)$/.exec(value ?? '');
+  const about = ackTaskSubject(task);
   const step = task.status === 'in-progress' ? 'accepted' : task.status;
-  if (!match || !(ACK_STEPS as readonly string[]).includes(step)) {
+  if (!about || !(ACK_STEPS as readonly string[]).includes(step)) {
     return undefined;
   }
-  return { partnerId: match[1]!, carePlanId: match[2]!, version: match[3]!, step: step as AckStep };
+  return { ...about, step: step as AckStep };
+}
+
+/** Which partner's acknowledgment of which plan version a Task is, from its identifier. */
+export function ackTaskSubject(
+  task: Task,
+): { partnerId: string; carePlanId: string; version: string } | undefined {
+  const value = task.identifier?.find((i) => i.system?.endsWith('/sid/hub/ack-task'))?.value;
+  const match = /^(.+)\.([^.]+)\.(\d+)$/.exec(value ?? '');
+  return match ? { partnerId: match[1]!, carePlanId: match[2]!, version: match[3]! } : undefined;
 }
 
 /**

@@ -48,6 +48,7 @@ import {
 import type { RoutingDeps } from '../routing/routing-deps.js';
 import type { HubQueues } from './queues.js';
 import { catchUpPlanChanges } from '../routing/catch-up.js';
+import { sweepAckDeadlines } from '../routing/acknowledgments.queue.js';
 import { CircuitBreaker } from '../routing/circuit-breaker.js';
 import { DeliveryStatusStore } from '../routing/delivery-status.js';
 import { WithheldDeliveries } from '../routing/withheld-deliveries.js';
@@ -57,6 +58,8 @@ import { stopLocalFhirServer } from './local-fhir-server.js';
 
 /** How often the CarePlan history is scanned for versions the rest-hook did not report. */
 const CATCH_UP_INTERVAL_MS = 60_000;
+/** How often every open acknowledgment's deadline job is made sure of. */
+const ACK_SWEEP_INTERVAL_MS = 10 * 60_000;
 
 /** A started hub; `close()` undoes everything `startHub` did, in reverse order. */
 export interface RunningHub {
@@ -323,6 +326,12 @@ export async function startHub(config: HubConfig, logger: Logger): Promise<Runni
     );
   await catchUp();
   const catchUpTimer = setInterval(() => void catchUp(), CATCH_UP_INTERVAL_MS);
+  const sweepAcks = (): Promise<void> =>
+    sweepAckDeadlines(routingDeps).then(
+      (n) => logger.debug({ open: n }, 'acknowledgment deadlines reconciled'),
+      (err: unknown) => logger.warn({ error: (err as Error).message }, 'acknowledgment sweep failed'),
+    );
+  const ackSweepTimer = setInterval(() => void sweepAcks(), ACK_SWEEP_INTERVAL_MS);
   started = true;
   if (!config.http.authRequired) {
     logger.warn(
@@ -336,6 +345,7 @@ export async function startHub(config: HubConfig, logger: Logger): Promise<Runni
     (closing ??= (async () => {
       logger.info('shutting down: no new requests');
       clearInterval(catchUpTimer);
+      clearInterval(ackSweepTimer);
       const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
       await Promise.all([stopped, mllp.close()]);
