@@ -171,7 +171,9 @@ async function notifyPlanOwner(
     subject: task.for,
     about: task.focus ? [task.focus] : [],
     basedOn: [{ reference: `Task/${task.id}` }],
-    sent: at.toISOString(),
+    // When the Task was completed, not when this ran: told again (a redelivered notification, the
+    // history scan), the notice stays the same and the server keeps one version of it.
+    sent: task.executionPeriod?.end ?? task.lastModified ?? task.meta?.lastUpdated ?? at.toISOString(),
     sender: { reference: `Organization/${partnerId}` },
     recipient: plan?.author ? [plan.author] : [],
     payload: [

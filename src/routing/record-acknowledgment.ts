@@ -1,6 +1,6 @@
 import type { Task } from 'fhir/r4.js';
 import type { FhirGateway } from '../fhir/fhir-gateway.js';
-import { acknowledge, type AckStep } from './acknowledge.js';
+import { acknowledge, ackStepOf, isAckTask, type AckStep } from './acknowledge.js';
 import type { DeliveryStatusStore } from './delivery-status.js';
 
 export interface AcknowledgmentDeps {
@@ -27,4 +27,17 @@ export async function recordAcknowledgment(
   const updated = await acknowledge(deps.fhir, deps.identifierBase, task, partnerId, at, step);
   await deps.status.markFromTask(updated, at);
   return updated;
+}
+
+/**
+ * A partner moved its acknowledgment Task on directly on the FHIR server (seen by the rest-hook or
+ * the history scan): the step is recorded, and on completion the plan's owner told; the Task
+ * itself is already where the partner put it.
+ */
+export async function recordTaskMovedOnServer(deps: AcknowledgmentDeps, taskId: string): Promise<void> {
+  const task = await deps.fhir.read<Task>('Task', taskId);
+  const step = isAckTask(task) ? ackStepOf(task) : undefined;
+  if (step) {
+    await recordAcknowledgment(deps, task, step.partnerId, step.step);
+  }
 }

@@ -47,7 +47,7 @@ import {
 } from './queues.js';
 import type { RoutingDeps } from '../routing/routing-deps.js';
 import type { HubQueues } from './queues.js';
-import { catchUpPlanChanges } from '../routing/catch-up.js';
+import { catchUpAcknowledgments, catchUpPlanChanges } from '../routing/catch-up.js';
 import { sweepAckDeadlines } from '../routing/acknowledgments.queue.js';
 import { CircuitBreaker } from '../routing/circuit-breaker.js';
 import { DeliveryStatusStore } from '../routing/delivery-status.js';
@@ -318,11 +318,18 @@ export async function startHub(config: HubConfig, logger: Logger): Promise<Runni
       'the FHIR server has not activated the hub subscriptions yet; the history scan covers the gap',
     );
   }
-  // Versions changed while no hub was listening, then every minute in case a notification is lost.
+  // Changes made while no hub was listening, then every minute in case a notification is lost:
+  // plan versions, and acknowledgment Tasks partners moved on directly on the FHIR server.
   const catchUp = (): Promise<void> =>
-    catchUpPlanChanges(fhir, redis, prefix, planChange).then(
-      (n) => (n > 0 ? logger.info({ versions: n }, 'plan history scanned') : undefined),
-      (err: unknown) => logger.warn({ error: (err as Error).message }, 'plan history scan failed'),
+    Promise.all([
+      catchUpPlanChanges(fhir, redis, prefix, planChange),
+      catchUpAcknowledgments(routingDeps, redis, prefix),
+    ]).then(
+      ([plans, acks]) =>
+        plans + acks > 0
+          ? logger.info({ versions: plans, acknowledgments: acks }, 'history scanned')
+          : undefined,
+      (err: unknown) => logger.warn({ error: (err as Error).message }, 'history scan failed'),
     );
   await catchUp();
   const catchUpTimer = setInterval(() => void catchUp(), CATCH_UP_INTERVAL_MS);

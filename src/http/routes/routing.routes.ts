@@ -12,8 +12,8 @@ import { outcome } from '../../errors/to-operation-outcome.js';
 import type { FhirGateway } from '../../fhir/fhir-gateway.js';
 import { getDeadLetter, listDeadLetters, replayDeadLetter } from '../../queues/dead-letters.js';
 import type { PlanChangeJobData } from '../../routing/plan-changes.queue.js';
-import { ACK_STEPS, ackStepOf, findAckTask, isAckTask, type AckStep } from '../../routing/acknowledge.js';
-import { recordAcknowledgment } from '../../routing/record-acknowledgment.js';
+import { ACK_STEPS, findAckTask, isAckTask, type AckStep } from '../../routing/acknowledge.js';
+import { recordAcknowledgment, recordTaskMovedOnServer } from '../../routing/record-acknowledgment.js';
 import {
   DELIVERY_STEPS,
   type DeliveryStatusStore,
@@ -193,13 +193,7 @@ export function routingRoutes(deps: RoutingRouteDeps): Router {
         });
       }
     } else if (resource?.resourceType === 'Task' && isAckTask(resource as Task) && resource.id) {
-      // A partner moved its Task on directly on the FHIR server: record the step, and on
-      // completion tell the plan's owner (the Task itself is already where the partner put it).
-      const task = await deps.fhir.read<Task>('Task', resource.id);
-      const step = ackStepOf(task);
-      if (step) {
-        await recordAcknowledgment(deps, task, step.partnerId, step.step);
-      }
+      await recordTaskMovedOnServer(deps, resource.id);
     }
     res
       .status(200)
