@@ -10,14 +10,19 @@ import { CODE_SYSTEM } from './profiles.js';
  */
 export const HOOK_SECRET_HEADER = 'X-Hub-Subscription-Secret';
 
+/** Where the hub takes notifications. */
+const HOOK_PATH = '/hooks/fhir';
+
 /** How long start-up waits for the server to activate the subscriptions. */
 const ACTIVATION_TIMEOUT_MS = 20_000;
 
 /**
  * The rest-hook Subscriptions through which the hub sees changes made directly on the FHIR
  * server: every CarePlan version, and acknowledgment Tasks a partner moves on there. PUT by id, so
- * registering at every start is idempotent. Servers activate a subscription asynchronously; this
- * waits until they are `active`, so a change made right after start-up is not missed.
+ * registering at every start is idempotent. Servers activate a subscription asynchronously; at
+ * start this waits until they are `active`, so a change made right after start-up is not missed.
+ * Checked again every minute (without waiting), so when the replica a subscription points at is
+ * gone, another takes it over.
  * @returns whether both subscriptions became active in time (if not, the history scan still
  *   catches what they miss)
  * @see https://hl7.org/fhir/R4/subscription.html
@@ -27,6 +32,7 @@ export async function ensureSubscriptions(
   hubPublicUrl: string,
   queuePrefix: string,
   secret: string,
+  opts: { readonly waitForActivation: boolean } = { waitForActivation: true },
 ): Promise<boolean> {
   const [careplanId, ackId] = subscriptionIds(queuePrefix);
   const hook = (id: string, criteria: string, reason: string): Subscription => ({
@@ -37,7 +43,7 @@ export async function ensureSubscriptions(
     criteria,
     channel: {
       type: 'rest-hook',
-      endpoint: `${hubPublicUrl}/hooks/fhir`,
+      endpoint: `${hubPublicUrl}${HOOK_PATH}`,
       payload: 'application/fhir+json',
       header: [`${HOOK_SECRET_HEADER}: ${secret}`],
     },
@@ -52,15 +58,23 @@ export async function ensureSubscriptions(
   ];
   for (const subscription of subscriptions) {
     const current = await fhir.read<Subscription>('Subscription', subscription.id!).catch(() => undefined);
-    // Re-registering an unchanged, active subscription would only deactivate it for a while.
-    if (
-      current?.status !== 'active' ||
-      current.channel.endpoint !== subscription.channel.endpoint ||
-      current.criteria !== subscription.criteria ||
-      (current.channel.header ?? []).join('\n') !== (subscription.channel.header ?? []).join('\n')
-    ) {
+    const sameHook =
+      current?.status === 'active' &&
+      current.criteria === subscription.criteria &&
+      (current.channel.header ?? []).join('\n') === (subscription.channel.header ?? []).join('\n');
+    // Re-registering an unchanged, active subscription would only deactivate it for a while; one
+    // pointing at another replica of the deployment that answers stays with it (replicas that
+    // each know only their own address would otherwise take it from each other at every start).
+    const keep =
+      sameHook &&
+      (current.channel.endpoint === subscription.channel.endpoint ||
+        (await answers(current.channel.endpoint ?? '')));
+    if (!keep) {
       await fhir.update(subscription);
     }
+  }
+  if (!opts.waitForActivation) {
+    return true;
   }
   const deadline = Date.now() + ACTIVATION_TIMEOUT_MS;
   while (Date.now() < deadline) {
@@ -73,6 +87,21 @@ export async function ensureSubscriptions(
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
   return false;
+}
+
+/** Whether the hub behind a rest-hook endpoint is up (its `/health` answers within 2 s). */
+async function answers(endpoint: string): Promise<boolean> {
+  if (!endpoint.endsWith(HOOK_PATH)) {
+    return false;
+  }
+  try {
+    const res = await fetch(`${endpoint.slice(0, -HOOK_PATH.length)}/health`, {
+      signal: AbortSignal.timeout(2000),
+    });
+    return res.ok;
+  } catch {
+    return false;
+  }
 }
 
 /**

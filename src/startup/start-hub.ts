@@ -322,10 +322,11 @@ export async function startHub(config: HubConfig, logger: Logger): Promise<Runni
   // plan versions, and acknowledgment Tasks partners moved on directly on the FHIR server.
   const catchUp = (): Promise<void> =>
     Promise.all([
+      ensureSubscriptions(fhir, publicUrl, prefix, hookSecret, { waitForActivation: false }),
       catchUpPlanChanges(fhir, redis, prefix, planChange),
       catchUpAcknowledgments(routingDeps, redis, prefix),
     ]).then(
-      ([plans, acks]) =>
+      ([, plans, acks]) =>
         plans + acks > 0
           ? logger.info({ versions: plans, acknowledgments: acks }, 'history scanned')
           : undefined,

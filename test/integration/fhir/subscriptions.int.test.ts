@@ -1,8 +1,12 @@
 import { describe, expect, it } from '@jest/globals';
 import type { Subscription } from 'fhir/r4.js';
+import { Redis } from 'ioredis';
+import { ensureSubscriptions } from '../../../src/fhir/subscriptions.js';
 import { createLogger } from '../../../src/logging/logger.js';
+import { sharedHookSecret } from '../../../src/security/hook-secret.js';
 import { startHub } from '../../../src/startup/start-hub.js';
-import { testConfig, testGateway } from '../../support/test-env.js';
+import { dropPrefix, testPrefix } from '../../fixtures/ingest/hub-helpers.js';
+import { redisUrl, testConfig, testGateway } from '../../support/test-env.js';
 
 describe('hub subscriptions', () => {
   it('registers its rest-hooks at start and, when it goes away for good, removes them', async () => {
@@ -18,6 +22,41 @@ describe('hub subscriptions', () => {
     await hub.close();
     for (const id of ids) {
       await expect(fhir.read('Subscription', id)).rejects.toMatchObject({ httpStatus: expect.any(Number) });
+    }
+  });
+
+  it('leaves the subscriptions with a live replica at another address, and takes them over once it is gone', async () => {
+    const fhir = testGateway();
+    const prefix = testPrefix();
+    const endpoints = async (): Promise<string[]> =>
+      (await fhir.search<Subscription>('Subscription', { _count: '1000' }))
+        .filter((s) => s.id?.endsWith(subscriptionSuffix) ?? false)
+        .map((s) => s.channel.endpoint ?? '');
+    let subscriptionSuffix = '';
+    const first = await startHub(testConfig({ QUEUE_PREFIX: prefix }), createLogger('silent'));
+    const second = await startHub(
+      testConfig({ QUEUE_PREFIX: prefix, REMOVE_SUBSCRIPTIONS_ON_SHUTDOWN: 'true' }),
+      createLogger('silent'),
+    );
+    try {
+      const mine = (await fhir.search<Subscription>('Subscription', { _count: '1000' })).filter(
+        (s) => s.channel.endpoint === `${first.url}/hooks/fhir`,
+      );
+      expect(mine).toHaveLength(2);
+      subscriptionSuffix = mine[0]!.id!.split('-').at(-1)!;
+      // The second replica, with its own address, did not take them from the first, which answers.
+      expect(await endpoints()).toEqual([`${first.url}/hooks/fhir`, `${first.url}/hooks/fhir`]);
+
+      await first.close();
+      const redis = new Redis(redisUrl());
+      const secret = await sharedHookSecret(redis, prefix);
+      redis.disconnect();
+      await ensureSubscriptions(fhir, second.url, prefix, secret);
+      expect(await endpoints()).toEqual([`${second.url}/hooks/fhir`, `${second.url}/hooks/fhir`]);
+    } finally {
+      await first.close();
+      await second.close();
+      await dropPrefix(prefix);
     }
   });
 });
