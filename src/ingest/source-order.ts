@@ -22,9 +22,10 @@ export async function timedEntry(
   fhir: FhirGateway,
   write: ResourceWrite,
   resource: FhirResource,
+  receivedAt: string,
 ): Promise<TimedWrite | undefined> {
   const own = withoutSourceTime(resource);
-  if (!write.sourceTime) {
+  if (!write.sourceTime || !believable(write.sourceTime, receivedAt)) {
     return own === resource ? undefined : { kind: 'write', entry: conditionalPut(write, own) };
   }
   const stamped = {
@@ -57,6 +58,17 @@ export async function timedEntry(
       },
     },
   };
+}
+
+/** How far ahead of its arrival a source may date a record: clocks drift, but not by days. */
+const MAX_FUTURE_MS = 24 * 3600_000;
+
+/**
+ * A source time far in the future (a wrong clock, a typo) would freeze the resource against every
+ * later record: it is not used, and the write is last-writer-wins.
+ */
+function believable(sourceTime: string, receivedAt: string): boolean {
+  return Date.parse(sourceTime) <= Date.parse(receivedAt) + MAX_FUTURE_MS;
 }
 
 function conditionalPut(write: ResourceWrite, resource: FhirResource): BundleEntry {

@@ -99,7 +99,7 @@ async function writeOnce(
         return { kind: 'write', entry: versioned };
       }
       return (
-        (await timedEntry(fhir, w, resource)) ?? {
+        (await timedEntry(fhir, w, resource, source.receivedAt)) ?? {
           kind: 'write',
           entry: {
             fullUrl: w.fullUrl,

@@ -14,6 +14,8 @@ const PROFILES: Readonly<Record<string, string>> = { CarePlan: PROFILE.carePlan,
  * (identifier-derived) fullUrls, drops the partner's server ids, and declares the hub profiles so
  * the server refuses a CarePlan without owners or a Task without an owner and due time. A CarePlan
  * with `meta.versionId` is an edit of that hub version: it is written as the write's `baseVersion`.
+ * Any other resource's `meta.lastUpdated` (when the sender's system last changed it) is its source
+ * time: an older state delivered late does not overwrite a newer one.
  */
 export function fhirMessageToMapped(msg: FhirMessageRecord, _ctx: MappingContext): MappedRecord {
   const patient = msg.entries.find((e) => e.resource.resourceType === 'Patient')?.resource as
@@ -43,7 +45,14 @@ export function fhirMessageToMapped(msg: FhirMessageRecord, _ctx: MappingContext
       ...rest,
       ...(profile || meta ? { meta: { ...meta, ...(profile ? { profile: [profile] } : {}) } } : {}),
     } as unknown as FhirResource;
-    return { fullUrl: fullUrlFor(identifier), identifier, resource, ...(baseVersion ? { baseVersion } : {}) };
+    const sourceTime = baseVersion ? undefined : instantOf((sentMeta as Meta | undefined)?.lastUpdated);
+    return {
+      fullUrl: fullUrlFor(identifier),
+      identifier,
+      resource,
+      ...(baseVersion ? { baseVersion } : {}),
+      ...(sourceTime ? { sourceTime } : {}),
+    };
   });
 
   const events: HubEvent[] = writes.flatMap((w) => eventsFor(msg.event, w));
@@ -88,6 +97,13 @@ function eventsFor(event: FhirMessageRecord['event'], w: ResourceWrite): HubEven
     return [{ type: 'admission', at: enc.period.start, encounter: w.fullUrl }];
   }
   return [];
+}
+
+/** A FHIR instant as the sender gave it, if it is one (with a zone, so it compares). */
+function instantOf(value: unknown): string | undefined {
+  return typeof value === 'string' && /(?:Z|[+-]\d{2}:\d{2})$/.test(value) && !Number.isNaN(Date.parse(value))
+    ? value
+    : undefined;
 }
 
 function firstIdentifier(resource: JsonResource): Identifier {

@@ -16,7 +16,14 @@ import {
   startTestHub,
   testPrefix,
 } from '../../fixtures/ingest/hub-helpers.js';
-import { adt, IDENTIFIER_BASE, newPerson, type Person } from '../../fixtures/ingest/samples.js';
+import {
+  adt,
+  fhirMessage,
+  IDENTIFIER_BASE,
+  MESSAGE_PATIENT,
+  newPerson,
+  type Person,
+} from '../../fixtures/ingest/samples.js';
 
 describe('source order of inbound records', () => {
   const prefix = testPrefix();
@@ -111,5 +118,38 @@ describe('source order of inbound records', () => {
       'group-identifier': `${IDENTIFIER_BASE}/sid/hub/sprint|`,
     });
     expect(sprint.filter((t) => t.status !== 'cancelled')).toEqual([]);
+  });
+
+  it('keeps the newer state of a resource a FHIR message dates by meta.lastUpdated', async () => {
+    const person = newPerson();
+    const encounter = (status: string, lastUpdated: string): Record<string, unknown> => ({
+      resourceType: 'Encounter',
+      meta: { lastUpdated },
+      identifier: [{ system: 'https://northside-bh.example.org/encounter', value: `E-${person.tag}` }],
+      status,
+      class: { system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode', code: 'IMP' },
+      subject: { reference: MESSAGE_PATIENT },
+    });
+    const sendMessage = async (status: string, lastUpdated: string): Promise<void> => {
+      const answer = await ingest(
+        hub,
+        'northside-bh',
+        'fhir-message',
+        fhirMessage(
+          person,
+          'northside-bh',
+          status === 'finished' ? 'encounter-discharge' : 'encounter-admit',
+          [encounter(status, lastUpdated)],
+        ),
+      );
+      expect(outcomeOf(answer)).toMatchObject({ status: 200 });
+    };
+    await sendMessage('finished', '2025-12-01T09:10:00Z');
+    await sendMessage('in-progress', '2025-11-30T08:00:00Z'); // an older state, delivered late
+
+    const [visit] = await hub.fhir.search<Encounter>('Encounter', {
+      identifier: `https://northside-bh.example.org/encounter|E-${person.tag}`,
+    });
+    expect(visit?.status).toBe('finished');
   });
 });

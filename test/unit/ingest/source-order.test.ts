@@ -1,0 +1,76 @@
+import { describe, expect, it } from '@jest/globals';
+import type { Encounter, FhirResource } from 'fhir/r4.js';
+import type { FhirGateway } from '../../../src/fhir/fhir-gateway.js';
+import { EXTENSION } from '../../../src/fhir/profiles.js';
+import { timedEntry } from '../../../src/ingest/source-order.js';
+import type { ResourceWrite } from '../../../src/mappers/types.js';
+
+const RECEIVED = '2026-12-03T12:00:00Z';
+const identifier = { system: 'https://carecoord.example.org/sid/northside-bh/visit', value: 'V1' };
+
+function stored(sourceTime?: string): Encounter {
+  return {
+    resourceType: 'Encounter',
+    id: '42',
+    meta: { versionId: '3' },
+    status: 'finished',
+    class: { code: 'IMP' },
+    ...(sourceTime ? { extension: [{ url: EXTENSION.sourceTime, valueDateTime: sourceTime }] } : {}),
+  };
+}
+
+function server(current?: Encounter): FhirGateway {
+  return { search: async () => (current ? [current] : []) } as unknown as FhirGateway;
+}
+
+function write(sourceTime?: string, resource?: Partial<Encounter>): [ResourceWrite, FhirResource] {
+  const r = {
+    resourceType: 'Encounter',
+    status: 'in-progress',
+    class: { code: 'IMP' },
+    ...resource,
+  } as Encounter;
+  return [{ fullUrl: 'urn:uuid:v1', identifier, resource: r, ...(sourceTime ? { sourceTime } : {}) }, r];
+}
+
+describe('timedEntry', () => {
+  it('leaves out a write older than the state the server holds', async () => {
+    const [w, r] = write('2026-12-01T08:00:00Z');
+    expect(await timedEntry(server(stored('2026-12-01T09:00:00Z')), w, r, RECEIVED)).toEqual({
+      kind: 'stale',
+      reference: 'Encounter/42',
+      version: '3',
+    });
+  });
+
+  it('writes a newer or equal state over the version it read, stamped with its time', async () => {
+    const [w, r] = write('2026-12-01T09:00:00Z');
+    const timed = await timedEntry(server(stored('2026-12-01T09:00:00Z')), w, r, RECEIVED);
+    expect(timed).toMatchObject({
+      kind: 'write',
+      entry: { request: { method: 'PUT', url: 'Encounter/42', ifMatch: 'W/"3"' } },
+    });
+    const entry = (timed as { entry: { resource: Encounter } }).entry;
+    expect(entry.resource.extension).toEqual([
+      { url: EXTENSION.sourceTime, valueDateTime: '2026-12-01T09:00:00Z' },
+    ]);
+  });
+
+  it('never trusts the source-time extension a partner put on its resource', async () => {
+    const [w, r] = write(undefined, {
+      extension: [
+        { url: EXTENSION.sourceTime, valueDateTime: '2999-01-01T00:00:00Z' },
+        { url: 'https://example.org/other', valueString: 'kept' },
+      ],
+    });
+    const timed = await timedEntry(server(), w, r, RECEIVED);
+    expect((timed as { entry: { resource: Encounter } }).entry.resource.extension).toEqual([
+      { url: 'https://example.org/other', valueString: 'kept' },
+    ]);
+  });
+
+  it('ignores a source time days ahead of the arrival (a wrong clock would freeze the resource)', async () => {
+    const [w, r] = write('2026-12-09T00:00:00Z');
+    expect(await timedEntry(server(stored('2026-12-01T09:00:00Z')), w, r, RECEIVED)).toBeUndefined();
+  });
+});
