@@ -27,4 +27,6 @@ export const EXTENSION = {
   planChangeControl: `${HUB_CANONICAL_BASE}/StructureDefinition/plan-change-control`,
   /** When the source says the state a resource holds was true (dateTime); the writer's order key. */
   sourceTime: `${HUB_CANONICAL_BASE}/StructureDefinition/source-time`,
+  /** The sender's version number of the record a resource holds (integer); an order key too. */
+  sourceVersion: `${HUB_CANONICAL_BASE}/StructureDefinition/source-version`,
 } as const;

@@ -4,7 +4,7 @@ import type { FhirGateway } from '../fhir/fhir-gateway.js';
 import { EXTENSION } from '../fhir/profiles.js';
 import type { ResourceWrite } from '../mappers/types.js';
 
-/** What to do with one write whose source says when its state was true. */
+/** What to do with one write whose source dates or numbers its state. */
 export type TimedWrite =
   | { readonly kind: 'write'; readonly entry: BundleEntry }
   /** The server already holds a newer state of this resource: leave it as it is. */
@@ -12,11 +12,11 @@ export type TimedWrite =
 
 /**
  * Source order for one write (README, "Order of inbound records"): the resource on the server
- * carries the source time of the state it holds; a write whose source time is older is stale and
- * left out (an A01 retried after the A03 of the same visit, v2 of a plan replayed after v3). A
- * newer or equal one is written with If-Match on the version read, so a concurrent writer makes
- * it conflict and the writer reads again. Writes without a source time are last-writer-wins, as
- * before, and the source-time extension a partner may have put on a resource is never trusted.
+ * carries the source time and version of the state it holds; a write older by either is stale and
+ * left out (an A01 retried after the A03 of the same visit, version 2 of a plan replayed after
+ * version 3). A newer or equal one is written with If-Match on the version read, so a concurrent
+ * writer makes it conflict and the writer reads again. Writes without either are
+ * last-writer-wins, and the order extensions a partner may have put on a resource are never trusted.
  */
 export async function timedEntry(
   fhir: FhirGateway,
@@ -24,22 +24,22 @@ export async function timedEntry(
   resource: FhirResource,
   receivedAt: string,
 ): Promise<TimedWrite | undefined> {
-  const own = withoutSourceTime(resource);
-  if (!write.sourceTime || !believable(write.sourceTime, receivedAt)) {
+  const own = withoutSourceOrder(resource);
+  const order = orderOf(write, receivedAt);
+  if (order.length === 0) {
     return own === resource ? undefined : { kind: 'write', entry: conditionalPut(write, own) };
   }
   const stamped = {
     ...own,
-    extension: [...((own as DomainResource).extension ?? []), sourceTimeOf(write.sourceTime)],
-  };
+    extension: [...((own as DomainResource).extension ?? []), ...order],
+  } as FhirResource;
   const [current, more] = await fhir.search<FhirResource>(write.resource.resourceType, {
     identifier: `${write.identifier.system}|${write.identifier.value}`,
   });
   if (!current?.id || more) {
     return { kind: 'write', entry: conditionalPut(write, stamped) };
   }
-  const held = heldSourceTime(current);
-  if (held !== undefined && held > Date.parse(write.sourceTime)) {
+  if (isNewer(current, write)) {
     return {
       kind: 'stale',
       reference: `${current.resourceType}/${current.id}`,
@@ -64,11 +64,31 @@ export async function timedEntry(
 const MAX_FUTURE_MS = 24 * 3600_000;
 
 /**
- * A source time far in the future (a wrong clock, a typo) would freeze the resource against every
- * later record: it is not used, and the write is last-writer-wins.
+ * The order keys a write carries, as extensions. A source time far in the future (a wrong clock,
+ * a typo) would freeze the resource against every later record: it is not used.
  */
-function believable(sourceTime: string, receivedAt: string): boolean {
-  return Date.parse(sourceTime) <= Date.parse(receivedAt) + MAX_FUTURE_MS;
+function orderOf(write: ResourceWrite, receivedAt: string): Extension[] {
+  const time =
+    write.sourceTime && Date.parse(write.sourceTime) <= Date.parse(receivedAt) + MAX_FUTURE_MS
+      ? [{ url: EXTENSION.sourceTime, valueDateTime: write.sourceTime }]
+      : [];
+  const version =
+    write.sourceVersion !== undefined
+      ? [{ url: EXTENSION.sourceVersion, valueInteger: write.sourceVersion }]
+      : [];
+  return [...time, ...version];
+}
+
+/** Whether the server holds a later state than the write: by source time, or by source version. */
+function isNewer(current: FhirResource, write: ResourceWrite): boolean {
+  const held = (url: string): Extension | undefined =>
+    (current as DomainResource).extension?.find((e) => e.url === url);
+  const heldTime = Date.parse(held(EXTENSION.sourceTime)?.valueDateTime ?? '');
+  const heldVersion = held(EXTENSION.sourceVersion)?.valueInteger;
+  return (
+    (write.sourceTime !== undefined && heldTime > Date.parse(write.sourceTime)) ||
+    (write.sourceVersion !== undefined && heldVersion !== undefined && heldVersion > write.sourceVersion)
+  );
 }
 
 function conditionalPut(write: ResourceWrite, resource: FhirResource): BundleEntry {
@@ -79,24 +99,14 @@ function conditionalPut(write: ResourceWrite, resource: FhirResource): BundleEnt
   };
 }
 
-function sourceTimeOf(at: string): Extension {
-  return { url: EXTENSION.sourceTime, valueDateTime: at };
-}
+const ORDER_KEYS: ReadonlySet<string> = new Set([EXTENSION.sourceTime, EXTENSION.sourceVersion]);
 
-function heldSourceTime(resource: FhirResource): number | undefined {
-  const value = (resource as DomainResource).extension?.find(
-    (e) => e.url === EXTENSION.sourceTime,
-  )?.valueDateTime;
-  const at = value === undefined ? NaN : Date.parse(value);
-  return Number.isNaN(at) ? undefined : at;
-}
-
-function withoutSourceTime(resource: FhirResource): FhirResource {
+function withoutSourceOrder(resource: FhirResource): FhirResource {
   const extension = (resource as DomainResource).extension;
-  if (!extension?.some((e) => e.url === EXTENSION.sourceTime)) {
+  if (!extension?.some((e) => ORDER_KEYS.has(e.url))) {
     return resource;
   }
-  const rest = extension.filter((e) => e.url !== EXTENSION.sourceTime);
+  const rest = extension.filter((e) => !ORDER_KEYS.has(e.url));
   const { extension: _dropped, ...others } = resource as DomainResource;
   return (rest.length > 0 ? { ...others, extension: rest } : others) as FhirResource;
 }

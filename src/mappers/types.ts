@@ -36,6 +36,11 @@ export interface ResourceWrite {
    * offset. The writer never lets it overwrite a state the server holds from a later time.
    */
   readonly sourceTime?: string;
+  /**
+   * The sender's own version number of the record (a service plan's `planVersion`): the writer
+   * never lets it overwrite a higher version the server holds.
+   */
+  readonly sourceVersion?: number;
 }
 
 /** Something that happened which the hub's rules act on after the record is written. */

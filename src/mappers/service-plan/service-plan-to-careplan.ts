@@ -55,10 +55,14 @@ export function servicePlanToMapped(plan: ServicePlan, ctx: MappingContext): Map
     note: planNotes(plan, ctx),
   };
   const planWrite = resourceWrite(carePlan, sourceIdentifier(ctx, 'service-plan', plan.planId));
+  const sourceVersion = /^\d{1,9}$/.test(plan.planVersion ?? '') ? Number(plan.planVersion) : undefined;
 
   return {
     participant: { identifiers: participantIdentifiers(plan, ctx), demographics: demographics(plan) },
-    writes: [planWrite, ...goals.values(), ...flags],
+    // A plan version numbered by the sender is an order key: version 2 resent after version 3 is stale.
+    writes: [planWrite, ...goals.values(), ...flags].map((w) =>
+      sourceVersion === undefined ? w : { ...w, sourceVersion },
+    ),
     careTeamMembers: [
       { role: 'provider-coordinator', member: partnerRef(ctx) },
       { role: 'care-manager', member: { display: plan.supportPlanner.name } },

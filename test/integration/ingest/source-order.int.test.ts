@@ -5,7 +5,7 @@
  * not acted on.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import type { Encounter, Task } from 'fhir/r4.js';
+import type { CarePlan, Encounter, Task } from 'fhir/r4.js';
 import { enqueueAppliedRecord } from '../../../src/coordination/coordination.queue.js';
 import { EXTENSION } from '../../../src/fhir/profiles.js';
 import type { RunningHub } from '../../../src/startup/start-hub.js';
@@ -22,6 +22,7 @@ import {
   IDENTIFIER_BASE,
   MESSAGE_PATIENT,
   newPerson,
+  servicePlan,
   type Person,
 } from '../../fixtures/ingest/samples.js';
 
@@ -151,5 +152,22 @@ describe('source order of inbound records', () => {
       identifier: `https://northside-bh.example.org/encounter|E-${person.tag}`,
     });
     expect(visit?.status).toBe('finished');
+  });
+
+  it('keeps the higher version of a service plan when a lower one arrives after it', async () => {
+    const person = newPerson();
+    const version = (n: number): Record<string, unknown> => ({
+      ...servicePlan(person),
+      planVersion: String(n),
+      preferences: [`Preference of version ${n}`],
+    });
+    for (const n of [3, 2]) {
+      const answer = await ingest(hub, 'sunrise-hcbs', 'service-plan', version(n));
+      expect(outcomeOf(answer)).toMatchObject({ status: 200 });
+    }
+    const [plan] = await hub.fhir.search<CarePlan>('CarePlan', {
+      identifier: `${IDENTIFIER_BASE}/sid/sunrise-hcbs/service-plan|SP-${person.tag}`,
+    });
+    expect(plan?.description).toMatch(/version 3$/);
   });
 });

@@ -73,11 +73,22 @@ describe('writing a record again after the server committed it', () => {
     expect(retried.versions).toEqual(first.versions);
     expect(retried.provenance).toBe(first.provenance);
 
-    // The same content sent again later is a new acceptance, and is written.
+    // The same plan version sent again later is a new acceptance, but an older version than the
+    // server holds: source order keeps version 30 (README, "Order of inbound records").
     await writeMappedRecord(
       fhir,
       mappedVersion(person, 20),
       source(person, '2026-01-05T12:00:00.000Z'),
+      IDENTIFIER_BASE,
+    );
+    expect((await fhir.read<CarePlan>('CarePlan', planId)).description).toMatch(/version 30$/);
+
+    // Content without a version number sent again later is a new acceptance, and is written.
+    const unnumbered = mappedVersion(person, 20);
+    await writeMappedRecord(
+      fhir,
+      { ...unnumbered, writes: unnumbered.writes.map(({ sourceVersion: _v, ...w }) => w) },
+      source(person, '2026-01-05T13:00:00.000Z'),
       IDENTIFIER_BASE,
     );
     const resent = await fhir.read<CarePlan>('CarePlan', planId);
