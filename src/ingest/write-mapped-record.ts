@@ -13,7 +13,7 @@ import { sharedCareTeam } from '../fhir/shared-care-team.js';
 import { CODE_SYSTEM } from '../fhir/profiles.js';
 import { ResourceNotFoundError, VersionConflictError } from '../fhir/fhir-errors.js';
 import type { FhirGateway } from '../fhir/fhir-gateway.js';
-import type { CareTeamMember, HubEvent, MappedRecord } from '../mappers/types.js';
+import type { CareTeamMember, HubEvent, MappedRecord, ResourceWrite } from '../mappers/types.js';
 import { PARTICIPANT_REF } from '../mappers/types.js';
 import type { IdentityLock } from './identity-lock.js';
 import { resolveParticipant } from './participant-resolver.js';
@@ -110,7 +110,12 @@ async function writeOnce(
       );
     }),
   );
-  const entries = planned.flatMap((p) => (p.kind === 'write' ? [p.entry] : []));
+  // A record that is one state (an ADT message, an HMIS client, a plan version) is outdated as a
+  // whole when the server holds a later state of any part of it: none of its dated parts is written.
+  const outdated = mapped.orderedAsOne === true && planned.some((p) => p.kind === 'stale');
+  const leftOut = (i: number): boolean =>
+    outdated && planned[i]!.kind === 'write' && isOrdered(mapped.writes[i]!);
+  const entries = planned.flatMap((p, i) => (p.kind === 'write' && !leftOut(i) ? [p.entry] : []));
 
   const careTeam = await careTeamEntry(fhir, identifierBase, patient, mapped.careTeamMembers ?? []);
   if (careTeam) {
@@ -128,6 +133,10 @@ async function writeOnce(
   let sent = 0;
   mapped.writes.forEach((w, i) => {
     const p = planned[i]!;
+    if (leftOut(i)) {
+      stale.add(w.fullUrl);
+      return;
+    }
     const { reference, version } = p.kind === 'stale' ? p : locationOf(response, sent++);
     written[w.fullUrl] = reference;
     if (p.kind === 'stale') {
@@ -137,10 +146,16 @@ async function writeOnce(
     }
   });
   // What a stale write would have said happened is not news: the server holds a later state.
-  const events = mapped.events
-    .filter((e) => !Object.values(e).some((v) => typeof v === 'string' && stale.has(v)))
-    .map((e) => replaceReferences(e, written));
+  const events = outdated
+    ? []
+    : mapped.events
+        .filter((e) => !Object.values(e).some((v) => typeof v === 'string' && stale.has(v)))
+        .map((e) => replaceReferences(e, written));
   return { patient, written, versions, provenance: `Provenance/${provenance.id}`, events };
+}
+
+function isOrdered(w: ResourceWrite): boolean {
+  return w.sourceTime !== undefined || w.sourceVersion !== undefined;
 }
 
 /**

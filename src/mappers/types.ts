@@ -92,6 +92,12 @@ export interface MappedRecord {
    */
   readonly careTeamMembers?: readonly CareTeamMember[];
   readonly events: readonly HubEvent[];
+  /**
+   * The writes are one state of one source record (an ADT message, an HMIS client, a plan
+   * version): when the server holds a later state of any of them, none of the dated ones is
+   * written and the record's events are not acted on. Without it each write is ordered alone.
+   */
+  readonly orderedAsOne?: boolean;
 }
 
 /** A member of the shared CareTeam, in the role given by a hub care-team-role code. */

@@ -190,6 +190,7 @@ function readExport(table: CsvTable): ExportContext | FieldIssue[] {
         exportId: row.values.ExportID!,
         ...(csvVersion ? { csvVersion } : {}),
         exportDate: parsed.date,
+        exportedAt: parsed.time ? `${parsed.date}T${parsed.time}` : parsed.date,
         pivotYear: Number(parsed.date.slice(0, 4)),
         legacyCodes: versionYear < 2024,
       };

@@ -26,6 +26,8 @@ export interface HmisExportInfo {
   /** e.g. `2024 v1.3`, `2026 v1.0`. */
   readonly csvVersion?: string;
   readonly exportDate: string;
+  /** ExportDate with its time of day when it has one (`YYYY-MM-DDTHH:MM:SS`, no zone): the export's moment. */
+  readonly exportedAt: string;
 }
 
 /** Client.csv name fields; `dataQuality` is NameDataQuality (1 full, 2 partial, 8, 9, 99). */

@@ -138,6 +138,7 @@ export function adtToFhir(msg: AdtMessage, ctx: MappingContext): MappedRecord {
       demographics: demographicsOf(msg.patient, ctx),
     },
     writes: writes.map((w) => ({ ...w, sourceTime })),
+    orderedAsOne: true,
     careTeamMembers: [
       {
         role: ctx.partner.kind === 'behavioral-health' ? 'bh-clinician' : 'care-manager',

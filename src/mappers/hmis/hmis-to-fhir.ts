@@ -57,7 +57,7 @@ export function hmisToFhir(record: HmisClientRecord, ctx: MappingContext): Mappe
     writes.push(housingStatus(latest, ctx));
     if (isLoss(latest)) {
       const loss = firstOfLossRun(history);
-      const start = startOfDay(loss.date, ctx);
+      const start = localTime(loss.date, ctx);
       const flag = housingFlag(loss, ctx);
       writes.push(flag, followUpTask(loss, flag.fullUrl, start, ctx));
       events.push({
@@ -75,9 +75,15 @@ export function hmisToFhir(record: HmisClientRecord, ctx: MappingContext): Mappe
       identifiers: participantIdentifiers(record, ctx),
       ...(demographics ? { demographics } : {}),
     },
-    writes,
+    // The client as of the export: an older export sent after a newer one changes nothing. (A job
+    // queued before exports carried their time has only the date.)
+    writes: writes.map((w) => ({
+      ...w,
+      sourceTime: iso(localTime(record.export.exportedAt ?? record.export.exportDate, ctx)),
+    })),
     ...(navigator ? { careTeamMembers: [navigator] } : {}),
     events,
+    orderedAsOne: true,
   };
 }
 
@@ -252,8 +258,8 @@ function housingNavigator(record: HmisClientRecord, ctx: MappingContext): CareTe
   return { role: 'housing-navigator', member: partnerRef(ctx), period: { start } };
 }
 
-/** Midnight of an HMIS date (which has no time or zone) in the partner's time zone. */
-function startOfDay(date: string, ctx: MappingContext): DateTime {
+/** An HMIS date (midnight) or date-time, which has no zone, in the partner's time zone. */
+function localTime(date: string, ctx: MappingContext): DateTime {
   const zone = ctx.partner.fieldOverrides?.[TIMEZONE_OVERRIDE] ?? 'UTC';
   if (typeof zone !== 'string' || !IANAZone.isValidZone(zone)) {
     throw new ConfigError([

@@ -68,6 +68,7 @@ export function servicePlanToMapped(plan: ServicePlan, ctx: MappingContext): Map
       { role: 'care-manager', member: { display: plan.supportPlanner.name } },
     ],
     events: [{ type: 'service-plan', at: plan.planEffectiveDate, carePlan: planWrite.fullUrl }],
+    orderedAsOne: true,
   };
 }
 

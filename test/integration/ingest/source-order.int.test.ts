@@ -5,7 +5,7 @@
  * not acted on.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import type { CarePlan, Encounter, Task } from 'fhir/r4.js';
+import type { CarePlan, Encounter, Flag, Observation, Patient, Task } from 'fhir/r4.js';
 import { enqueueAppliedRecord } from '../../../src/coordination/coordination.queue.js';
 import { EXTENSION } from '../../../src/fhir/profiles.js';
 import type { RunningHub } from '../../../src/startup/start-hub.js';
@@ -21,6 +21,7 @@ import {
   fhirMessage,
   IDENTIFIER_BASE,
   MESSAGE_PATIENT,
+  hmisZip,
   newPerson,
   servicePlan,
   type Person,
@@ -169,5 +170,26 @@ describe('source order of inbound records', () => {
       identifier: `${IDENTIFIER_BASE}/sid/sunrise-hcbs/service-plan|SP-${person.tag}`,
     });
     expect(plan?.description).toMatch(/version 3$/);
+  });
+
+  it('changes nothing for an HMIS export older than one already applied', async () => {
+    const person = newPerson();
+    const send = async (situation: string, exportDate: string): Promise<void> => {
+      const zip = hmisZip(person, situation, exportDate);
+      const answer = await ingest(hub, 'harbor-housing', 'hmis-csv', zip, 'application/zip');
+      expect(outcomeOf(answer)).toMatchObject({ status: 200 });
+    };
+    await send('410', '2025-04-20 06:00:00'); // renting, as of April
+    await send('116', '2025-03-20 06:00:00'); // the March export, homeless then, delivered late
+
+    const [patient] = await hub.fhir.search<Patient>('Patient', {
+      identifier: `http://hl7.org/fhir/sid/us-ssn|${person.ssn}`,
+    });
+    const flags = await hub.fhir.search<Flag>('Flag', { patient: `Patient/${patient!.id}` });
+    expect(flags.map((f) => f.code?.coding?.[0]?.code)).not.toContain('housing-instability');
+    const observations = await hub.fhir.search<Observation>('Observation', {
+      patient: `Patient/${patient!.id}`,
+    });
+    expect(observations.map((o) => o.valueCodeableConcept?.coding?.[0]?.code)).toEqual(['410']);
   });
 });

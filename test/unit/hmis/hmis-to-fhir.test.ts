@@ -64,7 +64,7 @@ const NOT_COLLECTED: HmisLivingSituation = { code: 99, display: 'Data not collec
 function client(over: Partial<HmisClientRecord> = {}, enrollments: HmisEnrollment[] = []): HmisClientRecord {
   return {
     personalId: 'P1',
-    export: { exportId: 'EX1', exportDate: '2024-12-01' },
+    export: { exportId: 'EX1', exportDate: '2024-12-01', exportedAt: '2024-12-01T08:30:00' },
     name: { first: 'Ana', last: 'Lopez', dataQuality: 1 },
     enrollments,
     ...over,

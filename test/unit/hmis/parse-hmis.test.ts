@@ -54,7 +54,12 @@ describe('parseHmisExport: versions and CSV quirks', () => {
         dob: '1980-01-02',
         dobDataQuality: 1,
         enrollments: [],
-        export: { exportId: 'EX1', csvVersion: '2024 v1.3', exportDate: '2024-03-15' },
+        export: {
+          exportId: 'EX1',
+          csvVersion: '2024 v1.3',
+          exportDate: '2024-03-15',
+          exportedAt: '2024-03-15T06:00:00',
+        },
       },
     ]);
     // P2 carries DateDeleted, in a different column in each version.
