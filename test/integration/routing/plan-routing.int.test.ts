@@ -156,6 +156,43 @@ describe('plan-change routing', () => {
     };
   }
 
+  /** A FHIR message from r-message carrying one acknowledgment Communication, pointing as given. */
+  function acknowledgmentMessage(
+    patient: Patient,
+    ackId: string,
+    pointer: Pick<Communication, 'about' | 'basedOn'>,
+  ): Record<string, unknown> {
+    return {
+      resourceType: 'Bundle',
+      type: 'message',
+      entry: [
+        {
+          resource: {
+            resourceType: 'MessageHeader',
+            id: unique('msg'),
+            eventCoding: { system: CODE_SYSTEM.messageEvent, code: 'communication' },
+            source: { endpoint: 'urn:r-message' },
+            sender: { reference: 'Organization/r-message' },
+          },
+        },
+        {
+          fullUrl: 'urn:uuid:aaaaaaaa-0000-4000-8000-000000000001',
+          resource: { resourceType: 'Patient', identifier: [patient.identifier![0]!] },
+        },
+        {
+          resource: {
+            resourceType: 'Communication',
+            identifier: [{ system: 'urn:r-message:ack', value: ackId }],
+            status: 'completed',
+            category: [{ coding: [{ system: CODE_SYSTEM.communicationCategory, code: 'acknowledgment' }] }],
+            subject: { reference: 'urn:uuid:aaaaaaaa-0000-4000-8000-000000000001' },
+            ...pointer,
+          },
+        },
+      ],
+    };
+  }
+
   /** Acknowledgment Tasks of one plan version (a reference search ignores the version, so filter). */
   async function ackTasks(planId: string, version: string): Promise<Task[]> {
     const all = await hub.fhir.search<Task>('Task', {
@@ -173,35 +210,7 @@ describe('plan-change routing', () => {
       (t) => t.owner?.reference === 'Organization/r-rest',
     )!;
     const ackId = unique('ack');
-    const forged = {
-      resourceType: 'Bundle',
-      type: 'message',
-      entry: [
-        {
-          resource: {
-            resourceType: 'MessageHeader',
-            id: unique('msg'),
-            eventCoding: { system: CODE_SYSTEM.messageEvent, code: 'communication' },
-            source: { endpoint: 'urn:r-message' },
-            sender: { reference: 'Organization/r-message' },
-          },
-        },
-        {
-          fullUrl: 'urn:uuid:aaaaaaaa-0000-4000-8000-000000000002',
-          resource: { resourceType: 'Patient', identifier: [patient.identifier![0]!] },
-        },
-        {
-          resource: {
-            resourceType: 'Communication',
-            identifier: [{ system: 'urn:r-message:ack', value: ackId }],
-            status: 'completed',
-            category: [{ coding: [{ system: CODE_SYSTEM.communicationCategory, code: 'acknowledgment' }] }],
-            subject: { reference: 'urn:uuid:aaaaaaaa-0000-4000-8000-000000000002' },
-            basedOn: [{ reference: `Task/${restTask.id}` }],
-          },
-        },
-      ],
-    };
+    const forged = acknowledgmentMessage(patient, ackId, { basedOn: [{ reference: `Task/${restTask.id}` }] });
     const answer = await request(hub.url)
       .post('/ingest/r-message/fhir-message?wait=30')
       .type('application/fhir+json')
@@ -272,36 +281,9 @@ describe('plan-change routing', () => {
     await hub.fhir.update<Task>({ ...restTask, status: 'completed' });
 
     // 3. by a FHIR message carrying an acknowledgment Communication
-    const patientIdentifier = patient.identifier![0]!;
-    const ackMessage = {
-      resourceType: 'Bundle',
-      type: 'message',
-      entry: [
-        {
-          resource: {
-            resourceType: 'MessageHeader',
-            id: unique('msg'),
-            eventCoding: { system: CODE_SYSTEM.messageEvent, code: 'communication' },
-            source: { endpoint: 'urn:r-message' },
-            sender: { reference: 'Organization/r-message' },
-          },
-        },
-        {
-          fullUrl: 'urn:uuid:aaaaaaaa-0000-4000-8000-000000000001',
-          resource: { resourceType: 'Patient', identifier: [patientIdentifier] },
-        },
-        {
-          resource: {
-            resourceType: 'Communication',
-            identifier: [{ system: 'urn:r-message:ack', value: unique('ack') }],
-            status: 'completed',
-            category: [{ coding: [{ system: CODE_SYSTEM.communicationCategory, code: 'acknowledgment' }] }],
-            subject: { reference: 'urn:uuid:aaaaaaaa-0000-4000-8000-000000000001' },
-            about: [{ reference: `CarePlan/${carePlan.id}/_history/1` }],
-          },
-        },
-      ],
-    };
+    const ackMessage = acknowledgmentMessage(patient, unique('ack'), {
+      about: [{ reference: `CarePlan/${carePlan.id}/_history/1` }],
+    });
     const processed = await request(hub.url)
       .post('/fhir/$process-message')
       .type('application/fhir+json')
