@@ -23,11 +23,11 @@ export async function timedEntry(
   write: ResourceWrite,
   resource: FhirResource,
   receivedAt: string,
-): Promise<TimedWrite | undefined> {
+): Promise<TimedWrite> {
   const own = withoutSourceOrder(resource);
   const order = orderOf(write, receivedAt);
   if (order.length === 0) {
-    return own === resource ? undefined : { kind: 'write', entry: conditionalPut(write, own) };
+    return { kind: 'write', entry: conditionalPut(write, own) };
   }
   const stamped = {
     ...own,
@@ -91,6 +91,7 @@ function isNewer(current: FhirResource, write: ResourceWrite): boolean {
   );
 }
 
+/** The plain idempotent write: a conditional update on the resource's identifier. */
 function conditionalPut(write: ResourceWrite, resource: FhirResource): BundleEntry {
   return {
     fullUrl: write.fullUrl,

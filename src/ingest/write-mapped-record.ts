@@ -98,16 +98,7 @@ async function writeOnce(
       if (versioned) {
         return { kind: 'write', entry: versioned };
       }
-      return (
-        (await timedEntry(fhir, w, resource, source.receivedAt)) ?? {
-          kind: 'write',
-          entry: {
-            fullUrl: w.fullUrl,
-            resource,
-            request: { method: 'PUT', url: `${w.resource.resourceType}?identifier=${tokenOf(w.identifier)}` },
-          },
-        }
-      );
+      return timedEntry(fhir, w, resource, source.receivedAt);
     }),
   );
   // A record that is one state (an ADT message, an HMIS client, a plan version) is outdated as a

@@ -71,6 +71,16 @@ describe('timedEntry', () => {
 
   it('ignores a source time days ahead of the arrival (a wrong clock would freeze the resource)', async () => {
     const [w, r] = write('2026-12-09T00:00:00Z');
-    expect(await timedEntry(server(stored('2026-12-01T09:00:00Z')), w, r, RECEIVED)).toBeUndefined();
+    expect(await timedEntry(server(stored('2026-12-01T09:00:00Z')), w, r, RECEIVED)).toEqual({
+      kind: 'write',
+      entry: {
+        fullUrl: 'urn:uuid:v1',
+        resource: r,
+        request: {
+          method: 'PUT',
+          url: `Encounter?identifier=${encodeURIComponent(`${identifier.system}|V1`)}`,
+        },
+      },
+    });
   });
 });
