@@ -1,6 +1,7 @@
 import type { CarePlan, Resource, Task } from 'fhir/r4.js';
 import type { Redis } from 'ioredis';
 import type { PlanChangeJobData } from './plan-changes.queue.js';
+import { ackStepOf, isAckTask } from './acknowledge.js';
 import { recordTaskMovedOnServer, type AcknowledgmentDeps } from './record-acknowledgment.js';
 
 /**
@@ -98,10 +99,10 @@ export async function catchUpAcknowledgments(
     `${prefix}:ack-task-history-checkpoint`,
     'Task',
   );
+  // Only versions that report a step (received, accepted, completed): the hub's own writes of
+  // the Task (opening it, its due time) have nothing to record.
   const ackTasks = new Set(
-    versions
-      .filter((t) => t.identifier?.some((i) => i.system?.endsWith('/sid/hub/ack-task')))
-      .flatMap((t) => (t.id ? [t.id] : [])),
+    versions.filter((t) => isAckTask(t) && ackStepOf(t)).flatMap((t) => (t.id ? [t.id] : [])),
   );
   for (const id of ackTasks) {
     await recordTaskMovedOnServer(deps, id);
