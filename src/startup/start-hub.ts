@@ -56,7 +56,7 @@ import type { DeliveryRequest } from '../routing/deliver-plan-change.js';
 import { ensureFhirServer } from './ensure-fhir-server.js';
 import { stopLocalFhirServer } from './local-fhir-server.js';
 
-/** How often the CarePlan history is scanned for versions the rest-hook did not report. */
+/** How often the CarePlan and Task history is scanned for what the rest-hooks did not report. */
 const CATCH_UP_INTERVAL_MS = 60_000;
 /** How often every open acknowledgment's deadline job is made sure of. */
 const ACK_SWEEP_INTERVAL_MS = 10 * 60_000;
