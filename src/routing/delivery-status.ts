@@ -32,6 +32,12 @@ const ORDER: ReadonlyArray<DeliveryStep | DeliveryOutcome> = [
 ];
 
 /**
+ * How long a plan version's status is kept after its last step (the FHIR server keeps the lasting
+ * record: acknowledgment Tasks, disclosure AuditEvents). Bounded, so Redis does not grow for ever.
+ */
+export const DELIVERY_STATUS_RETENTION_DAYS = 180;
+
+/**
  * Step times in Redis, one hash per plan version: field `<partnerId>|<step>` = ISO time, written
  * with HSETNX so the first time a step is reached is kept whatever order the reports arrive in
  * (a Task update seen by the rest-hook can race the delivery worker).
@@ -53,7 +59,12 @@ export class DeliveryStatusStore {
     step: DeliveryStep | DeliveryOutcome,
     at: Date,
   ): Promise<void> {
-    await this.redis.hsetnx(this.key(carePlanId, version), `${partnerId}|${step}`, at.toISOString());
+    const key = this.key(carePlanId, version);
+    await this.redis
+      .multi()
+      .hsetnx(key, `${partnerId}|${step}`, at.toISOString())
+      .expire(key, DELIVERY_STATUS_RETENTION_DAYS * 24 * 3600)
+      .exec();
   }
 
   /** Records the step an acknowledgment Task has reached (received, accepted, completed). */

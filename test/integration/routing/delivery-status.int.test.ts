@@ -1,0 +1,33 @@
+/** The closed-loop status of each plan version is kept for a bounded time, not for ever (real Redis). */
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { Redis } from 'ioredis';
+import { DELIVERY_STATUS_RETENTION_DAYS, DeliveryStatusStore } from '../../../src/routing/delivery-status.js';
+import { dropPrefix, testPrefix } from '../../fixtures/ingest/hub-helpers.js';
+import { redisUrl } from '../../support/test-env.js';
+
+describe('delivery status retention', () => {
+  const prefix = testPrefix();
+  let redis: Redis;
+
+  beforeAll(() => {
+    redis = new Redis(redisUrl());
+  });
+
+  afterAll(async () => {
+    redis.disconnect();
+    await dropPrefix(prefix);
+  });
+
+  it('expires a version’s status a set time after its last step, and keeps every step until then', async () => {
+    const status = new DeliveryStatusStore(redis, prefix);
+    await status.mark('77', '3', 'northside-bh', 'sent', new Date('2026-12-01T10:00:00Z'));
+    await status.mark('77', '3', 'northside-bh', 'delivered', new Date('2026-12-01T10:00:01Z'));
+    const ttl = await redis.ttl(`${prefix}:delivery-status:77:3`);
+    expect(ttl).toBeGreaterThan(DELIVERY_STATUS_RETENTION_DAYS * 86400 - 60);
+    expect(ttl).toBeLessThanOrEqual(DELIVERY_STATUS_RETENTION_DAYS * 86400);
+    expect((await status.list('77', '3'))[0]).toMatchObject({
+      partnerId: 'northside-bh',
+      state: 'delivered',
+    });
+  });
+});
