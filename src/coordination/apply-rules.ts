@@ -1,6 +1,5 @@
 import type { Communication, Encounter, Flag, Reference, Task } from 'fhir/r4.js';
 import type { HubEvent } from '../mappers/types.js';
-import { ResourceNotFoundError } from '../fhir/fhir-errors.js';
 import { CODE_SYSTEM } from '../fhir/profiles.js';
 import {
   careContext,
@@ -165,13 +164,7 @@ async function stillDischarged(deps: CoordinationDeps, encounter: string): Promi
   if (type !== 'Encounter' || !id) {
     return true;
   }
-  const visit = await deps.fhir.read<Encounter>('Encounter', id).catch((err: unknown) => {
-    if (err instanceof ResourceNotFoundError) {
-      return undefined;
-    }
-    throw err;
-  });
-  return visit?.status === 'finished';
+  return (await deps.fhir.readIfPresent<Encounter>('Encounter', id))?.status === 'finished';
 }
 
 /** A cancelled discharge (A13) withdraws the sprint steps nobody has finished. */

@@ -82,6 +82,21 @@ export class FhirGateway {
     );
   }
 
+  /** The resource, or undefined when the server has none with that id (404/410). */
+  async readIfPresent<T extends Resource>(
+    resourceType: T['resourceType'],
+    id: string,
+  ): Promise<T | undefined> {
+    try {
+      return await this.read<T>(resourceType, id);
+    } catch (err) {
+      if (err instanceof ResourceNotFoundError) {
+        return undefined;
+      }
+      throw err;
+    }
+  }
+
   async vread<T extends Resource>(resourceType: T['resourceType'], id: string, version: string): Promise<T> {
     const label = `GET ${checkedType(resourceType)}/${checkedId(id)}/_history/${checkedId(version, 'version')}`;
     return ofType(

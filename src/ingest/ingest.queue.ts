@@ -95,8 +95,8 @@ export interface IngestDeps {
   readonly identifierBase: string;
   readonly logger: Logger;
   /**
-   * Checks a mapped record before it is written (decision rights, plan change control); returns a
-   * check to run once the participant is resolved. Throws a HubError (4xx) to refuse the record.
+   * What the coordination guard reads to check a mapped record before it is written (decision
+   * rights, plan change control); it refuses a record with a HubError (4xx).
    */
   readonly guard?: GuardDeps;
   /** Serialises the creation of a new participant across hub processes (see ingest/identity-lock.ts). */

@@ -5,7 +5,7 @@ import { EXTENSION } from '../fhir/profiles.js';
 import type { ResourceWrite } from '../mappers/types.js';
 
 /** What to do with one write whose source dates or numbers its state. */
-export type TimedWrite =
+export type OrderedWrite =
   | { readonly kind: 'write'; readonly entry: BundleEntry }
   /** The server already holds a newer state of this resource: leave it as it is. */
   | { readonly kind: 'stale'; readonly reference: string; readonly version: string };
@@ -18,12 +18,12 @@ export type TimedWrite =
  * writer makes it conflict and the writer reads again. Writes without either are
  * last-writer-wins, and the order extensions a partner may have put on a resource are never trusted.
  */
-export async function timedEntry(
+export async function orderedEntry(
   fhir: FhirGateway,
   write: ResourceWrite,
   resource: FhirResource,
   receivedAt: string,
-): Promise<TimedWrite> {
+): Promise<OrderedWrite> {
   const own = withoutSourceOrder(resource);
   const order = orderOf(write, receivedAt);
   if (order.length === 0) {

@@ -11,14 +11,14 @@ import type {
 import { hubIdentifier, tokenOf } from '../fhir/hub-identifiers.js';
 import { sharedCareTeam } from '../fhir/shared-care-team.js';
 import { CODE_SYSTEM } from '../fhir/profiles.js';
-import { ResourceNotFoundError, VersionConflictError } from '../fhir/fhir-errors.js';
+import { VersionConflictError } from '../fhir/fhir-errors.js';
 import type { FhirGateway } from '../fhir/fhir-gateway.js';
 import type { CareTeamMember, HubEvent, MappedRecord, ResourceWrite } from '../mappers/types.js';
 import { PARTICIPANT_REF } from '../mappers/types.js';
 import type { IdentityLock } from './identity-lock.js';
 import { resolveParticipant } from './participant-resolver.js';
 import { versionedPlanEntry } from './plan-concurrency.js';
-import { timedEntry, type TimedWrite } from './source-order.js';
+import { orderedEntry, type OrderedWrite } from './source-order.js';
 
 /** Where a record came from: enough to name it in a Provenance and in error messages. */
 export interface SourceRecord {
@@ -92,21 +92,22 @@ async function writeOnce(
   patient: string,
 ): Promise<WriteOutcome> {
   const planned = await Promise.all(
-    mapped.writes.map(async (w): Promise<TimedWrite> => {
+    mapped.writes.map(async (w): Promise<OrderedWrite> => {
       const resource = replaceReference(w.resource, PARTICIPANT_REF, patient);
       const versioned = await versionedPlanEntry(fhir, w, resource, mapped.writes);
       if (versioned) {
         return { kind: 'write', entry: versioned };
       }
-      return timedEntry(fhir, w, resource, source.receivedAt);
+      return orderedEntry(fhir, w, resource, source.receivedAt);
     }),
   );
   // A record that is one state (an ADT message, an HMIS client, a plan version) is outdated as a
   // whole when the server holds a later state of any part of it: none of its dated parts is written.
   const outdated = mapped.orderedAsOne === true && planned.some((p) => p.kind === 'stale');
-  const leftOut = (i: number): boolean =>
-    outdated && planned[i]!.kind === 'write' && isOrdered(mapped.writes[i]!);
-  const entries = planned.flatMap((p, i) => (p.kind === 'write' && !leftOut(i) ? [p.entry] : []));
+  const decided = planned.map((p, i) =>
+    outdated && p.kind === 'write' && isOrdered(mapped.writes[i]!) ? ({ kind: 'left-out' } as const) : p,
+  );
+  const entries = decided.flatMap((p) => (p.kind === 'write' ? [p.entry] : []));
 
   const careTeam = await careTeamEntry(fhir, identifierBase, patient, mapped.careTeamMembers ?? []);
   if (careTeam) {
@@ -123,17 +124,16 @@ async function writeOnce(
   const stale = new Set<string>();
   let sent = 0;
   mapped.writes.forEach((w, i) => {
-    const p = planned[i]!;
-    if (leftOut(i)) {
-      stale.add(w.fullUrl);
+    const p = decided[i]!;
+    if (p.kind === 'write') {
+      const { reference, version } = locationOf(response, sent++);
+      written[w.fullUrl] = reference;
+      versions[reference] = version;
       return;
     }
-    const { reference, version } = p.kind === 'stale' ? p : locationOf(response, sent++);
-    written[w.fullUrl] = reference;
+    stale.add(w.fullUrl);
     if (p.kind === 'stale') {
-      stale.add(w.fullUrl);
-    } else {
-      versions[reference] = version;
+      written[w.fullUrl] = p.reference;
     }
   });
   // What a stale write would have said happened is not news: the server holds a later state.
@@ -277,16 +277,8 @@ async function earlierWrite(
   patient: string,
 ): Promise<WriteOutcome | undefined> {
   const id = provenanceId(source, mapped);
-  let provenance: Provenance;
-  try {
-    provenance = await fhir.read<Provenance>('Provenance', id);
-  } catch (err) {
-    if (err instanceof ResourceNotFoundError) {
-      return undefined;
-    }
-    throw err;
-  }
-  if (Date.parse(provenance.recorded) !== Date.parse(source.receivedAt)) {
+  const provenance = await fhir.readIfPresent<Provenance>('Provenance', id);
+  if (!provenance || Date.parse(provenance.recorded) !== Date.parse(source.receivedAt)) {
     return undefined;
   }
   // The transaction gave every resource it wrote the Provenance's time: that is the version each got.

@@ -26,13 +26,18 @@ export interface RetryPolicy {
 export function jobOptions(policy: RetryPolicy): JobsOptions {
   return {
     attempts: policy.attempts ?? 12,
-    backoff: { type: 'exponential', delay: policy.firstBackoffMs ?? 1000, jitter: 0.5 },
+    backoff: backoffFrom(policy.firstBackoffMs ?? 1000),
     removeOnComplete: {
       age: policy.keepCompletedDays * DAY_S,
       ...(policy.keepCompletedCount ? { count: policy.keepCompletedCount } : {}),
     },
     removeOnFail: false,
   };
+}
+
+/** Exponential backoff from `firstMs`, with jitter so the retries of many jobs spread out. */
+export function backoffFrom(firstMs: number): NonNullable<JobsOptions['backoff']> {
+  return { type: 'exponential', delay: firstMs, jitter: 0.5 };
 }
 
 /** A queue of the hub, under its Redis prefix, with the given retry policy. */

@@ -104,7 +104,7 @@ export async function sweepAckDeadlines(
     },
     Number.POSITIVE_INFINITY,
   );
-  for (const task of open.filter(isOpen)) {
+  for (const task of open) {
     const due = dueOf(task);
     if (task.id && due) {
       await deps.scheduleAckDeadline(task.id, due);

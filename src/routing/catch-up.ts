@@ -2,7 +2,7 @@ import type { CarePlan, Resource, Task } from 'fhir/r4.js';
 import type { Redis } from 'ioredis';
 import type { PlanChangeJobData } from './plan-changes.queue.js';
 import { ackStepOf, isAckTask } from './acknowledge.js';
-import { recordTaskMovedOnServer, type AcknowledgmentDeps } from './record-acknowledgment.js';
+import { recordTaskStep, type AcknowledgmentDeps } from './record-acknowledgment.js';
 
 /**
  * How far before the checkpoint each scan looks again. A transaction is stamped when it starts and
@@ -105,7 +105,7 @@ export async function catchUpAcknowledgments(
     versions.filter((t) => isAckTask(t) && ackStepOf(t)).flatMap((t) => (t.id ? [t.id] : [])),
   );
   for (const id of ackTasks) {
-    await recordTaskMovedOnServer(deps, id);
+    await recordTaskStep(deps, id);
   }
   await commit();
   return ackTasks.size;

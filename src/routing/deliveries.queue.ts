@@ -1,6 +1,6 @@
 import type { WorkerConnection } from '../queues/connection.js';
 import { DelayedError, type Queue, UnrecoverableError, type Worker, type Job } from 'bullmq';
-import { createHubQueue, startHubWorker, type RetryPolicy } from '../queues/queue-factory.js';
+import { backoffFrom, createHubQueue, startHubWorker, type RetryPolicy } from '../queues/queue-factory.js';
 import type { Redis } from 'ioredis';
 import type { PartnerConfig } from '../config/partners.js';
 import { DeliveryError } from '../outbound/delivery-error.js';
@@ -117,7 +117,7 @@ export async function enqueueDelivery(
   await queue.add('deliver-plan-change', req, {
     jobId: `delivery.${req.partnerId}.${req.carePlanId}.${req.version}${req.release ? `.${req.release}` : ''}`,
     ...(out?.maxAttempts ? { attempts: out.maxAttempts } : {}),
-    ...(out?.backoffMs ? { backoff: { type: 'exponential', delay: out.backoffMs, jitter: 0.5 } } : {}),
+    ...(out?.backoffMs ? { backoff: backoffFrom(out.backoffMs) } : {}),
   });
 }
 
@@ -180,10 +180,14 @@ async function deliverInOrder(
   const sentKey = `${deps.prefix}:sent:${req.partnerId}:${req.carePlanId}`;
   const messageId = messageIdFor(req);
   const now = deps.now();
-  const [delivered, sent] = await deps.redis.mget(deliveredKey, sentKey);
-  if (Number(delivered ?? 0) > Number(req.version) || Number(sent ?? 0) > Number(req.version)) {
+  const superseded = async (): Promise<DeliveryJobResult> => {
     await deps.status.mark(req.carePlanId, req.version, req.partnerId, 'superseded', now);
     return { status: 'superseded', messageId, at: now.toISOString() };
+  };
+  // A first look before the FHIR reads; the claim below decides.
+  const [delivered, sent] = await deps.redis.mget(deliveredKey, sentKey);
+  if (Number(delivered ?? 0) > Number(req.version) || Number(sent ?? 0) > Number(req.version)) {
+    return superseded();
   }
   const delivery = await buildDelivery(deps.fhir, deps.identifierBase, req, deps.partners.part2Programs());
   if (Number(delivered ?? 0) === Number(req.version)) {
@@ -205,8 +209,7 @@ async function deliverInOrder(
     }
   }
   if ((await deps.redis.eval(CLAIM_SEND, 2, deliveredKey, sentKey, req.version)) !== 1) {
-    await deps.status.mark(req.carePlanId, req.version, req.partnerId, 'superseded', now);
-    return { status: 'superseded', messageId, at: now.toISOString() };
+    return superseded();
   }
   await deps.status.mark(req.carePlanId, req.version, req.partnerId, 'sent', now);
   let receipt;

@@ -1,11 +1,10 @@
 import type { Communication, Task } from 'fhir/r4.js';
 import type { AppliedRecord } from '../coordination/apply-rules.js';
 import type { PlanChangeJobData } from './plan-changes.queue.js';
-import { ResourceNotFoundError } from '../fhir/fhir-errors.js';
 import type { FhirGateway } from '../fhir/fhir-gateway.js';
 import { CODE_SYSTEM } from '../fhir/profiles.js';
-import { ackStepOf, findAckTask, findOpenAckTasks, isAckTask } from './acknowledge.js';
-import { recordAcknowledgment } from './record-acknowledgment.js';
+import { findAckTask, findOpenAckTasks } from './acknowledge.js';
+import { recordAcknowledgment, recordTaskStep } from './record-acknowledgment.js';
 import type { DeliveryStatusStore } from './delivery-status.js';
 
 export interface OnAppliedDeps {
@@ -40,11 +39,7 @@ export async function onRecordApplied(
       });
     }
     if (type === 'Task' && id) {
-      const task = await deps.fhir.read<Task>('Task', id);
-      const step = isAckTask(task) ? ackStepOf(task) : undefined;
-      if (step) {
-        await recordAcknowledgment(deps, task, partnerId, step.step);
-      }
+      await recordTaskStep(deps, id, partnerId);
     }
     if (type === 'Communication' && id) {
       const tasks = await ackTasksOf(
@@ -81,12 +76,7 @@ async function ackTasksOf(deps: OnAppliedDeps, c: Communication, partnerId: stri
   const taskId = c.basedOn?.map((b) => /^Task\/([^/]+)$/.exec(b.reference ?? '')?.[1]).find(Boolean);
   if (taskId) {
     // Only the sender's own Task: naming another agency's is not an acknowledgment of anything.
-    const task = await deps.fhir.read<Task>('Task', taskId).catch((err: unknown) => {
-      if (err instanceof ResourceNotFoundError) {
-        return undefined;
-      }
-      throw err;
-    });
+    const task = await deps.fhir.readIfPresent<Task>('Task', taskId);
     return task?.owner?.reference === `Organization/${partnerId}` ? [task] : [];
   }
   const plan = c.about

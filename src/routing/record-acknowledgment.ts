@@ -30,14 +30,19 @@ export async function recordAcknowledgment(
 }
 
 /**
- * A partner moved its acknowledgment Task on directly on the FHIR server (seen by the rest-hook or
- * the history scan): the step is recorded, and on completion the plan's owner told; the Task
- * itself is already where the partner put it.
+ * An acknowledgment Task already moved on where it is stored (in a partner's record, or directly
+ * on the FHIR server, seen by the rest-hook or the history scan): the step it stands at is
+ * recorded, and on completion the plan's owner told. `reportedBy` is the partner whose record
+ * carried it (it must own the Task); without it, the Task's own partner.
  */
-export async function recordTaskMovedOnServer(deps: AcknowledgmentDeps, taskId: string): Promise<void> {
+export async function recordTaskStep(
+  deps: AcknowledgmentDeps,
+  taskId: string,
+  reportedBy?: string,
+): Promise<void> {
   const task = await deps.fhir.read<Task>('Task', taskId);
   const step = isAckTask(task) ? ackStepOf(task) : undefined;
   if (step) {
-    await recordAcknowledgment(deps, task, step.partnerId, step.step);
+    await recordAcknowledgment(deps, task, reportedBy ?? step.partnerId, step.step);
   }
 }

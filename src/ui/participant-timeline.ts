@@ -1,5 +1,4 @@
 import type { CarePlan, Communication, Patient, Provenance, Task } from 'fhir/r4.js';
-import { ResourceNotFoundError } from '../fhir/fhir-errors.js';
 import type { FhirGateway } from '../fhir/fhir-gateway.js';
 import { CODE_SYSTEM } from '../fhir/profiles.js';
 import type { DeliveryStatusStore, PartnerDeliveryStatus } from '../routing/delivery-status.js';
@@ -75,21 +74,6 @@ export function taskLine(task: Task, now: Date): TaskLine {
   };
 }
 
-async function readOrUndefined<T extends Provenance>(
-  fhir: FhirGateway,
-  type: T['resourceType'],
-  id: string,
-): Promise<T | undefined> {
-  try {
-    return await fhir.read<T>(type, id);
-  } catch (err) {
-    if (err instanceof ResourceNotFoundError) {
-      return undefined;
-    }
-    throw err;
-  }
-}
-
 /**
  * Versions of a plan, newest first, each read by number (a server may answer `_history` from a
  * cached count), with its diff, who changed it and why, and each partner's delivery state.
@@ -110,7 +94,7 @@ async function planVersions(deps: TimelineDeps, current: CarePlan): Promise<Plan
     const plan = plans[i]!;
     const version = plan.meta?.versionId ?? String(first + i);
     const [provenance, deliveries] = await Promise.all([
-      readOrUndefined<Provenance>(deps.fhir, 'Provenance', `plan-${id}-v${version}`.slice(0, 64)),
+      deps.fhir.readIfPresent<Provenance>('Provenance', `plan-${id}-v${version}`.slice(0, 64)),
       deps.status.list(id, version),
     ]);
     const who = provenance?.agent?.[0]?.who;

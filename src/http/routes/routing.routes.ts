@@ -13,7 +13,7 @@ import type { FhirGateway } from '../../fhir/fhir-gateway.js';
 import { getDeadLetter, listDeadLetters, replayDeadLetter } from '../../queues/dead-letters.js';
 import type { PlanChangeJobData } from '../../routing/plan-changes.queue.js';
 import { ACK_STEPS, findAckTask, isAckTask, type AckStep } from '../../routing/acknowledge.js';
-import { recordAcknowledgment, recordTaskMovedOnServer } from '../../routing/record-acknowledgment.js';
+import { recordAcknowledgment, recordTaskStep } from '../../routing/record-acknowledgment.js';
 import {
   DELIVERY_STEPS,
   type DeliveryStatusStore,
@@ -193,7 +193,7 @@ export function routingRoutes(deps: RoutingRouteDeps): Router {
         });
       }
     } else if (resource?.resourceType === 'Task' && isAckTask(resource as Task) && resource.id) {
-      await recordTaskMovedOnServer(deps, resource.id);
+      await recordTaskStep(deps, resource.id);
     }
     res
       .status(200)

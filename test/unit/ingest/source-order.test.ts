@@ -2,7 +2,7 @@ import { describe, expect, it } from '@jest/globals';
 import type { Encounter, FhirResource } from 'fhir/r4.js';
 import type { FhirGateway } from '../../../src/fhir/fhir-gateway.js';
 import { EXTENSION } from '../../../src/fhir/profiles.js';
-import { timedEntry } from '../../../src/ingest/source-order.js';
+import { orderedEntry } from '../../../src/ingest/source-order.js';
 import type { ResourceWrite } from '../../../src/mappers/types.js';
 
 const RECEIVED = '2026-12-03T12:00:00Z';
@@ -33,10 +33,10 @@ function write(sourceTime?: string, resource?: Partial<Encounter>): [ResourceWri
   return [{ fullUrl: 'urn:uuid:v1', identifier, resource: r, ...(sourceTime ? { sourceTime } : {}) }, r];
 }
 
-describe('timedEntry', () => {
+describe('orderedEntry', () => {
   it('leaves out a write older than the state the server holds', async () => {
     const [w, r] = write('2026-12-01T08:00:00Z');
-    expect(await timedEntry(server(stored('2026-12-01T09:00:00Z')), w, r, RECEIVED)).toEqual({
+    expect(await orderedEntry(server(stored('2026-12-01T09:00:00Z')), w, r, RECEIVED)).toEqual({
       kind: 'stale',
       reference: 'Encounter/42',
       version: '3',
@@ -45,7 +45,7 @@ describe('timedEntry', () => {
 
   it('writes a newer or equal state over the version it read, stamped with its time', async () => {
     const [w, r] = write('2026-12-01T09:00:00Z');
-    const timed = await timedEntry(server(stored('2026-12-01T09:00:00Z')), w, r, RECEIVED);
+    const timed = await orderedEntry(server(stored('2026-12-01T09:00:00Z')), w, r, RECEIVED);
     expect(timed).toMatchObject({
       kind: 'write',
       entry: { request: { method: 'PUT', url: 'Encounter/42', ifMatch: 'W/"3"' } },
@@ -63,7 +63,7 @@ describe('timedEntry', () => {
         { url: 'https://example.org/other', valueString: 'kept' },
       ],
     });
-    const timed = await timedEntry(server(), w, r, RECEIVED);
+    const timed = await orderedEntry(server(), w, r, RECEIVED);
     expect((timed as { entry: { resource: Encounter } }).entry.resource.extension).toEqual([
       { url: 'https://example.org/other', valueString: 'kept' },
     ]);
@@ -71,7 +71,7 @@ describe('timedEntry', () => {
 
   it('ignores a source time days ahead of the arrival (a wrong clock would freeze the resource)', async () => {
     const [w, r] = write('2026-12-09T00:00:00Z');
-    expect(await timedEntry(server(stored('2026-12-01T09:00:00Z')), w, r, RECEIVED)).toEqual({
+    expect(await orderedEntry(server(stored('2026-12-01T09:00:00Z')), w, r, RECEIVED)).toEqual({
       kind: 'write',
       entry: {
         fullUrl: 'urn:uuid:v1',
