@@ -3,6 +3,7 @@ import type { CarePlan, Encounter, Task } from 'fhir/r4.js';
 import { Redis } from 'ioredis';
 import type { FhirGateway } from '../../src/fhir/fhir-gateway.js';
 import { removeSubscriptions } from '../../src/fhir/subscriptions.js';
+import { sendMllp } from '../../src/mllp/mllp-server.js';
 import { deliveryQueueName } from '../../src/routing/deliveries.queue.js';
 import { INGEST_QUEUE } from '../../src/ingest/ingest.queue.js';
 import { PLAN_CHANGES_QUEUE } from '../../src/routing/plan-changes.queue.js';
@@ -21,7 +22,7 @@ import {
 } from '../fixtures/ingest/samples.js';
 import { partnerDir } from '../support/config-dirs.js';
 import { FaultProxy } from '../support/fault-proxy.js';
-import { PartnerServer } from '../support/partner-server.js';
+import { PartnerServer, type Received } from '../support/partner-server.js';
 import { fhirBaseUrl, freePort, testGateway, unique } from '../support/test-env.js';
 import { HubProcess, RedisServer, sleep, waitUntil } from './processes.js';
 
@@ -36,6 +37,10 @@ export interface FaultScale {
   readonly killAfterRounds: readonly number[];
   /** Rounds after which Redis is killed and started again. */
   readonly redisRestartAfterRounds: readonly number[];
+  /** Rounds after which a hub process is stopped with SIGTERM (graceful) and started again. */
+  readonly stopAfterRounds: readonly number[];
+  /** Rounds after which one plan is changed by a direct write to the FHIR server (the capture path). */
+  readonly directWriteAfterRounds: readonly number[];
   /** Rounds after which the FHIR server goes away for `fhirOutageMs`. */
   readonly fhirOutageAfterRounds: readonly number[];
   readonly fhirOutageMs: number;
@@ -52,6 +57,8 @@ export const SHORT: FaultScale = {
   rounds: 6,
   hubProcesses: 2,
   killAfterRounds: [1, 4],
+  stopAfterRounds: [5],
+  directWriteAfterRounds: [2, 5],
   redisRestartAfterRounds: [2],
   fhirOutageAfterRounds: [3],
   fhirOutageMs: 6000,
@@ -66,6 +73,8 @@ export const LONG: FaultScale = {
   rounds: 20,
   hubProcesses: 3,
   killAfterRounds: [1, 3, 5, 8, 11, 14, 17],
+  stopAfterRounds: [6, 13, 19],
+  directWriteAfterRounds: [2, 6, 9, 15],
   redisRestartAfterRounds: [4, 12],
   fhirOutageAfterRounds: [7, 16],
   fhirOutageMs: 15000,
@@ -81,6 +90,16 @@ export interface FaultReport {
     readonly hubKills: number;
     readonly redisRestarts: number;
     readonly fhirOutages: number;
+    /** Hub processes stopped gracefully (SIGTERM) while working. */
+    readonly hubStops: number;
+    /** Plan versions written to the FHIR server directly (the capture path). */
+    readonly directWrites: number;
+    /** Older plan versions resent after the newer one in the same batch. */
+    readonly reorderedPlans: number;
+    /** ADT messages sent over MLLP reusing a control id with new content. */
+    readonly mllpReusedControlIds: number;
+    /** HAPI requests answered 503 by the proxy. */
+    readonly status503: number;
     readonly partnerFailures: { readonly status500: number; readonly dropped: number; readonly late: number };
   };
   readonly records: {
@@ -90,13 +109,22 @@ export interface FaultReport {
     readonly duplicated: number;
     readonly deadLettered: number;
   };
+  /** Admissions (A01 over MLLP) each followed by its discharge (A03). */
+  readonly admissions: {
+    readonly sent: number;
+    readonly finished: number;
+    readonly notFinished: number;
+    readonly missing: number;
+  };
   readonly deliveries: {
     readonly expected: number;
     readonly deliveredOnce: number;
-    readonly redeliveredAfterApply: number;
+    /** Sent again after the partner had answered 200, where the hub may not have seen that answer (it came late, or a hub process or Redis crashed in between). */
+    readonly resentUnseen: number;
     readonly superseded: number;
     readonly deadLettered: number;
     readonly lost: number;
+    /** Raw receipts at the partners of a message it had already answered 200 in time, with no crash in between. */
     readonly duplicated: number;
     readonly outOfOrder: number;
     /** Partners whose last applied version of a plan is not its newest (the refused plan aside). */
@@ -125,6 +153,10 @@ interface Stream {
   /** Records the hub accepted: plan versions by participant tag, visit ids. */
   readonly acceptedPlans: Map<string, number[]>;
   readonly acceptedVisits: string[];
+  /** Visits admitted (A01 over MLLP, reusing one control id) and then discharged (A03 over HTTP). */
+  readonly admissions: string[];
+  /** Plan versions written straight to the FHIR server, not through the hub. */
+  readonly directWrites: Array<{ readonly tag: string; readonly version: string }>;
 }
 
 /**
@@ -136,6 +168,8 @@ export async function runFaultScenario(scale: FaultScale, log: (line: string) =>
   const cleanups: Array<() => Promise<unknown>> = [];
   const problems: string[] = [];
   const failures = { status500: 0, dropped: 0, late: 0 };
+  /** When a hub process or Redis was killed: an answer around then may never have been recorded. */
+  const crashes: number[] = [];
   try {
     const redis = new RedisServer(await freePort());
     await redis.start();
@@ -209,7 +243,8 @@ export async function runFaultScenario(scale: FaultScale, log: (line: string) =>
       HUB_PUBLIC_URL: `http://127.0.0.1:${ports[0]}`,
       SHUTDOWN_TIMEOUT_MS: '10000',
     };
-    const hubs = ports.map((port, i) => new HubProcess(`hub-${i + 1}`, port, env));
+    const mllpPorts = await Promise.all(ports.map(() => freePort()));
+    const hubs = ports.map((port, i) => new HubProcess(`hub-${i + 1}`, port, env, mllpPorts[i]));
     for (const hub of hubs) {
       await hub.start();
     }
@@ -279,9 +314,34 @@ export async function runFaultScenario(scale: FaultScale, log: (line: string) =>
       }
     };
 
+    // An MLLP sender fails over to another hub when one does not answer, as an interface engine does.
+    const sendOverMllp = async (message: string): Promise<string> => {
+      for (let attempt = 0; ; attempt++) {
+        const hub = hubs[next++ % hubs.length]!;
+        if (hub.running) {
+          try {
+            return await sendMllp('127.0.0.1', hub.mllpPort, message, 10000);
+          } catch (err) {
+            if (attempt > 40) {
+              throw err;
+            }
+          }
+        }
+        await sleep(250);
+      }
+    };
+    const accepted = (res: Response) => res.status === 202 || res.status === 200;
+
     // Set-up: each participant's first plan version from the HCBS provider, an admission from the
     // BH clinic and an enrolment at the housing program put all three agencies on the care team.
-    const stream: Stream = { people: [], planIds: new Map(), acceptedPlans: new Map(), acceptedVisits: [] };
+    const stream: Stream = {
+      people: [],
+      planIds: new Map(),
+      acceptedPlans: new Map(),
+      acceptedVisits: [],
+      admissions: [],
+      directWrites: [],
+    };
     for (let i = 0; i < scale.participants; i++) {
       stream.people.push(newPerson());
     }
@@ -332,19 +392,51 @@ export async function runFaultScenario(scale: FaultScale, log: (line: string) =>
     log(`set up ${stream.people.length} participants`);
 
     // The stream: every round, a new plan version and a visit for every participant, then the
-    // faults of that round while the hub is working on it.
+    // faults of that round while the hub is working on it. Senders' habits come with it: the
+    // previous version is resent after the new one in the same batch; one participant is admitted
+    // over MLLP by an engine whose control-id counter was reset (every round reuses `1`) and
+    // discharged right after over HTTP; and HAPI answers a few requests 503 meanwhile.
     let fhirOutages = 0;
+    const injected = { reorderedPlans: 0, status503: 0, mllpReusedIds: 0, stops: 0 };
     for (let round = 2; round <= scale.rounds + 1; round++) {
       const visits = stream.people.map((p) => `VIS-${p.tag}-${round}`);
+      proxy.inject(...Array.from({ length: 3 }, () => ({ kind: 'status', status: 503 }) as const));
+      injected.status503 += 3;
       const plans = await post(
         `/ingest/${SENDER}/service-plan`,
-        JSON.stringify({ plans: stream.people.map((p) => plan(p, round)) }),
+        JSON.stringify({
+          plans: [...stream.people.map((p) => plan(p, round)), ...stream.people.map((p) => plan(p, round - 1))],
+        }),
         'application/json',
       );
-      if (plans.status === 202 || plans.status === 200) {
+      if (accepted(plans)) {
         stream.people.forEach((p) => stream.acceptedPlans.get(p.tag)!.push(round));
+        injected.reorderedPlans += stream.people.length;
       } else {
         problems.push(`round ${round}: plans answered ${plans.status} ${await plans.text()}`);
+      }
+      const admitted = stream.people[round % stream.people.length]!;
+      const admission = `ADM-${admitted.tag}-${round}`;
+      const day = `202505${String(round).padStart(2, '0')}`;
+      const ack = await sendOverMllp(
+        adt(admitted, { trigger: 'A01', controlId: '1', visitNumber: admission, eventAt: `${day}080000` }),
+      );
+      injected.mllpReusedIds++;
+      const discharge = await post(
+        '/ingest/northside-bh/hl7v2-adt',
+        adt(admitted, {
+          trigger: 'A03',
+          controlId: `D-${admission}`,
+          visitNumber: admission,
+          eventAt: `${day}160000`,
+          dischargeAt: `${day}155500`,
+        }),
+        'application/hl7-v2',
+      );
+      if (ack.includes('|AA|') && accepted(discharge)) {
+        stream.admissions.push(admission);
+      } else {
+        problems.push(`round ${round}: admission ACK ${ack.replaceAll('\r', ' ')}, discharge ${discharge.status}`);
       }
       const evv = await post(
         `/ingest/${SENDER}/evv-csv`,
@@ -355,7 +447,7 @@ export async function runFaultScenario(scale: FaultScale, log: (line: string) =>
         ),
         'text/csv',
       );
-      if (evv.status === 202 || evv.status === 200) {
+      if (accepted(evv)) {
         stream.acceptedVisits.push(...visits);
       } else {
         problems.push(`round ${round}: visits answered ${evv.status} ${await evv.text()}`);
@@ -364,14 +456,24 @@ export async function runFaultScenario(scale: FaultScale, log: (line: string) =>
       if (scale.killAfterRounds.includes(after)) {
         const victim = hubs[after % hubs.length]!;
         await sleep(200 + (after % 3) * 150);
+        crashes.push(Date.now());
         await victim.kill();
         log(`round ${round}: killed ${victim.name} (SIGKILL)`);
         await sleep(1000);
         await victim.start();
         log(`round ${round}: ${victim.name} started again`);
       }
+      if (scale.stopAfterRounds.includes(after)) {
+        const victim = hubs[(after + 1) % hubs.length]!;
+        await sleep(300);
+        await victim.stop();
+        injected.stops++;
+        log(`round ${round}: stopped ${victim.name} (SIGTERM) under load`);
+        await victim.start();
+      }
       if (scale.redisRestartAfterRounds.includes(after)) {
         await sleep(300);
+        crashes.push(Date.now());
         await redis.restart(1500);
         log(`round ${round}: Redis killed and started again`);
       }
@@ -408,8 +510,36 @@ export async function runFaultScenario(scale: FaultScale, log: (line: string) =>
           scale.settleMs,
         ),
       );
+      // The capture path: an agency edits a plan on the shared server itself, not through the hub;
+      // the hub must notice (subscription or catch-up scan) and deliver that version like any other.
+      if (scale.directWriteAfterRounds.includes(round - 1)) {
+        const edited = stream.people[(round + 1) % stream.people.length]!;
+        const current = await fhir.read<CarePlan>('CarePlan', stream.planIds.get(edited.tag)!);
+        const written = await fhir.update<CarePlan>({ ...current, description: `${current.description} direct` });
+        stream.directWrites.push({ tag: edited.tag, version: written.meta!.versionId! });
+        log(`round ${round}: CarePlan/${current.id} edited on the FHIR server directly`);
+      }
     }
     log('stream sent; waiting for the queues to settle');
+    // Directly written versions reach the hub by subscription or by its catch-up scan (at most a
+    // minute or so later): wait until their plan changes opened the acknowledgment Tasks.
+    await diagnosed(() =>
+      waitUntil(
+        'direct writes captured',
+        async () => {
+          for (const { tag, version } of stream.directWrites) {
+            for (const partnerId of RECIPIENTS) {
+              const id = ackTaskIdentifier(IDENTIFIER_BASE, partnerId, stream.planIds.get(tag)!, version);
+              if ((await fhir.search<Task>('Task', { identifier: `${id.system}|${id.value}` })).length === 0) {
+                return false;
+              }
+            }
+          }
+          return true;
+        },
+        scale.settleMs,
+      ),
+    );
 
     await diagnosed(() =>
       waitUntil(
@@ -433,7 +563,14 @@ export async function runFaultScenario(scale: FaultScale, log: (line: string) =>
       ),
     );
 
-    const report = await verify(fhir, stream, hubs, { ingestQueue, deliveryQueues }, { northside, harbor });
+    const report = await verify(
+      fhir,
+      stream,
+      hubs,
+      { ingestQueue, deliveryQueues },
+      { northside, harbor },
+      crashes,
+    );
     return {
       ...report,
       scale: scale.name,
@@ -441,6 +578,11 @@ export async function runFaultScenario(scale: FaultScale, log: (line: string) =>
         hubKills: hubs.reduce((n, h) => n + h.kills, 0),
         redisRestarts: redis.restarts,
         fhirOutages,
+        hubStops: injected.stops,
+        directWrites: stream.directWrites.length,
+        reorderedPlans: injected.reorderedPlans,
+        mllpReusedControlIds: injected.mllpReusedIds,
+        status503: injected.status503,
         partnerFailures: failures,
       },
       problems: [...problems, ...report.problems],
@@ -458,6 +600,7 @@ async function verify(
   hubs: readonly HubProcess[],
   queues: { ingestQueue: Queue; deliveryQueues: ReadonlyMap<string, Queue> },
   servers: { northside: PartnerServer; harbor: PartnerServer },
+  crashes: readonly number[],
 ): Promise<Omit<FaultReport, 'scale' | 'injected'>> {
   const problems: string[] = [];
   const refusedPlan = stream.planIds.get(stream.people[REFUSED]!.tag);
@@ -465,7 +608,7 @@ async function verify(
   const deliveries = {
     expected: 0,
     deliveredOnce: 0,
-    redeliveredAfterApply: 0,
+    resentUnseen: 0,
     superseded: 0,
     deadLettered: 0,
     lost: 0,
@@ -487,14 +630,14 @@ async function verify(
       ),
     );
     const versions = history
-      .map((plan) => ({
-        version: plan.meta!.versionId!,
-        round: Number(/version (\d+)$/.exec(plan.description ?? '')?.[1]),
-      }))
+      .map((plan) => {
+        const [, round, direct] = /version (\d+)( direct)?$/.exec(plan.description ?? '') ?? [];
+        return { version: plan.meta!.versionId!, round: Number(round), direct: direct !== undefined };
+      })
       .sort((a, b) => Number(a.version) - Number(b.version));
     for (const round of stream.acceptedPlans.get(p.tag)!) {
       records.accepted++;
-      const n = versions.filter((v) => v.round === round).length;
+      const n = versions.filter((v) => v.round === round && !v.direct).length;
       if (n === 1) {
         records.onFhirOnce++;
       } else if (n === 0) {
@@ -511,18 +654,25 @@ async function verify(
         deliveries.expected++;
         const server = partnerId === 'northside-bh' ? servers.northside : servers.harbor;
         const messageId = messageIdFor({ partnerId, carePlanId: planId, version });
-        const accepted = server.received.filter((r) => r.messageId === messageId && r.status === 200).length;
-        const applied = server.applied.filter((id) => id === messageId).length;
+        const resends = resendsAfterSuccess(
+          server.received.filter((r) => r.messageId === messageId),
+          crashes,
+        );
+        deliveries.resentUnseen += resends.unseen;
+        deliveries.duplicated += resends.needless;
+        if (resends.needless > 0) {
+          problems.push(
+            `${partnerId} received CarePlan/${planId}/_history/${version} ${resends.needless} more time(s) after answering 200`,
+          );
+        }
+        const applied = server.applied.includes(messageId);
         const job = await queues.deliveryQueues
           .get(partnerId)!
           .getJob(`delivery.${partnerId}.${planId}.${version}`);
         const state = job ? await job.getState() : 'missing';
         const returned = job?.returnvalue as { status?: string } | undefined;
-        if (applied === 1) {
+        if (applied) {
           deliveries.deliveredOnce++;
-          deliveries.redeliveredAfterApply += Math.max(0, accepted - 1);
-        } else if (applied > 1) {
-          deliveries.duplicated++;
         } else if (state === 'failed') {
           deliveries.deadLettered++;
         } else if (state === 'completed' && returned?.status === 'superseded') {
@@ -585,13 +735,56 @@ async function verify(
       problems.push(`visit ${visit}: ${n} Encounters`);
     }
   }
+  // Each admission was discharged right after it was sent: whatever retries and orders the hub
+  // went through, the Encounter must end finished, once.
+  const admissions = { sent: stream.admissions.length, finished: 0, notFinished: 0, missing: 0 };
+  for (const visit of stream.admissions) {
+    const found = await fhir.search<Encounter>('Encounter', {
+      identifier: `${IDENTIFIER_BASE}/sid/northside-bh/visit|${visit}`,
+    });
+    if (found.length === 0) {
+      admissions.missing++;
+      problems.push(`admission ${visit}: no Encounter`);
+    } else if (found.length === 1 && found[0]!.status === 'finished') {
+      admissions.finished++;
+    } else {
+      admissions.notFinished++;
+      problems.push(`admission ${visit}: ${found.map((e) => e.status).join(', ')} after its discharge`);
+    }
+  }
   return {
     records,
+    admissions,
     deliveries,
     acknowledgmentTasks: acks,
     problems,
     hubErrors: hubs.flatMap((h) => h.logged().map((e) => `${h.name}: ${e}`)),
   };
+}
+
+/**
+ * Receipts of one message that came after the partner had already answered it 200. A resend is
+ * `unseen` when the hub may not have seen that answer: it came after the hub stopped waiting, or a
+ * hub process or Redis crashed between the answer and the resend. Any other is `needless`: a
+ * duplicate the hub sent although it knew the partner had the message.
+ */
+function resendsAfterSuccess(
+  receipts: readonly Received[],
+  crashes: readonly number[],
+): { unseen: number; needless: number } {
+  const counts = { unseen: 0, needless: 0 };
+  let lastSuccess: Received | undefined;
+  for (const r of [...receipts].sort((a, b) => a.arrivedAt - b.arrivedAt)) {
+    if (lastSuccess) {
+      const success = lastSuccess;
+      const seen = !success.late && !crashes.some((t) => t >= success.arrivedAt && t <= r.arrivedAt);
+      counts[seen ? 'needless' : 'unseen']++;
+    }
+    if (r.status === 200 && (!lastSuccess || lastSuccess.late)) {
+      lastSuccess = r;
+    }
+  }
+  return counts;
 }
 
 /** The report as the lines the run prints. */
@@ -600,13 +793,18 @@ export function describeReport(r: FaultReport): string {
   return [
     `fault run (${r.scale})`,
     `injected: ${r.injected.hubKills} hub processes killed (SIGKILL), ${r.injected.redisRestarts} Redis restarts, ` +
-      `${r.injected.fhirOutages} FHIR outages, partner faults: ${r.injected.partnerFailures.status500} HTTP 500, ` +
+      `${r.injected.hubStops} stopped under load (SIGTERM), ${r.injected.fhirOutages} FHIR outages, ` +
+      `${r.injected.status503} HAPI 503s, ${r.injected.directWrites} plan versions written to HAPI directly, ` +
+      `${r.injected.reorderedPlans} older plan versions resent after newer ones, ` +
+      `${r.injected.mllpReusedControlIds} MLLP messages reusing a control id, partner faults: ${r.injected.partnerFailures.status500} HTTP 500, ` +
       `${r.injected.partnerFailures.dropped} dropped connections, ${r.injected.partnerFailures.late} answers after the timeout`,
     `records: ${r.records.accepted} accepted, ${r.records.onFhirOnce} on the FHIR server exactly once, ` +
       `${r.records.lost} lost, ${r.records.duplicated} duplicated, ${r.records.deadLettered} dead-lettered`,
-    `deliveries: ${d.expected} expected, ${d.deliveredOnce} delivered once (${d.redeliveredAfterApply} resent after ` +
-      `the partner had applied them, ignored by message id), ${d.superseded} superseded by a newer version, ` +
-      `${d.deadLettered} dead-lettered, ${d.lost} lost, ${d.duplicated} duplicated, ${d.outOfOrder} sent out of order, ` +
+    `admissions then discharges: ${r.admissions.sent} sent, ${r.admissions.finished} finished, ` +
+      `${r.admissions.notFinished} not finished, ${r.admissions.missing} missing`,
+    `deliveries: ${d.expected} expected, ${d.deliveredOnce} delivered (${d.resentUnseen} resent after an answer ` +
+      `the hub could not see: late, or a crash in between; ignored by message id), ${d.superseded} superseded by a newer version, ` +
+      `${d.deadLettered} dead-lettered, ${d.lost} lost, ${d.duplicated} duplicated (raw receipts), ${d.outOfOrder} sent out of order, ` +
       `${d.notOnLatest} partners not on a plan's newest version`,
     `acknowledgment Tasks: ${r.acknowledgmentTasks.expected} expected, ${r.acknowledgmentTasks.matching} matching, ` +
       `${r.acknowledgmentTasks.missing} missing, ${r.acknowledgmentTasks.duplicated} duplicated`,

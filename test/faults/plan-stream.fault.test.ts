@@ -17,6 +17,10 @@ describe('under faults', () => {
 
       expect(report.injected.hubKills).toBe(scale.killAfterRounds.length);
       expect(report.injected.redisRestarts).toBe(scale.redisRestartAfterRounds.length);
+      expect(report.injected.hubStops).toBe(scale.stopAfterRounds.length);
+      expect(report.injected.directWrites).toBe(scale.directWriteAfterRounds.length);
+      expect(report.injected.reorderedPlans).toBe(scale.participants * scale.rounds);
+      expect(report.injected.mllpReusedControlIds).toBe(scale.rounds);
       expect(report.injected.partnerFailures.status500).toBeGreaterThan(0);
       expect(report.injected.partnerFailures.dropped).toBeGreaterThan(0);
       expect(report.injected.partnerFailures.late).toBeGreaterThan(0);
@@ -24,6 +28,8 @@ describe('under faults', () => {
       expect(report.records.accepted).toBe(scale.participants * scale.rounds * 2);
       expect(report.records).toMatchObject({ lost: 0, duplicated: 0, deadLettered: 0 });
       expect(report.records.onFhirOnce).toBe(report.records.accepted);
+
+      expect(report.admissions).toMatchObject({ sent: scale.rounds, notFinished: 0, missing: 0 });
 
       const d = report.deliveries;
       expect(d).toMatchObject({ lost: 0, duplicated: 0, outOfOrder: 0, notOnLatest: 0 });

@@ -116,6 +116,8 @@ export class HubProcess {
     readonly name: string,
     readonly port: number,
     private readonly env: Record<string, string>,
+    /** The MLLP listener's port (0: any free port, unknown to the test). */
+    readonly mllpPort = 0,
   ) {}
 
   get url(): string {
@@ -132,7 +134,7 @@ export class HubProcess {
     for (;;) {
       this.child = spawn(process.execPath, [path.join(REPO_ROOT, 'dist', 'main.js')], {
         cwd: REPO_ROOT,
-        env: { PATH: process.env.PATH, ...this.env, PORT: String(this.port), MLLP_PORT: '0' },
+        env: { PATH: process.env.PATH, ...this.env, PORT: String(this.port), MLLP_PORT: String(this.mllpPort) },
         stdio: ['ignore', 'pipe', 'pipe'],
       });
       const remember = (d: Buffer): void => {

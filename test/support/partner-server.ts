@@ -8,8 +8,13 @@ export interface Received {
   readonly messageId: string;
   readonly version: string;
   readonly body: string;
-  /** What the server answered. */
+  /** What the server answered (0: the connection was dropped). */
   readonly status: number;
+  /** When the request arrived and when it was answered (epoch ms). */
+  readonly arrivedAt: number;
+  readonly answeredAt: number;
+  /** Answered only after a scripted delay, which the hub may no longer have been waiting for. */
+  readonly late: boolean;
 }
 
 /**
@@ -83,23 +88,44 @@ export class PartnerServer {
       req.on('end', () => resolve(text));
     });
     const n = ++this.count;
+    const arrivedAt = Date.now();
     const messageId = String(req.headers['x-hub-message-id'] ?? '');
     const version = String(req.headers['x-hub-plan-version'] ?? '');
     const carePlan = String(req.headers['x-hub-careplan'] ?? '');
     this.arrivals.push({ carePlan, version: Number(version) });
     const scripted = this.script(n, body);
     if (scripted === 'drop') {
-      this.received.push({ path: req.url ?? '', messageId, version, body, status: 0 });
+      this.received.push({
+        path: req.url ?? '',
+        messageId,
+        version,
+        body,
+        status: 0,
+        arrivedAt,
+        answeredAt: Date.now(),
+        late: false,
+      });
       return 'drop';
     }
+    let late = false;
     if (scripted && 'acceptAfterMs' in scripted) {
+      late = true;
       await new Promise((resolve) => setTimeout(resolve, scripted.acceptAfterMs));
     }
     const answer =
       scripted && 'status' in scripted
         ? scripted
         : this.accept(req, body, messageId, carePlan, Number(version));
-    this.received.push({ path: req.url ?? '', messageId, version, body, status: answer.status });
+    this.received.push({
+      path: req.url ?? '',
+      messageId,
+      version,
+      body,
+      status: answer.status,
+      arrivedAt,
+      answeredAt: Date.now(),
+      late,
+    });
     return { status: answer.status, body: answer.body ?? '{}' };
   }
 
