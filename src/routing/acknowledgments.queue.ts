@@ -29,8 +29,11 @@ export function createAcknowledgmentsQueue(connection: Redis, prefix: string): A
 }
 
 /**
- * Schedules the deadline check of an acknowledgment Task. BullMQ's delay is measured against the
- * producer's clock and fired by the worker's: hub hosts must keep their clocks in sync (NTP).
+ * Schedules the deadline check of an acknowledgment Task. One job per Task and due time: a due time
+ * moved later (a version released from withholding) gets a job of its own even when the first one
+ * has finished; a job that fires early finds the later due time on the Task and waits again.
+ * BullMQ's delay is measured against the producer's clock and fired by the worker's: hub hosts
+ * must keep their clocks in sync (NTP).
  */
 export async function scheduleAckDeadline(
   queue: AcknowledgmentsQueue,
@@ -41,7 +44,7 @@ export async function scheduleAckDeadline(
   await queue.add(
     'ack-deadline',
     { taskId },
-    { jobId: `ack-deadline.${taskId}`, delay: Math.max(0, dueAt.getTime() - now.getTime()) },
+    { jobId: `ack-deadline.${taskId}.${dueAt.getTime()}`, delay: Math.max(0, dueAt.getTime() - now.getTime()) },
   );
 }
 
@@ -89,7 +92,7 @@ export function processAckDeadlineJob(
 
 /**
  * The reconciliation sweep: every open acknowledgment Task gets its deadline job again. Job ids
- * are the Task's, so a job still there is left alone and a lost one (Redis restored from an
+ * are the Task's and its due time, so a job still there is left alone and a lost one (Redis restored from an
  * older snapshot, a flushed key) is recreated; a past due time fires at once.
  * @returns how many open acknowledgments were looked at
  */

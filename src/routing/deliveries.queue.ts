@@ -276,8 +276,9 @@ async function recordDelivered(
   });
   await deps.status.mark(req.carePlanId, req.version, req.partnerId, 'delivered', deps.now());
   if (isPart2(delivery.carePlan) && req.altersDelivery) {
-    // Not asked at plan-change time unless a Consent allowed it then; asking again is a no-op.
-    await openAckTasksWithDeadlines(deps, [req], deps.now(), true);
+    // Not asked at plan-change time unless a Consent allowed it then; asking again is a no-op,
+    // except that a released version's acknowledgment window starts when it reaches the partner.
+    await openAckTasksWithDeadlines(deps, [req], deps.now(), true, { restartWindow: req.release !== undefined });
   }
   deps.logger.info(
     { partnerId: req.partnerId, carePlanId: req.carePlanId, version: req.version },

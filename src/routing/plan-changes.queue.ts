@@ -3,7 +3,8 @@ import type { WorkerConnection } from '../queues/connection.js';
 import { type Queue, type Worker, type Job } from 'bullmq';
 import { createHubQueue, startHubWorker, type RetryPolicy } from '../queues/queue-factory.js';
 import type { Redis } from 'ioredis';
-import type { Consent } from 'fhir/r4.js';
+import type { Consent, Task } from 'fhir/r4.js';
+import { dueOf, isOpen } from '../coordination/obligations.js';
 import { openAckTasks, type DeliveryRequest } from './deliver-plan-change.js';
 import { consentPermits } from '../security/part2.js';
 import { recordPlanChange } from './record-plan-change.js';
@@ -90,12 +91,17 @@ export function processPlanChangeJob(
   };
 }
 
-/** Opens the acknowledgment Tasks of `reqs` (one transaction) and schedules their deadlines. */
+/**
+ * Opens the acknowledgment Tasks of `reqs` (one transaction) and schedules their deadlines. With
+ * `restartWindow` (a version released from withholding, which reaches the partner only now), a
+ * Task already open gets its due time moved to a full window from `now`.
+ */
 export async function openAckTasksWithDeadlines(
   deps: RoutingDeps,
   reqs: readonly DeliveryRequest[],
   now: Date,
   part2: boolean,
+  opts: { restartWindow?: boolean } = {},
 ): Promise<void> {
   const hours = (partnerId: string): number => deps.partners.get(partnerId)?.outbound?.ackWithinHours ?? 24;
   const tasks = await openAckTasks(
@@ -107,7 +113,25 @@ export async function openAckTasksWithDeadlines(
     part2,
   );
   await Promise.all(
-    tasks.map((task) => deps.scheduleAckDeadline(task.id!, new Date(task.restriction?.period?.end ?? now))),
+    tasks.map(async (task) => {
+      const due = new Date(task.restriction?.period?.end ?? now);
+      if (opts.restartWindow) {
+        await moveDueLater(deps, task.id!, due);
+      }
+      await deps.scheduleAckDeadline(task.id!, due);
+    }),
+  );
+}
+
+/** Moves an open Task's due time to `due` when it is earlier (a conditional update: no lost write). */
+async function moveDueLater(deps: RoutingDeps, taskId: string, due: Date): Promise<void> {
+  const task = await deps.fhir.read<Task>('Task', taskId);
+  if (!isOpen(task) || (dueOf(task)?.getTime() ?? 0) >= due.getTime()) {
+    return;
+  }
+  await deps.fhir.update<Task>(
+    { ...task, restriction: { ...task.restriction, period: { ...task.restriction?.period, end: due.toISOString() } } },
+    { ifMatch: task.meta?.versionId ?? '' },
   );
 }
 

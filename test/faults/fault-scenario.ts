@@ -515,7 +515,12 @@ export async function runFaultScenario(scale: FaultScale, log: (line: string) =>
       if (scale.directWriteAfterRounds.includes(round - 1)) {
         const edited = stream.people[(round + 1) % stream.people.length]!;
         const current = await fhir.read<CarePlan>('CarePlan', stream.planIds.get(edited.tag)!);
-        const written = await fhir.update<CarePlan>({ ...current, description: `${current.description} direct` });
+        // A new end date: a change partners must acknowledge, as a plan's period is.
+        const written = await fhir.update<CarePlan>({
+          ...current,
+          description: `${current.description} direct`,
+          period: { ...current.period, end: `2027-01-${String(round).padStart(2, '0')}` },
+        });
         stream.directWrites.push({ tag: edited.tag, version: written.meta!.versionId! });
         log(`round ${round}: CarePlan/${current.id} edited on the FHIR server directly`);
       }

@@ -165,6 +165,20 @@ describe('42 CFR Part 2 consent', () => {
       'version 2 withheld',
     );
     expect(deliveredTo(carePlan!.id!)).toHaveLength(1);
+
+    // Consented again: version 2 goes out now, and its acknowledgment (asked when it was first
+    // queued) gets a full window from now, with a deadline job for that new due time.
+    const releasedAt = Date.now();
+    expect((await post(hub, `/participants/${patient!.id}/consents`, { recipient: 'sunrise-hcbs' })).status).toBe(
+      201,
+    );
+    await eventually(async () => (await status(carePlan!.id!, '2')) === 'delivered', 30000, 'version 2 delivered');
+    const ackId = ackTaskIdentifier('https://carecoord.example.org', 'sunrise-hcbs', carePlan!.id!, '2');
+    const [task] = await hub.fhir.search<Task>('Task', { identifier: `${ackId.system}|${ackId.value}` });
+    const due = new Date(task!.restriction!.period!.end!).getTime();
+    expect(due).toBeGreaterThanOrEqual(releasedAt + 24 * 3600_000);
+    const deadlines = await hub.queues.acknowledgments.getDelayed();
+    expect(deadlines.map((j) => j.id)).toContain(`ack-deadline.${task!.id}.${due}`);
   });
 
   it('labels and gates what is derived from Part 2 content: notice, acknowledgment Task, identifiers, recipients', async () => {
