@@ -28,7 +28,11 @@ export function evvVisitToMapped(visit: EvvVisit, ctx: MappingContext): MappedRe
   if (visit.outcome === 'missed') {
     return { participant, ...missedVisit(visit, ctx) };
   }
-  return { participant, writes: [encounterWrite(visit, ctx)], events: [] };
+  // A visit's state moves on with its times (checked in, then out): a resent check-in never
+  // reopens a visit already checked out. A cancellation carries no time and applies as sent.
+  const sourceTime = visit.outcome === 'cancelled' ? undefined : (visit.actualEnd ?? visit.actualStart);
+  const write = encounterWrite(visit, ctx);
+  return { participant, writes: [sourceTime ? { ...write, sourceTime } : write], events: [] };
 }
 
 function missedVisit(visit: EvvVisit, ctx: MappingContext): Pick<MappedRecord, 'writes' | 'events'> {

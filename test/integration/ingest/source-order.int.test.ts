@@ -18,6 +18,8 @@ import {
 } from '../../fixtures/ingest/hub-helpers.js';
 import {
   adt,
+  evvCsv,
+  evvRow,
   fhirMessage,
   IDENTIFIER_BASE,
   MESSAGE_PATIENT,
@@ -170,6 +172,18 @@ describe('source order of inbound records', () => {
       identifier: `${IDENTIFIER_BASE}/sid/sunrise-hcbs/service-plan|SP-${person.tag}`,
     });
     expect(plan?.description).toMatch(/version 3$/);
+  });
+
+  it('keeps a checked-out EVV visit finished when its earlier check-in is resent after it', async () => {
+    const person = newPerson();
+    const visit = `EVV-${person.tag}`;
+    const checkedIn = `${visit},${person.medicaid},${person.member},T1019-U3,CG-17,2025-03-04T09:00,2025-03-04T11:00,2025-03-04T09:04,,SCHEDULED,,`;
+    for (const row of [evvRow(person, visit, 'COMPLETED', '2025-03-04', true), checkedIn]) {
+      const answer = await ingest(hub, 'sunrise-hcbs', 'evv-csv', evvCsv(row), 'text/csv');
+      expect(outcomeOf(answer)).toMatchObject({ status: 200 });
+    }
+    const [encounter] = await hub.fhir.search<Encounter>('Encounter', { identifier: visit });
+    expect(encounter).toMatchObject({ status: 'finished', period: { end: expect.any(String) } });
   });
 
   it('changes nothing for an HMIS export older than one already applied', async () => {
