@@ -66,6 +66,8 @@ export interface HubConfig {
     readonly concurrency: number;
     readonly maxBodyBytes: number;
     readonly mllpPort: number;
+    /** Tries of a record before it is a dead letter; a resend of it is applied again. */
+    readonly attempts: number;
     /** MLLP connections open at once, in all and from one address; idle ones close after `mllpIdleMs`. */
     readonly mllpMaxConnections: number;
     readonly mllpMaxConnectionsPerAddress: number;
@@ -114,6 +116,8 @@ export const CONFIG_VARIABLES = {
     'Requests one partner may make per minute on its ingest and partner routes, across hub replicas (default 600)',
   DEMO_INBOX:
     'Serve /demo/inbox/<partner>, the stand-in endpoint of the demo partners (default: true when PARTNER_CONFIG_DIR is unset)',
+  INGEST_ATTEMPTS:
+    'Tries of a record against the FHIR server before it is a dead letter (default 12: about 68 minutes at 1 s doubling)',
   REJECTED_RETENTION_DAYS:
     'Days a rejected record (with its PHI) is kept for an engineer to replay or discard (default 30)',
   MLLP_PORT: 'Port of the HL7 v2 MLLP listener, on HOST (default 2575; 0 picks a free port)',
@@ -198,6 +202,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
       mllpIdleMs: read.int('MLLP_IDLE_TIMEOUT_MS', 300_000, 100, 86_400_000),
       rateLimitPerMinute: read.int('RATE_LIMIT_PER_MINUTE', 600, 1, 1_000_000),
       rejectedRetentionDays: read.int('REJECTED_RETENTION_DAYS', 30, 1, 3650),
+      attempts: read.int('INGEST_ATTEMPTS', 12, 1, 30),
     },
     secrets: Object.fromEntries(
       Object.entries(env).filter(

@@ -247,6 +247,16 @@ export class IngestService {
     return report;
   }
 
+  /** Whether any of these ingest jobs is a dead letter (failed for good): a resend must take it up. */
+  async anyFailed(jobIds: readonly string[]): Promise<boolean> {
+    for (const id of jobIds) {
+      if (await (await this.deps.queue.getJob(id))?.isFailed()) {
+        return true;
+      }
+    }
+    return false;
+  }
+
   /**
    * Waits up to `timeoutMs` for the accepted records of a report to be applied, and reports each
    * as applied, rejected by the server, or still accepted (queued) when time ran out.

@@ -39,16 +39,15 @@ export type IngestJobResult = WriteOutcome;
 export type IngestQueue = Queue<IngestJobData, IngestJobResult, IngestJobName>;
 
 /**
- * 12 attempts with exponential backoff from 1 s (with jitter) span about 68 minutes: enough to ride
- * out a FHIR server restart or a short outage. A job that still fails stays in the failed set (the
- * dead letters), from which it can be listed and replayed; it is never removed automatically.
+ * `attempts` (INGEST_ATTEMPTS, 12 by default) with exponential backoff from 1 s (with jitter): 12
+ * span about 68 minutes, enough to ride out a FHIR server restart or a short outage. A job that
+ * still fails stays in the failed set (the dead letters), from which it can be listed and
+ * replayed, and a resend of the record takes it up again; it is never removed automatically.
+ * Completed jobs are kept a day so a resubmitted identical record is recognised by its job id.
  */
-export const INGEST_ATTEMPTS = 12;
-// Completed jobs are kept a day so a resubmitted identical record is recognised by its job id.
-const RETRY: RetryPolicy = { attempts: INGEST_ATTEMPTS, keepCompletedDays: 1, keepCompletedCount: 50000 };
-
-export function createIngestQueue(connection: Redis, prefix: string): IngestQueue {
-  return createHubQueue(INGEST_QUEUE, connection, prefix, RETRY);
+export function createIngestQueue(connection: Redis, prefix: string, attempts?: number): IngestQueue {
+  const retry: RetryPolicy = { attempts, keepCompletedDays: 1, keepCompletedCount: 50000 };
+  return createHubQueue(INGEST_QUEUE, connection, prefix, retry);
 }
 
 /** Completion events of ingest jobs, for callers that wait for their records (`?wait=`). */

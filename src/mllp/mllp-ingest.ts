@@ -27,8 +27,9 @@ const ACK_MEMORY_SECONDS = 7 * 24 * 3600;
  * The MLLP listener's handler: finds the partner by MSH-4 (its `inbound.hl7SendingFacilities`),
  * queues the message durably through the ingest service, and answers `AA` (commit accept) or a
  * NAK naming the fields. The same message resent under its MSH-10 gets the ACK it got the first
- * time, without being applied again; a different message reusing the MSH-10 is applied. A partner with an allow-list (always, when authentication is
- * required) is heard only from those networks.
+ * time, without being applied again (unless its job became a dead letter: then it is queued
+ * again); a different message reusing the MSH-10 is applied. A partner with an allow-list
+ * (always, when authentication is required) is heard only from those networks.
  */
 export function mllpIngestHandler(deps: MllpIngestDeps): MllpHandler {
   const allowLists = new Map(
@@ -60,10 +61,11 @@ export function mllpIngestHandler(deps: MllpIngestDeps): MllpHandler {
     const fingerprint = contentFingerprint(header.text, header.delimiters.field);
     if (controlId) {
       const previous = parseRemembered(await deps.redis.get(key));
-      // The same message again (the sender missed our ACK): the same answer, nothing applied twice.
-      // Another message under a used control id (an interface engine reset its counter) is
-      // processed like any other: never a silent AA for a message that was not written.
-      if (previous?.fingerprint === fingerprint) {
+      // The same message again (the sender missed our ACK): the same answer, nothing applied twice,
+      // unless its job became a dead letter (FHIR away past the retry budget): then the resend is
+      // queued again. Another message under a used control id (an interface engine reset its
+      // counter) is processed like any other: never a silent AA for a message that was not written.
+      if (previous?.fingerprint === fingerprint && !(await deps.ingest.anyFailed(previous.jobIds ?? []))) {
         return previous.ack;
       }
     }
@@ -75,7 +77,9 @@ export function mllpIngestHandler(deps: MllpIngestDeps): MllpHandler {
       issues,
     });
     if (controlId) {
-      await deps.redis.set(key, JSON.stringify({ fingerprint, ack }), 'EX', ACK_MEMORY_SECONDS);
+      const jobIds = report.records.flatMap((r) => ('jobId' in r ? [r.jobId] : []));
+      const remembered: RememberedAck = { fingerprint, ack, jobIds };
+      await deps.redis.set(key, JSON.stringify(remembered), 'EX', ACK_MEMORY_SECONDS);
     }
     return ack;
   };
@@ -84,6 +88,8 @@ export function mllpIngestHandler(deps: MllpIngestDeps): MllpHandler {
 interface RememberedAck {
   readonly fingerprint: string;
   readonly ack: string;
+  /** The ingest jobs the message became (absent in ACKs remembered by an older hub). */
+  readonly jobIds?: readonly string[];
 }
 
 function parseRemembered(text: string | null): RememberedAck | undefined {

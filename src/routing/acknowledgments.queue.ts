@@ -44,7 +44,10 @@ export async function scheduleAckDeadline(
   await queue.add(
     'ack-deadline',
     { taskId },
-    { jobId: `ack-deadline.${taskId}.${dueAt.getTime()}`, delay: Math.max(0, dueAt.getTime() - now.getTime()) },
+    {
+      jobId: `ack-deadline.${taskId}.${dueAt.getTime()}`,
+      delay: Math.max(0, dueAt.getTime() - now.getTime()),
+    },
   );
 }
 

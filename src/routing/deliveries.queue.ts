@@ -278,7 +278,9 @@ async function recordDelivered(
   if (isPart2(delivery.carePlan) && req.altersDelivery) {
     // Not asked at plan-change time unless a Consent allowed it then; asking again is a no-op,
     // except that a released version's acknowledgment window starts when it reaches the partner.
-    await openAckTasksWithDeadlines(deps, [req], deps.now(), true, { restartWindow: req.release !== undefined });
+    await openAckTasksWithDeadlines(deps, [req], deps.now(), true, {
+      restartWindow: req.release !== undefined,
+    });
   }
   deps.logger.info(
     { partnerId: req.partnerId, carePlanId: req.carePlanId, version: req.version },

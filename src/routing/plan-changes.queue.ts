@@ -130,7 +130,10 @@ async function moveDueLater(deps: RoutingDeps, taskId: string, due: Date): Promi
     return;
   }
   await deps.fhir.update<Task>(
-    { ...task, restriction: { ...task.restriction, period: { ...task.restriction?.period, end: due.toISOString() } } },
+    {
+      ...task,
+      restriction: { ...task.restriction, period: { ...task.restriction?.period, end: due.toISOString() } },
+    },
     { ifMatch: task.meta?.versionId ?? '' },
   );
 }

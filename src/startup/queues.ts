@@ -65,9 +65,14 @@ export function allQueues(queues: HubQueues): Queue[] {
   ] as Queue[];
 }
 
-export function createQueues(connection: Redis, prefix: string, partners: PartnerRegistry): HubQueues {
+export function createQueues(
+  connection: Redis,
+  prefix: string,
+  partners: PartnerRegistry,
+  ingestAttempts?: number,
+): HubQueues {
   return {
-    ingest: createIngestQueue(connection, prefix),
+    ingest: createIngestQueue(connection, prefix, ingestAttempts),
     planChanges: createPlanChangesQueue(connection, prefix),
     deliveries: new Map(
       partners

@@ -114,7 +114,7 @@ export async function startHub(config: HubConfig, logger: Logger): Promise<Runni
   );
   const formats = defaultFormats();
   const rejected = new RejectedStore(redis, prefix, config.ingest.rejectedRetentionDays);
-  const queues = createQueues(redis, prefix, partners);
+  const queues = createQueues(redis, prefix, partners, config.ingest.attempts);
   const planChange = (data: Parameters<typeof enqueuePlanChange>[1]): Promise<void> =>
     enqueuePlanChange(queues.planChanges, data);
   const status = new DeliveryStatusStore(redis, prefix);

@@ -405,7 +405,10 @@ export async function runFaultScenario(scale: FaultScale, log: (line: string) =>
       const plans = await post(
         `/ingest/${SENDER}/service-plan`,
         JSON.stringify({
-          plans: [...stream.people.map((p) => plan(p, round)), ...stream.people.map((p) => plan(p, round - 1))],
+          plans: [
+            ...stream.people.map((p) => plan(p, round)),
+            ...stream.people.map((p) => plan(p, round - 1)),
+          ],
         }),
         'application/json',
       );
@@ -436,7 +439,9 @@ export async function runFaultScenario(scale: FaultScale, log: (line: string) =>
       if (ack.includes('|AA|') && accepted(discharge)) {
         stream.admissions.push(admission);
       } else {
-        problems.push(`round ${round}: admission ACK ${ack.replaceAll('\r', ' ')}, discharge ${discharge.status}`);
+        problems.push(
+          `round ${round}: admission ACK ${ack.replaceAll('\r', ' ')}, discharge ${discharge.status}`,
+        );
       }
       const evv = await post(
         `/ingest/${SENDER}/evv-csv`,
@@ -535,7 +540,9 @@ export async function runFaultScenario(scale: FaultScale, log: (line: string) =>
           for (const { tag, version } of stream.directWrites) {
             for (const partnerId of RECIPIENTS) {
               const id = ackTaskIdentifier(IDENTIFIER_BASE, partnerId, stream.planIds.get(tag)!, version);
-              if ((await fhir.search<Task>('Task', { identifier: `${id.system}|${id.value}` })).length === 0) {
+              if (
+                (await fhir.search<Task>('Task', { identifier: `${id.system}|${id.value}` })).length === 0
+              ) {
                 return false;
               }
             }

@@ -134,7 +134,12 @@ export class HubProcess {
     for (;;) {
       this.child = spawn(process.execPath, [path.join(REPO_ROOT, 'dist', 'main.js')], {
         cwd: REPO_ROOT,
-        env: { PATH: process.env.PATH, ...this.env, PORT: String(this.port), MLLP_PORT: String(this.mllpPort) },
+        env: {
+          PATH: process.env.PATH,
+          ...this.env,
+          PORT: String(this.port),
+          MLLP_PORT: String(this.mllpPort),
+        },
         stdio: ['ignore', 'pipe', 'pipe'],
       });
       const remember = (d: Buffer): void => {

@@ -169,10 +169,14 @@ describe('42 CFR Part 2 consent', () => {
     // Consented again: version 2 goes out now, and its acknowledgment (asked when it was first
     // queued) gets a full window from now, with a deadline job for that new due time.
     const releasedAt = Date.now();
-    expect((await post(hub, `/participants/${patient!.id}/consents`, { recipient: 'sunrise-hcbs' })).status).toBe(
-      201,
+    expect(
+      (await post(hub, `/participants/${patient!.id}/consents`, { recipient: 'sunrise-hcbs' })).status,
+    ).toBe(201);
+    await eventually(
+      async () => (await status(carePlan!.id!, '2')) === 'delivered',
+      30000,
+      'version 2 delivered',
     );
-    await eventually(async () => (await status(carePlan!.id!, '2')) === 'delivered', 30000, 'version 2 delivered');
     const ackId = ackTaskIdentifier('https://carecoord.example.org', 'sunrise-hcbs', carePlan!.id!, '2');
     const [task] = await hub.fhir.search<Task>('Task', { identifier: `${ackId.system}|${ackId.value}` });
     const due = new Date(task!.restriction!.period!.end!).getTime();
