@@ -47,6 +47,11 @@ export interface FaultScale {
   /** Stop the real HAPI server (bin/hapi stop/start) instead of cutting its connection. */
   readonly realFhirRestart: boolean;
   readonly jobLockMs: number;
+  /**
+   * INGEST_ATTEMPTS of the hub processes: shortened, a FHIR outage outlasts the retry budget, the
+   * records of that round become dead letters, and the sender's resend must take them up again.
+   */
+  readonly ingestAttempts?: number;
   /** How long the whole run may take to settle after the last round. */
   readonly settleMs: number;
 }
@@ -80,6 +85,7 @@ export const LONG: FaultScale = {
   fhirOutageMs: 15000,
   realFhirRestart: true,
   jobLockMs: 5000,
+  ingestAttempts: 4,
   settleMs: 600000,
 };
 
@@ -90,6 +96,8 @@ export interface FaultReport {
     readonly hubKills: number;
     readonly redisRestarts: number;
     readonly fhirOutages: number;
+    /** Rounds the sender sent again because they were not applied (after a long outage). */
+    readonly resentRounds: number;
     /** Hub processes stopped gracefully (SIGTERM) while working. */
     readonly hubStops: number;
     /** Plan versions written to the FHIR server directly (the capture path). */
@@ -146,6 +154,8 @@ const RENTING = '410';
 const RECIPIENTS = ['northside-bh', 'harbor-housing'] as const;
 /** One participant whose plan versions harbor-housing refuses outright: those are dead letters. */
 const REFUSED = 0;
+/** How long a sender waits for its round to be applied before it sends it all again. */
+const RESEND_AFTER_MS = 30_000;
 
 interface Stream {
   readonly people: Person[];
@@ -242,6 +252,7 @@ export async function runFaultScenario(scale: FaultScale, log: (line: string) =>
       LOG_LEVEL: 'warn',
       HUB_PUBLIC_URL: `http://127.0.0.1:${ports[0]}`,
       SHUTDOWN_TIMEOUT_MS: '10000',
+      ...(scale.ingestAttempts ? { INGEST_ATTEMPTS: String(scale.ingestAttempts) } : {}),
     };
     const mllpPorts = await Promise.all(ports.map(() => freePort()));
     const hubs = ports.map((port, i) => new HubProcess(`hub-${i + 1}`, port, env, mllpPorts[i]));
@@ -398,10 +409,15 @@ export async function runFaultScenario(scale: FaultScale, log: (line: string) =>
     // discharged right after over HTTP; and HAPI answers a few requests 503 meanwhile.
     let fhirOutages = 0;
     const injected = { reorderedPlans: 0, status503: 0, mllpReusedIds: 0, stops: 0 };
-    for (let round = 2; round <= scale.rounds + 1; round++) {
+    // One round's traffic. A sender that sees its round not applied after a while sends it all
+    // again, as senders do after an outage (`again`): the hub must take up what became a dead
+    // letter and ignore what it already has.
+    const sendRound = async (round: number, again: boolean): Promise<void> => {
       const visits = stream.people.map((p) => `VIS-${p.tag}-${round}`);
-      proxy.inject(...Array.from({ length: 3 }, () => ({ kind: 'status', status: 503 }) as const));
-      injected.status503 += 3;
+      if (!again) {
+        proxy.inject(...Array.from({ length: 3 }, () => ({ kind: 'status', status: 503 }) as const));
+        injected.status503 += 3;
+      }
       const plans = await post(
         `/ingest/${SENDER}/service-plan`,
         JSON.stringify({
@@ -412,7 +428,9 @@ export async function runFaultScenario(scale: FaultScale, log: (line: string) =>
         }),
         'application/json',
       );
-      if (accepted(plans)) {
+      if (again) {
+        // counted once
+      } else if (accepted(plans)) {
         stream.people.forEach((p) => stream.acceptedPlans.get(p.tag)!.push(round));
         injected.reorderedPlans += stream.people.length;
       } else {
@@ -424,7 +442,7 @@ export async function runFaultScenario(scale: FaultScale, log: (line: string) =>
       const ack = await sendOverMllp(
         adt(admitted, { trigger: 'A01', controlId: '1', visitNumber: admission, eventAt: `${day}080000` }),
       );
-      injected.mllpReusedIds++;
+      injected.mllpReusedIds += again ? 0 : 1;
       const discharge = await post(
         '/ingest/northside-bh/hl7v2-adt',
         adt(admitted, {
@@ -436,7 +454,9 @@ export async function runFaultScenario(scale: FaultScale, log: (line: string) =>
         }),
         'application/hl7-v2',
       );
-      if (ack.includes('|AA|') && accepted(discharge)) {
+      if (again) {
+        // counted once
+      } else if (ack.includes('|AA|') && accepted(discharge)) {
         stream.admissions.push(admission);
       } else {
         problems.push(
@@ -452,11 +472,17 @@ export async function runFaultScenario(scale: FaultScale, log: (line: string) =>
         ),
         'text/csv',
       );
-      if (accepted(evv)) {
+      if (again) {
+        // counted once
+      } else if (accepted(evv)) {
         stream.acceptedVisits.push(...visits);
       } else {
         problems.push(`round ${round}: visits answered ${evv.status} ${await evv.text()}`);
       }
+    };
+    let resentRounds = 0;
+    for (let round = 2; round <= scale.rounds + 1; round++) {
+      await sendRound(round, false);
       const after = round - 1;
       if (scale.killAfterRounds.includes(after)) {
         const victim = hubs[after % hubs.length]!;
@@ -500,10 +526,17 @@ export async function runFaultScenario(scale: FaultScale, log: (line: string) =>
         }
       }
       // The next version is sent once this one is on the server, as an agency edits its plan.
+      let sentAt = Date.now();
       await diagnosed(() =>
         waitUntil(
           `round ${round} applied`,
           async () => {
+            if (Date.now() - sentAt > RESEND_AFTER_MS) {
+              sentAt = Date.now();
+              resentRounds++;
+              log(`round ${round}: not applied after ${RESEND_AFTER_MS / 1000} s, sent again`);
+              await sendRound(round, true);
+            }
             for (const p of stream.people) {
               const current = await fhir.read<CarePlan>('CarePlan', stream.planIds.get(p.tag)!);
               if (!current.description?.endsWith(`version ${round}`)) {
@@ -591,6 +624,7 @@ export async function runFaultScenario(scale: FaultScale, log: (line: string) =>
         redisRestarts: redis.restarts,
         fhirOutages,
         hubStops: injected.stops,
+        resentRounds,
         directWrites: stream.directWrites.length,
         reorderedPlans: injected.reorderedPlans,
         mllpReusedControlIds: injected.mllpReusedIds,
@@ -805,7 +839,8 @@ export function describeReport(r: FaultReport): string {
   return [
     `fault run (${r.scale})`,
     `injected: ${r.injected.hubKills} hub processes killed (SIGKILL), ${r.injected.redisRestarts} Redis restarts, ` +
-      `${r.injected.hubStops} stopped under load (SIGTERM), ${r.injected.fhirOutages} FHIR outages, ` +
+      `${r.injected.hubStops} stopped under load (SIGTERM), ${r.injected.fhirOutages} FHIR outages ` +
+      `(${r.injected.resentRounds} rounds sent again after them), ` +
       `${r.injected.status503} HAPI 503s, ${r.injected.directWrites} plan versions written to HAPI directly, ` +
       `${r.injected.reorderedPlans} older plan versions resent after newer ones, ` +
       `${r.injected.mllpReusedControlIds} MLLP messages reusing a control id, partner faults: ${r.injected.partnerFailures.status500} HTTP 500, ` +
