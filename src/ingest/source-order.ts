@@ -6,7 +6,11 @@ import type { ResourceWrite } from '../mappers/types.js';
 
 /** What to do with one write whose source dates or numbers its state. */
 export type OrderedWrite =
-  | { readonly kind: 'write'; readonly entry: BundleEntry }
+  /**
+   * `createOnly`: nothing was held when the write was planned; the entry creates the resource only
+   * if that is still so, and the writer treats an existing match in the answer as a conflict.
+   */
+  | { readonly kind: 'write'; readonly entry: BundleEntry; readonly createOnly?: boolean }
   /** The server already holds a newer state of this resource: leave it as it is. */
   | { readonly kind: 'stale'; readonly reference: string; readonly version: string };
 
@@ -36,8 +40,25 @@ export async function orderedEntry(
   const [current, more] = await fhir.search<FhirResource>(write.resource.resourceType, {
     identifier: `${write.identifier.system}|${write.identifier.value}`,
   });
-  if (!current?.id || more) {
+  if (more) {
     return { kind: 'write', entry: conditionalPut(write, stamped) };
+  }
+  if (!current?.id) {
+    // A conditional PUT here would overwrite a later state another writer put there meanwhile
+    // (an A03 racing this A01): create only, and let the writer read again if it lost the race.
+    return {
+      kind: 'write',
+      createOnly: true,
+      entry: {
+        fullUrl: write.fullUrl,
+        resource: stamped,
+        request: {
+          method: 'POST',
+          url: write.resource.resourceType,
+          ifNoneExist: `identifier=${tokenOf(write.identifier)}`,
+        },
+      },
+    };
   }
   if (isNewer(current, write)) {
     return {

@@ -126,6 +126,10 @@ async function writeOnce(
   mapped.writes.forEach((w, i) => {
     const p = decided[i]!;
     if (p.kind === 'write') {
+      if (p.createOnly && !response.entry?.[sent]?.response?.status?.startsWith('201')) {
+        // Another writer created it after this one looked: read again and decide again.
+        throw new VersionConflictError(409, `POST ${w.resource.resourceType} (${w.fullUrl})`, undefined);
+      }
       const { reference, version } = locationOf(response, sent++);
       written[w.fullUrl] = reference;
       versions[reference] = version;

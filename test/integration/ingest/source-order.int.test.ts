@@ -5,9 +5,11 @@
  * not acted on.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import type { CarePlan, Encounter, Flag, Observation, Patient, Task } from 'fhir/r4.js';
+import type { BundleEntry, CarePlan, Encounter, Flag, Observation, Patient, Task } from 'fhir/r4.js';
 import { enqueueAppliedRecord } from '../../../src/coordination/coordination.queue.js';
 import { EXTENSION } from '../../../src/fhir/profiles.js';
+import { orderedEntry } from '../../../src/ingest/source-order.js';
+import { resourceWrite } from '../../../src/mappers/support.js';
 import type { RunningHub } from '../../../src/startup/start-hub.js';
 import {
   dropPrefix,
@@ -71,6 +73,35 @@ describe('source order of inbound records', () => {
     const after = await visitOf(person);
     expect(after.status).toBe('finished');
     expect(after.meta?.versionId).toBe(discharged.meta?.versionId);
+  });
+
+  it('never lets the first write of a new resource overwrite a later state written meanwhile', async () => {
+    // Two records about a new visit race: the A01 finds no Encounter and plans its first write;
+    // the A03 is written before that write runs. The planned write must not land over it.
+    const person = newPerson();
+    const identifier = { system: `${IDENTIFIER_BASE}/sid/northside-bh/visit`, value: `V-${person.tag}` };
+    const admission: Encounter = {
+      resourceType: 'Encounter',
+      identifier: [identifier],
+      status: 'in-progress',
+      class: { code: 'IMP' },
+    };
+    const planned = await orderedEntry(
+      hub.fhir,
+      { ...resourceWrite(admission, identifier), sourceTime: '2025-11-30T08:00:00Z' },
+      admission,
+      new Date().toISOString(),
+    );
+    expect(planned.kind).toBe('write');
+    await send(person, 'A03', '20251201091000');
+    const response = await hub.fhir.transaction({
+      resourceType: 'Bundle',
+      type: 'transaction',
+      entry: [(planned as { entry: BundleEntry }).entry],
+    });
+    expect((await visitOf(person)).status).toBe('finished');
+    // The writer learns of the race from the answer (an existing match, not a creation).
+    expect(response.entry?.[0]?.response?.status).toMatch(/^200/);
   });
 
   it('applies a later message over an earlier one, and stamps the source time it holds', async () => {
