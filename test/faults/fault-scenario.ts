@@ -527,6 +527,7 @@ export async function runFaultScenario(scale: FaultScale, log: (line: string) =>
       }
       // The next version is sent once this one is on the server, as an agency edits its plan.
       let sentAt = Date.now();
+      let resentThisRound = 0;
       await diagnosed(() =>
         waitUntil(
           `round ${round} applied`,
@@ -534,16 +535,29 @@ export async function runFaultScenario(scale: FaultScale, log: (line: string) =>
             if (Date.now() - sentAt > RESEND_AFTER_MS) {
               sentAt = Date.now();
               resentRounds++;
+              resentThisRound++;
               log(`round ${round}: not applied after ${RESEND_AFTER_MS / 1000} s, sent again`);
               await sendRound(round, true);
             }
+            // Applied, as the senders can see it: every plan on this version, every visit and the
+            // discharge on the server.
             for (const p of stream.people) {
               const current = await fhir.read<CarePlan>('CarePlan', stream.planIds.get(p.tag)!);
-              if (!current.description?.endsWith(`version ${round}`)) {
+              const visit = `VIS-${p.tag}-${round}`;
+              if (
+                !current.description?.endsWith(`version ${round}`) ||
+                (await fhir.search<Encounter>('Encounter', { identifier: visit })).length === 0
+              ) {
                 return false;
               }
             }
-            return true;
+            const admitted = stream.people[round % stream.people.length]!;
+            const [admission] = await fhir.search<Encounter>('Encounter', {
+              identifier: `${IDENTIFIER_BASE}/sid/northside-bh/visit|ADM-${admitted.tag}-${round}`,
+            });
+            // A discharge still not applied after two resends is left to the final checks, which
+            // name it, rather than holding the run until it times out.
+            return admission?.status === 'finished' || resentThisRound >= 2;
           },
           scale.settleMs,
         ),
