@@ -677,8 +677,13 @@ async function verify(
     notOnLatest: 0,
   };
   const acks = { expected: 0, matching: 0, missing: 0, duplicated: 0 };
-  const failedIngest = (await queues.ingestQueue.getFailed(0, -1)).length;
-  records.deadLettered = failedIngest;
+  const failedIngest = await queues.ingestQueue.getFailed(0, -1);
+  records.deadLettered = failedIngest.length;
+  for (const job of failedIngest) {
+    problems.push(
+      `dead letter ${job.id} (${job.data.format} ${job.data.location}): ${job.failedReason?.slice(0, 200)}`,
+    );
+  }
 
   for (const p of stream.people) {
     const planId = stream.planIds.get(p.tag)!;

@@ -4,6 +4,7 @@ import { parseHl7DateTime } from './hl7-datetime.js';
 import { decodeHl7Bytes, readHeader, splitMessages } from './normalize.js';
 import {
   ADT_TRIGGERS,
+  PERSON_TRIGGERS,
   type AdtAddress,
   type AdtIdentifier,
   type AdtLocation,
@@ -33,8 +34,9 @@ const GENDER: Readonly<Record<string, AdtPatient['gender']>> = {
  * message ends up accepted or rejected with field-level issues (`MSH-9`, `PID-3`, `PV1-44`);
  * one bad message never sinks the others. Text before the first MSH is rejected too.
  *
- * Accepted: ADT^A01, A03, A04, A08, A11, A13 with MSH-10, MSH-12, PID-3 and valid timestamps;
- * a PV1 with PV1-2 except for A08 (a demographics-only update).
+ * Accepted: the ADT triggers of {@link ADT_TRIGGERS} with MSH-10, MSH-12, PID-3 and valid
+ * timestamps; a PV1 with PV1-2 except for A08 (which may update demographics only) and the
+ * person-level A28 and A31 (whose PV1, often sent empty, is not read).
  */
 export function parseAdtBatch(input: string | Buffer): ParseResult<AdtMessage> {
   const text = typeof input === 'string' ? input : decodeHl7Bytes(input);
@@ -176,6 +178,9 @@ function readVisit(
   trigger: AdtTrigger,
   issues: FieldIssue[],
 ): AdtVisit | undefined {
+  if (PERSON_TRIGGERS.has(trigger)) {
+    return undefined;
+  }
   if (!fields.hasContent('PV1')) {
     if (trigger !== 'A08') {
       issues.push({ field: 'PV1', message: `segment PV1 with the visit is required for ADT^${trigger}` });

@@ -5,9 +5,29 @@
  * @see https://www.hl7.org/implement/standards/product_brief.cfm?product_id=185 (HL7 v2.x, chapter 3: ADT)
  */
 
-/** The ADT trigger events the hub handles. */
-export const ADT_TRIGGERS = ['A01', 'A03', 'A04', 'A08', 'A11', 'A13'] as const;
+/**
+ * The ADT trigger events the hub handles: visits (admit, transfer, discharge, register, pre-admit,
+ * changes of patient class, update, cancellations) and the person-level events that carry no visit
+ * (add and update person information).
+ */
+export const ADT_TRIGGERS = [
+  'A01',
+  'A02',
+  'A03',
+  'A04',
+  'A05',
+  'A06',
+  'A07',
+  'A08',
+  'A11',
+  'A13',
+  'A28',
+  'A31',
+] as const;
 export type AdtTrigger = (typeof ADT_TRIGGERS)[number];
+
+/** Triggers about the person, not a visit: a PV1 they carry (often empty) is not read. */
+export const PERSON_TRIGGERS: ReadonlySet<AdtTrigger> = new Set(['A28', 'A31']);
 
 /**
  * An HL7 TS/DTM value in ISO 8601, at the precision it was sent (`2024`, `2024-03`, `2024-03-01`,

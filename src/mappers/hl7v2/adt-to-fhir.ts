@@ -97,8 +97,7 @@ export function adtToFhir(msg: AdtMessage, ctx: MappingContext): MappedRecord {
     const identifier = encounterIdentifier(msg, visit, ctx);
     const encounterClass = classOf(visit.patientClass, ctx);
     const status = statusOf(msg, visit, encounterClass);
-    const start =
-      visit.admitTime ?? (msg.trigger === 'A01' || msg.trigger === 'A04' ? msg.eventTime : undefined);
+    const start = visit.admitTime ?? (ARRIVALS.has(msg.trigger) ? msg.eventTime : undefined);
     const end = status === 'finished' ? (visit.dischargeTime ?? msg.eventTime) : undefined;
     const period: Period = { ...(start ? { start: time(start) } : {}), ...(end ? { end: time(end) } : {}) };
     const participant = visit.attending.map((staff) => attendingOf(staff, ctx));
@@ -286,17 +285,27 @@ function classOf(patientClass: string, ctx: MappingContext): Coding {
   return display ? { system: V3_ACT_CODE, code, display } : { system: V2_PATIENT_CLASS, code: patientClass };
 }
 
+/** Triggers whose event time is when the stay began, when PV1-44 does not say. */
+const ARRIVALS: ReadonlySet<string> = new Set(['A01', 'A04', 'A06']);
+
 function statusOf(msg: AdtMessage, visit: AdtVisit, encounterClass: Coding): Encounter['status'] {
   switch (msg.trigger) {
     case 'A01':
+    case 'A02': // transferred: still there, elsewhere
     case 'A04': // registration of an outpatient/ED visit: the patient is there
+    case 'A06': // an outpatient now admitted
+    case 'A07': // an inpatient now seen as an outpatient
     case 'A13': // discharge cancelled: the stay goes on
       return 'in-progress';
+    case 'A05': // pre-admission: the stay is planned
+      return 'planned';
     case 'A03':
       return 'finished';
     case 'A11':
       return 'cancelled';
     case 'A08': // an update says where the visit stands through its own fields
+    case 'A28': // person-level: the adapter reads no visit for these
+    case 'A31':
       if (visit.dischargeTime) {
         return 'finished';
       }
@@ -308,6 +317,7 @@ function eventOf(msg: AdtMessage, visit: AdtVisit, encounter: string): HubEvent 
   switch (msg.trigger) {
     case 'A01':
     case 'A04':
+    case 'A06':
       return { type: 'admission', at: visit.admitTime ?? msg.eventTime, encounter };
     case 'A03':
       return { type: 'discharge', at: visit.dischargeTime ?? msg.eventTime, encounter };
@@ -315,7 +325,12 @@ function eventOf(msg: AdtMessage, visit: AdtVisit, encounter: string): HubEvent 
       return { type: 'admission-cancelled', at: msg.eventTime, encounter };
     case 'A13':
       return { type: 'discharge-cancelled', at: msg.eventTime, encounter };
+    case 'A02':
+    case 'A05':
+    case 'A07':
     case 'A08':
+    case 'A28':
+    case 'A31':
       return undefined;
   }
 }

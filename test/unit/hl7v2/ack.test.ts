@@ -40,15 +40,15 @@ describe('buildAck', () => {
   });
 
   it('uses ERR-1 before v2.5 and the v2.3 message type form', () => {
-    const old = MSH.replace('2.5.1', '2.3').replace('ADT^A01^ADT_A01', 'ADT^A28');
+    const old = MSH.replace('2.5.1', '2.3').replace('ADT^A01^ADT_A01', 'ADT^A17');
     const ack = buildAck(old, {
       code: 'AR',
       at,
-      issues: [{ field: 'MSH-9', message: 'trigger A28 not supported' }],
+      issues: [{ field: 'MSH-9', message: 'trigger A17 not supported' }],
     });
     expect(segments(ack)).toEqual([
-      'MSH|^~\\&|HUB|CARECOORD|BHEHR|RIVERBEND^1.2.3^ISO|20250310143005+0000||ACK^A28|ACKCTRL-1|T|2.3',
-      'MSA|AR|CTRL-1|trigger A28 not supported',
+      'MSH|^~\\&|HUB|CARECOORD|BHEHR|RIVERBEND^1.2.3^ISO|20250310143005+0000||ACK^A17|ACKCTRL-1|T|2.3',
+      'MSA|AR|CTRL-1|trigger A17 not supported',
       'ERR|MSH^1^9^201&Unsupported event code&HL70357',
     ]);
   });
@@ -97,7 +97,7 @@ describe('ackCodeFor / ackForParseResult', () => {
     expect(ackForParseResult(good, parseAdtBatch(good), at)).toContain('MSA|AA|CTRL-1\r');
     const bad = [MSH, 'PID|1||', PV1].join('\r');
     expect(ackForParseResult(bad, parseAdtBatch(bad), at)).toContain('MSA|AE|CTRL-1|');
-    const unsupported = bad.replace('ADT^A01', 'ADT^A28');
+    const unsupported = bad.replace('ADT^A01', 'ADT^A17');
     expect(ackForParseResult(unsupported, parseAdtBatch(unsupported), at)).toContain('MSA|AR|CTRL-1|');
   });
 });

@@ -84,6 +84,18 @@ describe('adtToFhir', () => {
       { start },
       [['discharge-cancelled', '2025-03-12T10:00:00+00:00']],
     ]);
+    expect(outcome('A02')).toEqual(['in-progress', { start }, []]);
+    expect(outcome('A05')).toEqual(['planned', { start }, []]);
+    expect(outcome('A06')).toEqual(['in-progress', { start }, [['admission', start]]]);
+    expect(outcome('A07')).toEqual(['in-progress', { start }, []]);
+  });
+
+  it('writes no Encounter for the person-level A28 and A31, even with a PV1', () => {
+    for (const trigger of ['A28', 'A31']) {
+      const mapped = adtToFhir(adt(trigger, 'EVN||20250312100000', PID, pv1({ 2: 'O', 19: 'V9' })), ctx);
+      expect(mapped.writes.filter((w) => w.resource.resourceType === 'Encounter')).toEqual([]);
+      expect(mapped.events).toEqual([]);
+    }
   });
 
   it('uses the event time for a discharge without PV1-45, and the partner zone for local times', () => {

@@ -229,6 +229,13 @@ describe('parseAdtBatch: real-world quirks', () => {
     expect(patient('2').gender).toBeUndefined();
   });
 
+  it('reads no visit for the person-level A28 and A31, whatever their PV1 says', () => {
+    for (const type of ['ADT^A28^ADT_A05', 'ADT^A31^ADT_A05']) {
+      expect(only(message(MSH.replace('ADT^A01^ADT_A01', type), PID, 'PV1|1|')).visit).toBeUndefined();
+      expect(only(message(MSH.replace('ADT^A01^ADT_A01', type), PID)).visit).toBeUndefined();
+    }
+  });
+
   it('treats an A08 without PV1 content as a demographics-only update', () => {
     const record = only(message(MSH.replace('ADT^A01', 'ADT^A08'), PID, 'PV1|1|^^^^^||||^^^^^^^^'));
     expect(record.visit).toBeUndefined();
@@ -237,7 +244,10 @@ describe('parseAdtBatch: real-world quirks', () => {
 
 describe('parseAdtBatch: rejections name the field', () => {
   it.each([
-    ['ADT^A28^ADT_A05', 'trigger A28 not supported (supported: A01, A03, A04, A08, A11, A13)'],
+    [
+      'ADT^A17^ADT_A17',
+      'trigger A17 not supported (supported: A01, A02, A03, A04, A05, A06, A07, A08, A11, A13, A28, A31)',
+    ],
     ['ORU^R01', 'message type ORU not supported (only ADT)'],
     ['', 'message type is required'],
   ])('MSH-9 %s', (type, text) => {
@@ -320,7 +330,7 @@ describe('parseAdtBatch: rejections name the field', () => {
 describe('parseAdtBatch: batches', () => {
   it('accepts the good messages and rejects the bad one of a batch', () => {
     const good1 = message(MSH, EVN, PID, PV1);
-    const bad = message(MSH.replace('CTRL-1', 'CTRL-2').replace('ADT^A01^ADT_A01', 'ADT^A28'), PID);
+    const bad = message(MSH.replace('CTRL-1', 'CTRL-2').replace('ADT^A01^ADT_A01', 'ADT^A17'), PID);
     const good2 = message(MSH.replace('CTRL-1', 'CTRL-3').replace('ADT^A01', 'ADT^A03'), PID, PV1);
     const result = parseAdtBatch([good1, bad, good2].join('\r\n'));
     expect(result.accepted.map((a) => [a.location, a.record.trigger])).toEqual([
@@ -331,7 +341,7 @@ describe('parseAdtBatch: batches', () => {
       {
         location: 'message 2 (MSH-10 CTRL-2)',
         sourceId: 'CTRL-2',
-        issues: [{ field: 'MSH-9', message: expect.stringContaining('A28') }],
+        issues: [{ field: 'MSH-9', message: expect.stringContaining('A17') }],
         raw: bad,
       },
     ]);
