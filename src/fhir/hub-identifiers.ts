@@ -4,6 +4,7 @@ import type { Identifier } from 'fhir/r4.js';
 export type HubRecordKind =
   | 'care-team'
   | 'care-team-notice'
+  | 'merge-notice'
   | 'careplan'
   | 'plan-change-notice'
   | 'ack-task'

@@ -18,6 +18,27 @@ export class ParticipantConflictError extends HubError {
   }
 }
 
+/**
+ * The Patients a search found, each merged one (a `replaced-by` link, left by an HL7 A40) replaced
+ * by the one it was merged into, once each: a record carrying a merged record's identifiers is
+ * about the survivor.
+ */
+async function survivorsOf(fhir: FhirGateway, found: readonly Patient[]): Promise<Patient[]> {
+  const byId = new Map<string, Patient>();
+  for (let patient of found) {
+    for (let hops = 0; hops < 5; hops++) {
+      const next = patient.link?.find((l) => l.type === 'replaced-by')?.other.reference;
+      const id = /^Patient\/([^/]+)$/.exec(next ?? '')?.[1];
+      if (!id) {
+        break;
+      }
+      patient = byId.get(id) ?? (await fhir.read<Patient>('Patient', id));
+    }
+    byId.set(patient.id!, patient);
+  }
+  return [...byId.values()];
+}
+
 /** Systems of which a person has exactly one value (a second value means a different person). */
 const SINGLE_VALUE_SYSTEMS_SUFFIX = ['/sid/medicaid', 'us-ssn'];
 
@@ -52,7 +73,7 @@ export async function resolveParticipant(
   const query = usable.map((i) => `${i.system}|${i.value}`).join(',');
 
   for (let attempt = 0; ; attempt++) {
-    const matches = await fhir.search<Patient>('Patient', { identifier: query });
+    const matches = await survivorsOf(fhir, await fhir.search<Patient>('Patient', { identifier: query }));
     if (matches.length > 1) {
       // Which participants is for staff to see in the identity review, not for the sender.
       throw new ParticipantConflictError(

@@ -16,6 +16,7 @@ import type { FhirGateway } from '../fhir/fhir-gateway.js';
 import type { CareTeamMember, HubEvent, MappedRecord, ResourceWrite } from '../mappers/types.js';
 import { PARTICIPANT_REF } from '../mappers/types.js';
 import type { IdentityLock } from './identity-lock.js';
+import { mergeParticipant } from './merge-participant.js';
 import { resolveParticipant } from './participant-resolver.js';
 import { versionedPlanEntry } from './plan-concurrency.js';
 import { orderedEntry, type OrderedWrite } from './source-order.js';
@@ -67,6 +68,9 @@ export async function writeMappedRecord(
     identityLock,
   );
   const patient = `Patient/${patientId}`;
+  if (mapped.participant.merged) {
+    await mergeParticipant(fhir, identifierBase, patientId, mapped.participant.merged, source.receivedAt);
+  }
   const earlier = await earlierWrite(fhir, mapped, source, patient);
   if (earlier) {
     return earlier;

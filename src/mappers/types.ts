@@ -84,6 +84,11 @@ export interface MappedRecord {
     readonly identifiers: readonly Identifier[];
     /** Demographics to create the Patient with, or to add to it (name, birth date, ...). */
     readonly demographics?: Patient;
+    /**
+     * A merge (HL7 A40): the identifiers of another record of the same person, whose Patient the
+     * writer retires into this participant (docs/architecture.md, "Merges").
+     */
+    readonly merged?: readonly Identifier[];
   };
   readonly writes: readonly ResourceWrite[];
   /**

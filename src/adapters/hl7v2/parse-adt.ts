@@ -4,6 +4,7 @@ import { parseHl7DateTime } from './hl7-datetime.js';
 import { decodeHl7Bytes, readHeader, splitMessages } from './normalize.js';
 import {
   ADT_TRIGGERS,
+  MERGE_TRIGGERS,
   PERSON_TRIGGERS,
   type AdtAddress,
   type AdtIdentifier,
@@ -101,6 +102,7 @@ function parseOne(raw: string, index: number): ParsedRecord<AdtMessage> | Reject
     }
     const patient = readPatient(fields, times, issues);
     const visit = readVisit(fields, times, trigger, issues);
+    const merged = MERGE_TRIGGERS.has(trigger) ? readMerged(fields, issues) : undefined;
     if (issues.length > 0 || eventTime === undefined || patient === undefined) {
       return reject(issues, controlId || undefined);
     }
@@ -116,6 +118,7 @@ function parseOne(raw: string, index: number): ParsedRecord<AdtMessage> | Reject
       eventTime,
       patient,
       ...(visit ? { visit } : {}),
+      ...(merged ? { merged } : {}),
       raw,
     };
     return { location: `message ${index} (MSH-10 ${controlId})`, sourceId: controlId, record };
@@ -142,17 +145,29 @@ function readTrigger(fields: MessageFields, issues: FieldIssue[]): AdtTrigger | 
   return undefined;
 }
 
+/** One CX identifier (PID-3, MRG-1): id, assigning authority, type code; none when it has no id. */
+function readCx(rep: HL7Node): AdtIdentifier[] {
+  const id = component(rep, 1);
+  const assigningAuthority = component(rep, 4) || component(rep, 4, 2);
+  const typeCode = component(rep, 5);
+  return id ? [{ id, ...opt({ assigningAuthority, typeCode }) }] : [];
+}
+
+/** MRG-1, the identifiers of the record merged away (MRG-4, its v2.3 single form, as a fallback). */
+function readMerged(fields: MessageFields, issues: FieldIssue[]): AdtIdentifier[] {
+  const merged = [...fields.repetitions('MRG', 1), ...fields.repetitions('MRG', 4)].flatMap(readCx);
+  if (merged.length === 0) {
+    issues.push({ field: 'MRG-1', message: 'a merge must name the merged record (MRG-1)' });
+  }
+  return merged;
+}
+
 function readPatient(fields: MessageFields, times: TimeReader, issues: FieldIssue[]): AdtPatient | undefined {
   if (!fields.has('PID')) {
     issues.push({ field: 'PID', message: 'segment PID is required' });
     return undefined;
   }
-  const identifiers = fields.repetitions('PID', 3).flatMap((rep): AdtIdentifier[] => {
-    const id = component(rep, 1);
-    const assigningAuthority = component(rep, 4) || component(rep, 4, 2);
-    const typeCode = component(rep, 5);
-    return id ? [{ id, ...opt({ assigningAuthority, typeCode }) }] : [];
-  });
+  const identifiers = fields.repetitions('PID', 3).flatMap(readCx);
   if (identifiers.length === 0) {
     issues.push({ field: 'PID-3', message: 'at least one patient identifier (PID-3.1) is required' });
   }

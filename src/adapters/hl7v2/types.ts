@@ -23,11 +23,19 @@ export const ADT_TRIGGERS = [
   'A13',
   'A28',
   'A31',
+  'A34',
+  'A40',
 ] as const;
 export type AdtTrigger = (typeof ADT_TRIGGERS)[number];
 
 /** Triggers about the person, not a visit: a PV1 they carry (often empty) is not read. */
-export const PERSON_TRIGGERS: ReadonlySet<AdtTrigger> = new Set(['A28', 'A31']);
+export const PERSON_TRIGGERS: ReadonlySet<AdtTrigger> = new Set(['A28', 'A31', 'A34', 'A40']);
+
+/**
+ * Merges: the person of PID absorbs the record MRG-1 names (A40, "merge patient - patient
+ * identifier list"; A34, its older form).
+ */
+export const MERGE_TRIGGERS: ReadonlySet<AdtTrigger> = new Set(['A34', 'A40']);
 
 /**
  * An HL7 TS/DTM value in ISO 8601, at the precision it was sent (`2024`, `2024-03`, `2024-03-01`,
@@ -156,6 +164,8 @@ export interface AdtMessage {
   readonly patient: AdtPatient;
   /** Absent when the message has no PV1 or an empty one (allowed for A08 only). */
   readonly visit?: AdtVisit;
+  /** A merge (A34, A40): the identifiers of the record merged into the PID's (MRG-1). */
+  readonly merged?: readonly AdtIdentifier[];
   /**
    * The message as received, segments separated by `\r` (line endings, a BOM and trailing
    * spaces normalised), for replay.

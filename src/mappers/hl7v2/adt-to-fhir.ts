@@ -135,6 +135,9 @@ export function adtToFhir(msg: AdtMessage, ctx: MappingContext): MappedRecord {
     participant: {
       identifiers: participantIdentifiers(msg.patient, ctx),
       demographics: demographicsOf(msg.patient, ctx),
+      ...(msg.merged
+        ? { merged: participantIdentifiers({ ...msg.patient, identifiers: msg.merged }, ctx) }
+        : {}),
     },
     writes: writes.map((w) => ({ ...w, sourceTime })),
     orderedAsOne: true,
@@ -306,6 +309,8 @@ function statusOf(msg: AdtMessage, visit: AdtVisit, encounterClass: Coding): Enc
     case 'A08': // an update says where the visit stands through its own fields
     case 'A28': // person-level: the adapter reads no visit for these
     case 'A31':
+    case 'A34':
+    case 'A40':
       if (visit.dischargeTime) {
         return 'finished';
       }
@@ -331,6 +336,8 @@ function eventOf(msg: AdtMessage, visit: AdtVisit, encounter: string): HubEvent 
     case 'A08':
     case 'A28':
     case 'A31':
+    case 'A34':
+    case 'A40':
       return undefined;
   }
 }

@@ -236,6 +236,17 @@ describe('parseAdtBatch: real-world quirks', () => {
     }
   });
 
+  it('reads the merged record of an A40 from MRG-1, and refuses a merge that names none', () => {
+    const a40 = MSH.replace('ADT^A01^ADT_A01', 'ADT^A40^ADT_A39');
+    expect(only(message(a40, PID, 'MRG|OLD-7^^^RB^MR~MCD-9^^^MCD^MA')).merged).toEqual([
+      { id: 'OLD-7', assigningAuthority: 'RB', typeCode: 'MR' },
+      { id: 'MCD-9', assigningAuthority: 'MCD', typeCode: 'MA' },
+    ]);
+    expect(issuesOf(message(a40, PID))).toEqual([
+      { field: 'MRG-1', message: 'a merge must name the merged record (MRG-1)' },
+    ]);
+  });
+
   it('treats an A08 without PV1 content as a demographics-only update', () => {
     const record = only(message(MSH.replace('ADT^A01', 'ADT^A08'), PID, 'PV1|1|^^^^^||||^^^^^^^^'));
     expect(record.visit).toBeUndefined();
@@ -246,7 +257,7 @@ describe('parseAdtBatch: rejections name the field', () => {
   it.each([
     [
       'ADT^A17^ADT_A17',
-      'trigger A17 not supported (supported: A01, A02, A03, A04, A05, A06, A07, A08, A11, A13, A28, A31)',
+      'trigger A17 not supported (supported: A01, A02, A03, A04, A05, A06, A07, A08, A11, A13, A28, A31, A34, A40)',
     ],
     ['ORU^R01', 'message type ORU not supported (only ADT)'],
     ['', 'message type is required'],
