@@ -40,6 +40,8 @@ export interface SkippedRecord {
   readonly location: string;
   readonly sourceId?: string;
   readonly reason: string;
+  /** The sender asked for something the hub will not do (a warning, not information). */
+  readonly warning?: boolean;
 }
 
 /** What an adapter returns for a batch: valid records go on even when others are rejected. */

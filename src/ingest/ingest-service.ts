@@ -30,7 +30,7 @@ export type RecordResult =
       /** Refused by the write boundary (what the sender may write), not for its content. */
       forbidden?: boolean;
     }
-  | { status: 'skipped'; location: string; sourceId?: string; reason: string };
+  | { status: 'skipped'; location: string; sourceId?: string; reason: string; warning?: boolean };
 
 /** The answer to one ingest call: every record of the batch, accepted or rejected. */
 export interface IngestReport {
@@ -168,6 +168,7 @@ export class IngestService {
         location: r.location,
         ...(r.sourceId ? { sourceId: r.sourceId } : {}),
         reason: r.reason,
+        ...(r.warning ? { warning: true } : {}),
       });
     }
     this.deps.logger.info(
@@ -191,7 +192,11 @@ export class IngestService {
   ): readonly BoundaryViolation[] {
     let mapped;
     try {
-      mapped = this.deps.formats[format]!.map(record, { partner, identifierBase: this.deps.identifierBase });
+      mapped = this.deps.formats[format]!.map(record, {
+        partner,
+        identifierBase: this.deps.identifierBase,
+        partnerIds: this.deps.partners.all().map((p) => p.id),
+      });
     } catch {
       return [];
     }
@@ -348,8 +353,8 @@ export function reportToOutcome(report: IngestReport): OperationOutcome {
         break;
       case 'skipped':
         issues.push({
-          severity: 'information',
-          code: 'informational',
+          severity: r.warning ? 'warning' : 'information',
+          code: r.warning ? 'business-rule' : 'informational',
           diagnostics: `${r.location}: skipped (${r.reason})`,
         });
         break;

@@ -5,6 +5,8 @@ import type {
   CareTeam,
   CareTeamParticipant,
   Communication,
+  FhirResource,
+  Patient,
   Provenance,
   Resource,
 } from 'fhir/r4.js';
@@ -16,6 +18,7 @@ import type { FhirGateway } from '../fhir/fhir-gateway.js';
 import type { CareTeamMember, HubEvent, MappedRecord, ResourceWrite } from '../mappers/types.js';
 import { PARTICIPANT_REF } from '../mappers/types.js';
 import type { IdentityLock } from './identity-lock.js';
+import { groundReferences } from './ground-references.js';
 import { mergeParticipant } from './merge-participant.js';
 import { resolveParticipant } from './participant-resolver.js';
 import { versionedPlanEntry } from './plan-concurrency.js';
@@ -55,12 +58,13 @@ const MAX_CONFLICT_RETRIES = 3;
  */
 export async function writeMappedRecord(
   fhir: FhirGateway,
-  mapped: MappedRecord,
+  sent: MappedRecord,
   source: SourceRecord,
   identifierBase: string,
   beforeWrite?: (patient: string) => Promise<void>,
   identityLock?: IdentityLock,
 ): Promise<WriteOutcome> {
+  const mapped = await grounded(fhir, sent, identifierBase, source.partnerId);
   const { patientId } = await resolveParticipant(
     fhir,
     mapped.participant.identifiers,
@@ -86,6 +90,29 @@ export async function writeMappedRecord(
       throw err;
     }
   }
+}
+
+/** The record with its dangling relative references made logical (ingest/ground-references.ts). */
+async function grounded(
+  fhir: FhirGateway,
+  mapped: MappedRecord,
+  identifierBase: string,
+  partnerId: string,
+): Promise<MappedRecord> {
+  const { demographics } = mapped.participant;
+  const values = await groundReferences<unknown>(
+    fhir,
+    [...mapped.writes.map((w) => w.resource), demographics],
+    (type, id) => ({ system: `${identifierBase}/sid/${partnerId}/${type}`, value: id }),
+  );
+  return {
+    ...mapped,
+    participant: {
+      ...mapped.participant,
+      ...(demographics ? { demographics: values.at(-1) as Patient } : {}),
+    },
+    writes: mapped.writes.map((w, i) => ({ ...w, resource: values[i] as FhirResource })),
+  };
 }
 
 async function writeOnce(

@@ -2,6 +2,7 @@ import type { Identifier, Reference } from 'fhir/r4.js';
 import { createHash } from 'node:crypto';
 import type { PartnerConfig, PartnerRegistry } from '../config/partners.js';
 import { HubError } from '../errors/hub-error.js';
+import { INBOUND_WRITABLE } from '../fhir/inbound-writable.js';
 import type { MappedRecord, ResourceWrite } from '../mappers/types.js';
 
 /**
@@ -25,26 +26,7 @@ import type { MappedRecord, ResourceWrite } from '../mappers/types.js';
  * - Care team: a record puts only its own agency (or its staff) on the care team, and only through
  *   the record kinds its partner file names (`inbound.careTeamJoins`).
  */
-export const INBOUND_WRITABLE: ReadonlySet<string> = new Set([
-  'AllergyIntolerance',
-  'Appointment',
-  'CarePlan',
-  'ClaimResponse',
-  'Communication',
-  'Condition',
-  'DocumentReference',
-  'Encounter',
-  'EpisodeOfCare',
-  'Flag',
-  'Goal',
-  'MedicationRequest',
-  'MedicationStatement',
-  'Observation',
-  'Procedure',
-  'QuestionnaireResponse',
-  'ServiceRequest',
-  'Task',
-]);
+export { INBOUND_WRITABLE };
 
 /**
  * Task codes only the hub issues: a partner-made "acknowledge plan change" Task would be taken for

@@ -1,108 +1,373 @@
 import { createHash } from 'node:crypto';
-import type { FhirMessageRecord, JsonResource } from '../fhir-message/parse-message.js';
-import type { FieldIssue, ParseResult } from '../types.js';
+import { HUB_OWNED, INBOUND_WRITABLE } from '../../fhir/inbound-writable.js';
+import type {
+  FhirEntry,
+  FhirMessageRecord,
+  JsonResource,
+  OutsideTarget,
+} from '../fhir-message/parse-message.js';
+import type { FieldIssue, ParseResult, RejectedRecord, SkippedRecord } from '../types.js';
 
-/** `identifier=system|value` in a conditional URL or `ifNoneExist`. */
-const IDENTIFIER_CONDITION = /(?:^|[?&])identifier=([^&|]+)\|([^&]+)/;
+/** `identifier=system|value` in a conditional URL or `ifNoneExist` (system possibly empty). */
+const IDENTIFIER_CONDITION = /(?:^|[?&])identifier=([^&|]*)\|([^&]+)/;
+/** `urn:uuid:<uuid>`, any case. */
+const URN_UUID = /^urn:uuid:([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/i;
+/** Elements by which a resource says whose it is. */
+const PARTICIPANT_ELEMENTS = ['subject', 'patient', 'for', 'beneficiary'] as const;
+
+/** One entry as read: what it writes, under which identity, and about whom. */
+interface ReadEntry {
+  readonly index: number;
+  readonly fullUrl?: string;
+  readonly resource: JsonResource;
+  /** The sender's logical id, when the resource carries no identifier of its own. */
+  readonly identity?: string;
+  /** Keys other entries may use to point at it: fullUrl, `Type/id`, the conditional URL. */
+  readonly keys: readonly string[];
+}
 
 /**
- * Reads a FHIR transaction Bundle from an agency EHR as one record (a transaction is all or
- * nothing, and the hub keeps it so: it is written in one transaction). Entries may create or
- * update (POST, PUT, conditional forms included); reads and deletes are refused, since partners
- * retire shared records by status, not by deleting them. Every resource needs an identifier, its
- * own or the one its conditional URL (`Patient?identifier=sys|val`, `ifNoneExist`) names, and the
- * participant must be in it as a Patient. Problems name the entry (`Bundle.entry[2].request.method`).
+ * Reads a FHIR `transaction` or `batch` Bundle, or a single resource, as the FHIR specification
+ * defines them (README, "FHIR transactions and batches"):
+ * - identity: a resource's own identifier; else the identifier its conditional URL or
+ *   `ifNoneExist` names; else the sender's logical id (`PUT Type/id`, a `urn:uuid` fullUrl, the
+ *   id of a lone resource), which the mapper scopes to the sender, so a resend is an update and two
+ *   partners' `Patient/123` never meet. A `POST` with none of these has no stable identity and is
+ *   refused;
+ * - a transaction is one record, all or nothing; a batch (or a lone resource) is one record per
+ *   participant, and a bad entry is refused alone;
+ * - resources the hub does not coordinate (Claim, Immunization, Practitioner, ...) are skipped, each
+ *   reported; references to them, and to anything outside the bundle, stay as logical references.
+ * Reads and deletes are refused: partners retire shared records by status.
  * @see https://hl7.org/fhir/R4/http.html#transaction
  */
 export function parseFhirTransaction(body: Buffer): ParseResult<FhirMessageRecord> {
-  const raw = body.toString('utf8');
-  let bundle: Record<string, unknown>;
+  const raw = body.toString('utf8').replace(/^\uFEFF/, '');
+  let parsed: Record<string, unknown>;
   try {
-    bundle = JSON.parse(raw) as Record<string, unknown>;
+    parsed = JSON.parse(raw) as Record<string, unknown>;
   } catch (err) {
-    return rejectAll([{ field: 'Bundle', message: `not valid JSON: ${(err as Error).message}` }], raw);
+    return rejectAll(
+      'transaction',
+      [{ field: 'Bundle', message: `not valid JSON: ${(err as Error).message}` }],
+      raw,
+    );
   }
-  if (bundle?.resourceType !== 'Bundle' || bundle.type !== 'transaction') {
-    return rejectAll([{ field: 'Bundle.type', message: 'must be a Bundle of type "transaction"' }], raw);
+  if (parsed?.resourceType !== 'Bundle') {
+    return typeof parsed?.resourceType === 'string'
+      ? readBatch(
+          loneResource(parsed as JsonResource),
+          `${parsed.resourceType} ${String(parsed.id ?? '')}`.trim(),
+          raw,
+        )
+      : rejectAll('transaction', [{ field: 'resourceType', message: 'is not a FHIR resource' }], raw);
   }
-  const identifier = bundle.identifier as { value?: string } | undefined;
+  if (parsed.type !== 'transaction' && parsed.type !== 'batch') {
+    return rejectAll(
+      'transaction',
+      [{ field: 'Bundle.type', message: 'must be "transaction" or "batch" (a request Bundle)' }],
+      raw,
+    );
+  }
+  const identifier = parsed.identifier as { value?: string } | undefined;
   const sourceId =
     identifier?.value ??
-    (typeof bundle.id === 'string' ? bundle.id : createHash('sha256').update(raw).digest('hex').slice(0, 32));
-  const issues: FieldIssue[] = [];
-  const entries: Array<{ fullUrl?: string; resource: JsonResource }> = [];
-  const list = Array.isArray(bundle.entry) ? (bundle.entry as Array<Record<string, unknown>>) : [];
+    (typeof parsed.id === 'string' ? parsed.id : createHash('sha256').update(raw).digest('hex').slice(0, 32));
+  const list = Array.isArray(parsed.entry) ? (parsed.entry as Array<Record<string, unknown>>) : [];
   if (list.length === 0) {
-    issues.push({ field: 'Bundle.entry', message: 'the transaction holds no entry' });
+    return rejectAll(
+      `${parsed.type} ${sourceId}`,
+      [{ field: 'Bundle.entry', message: 'the Bundle holds no entry' }],
+      raw,
+    );
   }
-  list.forEach((entry, i) => {
-    const where = `Bundle.entry[${i}]`;
-    const request = entry.request as { method?: string; url?: string; ifNoneExist?: string } | undefined;
-    const resource = entry.resource as JsonResource | undefined;
-    if (request?.method !== 'POST' && request?.method !== 'PUT') {
-      issues.push({
-        field: `${where}.request.method`,
-        message: `${request?.method ?? '(none)'} is not accepted: send POST or PUT (retire records by status, not DELETE)`,
-      });
-      return;
+  return parsed.type === 'transaction'
+    ? readTransaction(list, sourceId, raw)
+    : readBatch(list, `batch ${sourceId}`, raw);
+}
+
+function loneResource(resource: JsonResource): Array<Record<string, unknown>> {
+  return [
+    {
+      resource,
+      request: resource.id
+        ? { method: 'PUT', url: `${resource.resourceType}/${resource.id}` }
+        : { method: 'POST', url: resource.resourceType },
+    },
+  ];
+}
+
+/** A transaction: every entry is written together or none is. */
+function readTransaction(
+  list: Array<Record<string, unknown>>,
+  sourceId: string,
+  raw: string,
+): ParseResult<FhirMessageRecord> {
+  const location = `transaction ${sourceId}`;
+  const issues: FieldIssue[] = [];
+  const read = list.flatMap((entry, index) => {
+    const result = readEntry(entry, index);
+    if ('issue' in result) {
+      issues.push(result.issue);
+      return [];
     }
-    if (!resource || typeof resource.resourceType !== 'string') {
-      issues.push({ field: `${where}.resource`, message: 'is missing or has no resourceType' });
-      return;
-    }
-    if (!(request.url ?? '').startsWith(resource.resourceType)) {
-      issues.push({ field: `${where}.request.url`, message: `must address ${resource.resourceType}` });
-      return;
-    }
-    if (resource.resourceType === 'Patient' && entries.some((e) => e.resource.resourceType === 'Patient')) {
-      issues.push({
-        field: `${where}.resource`,
-        message:
-          'a transaction is about one participant: a second Patient is not accepted (send one per person)',
-      });
-      return;
-    }
-    const own = (resource.identifier ?? []).some((id) => id.system && id.value);
-    const condition =
-      IDENTIFIER_CONDITION.exec(request.url ?? '') ??
-      IDENTIFIER_CONDITION.exec(`?${request.ifNoneExist ?? ''}`);
-    if (!own && !condition) {
-      issues.push({
-        field: `${where}.resource.identifier`,
-        message: `${resource.resourceType} needs an identifier (or a conditional URL on one) so it can be written idempotently`,
-      });
-      return;
-    }
-    const withIdentifier = own
-      ? resource
-      : {
-          ...resource,
-          identifier: [
-            { system: decodeURIComponent(condition![1]!), value: decodeURIComponent(condition![2]!) },
-          ],
-        };
-    entries.push({
-      ...(typeof entry.fullUrl === 'string' ? { fullUrl: entry.fullUrl } : {}),
-      resource: withIdentifier,
-    });
+    return [result];
   });
-  if (issues.length === 0 && !entries.some((e) => e.resource.resourceType === 'Patient')) {
+  const { kept, skipped, outside } = splitCoordinated(read, location);
+  const patients = kept.filter((e) => e.resource.resourceType === 'Patient');
+  if (patients.length > 1) {
+    issues.push({
+      field: `Bundle.entry[${patients[1]!.index}].resource`,
+      message:
+        'a transaction is about one participant: a second Patient is not accepted (send one per person)',
+    });
+  }
+  const participant = patients[0] ? undefined : participantReference(kept);
+  if (issues.length === 0 && !patients[0] && !participant && kept.length > 0) {
     issues.push({
       field: 'Bundle.entry',
-      message: 'the transaction must carry the participant as a Patient with an identifier',
+      message:
+        'the transaction names no participant: carry the Patient, or refer to one (subject, patient, for)',
     });
   }
-  const location = `transaction ${sourceId}`;
   if (issues.length > 0) {
-    return { accepted: [], rejected: [{ location, sourceId, issues, raw }] };
+    return { accepted: [], rejected: [{ location, sourceId, issues, raw }], skipped };
   }
-  // A transaction announces no event: it is read like a message that updates records.
   return {
-    accepted: [{ location, sourceId, record: { messageId: sourceId, event: 'careplan-update', entries } }],
+    accepted:
+      kept.length === 0 ? [] : [{ location, sourceId, record: record(sourceId, kept, outside, participant) }],
     rejected: [],
+    skipped,
   };
 }
 
-function rejectAll(issues: FieldIssue[], raw: string): ParseResult<FhirMessageRecord> {
-  return { accepted: [], rejected: [{ location: 'transaction', issues, raw }] };
+/** A batch: each entry stands alone; entries about one participant are applied as one record. */
+function readBatch(
+  list: Array<Record<string, unknown>>,
+  location: string,
+  raw: string,
+): ParseResult<FhirMessageRecord> {
+  const rejected: RejectedRecord[] = [];
+  const read = list.flatMap((entry, index) => {
+    const result = readEntry(entry, index);
+    if ('issue' in result) {
+      rejected.push({
+        location: `${location} entry ${index}`,
+        issues: [result.issue],
+        raw: JSON.stringify(entry),
+      });
+      return [];
+    }
+    return [result];
+  });
+  const { kept, skipped, outside } = splitCoordinated(read, location);
+  // Each participant's entries: its Patient entry and what refers to it (by key or `Patient/id`).
+  const groups = new Map<string, ReadEntry[]>();
+  for (const e of kept) {
+    const key = e.resource.resourceType === 'Patient' ? e.keys[0]! : participantOf(e, kept);
+    if (!key) {
+      rejected.push({
+        location: `${location} entry ${e.index}`,
+        issues: [
+          {
+            field: `Bundle.entry[${e.index}].resource`,
+            message: `${e.resource.resourceType} names no participant (subject, patient, for): the hub cannot place it`,
+          },
+        ],
+        raw: JSON.stringify(e.resource),
+      });
+      continue;
+    }
+    groups.set(key, [...(groups.get(key) ?? []), e]);
+  }
+  const accepted = [...groups.values()].map((entries) => {
+    const first = entries[0]!;
+    const sourceId = `${first.resource.resourceType}/${first.identity ?? first.resource.id ?? first.index}`;
+    const hasPatient = entries.some((e) => e.resource.resourceType === 'Patient');
+    return {
+      location: `${location} entry ${entries.map((e) => e.index).join(', ')}`,
+      sourceId,
+      record: record(sourceId, entries, outside, hasPatient ? undefined : participantReference(entries)),
+    };
+  });
+  return { accepted, rejected, skipped };
+}
+
+function record(
+  sourceId: string,
+  entries: readonly ReadEntry[],
+  outside: Readonly<Record<string, OutsideTarget>>,
+  participant: string | undefined,
+): FhirMessageRecord {
+  return {
+    messageId: sourceId,
+    // A transaction or batch announces no event: it is read like a message that updates records.
+    event: 'careplan-update',
+    entries: entries.map((e): FhirEntry => ({
+      ...(e.fullUrl ? { fullUrl: e.fullUrl } : {}),
+      resource: e.resource,
+      ...(e.identity ? { identity: e.identity } : {}),
+    })),
+    ...(Object.keys(outside).length > 0 ? { outside } : {}),
+    ...(participant ? { participant } : {}),
+  };
+}
+
+/** Checks one entry's request and finds its identity. */
+function readEntry(entry: Record<string, unknown>, index: number): ReadEntry | { issue: FieldIssue } {
+  const where = `Bundle.entry[${index}]`;
+  const request = entry.request as { method?: string; url?: string; ifNoneExist?: string } | undefined;
+  const resource = entry.resource as JsonResource | undefined;
+  if (request?.method !== 'POST' && request?.method !== 'PUT') {
+    return {
+      issue: {
+        field: `${where}.request.method`,
+        message: `${request?.method ?? '(none)'} is not accepted: send POST or PUT (retire records by status, not DELETE)`,
+      },
+    };
+  }
+  if (!resource || typeof resource.resourceType !== 'string') {
+    return { issue: { field: `${where}.resource`, message: 'is missing or has no resourceType' } };
+  }
+  const url = request.url ?? '';
+  if (!url.startsWith(resource.resourceType)) {
+    return { issue: { field: `${where}.request.url`, message: `must address ${resource.resourceType}` } };
+  }
+  const fullUrl = typeof entry.fullUrl === 'string' ? entry.fullUrl : undefined;
+  const keys = [
+    fullUrl,
+    fullUrl?.toLowerCase(),
+    resource.id ? `${resource.resourceType}/${resource.id}` : undefined,
+  ];
+  const emptySystem = (resource.identifier ?? []).find((i) => i.value && i.system === '');
+  if (emptySystem) {
+    return {
+      issue: {
+        field: `${where}.resource.identifier.system`,
+        message: 'is empty: an identifier needs its system (or none at all)',
+      },
+    };
+  }
+  const own = (resource.identifier ?? []).some((i) => i.system && i.value);
+  // A conditional URL is also how other entries may point at this one (`Patient?identifier=...`).
+  const conditionKey = IDENTIFIER_CONDITION.test(url)
+    ? url
+    : request.ifNoneExist
+      ? `${resource.resourceType}?${request.ifNoneExist}`
+      : '';
+  const condition = IDENTIFIER_CONDITION.exec(conditionKey);
+  if (condition) {
+    const system = decodeURIComponent(condition[1]!);
+    if (!system) {
+      return {
+        issue: {
+          field: `${where}.request.${IDENTIFIER_CONDITION.test(url) ? 'url' : 'ifNoneExist'}`,
+          message: 'names an identifier without a system, which matches nothing reliably',
+        },
+      };
+    }
+    keys.push(conditionKey);
+    const withIdentifier = own
+      ? resource
+      : { ...resource, identifier: [{ system, value: decodeURIComponent(condition[2]!) }] };
+    return { index, ...(fullUrl ? { fullUrl } : {}), resource: withIdentifier, keys: defined(keys) };
+  }
+  if (own) {
+    return { index, ...(fullUrl ? { fullUrl } : {}), resource, keys: defined(keys) };
+  }
+  const putId =
+    request.method === 'PUT'
+      ? new RegExp(`^${resource.resourceType}/([A-Za-z0-9\\-.]{1,64})$`).exec(url)?.[1]
+      : undefined;
+  const uuid = URN_UUID.exec(fullUrl ?? '')?.[1]?.toLowerCase();
+  const identity = putId ?? uuid;
+  if (!identity) {
+    return {
+      issue: {
+        field: `${where}.resource.identifier`,
+        message: `${resource.resourceType} has no identity that survives a resend: give it an identifier, a conditional URL, PUT ${resource.resourceType}/<id>, or a urn:uuid fullUrl`,
+      },
+    };
+  }
+  if (putId) {
+    keys.push(`${resource.resourceType}/${putId}`);
+  }
+  return { index, ...(fullUrl ? { fullUrl } : {}), resource, identity, keys: defined(keys) };
+}
+
+/**
+ * Splits entries into what the hub coordinates and what it skips (reported, one per entry), and
+ * records how references to a skipped entry are kept: by its identifier, or the sender's id.
+ */
+function splitCoordinated(
+  read: readonly ReadEntry[],
+  location: string,
+): { kept: ReadEntry[]; skipped: SkippedRecord[]; outside: Record<string, OutsideTarget> } {
+  const kept: ReadEntry[] = [];
+  const skipped: SkippedRecord[] = [];
+  const outside: Record<string, OutsideTarget> = {};
+  for (const e of read) {
+    if (e.resource.resourceType === 'Patient' || INBOUND_WRITABLE.has(e.resource.resourceType)) {
+      kept.push(e);
+      continue;
+    }
+    const type = e.resource.resourceType;
+    skipped.push({
+      location: `${location} entry ${e.index} (${type})`,
+      ...(HUB_OWNED.has(type)
+        ? {
+            reason: `not applied: the hub alone writes ${type} on the shared server (ask the hub's staff pages or API for consent and care-team changes)`,
+            warning: true,
+          }
+        : {
+            reason: `${type} is not a resource the hub coordinates; references to it are kept as identifiers`,
+          }),
+    });
+    const identifier = (e.resource.identifier ?? []).find((i) => i.system && i.value);
+    for (const key of e.keys) {
+      outside[key] = {
+        resourceType: e.resource.resourceType,
+        ...(identifier ? { identifier: { system: identifier.system!, value: identifier.value! } } : {}),
+        ...(!identifier && e.identity ? { identity: e.identity } : {}),
+      };
+    }
+  }
+  return { kept, skipped, outside };
+}
+
+/** The participant an entry refers to: a Patient entry's first key, or `Patient/<id>` outside. */
+function participantOf(e: ReadEntry, entries: readonly ReadEntry[]): string | undefined {
+  for (const element of PARTICIPANT_ELEMENTS) {
+    const ref = (e.resource[element] as { reference?: string } | undefined)?.reference;
+    if (!ref) {
+      continue;
+    }
+    const target = entries.find((t) => t.resource.resourceType === 'Patient' && t.keys.includes(ref));
+    if (target) {
+      return target.keys[0];
+    }
+    if (/^Patient\/[A-Za-z0-9\-.]{1,64}$/.test(ref)) {
+      return ref;
+    }
+  }
+  return undefined;
+}
+
+/** `Patient/<id>` the entries refer to when they carry no Patient of their own. */
+function participantReference(entries: readonly ReadEntry[]): string | undefined {
+  for (const e of entries) {
+    const ref = participantOf(e, []);
+    if (ref) {
+      return ref;
+    }
+  }
+  return undefined;
+}
+
+function defined(keys: ReadonlyArray<string | undefined>): string[] {
+  return [...new Set(keys.filter((k): k is string => Boolean(k)))];
+}
+
+function rejectAll(location: string, issues: FieldIssue[], raw: string): ParseResult<FhirMessageRecord> {
+  return { accepted: [], rejected: [{ location, issues, raw }] };
 }

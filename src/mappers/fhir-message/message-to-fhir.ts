@@ -1,7 +1,12 @@
-import type { FhirResource, Identifier, Meta, Patient } from 'fhir/r4.js';
-import type { FhirMessageRecord, JsonResource } from '../../adapters/fhir-message/parse-message.js';
+import type { FhirResource, Identifier, Meta, Patient, Reference } from 'fhir/r4.js';
+import type {
+  FhirEntry,
+  FhirMessageRecord,
+  JsonResource,
+  OutsideTarget,
+} from '../../adapters/fhir-message/parse-message.js';
 import { PROFILE } from '../../fhir/profiles.js';
-import { fullUrlFor } from '../support.js';
+import { fullUrlFor, partnerRef, sourceIdentifier } from '../support.js';
 import type { HubEvent, MappedRecord, MappingContext, ResourceWrite } from '../types.js';
 import { PARTICIPANT_REF } from '../types.js';
 
@@ -17,34 +22,42 @@ const PROFILES: Readonly<Record<string, string>> = { CarePlan: PROFILE.carePlan,
  * Any other resource's `meta.lastUpdated` (when the sender's system last changed it) is its source
  * time: an older state delivered late does not overwrite a newer one.
  */
-export function fhirMessageToMapped(msg: FhirMessageRecord, _ctx: MappingContext): MappedRecord {
-  const patient = msg.entries.find((e) => e.resource.resourceType === 'Patient')?.resource as
-    Patient | undefined;
-  const others = msg.entries.filter((e) => e.resource.resourceType !== 'Patient');
+export function fhirMessageToMapped(msg: FhirMessageRecord, ctx: MappingContext): MappedRecord {
+  // Every entry under the identifier it is written on: its own, or the sender's logical id scoped
+  // to the sender (README, "FHIR transactions and batches").
+  const entries = msg.entries.map((e) => ({ ...e, resource: withIdentity(e.resource, e.identity, ctx) }));
+  const patient = entries.find((e) => e.resource.resourceType === 'Patient')?.resource as Patient | undefined;
+  const others = entries.filter((e) => e.resource.resourceType !== 'Patient');
 
   const targets: Record<string, string> = {};
-  for (const e of msg.entries) {
+  for (const e of entries) {
     const target =
       e.resource.resourceType === 'Patient' ? PARTICIPANT_REF : fullUrlFor(firstIdentifier(e.resource));
-    for (const key of [
-      e.fullUrl,
-      e.resource.id ? `${e.resource.resourceType}/${e.resource.id}` : undefined,
-    ]) {
-      if (key) {
-        targets[key] = target;
-      }
+    for (const key of keysOf(e)) {
+      targets[key] = target;
     }
   }
+  if (!patient && msg.participant) {
+    targets[msg.participant] = PARTICIPANT_REF;
+  }
+  // The agencies' Organizations are on the shared server under their partner ids.
+  for (const id of ctx.partnerIds ?? [ctx.partner.id]) {
+    targets[`Organization/${id}`] = `Organization/${id}`;
+  }
+  const references = referenceMapper(targets, msg.outside ?? {}, ctx);
 
   const writes: ResourceWrite[] = others.map((e) => {
     const identifier = firstIdentifier(e.resource);
-    const { id: _id, meta: sentMeta, ...rest } = repoint(e.resource, targets);
+    const { id: _id, meta: sentMeta, ...rest } = references(e.resource);
     const { meta, baseVersion } = baseVersionOf(e.resource.resourceType, sentMeta as Meta | undefined);
     const profile = PROFILES[e.resource.resourceType];
-    const resource = {
-      ...rest,
-      ...(profile || meta ? { meta: { ...meta, ...(profile ? { profile: [profile] } : {}) } } : {}),
-    } as unknown as FhirResource;
+    const resource = ownedBySender(
+      {
+        ...rest,
+        ...(profile || meta ? { meta: { ...meta, ...(profile ? { profile: [profile] } : {}) } } : {}),
+      } as unknown as FhirResource,
+      ctx,
+    );
     const sourceTime = baseVersion ? undefined : instantOf((sentMeta as Meta | undefined)?.lastUpdated);
     return {
       fullUrl: fullUrlFor(identifier),
@@ -56,14 +69,136 @@ export function fhirMessageToMapped(msg: FhirMessageRecord, _ctx: MappingContext
   });
 
   const events: HubEvent[] = writes.flatMap((w) => eventsFor(msg.event, w));
-  const { id: _pid, meta: _pmeta, ...demographics } = patient ?? { resourceType: 'Patient' as const };
+  const {
+    id: _pid,
+    meta: _pmeta,
+    ...demographics
+  } = patient
+    ? references(patient as unknown as JsonResource)
+    : ({ resourceType: 'Patient' } as JsonResource);
+  const referenced = !patient && msg.participant ? logicalIdentifier(msg.participant, ctx) : undefined;
   return {
     participant: {
-      identifiers: (patient?.identifier ?? []).filter((i) => i.system && i.value),
-      demographics: demographics,
+      identifiers: referenced ? [referenced] : (patient?.identifier ?? []).filter((i) => i.system && i.value),
+      demographics: demographics as unknown as Patient,
     },
     writes,
     events,
+  };
+}
+
+/** The resource with the identity it is written on: the sender's id as a sender-scoped identifier. */
+function withIdentity(
+  resource: JsonResource,
+  identity: string | undefined,
+  ctx: MappingContext,
+): JsonResource {
+  if (!identity || (resource.identifier ?? []).some((i) => i.system && i.value)) {
+    return resource;
+  }
+  return {
+    ...resource,
+    identifier: [sourceIdentifier(ctx, resource.resourceType, identity), ...(resource.identifier ?? [])],
+  };
+}
+
+/** The keys by which other entries may point at an entry: fullUrl, `Type/id`, conditional URL. */
+function keysOf(e: FhirEntry): string[] {
+  const type = e.resource.resourceType;
+  const first = (e.resource.identifier ?? []).find((i) => i.system && i.value);
+  return [
+    e.fullUrl,
+    e.fullUrl?.toLowerCase(),
+    e.resource.id ? `${type}/${e.resource.id}` : undefined,
+    e.identity ? `${type}/${e.identity}` : undefined,
+    ...(first
+      ? [
+          `${type}?identifier=${first.system}|${first.value}`,
+          `${type}?identifier=${encodeURIComponent(`${first.system}|${first.value}`)}`,
+        ]
+      : []),
+  ].filter((k): k is string => Boolean(k));
+}
+
+/**
+ * Re-points every Reference: to an entry of the record, at its hub fullUrl; to an entry the hub
+ * skipped, a conditional reference or an unknown `urn:uuid`, as a logical reference by
+ * identifier, since the shared server holds no such resource to point at. Relative references
+ * (`Type/id`) and contained (`#`) ones stay: the writer checks the relative ones against the server.
+ */
+function referenceMapper(
+  targets: Readonly<Record<string, string>>,
+  outside: Readonly<Record<string, OutsideTarget>>,
+  ctx: MappingContext,
+): (resource: JsonResource) => JsonResource {
+  const map = (ref: Reference): Reference => {
+    const value = ref.reference;
+    if (value === undefined || value.startsWith('#')) {
+      return ref;
+    }
+    const target = targets[value] ?? targets[value.toLowerCase()];
+    if (target) {
+      return { ...ref, reference: target };
+    }
+    const known = outside[value] ?? outside[value.toLowerCase()];
+    if (!known && /^[A-Z][A-Za-z]+\/[^?]+$/.test(value)) {
+      return ref; // relative: the writer keeps it if the shared server holds it (ingest/ground-references.ts)
+    }
+    const { reference: _dropped, ...rest } = ref;
+    const identifier = known
+      ? (known.identifier ??
+        (known.identity ? sourceIdentifier(ctx, known.resourceType, known.identity) : undefined))
+      : logicalIdentifier(value, ctx);
+    const type = known?.resourceType ?? /^([A-Z][A-Za-z]+)[/?]/.exec(value)?.[1];
+    return {
+      ...rest,
+      ...(type && !rest.type ? { type } : {}),
+      ...(identifier && !rest.identifier ? { identifier } : {}),
+      ...(!identifier && !rest.display ? { display: value } : {}),
+    };
+  };
+  return (resource) =>
+    JSON.parse(
+      JSON.stringify(resource, (_key, value: unknown) =>
+        value && typeof value === 'object' && typeof (value as Reference).reference === 'string'
+          ? map(value as Reference)
+          : value,
+      ),
+    ) as JsonResource;
+}
+
+/** The identifier a relative (`Type/id`) or conditional (`Type?identifier=s|v`) reference names. */
+function logicalIdentifier(reference: string, ctx: MappingContext): Identifier | undefined {
+  const relative = /^([A-Z][A-Za-z]+)\/([A-Za-z0-9\-.]{1,64})$/.exec(reference);
+  if (relative) {
+    return sourceIdentifier(ctx, relative[1]!, relative[2]!);
+  }
+  const conditional = /^[A-Z][A-Za-z]+\?identifier=([^&|]+)\|([^&]+)$/.exec(reference);
+  return conditional
+    ? { system: decodeURIComponent(conditional[1]!), value: decodeURIComponent(conditional[2]!) }
+    : undefined;
+}
+
+/**
+ * A CarePlan the sender did not say the owner of is the sender's: its author, and the performer
+ * of each activity that names none (the shared plan's profile requires both).
+ */
+function ownedBySender(resource: FhirResource, ctx: MappingContext): FhirResource {
+  if (resource.resourceType !== 'CarePlan') {
+    return resource;
+  }
+  return {
+    ...resource,
+    ...(resource.author ? {} : { author: partnerRef(ctx) }),
+    ...(resource.activity
+      ? {
+          activity: resource.activity.map((a) =>
+            a.detail && !a.detail.performer?.length
+              ? { ...a, detail: { ...a.detail, performer: [partnerRef(ctx)] } }
+              : a,
+          ),
+        }
+      : {}),
   };
 }
 
@@ -109,13 +244,4 @@ function instantOf(value: unknown): string | undefined {
 function firstIdentifier(resource: JsonResource): Identifier {
   const found = (resource.identifier ?? []).find((i) => i.system && i.value)!;
   return { system: found.system, value: found.value };
-}
-
-/** Deep copy with every `reference` that names another entry pointed at that entry's hub fullUrl. */
-function repoint(resource: JsonResource, targets: Readonly<Record<string, string>>): JsonResource {
-  return JSON.parse(
-    JSON.stringify(resource, (key, value: unknown) =>
-      key === 'reference' && typeof value === 'string' && value in targets ? targets[value] : value,
-    ),
-  ) as JsonResource;
 }

@@ -74,12 +74,12 @@ describe('parseFhirTransaction', () => {
         },
       ]),
     );
-    expect(noPatient.rejected[0]!.issues[0]!.message).toMatch(/participant as a Patient/);
+    expect(noPatient.rejected[0]!.issues[0]!.message).toMatch(/names no participant/);
   });
 
-  it('refuses what is not a transaction Bundle', () => {
+  it('refuses what is not a request Bundle', () => {
     expect(parseFhirTransaction(Buffer.from('{')).rejected[0]!.issues[0]!.field).toBe('Bundle');
-    expect(parseFhirTransaction(bundle([], { type: 'batch' })).rejected[0]!.issues[0]!.field).toBe(
+    expect(parseFhirTransaction(bundle([], { type: 'collection' })).rejected[0]!.issues[0]!.field).toBe(
       'Bundle.type',
     );
   });

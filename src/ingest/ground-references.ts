@@ -1,0 +1,70 @@
+import type { Identifier, Reference } from 'fhir/r4.js';
+import type { FhirGateway } from '../fhir/fhir-gateway.js';
+
+/** `Type/id`, optionally with `/_history/n`: a reference relative to a FHIR server. */
+const RELATIVE = /^([A-Z][A-Za-z]+)\/([A-Za-z0-9\-.]{1,64})(?:\/_history\/[A-Za-z0-9\-.]{1,64})?$/;
+
+/**
+ * A record's relative references (`Condition/f201`) name resources either on the shared server (a
+ * partner pointing at the plan it received) or on the sender's own (an EHR export). Those the
+ * shared server holds are kept; the others become logical references, by the sender's id scoped
+ * to the sender (`<base>/sid/<partner>/<Type>`), so the write never fails on a dangling
+ * reference and the meaning is kept (README, "FHIR transactions and batches"). One search per
+ * referenced type.
+ */
+export async function groundReferences<T>(
+  fhir: FhirGateway,
+  values: readonly T[],
+  scoped: (resourceType: string, id: string) => Identifier,
+): Promise<T[]> {
+  const wanted = new Map<string, Set<string>>();
+  for (const value of values) {
+    visitReferences(value, (ref) => {
+      const match = RELATIVE.exec(ref.reference ?? '');
+      if (match) {
+        wanted.set(match[1]!, (wanted.get(match[1]!) ?? new Set()).add(match[2]!));
+      }
+      return ref;
+    });
+  }
+  if (wanted.size === 0) {
+    return [...values];
+  }
+  const held = new Set<string>();
+  for (const [type, ids] of wanted) {
+    const found = await fhir.search(
+      type,
+      { _id: [...ids].join(','), _elements: 'id' },
+      Number.POSITIVE_INFINITY,
+    );
+    for (const r of found) {
+      held.add(`${type}/${r.id}`);
+    }
+  }
+  return values.map((value) =>
+    visitReferences(value, (ref) => {
+      const match = RELATIVE.exec(ref.reference ?? '');
+      if (!match || held.has(`${match[1]}/${match[2]}`)) {
+        return ref;
+      }
+      const { reference: _dangling, ...rest } = ref;
+      return {
+        ...rest,
+        type: rest.type ?? match[1]!,
+        identifier: rest.identifier ?? scoped(match[1]!, match[2]!),
+      };
+    }),
+  );
+}
+
+/** A deep copy with every Reference (an object with a string `reference`) passed through `map`. */
+function visitReferences<T>(value: T, map: (ref: Reference) => Reference): T {
+  if (value === undefined) {
+    return value;
+  }
+  return JSON.parse(
+    JSON.stringify(value, (_key, v: unknown) =>
+      v && typeof v === 'object' && typeof (v as Reference).reference === 'string' ? map(v as Reference) : v,
+    ),
+  ) as T;
+}
