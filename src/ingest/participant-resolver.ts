@@ -1,6 +1,7 @@
 import type { Identifier, Patient } from 'fhir/r4.js';
 import { HubError } from '../errors/hub-error.js';
 import { VersionConflictError } from '../fhir/fhir-errors.js';
+import { tokenOf } from '../fhir/hub-identifiers.js';
 import type { FhirGateway } from '../fhir/fhir-gateway.js';
 import type { IdentityLock } from './identity-lock.js';
 
@@ -90,10 +91,9 @@ export async function resolveParticipant(
         }
         const patient: Patient = { ...demographics, resourceType: 'Patient', identifier: [...usable] };
         const first = usable[0]!;
-        const { resource, created } = await fhir.createIfNoneExist(
-          patient,
-          `identifier=${first.system}|${first.value}`,
-        );
+        // Encoded: a system holding `%20` (an assigning authority with spaces) must reach the
+        // server as written, not decoded into a system no identifier has.
+        const { resource, created } = await fhir.createIfNoneExist(patient, `identifier=${tokenOf(first)}`);
         return { patientId: resource.id!, created };
       };
       const made = lock ? await lock(usable, create) : await create();

@@ -3,8 +3,9 @@ import type { Hl7DateTime } from './types.js';
 /** A parsed HL7 date/time, or why it is not one. */
 export type Hl7DateTimeResult = { readonly value: Hl7DateTime } | { readonly error: string };
 
-// YYYY[MM[DD[HH[MM[SS[.S[S[S[S]]]]]]]]][+/-ZZZZ]
-const TS = /^(\d{4})(\d{2})?(\d{2})?(\d{2})?(\d{2})?(\d{2})?(\.\d{1,4})?([+-]\d{4})?$/;
+// YYYY[MM[DD[HH[MM[SS[.S[S[S[S]]]]]]]]][+/-ZZZZ]; the fraction's dot is optional, as engines
+// that write milliseconds straight after the seconds (`20110613122406637`) do.
+const TS = /^(\d{4})(\d{2})?(\d{2})?(\d{2})?(\d{2})?(\d{2})?(\.?\d{1,4})?([+-]\d{4})?$/;
 
 /**
  * Parses an HL7 TS/DTM value (first component) into ISO 8601 at the precision sent; see
@@ -17,7 +18,8 @@ export function parseHl7DateTime(text: string): Hl7DateTimeResult {
   if (!m) {
     return { error: 'not an HL7 date/time (YYYY[MM[DD[HH[MM[SS[.S]]]]]][+/-ZZZZ])' };
   }
-  const [, year, month, day, hour, minute, second, fraction, offset] = m;
+  const [, year, month, day, hour, minute, second, sentFraction, offset] = m;
+  const fraction = sentFraction?.replace(/^(?=\d)/, '.');
   if (fraction !== undefined && second === undefined) {
     return { error: 'fractional seconds without seconds' };
   }
