@@ -83,4 +83,91 @@ describe('parseFhirTransaction', () => {
       'Bundle.type',
     );
   });
+
+  it("gives entries without an identifier the sender's logical id: PUT Type/id, urn:uuid fullUrl", () => {
+    const result = parseFhirTransaction(
+      bundle([
+        { resource: { resourceType: 'Patient', id: 'p1' }, request: { method: 'PUT', url: 'Patient/p1' } },
+        {
+          fullUrl: 'urn:uuid:ABCDEF01-2345-4678-9ABC-DEF012345678',
+          resource: { resourceType: 'Encounter', status: 'finished', subject: { reference: 'Patient/p1' } },
+          request: { method: 'POST', url: 'Encounter' },
+        },
+      ]),
+    );
+    expect(result.rejected).toEqual([]);
+    expect(result.accepted[0]!.record.entries.map((e) => e.identity)).toEqual([
+      'p1',
+      'abcdef01-2345-4678-9abc-def012345678',
+    ]);
+  });
+
+  it('refuses a POST without identifier, conditional URL or urn:uuid: it has no identity across resends', () => {
+    const result = parseFhirTransaction(
+      bundle([
+        patientPut,
+        {
+          fullUrl: 'http://ehr.example.org/fhir/Flag/f1',
+          resource: { resourceType: 'Flag', status: 'active' },
+          request: { method: 'POST', url: 'Flag' },
+        },
+      ]),
+    );
+    expect(result.rejected[0]!.issues).toEqual([
+      expect.objectContaining({ field: 'Bundle.entry[1].resource.identifier' }),
+    ]);
+  });
+
+  it('applies a batch per participant, refusing a bad entry alone', () => {
+    const result = parseFhirTransaction(
+      bundle(
+        [
+          patientPut,
+          {
+            resource: { resourceType: 'Goal', id: 'g1', subject: { reference: patientPut.fullUrl } },
+            request: { method: 'PUT', url: 'Goal/g1' },
+          },
+          {
+            resource: { resourceType: 'Goal', id: 'g2', subject: { reference: 'Patient/other' } },
+            request: { method: 'PUT', url: 'Goal/g2' },
+          },
+          { request: { method: 'DELETE', url: 'Goal/g3' } },
+        ],
+        { type: 'batch' },
+      ),
+    );
+    expect(result.accepted.map((r) => r.record.entries.map((e) => e.resource.resourceType))).toEqual([
+      ['Patient', 'Goal'],
+      ['Goal'],
+    ]);
+    expect(result.accepted[1]!.record.participant).toBe('Patient/other');
+    expect(result.rejected.map((r) => r.issues[0]!.field)).toEqual(['Bundle.entry[3].request.method']);
+  });
+
+  it('skips what the hub does not coordinate, warning for what only the hub writes', () => {
+    const result = parseFhirTransaction(
+      bundle([
+        patientPut,
+        {
+          fullUrl: 'urn:uuid:22222222-2222-4222-8222-222222222222',
+          resource: { resourceType: 'Claim', identifier: [{ system: 's', value: 'c1' }] },
+          request: { method: 'POST', url: 'Claim' },
+        },
+        {
+          fullUrl: 'urn:uuid:33333333-3333-4333-8333-333333333333',
+          resource: { resourceType: 'Consent', status: 'active' },
+          request: { method: 'POST', url: 'Consent' },
+        },
+      ]),
+    );
+    expect(result.accepted[0]!.record.entries.map((e) => e.resource.resourceType)).toEqual(['Patient']);
+    expect(result.skipped?.map((s) => [s.location.split(' ').slice(-1)[0], s.warning ?? false])).toEqual([
+      ['(Claim)', false],
+      ['(Consent)', true],
+    ]);
+    expect(result.accepted[0]!.record.outside?.['urn:uuid:22222222-2222-4222-8222-222222222222']).toEqual({
+      resourceType: 'Claim',
+      identifier: { system: 's', value: 'c1' },
+    });
+  });
 });
