@@ -36,16 +36,20 @@ async function startRedis(fsync) {
     { stdio: 'ignore' },
   );
   child.stdin?.end();
-  const redis = new Redis({ port, maxRetriesPerRequest: null, lazyConnect: true });
   for (let i = 0; ; i++) {
+    const probe = new Redis({ port, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+    probe.on('error', () => undefined);
     try {
-      await redis.connect();
+      await probe.connect();
       break;
     } catch (err) {
       if (i > 50) throw err;
       await new Promise((r) => setTimeout(r, 100));
+    } finally {
+      probe.disconnect();
     }
   }
+  const redis = new Redis({ port, maxRetriesPerRequest: null });
   await redis.config('SET', 'appendfsync', fsync);
   return {
     redis,
@@ -86,6 +90,8 @@ for (const r of [always, everysec]) {
   console.log(`  appendfsync ${r.fsync.padEnd(8)} ${String(r.jobsPerSecond).padStart(6)} jobs/s`);
 }
 console.log(
-  `everysec: a host crash can lose up to about 1 s (2 s if a sync is slow) of accepted records: ` +
-    `up to ${everysec.jobsPerSecond}-${2 * everysec.jobsPerSecond} jobs at this rate, each one answered 202 or AA.`,
+  `everysec: a host crash can lose what was accepted in the last second or so (two if a sync was ` +
+    `slow): at this Redis's ceiling up to ${everysec.jobsPerSecond}-${2 * everysec.jobsPerSecond} ` +
+    `jobs; at the hub's own ingest rate (see bench/results/latest.md), as many records as it accepts ` +
+    `in one to two seconds. Each was answered 202 or AA.`,
 );
