@@ -64,8 +64,10 @@ function request(sample) {
     return { partner: 'northside-bh', format: 'hl7v2-adt', type: 'application/hl7-v2', body };
   }
   if (sample.kind === 'csv') {
-    // A lone CSV: an HMIS file outside its export (the hub needs Export.csv beside it).
-    return { partner: 'harbor-housing', format: 'hmis-csv', type: 'text/csv', body };
+    // A lone CSV: an HMIS file outside its export, zipped alone (the hub needs Export.csv beside it).
+    const zip = new AdmZip();
+    zip.addFile(path.basename(sample.path), body);
+    return { partner: 'harbor-housing', format: 'hmis-csv', type: 'application/zip', body: zip.toBuffer() };
   }
   const text = body.toString('utf8');
   const xml = /\.xml$/i.test(sample.path);

@@ -12,6 +12,8 @@ import type { FieldIssue, ParseResult, RejectedRecord, SkippedRecord } from '../
 const IDENTIFIER_CONDITION = /(?:^|[?&])identifier=([^&|]*)\|([^&]+)/;
 /** `urn:uuid:<uuid>`, any case. */
 const URN_UUID = /^urn:uuid:([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/i;
+/** The logical id at the end of an absolute fullUrl on the sender's server (`.../Patient/a2`). */
+const SERVER_URL = /^https?:\/\/[^?#]+\/([A-Z][A-Za-z]+)\/([A-Za-z0-9\-.]{1,64})$/;
 /** Elements by which a resource says whose it is. */
 const PARTICIPANT_ELEMENTS = ['subject', 'patient', 'for', 'beneficiary'] as const;
 
@@ -280,12 +282,14 @@ function readEntry(entry: Record<string, unknown>, index: number): ReadEntry | {
       ? new RegExp(`^${resource.resourceType}/([A-Za-z0-9\\-.]{1,64})$`).exec(url)?.[1]
       : undefined;
   const uuid = URN_UUID.exec(fullUrl ?? '')?.[1]?.toLowerCase();
-  const identity = putId ?? uuid;
+  const onServer = SERVER_URL.exec(fullUrl ?? '');
+  const serverId = onServer?.[1] === resource.resourceType ? onServer[2] : undefined;
+  const identity = putId ?? uuid ?? serverId;
   if (!identity) {
     return {
       issue: {
         field: `${where}.resource.identifier`,
-        message: `${resource.resourceType} has no identity that survives a resend: give it an identifier, a conditional URL, PUT ${resource.resourceType}/<id>, or a urn:uuid fullUrl`,
+        message: `${resource.resourceType} has no identity that survives a resend: give it an identifier, a conditional URL, PUT ${resource.resourceType}/<id>, or a urn:uuid or server fullUrl`,
       },
     };
   }

@@ -21,6 +21,7 @@ export const ADT_TRIGGERS = [
   'A08',
   'A11',
   'A13',
+  'A16',
   'A28',
   'A31',
   'A34',

@@ -299,6 +299,7 @@ function statusOf(msg: AdtMessage, visit: AdtVisit, encounterClass: Coding): Enc
     case 'A06': // an outpatient now admitted
     case 'A07': // an inpatient now seen as an outpatient
     case 'A13': // discharge cancelled: the stay goes on
+    case 'A16': // discharge pending: still there
       return 'in-progress';
     case 'A05': // pre-admission: the stay is planned
       return 'planned';
@@ -334,6 +335,7 @@ function eventOf(msg: AdtMessage, visit: AdtVisit, encounter: string): HubEvent 
     case 'A05':
     case 'A07':
     case 'A08':
+    case 'A16':
     case 'A28':
     case 'A31':
     case 'A34':

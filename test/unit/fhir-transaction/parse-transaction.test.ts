@@ -100,17 +100,23 @@ describe('parseFhirTransaction', () => {
       'p1',
       'abcdef01-2345-4678-9abc-def012345678',
     ]);
+    const onServer = parseFhirTransaction(
+      bundle([
+        {
+          fullUrl: 'http://ehr.example.org/fhir/Patient/a2',
+          resource: { resourceType: 'Patient' },
+          request: { method: 'POST', url: 'Patient' },
+        },
+      ]),
+    );
+    expect(onServer.accepted[0]!.record.entries[0]!.identity).toBe('a2');
   });
 
-  it('refuses a POST without identifier, conditional URL or urn:uuid: it has no identity across resends', () => {
+  it('refuses a POST without identifier, conditional URL or fullUrl: it has no identity across resends', () => {
     const result = parseFhirTransaction(
       bundle([
         patientPut,
-        {
-          fullUrl: 'http://ehr.example.org/fhir/Flag/f1',
-          resource: { resourceType: 'Flag', status: 'active' },
-          request: { method: 'POST', url: 'Flag' },
-        },
+        { resource: { resourceType: 'Flag', status: 'active' }, request: { method: 'POST', url: 'Flag' } },
       ]),
     );
     expect(result.rejected[0]!.issues).toEqual([

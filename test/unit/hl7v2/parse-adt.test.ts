@@ -257,7 +257,7 @@ describe('parseAdtBatch: rejections name the field', () => {
   it.each([
     [
       'ADT^A17^ADT_A17',
-      'trigger A17 not supported (supported: A01, A02, A03, A04, A05, A06, A07, A08, A11, A13, A28, A31, A34, A40)',
+      'trigger A17 not supported (supported: A01, A02, A03, A04, A05, A06, A07, A08, A11, A13, A16, A28, A31, A34, A40)',
     ],
     ['ORU^R01', 'message type ORU not supported (only ADT)'],
     ['', 'message type is required'],
