@@ -43,7 +43,9 @@ async function startRedis(fsync) {
       await probe.connect();
       break;
     } catch (err) {
-      if (i > 50) throw err;
+      if (i > 50) {
+        throw err;
+      }
       await new Promise((r) => setTimeout(r, 100));
     } finally {
       probe.disconnect();

@@ -1,7 +1,7 @@
-import type { CareTeam, Communication } from 'fhir/r4.js';
+import type { CareTeam } from 'fhir/r4.js';
 import { HubError, UnknownPartnerError } from '../errors/hub-error.js';
 import { hubIdentifier } from '../fhir/hub-identifiers.js';
-import { CODE_SYSTEM } from '../fhir/profiles.js';
+import { careTeamChangeNotice } from '../fhir/shared-care-team.js';
 import { changeCareTeam, type CoordinatorDeps } from './coordinator-assignment.js';
 
 /**
@@ -45,17 +45,13 @@ export async function endCareTeamMembership(
     'care-team-notice',
     `${patientId}.${partnerId}.ended.${at}`,
   );
-  const notice: Communication = {
-    resourceType: 'Communication',
-    identifier: [identifier],
-    status: 'completed',
-    category: [{ coding: [{ system: CODE_SYSTEM.communicationCategory, code: 'care-team-change' }] }],
-    subject: { reference: `Patient/${patientId}` },
-    about: [{ reference: `CareTeam/${team.id}` }],
-    sent: at,
-    sender: { display: endedBy },
-    payload: [{ contentString: `${partnerId} left the shared care team (ended by ${endedBy}): ${reason}` }],
-  };
+  const notice = careTeamChangeNotice(
+    identifier,
+    `Patient/${patientId}`,
+    at,
+    `${partnerId} left the shared care team (ended by ${endedBy}): ${reason}`,
+    { about: [{ reference: `CareTeam/${team.id}` }], sender: { display: endedBy } },
+  );
   await deps.fhir.upsertByIdentifier(notice, identifier);
   return team;
 }

@@ -1,6 +1,7 @@
-import type { CareTeam } from 'fhir/r4.js';
+import type { CareTeam, Communication, Identifier } from 'fhir/r4.js';
 import type { FhirGateway } from './fhir-gateway.js';
 import { hubIdentifier } from './hub-identifiers.js';
+import { CODE_SYSTEM } from './profiles.js';
 
 /** Reads the shared CareTeam of a participant (the one the ingest writer keeps). */
 export async function sharedCareTeam(
@@ -11,4 +12,27 @@ export async function sharedCareTeam(
   const id = hubIdentifier(identifierBase, 'care-team', patientId);
   const [team] = await fhir.search<CareTeam>('CareTeam', { identifier: `${id.system}|${id.value}` });
   return team;
+}
+
+/**
+ * A notice that the shared care team changed (an agency joined or left, two records merged): a
+ * `care-team-change` Communication about the participant, under the hub identifier given.
+ */
+export function careTeamChangeNotice(
+  identifier: Identifier,
+  patient: string,
+  sent: string,
+  text: string,
+  more: Pick<Communication, 'sender' | 'recipient' | 'about'> = {},
+): Communication {
+  return {
+    resourceType: 'Communication',
+    identifier: [identifier],
+    status: 'completed',
+    category: [{ coding: [{ system: CODE_SYSTEM.communicationCategory, code: 'care-team-change' }] }],
+    subject: { reference: patient },
+    sent,
+    ...more,
+    payload: [{ contentString: text }],
+  };
 }

@@ -1,5 +1,6 @@
-import type { Identifier, Reference } from 'fhir/r4.js';
+import type { Identifier } from 'fhir/r4.js';
 import type { FhirGateway } from '../fhir/fhir-gateway.js';
+import { mapReferences } from '../fhir/references.js';
 
 /** `Type/id`, optionally with `/_history/n`: a reference relative to a FHIR server. */
 const RELATIVE = /^([A-Z][A-Za-z]+)\/([A-Za-z0-9\-.]{1,64})(?:\/_history\/[A-Za-z0-9\-.]{1,64})?$/;
@@ -19,7 +20,7 @@ export async function groundReferences<T>(
 ): Promise<T[]> {
   const wanted = new Map<string, Set<string>>();
   for (const value of values) {
-    visitReferences(value, (ref) => {
+    mapReferences(value, (ref) => {
       const match = RELATIVE.exec(ref.reference ?? '');
       if (match) {
         wanted.set(match[1]!, (wanted.get(match[1]!) ?? new Set()).add(match[2]!));
@@ -42,7 +43,7 @@ export async function groundReferences<T>(
     }
   }
   return values.map((value) =>
-    visitReferences(value, (ref) => {
+    mapReferences(value, (ref) => {
       const match = RELATIVE.exec(ref.reference ?? '');
       if (!match || held.has(`${match[1]}/${match[2]}`)) {
         return ref;
@@ -55,16 +56,4 @@ export async function groundReferences<T>(
       };
     }),
   );
-}
-
-/** A deep copy with every Reference (an object with a string `reference`) passed through `map`. */
-function visitReferences<T>(value: T, map: (ref: Reference) => Reference): T {
-  if (value === undefined) {
-    return value;
-  }
-  return JSON.parse(
-    JSON.stringify(value, (_key, v: unknown) =>
-      v && typeof v === 'object' && typeof (v as Reference).reference === 'string' ? map(v as Reference) : v,
-    ),
-  ) as T;
 }

@@ -4,14 +4,13 @@ import type {
   BundleEntry,
   CareTeam,
   CareTeamParticipant,
-  Communication,
   FhirResource,
   Patient,
   Provenance,
   Resource,
 } from 'fhir/r4.js';
 import { hubIdentifier, tokenOf } from '../fhir/hub-identifiers.js';
-import { sharedCareTeam } from '../fhir/shared-care-team.js';
+import { careTeamChangeNotice, sharedCareTeam } from '../fhir/shared-care-team.js';
 import { CODE_SYSTEM } from '../fhir/profiles.js';
 import { VersionConflictError } from '../fhir/fhir-errors.js';
 import type { FhirGateway } from '../fhir/fhir-gateway.js';
@@ -260,20 +259,13 @@ function joinNotice(
     'care-team-notice',
     `${patient.split('/')[1]}.${agency.split('/')[1]}`,
   );
-  const notice: Communication = {
-    resourceType: 'Communication',
-    identifier: [identifier],
-    status: 'completed',
-    category: [{ coding: [{ system: CODE_SYSTEM.communicationCategory, code: 'care-team-change' }] }],
-    subject: { reference: patient },
-    sent: source.receivedAt,
-    sender: { reference: agency },
-    payload: [
-      {
-        contentString: `${agency.split('/')[1]} joined the shared care team through ${source.format} ${source.location}; staff can end the membership if it is wrong`,
-      },
-    ],
-  };
+  const notice = careTeamChangeNotice(
+    identifier,
+    patient,
+    source.receivedAt,
+    `${agency.split('/')[1]} joined the shared care team through ${source.format} ${source.location}; staff can end the membership if it is wrong`,
+    { sender: { reference: agency } },
+  );
   return {
     resource: notice,
     request: { method: 'PUT', url: `Communication?identifier=${tokenOf(identifier)}` },

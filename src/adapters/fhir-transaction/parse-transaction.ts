@@ -59,8 +59,7 @@ export function parseFhirTransaction(body: Buffer): ParseResult<FhirMessageRecor
     return typeof parsed?.resourceType === 'string'
       ? readBatch(
           loneResource(parsed as JsonResource),
-          `${parsed.resourceType} ${String(parsed.id ?? '')}`.trim(),
-          raw,
+          `${parsed.resourceType} ${typeof parsed.id === 'string' ? parsed.id : ''}`.trim(),
         )
       : rejectAll('transaction', [{ field: 'resourceType', message: 'is not a FHIR resource' }], raw);
   }
@@ -85,7 +84,7 @@ export function parseFhirTransaction(body: Buffer): ParseResult<FhirMessageRecor
   }
   return parsed.type === 'transaction'
     ? readTransaction(list, sourceId, raw)
-    : readBatch(list, `batch ${sourceId}`, raw);
+    : readBatch(list, `batch ${sourceId}`);
 }
 
 function loneResource(resource: JsonResource): Array<Record<string, unknown>> {
@@ -144,11 +143,7 @@ function readTransaction(
 }
 
 /** A batch: each entry stands alone; entries about one participant are applied as one record. */
-function readBatch(
-  list: Array<Record<string, unknown>>,
-  location: string,
-  raw: string,
-): ParseResult<FhirMessageRecord> {
+function readBatch(list: Array<Record<string, unknown>>, location: string): ParseResult<FhirMessageRecord> {
   const rejected: RejectedRecord[] = [];
   const read = list.flatMap((entry, index) => {
     const result = readEntry(entry, index);

@@ -6,6 +6,7 @@ import type {
   OutsideTarget,
 } from '../../adapters/fhir-message/parse-message.js';
 import { PROFILE } from '../../fhir/profiles.js';
+import { mapReferences } from '../../fhir/references.js';
 import { fullUrlFor, partnerRef, sourceIdentifier } from '../support.js';
 import type { HubEvent, MappedRecord, MappingContext, ResourceWrite } from '../types.js';
 import { PARTICIPANT_REF } from '../types.js';
@@ -157,14 +158,7 @@ function referenceMapper(
       ...(!identifier && !rest.display ? { display: value } : {}),
     };
   };
-  return (resource) =>
-    JSON.parse(
-      JSON.stringify(resource, (_key, value: unknown) =>
-        value && typeof value === 'object' && typeof (value as Reference).reference === 'string'
-          ? map(value as Reference)
-          : value,
-      ),
-    ) as JsonResource;
+  return (resource) => mapReferences(resource, map);
 }
 
 /** The identifier a relative (`Type/id`) or conditional (`Type?identifier=s|v`) reference names. */
