@@ -63,7 +63,7 @@ export async function writeMappedRecord(
   beforeWrite?: (patient: string) => Promise<void>,
   identityLock?: IdentityLock,
 ): Promise<WriteOutcome> {
-  const mapped = await grounded(fhir, sent, identifierBase, source.partnerId);
+  const mapped = sent.sendersReferences ? await grounded(fhir, sent, identifierBase, source.partnerId) : sent;
   const { patientId } = await resolveParticipant(
     fhir,
     mapped.participant.identifiers,

@@ -105,6 +105,12 @@ export interface MappedRecord {
    * written and the record's events are not acted on. Without it each write is ordered alone.
    */
   readonly orderedAsOne?: boolean;
+  /**
+   * The writes carry relative references as the sender sent them (FHIR input): the writer keeps
+   * those the shared server holds and makes the others logical (ingest/ground-references.ts).
+   * Other mappers build every reference themselves and leave this unset.
+   */
+  readonly sendersReferences?: boolean;
 }
 
 /** A member of the shared CareTeam, in the role given by a hub care-team-role code. */

@@ -85,6 +85,7 @@ export function fhirMessageToMapped(msg: FhirMessageRecord, ctx: MappingContext)
     },
     writes,
     events,
+    sendersReferences: true,
   };
 }
 
