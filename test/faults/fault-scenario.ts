@@ -69,7 +69,8 @@ export const SHORT: FaultScale = {
   fhirOutageMs: 6000,
   realFhirRestart: false,
   jobLockMs: 3000,
-  settleMs: 90000,
+  // A record hit by the outage and several 503s can be in a 30-60 s backoff when the stream ends.
+  settleMs: 180000,
 };
 
 export const LONG: FaultScale = {
