@@ -55,8 +55,10 @@ export async function mergeParticipant(
   const survivor = await fhir.read<Patient>('Patient', survivorId);
   const from = `Patient/${old.id}`;
   const to = `Patient/${survivorId}`;
+  // $everything also returns what those resources refer to (Organizations, ...): only what points
+  // at the merged Patient moves.
   const compartment = (await fhir.everything(old.id, Number.POSITIVE_INFINITY)).filter(
-    (r) => !KEPT_AS_WRITTEN.has(r.resourceType),
+    (r) => !KEPT_AS_WRITTEN.has(r.resourceType) && JSON.stringify(r).includes(`"${from}`),
   );
   const [oldTeam, team] = await Promise.all([
     sharedCareTeam(fhir, identifierBase, old.id),

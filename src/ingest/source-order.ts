@@ -60,7 +60,7 @@ export async function orderedEntry(
       },
     };
   }
-  if (isNewer(current, write)) {
+  if (holdsLaterState(current, write)) {
     return {
       kind: 'stale',
       reference: `${current.resourceType}/${current.id}`,
@@ -101,7 +101,7 @@ function orderOf(write: ResourceWrite, receivedAt: string): Extension[] {
 }
 
 /** Whether the server holds a later state than the write: by source time, or by source version. */
-function isNewer(current: FhirResource, write: ResourceWrite): boolean {
+export function holdsLaterState(current: FhirResource, write: ResourceWrite): boolean {
   const held = (url: string): Extension | undefined =>
     (current as DomainResource).extension?.find((e) => e.url === url);
   const heldTime = Date.parse(held(EXTENSION.sourceTime)?.valueDateTime ?? '');

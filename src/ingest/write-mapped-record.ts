@@ -21,7 +21,7 @@ import { groundReferences } from './ground-references.js';
 import { mergeParticipant } from './merge-participant.js';
 import { resolveParticipant } from './participant-resolver.js';
 import { versionedPlanEntry } from './plan-concurrency.js';
-import { orderedEntry, type OrderedWrite } from './source-order.js';
+import { holdsLaterState, orderedEntry, type OrderedWrite } from './source-order.js';
 
 /** Where a record came from: enough to name it in a Provenance and in error messages. */
 export interface SourceRecord {
@@ -170,13 +170,22 @@ async function writeOnce(
       written[w.fullUrl] = p.reference;
     }
   });
-  // What a stale write would have said happened is not news: the server holds a later state.
-  const events = outdated
+  const events = eventsOf(mapped, written, stale, outdated);
+  return { patient, written, versions, provenance: `Provenance/${provenance.id}`, events };
+}
+
+/** What a stale write would have said happened is not news: the server holds a later state. */
+function eventsOf(
+  mapped: MappedRecord,
+  written: Readonly<Record<string, string>>,
+  stale: ReadonlySet<string>,
+  outdated: boolean,
+): HubEvent[] {
+  return outdated
     ? []
     : mapped.events
         .filter((e) => !Object.values(e).some((v) => typeof v === 'string' && stale.has(v)))
         .map((e) => replaceReferences(e, written));
-  return { patient, written, versions, provenance: `Provenance/${provenance.id}`, events };
 }
 
 function isOrdered(w: ResourceWrite): boolean {
@@ -281,7 +290,7 @@ function toParticipant(m: CareTeamMember): CareTeamParticipant {
 }
 
 /** The Provenance id of a record: derived from the record, so the same record sent again rewrites it. */
-function provenanceId(source: SourceRecord, mapped: MappedRecord): string {
+export function provenanceId(source: SourceRecord, mapped: MappedRecord): string {
   const contentHash = hashOf(mapped);
   return `prov-${createHash('sha256')
     .update([source.partnerId, source.format, source.sourceId, contentHash].join('|'))
@@ -308,17 +317,37 @@ async function earlierWrite(
   if (!provenance || Date.parse(provenance.recorded) !== Date.parse(source.receivedAt)) {
     return undefined;
   }
-  // The transaction gave every resource it wrote the Provenance's time: that is the version each got.
+  // The transaction gave every resource it wrote the Provenance's time: that is the version each
+  // got. A write with no such version was left as it was: unchanged, or older than what the server
+  // held (then, as on the first attempt, what it said happened is not news).
   const committedAt = Date.parse(provenance.meta?.lastUpdated ?? '');
   const written: Record<string, string> = {};
   const versions: Record<string, string> = {};
-  for (const [i, w] of mapped.writes.entries()) {
-    const reference = (provenance.target[i]?.reference ?? '').replace(/\/_history\/.*$/, '');
-    const [type, resourceId] = reference.split('/');
+  const stale = new Set<string>();
+  for (const w of mapped.writes) {
+    const [current] = await fhir.search<FhirResource>(w.resource.resourceType, {
+      identifier: `${w.identifier.system}|${w.identifier.value}`,
+    });
+    if (!current?.id) {
+      stale.add(w.fullUrl);
+      continue;
+    }
+    const reference = `${current.resourceType}/${current.id}`;
     written[w.fullUrl] = reference;
-    versions[reference] = await versionWrittenAt(fhir, type ?? '', resourceId ?? '', committedAt);
+    const version = await versionWrittenAt(fhir, current.resourceType, current.id, committedAt);
+    if (version) {
+      versions[reference] = version;
+    } else if (holdsLaterState(current, w)) {
+      stale.add(w.fullUrl);
+    } else if (isOrdered(w)) {
+      // Not written, yet not older than what the server holds: its create lost a race to another
+      // record's (README, "Order of inbound records"). Write the record again; its order keys
+      // keep that safe.
+      return undefined;
+    }
   }
-  const events = mapped.events.map((e) => replaceReferences(e, written));
+  const outdated = mapped.orderedAsOne === true && stale.size > 0;
+  const events = eventsOf(mapped, written, stale, outdated);
   return { patient, written, versions, provenance: `Provenance/${id}`, events };
 }
 

@@ -286,9 +286,15 @@ export async function runFaultScenario(scale: FaultScale, log: (line: string) =>
       } catch (err) {
         for (const q of allQueues) {
           const counts = await q.getJobCounts();
-          const failed = await q.getFailed(0, 3);
+          // Failed jobs, and jobs still retrying (delayed), with why their last attempt failed.
+          const stuck = [...(await q.getFailed(0, 3)), ...(await q.getDelayed(0, 3))];
           log(
-            `${q.name}: ${JSON.stringify(counts)} ${failed.map((j) => `${j.id}: ${j.failedReason}`).join(' | ')}`,
+            `${q.name}: ${JSON.stringify(counts)} ${stuck
+              .map(
+                (j) =>
+                  `${j.id} (${j.attemptsMade} attempts): ${j.failedReason ?? ''} ${j.stacktrace?.at(-1)?.slice(0, 600) ?? ''}`,
+              )
+              .join(' | ')}`,
           );
         }
         for (const hub of hubs) {

@@ -6,11 +6,15 @@
  * next version. Real HAPI.
  */
 import { beforeAll, describe, expect, it } from '@jest/globals';
-import type { CarePlan } from 'fhir/r4.js';
+import type { CarePlan, Provenance } from 'fhir/r4.js';
 import path from 'node:path';
 import { parseServicePlan } from '../../../src/adapters/service-plan/parse-service-plan.js';
 import { loadPartners, type PartnerRegistry } from '../../../src/config/partners.js';
-import { writeMappedRecord, type SourceRecord } from '../../../src/ingest/write-mapped-record.js';
+import {
+  provenanceId,
+  writeMappedRecord,
+  type SourceRecord,
+} from '../../../src/ingest/write-mapped-record.js';
 import { servicePlanToMapped } from '../../../src/mappers/service-plan/service-plan-to-careplan.js';
 import { IDENTIFIER_BASE, newPerson, servicePlan } from '../../fixtures/ingest/samples.js';
 import { REPO_ROOT, testGateway } from '../../support/test-env.js';
@@ -94,5 +98,50 @@ describe('writing a record again after the server committed it', () => {
     const resent = await fhir.read<CarePlan>('CarePlan', planId);
     expect(resent.description).toMatch(/version 20$/);
     expect(Number(resent.meta?.versionId)).toBe(Number(after.meta?.versionId) + 1);
+  });
+
+  it('returns the first write of a record whose dated writes were all left out, with no events', async () => {
+    // An old plan version arrives after a newer one: its write is left out, so its transaction
+    // writes only the Provenance. A retry (the after-write step failed) must answer the same.
+    const person = newPerson();
+    await writeMappedRecord(
+      fhir,
+      mappedVersion(person, 30),
+      source(person, '2026-01-06T10:00:00.000Z'),
+      IDENTIFIER_BASE,
+    );
+    const stale = source(person, '2026-01-06T11:00:00.000Z');
+    const first = await writeMappedRecord(fhir, mappedVersion(person, 20), stale, IDENTIFIER_BASE);
+    expect(first.events).toEqual([]);
+    const retried = await writeMappedRecord(fhir, mappedVersion(person, 20), stale, IDENTIFIER_BASE);
+    expect(retried.events).toEqual([]);
+    expect(retried.provenance).toBe(first.provenance);
+  });
+
+  it('writes again a record whose first create lost the race to another record', async () => {
+    // The first attempt of version 31 planned to create the plan, another record created it first,
+    // so the attempt committed only its Provenance; then the answer was lost. The retry must not
+    // take that Provenance for a write: version 31 is newer than what the server holds.
+    const person = newPerson();
+    await writeMappedRecord(
+      fhir,
+      mappedVersion(person, 30),
+      source(person, '2026-01-07T10:00:00.000Z'),
+      IDENTIFIER_BASE,
+    );
+    const [plan] = await fhir.search<CarePlan>('CarePlan', {
+      identifier: `${IDENTIFIER_BASE}/sid/sunrise-hcbs/service-plan|SP-${person.tag}`,
+    });
+    const later = mappedVersion(person, 31);
+    const lost = source(person, '2026-01-07T11:00:00.000Z');
+    await fhir.update<Provenance>({
+      resourceType: 'Provenance',
+      id: provenanceId(lost, later),
+      recorded: lost.receivedAt,
+      target: [{ reference: `CarePlan/${plan!.id}` }],
+      agent: [{ who: { reference: 'Organization/sunrise-hcbs' } }],
+    });
+    await writeMappedRecord(fhir, later, lost, IDENTIFIER_BASE);
+    expect((await fhir.read<CarePlan>('CarePlan', plan!.id!)).description).toMatch(/version 31$/);
   });
 });
