@@ -192,11 +192,7 @@ export class IngestService {
   ): readonly BoundaryViolation[] {
     let mapped;
     try {
-      mapped = this.deps.formats[format]!.map(record, {
-        partner,
-        identifierBase: this.deps.identifierBase,
-        partnerIds: this.deps.partners.all().map((p) => p.id),
-      });
+      mapped = this.deps.formats[format]!.map(record, { partner, identifierBase: this.deps.identifierBase });
     } catch {
       return [];
     }

@@ -142,11 +142,7 @@ export function processIngestJob(
       }
       const record = withinWriteBoundary(
         boundaryContext(partner, data.format, deps.partners, deps.identifierBase),
-        handler.map(data.record, {
-          partner,
-          identifierBase: deps.identifierBase,
-          partnerIds: deps.partners.all().map((p) => p.id),
-        }),
+        handler.map(data.record, { partner, identifierBase: deps.identifierBase }),
         data.location,
       );
       const mapped = partner.inbound.part2Program ? labelPart2(record) : record;

@@ -6,8 +6,6 @@ export interface MappingContext {
   readonly partner: PartnerConfig;
   /** Base of identifier systems, e.g. `https://carecoord.example.org`. */
   readonly identifierBase: string;
-  /** Every configured partner: `Organization/<id>` of one is a resource the shared server holds. */
-  readonly partnerIds?: readonly string[];
 }
 
 /**

@@ -41,10 +41,6 @@ export function fhirMessageToMapped(msg: FhirMessageRecord, ctx: MappingContext)
   if (!patient && msg.participant) {
     targets[msg.participant] = PARTICIPANT_REF;
   }
-  // The agencies' Organizations are on the shared server under their partner ids.
-  for (const id of ctx.partnerIds ?? [ctx.partner.id]) {
-    targets[`Organization/${id}`] = `Organization/${id}`;
-  }
   const references = referenceMapper(targets, msg.outside ?? {}, ctx);
 
   const writes: ResourceWrite[] = others.map((e) => {
