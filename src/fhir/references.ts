@@ -11,3 +11,12 @@ export function mapReferences<T>(value: T, map: (ref: Reference) => Reference): 
   }
   return JSON.parse(JSON.stringify(value, (_key, v: unknown) => (isReference(v) ? map(v) : v))) as T;
 }
+
+/** `Type/id`, with an optional `/_history/n`: a reference relative to a FHIR server. */
+const RELATIVE = /^([A-Z][A-Za-z]+)\/([A-Za-z0-9\-.]{1,64})(?:\/_history\/[A-Za-z0-9\-.]{1,64})?$/;
+
+/** The type and logical id a relative reference names; undefined for any other kind of reference. */
+export function relativeReference(reference: string): { type: string; id: string } | undefined {
+  const match = RELATIVE.exec(reference);
+  return match ? { type: match[1]!, id: match[2]! } : undefined;
+}

@@ -1,6 +1,6 @@
-import type { CareTeam, Communication, Identifier } from 'fhir/r4.js';
+import type { BundleEntry, CareTeam, CareTeamParticipant, Communication, Identifier } from 'fhir/r4.js';
 import type { FhirGateway } from './fhir-gateway.js';
-import { hubIdentifier } from './hub-identifiers.js';
+import { hubIdentifier, tokenOf } from './hub-identifiers.js';
 import { CODE_SYSTEM } from './profiles.js';
 
 /** Reads the shared CareTeam of a participant (the one the ingest writer keeps). */
@@ -35,4 +35,34 @@ export function careTeamChangeNotice(
     ...more,
     payload: [{ contentString: text }],
   };
+}
+
+/**
+ * The transaction entry that writes a participant's shared CareTeam with `participant`: the team
+ * there updated under If-Match (a concurrent change conflicts), or, when there is none, created on
+ * its hub identifier.
+ */
+export function sharedCareTeamEntry(
+  identifierBase: string,
+  patientId: string,
+  existing: CareTeam | undefined,
+  participant: CareTeamParticipant[],
+): BundleEntry {
+  const identifier = hubIdentifier(identifierBase, 'care-team', patientId);
+  const careTeam: CareTeam = {
+    ...(existing ?? { resourceType: 'CareTeam', identifier: [identifier], name: 'Shared care team' }),
+    status: existing?.status ?? 'active',
+    subject: { reference: `Patient/${patientId}` },
+    participant,
+  };
+  return existing
+    ? {
+        resource: careTeam,
+        request: {
+          method: 'PUT',
+          url: `CareTeam/${existing.id}`,
+          ifMatch: `W/"${existing.meta?.versionId}"`,
+        },
+      }
+    : { resource: careTeam, request: { method: 'PUT', url: `CareTeam?identifier=${tokenOf(identifier)}` } };
 }

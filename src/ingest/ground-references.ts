@@ -1,9 +1,6 @@
 import type { Identifier } from 'fhir/r4.js';
 import type { FhirGateway } from '../fhir/fhir-gateway.js';
-import { mapReferences } from '../fhir/references.js';
-
-/** `Type/id`, optionally with `/_history/n`: a reference relative to a FHIR server. */
-const RELATIVE = /^([A-Z][A-Za-z]+)\/([A-Za-z0-9\-.]{1,64})(?:\/_history\/[A-Za-z0-9\-.]{1,64})?$/;
+import { mapReferences, relativeReference } from '../fhir/references.js';
 
 /**
  * A record's relative references (`Condition/f201`) name resources either on the shared server (a
@@ -21,9 +18,9 @@ export async function groundReferences<T>(
   const wanted = new Map<string, Set<string>>();
   for (const value of values) {
     mapReferences(value, (ref) => {
-      const match = RELATIVE.exec(ref.reference ?? '');
-      if (match) {
-        wanted.set(match[1]!, (wanted.get(match[1]!) ?? new Set()).add(match[2]!));
+      const named = relativeReference(ref.reference ?? '');
+      if (named) {
+        wanted.set(named.type, (wanted.get(named.type) ?? new Set()).add(named.id));
       }
       return ref;
     });
@@ -44,15 +41,15 @@ export async function groundReferences<T>(
   }
   return values.map((value) =>
     mapReferences(value, (ref) => {
-      const match = RELATIVE.exec(ref.reference ?? '');
-      if (!match || held.has(`${match[1]}/${match[2]}`)) {
+      const named = relativeReference(ref.reference ?? '');
+      if (!named || held.has(`${named.type}/${named.id}`)) {
         return ref;
       }
       const { reference: _dangling, ...rest } = ref;
       return {
         ...rest,
-        type: rest.type ?? match[1]!,
-        identifier: rest.identifier ?? scoped(match[1]!, match[2]!),
+        type: rest.type ?? named.type,
+        identifier: rest.identifier ?? scoped(named.type, named.id),
       };
     }),
   );

@@ -2,17 +2,16 @@ import type {
   BundleEntry,
   CareTeam,
   CareTeamParticipant,
-  Communication,
   FhirResource,
   Identifier,
   Patient,
   Resource,
 } from 'fhir/r4.js';
-import { CODE_SYSTEM } from '../fhir/profiles.js';
 import type { FhirGateway } from '../fhir/fhir-gateway.js';
 import { hubIdentifier, tokenOf } from '../fhir/hub-identifiers.js';
-import { sharedCareTeam } from '../fhir/shared-care-team.js';
-import { ParticipantConflictError } from './participant-resolver.js';
+import { mapReferences } from '../fhir/references.js';
+import { careTeamChangeNotice, sharedCareTeam, sharedCareTeamEntry } from '../fhir/shared-care-team.js';
+import { ParticipantConflictError, replacedBy } from './participant-resolver.js';
 
 /** Resources that record what happened to the merged Patient, not its care: they keep pointing at it. */
 const KEPT_AS_WRITTEN: ReadonlySet<string> = new Set(['Patient', 'Provenance', 'AuditEvent', 'CareTeam']);
@@ -77,26 +76,18 @@ export async function mergeParticipant(
       link: [...(survivor.link ?? []), { other: { reference: from }, type: 'replaces' }],
     }),
     ...(oldTeam ? [versionedPut<CareTeam>({ ...oldTeam, status: 'inactive' })] : []),
-    careTeamEntry(identifierBase, survivorId, team, members),
+    sharedCareTeamEntry(identifierBase, survivorId, team, members),
     mergeNotice(identifierBase, old.id, survivorId, members, at),
   ];
   await fhir.transaction({ resourceType: 'Bundle', type: 'transaction', entry: entries });
   return from;
 }
 
-function replacedBy(p: Patient): boolean {
-  return (p.link ?? []).some((l) => l.type === 'replaced-by');
-}
-
 /** Every reference to `from` (as `Patient/<id>`, with or without a version) pointed at `to`. */
 function repointed<T extends Resource>(resource: T, from: string, to: string): T {
-  return JSON.parse(
-    JSON.stringify(resource, (key, value: unknown) =>
-      key === 'reference' && typeof value === 'string' && (value === from || value.startsWith(`${from}/`))
-        ? to
-        : value,
-    ),
-  ) as T;
+  return mapReferences(resource, (ref) =>
+    ref.reference === from || ref.reference?.startsWith(`${from}/`) ? { ...ref, reference: to } : ref,
+  );
 }
 
 function versionedPut<T extends Resource>(resource: T): BundleEntry {
@@ -124,29 +115,6 @@ function mergedMembers(
   return [...kept, ...joining.filter((p) => !seen.has(key(p)))];
 }
 
-function careTeamEntry(
-  identifierBase: string,
-  survivorId: string,
-  team: CareTeam | undefined,
-  participant: CareTeamParticipant[],
-): BundleEntry {
-  if (team) {
-    return versionedPut<CareTeam>({ ...team, participant });
-  }
-  const identifier = hubIdentifier(identifierBase, 'care-team', survivorId);
-  return {
-    resource: {
-      resourceType: 'CareTeam',
-      identifier: [identifier],
-      name: 'Shared care team',
-      status: 'active',
-      subject: { reference: `Patient/${survivorId}` },
-      participant,
-    },
-    request: { method: 'PUT', url: `CareTeam?identifier=${tokenOf(identifier)}` },
-  };
-}
-
 /** Tells every agency on either care team that the two records are now one. */
 function mergeNotice(
   identifierBase: string,
@@ -161,20 +129,13 @@ function mergeNotice(
       members.flatMap((m) => (m.member?.reference?.startsWith('Organization/') ? [m.member.reference] : [])),
     ),
   ];
-  const notice: Communication = {
-    resourceType: 'Communication',
-    identifier: [identifier],
-    status: 'completed',
-    category: [{ coding: [{ system: CODE_SYSTEM.communicationCategory, code: 'care-team-change' }] }],
-    subject: { reference: `Patient/${survivorId}` },
-    sent: at,
-    recipient: agencies.map((reference) => ({ reference })),
-    payload: [
-      {
-        contentString: `Patient/${oldId} was merged into Patient/${survivorId}: its plans, tasks and visits are now this participant's, and its care team joined this one`,
-      },
-    ],
-  };
+  const notice = careTeamChangeNotice(
+    identifier,
+    `Patient/${survivorId}`,
+    at,
+    `Patient/${oldId} was merged into Patient/${survivorId}: its plans, tasks and visits are now this participant's, and its care team joined this one`,
+    { recipient: agencies.map((reference) => ({ reference })) },
+  );
   return {
     resource: notice,
     request: { method: 'PUT', url: `Communication?identifier=${tokenOf(identifier)}` },

@@ -28,8 +28,7 @@ async function survivorsOf(fhir: FhirGateway, found: readonly Patient[]): Promis
   const byId = new Map<string, Patient>();
   for (let patient of found) {
     for (let hops = 0; hops < 5; hops++) {
-      const next = patient.link?.find((l) => l.type === 'replaced-by')?.other.reference;
-      const id = /^Patient\/([^/]+)$/.exec(next ?? '')?.[1];
+      const id = replacedBy(patient);
       if (!id) {
         break;
       }
@@ -38,6 +37,12 @@ async function survivorsOf(fhir: FhirGateway, found: readonly Patient[]): Promis
     byId.set(patient.id!, patient);
   }
   return [...byId.values()];
+}
+
+/** The id of the Patient a merged one was merged into (its `replaced-by` link), if it was. */
+export function replacedBy(patient: Patient): string | undefined {
+  const next = patient.link?.find((l) => l.type === 'replaced-by')?.other.reference;
+  return /^Patient\/([^/]+)$/.exec(next ?? '')?.[1];
 }
 
 /** Systems of which a person has exactly one value (a second value means a different person). */

@@ -2,7 +2,6 @@ import { createHash } from 'node:crypto';
 import type {
   Bundle,
   BundleEntry,
-  CareTeam,
   CareTeamParticipant,
   FhirResource,
   Patient,
@@ -10,7 +9,7 @@ import type {
   Resource,
 } from 'fhir/r4.js';
 import { hubIdentifier, tokenOf } from '../fhir/hub-identifiers.js';
-import { careTeamChangeNotice, sharedCareTeam } from '../fhir/shared-care-team.js';
+import { careTeamChangeNotice, sharedCareTeam, sharedCareTeamEntry } from '../fhir/shared-care-team.js';
 import { CODE_SYSTEM } from '../fhir/profiles.js';
 import { VersionConflictError } from '../fhir/fhir-errors.js';
 import type { FhirGateway } from '../fhir/fhir-gateway.js';
@@ -205,8 +204,8 @@ async function careTeamEntry(
   if (members.length === 0) {
     return undefined;
   }
-  const identifier = hubIdentifier(identifierBase, 'care-team', patient.split('/')[1]!);
-  const existing = await sharedCareTeam(fhir, identifierBase, patient.split('/')[1]!);
+  const patientId = patient.split('/')[1]!;
+  const existing = await sharedCareTeam(fhir, identifierBase, patientId);
   const participants = [...(existing?.participant ?? [])];
   let changed = !existing;
   const wasMember = (agency: string): boolean => participants.some((p) => p.member?.reference === agency);
@@ -230,25 +229,7 @@ async function careTeamEntry(
   if (!changed) {
     return undefined;
   }
-  const careTeam: CareTeam = {
-    ...(existing ?? { resourceType: 'CareTeam', identifier: [identifier], name: 'Shared care team' }),
-    status: existing?.status ?? 'active',
-    subject: { reference: patient },
-    participant: participants,
-  };
-  const entry: BundleEntry = existing
-    ? {
-        resource: careTeam,
-        request: {
-          method: 'PUT',
-          url: `CareTeam/${existing.id}`,
-          ifMatch: `W/"${existing.meta?.versionId}"`,
-        },
-      }
-    : {
-        resource: careTeam,
-        request: { method: 'PUT', url: `CareTeam?identifier=${tokenOf(identifier)}` },
-      };
+  const entry = sharedCareTeamEntry(identifierBase, patientId, existing, participants);
   return { entry, joined: [...joined] };
 }
 

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { HUB_OWNED, INBOUND_WRITABLE } from '../../fhir/inbound-writable.js';
+import { relativeReference } from '../../fhir/references.js';
 import type {
   FhirEntry,
   FhirMessageRecord,
@@ -272,10 +273,8 @@ function readEntry(entry: Record<string, unknown>, index: number): ReadEntry | {
   if (own) {
     return { index, ...(fullUrl ? { fullUrl } : {}), resource, keys: defined(keys) };
   }
-  const putId =
-    request.method === 'PUT'
-      ? new RegExp(`^${resource.resourceType}/([A-Za-z0-9\\-.]{1,64})$`).exec(url)?.[1]
-      : undefined;
+  const put = request.method === 'PUT' ? relativeReference(url) : undefined;
+  const putId = put?.type === resource.resourceType ? put.id : undefined;
   const uuid = URN_UUID.exec(fullUrl ?? '')?.[1]?.toLowerCase();
   const onServer = SERVER_URL.exec(fullUrl ?? '');
   const serverId = onServer?.[1] === resource.resourceType ? onServer[2] : undefined;
@@ -345,7 +344,7 @@ function participantOf(e: ReadEntry, entries: readonly ReadEntry[]): string | un
     if (target) {
       return target.keys[0];
     }
-    if (/^Patient\/[A-Za-z0-9\-.]{1,64}$/.test(ref)) {
+    if (relativeReference(ref)?.type === 'Patient') {
       return ref;
     }
   }

@@ -6,7 +6,7 @@ import type {
   OutsideTarget,
 } from '../../adapters/fhir-message/parse-message.js';
 import { PROFILE } from '../../fhir/profiles.js';
-import { mapReferences } from '../../fhir/references.js';
+import { mapReferences, relativeReference } from '../../fhir/references.js';
 import { fullUrlFor, partnerRef, sourceIdentifier } from '../support.js';
 import type { HubEvent, MappedRecord, MappingContext, ResourceWrite } from '../types.js';
 import { PARTICIPANT_REF } from '../types.js';
@@ -139,7 +139,7 @@ function referenceMapper(
       return { ...ref, reference: target };
     }
     const known = outside[value] ?? outside[value.toLowerCase()];
-    if (!known && /^[A-Z][A-Za-z]+\/[^?]+$/.test(value)) {
+    if (!known && relativeReference(value)) {
       return ref; // relative: the writer keeps it if the shared server holds it (ingest/ground-references.ts)
     }
     const { reference: _dropped, ...rest } = ref;
@@ -160,9 +160,9 @@ function referenceMapper(
 
 /** The identifier a relative (`Type/id`) or conditional (`Type?identifier=s|v`) reference names. */
 function logicalIdentifier(reference: string, ctx: MappingContext): Identifier | undefined {
-  const relative = /^([A-Z][A-Za-z]+)\/([A-Za-z0-9\-.]{1,64})$/.exec(reference);
+  const relative = relativeReference(reference);
   if (relative) {
-    return sourceIdentifier(ctx, relative[1]!, relative[2]!);
+    return sourceIdentifier(ctx, relative.type, relative.id);
   }
   const conditional = /^[A-Z][A-Za-z]+\?identifier=([^&|]+)\|([^&]+)$/.exec(reference);
   return conditional
