@@ -12,16 +12,19 @@ import { adtToFhir } from '../mappers/hl7v2/adt-to-fhir.js';
 import { hmisToFhir } from '../mappers/hmis/hmis-to-fhir.js';
 import { servicePlanToMapped } from '../mappers/service-plan/service-plan-to-careplan.js';
 import { handler, type FormatHandlers } from './formats.js';
+import { FHIR_XML_TYPES } from '../fhir/fhir-xml.js';
 
 const JSON_TYPES = ['application/json', 'application/fhir+json'];
+/** FHIR formats read either wire form (README, "FHIR XML"). */
+const FHIR_TYPES = [...JSON_TYPES, ...FHIR_XML_TYPES];
 
 /** Every inbound format the hub reads, with its adapter and mapper. */
 export function defaultFormats(): FormatHandlers {
   return {
-    'fhir-message': handler({ contentTypes: JSON_TYPES, parse: parseFhirMessage, map: fhirMessageToMapped }),
+    'fhir-message': handler({ contentTypes: FHIR_TYPES, parse: parseFhirMessage, map: fhirMessageToMapped }),
     // A transaction's resources are FHIR already: the message mapper links and re-points them.
     'fhir-transaction': handler({
-      contentTypes: JSON_TYPES,
+      contentTypes: FHIR_TYPES,
       parse: parseFhirTransaction,
       map: fhirMessageToMapped,
     }),

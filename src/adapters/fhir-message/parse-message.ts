@@ -1,4 +1,5 @@
 import type { FieldIssue, ParseResult } from '../types.js';
+import { readFhirDocument } from '../../fhir/fhir-xml.js';
 
 /** Events a partner may announce in `MessageHeader.eventCoding` (hub CodeSystem `hub-message-event`). */
 export const MESSAGE_EVENTS = [
@@ -59,16 +60,11 @@ export interface JsonResource {
  * @see https://hl7.org/fhir/R4/messaging.html
  */
 export function parseFhirMessage(body: Buffer): ParseResult<FhirMessageRecord> {
-  let bundle: Record<string, unknown>;
-  try {
-    bundle = JSON.parse(body.toString('utf8')) as Record<string, unknown>;
-  } catch (err) {
-    return reject(
-      'message',
-      [{ field: 'Bundle', message: `not valid JSON: ${(err as Error).message}` }],
-      body,
-    );
+  const read = readFhirDocument(body);
+  if ('issues' in read) {
+    return reject('message', read.issues, body);
   }
+  const bundle = read.resource;
   const issues: FieldIssue[] = [];
   if (bundle?.resourceType !== 'Bundle' || bundle.type !== 'message') {
     issues.push({ field: 'Bundle.type', message: 'must be a Bundle of type "message"' });

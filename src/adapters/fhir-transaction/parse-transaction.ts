@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { HUB_OWNED, INBOUND_WRITABLE } from '../../fhir/inbound-writable.js';
 import { relativeReference } from '../../fhir/references.js';
+import { readFhirDocument } from '../../fhir/fhir-xml.js';
 import type {
   FhirEntry,
   FhirMessageRecord,
@@ -39,6 +40,10 @@ interface ReadEntry {
  *   refused;
  * - a transaction is one record, all or nothing; a batch (or a lone resource) is one record per
  *   participant, and a bad entry is refused alone;
+ * - a collection or document (an eLTSS plan, an export) carries no requests: each entry is read as
+ *   the `PUT` of its own id; about one participant it is one record, like a transaction, about
+ *   several it is read per participant, like a batch;
+ * - JSON or XML, told apart by the first character;
  * - resources the hub does not coordinate (Claim, Immunization, Practitioner, ...) are skipped, each
  *   reported; references to them, and to anything outside the bundle, stay as logical references.
  * Reads and deletes are refused: partners retire shared records by status.
@@ -46,17 +51,12 @@ interface ReadEntry {
  */
 export function parseFhirTransaction(body: Buffer): ParseResult<FhirMessageRecord> {
   const raw = body.toString('utf8').replace(/^\uFEFF/, '');
-  let parsed: Record<string, unknown>;
-  try {
-    parsed = JSON.parse(raw) as Record<string, unknown>;
-  } catch (err) {
-    return rejectAll(
-      'transaction',
-      [{ field: 'Bundle', message: `not valid JSON: ${(err as Error).message}` }],
-      raw,
-    );
+  const read = readFhirDocument(body);
+  if ('issues' in read) {
+    return rejectAll('transaction', read.issues, raw);
   }
-  if (parsed?.resourceType !== 'Bundle') {
+  const parsed = read.resource;
+  if (parsed.resourceType !== 'Bundle') {
     return typeof parsed?.resourceType === 'string'
       ? readBatch(
           loneResource(parsed as JsonResource),
@@ -64,10 +64,11 @@ export function parseFhirTransaction(body: Buffer): ParseResult<FhirMessageRecor
         )
       : rejectAll('transaction', [{ field: 'resourceType', message: 'is not a FHIR resource' }], raw);
   }
-  if (parsed.type !== 'transaction' && parsed.type !== 'batch') {
+  const type = typeof parsed.type === 'string' ? parsed.type : '';
+  if (!READ_TYPES.includes(type)) {
     return rejectAll(
       'transaction',
-      [{ field: 'Bundle.type', message: 'must be "transaction" or "batch" (a request Bundle)' }],
+      [{ field: 'Bundle.type', message: `must be one of ${READ_TYPES.join(', ')}` }],
       raw,
     );
   }
@@ -75,37 +76,55 @@ export function parseFhirTransaction(body: Buffer): ParseResult<FhirMessageRecor
   const sourceId =
     identifier?.value ??
     (typeof parsed.id === 'string' ? parsed.id : createHash('sha256').update(raw).digest('hex').slice(0, 32));
-  const list = Array.isArray(parsed.entry) ? (parsed.entry as Array<Record<string, unknown>>) : [];
+  const given = Array.isArray(parsed.entry) ? (parsed.entry as Array<Record<string, unknown>>) : [];
+  const snapshot = type === 'collection' || type === 'document';
+  const list = snapshot ? given.flatMap((e) => asRequest(e)) : given;
   if (list.length === 0) {
     return rejectAll(
-      `${parsed.type} ${sourceId}`,
+      `${type} ${sourceId}`,
       [{ field: 'Bundle.entry', message: 'the Bundle holds no entry' }],
       raw,
     );
   }
-  return parsed.type === 'transaction'
-    ? readTransaction(list, sourceId, raw)
-    : readBatch(list, `batch ${sourceId}`);
+  if (type === 'transaction' || (snapshot && patientsIn(list) <= 1)) {
+    return readTransaction(list, sourceId, raw, snapshot ? `${type} ${sourceId}` : undefined);
+  }
+  return readBatch(list, `${type} ${sourceId}`);
 }
+
+/** Bundle types read: requests (transaction, batch) and sets of resources as the sender holds them. */
+const READ_TYPES: readonly string[] = ['transaction', 'batch', 'collection', 'document'];
 
 function loneResource(resource: JsonResource): Array<Record<string, unknown>> {
-  return [
-    {
-      resource,
-      request: resource.id
-        ? { method: 'PUT', url: `${resource.resourceType}/${resource.id}` }
-        : { method: 'POST', url: resource.resourceType },
-    },
-  ];
+  return asRequest({ resource });
 }
 
-/** A transaction: every entry is written together or none is. */
+/** An entry without a request, as the request that stores it: `PUT` of its own id, else `POST`. */
+function asRequest(entry: Record<string, unknown>): Array<Record<string, unknown>> {
+  const resource = entry.resource as JsonResource | undefined;
+  if (!resource || typeof resource.resourceType !== 'string') {
+    return [entry];
+  }
+  const request = resource.id
+    ? { method: 'PUT', url: `${resource.resourceType}/${resource.id}` }
+    : { method: 'POST', url: resource.resourceType };
+  return [{ ...entry, request }];
+}
+
+function patientsIn(list: ReadonlyArray<Record<string, unknown>>): number {
+  return list.filter((e) => (e.resource as JsonResource | undefined)?.resourceType === 'Patient').length;
+}
+
+/**
+ * A transaction: every entry is written together or none is. A collection or document about one
+ * participant is read the same way (`location` names it), as a whole.
+ */
 function readTransaction(
   list: Array<Record<string, unknown>>,
   sourceId: string,
   raw: string,
+  location = `transaction ${sourceId}`,
 ): ParseResult<FhirMessageRecord> {
-  const location = `transaction ${sourceId}`;
   const issues: FieldIssue[] = [];
   const read = list.flatMap((entry, index) => {
     const result = readEntry(entry, index);

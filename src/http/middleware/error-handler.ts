@@ -4,6 +4,7 @@ import { outcome, toOperationOutcome } from '../../errors/to-operation-outcome.j
 import type { Logger } from '../../logging/logger.js';
 import { errorPage } from '../../ui/views.js';
 import { JSON_TOO_DEEP } from './hardening.js';
+import { sendFhir } from '../fhir-response.js';
 
 /**
  * The one place where errors become HTTP answers: an OperationOutcome with the error's status; for
@@ -20,16 +21,13 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
       res.status(status).type('html').send(errorPage(status, body));
       return;
     }
-    res.status(status).type('application/fhir+json').json(body);
+    sendFhir(req, res, status, body);
   };
 }
 
 /** Unknown route: 404 as an OperationOutcome, like every other error. */
 export const notFound: RequestHandler = (req, res) => {
-  res
-    .status(404)
-    .type('application/fhir+json')
-    .json(outcome('error', 'not-found', `No route for ${req.method} ${req.path}`));
+  sendFhir(req, res, 404, outcome('error', 'not-found', `No route for ${req.method} ${req.path}`));
 };
 
 /** express.json() errors carry `type` and `status`; they are the client's fault. */

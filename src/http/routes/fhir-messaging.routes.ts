@@ -4,6 +4,8 @@ import type { Bundle, MessageHeader, OperationOutcome } from 'fhir/r4.js';
 import { randomUUID } from 'node:crypto';
 import { ForbiddenError, InvalidInputError } from '../../errors/hub-error.js';
 import { reportToOutcome, type IngestService } from '../../ingest/ingest-service.js';
+import { looksLikeXml, readFhirDocument } from '../../fhir/fhir-xml.js';
+import { sendFhir } from '../fhir-response.js';
 
 export interface FhirMessagingDeps {
   readonly ingest: IngestService;
@@ -55,31 +57,31 @@ export function fhirMessagingRoutes(deps: FhirMessagingDeps): Router {
     const code =
       record?.status === 'applied' ? 'ok' : record?.status === 'rejected' ? 'fatal-error' : 'transient-error';
     const status = code === 'ok' ? 200 : code === 'fatal-error' ? 422 : 202;
-    res
-      .status(status)
-      .type('application/fhir+json')
-      .json(responseMessage(header!, code, reportToOutcome(report), deps.publicUrl));
+    sendFhir(req, res, status, responseMessage(header!, code, reportToOutcome(report), deps.publicUrl));
   });
   return router;
 }
 
+/** The message's header, read from its JSON or XML form; a body neither can read is a 400. */
 function readHeader(raw: Buffer): MessageHeader | undefined {
   const text = raw.toString('utf8');
-  assertJsonDepth(text);
-  try {
-    const bundle = JSON.parse(text) as Bundle;
-    const first = bundle?.entry?.[0]?.resource;
-    return first?.resourceType === 'MessageHeader' ? first : undefined;
-  } catch {
-    throw new InvalidInputError('The body is not a JSON FHIR Bundle', [
-      {
+  if (!looksLikeXml(text)) {
+    assertJsonDepth(text);
+  }
+  const read = readFhirDocument(raw);
+  if ('issues' in read) {
+    throw new InvalidInputError(
+      'The body is not a FHIR Bundle in JSON or XML',
+      read.issues.map((i) => ({
         severity: 'error',
         code: 'structure',
-        diagnostics: 'The body is not valid JSON',
-        expression: ['Bundle'],
-      },
-    ]);
+        diagnostics: i.message,
+        expression: [i.field],
+      })),
+    );
   }
+  const first = (read.resource as unknown as Bundle).entry?.[0]?.resource;
+  return first?.resourceType === 'MessageHeader' ? first : undefined;
 }
 
 function responseMessage(

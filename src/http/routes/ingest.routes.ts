@@ -5,6 +5,7 @@ import { HubError, InvalidInputError } from '../../errors/hub-error.js';
 import type { FormatHandlers } from '../../ingest/formats.js';
 import { reportToOutcome, statusOf, type IngestService } from '../../ingest/ingest-service.js';
 import type { RejectedStore, StoredRejection } from '../../ingest/rejected-store.js';
+import { sendFhir } from '../fhir-response.js';
 
 export interface IngestRouteDeps {
   readonly ingest: IngestService;
@@ -56,7 +57,7 @@ export function ingestRoutes(deps: IngestRouteDeps): Router {
     if (wait > 0) {
       report = await deps.ingest.waitForApplied(report, wait * 1000);
     }
-    res.status(statusOf(report)).type('application/fhir+json').json(reportToOutcome(report));
+    sendFhir(req, res, statusOf(report), reportToOutcome(report));
   });
 
   router.get('/admin/rejected', async (req, res) => {
@@ -76,7 +77,7 @@ export function ingestRoutes(deps: IngestRouteDeps): Router {
     const rejection = await findRejection(deps.rejected, req.params.id);
     const corrected = Buffer.isBuffer(req.body) && req.body.length > 0 ? req.body : undefined;
     const report = await deps.ingest.replay(rejection, corrected);
-    res.status(statusOf(report)).type('application/fhir+json').json(reportToOutcome(report));
+    sendFhir(req, res, statusOf(report), reportToOutcome(report));
   });
 
   router.delete('/admin/rejected/:id', async (req, res) => {

@@ -5,6 +5,7 @@ import type { FhirGateway } from '../../fhir/fhir-gateway.js';
 import { disclosure } from '../../security/audit.js';
 import { partnerMayRead, shownTo } from '../../security/read-access.js';
 import type { RefusedAccess } from '../../security/audit.js';
+import { sendFhir } from '../fhir-response.js';
 
 export interface PartnerReadDeps {
   readonly fhir: FhirGateway;
@@ -68,7 +69,7 @@ export function partnerReadRoutes(deps: PartnerReadDeps): Router {
         deps.now(),
       ),
     );
-    res.type('application/fhir+json').json(await shownTo(deps, partnerId, resource, deps.part2Programs));
+    sendFhir(req, res, 200, await shownTo(deps, partnerId, resource, deps.part2Programs));
   });
   return router;
 }

@@ -9,6 +9,7 @@ import { ForbiddenError, HubError, InvalidInputError } from '../../errors/hub-er
 import type { RefusedAccess } from '../../security/audit.js';
 import { partnerMayRead } from '../../security/read-access.js';
 import { outcome } from '../../errors/to-operation-outcome.js';
+import { sendFhir } from '../fhir-response.js';
 import type { FhirGateway } from '../../fhir/fhir-gateway.js';
 import { getDeadLetter, listDeadLetters, replayDeadLetter } from '../../queues/dead-letters.js';
 import type { PlanChangeJobData } from '../../routing/plan-changes.queue.js';
@@ -134,7 +135,7 @@ export function routingRoutes(deps: RoutingRouteDeps): Router {
       _sort: 'authored-on',
       _count: 100,
     });
-    res.type('application/fhir+json').json(bundle);
+    sendFhir(req, res, 200, bundle);
   });
 
   router.get('/careplans/:id/versions/:version/deliveries', async (req, res) => {

@@ -1,4 +1,13 @@
-import type { FhirResource, Identifier, Meta, Patient, Reference } from 'fhir/r4.js';
+import type {
+  CarePlanActivity,
+  CarePlanActivityDetail,
+  FhirResource,
+  Identifier,
+  Meta,
+  Patient,
+  Reference,
+  ServiceRequest,
+} from 'fhir/r4.js';
 import type {
   FhirEntry,
   FhirMessageRecord,
@@ -43,9 +52,16 @@ export function fhirMessageToMapped(msg: FhirMessageRecord, ctx: MappingContext)
   }
   const references = referenceMapper(targets, msg.outside ?? {}, ctx);
 
-  const writes: ResourceWrite[] = others.map((e) => {
+  const pointed = others.map((e) => ({ entry: e, resource: references(e.resource) }));
+  // A plan's services as the sender sent them, by the hub fullUrl its activities now point at.
+  const services = new Map(
+    pointed
+      .filter((p) => p.resource.resourceType === 'ServiceRequest')
+      .map((p) => [fullUrlFor(firstIdentifier(p.entry.resource)), p.resource as unknown as ServiceRequest]),
+  );
+  const writes: ResourceWrite[] = pointed.map(({ entry: e, resource: pointedResource }) => {
     const identifier = firstIdentifier(e.resource);
-    const { id: _id, meta: sentMeta, ...rest } = references(e.resource);
+    const { id: _id, meta: sentMeta, ...rest } = pointedResource;
     const { meta, baseVersion } = baseVersionOf(e.resource.resourceType, sentMeta as Meta | undefined);
     const profile = PROFILES[e.resource.resourceType];
     const resource = ownedBySender(
@@ -54,6 +70,7 @@ export function fhirMessageToMapped(msg: FhirMessageRecord, ctx: MappingContext)
         ...(profile || meta ? { meta: { ...meta, ...(profile ? { profile: [profile] } : {}) } } : {}),
       } as unknown as FhirResource,
       ctx,
+      services,
     );
     const sourceTime = baseVersion ? undefined : instantOf((sentMeta as Meta | undefined)?.lastUpdated);
     return {
@@ -172,9 +189,14 @@ function logicalIdentifier(reference: string, ctx: MappingContext): Identifier |
 
 /**
  * A CarePlan the sender did not say the owner of is the sender's: its author, and the performer
- * of each activity that names none (the shared plan's profile requires both).
+ * of each activity that names none (the shared plan's profile requires both). An activity that
+ * only points at a service (an eLTSS plan's ServiceRequest) is described by that service.
  */
-function ownedBySender(resource: FhirResource, ctx: MappingContext): FhirResource {
+function ownedBySender(
+  resource: FhirResource,
+  ctx: MappingContext,
+  services: ReadonlyMap<string, ServiceRequest>,
+): FhirResource {
   if (resource.resourceType !== 'CarePlan') {
     return resource;
   }
@@ -183,13 +205,70 @@ function ownedBySender(resource: FhirResource, ctx: MappingContext): FhirResourc
     ...(resource.author ? {} : { author: partnerRef(ctx) }),
     ...(resource.activity
       ? {
-          activity: resource.activity.map((a) =>
-            a.detail && !a.detail.performer?.length
-              ? { ...a, detail: { ...a.detail, performer: [partnerRef(ctx)] } }
-              : a,
-          ),
+          activity: resource.activity
+            .map((a) => (a.detail || !a.reference ? a : serviceActivity(a, services)))
+            .map((a) =>
+              a.detail && !a.detail.performer?.length
+                ? { ...a, detail: { ...a.detail, performer: [partnerRef(ctx)] } }
+                : a,
+            ),
         }
       : {}),
+  };
+}
+
+/** ServiceRequest status as the status of the plan activity it is (README, "eLTSS in FHIR"). */
+const ACTIVITY_STATUS: Readonly<Record<string, CarePlanActivityDetail['status']>> = {
+  draft: 'not-started',
+  active: 'scheduled',
+  'on-hold': 'on-hold',
+  revoked: 'cancelled',
+  completed: 'completed',
+  'entered-in-error': 'entered-in-error',
+  unknown: 'unknown',
+};
+
+/**
+ * An activity that points at a service, as the activity detail the shared plan requires: what the
+ * service is, who performs it, when, and how much. R4 allows a reference or a detail, not both
+ * (cpl-3), so the detail takes the reference's place; the ServiceRequest itself is written too.
+ */
+function serviceActivity(
+  activity: CarePlanActivity,
+  services: ReadonlyMap<string, ServiceRequest>,
+): CarePlanActivity {
+  const { reference, ...rest } = activity;
+  const service = reference?.reference ? services.get(reference.reference) : undefined;
+  const named = reference?.display ?? reference?.reference ?? reference?.identifier?.value ?? 'a service';
+  if (!service) {
+    return {
+      ...rest,
+      detail: {
+        kind: 'ServiceRequest',
+        status: 'unknown',
+        description: `Service ${named}, not sent with the plan`,
+      },
+    };
+  }
+  const quantity = service.quantityQuantity;
+  const description = [
+    service.code?.text ?? service.code?.coding?.[0]?.display ?? named,
+    ...(quantity?.value !== undefined
+      ? [`${quantity.value} ${quantity.unit ?? quantity.code ?? ''}`.trim()]
+      : []),
+  ].join(', ');
+  return {
+    ...rest,
+    detail: {
+      kind: 'ServiceRequest',
+      ...(service.code ? { code: service.code } : {}),
+      status: ACTIVITY_STATUS[service.status] ?? 'unknown',
+      ...(service.occurrencePeriod ? { scheduledPeriod: service.occurrencePeriod } : {}),
+      ...(service.occurrenceTiming ? { scheduledTiming: service.occurrenceTiming } : {}),
+      ...(service.performer?.length ? { performer: service.performer } : {}),
+      ...(service.locationReference?.[0] ? { location: service.locationReference[0] } : {}),
+      description,
+    },
   };
 }
 

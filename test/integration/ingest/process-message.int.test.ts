@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import request from 'supertest';
 import type { Bundle, Communication, MessageHeader, OperationOutcome, Task } from 'fhir/r4.js';
 import type { RunningHub } from '../../../src/startup/start-hub.js';
+import { readFhirXml, writeFhirXml } from '../../../src/fhir/fhir-xml.js';
 import {
   byIdentifier,
   diagnostics,
@@ -108,6 +109,37 @@ describe('POST /fhir/$process-message', () => {
       `C-${person.tag}`,
     );
     expect(communication?.subject?.reference).toMatch(/^Patient\//);
+  });
+
+  it('reads a message sent as FHIR XML and answers in XML, or in JSON when asked', async () => {
+    const send = (messageId: string, accept: string) =>
+      request(hub.url)
+        .post('/fhir/$process-message')
+        .set('content-type', 'application/fhir+xml')
+        .set('accept', accept)
+        .send(writeFhirXml(communicationMessage(person.medicaid, messageId, `CX-${messageId}`)));
+    const xml = await send(`x-${person.tag}`, 'application/fhir+xml');
+    expect({ status: xml.status, type: xml.type }).toEqual({ status: 200, type: 'application/fhir+xml' });
+    const read = readFhirXml(xml.text);
+    expect(
+      'resource' in read && readResponse(read.resource as unknown as Bundle).header.response,
+    ).toMatchObject({ identifier: `x-${person.tag}`, code: 'ok' });
+    const json = await send(`j-${person.tag}`, 'application/fhir+json');
+    expect({ status: json.status, type: json.type }).toEqual({ status: 200, type: 'application/fhir+json' });
+    expect(readResponse(json.body as Bundle).header.response?.code).toBe('ok');
+  });
+
+  it('names the element of an XML message that R4 does not define, as a 400', async () => {
+    const xml = writeFhirXml(communicationMessage(person.medicaid, `u-${person.tag}`, `CU-${person.tag}`));
+    const answer = await request(hub.url)
+      .post('/fhir/$process-message')
+      .set('content-type', 'application/fhir+xml')
+      .set('accept', 'application/fhir+json')
+      .send(xml.replace('<status value="completed"/>', '<status value="completed"/><mood value="calm"/>'));
+    expect(answer.status).toBe(400);
+    expect((answer.body as OperationOutcome).issue?.[0]?.expression).toEqual([
+      'Bundle.entry[2].resource.Communication.mood',
+    ]);
   });
 
   it('answers fatal-error with the OperationOutcome for a message the adapter refuses', async () => {

@@ -77,9 +77,9 @@ describe('parseFhirTransaction', () => {
     expect(noPatient.rejected[0]!.issues[0]!.message).toMatch(/names no participant/);
   });
 
-  it('refuses what is not a request Bundle', () => {
+  it('refuses what is not a Bundle of resources', () => {
     expect(parseFhirTransaction(Buffer.from('{')).rejected[0]!.issues[0]!.field).toBe('Bundle');
-    expect(parseFhirTransaction(bundle([], { type: 'collection' })).rejected[0]!.issues[0]!.field).toBe(
+    expect(parseFhirTransaction(bundle([], { type: 'searchset' })).rejected[0]!.issues[0]!.field).toBe(
       'Bundle.type',
     );
   });
@@ -175,5 +175,43 @@ describe('parseFhirTransaction', () => {
       resourceType: 'Claim',
       identifier: { system: 's', value: 'c1' },
     });
+  });
+
+  it('reads a collection about one participant whole, like a transaction, each entry as the PUT of its id', () => {
+    const collection = (entry: unknown[]) =>
+      Buffer.from(JSON.stringify({ resourceType: 'Bundle', id: 'plan-1', type: 'collection', entry }));
+    const patient = (id: string) => ({
+      fullUrl: `http://example.org/eLTSS/${id}`,
+      resource: { resourceType: 'Patient', id, identifier: [{ system: SYS, value: id }] },
+    });
+    const plan = {
+      fullUrl: 'http://example.org/eLTSS/careplan1',
+      resource: { resourceType: 'CarePlan', id: 'careplan1', subject: { reference: 'Patient/p1' } },
+    };
+    const one = parseFhirTransaction(collection([plan, patient('p1')]));
+    expect(one.rejected).toEqual([]);
+    expect(one.accepted.map((a) => a.location)).toEqual(['collection plan-1']);
+    expect(one.accepted[0]!.record.entries.map((e) => [e.resource.resourceType, e.identity])).toEqual([
+      ['CarePlan', 'careplan1'],
+      ['Patient', undefined],
+    ]);
+    const two = parseFhirTransaction(collection([plan, patient('p1'), patient('p2')]));
+    expect(two.accepted.map((a) => a.record.entries.length)).toEqual([2, 1]);
+  });
+
+  it('reads a Bundle sent as FHIR XML like its JSON form, and names an unknown element by path', () => {
+    const xml = (extra: string) =>
+      Buffer.from(`<?xml version="1.0"?><Bundle xmlns="http://hl7.org/fhir"><type value="batch"/><entry>
+        <resource><Patient><identifier><system value="${SYS}"/><value value="M-9"/></identifier>${extra}</Patient></resource>
+        <request><method value="PUT"/><url value="Patient?identifier=${SYS}|M-9"/></request></entry></Bundle>`);
+    const read = parseFhirTransaction(xml(''));
+    expect(read.accepted[0]!.record.entries[0]!.resource).toEqual({
+      resourceType: 'Patient',
+      identifier: [{ system: SYS, value: 'M-9' }],
+    });
+    const refused = parseFhirTransaction(xml('<shoeSize value="9"/>'));
+    expect(refused.rejected[0]!.issues).toEqual([
+      { field: 'Bundle.entry[0].resource.Patient.shoeSize', message: 'is not an element R4 defines here' },
+    ]);
   });
 });
