@@ -9,9 +9,16 @@
 //   a folder with Export.csv (HUD HMIS CSV)       -> harbor-housing hmis-csv (zipped here)
 // Each is sent with `?wait=60`; the line says applied, partly applied or refused, with the first
 // reason the hub gave. Nothing here decides what is right: read the reasons.
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+//
+// An HMIS export is also checked on the FHIR server (the round trip): every Client.csv row is a
+// Patient there or a rejection naming its row, and every Exit.csv and CurrentLivingSituation.csv
+// row an Observation or a named rejection; anything else is counted as lost. The server is
+// `--fhir` (default FHIR_BASE_URL, else http://127.0.0.1:8080/fhir); identifiers are built on
+// IDENTIFIER_BASE as the hub builds them.
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import AdmZip from 'adm-zip';
+import { parse as parseCsv } from 'csv-parse/sync';
 
 const args = process.argv.slice(2);
 const flag = (name) => {
@@ -19,6 +26,11 @@ const flag = (name) => {
   return at >= 0 ? args.splice(at, 2)[1] : undefined;
 };
 const hub = (flag('--hub') ?? process.env.HUB_URL ?? 'http://127.0.0.1:3000').replace(/\/$/, '');
+const fhirBase = (flag('--fhir') ?? process.env.FHIR_BASE_URL ?? 'http://127.0.0.1:8080/fhir').replace(
+  /\/$/,
+  '',
+);
+const identifierBase = (process.env.IDENTIFIER_BASE ?? 'https://carecoord.example.org').replace(/\/$/, '');
 const asJson = args.includes('--json') && args.splice(args.indexOf('--json'), 1);
 const folder = args[0];
 if (!folder) {
@@ -101,13 +113,69 @@ function summarize(status, answer) {
   return { status, verdict, issues: issues.length, errors: errors.length, reason };
 }
 
+/** HMIS files checked on the server, with the key column and the identifier the hub writes. */
+const ROUND_TRIP = [
+  { file: 'Client.csv', key: 'PersonalID', type: 'Patient', recordType: 'hmis-personal-id' },
+  { file: 'Exit.csv', key: 'ExitID', type: 'Observation', recordType: 'hmis-exit' },
+  {
+    file: 'CurrentLivingSituation.csv',
+    key: 'CurrentLivingSitID',
+    type: 'Observation',
+    recordType: 'hmis-current-living-situation',
+  },
+];
+
+/** Each file's rows: on the server, refused with the row named, or lost. Deleted rows are not counted. */
+async function roundTrip(dir, partner, answer) {
+  const diagnostics = (Array.isArray(answer?.issue) ? answer.issue : [])
+    .filter((i) => i.severity === 'error')
+    .map((i) => i.diagnostics ?? '');
+  const result = {};
+  for (const spec of ROUND_TRIP) {
+    const file = path.join(dir, spec.file);
+    if (!existsSync(file)) {
+      continue;
+    }
+    const rows = parseCsv(readFileSync(file), { columns: true, bom: true, relax_column_count: true });
+    const counts = { rows: 0, onServer: 0, refused: 0, lost: [] };
+    for (const [i, row] of rows.entries()) {
+      if (row.DateDeleted) {
+        continue;
+      }
+      counts.rows += 1;
+      const at = new RegExp(`\\b${spec.file.replace('.', '\\.')} row ${i + 2}\\b`);
+      const system = `${identifierBase}/sid/${partner}/${spec.recordType}`;
+      const found = row[spec.key]
+        ? await fetch(
+            `${fhirBase}/${spec.type}?identifier=${encodeURIComponent(`${system}|${row[spec.key]}`)}&_summary=count`,
+          )
+            .then((r) => r.json())
+            .then((b) => b.total > 0)
+        : false;
+      if (found) {
+        counts.onServer += 1;
+      } else if (diagnostics.some((d) => at.test(d))) {
+        counts.refused += 1;
+      } else {
+        counts.lost.push(`row ${i + 2}`);
+      }
+    }
+    result[spec.file] = counts;
+  }
+  return result;
+}
+
 const rows = [];
 for (const sample of samples(folder)) {
   const req = request(sample);
   const url = `${hub}/ingest/${req.partner}/${req.format}?wait=60`;
   let row;
   try {
-    const res = await fetch(url, { method: 'POST', body: req.body, headers: { 'content-type': req.type } });
+    const res = await fetch(url, {
+      method: 'POST',
+      body: req.body,
+      headers: { 'content-type': req.type, accept: 'application/fhir+json' },
+    });
     const text = await res.text();
     let answer;
     try {
@@ -119,6 +187,7 @@ for (const sample of samples(folder)) {
       file: path.relative(folder, sample.path) || path.basename(sample.path),
       format: req.format,
       ...summarize(res.status, answer),
+      ...(sample.kind === 'hmis' ? { roundTrip: await roundTrip(sample.path, req.partner, answer) } : {}),
     };
   } catch (err) {
     row = { file: sample.path, format: req.format, status: 0, verdict: 'no answer', reason: err.message };
@@ -131,6 +200,12 @@ for (const sample of samples(folder)) {
           ? `\n${' '.repeat(20)}${row.errors}/${row.issues} issues; first: ${row.reason.slice(0, 300)}`
           : ''),
     );
+    for (const [file, c] of Object.entries(row.roundTrip ?? {})) {
+      console.log(
+        `${' '.repeat(20)}round trip ${file}: ${c.rows} rows, ${c.onServer} on the server, ` +
+          `${c.refused} refused by row, ${c.lost.length} lost${c.lost.length ? ` (${c.lost.join(', ')})` : ''}`,
+      );
+    }
   }
 }
 if (asJson) {

@@ -21,29 +21,36 @@ export const TIMEZONE_OVERRIDE = 'hmis.timezone';
 /** How long after a housing loss the housing follow-up is due. */
 const FOLLOW_UP_HOURS = 72;
 
+const DATA_ABSENT_REASON = 'http://terminology.hl7.org/CodeSystem/data-absent-reason';
 const LOINC_HOUSING_STATUS = { system: 'http://loinc.org', code: '71802-3', display: 'Housing status' };
 
-/** A living situation the export knows, with where and when it was recorded. */
-interface KnownSituation {
+/** A living situation as the export records it (an exit may leave it empty), with where and when. */
+interface RecordedSituation {
   readonly source: 'current-living-situation' | 'exit';
   /** CurrentLivingSitID or ExitID. */
   readonly id: string;
   readonly date: string;
-  readonly situation: HmisLivingSituation;
+  readonly situation?: HmisLivingSituation;
 }
+
+/** A recorded situation that says where the person lives (not 8, 9, 99, 30, 37, nor empty). */
+type KnownSituation = RecordedSituation & { readonly situation: HmisLivingSituation };
 
 /**
  * Maps one HMIS client to the hub:
  * - participant: the HMIS PersonalID (and the SSN when it is usable); name and birth date as far
  *   as HMIS data quality vouches for them.
- * - the latest known living situation as a housing status Observation (LOINC 71802-3).
+ * - every exit and current living situation as a housing status Observation (LOINC 71802-3),
+ *   each under its row's id, so the whole history is on the server; an exit that leaves
+ *   Destination empty says so with a data-absent reason.
  * - when that situation is a housing loss, a `housing-instability` Flag, a `housing-follow-up`
  *   Task due 72 hours after the loss, and a `plan-change-trigger` event (`housing-loss`).
  * - the partner as housing navigator on the CareTeam while an enrollment is open.
  *
  * Housing loss: an exit to a homeless destination (HUD 101, 116, 118), or a current living
  * situation that is homeless or institutional (also 204, 205, 206, 207, 215, 225). Situations that
- * say nothing (8, 9, 99, 30, 37) are not "known" and are passed over. When the latest known
+ * say nothing (8, 9, 99, 30, 37, or empty) are recorded but not "known": they neither make nor end
+ * a loss. When the latest known
  * situation is a loss, the loss dates from the first of the unbroken run of losses that ends with
  * it, so repeated homeless contacts in one episode make one Flag and one Task, not one each.
  * Enrollment.LivingSituation is not used: it describes where the person was before entry.
@@ -51,10 +58,11 @@ interface KnownSituation {
 export function hmisToFhir(record: HmisClientRecord, ctx: MappingContext): MappedRecord {
   const writes: ResourceWrite[] = [];
   const events: HubEvent[] = [];
-  const history = knownSituations(record);
+  const recorded = recordedSituations(record);
+  writes.push(...recorded.map((s) => housingStatus(s, ctx)));
+  const history = recorded.filter(isKnown);
   const latest = history.at(-1);
   if (latest) {
-    writes.push(housingStatus(latest, ctx));
     if (isLoss(latest)) {
       const loss = firstOfLossRun(history);
       const start = localTime(loss.date, ctx);
@@ -136,9 +144,9 @@ function demographicsOf(record: HmisClientRecord): Patient | undefined {
   return { resourceType: 'Patient', ...(name ? { name: [name] } : {}), ...(birthDate ? { birthDate } : {}) };
 }
 
-/** Every informative living situation of the client, oldest first; on one day an exit comes last. */
-function knownSituations(record: HmisClientRecord): KnownSituation[] {
-  const all: KnownSituation[] = [];
+/** Every living situation the export records for the client, oldest first; on one day an exit comes last. */
+function recordedSituations(record: HmisClientRecord): RecordedSituation[] {
+  const all: RecordedSituation[] = [];
   for (const e of record.enrollments) {
     for (const c of e.currentLivingSituations) {
       all.push({
@@ -148,15 +156,23 @@ function knownSituations(record: HmisClientRecord): KnownSituation[] {
         situation: c.situation,
       });
     }
-    if (e.exit?.destination) {
-      all.push({ source: 'exit', id: e.exit.exitId, date: e.exit.exitDate, situation: e.exit.destination });
+    if (e.exit) {
+      const { exitId, exitDate, destination } = e.exit;
+      all.push({
+        source: 'exit',
+        id: exitId,
+        date: exitDate,
+        ...(destination ? { situation: destination } : {}),
+      });
     }
   }
-  const order = (s: KnownSituation): number => (s.source === 'exit' ? 1 : 0);
+  const order = (s: RecordedSituation): number => (s.source === 'exit' ? 1 : 0);
   // Array.prototype.sort is stable: equal entries keep the export's order.
-  return all
-    .filter((s) => s.situation.category !== 'unknown')
-    .sort((a, b) => (a.date < b.date ? -1 : a.date > b.date ? 1 : order(a) - order(b)));
+  return all.sort((a, b) => (a.date < b.date ? -1 : a.date > b.date ? 1 : order(a) - order(b)));
+}
+
+function isKnown(s: RecordedSituation): s is KnownSituation {
+  return s.situation !== undefined && s.situation.category !== 'unknown';
 }
 
 function isLoss(s: KnownSituation): boolean {
@@ -173,13 +189,13 @@ function firstOfLossRun(history: readonly KnownSituation[]): KnownSituation {
 }
 
 /** Observations are identified by their source row; Flags and Tasks by the loss they answer. */
-function sourceKey(s: KnownSituation): { recordType: string; value: string } {
+function sourceKey(s: RecordedSituation): { recordType: string; value: string } {
   return s.source === 'exit'
     ? { recordType: 'hmis-exit', value: s.id }
     : { recordType: 'hmis-current-living-situation', value: s.id };
 }
 
-function housingStatus(s: KnownSituation, ctx: MappingContext): ResourceWrite {
+function housingStatus(s: RecordedSituation, ctx: MappingContext): ResourceWrite {
   const key = sourceKey(s);
   const observation: Observation = {
     resourceType: 'Observation',
@@ -199,11 +215,24 @@ function housingStatus(s: KnownSituation, ctx: MappingContext): ResourceWrite {
     subject: { reference: PARTICIPANT_REF },
     effectiveDateTime: s.date,
     performer: [partnerRef(ctx)],
-    valueCodeableConcept: {
-      coding: [
-        { system: HUD_LIVING_SITUATION_SYSTEM, code: String(s.situation.code), display: s.situation.display },
-      ],
-    },
+    ...(s.situation
+      ? {
+          valueCodeableConcept: {
+            coding: [
+              {
+                system: HUD_LIVING_SITUATION_SYSTEM,
+                code: String(s.situation.code),
+                display: s.situation.display,
+              },
+            ],
+          },
+        }
+      : {
+          dataAbsentReason: {
+            coding: [{ system: DATA_ABSENT_REASON, code: 'unknown', display: 'Unknown' }],
+            text: 'Destination left empty in the HMIS export',
+          },
+        }),
     method: { text: s.source === 'exit' ? 'HUD HMIS exit destination' : 'HUD HMIS current living situation' },
   };
   return resourceWrite(observation, sourceIdentifier(ctx, key.recordType, key.value));

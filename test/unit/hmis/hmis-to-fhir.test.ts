@@ -176,14 +176,24 @@ describe('hmisToFhir housing loss', () => {
       ]),
       ctx,
     );
-    const [observation] = ofType<Observation>(mapped, 'Observation');
-    expect(observation!.valueCodeableConcept!.coding![0]!.code).toBe('410');
-    expect(observation!.identifier).toEqual([
-      {
-        system: 'https://carecoord.example.org/sid/metro-housing/hmis-current-living-situation',
-        value: 'C2',
-      },
-    ]);
+    // Every row is on the server under its own id; the answer that says nothing ends no loss.
+    expect(
+      ofType<Observation>(mapped, 'Observation').map((o) => [
+        o.identifier![0]!.system,
+        o.identifier![0]!.value,
+        o.valueCodeableConcept!.coding![0]!.code,
+      ]),
+    ).toEqual(
+      [
+        ['C1', '116'],
+        ['C2', '410'],
+        ['C3', '99'],
+      ].map(([id, code]) => [
+        'https://carecoord.example.org/sid/metro-housing/hmis-current-living-situation',
+        id,
+        code,
+      ]),
+    );
     expect(mapped.events).toEqual([]);
   });
 
@@ -207,7 +217,24 @@ describe('hmisToFhir housing loss', () => {
     expect(flag!.period).toEqual({ start: '2024-03-05' });
     expect(flag!.identifier![0]!.value).toBe('hmis-exit-X1');
     expect(task!.restriction!.period!.end).toBe('2024-03-08T00:00:00-05:00');
-    expect(ofType<Observation>(mapped, 'Observation')[0]!.effectiveDateTime).toBe('2024-03-06');
+    expect(ofType<Observation>(mapped, 'Observation').map((o) => o.effectiveDateTime)).toEqual([
+      '2024-02-01',
+      '2024-03-05',
+      '2024-03-06',
+    ]);
+  });
+
+  it('records an exit that leaves Destination empty, with a data-absent reason, and flags nothing', () => {
+    const exit = { exitId: 'X9', exitDate: '2024-06-30' };
+    const mapped = hmisToFhir(client({}, [enrollment({ exit })]), ctx);
+    const [observation] = ofType<Observation>(mapped, 'Observation');
+    expect(observation).toMatchObject({
+      identifier: [{ system: 'https://carecoord.example.org/sid/metro-housing/hmis-exit', value: 'X9' }],
+      effectiveDateTime: '2024-06-30',
+      dataAbsentReason: { coding: [{ code: 'unknown' }] },
+    });
+    expect(observation!.valueCodeableConcept).toBeUndefined();
+    expect(ofType<Flag>(mapped, 'Flag')).toEqual([]);
   });
 
   it('counts the 72 hours in real time across a daylight-saving change', () => {
