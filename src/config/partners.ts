@@ -56,6 +56,13 @@ export interface PartnerConfig {
      * without the join. Absent: none; staff put the partner on the team.
      */
     careTeamJoins?: InboundFormat[];
+    /**
+     * What becomes of FHIR resources the hub does not coordinate (Claim, Immunization,
+     * DiagnosticReport, ...): `skip` (the default) reports each and writes none; `store` writes
+     * them to the shared server as sent, under the sender's identity. Either way the bundle is not
+     * refused for them, and what only the hub writes (CareTeam, Consent, ...) is never stored.
+     */
+    uncoordinated?: 'skip' | 'store';
   };
   identifiers?: {
     /**
@@ -155,6 +162,7 @@ const schema: JSONSchemaType<PartnerConfig> = {
           items: { type: 'string', enum: [...INBOUND_FORMATS] },
           uniqueItems: true,
         },
+        uncoordinated: { type: 'string', nullable: true, enum: ['skip', 'store'] },
       },
     },
     identifiers: {

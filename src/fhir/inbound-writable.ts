@@ -37,3 +37,12 @@ export const HUB_OWNED: ReadonlySet<string> = new Set([
   'Provenance',
   'Subscription',
 ]);
+
+/**
+ * Whether an inbound record may write a resource of `type`: what the hub coordinates always; any
+ * other type except what only the hub writes when the sender's file says `uncoordinated: store`.
+ * The Patient is never written from a record: it is linked (ingest/participant-resolver.ts).
+ */
+export function mayWrite(type: string, storesUncoordinated: boolean): boolean {
+  return INBOUND_WRITABLE.has(type) || (storesUncoordinated && type !== 'Patient' && !HUB_OWNED.has(type));
+}

@@ -2,7 +2,7 @@ import type { Identifier, Reference } from 'fhir/r4.js';
 import { createHash } from 'node:crypto';
 import type { PartnerConfig, PartnerRegistry } from '../config/partners.js';
 import { HubError } from '../errors/hub-error.js';
-import { INBOUND_WRITABLE } from '../fhir/inbound-writable.js';
+import { HUB_OWNED, INBOUND_WRITABLE, mayWrite } from '../fhir/inbound-writable.js';
 import type { MappedRecord, ResourceWrite } from '../mappers/types.js';
 
 /**
@@ -11,7 +11,8 @@ import type { MappedRecord, ResourceWrite } from '../mappers/types.js';
  * the FHIR server. Pure: the same record and partners always give the same answer.
  *
  * - Resource types: a record writes only the clinical and coordination resources of
- *   {@link INBOUND_WRITABLE}. The hub alone writes the shared CareTeam, Consents, Provenance,
+ *   {@link INBOUND_WRITABLE}, and other types as sent when its partner's file says
+ *   `uncoordinated: store`. The hub alone writes the shared CareTeam, Consents, Provenance,
  *   AuditEvents, Subscriptions, Organizations and the participant's Patient (linked, never
  *   overwritten).
  * - Identifiers: nothing a record writes may carry an identifier in the hub's namespace
@@ -54,6 +55,8 @@ export interface BoundaryContext {
   /** The record kinds the sender's file lets it join a care team through (`inbound.careTeamJoins`). */
   readonly careTeamJoins: readonly string[];
   readonly identifierBase: string;
+  /** The sender's file says `uncoordinated: store`: it may also write types the hub does not coordinate. */
+  readonly storesUncoordinated: boolean;
 }
 
 /** The boundary's view of a sender: its id, the record's format and its file's care-team joins. */
@@ -69,6 +72,7 @@ export function boundaryContext(
     partnerIds: partners.all().map((p) => p.id),
     careTeamJoins: sender.inbound.careTeamJoins ?? [],
     identifierBase,
+    storesUncoordinated: sender.inbound.uncoordinated === 'store',
   };
 }
 
@@ -114,11 +118,13 @@ export function checkWriteBoundary(ctx: BoundaryContext, mapped: MappedRecord): 
   mapped.writes.forEach((w, i) => {
     const type = w.resource.resourceType;
     const where = `${type}[${i}]`;
-    if (!INBOUND_WRITABLE.has(type)) {
+    if (!mayWrite(type, ctx.storesUncoordinated)) {
       violations.push({
         field: `${where}.resourceType`,
         rule: 'resource-type',
-        message: `${type} is written by the hub only; a partner record may write ${[...INBOUND_WRITABLE].join(', ')}`,
+        message: HUB_OWNED.has(type)
+          ? `${type} is written by the hub only`
+          : `${type} is not a resource the hub coordinates; a partner record may write ${[...INBOUND_WRITABLE].join(', ')} (or, with uncoordinated: store in its file, other types as sent)`,
       });
       return;
     }

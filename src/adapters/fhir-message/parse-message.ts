@@ -1,57 +1,8 @@
 import type { FieldIssue, ParseResult } from '../types.js';
 import { readFhirDocument } from '../../fhir/fhir-xml.js';
-
-/** Events a partner may announce in `MessageHeader.eventCoding` (hub CodeSystem `hub-message-event`). */
-export const MESSAGE_EVENTS = [
-  'careplan-update',
-  'careteam-update',
-  'task-update',
-  'communication',
-  'encounter-admit',
-  'encounter-discharge',
-] as const;
-export type MessageEvent = (typeof MESSAGE_EVENTS)[number];
-
-/** A FHIR message Bundle as the adapter validated it. Kept as plain JSON: it is FHIR already. */
-export interface FhirMessageRecord {
-  readonly messageId: string;
-  readonly event: MessageEvent;
-  /** `MessageHeader.sender.reference`, if any (checked against the sending partner upstream). */
-  readonly sender?: string;
-  /** The Bundle's entries other than the MessageHeader. */
-  readonly entries: readonly FhirEntry[];
-  /**
-   * What references may name but the record does not write (entries the hub skips), by the keys
-   * they were named with: kept as logical references (README, "FHIR transactions and batches").
-   */
-  readonly outside?: Readonly<Record<string, OutsideTarget>>;
-  /** `Patient/<id>` of the sender, when the record carries no Patient but refers to one. */
-  readonly participant?: string;
-}
-
-/** One resource to write, as sent. */
-export interface FhirEntry {
-  readonly fullUrl?: string;
-  readonly resource: JsonResource;
-  /** The sender's logical id (PUT Type/id, urn:uuid) when the resource has no identifier. */
-  readonly identity?: string;
-}
-
-/** A resource named by reference but not written: how the reference is kept. */
-export interface OutsideTarget {
-  readonly resourceType: string;
-  readonly identifier?: { readonly system: string; readonly value: string };
-  /** The sender's logical id, when it has no identifier. */
-  readonly identity?: string;
-}
-
-/** A resource as JSON: the adapter checks structure, the FHIR server checks content. */
-export interface JsonResource {
-  readonly resourceType: string;
-  readonly id?: string;
-  readonly identifier?: ReadonlyArray<{ readonly system?: string; readonly value?: string }>;
-  readonly [key: string]: unknown;
-}
+import type { PartnerConfig } from '../../config/partners.js';
+import { splitCoordinated } from './coordinated.js';
+import { MESSAGE_EVENTS, type FhirMessageRecord, type JsonResource, type MessageEvent } from './types.js';
 
 /**
  * Reads a FHIR message (`Bundle.type = message`, MessageHeader first). The participant comes as a
@@ -59,7 +10,7 @@ export interface JsonResource {
  * value, so the hub links the participant and writes each resource idempotently. Problems name the element (`Bundle.entry[2].resource.identifier`).
  * @see https://hl7.org/fhir/R4/messaging.html
  */
-export function parseFhirMessage(body: Buffer): ParseResult<FhirMessageRecord> {
+export function parseFhirMessage(body: Buffer, partner?: PartnerConfig): ParseResult<FhirMessageRecord> {
   const read = readFhirDocument(body);
   if ('issues' in read) {
     return reject('message', read.issues, body);
@@ -146,21 +97,40 @@ export function parseFhirMessage(body: Buffer): ParseResult<FhirMessageRecord> {
     };
   }
   const sender = (header.sender as { reference?: string } | undefined)?.reference;
+  const location = `message ${messageId}`;
+  // Types the hub does not coordinate are skipped or stored, as the sender's file says; what only
+  // the hub writes stays, for the write boundary to refuse the message it was meant with.
+  const { kept, skipped, outside } = splitCoordinated(
+    rest.map((e) => ({ ...e, resource: e.resource!, keys: keysOf(e.fullUrl, e.resource!) })),
+    location,
+    { storesUncoordinated: partner?.inbound.uncoordinated === 'store', keepHubOwned: true },
+  );
   return {
     accepted: [
       {
-        location: `message ${messageId}`,
+        location,
         sourceId: messageId!,
         record: {
           messageId: messageId!,
           event: event as MessageEvent,
           ...(sender ? { sender } : {}),
-          entries: rest.map((e) => ({ ...(e.fullUrl ? { fullUrl: e.fullUrl } : {}), resource: e.resource! })),
+          entries: kept.map((e) => ({ ...(e.fullUrl ? { fullUrl: e.fullUrl } : {}), resource: e.resource })),
+          ...(Object.keys(outside).length > 0 ? { outside } : {}),
         },
       },
     ],
     rejected: [],
+    skipped,
   };
+}
+
+/** How other entries may point at an entry: its fullUrl, or `Type/id`. */
+function keysOf(fullUrl: string | undefined, resource: JsonResource): string[] {
+  return [
+    fullUrl,
+    fullUrl?.toLowerCase(),
+    resource.id ? `${resource.resourceType}/${resource.id}` : undefined,
+  ].filter((k): k is string => Boolean(k));
 }
 
 function reject(location: string, issues: FieldIssue[], body: Buffer): ParseResult<FhirMessageRecord> {

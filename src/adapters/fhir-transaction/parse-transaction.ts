@@ -1,14 +1,10 @@
 import { createHash } from 'node:crypto';
-import { HUB_OWNED, INBOUND_WRITABLE } from '../../fhir/inbound-writable.js';
+import type { PartnerConfig } from '../../config/partners.js';
+import { splitCoordinated, type CoordinationPolicy, type KeyedEntry } from '../fhir-message/coordinated.js';
 import { relativeReference } from '../../fhir/references.js';
 import { readFhirDocument } from '../../fhir/fhir-xml.js';
-import type {
-  FhirEntry,
-  FhirMessageRecord,
-  JsonResource,
-  OutsideTarget,
-} from '../fhir-message/parse-message.js';
-import type { FieldIssue, ParseResult, RejectedRecord, SkippedRecord } from '../types.js';
+import type { FhirEntry, FhirMessageRecord, JsonResource, OutsideTarget } from '../fhir-message/types.js';
+import type { FieldIssue, ParseResult, RejectedRecord } from '../types.js';
 
 /** `identifier=system|value` in a conditional URL or `ifNoneExist` (system possibly empty). */
 const IDENTIFIER_CONDITION = /(?:^|[?&])identifier=([^&|]*)\|([^&]+)/;
@@ -20,14 +16,8 @@ const SERVER_URL = /^https?:\/\/[^?#]+\/([A-Z][A-Za-z]+)\/([A-Za-z0-9\-.]{1,64})
 const PARTICIPANT_ELEMENTS = ['subject', 'patient', 'for', 'beneficiary'] as const;
 
 /** One entry as read: what it writes, under which identity, and about whom. */
-interface ReadEntry {
-  readonly index: number;
+interface ReadEntry extends KeyedEntry {
   readonly fullUrl?: string;
-  readonly resource: JsonResource;
-  /** The sender's logical id, when the resource carries no identifier of its own. */
-  readonly identity?: string;
-  /** Keys other entries may use to point at it: fullUrl, `Type/id`, the conditional URL. */
-  readonly keys: readonly string[];
 }
 
 /**
@@ -45,11 +35,16 @@ interface ReadEntry {
  *   several it is read per participant, like a batch;
  * - JSON or XML, told apart by the first character;
  * - resources the hub does not coordinate (Claim, Immunization, Practitioner, ...) are skipped, each
- *   reported; references to them, and to anything outside the bundle, stay as logical references.
+ *   reported, or stored as sent when the sender's file says `uncoordinated: store`; references to
+ *   skipped ones, and to anything outside the bundle, stay as logical references.
  * Reads and deletes are refused: partners retire shared records by status.
  * @see https://hl7.org/fhir/R4/http.html#transaction
  */
-export function parseFhirTransaction(body: Buffer): ParseResult<FhirMessageRecord> {
+export function parseFhirTransaction(body: Buffer, partner?: PartnerConfig): ParseResult<FhirMessageRecord> {
+  const policy: CoordinationPolicy = {
+    storesUncoordinated: partner?.inbound.uncoordinated === 'store',
+    keepHubOwned: false,
+  };
   const raw = body.toString('utf8').replace(/^\uFEFF/, '');
   const read = readFhirDocument(body);
   if ('issues' in read) {
@@ -59,6 +54,7 @@ export function parseFhirTransaction(body: Buffer): ParseResult<FhirMessageRecor
   if (parsed.resourceType !== 'Bundle') {
     return typeof parsed?.resourceType === 'string'
       ? readBatch(
+          policy,
           loneResource(parsed as JsonResource),
           `${parsed.resourceType} ${typeof parsed.id === 'string' ? parsed.id : ''}`.trim(),
         )
@@ -87,9 +83,9 @@ export function parseFhirTransaction(body: Buffer): ParseResult<FhirMessageRecor
     );
   }
   if (type === 'transaction' || (snapshot && patientsIn(list) <= 1)) {
-    return readTransaction(list, sourceId, raw, snapshot ? `${type} ${sourceId}` : undefined);
+    return readTransaction(policy, list, sourceId, raw, snapshot ? `${type} ${sourceId}` : undefined);
   }
-  return readBatch(list, `${type} ${sourceId}`);
+  return readBatch(policy, list, `${type} ${sourceId}`);
 }
 
 /** Bundle types read: requests (transaction, batch) and sets of resources as the sender holds them. */
@@ -120,6 +116,7 @@ function patientsIn(list: ReadonlyArray<Record<string, unknown>>): number {
  * participant is read the same way (`location` names it), as a whole.
  */
 function readTransaction(
+  policy: CoordinationPolicy,
   list: Array<Record<string, unknown>>,
   sourceId: string,
   raw: string,
@@ -134,7 +131,7 @@ function readTransaction(
     }
     return [result];
   });
-  const { kept, skipped, outside } = splitCoordinated(read, location);
+  const { kept, skipped, outside } = splitCoordinated(read, location, policy);
   const patients = kept.filter((e) => e.resource.resourceType === 'Patient');
   if (patients.length > 1) {
     issues.push({
@@ -163,7 +160,11 @@ function readTransaction(
 }
 
 /** A batch: each entry stands alone; entries about one participant are applied as one record. */
-function readBatch(list: Array<Record<string, unknown>>, location: string): ParseResult<FhirMessageRecord> {
+function readBatch(
+  policy: CoordinationPolicy,
+  list: Array<Record<string, unknown>>,
+  location: string,
+): ParseResult<FhirMessageRecord> {
   const rejected: RejectedRecord[] = [];
   const read = list.flatMap((entry, index) => {
     const result = readEntry(entry, index);
@@ -177,7 +178,7 @@ function readBatch(list: Array<Record<string, unknown>>, location: string): Pars
     }
     return [result];
   });
-  const { kept, skipped, outside } = splitCoordinated(read, location);
+  const { kept, skipped, outside } = splitCoordinated(read, location, policy);
   // Each participant's entries: its Patient entry and what refers to it (by key or `Patient/id`).
   const groups = new Map<string, ReadEntry[]>();
   for (const e of kept) {
@@ -310,46 +311,6 @@ function readEntry(entry: Record<string, unknown>, index: number): ReadEntry | {
     keys.push(`${resource.resourceType}/${putId}`);
   }
   return { index, ...(fullUrl ? { fullUrl } : {}), resource, identity, keys: defined(keys) };
-}
-
-/**
- * Splits entries into what the hub coordinates and what it skips (reported, one per entry), and
- * records how references to a skipped entry are kept: by its identifier, or the sender's id.
- */
-function splitCoordinated(
-  read: readonly ReadEntry[],
-  location: string,
-): { kept: ReadEntry[]; skipped: SkippedRecord[]; outside: Record<string, OutsideTarget> } {
-  const kept: ReadEntry[] = [];
-  const skipped: SkippedRecord[] = [];
-  const outside: Record<string, OutsideTarget> = {};
-  for (const e of read) {
-    if (e.resource.resourceType === 'Patient' || INBOUND_WRITABLE.has(e.resource.resourceType)) {
-      kept.push(e);
-      continue;
-    }
-    const type = e.resource.resourceType;
-    skipped.push({
-      location: `${location} entry ${e.index} (${type})`,
-      ...(HUB_OWNED.has(type)
-        ? {
-            reason: `not applied: the hub alone writes ${type} on the shared server (ask the hub's staff pages or API for consent and care-team changes)`,
-            warning: true,
-          }
-        : {
-            reason: `${type} is not a resource the hub coordinates; references to it are kept as identifiers`,
-          }),
-    });
-    const identifier = (e.resource.identifier ?? []).find((i) => i.system && i.value);
-    for (const key of e.keys) {
-      outside[key] = {
-        resourceType: e.resource.resourceType,
-        ...(identifier ? { identifier: { system: identifier.system!, value: identifier.value! } } : {}),
-        ...(!identifier && e.identity ? { identity: e.identity } : {}),
-      };
-    }
-  }
-  return { kept, skipped, outside };
 }
 
 /** The participant an entry refers to: a Patient entry's first key, or `Patient/<id>` outside. */

@@ -13,7 +13,7 @@ import type {
   FhirMessageRecord,
   JsonResource,
   OutsideTarget,
-} from '../../adapters/fhir-message/parse-message.js';
+} from '../../adapters/fhir-message/types.js';
 import { PROFILE } from '../../fhir/profiles.js';
 import { mapReferences, relativeReference } from '../../fhir/references.js';
 import { fullUrlFor, partnerRef, sourceIdentifier } from '../support.js';

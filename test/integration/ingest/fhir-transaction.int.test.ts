@@ -1,11 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import type { Encounter, Patient } from 'fhir/r4.js';
+import type { Encounter, Immunization, Patient } from 'fhir/r4.js';
+import { randomUUID } from 'node:crypto';
+import { rm } from 'node:fs/promises';
 import type { RunningHub } from '../../../src/startup/start-hub.js';
 import {
   byIdentifier,
   dropPrefix,
   ingest,
   outcomeOf,
+  partnersWithFixtures,
   startTestHub,
   testPrefix,
 } from '../../fixtures/ingest/hub-helpers.js';
@@ -80,5 +83,74 @@ describe('FHIR transaction bundles from an agency EHR', () => {
     expect(outcomeOf(answer).diagnostics.join('\n')).toMatch(
       /Bundle\.entry\[2\]\.request\.method: DELETE is not accepted/,
     );
+  });
+});
+
+describe("resources the hub does not coordinate, as the sender's file says", () => {
+  const prefix = testPrefix();
+  let partnerDir: string;
+  let hub: RunningHub;
+  beforeAll(async () => {
+    partnerDir = await partnersWithFixtures();
+    hub = await startTestHub(prefix, { PARTNER_CONFIG_DIR: partnerDir });
+  });
+  afterAll(async () => {
+    await hub?.close();
+    await dropPrefix(prefix);
+    await rm(partnerDir, { recursive: true, force: true });
+  });
+
+  /** A transaction carrying an Immunization, which the hub does not coordinate. */
+  function withImmunization(mrn: string, uuid: string): object {
+    const tx = transaction(mrn, unique('v')) as { entry: unknown[] };
+    tx.entry.push({
+      fullUrl: `urn:uuid:${uuid}`,
+      resource: {
+        resourceType: 'Immunization',
+        status: 'completed',
+        vaccineCode: { text: 'influenza' },
+        patient: { reference: 'urn:uuid:22222222-2222-4222-8222-222222222222' },
+        occurrenceDateTime: '2026-10-01',
+      },
+      request: { method: 'POST', url: 'Immunization' },
+    });
+    return tx;
+  }
+
+  it('stores it as sent, for the participant, when the file says store', async () => {
+    const mrn = unique('mrn');
+    const uuid = randomUUID();
+    const answer = await ingest(hub, 'fixture-ehr', 'fhir-transaction', withImmunization(mrn, uuid));
+    expect(outcomeOf(answer)).toMatchObject({ status: 200 });
+    const [patient] = await byIdentifier<Patient>(hub.fhir, 'Patient', MRN, mrn);
+    const [stored] = await byIdentifier<Immunization>(
+      hub.fhir,
+      'Immunization',
+      'https://carecoord.example.org/sid/fixture-ehr/Immunization',
+      uuid,
+    );
+    expect(stored?.patient.reference).toBe(`Patient/${patient!.id}`);
+  });
+
+  it('skips it, with an information issue, when the file does not', async () => {
+    const uuid = randomUUID();
+    const answer = await ingest(
+      hub,
+      'northside-bh',
+      'fhir-transaction',
+      withImmunization(unique('mrn'), uuid),
+    );
+    expect(outcomeOf(answer).status).toBe(200);
+    expect(outcomeOf(answer).diagnostics.join('\n')).toMatch(
+      /\(Immunization\): skipped \(Immunization is not a resource/,
+    );
+    expect(
+      await byIdentifier(
+        hub.fhir,
+        'Immunization',
+        'https://carecoord.example.org/sid/northside-bh/Immunization',
+        uuid,
+      ),
+    ).toEqual([]);
   });
 });

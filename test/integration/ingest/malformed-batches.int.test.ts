@@ -7,20 +7,18 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { CarePlan, Encounter, Flag, OperationOutcome, Task } from 'fhir/r4.js';
-import { cp, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { StoredRejection } from '../../../src/ingest/rejected-store.js';
 import type { RunningHub } from '../../../src/startup/start-hub.js';
-import { REPO_ROOT } from '../../support/test-env.js';
 import {
   byIdentifier,
   dropPrefix,
   eventually,
-  FIXTURE_PARTNERS,
   get,
   ingest,
   outcomeOf,
+  partnersWithFixtures,
   post,
   startTestHub,
   testPrefix,
@@ -52,12 +50,7 @@ describe('batches with malformed records', () => {
   };
 
   beforeAll(async () => {
-    partnerDir = await mkdtemp(path.join(tmpdir(), 'ingest-partners-'));
-    for (const dir of [path.join(REPO_ROOT, 'config/partners'), FIXTURE_PARTNERS]) {
-      for (const file of (await readdir(dir)).filter((f) => f.endsWith('.yaml'))) {
-        await cp(path.join(dir, file), path.join(partnerDir, file));
-      }
-    }
+    partnerDir = await partnersWithFixtures();
     hub = await startTestHub(prefix, { PARTNER_CONFIG_DIR: partnerDir });
   });
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { parseFhirTransaction } from '../../../src/adapters/fhir-transaction/parse-transaction.js';
+import type { PartnerConfig } from '../../../src/config/partners.js';
 
 const SYS = 'https://ehr.example.org/mrn';
 const bundle = (entry: unknown[], extra: Record<string, unknown> = {}) =>
@@ -213,5 +214,30 @@ describe('parseFhirTransaction', () => {
     expect(refused.rejected[0]!.issues).toEqual([
       { field: 'Bundle.entry[0].resource.Patient.shoeSize', message: 'is not an element R4 defines here' },
     ]);
+  });
+
+  it("stores what the hub does not coordinate when the sender's file says so, never what only the hub writes", () => {
+    const claim = {
+      fullUrl: 'urn:uuid:22222222-2222-4222-8222-222222222222',
+      resource: { resourceType: 'Claim', identifier: [{ system: 's', value: 'c1' }] },
+      request: { method: 'POST', url: 'Claim' },
+    };
+    const consent = {
+      fullUrl: 'urn:uuid:33333333-3333-4333-8333-333333333333',
+      resource: { resourceType: 'Consent', status: 'active' },
+      request: { method: 'POST', url: 'Consent' },
+    };
+    const storing: PartnerConfig = {
+      id: 'ehr',
+      name: 'EHR',
+      kind: 'other',
+      inbound: { formats: ['fhir-transaction'], uncoordinated: 'store' },
+    };
+    const result = parseFhirTransaction(bundle([patientPut, claim, consent]), storing);
+    expect(result.accepted[0]!.record.entries.map((e) => e.resource.resourceType)).toEqual([
+      'Patient',
+      'Claim',
+    ]);
+    expect(result.skipped?.map((s) => s.warning)).toEqual([true]);
   });
 });

@@ -10,6 +10,7 @@ const ctx = {
   partnerIds: ['northside-bh', 'sunrise-hcbs'],
   careTeamJoins: ['hl7v2-adt'],
   identifierBase: BASE,
+  storesUncoordinated: false,
 };
 
 function record(writes: MappedRecord['writes'], extra: Partial<MappedRecord> = {}): MappedRecord {
@@ -94,6 +95,25 @@ describe('the write boundary', () => {
       'identifier-namespace',
       'task-owner',
       'care-team-member',
+    ]);
+  });
+
+  it('writes a type the hub does not coordinate only for a partner whose file says store, never a hub-owned one', () => {
+    const write = (resourceType: string): MappedRecord['writes'][number] => {
+      const identifier = { system: `${BASE}/sid/northside-bh/${resourceType}`, value: 'X-1' };
+      return {
+        fullUrl: 'urn:uuid:x',
+        identifier,
+        resource: { resourceType, identifier: [identifier] } as never,
+      };
+    };
+    const verdict = (storesUncoordinated: boolean, type: string): boolean =>
+      checkWriteBoundary({ ...ctx, storesUncoordinated }, record([write(type)])).allowed;
+    expect([verdict(false, 'Immunization'), verdict(true, 'Immunization')]).toEqual([false, true]);
+    expect([verdict(true, 'Consent'), verdict(true, 'CareTeam'), verdict(true, 'Provenance')]).toEqual([
+      false,
+      false,
+      false,
     ]);
   });
 });
