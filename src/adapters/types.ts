@@ -21,6 +21,8 @@ export interface ParsedRecord<T> {
   /** The partner's own stable id of the record (MSH-10, PersonalID, plan id, visit id, ...). */
   readonly sourceId: string;
   readonly record: T;
+  /** The request Bundle entries it stands for, by index (FHIR transactions and batches). */
+  readonly entries?: readonly number[];
 }
 
 /** A record the adapter refused, with every reason; kept so an engineer can fix and replay it. */
@@ -30,6 +32,8 @@ export interface RejectedRecord {
   readonly issues: readonly FieldIssue[];
   /** The record as received (one HL7 message, one CSV row, one JSON object), for replay. */
   readonly raw?: string;
+  /** The request Bundle entries it stands for, by index (FHIR transactions and batches). */
+  readonly entries?: readonly number[];
 }
 
 /**
@@ -42,6 +46,8 @@ export interface SkippedRecord {
   readonly reason: string;
   /** The sender asked for something the hub will not do (a warning, not information). */
   readonly warning?: boolean;
+  /** The request Bundle entries it stands for, by index (FHIR transactions and batches). */
+  readonly entries?: readonly number[];
 }
 
 /** What an adapter returns for a batch: valid records go on even when others are rejected. */

@@ -15,6 +15,7 @@ import { requestLog } from './middleware/request-log.js';
 import { dashboardRoutes } from './routes/dashboard.routes.js';
 import { healthRoutes, type DependencyCheck } from './routes/health.routes.js';
 import { fhirMessagingRoutes, type FhirMessagingDeps } from './routes/fhir-messaging.routes.js';
+import { fhirBatchRoutes } from './routes/fhir-batch.routes.js';
 import { ingestRoutes, type IngestRouteDeps } from './routes/ingest.routes.js';
 import { routingRoutes, type RoutingRouteDeps } from './routes/routing.routes.js';
 import { coordinationRoutes, type CoordinationRouteDeps } from './routes/coordination.routes.js';
@@ -82,6 +83,7 @@ function protect(
   app.use(authRoutes(auth.routes));
   app.post('/ingest/:partnerId/:format', need('*', 'c'));
   app.post(/^\/fhir\/\$process-message$/, need('*', 'c'));
+  app.post(/^\/fhir\/?$/, need('*', 'c'));
   app.post('/partners/:partnerId/acknowledgments', need('Task', 'u'));
   app.get('/partners/:partnerId/tasks', need('Task', 's'));
   app.get('/careplans/:id/versions/:version/deliveries', need('CarePlan', 'r'));
@@ -133,6 +135,7 @@ export function createApp(deps: AppDeps): Express {
   }
   if (deps.messaging) {
     app.use(fhirMessagingRoutes(deps.messaging));
+    app.use(fhirBatchRoutes(deps.messaging));
   }
   if (deps.routing) {
     app.use(routingRoutes(deps.routing));

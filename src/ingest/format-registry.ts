@@ -7,7 +7,7 @@ import { parseHmisZip } from '../adapters/hmis/parse-hmis.js';
 import { parseServicePlan } from '../adapters/service-plan/parse-service-plan.js';
 import { crisisUpdateToMapped } from '../mappers/crisis-update/crisis-update-to-fhir.js';
 import { evvVisitToMapped } from '../mappers/evv/evv-visit-to-fhir.js';
-import { fhirMessageToMapped } from '../mappers/fhir-message/message-to-fhir.js';
+import { entryFullUrls, fhirMessageToMapped } from '../mappers/fhir-message/message-to-fhir.js';
 import { adtToFhir } from '../mappers/hl7v2/adt-to-fhir.js';
 import { hmisToFhir } from '../mappers/hmis/hmis-to-fhir.js';
 import { servicePlanToMapped } from '../mappers/service-plan/service-plan-to-careplan.js';
@@ -27,6 +27,7 @@ export function defaultFormats(): FormatHandlers {
       contentTypes: FHIR_TYPES,
       parse: parseFhirTransaction,
       map: fhirMessageToMapped,
+      locate: entryFullUrls,
     }),
     'service-plan': handler({ contentTypes: JSON_TYPES, parse: parseServicePlan, map: servicePlanToMapped }),
     'crisis-update': handler({

@@ -11,6 +11,11 @@ export interface FormatHandler<T = unknown> {
   /** Read on a thread of its own (a batch can take seconds to read: see ingest/parse-off-thread.ts). */
   readonly offThread?: boolean;
   map(record: T, ctx: MappingContext): MappedRecord;
+  /**
+   * Where each entry of a request Bundle is written (entry index -> the fullUrl the mapper gives
+   * its write), for formats answered entry by entry: FHIR transactions and batches.
+   */
+  locate?(record: T, ctx: MappingContext): Readonly<Record<number, string>>;
 }
 
 /** Formats handled through adapters and mappers, by name. */

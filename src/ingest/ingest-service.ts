@@ -17,8 +17,17 @@ import type { RejectedStore, StoredRejection } from './rejected-store.js';
 import type { TrafficRecorder } from './traffic-recorder.js';
 import { boundaryContext, checkWriteBoundary, type BoundaryViolation } from '../security/write-boundary.js';
 
+/**
+ * A request Bundle entry a record stands for (FHIR transactions and batches): its index, and for
+ * an accepted record the fullUrl its write has in the record (see `WriteOutcome.written`).
+ */
+export interface EntryRef {
+  readonly index: number;
+  readonly fullUrl?: string;
+}
+
 /** What happened to one record of a batch. */
-export type RecordResult =
+export type RecordResult = (
   | { status: 'accepted'; location: string; sourceId: string; jobId: string }
   | { status: 'applied'; location: string; sourceId: string; jobId: string; outcome: IngestJobResult }
   | {
@@ -30,7 +39,8 @@ export type RecordResult =
       /** Refused by the write boundary (what the sender may write), not for its content. */
       forbidden?: boolean;
     }
-  | { status: 'skipped'; location: string; sourceId?: string; reason: string; warning?: boolean };
+  | { status: 'skipped'; location: string; sourceId?: string; reason: string; warning?: boolean }
+) & { readonly entries?: readonly EntryRef[] };
 
 /** The answer to one ingest call: every record of the batch, accepted or rejected. */
 export interface IngestReport {
@@ -100,9 +110,11 @@ export class IngestService {
       this.deps.logger.warn({ partnerId, format, error: (err as Error).message }, 'traffic not recorded');
     });
     const records: RecordResult[] = [];
+    const ctx = { partner, identifierBase: this.deps.identifierBase };
     for (const r of parsed.accepted) {
       // The write boundary answers at once (403) what the worker would refuse anyway.
       const violations = this.boundaryViolations(partner, format, r.record);
+      const entries = entryRefs(r.entries, () => handler.locate?.(r.record, ctx));
       if (violations.length > 0) {
         const issues = violations.map((v) => ({
           field: v.field,
@@ -130,6 +142,7 @@ export class IngestService {
           issues,
           rejectionId: stored.id,
           forbidden: true,
+          ...entries,
         });
         continue;
       }
@@ -141,7 +154,7 @@ export class IngestService {
         receivedAt,
         record: r.record,
       });
-      records.push({ status: 'accepted', location: r.location, sourceId: r.sourceId, jobId });
+      records.push({ status: 'accepted', location: r.location, sourceId: r.sourceId, jobId, ...entries });
     }
     for (const r of parsed.rejected) {
       const stored = await this.deps.rejected.add(
@@ -160,6 +173,7 @@ export class IngestService {
         sourceId: r.sourceId,
         issues: r.issues,
         rejectionId: stored.id,
+        ...entryRefs(r.entries),
       });
     }
     for (const r of parsed.skipped ?? []) {
@@ -169,6 +183,7 @@ export class IngestService {
         ...(r.sourceId ? { sourceId: r.sourceId } : {}),
         reason: r.reason,
         ...(r.warning ? { warning: true } : {}),
+        ...entryRefs(r.entries),
       });
     }
     this.deps.logger.info(
@@ -289,6 +304,7 @@ export class IngestService {
                 sourceId: r.sourceId,
                 issues: rejection.issues,
                 rejectionId: rejection.id,
+                ...(r.entries ? { entries: r.entries } : {}),
               }
             : r;
         }
@@ -296,6 +312,25 @@ export class IngestService {
     );
     return { ...report, records };
   }
+}
+
+/** The Bundle entries a record stands for, with where each is written when the format says. */
+function entryRefs(
+  indexes: readonly number[] | undefined,
+  locate: () => Readonly<Record<number, string>> | undefined = () => undefined,
+): { entries?: EntryRef[] } {
+  if (!indexes) {
+    return {};
+  }
+  let located: Readonly<Record<number, string>> | undefined;
+  try {
+    located = locate();
+  } catch {
+    located = undefined; // a mapper that fails is reported by the worker, with the record
+  }
+  return {
+    entries: indexes.map((index) => ({ index, ...(located?.[index] ? { fullUrl: located[index] } : {}) })),
+  };
 }
 
 /**

@@ -49,6 +49,7 @@ export function splitCoordinated<E extends KeyedEntry>(
     }
     skipped.push({
       location: `${location} entry ${e.index} (${type})`,
+      entries: [e.index],
       ...(hubOwned
         ? {
             reason: `not applied: the hub alone writes ${type} on the shared server (ask the hub's staff pages or API for consent and care-team changes)`,

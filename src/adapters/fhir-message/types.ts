@@ -34,6 +34,8 @@ export interface FhirEntry {
   readonly resource: JsonResource;
   /** The sender's logical id (PUT Type/id, urn:uuid) when the resource has no identifier. */
   readonly identity?: string;
+  /** Its place in the Bundle the sender sent, for the per-entry answer to a transaction or batch. */
+  readonly index?: number;
 }
 
 /** A resource named by reference but not written: how the reference is kept. */

@@ -153,7 +153,16 @@ function readTransaction(
   }
   return {
     accepted:
-      kept.length === 0 ? [] : [{ location, sourceId, record: record(sourceId, kept, outside, participant) }],
+      kept.length === 0
+        ? []
+        : [
+            {
+              location,
+              sourceId,
+              record: record(sourceId, kept, outside, participant),
+              entries: kept.map((e) => e.index),
+            },
+          ],
     rejected: [],
     skipped,
   };
@@ -173,6 +182,7 @@ function readBatch(
         location: `${location} entry ${index}`,
         issues: [result.issue],
         raw: JSON.stringify(entry),
+        entries: [index],
       });
       return [];
     }
@@ -193,6 +203,7 @@ function readBatch(
           },
         ],
         raw: JSON.stringify(e.resource),
+        entries: [e.index],
       });
       continue;
     }
@@ -206,6 +217,7 @@ function readBatch(
       location: `${location} entry ${entries.map((e) => e.index).join(', ')}`,
       sourceId,
       record: record(sourceId, entries, outside, hasPatient ? undefined : participantReference(entries)),
+      entries: entries.map((e) => e.index),
     };
   });
   return { accepted, rejected, skipped };
@@ -225,6 +237,7 @@ function record(
       ...(e.fullUrl ? { fullUrl: e.fullUrl } : {}),
       resource: e.resource,
       ...(e.identity ? { identity: e.identity } : {}),
+      index: e.index,
     })),
     ...(Object.keys(outside).length > 0 ? { outside } : {}),
     ...(participant ? { participant } : {}),

@@ -33,18 +33,14 @@ const PROFILES: Readonly<Record<string, string>> = { CarePlan: PROFILE.carePlan,
  * time: an older state delivered late does not overwrite a newer one.
  */
 export function fhirMessageToMapped(msg: FhirMessageRecord, ctx: MappingContext): MappedRecord {
-  // Every entry under the identifier it is written on: its own, or the sender's logical id scoped
-  // to the sender (README, "FHIR transactions and batches").
-  const entries = msg.entries.map((e) => ({ ...e, resource: withIdentity(e.resource, e.identity, ctx) }));
+  const entries = identified(msg, ctx);
   const patient = entries.find((e) => e.resource.resourceType === 'Patient')?.resource as Patient | undefined;
   const others = entries.filter((e) => e.resource.resourceType !== 'Patient');
 
   const targets: Record<string, string> = {};
   for (const e of entries) {
-    const target =
-      e.resource.resourceType === 'Patient' ? PARTICIPANT_REF : fullUrlFor(firstIdentifier(e.resource));
     for (const key of keysOf(e)) {
-      targets[key] = target;
+      targets[key] = writtenAs(e.resource);
     }
   }
   if (!patient && msg.participant) {
@@ -100,6 +96,33 @@ export function fhirMessageToMapped(msg: FhirMessageRecord, ctx: MappingContext)
     events,
     sendersReferences: true,
   };
+}
+
+/**
+ * Where each entry of the sender's Bundle is written, by its index: the fullUrl of its write, or
+ * the participant for the Patient. The answer to a transaction or batch names each entry's result.
+ */
+export function entryFullUrls(msg: FhirMessageRecord, ctx: MappingContext): Readonly<Record<number, string>> {
+  const located: Record<number, string> = {};
+  for (const e of identified(msg, ctx)) {
+    if (e.index !== undefined) {
+      located[e.index] = writtenAs(e.resource);
+    }
+  }
+  return located;
+}
+
+/**
+ * Every entry under the identifier it is written on: its own, or the sender's logical id scoped
+ * to the sender (README, "FHIR transactions and batches").
+ */
+function identified(msg: FhirMessageRecord, ctx: MappingContext): FhirEntry[] {
+  return msg.entries.map((e) => ({ ...e, resource: withIdentity(e.resource, e.identity, ctx) }));
+}
+
+/** The write an identified entry becomes: the participant, or the fullUrl of its identifier. */
+function writtenAs(resource: JsonResource): string {
+  return resource.resourceType === 'Patient' ? PARTICIPANT_REF : fullUrlFor(firstIdentifier(resource));
 }
 
 /** The resource with the identity it is written on: the sender's id as a sender-scoped identifier. */

@@ -220,6 +220,23 @@ describe('partner authentication (SMART Backend Services)', () => {
     }
   });
 
+  it('takes the sender of a Bundle at the FHIR base from the token, never from a header', async () => {
+    const batch = { resourceType: 'Bundle', type: 'batch', entry: [] };
+    expect((await call('POST', '/fhir', undefined, batch)).status).toBe(401);
+    const res = await fetch(`${hub.url}/fhir`, {
+      method: 'POST',
+      headers: {
+        authorization: `Bearer ${await tokenFor('sunrise-hcbs', sunrise)}`,
+        'content-type': 'application/fhir+json',
+        'x-partner-id': 'northside-bh',
+      },
+      body: JSON.stringify(batch),
+    });
+    // Sent as sunrise-hcbs, whose file does not list fhir-transaction; northside-bh's does.
+    expect(res.status).toBe(403);
+    expect(diagnostics((await res.json()) as object).join()).toContain('"sunrise-hcbs" is not configured');
+  });
+
   it('refuses an access token once it has expired', async () => {
     const redis = new Redis(redisUrl());
     try {

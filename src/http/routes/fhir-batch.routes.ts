@@ -1,0 +1,66 @@
+import express, { Router } from 'express';
+import { HubError, InvalidInputError } from '../../errors/hub-error.js';
+import { looksLikeXml, readFhirDocument } from '../../fhir/fhir-xml.js';
+import { bundleResponse } from '../../ingest/bundle-response.js';
+import { assertJsonDepth } from '../middleware/hardening.js';
+import { sendFhir } from '../fhir-response.js';
+import type { FhirMessagingDeps } from './fhir-messaging.routes.js';
+
+/** Names the sender when the hub runs without SMART (development): with it, the token does. */
+const PARTNER_HEADER = 'x-partner-id';
+
+/**
+ * `POST /fhir`: a `transaction` or `batch` Bundle (JSON or XML) sent to the hub's FHIR base, as the
+ * FHIR REST API defines it. The sender is the partner of the access token. It is applied as the
+ * `fhir-transaction` format is, waited for, and answered with a `transaction-response` or
+ * `batch-response` naming each entry's status and location (ingest/bundle-response.ts).
+ * @see https://hl7.org/fhir/R4/http.html#transaction
+ */
+export function fhirBatchRoutes(deps: FhirMessagingDeps): Router {
+  const router = Router();
+  const body = express.raw({ type: () => true, limit: deps.bodyLimit });
+
+  router.post(/^\/fhir\/?$/, body, async (req, res) => {
+    const raw = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+    const partnerId = (res.locals.partnerId as string | undefined) ?? req.header(PARTNER_HEADER);
+    if (!partnerId) {
+      const message = `Name the sending partner: an access token, or ${PARTNER_HEADER} when the hub runs without authentication`;
+      throw new HubError('AUTH.UNAUTHENTICATED', message, {
+        status: 401,
+        issues: [{ severity: 'error', code: 'login', diagnostics: message }],
+      });
+    }
+    const text = raw.toString('utf8');
+    if (!looksLikeXml(text)) {
+      assertJsonDepth(text);
+    }
+    const read = readFhirDocument(raw);
+    const bundle = 'resource' in read ? read.resource : undefined;
+    if (bundle?.resourceType !== 'Bundle' || (bundle.type !== 'transaction' && bundle.type !== 'batch')) {
+      throw new InvalidInputError(
+        'The FHIR base takes a Bundle of type transaction or batch',
+        'issues' in read
+          ? read.issues.map((i) => ({
+              severity: 'error',
+              code: 'structure',
+              diagnostics: i.message,
+              expression: [i.field],
+            }))
+          : [
+              {
+                severity: 'error',
+                code: 'invalid',
+                diagnostics: 'POST to the FHIR base takes a Bundle of type transaction or batch',
+                expression: ['Bundle.type'],
+              },
+            ],
+      );
+    }
+    const entries = Array.isArray(bundle.entry) ? bundle.entry.length : 0;
+    const accepted = await deps.ingest.ingest(partnerId, 'fhir-transaction', raw);
+    const report = await deps.ingest.waitForApplied(accepted, deps.waitMs);
+    const answer = bundleResponse(bundle.type, entries, report);
+    sendFhir(req, res, answer.status, answer.body);
+  });
+  return router;
+}

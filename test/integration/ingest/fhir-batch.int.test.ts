@@ -1,0 +1,148 @@
+/**
+ * Issue 16: a transaction or batch sent to the hub's FHIR base (`POST /fhir`) is answered as FHIR
+ * defines it: a `transaction-response` or `batch-response` with each entry's status and location,
+ * an OperationOutcome for a transaction refused.
+ */
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import request from 'supertest';
+import type { Bundle, OperationOutcome } from 'fhir/r4.js';
+import { randomUUID } from 'node:crypto';
+import { readFhirXml, writeFhirXml } from '../../../src/fhir/fhir-xml.js';
+import type { RunningHub } from '../../../src/startup/start-hub.js';
+import { dropPrefix, startTestHub, testPrefix } from '../../fixtures/ingest/hub-helpers.js';
+import { unique } from '../../support/test-env.js';
+
+const MRN = 'https://northside.example.org/mrn';
+const VISIT = 'https://northside.example.org/visit';
+
+/** A Patient entry (conditional PUT on its MRN) and an Encounter for it (POST, ifNoneExist). */
+function patientWithVisit(mrn: string, visit: string): object[] {
+  const patientUrl = `urn:uuid:${randomUUID()}`;
+  return [
+    {
+      fullUrl: patientUrl,
+      resource: { resourceType: 'Patient', name: [{ family: 'Batch' }] },
+      request: { method: 'PUT', url: `Patient?identifier=${MRN}|${mrn}` },
+    },
+    {
+      resource: {
+        resourceType: 'Encounter',
+        status: 'finished',
+        class: { system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode', code: 'AMB' },
+        subject: { reference: patientUrl },
+        period: { start: '2026-11-18T09:00:00Z', end: '2026-11-18T10:00:00Z' },
+      },
+      request: { method: 'POST', url: 'Encounter', ifNoneExist: `identifier=${VISIT}|${visit}` },
+    },
+  ];
+}
+
+describe('POST /fhir: transactions and batches at the FHIR base', () => {
+  const prefix = testPrefix();
+  let hub: RunningHub;
+  beforeAll(async () => {
+    hub = await startTestHub(prefix);
+  });
+  afterAll(async () => {
+    await hub?.close();
+    await dropPrefix(prefix);
+  });
+
+  const send = (bundle: object, partner = 'northside-bh') =>
+    request(hub.url)
+      .post('/fhir')
+      .set('content-type', 'application/fhir+json')
+      .set('x-partner-id', partner)
+      .send(JSON.stringify(bundle));
+
+  it('answers a batch entry by entry: the good ones created with their location, the bad one refused with why', async () => {
+    const entries = [
+      ...patientWithVisit(unique('mrn'), unique('v')),
+      // A POST with no identifier, conditional URL or fullUrl has no identity across resends.
+      {
+        resource: { resourceType: 'Encounter', status: 'finished', subject: { reference: 'Patient/x' } },
+        request: { method: 'POST', url: 'Encounter' },
+      },
+      {
+        resource: {
+          resourceType: 'Claim',
+          identifier: [{ system: 'https://ehr.example.org/c', value: 'C-1' }],
+        },
+        request: { method: 'POST', url: 'Claim' },
+      },
+    ];
+    const answer = await send({ resourceType: 'Bundle', type: 'batch', entry: entries });
+    expect(answer.status).toBe(200);
+    const bundle = answer.body as Bundle;
+    expect(bundle.type).toBe('batch-response');
+    const responses = bundle.entry!.map((e) => e.response!);
+    expect(responses.map((r) => r.status)).toEqual([
+      '200 OK',
+      '201 Created',
+      '422 Unprocessable Entity',
+      '200 OK',
+    ]);
+    expect(responses[0]!.location).toMatch(/^Patient\/[\w-]+$/);
+    expect(responses[1]!.location).toMatch(/^Encounter\/[\w-]+\/_history\/1$/);
+    expect((responses[2]!.outcome as OperationOutcome).issue[0]!.location).toEqual([
+      'Bundle.entry[2].resource.identifier',
+    ]);
+    expect((responses[3]!.outcome as OperationOutcome).issue[0]!.diagnostics).toMatch(/\(Claim\): skipped/);
+    const encounter = await hub.fhir.read('Encounter', responses[1]!.location!.split('/')[1]!);
+    expect(encounter.resourceType).toBe('Encounter');
+  });
+
+  it('answers a transaction applied whole with a transaction-response, and one refused with an OperationOutcome', async () => {
+    const applied = await send({
+      resourceType: 'Bundle',
+      type: 'transaction',
+      entry: patientWithVisit(unique('mrn'), unique('v')),
+    });
+    expect(applied.status).toBe(200);
+    expect((applied.body as Bundle).type).toBe('transaction-response');
+    expect((applied.body as Bundle).entry!.map((e) => e.response!.status)).toEqual(['200 OK', '201 Created']);
+
+    const refused = await send({
+      resourceType: 'Bundle',
+      type: 'transaction',
+      entry: [
+        ...patientWithVisit(unique('mrn'), unique('v')),
+        { request: { method: 'DELETE', url: 'CarePlan/1' } },
+      ],
+    });
+    expect(refused.status).toBe(422);
+    expect((refused.body as OperationOutcome).issue?.[0]?.location).toEqual([
+      'Bundle.entry[2].request.method',
+    ]);
+  });
+
+  it('takes the Bundle in XML and answers in XML', async () => {
+    const xml = writeFhirXml({
+      resourceType: 'Bundle',
+      type: 'batch',
+      entry: patientWithVisit(unique('mrn'), unique('v')),
+    });
+    const answer = await request(hub.url)
+      .post('/fhir')
+      .set('content-type', 'application/fhir+xml')
+      .set('x-partner-id', 'northside-bh')
+      .send(xml);
+    expect({ status: answer.status, type: answer.type }).toEqual({
+      status: 200,
+      type: 'application/fhir+xml',
+    });
+    const read = readFhirXml(answer.text);
+    const bundle = ('resource' in read ? read.resource : {}) as unknown as Bundle;
+    expect(bundle.entry?.map((e) => e.response?.status)).toEqual(['200 OK', '201 Created']);
+  });
+
+  it('refuses a Bundle that names no sender, or is not a transaction or batch', async () => {
+    const anonymous = await request(hub.url)
+      .post('/fhir')
+      .set('content-type', 'application/fhir+json')
+      .send(JSON.stringify({ resourceType: 'Bundle', type: 'batch', entry: [] }));
+    expect(anonymous.status).toBe(401);
+    const collection = await send({ resourceType: 'Bundle', type: 'searchset', entry: [] });
+    expect(collection.status).toBe(400);
+  });
+});
