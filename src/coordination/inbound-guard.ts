@@ -7,6 +7,7 @@ import type { MappedRecord } from '../mappers/types.js';
 import type { CoordinationConfig } from './coordination-config.js';
 import { missingRights } from './decision-rights.js';
 import { changeControlIssues } from './plan-change-control.js';
+import { referralRegressions } from './referrals.js';
 import { accessRefusal } from '../security/audit.js';
 
 export interface GuardDeps {
@@ -29,8 +30,9 @@ export interface GuardedSource {
  * - decision rights: every action the record takes must be one the sender's agency holds; an action
  *   outside its rights is refused (403) naming the right, and recorded as an AuditEvent;
  * - plan change control: while a plan-change review is open for the participant, a CarePlan version
- *   must state its change control (422 naming each missing element).
- * Returns the second check, which needs the resolved participant, to run just before the write.
+ *   must state its change control (422 naming each missing element);
+ * - referrals: a referrer's record does not change a referral its owner has moved on (409).
+ * Returns the checks that read the server, to run just before the write.
  */
 export async function guardInbound(
   deps: GuardDeps,
@@ -63,6 +65,7 @@ export async function guardInbound(
   }
   const plans = mapped.writes.flatMap((w) => (w.resource.resourceType === 'CarePlan' ? [w.resource] : []));
   return async (patient) => {
+    await referralRegressions(deps, partner.id, mapped);
     if (plans.length === 0) {
       return;
     }

@@ -22,6 +22,7 @@ export type HubRecordKind =
   | 'huddle'
   | 'huddle-action'
   | 'refusal-record'
+  | 'referral-update'
   | 'rights-audit';
 
 /** `<base>/sid/hub/<kind>`: identifier systems of resources the hub creates. */

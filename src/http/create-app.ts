@@ -88,6 +88,7 @@ function protect(
   app.get('/partners/:partnerId/tasks', need('Task', 's'));
   app.get('/careplans/:id/versions/:version/deliveries', need('CarePlan', 'r'));
   app.post('/tasks/:id/report', need('Task', 'u'));
+  app.post('/partners/:partnerId/tasks/:id/status', need('Task', 'u'));
   app.get(
     '/fhir/:type/:id',
     requireToken(auth.partners, (req) => ({ resourceType: String(req.params.type), action: 'r' })),

@@ -1,4 +1,4 @@
-import type { Identifier, Reference } from 'fhir/r4.js';
+import type { Identifier, Task } from 'fhir/r4.js';
 import { createHash } from 'node:crypto';
 import type { PartnerConfig, PartnerRegistry } from '../config/partners.js';
 import { HubError } from '../errors/hub-error.js';
@@ -23,7 +23,8 @@ import type { MappedRecord, ResourceWrite } from '../mappers/types.js';
  *   exception is the shared CarePlan: an agency edits the plan it received under the plan's own
  *   identifier, stating the version it edited (`baseVersion`); decision rights and change control
  *   decide whether the edit stands.
- * - Tasks: a record opens or changes only Tasks its own agency owns.
+ * - Tasks: a record opens or changes only Tasks its own agency owns, or refers a participant to
+ *   another agency: a Task it requests, owned by that agency, which it may withdraw but not move on.
  * - Care team: a record puts only its own agency (or its staff) on the care team, and only through
  *   the record kinds its partner file names (`inbound.careTeamJoins`).
  */
@@ -44,6 +45,23 @@ const HUB_ONLY_TASK_CODES: ReadonlySet<string> = new Set([
 function hasHubOnlyCode(w: ResourceWrite): boolean {
   const code = (w.resource as { code?: { coding?: Array<{ code?: string }> } }).code;
   return (code?.coding ?? []).some((c) => c.code !== undefined && HUB_ONLY_TASK_CODES.has(c.code));
+}
+
+/** What a referrer may set on a referral: it asks, and may withdraw; only the owner moves it on. */
+export const REFERRER_STATUSES: ReadonlySet<Task['status']> = new Set(['draft', 'requested', 'cancelled']);
+
+/**
+ * A referral the sender makes to another agency (the SDOH Clinical Care IG's Task for referral
+ * management): the sender is the requester, the owner another partner, the status one a requester
+ * may set (README, "Referrals").
+ */
+export function isReferral(ctx: Pick<BoundaryContext, 'sender' | 'partnerIds'>, task: Task): boolean {
+  const owner = task.owner?.reference;
+  return (
+    task.requester?.reference === `Organization/${ctx.sender}` &&
+    REFERRER_STATUSES.has(task.status) &&
+    ctx.partnerIds.some((id) => id !== ctx.sender && owner === `Organization/${id}`)
+  );
 }
 
 /** Who is sending, and whose namespaces it must stay out of. */
@@ -148,12 +166,13 @@ export function checkWriteBoundary(ctx: BoundaryContext, mapped: MappedRecord): 
       });
     }
     if (type === 'Task') {
-      const owner = (w.resource as { owner?: Reference }).owner?.reference;
-      if (owner !== undefined && owner !== `Organization/${ctx.sender}`) {
+      const task = w.resource;
+      const owner = task.owner?.reference;
+      if (owner !== undefined && owner !== `Organization/${ctx.sender}` && !isReferral(ctx, task)) {
         violations.push({
           field: `${where}.owner`,
           rule: 'task-owner',
-          message: `a partner opens or changes only Tasks its own agency owns (Organization/${ctx.sender}), not ${owner.slice(0, 80)}`,
+          message: `a partner opens or changes only Tasks its own agency owns (Organization/${ctx.sender}), or refers to another agency (requester Organization/${ctx.sender}, status ${[...REFERRER_STATUSES].join(', ')}); not ${owner.slice(0, 80)}${task.requester?.reference ? ` requested by ${task.requester.reference.slice(0, 80)}` : ''} (${task.status})`,
         });
       }
     }

@@ -20,6 +20,7 @@ import { buildRoster, type RosterDeps } from '../../coordination/roster-service.
 import { grantPart2Consent, revokeConsent, type ConsentDeps } from '../../routing/consents.js';
 import type { CoordinationDeps } from '../../coordination/coordination-deps.js';
 import { ForbiddenError } from '../../errors/hub-error.js';
+import { moveReferral, REFERRAL_STATUSES, type ReferralMove } from '../../coordination/referrals.js';
 import { validBody } from '../validate-body.js';
 
 export type CoordinationRouteDeps = CoordinatorDeps &
@@ -56,6 +57,12 @@ const handoverSchema: SchemaObject = {
   additionalProperties: false,
   required: ['to', 'on'],
   properties: { to: person, on: day, note: text },
+};
+const referralMoveSchema: SchemaObject = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['status'],
+  properties: { status: { type: 'string', enum: [...REFERRAL_STATUSES] }, reason: text },
 };
 const reportSchema: SchemaObject = {
   oneOf: [
@@ -136,6 +143,8 @@ function queryDate(value: unknown): string | undefined {
  * - `GET /participants/:id/coordinator[?date=]`: the coordinator of the day (404 naming the roster
  *   alert when nobody is named); `POST` adds a coordinator or absence cover; `POST
  *   .../coordinator/handover` hands the role over from a day.
+ * - `POST /partners/:partnerId/tasks/:id/status` `{status, reason?}`: a step on a referral, by its
+ *   owner (take it up, turn it down, work it) or its requester (cancel); the other side is told.
  * - `POST /tasks/:id/report`: the owning agency closes an obligation, completed (stamped on time or
  *   late) or refused by the participant with how the refusal was handled.
  * - `GET /roster[?agency=&flag=]`: today's huddle roster, ranked with reasons.
@@ -165,6 +174,11 @@ export function coordinationRoutes(deps: CoordinationRouteDeps): Router {
   router.post('/participants/:id/coordinator/handover', json, async (req, res) => {
     const body = validBody<{ to: NamedCoordinator; on: string; note?: string }>(handoverSchema, req.body);
     res.json(await handOverCoordinator(deps, req.params.id, body.to, body.on, body.note));
+  });
+
+  router.post('/partners/:partnerId/tasks/:id/status', json, async (req, res) => {
+    const move = validBody<ReferralMove>(referralMoveSchema, req.body);
+    res.json(await moveReferral(deps, req.params.id, req.params.partnerId, move));
   });
 
   router.post('/tasks/:id/report', json, async (req, res) => {

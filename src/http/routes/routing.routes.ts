@@ -128,10 +128,24 @@ export function routingRoutes(deps: RoutingRouteDeps): Router {
   });
 
   router.get('/partners/:partnerId/tasks', async (req, res) => {
-    const status = typeof req.query.status === 'string' ? req.query.status : 'requested';
+    // A referrer polls the referrals it made (`role=requester`), in every status unless it names
+    // some, by what changed since it last looked; an owner sees what it is asked to do.
+    const role = req.query.role === 'requester' ? 'requester' : 'owner';
+    const status =
+      typeof req.query.status === 'string' ? req.query.status : role === 'owner' ? 'requested' : undefined;
+    const since = typeof req.query._lastUpdated === 'string' ? req.query._lastUpdated : undefined;
+    if (
+      since !== undefined &&
+      !/^(gt|ge|lt|le|eq)?\d{4}-\d{2}-\d{2}(T[\d:.]+(Z|[+-]\d{2}:\d{2}))?$/.test(since)
+    ) {
+      throw new InvalidInputError(
+        '_lastUpdated must be a FHIR date or instant, with an optional prefix (gt, ge, ...)',
+      );
+    }
     const bundle = await deps.fhir.searchPage('Task', {
-      owner: `Organization/${req.params.partnerId}`,
-      status,
+      [role]: `Organization/${req.params.partnerId}`,
+      ...(status ? { status } : {}),
+      ...(since ? { _lastUpdated: since } : {}),
       _sort: 'authored-on',
       _count: 100,
     });

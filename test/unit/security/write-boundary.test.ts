@@ -116,4 +116,25 @@ describe('the write boundary', () => {
       false,
     ]);
   });
+
+  it('lets a partner refer to another agency, asking or withdrawing, but not move the referral on', () => {
+    const referral = (
+      status: Task['status'],
+      owner: string,
+      requester = 'Organization/northside-bh',
+    ): boolean => {
+      const write = task(`${BASE}/sid/northside-bh/referral`, owner);
+      (write.resource as Task).status = status;
+      (write.resource as Task).requester = { reference: requester };
+      return checkWriteBoundary(ctx, record([write])).allowed;
+    };
+    expect(referral('requested', 'Organization/sunrise-hcbs')).toBe(true);
+    expect(referral('cancelled', 'Organization/sunrise-hcbs')).toBe(true);
+    // Accepting or completing is the owner's to say; an unknown agency is not a partner to refer to.
+    expect(referral('accepted', 'Organization/sunrise-hcbs')).toBe(false);
+    expect(referral('completed', 'Organization/sunrise-hcbs')).toBe(false);
+    expect(referral('requested', 'Organization/unknown-cbo')).toBe(false);
+    // A Task for another agency "requested" by a third one is not the sender's referral.
+    expect(referral('requested', 'Organization/sunrise-hcbs', 'Organization/sunrise-hcbs')).toBe(false);
+  });
 });
