@@ -1,12 +1,13 @@
 import type { Communication, Task } from 'fhir/r4.js';
-import type { PartnerRegistry } from '../config/partners.js';
+import type { PartnerKind } from '../config/partners.js';
 import { ForbiddenError, HubError } from '../errors/hub-error.js';
-import type { FhirGateway } from '../fhir/fhir-gateway.js';
 import { hubIdentifier, tokenOf } from '../fhir/hub-identifiers.js';
 import { CODE_SYSTEM } from '../fhir/profiles.js';
 import type { MappedRecord } from '../mappers/types.js';
 import { isReferral, REFERRER_STATUSES } from '../security/write-boundary.js';
 import { isOpen } from './obligations.js';
+import { changeCareTeam, type CoordinatorDeps } from './coordinator-assignment.js';
+import { careTeamChangeNotice } from '../fhir/shared-care-team.js';
 
 /**
  * Closed-loop referrals (README, "Referrals"; the SDOH Clinical Care IG's Task for referral
@@ -16,12 +17,17 @@ import { isOpen } from './obligations.js';
  * Communication (on the participant's timeline, and found by polling the Tasks).
  */
 
-export interface ReferralDeps {
-  readonly fhir: FhirGateway;
-  readonly partners: PartnerRegistry;
-  readonly identifierBase: string;
-  readonly now: () => Date;
-}
+export type ReferralDeps = CoordinatorDeps;
+
+/** The place on the care team an agency takes by accepting a referral, by what kind of agency it is. */
+const ROLE_BY_KIND: Readonly<Record<PartnerKind, string>> = {
+  'behavioral-health': 'bh-clinician',
+  housing: 'housing-navigator',
+  'hcbs-provider': 'provider-coordinator',
+  hie: 'provider-coordinator',
+  county: 'provider-coordinator',
+  other: 'provider-coordinator',
+};
 
 /** The owner's steps, from each status: take it up or turn it down, then work it to an end. */
 const OWNER_MOVES: Readonly<Partial<Record<Task['status'], readonly Task['status'][]>>> = {
@@ -97,7 +103,58 @@ export async function moveReferral(
   const stored = await deps.fhir.update(moved, { ifMatch: task.meta?.versionId ?? '' });
   const notice = updateNotice(deps, stored, by, role === 'owner' ? requester : owner, at, move);
   await deps.fhir.createIfNoneExist(notice, `identifier=${tokenOf(notice.identifier![0]!)}`);
+  if (move.status === 'accepted') {
+    await joinCareTeam(deps, stored, owner, at);
+  }
   return stored;
+}
+
+/**
+ * An agency that accepts a referral joins the participant's care team, so it reads the
+ * participant and receives plan changes as the team's other agencies do (with a care-team-change
+ * notice); one already on the team is left as it is.
+ */
+async function joinCareTeam(deps: ReferralDeps, task: Task, owner: string, at: string): Promise<void> {
+  const patientId = /^Patient\/([A-Za-z0-9.-]+)$/.exec(task.for?.reference ?? '')?.[1];
+  const partner = deps.partners.get(owner);
+  if (!patientId || !partner) {
+    return;
+  }
+  const agency = `Organization/${owner}`;
+  let joined = false;
+  const team = await changeCareTeam(deps, patientId, (participants) => {
+    const onTeam = participants.some(
+      (p) =>
+        (p.member?.reference === agency || p.onBehalfOf?.reference === agency) &&
+        !(p.period?.end && p.period.end <= at),
+    );
+    joined = !onTeam;
+    return onTeam
+      ? participants
+      : [
+          ...participants,
+          {
+            role: [{ coding: [{ system: CODE_SYSTEM.careTeamRole, code: ROLE_BY_KIND[partner.kind] }] }],
+            member: { reference: agency, display: partner.name },
+            period: { start: at },
+          },
+        ];
+  });
+  if (joined) {
+    const identifier = hubIdentifier(
+      deps.identifierBase,
+      'care-team-notice',
+      `${patientId}.${owner}.referral.${task.id}`,
+    );
+    const notice = careTeamChangeNotice(
+      identifier,
+      `Patient/${patientId}`,
+      at,
+      `${partner.name} joined the shared care team by accepting referral Task/${task.id}`,
+      { about: [{ reference: `CareTeam/${team.id}` }, { reference: `Task/${task.id}` }] },
+    );
+    await deps.fhir.upsertByIdentifier(notice, identifier);
+  }
 }
 
 /** The other side's notice of a step, once per Task version (a retried step writes it once). */

@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import request from 'supertest';
-import type { Bundle, Communication, Task } from 'fhir/r4.js';
+import type { Bundle, CareTeam, Communication, Task } from 'fhir/r4.js';
 import type { RunningHub } from '../../../src/startup/start-hub.js';
 import {
   byIdentifier,
@@ -107,7 +107,7 @@ describe('closed-loop referrals between agencies', () => {
     expect(task).toMatchObject({ status: 'requested', owner: { reference: 'Organization/sunrise-hcbs' } });
   });
 
-  it('lets the owner take it up, tells the clinic, and the clinic finds it by polling', async () => {
+  it('lets the owner take it up, joining the care team, tells the clinic, and the clinic finds it by polling', async () => {
     const accepted = await step('sunrise-hcbs', 'accepted');
     expect(accepted.status).toBe(200);
     expect((accepted.body as Task).status).toBe('accepted');
@@ -115,6 +115,9 @@ describe('closed-loop referrals between agencies', () => {
     expect(notices.map((c) => [c.recipient?.[0]?.reference, c.payload?.[0]?.contentString])).toEqual([
       ['Organization/northside-bh', expect.stringMatching(/is accepted \(Sunrise/)],
     ]);
+    // Taking up the referral puts the agency on the participant's care team.
+    const [team] = await hub.fhir.search<CareTeam>('CareTeam', { patient: task.for!.reference! });
+    expect(team?.participant?.map((p) => p.member?.reference)).toContain('Organization/sunrise-hcbs');
     const polled = await request(hub.url).get(
       '/partners/northside-bh/tasks?role=requester&_lastUpdated=ge2026-01-01',
     );
