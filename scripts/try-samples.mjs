@@ -144,6 +144,11 @@ async function roundTrip(dir, partner, answer) {
       }
       counts.rows += 1;
       const at = new RegExp(`\\b${spec.file.replace('.', '\\.')} row ${i + 2}\\b`);
+      // A row this export refused counts as refused, even if an earlier export wrote the same id.
+      if (diagnostics.some((d) => at.test(d))) {
+        counts.refused += 1;
+        continue;
+      }
       const system = `${identifierBase}/sid/${partner}/${spec.recordType}`;
       const found = row[spec.key]
         ? await fetch(
@@ -154,8 +159,6 @@ async function roundTrip(dir, partner, answer) {
         : false;
       if (found) {
         counts.onServer += 1;
-      } else if (diagnostics.some((d) => at.test(d))) {
-        counts.refused += 1;
       } else {
         counts.lost.push(`row ${i + 2}`);
       }
