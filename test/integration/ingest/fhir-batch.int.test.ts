@@ -6,36 +6,11 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import request from 'supertest';
 import type { Bundle, OperationOutcome } from 'fhir/r4.js';
-import { randomUUID } from 'node:crypto';
 import { readFhirXml, writeFhirXml } from '../../../src/fhir/fhir-xml.js';
 import type { RunningHub } from '../../../src/startup/start-hub.js';
 import { dropPrefix, startTestHub, testPrefix } from '../../fixtures/ingest/hub-helpers.js';
 import { unique } from '../../support/test-env.js';
-
-const MRN = 'https://northside.example.org/mrn';
-const VISIT = 'https://northside.example.org/visit';
-
-/** A Patient entry (conditional PUT on its MRN) and an Encounter for it (POST, ifNoneExist). */
-function patientWithVisit(mrn: string, visit: string): object[] {
-  const patientUrl = `urn:uuid:${randomUUID()}`;
-  return [
-    {
-      fullUrl: patientUrl,
-      resource: { resourceType: 'Patient', name: [{ family: 'Batch' }] },
-      request: { method: 'PUT', url: `Patient?identifier=${MRN}|${mrn}` },
-    },
-    {
-      resource: {
-        resourceType: 'Encounter',
-        status: 'finished',
-        class: { system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode', code: 'AMB' },
-        subject: { reference: patientUrl },
-        period: { start: '2026-11-18T09:00:00Z', end: '2026-11-18T10:00:00Z' },
-      },
-      request: { method: 'POST', url: 'Encounter', ifNoneExist: `identifier=${VISIT}|${visit}` },
-    },
-  ];
-}
+import { ehrVisitEntries } from '../../fixtures/ingest/samples.js';
 
 describe('POST /fhir: transactions and batches at the FHIR base', () => {
   const prefix = testPrefix();
@@ -57,7 +32,7 @@ describe('POST /fhir: transactions and batches at the FHIR base', () => {
 
   it('answers a batch entry by entry: the good ones created with their location, the bad one refused with why', async () => {
     const entries = [
-      ...patientWithVisit(unique('mrn'), unique('v')),
+      ...ehrVisitEntries(unique('mrn'), unique('v')),
       // A POST with no identifier, conditional URL or fullUrl has no identity across resends.
       {
         resource: { resourceType: 'Encounter', status: 'finished', subject: { reference: 'Patient/x' } },
@@ -96,7 +71,7 @@ describe('POST /fhir: transactions and batches at the FHIR base', () => {
     const applied = await send({
       resourceType: 'Bundle',
       type: 'transaction',
-      entry: patientWithVisit(unique('mrn'), unique('v')),
+      entry: ehrVisitEntries(unique('mrn'), unique('v')),
     });
     expect(applied.status).toBe(200);
     expect((applied.body as Bundle).type).toBe('transaction-response');
@@ -106,7 +81,7 @@ describe('POST /fhir: transactions and batches at the FHIR base', () => {
       resourceType: 'Bundle',
       type: 'transaction',
       entry: [
-        ...patientWithVisit(unique('mrn'), unique('v')),
+        ...ehrVisitEntries(unique('mrn'), unique('v')),
         { request: { method: 'DELETE', url: 'CarePlan/1' } },
       ],
     });
@@ -120,7 +95,7 @@ describe('POST /fhir: transactions and batches at the FHIR base', () => {
     const xml = writeFhirXml({
       resourceType: 'Bundle',
       type: 'batch',
-      entry: patientWithVisit(unique('mrn'), unique('v')),
+      entry: ehrVisitEntries(unique('mrn'), unique('v')),
     });
     const answer = await request(hub.url)
       .post('/fhir')

@@ -13,34 +13,18 @@ import {
   testPrefix,
 } from '../../fixtures/ingest/hub-helpers.js';
 import { unique } from '../../support/test-env.js';
+import { EHR_MRN, EHR_PATIENT_URL, EHR_VISIT, ehrVisitEntries } from '../../fixtures/ingest/samples.js';
 
-const MRN = 'https://northside.example.org/mrn';
-const VISIT = 'https://northside.example.org/visit';
+const MRN = EHR_MRN;
+const VISIT = EHR_VISIT;
 
-/** A transaction Bundle from the clinic's EHR, with conditional entries as EHRs send them. */
+/** A transaction Bundle from the clinic's EHR. */
 function transaction(mrn: string, visit: string): object {
-  const patientUrl = 'urn:uuid:22222222-2222-4222-8222-222222222222';
   return {
     resourceType: 'Bundle',
     type: 'transaction',
     identifier: { system: 'https://northside.example.org/tx', value: `tx-${visit}` },
-    entry: [
-      {
-        fullUrl: patientUrl,
-        resource: { resourceType: 'Patient', name: [{ family: 'Transaction', given: ['Tess'] }] },
-        request: { method: 'PUT', url: `Patient?identifier=${MRN}|${mrn}` },
-      },
-      {
-        resource: {
-          resourceType: 'Encounter',
-          status: 'finished',
-          class: { system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode', code: 'IMP' },
-          subject: { reference: patientUrl },
-          period: { start: '2026-11-18T09:00:00Z', end: '2026-11-20T15:00:00Z' },
-        },
-        request: { method: 'POST', url: 'Encounter', ifNoneExist: `identifier=${VISIT}|${visit}` },
-      },
-    ],
+    entry: ehrVisitEntries(mrn, visit),
   };
 }
 
@@ -109,7 +93,7 @@ describe("resources the hub does not coordinate, as the sender's file says", () 
         resourceType: 'Immunization',
         status: 'completed',
         vaccineCode: { text: 'influenza' },
-        patient: { reference: 'urn:uuid:22222222-2222-4222-8222-222222222222' },
+        patient: { reference: EHR_PATIENT_URL },
         occurrenceDateTime: '2026-10-01',
       },
       request: { method: 'POST', url: 'Immunization' },
