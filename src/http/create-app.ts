@@ -16,6 +16,7 @@ import { dashboardRoutes } from './routes/dashboard.routes.js';
 import { healthRoutes, type DependencyCheck } from './routes/health.routes.js';
 import { fhirMessagingRoutes, type FhirMessagingDeps } from './routes/fhir-messaging.routes.js';
 import { fhirBatchRoutes } from './routes/fhir-batch.routes.js';
+import { fhirMetadataRoutes } from './routes/fhir-metadata.routes.js';
 import { ingestRoutes, type IngestRouteDeps } from './routes/ingest.routes.js';
 import { routingRoutes, type RoutingRouteDeps } from './routes/routing.routes.js';
 import { coordinationRoutes, type CoordinationRouteDeps } from './routes/coordination.routes.js';
@@ -135,6 +136,7 @@ export function createApp(deps: AppDeps): Express {
     app.use(ingestRoutes(deps.ingest));
   }
   if (deps.messaging) {
+    app.use(fhirMetadataRoutes({ publicUrl: deps.messaging.publicUrl, smart: deps.auth !== undefined }));
     app.use(fhirMessagingRoutes(deps.messaging));
     app.use(fhirBatchRoutes(deps.messaging));
   }

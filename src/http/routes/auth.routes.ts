@@ -29,7 +29,8 @@ function oauthError(res: Response, status: number, error: string, description: s
 
 /**
  * SMART Backend Services (client-credentials with a signed JWT assertion):
- * - `GET /.well-known/smart-configuration`: where the token endpoint is and what it accepts;
+ * - `GET /.well-known/smart-configuration` (also under `/fhir`): where the token endpoint is and
+ *   what it accepts;
  * - `POST /auth/token` (form): `grant_type=client_credentials`, `client_assertion_type` jwt-bearer,
  *   `client_assertion`, optional `scope`; answers a short-lived bearer token with the granted scopes.
  * @see https://hl7.org/fhir/smart-app-launch/backend-services.html
@@ -38,7 +39,8 @@ export function authRoutes(deps: AuthRouteDeps): Router {
   const router = Router();
   const tokenEndpoint = `${deps.publicUrl}/auth/token`;
 
-  router.get('/.well-known/smart-configuration', (_req, res) => {
+  // At the server root and under the FHIR base, where SMART clients look for it.
+  router.get(['/.well-known/smart-configuration', '/fhir/.well-known/smart-configuration'], (_req, res) => {
     res.json({
       token_endpoint: tokenEndpoint,
       grant_types_supported: ['client_credentials'],

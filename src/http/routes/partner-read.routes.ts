@@ -69,6 +69,13 @@ export function partnerReadRoutes(deps: PartnerReadDeps): Router {
         deps.now(),
       ),
     );
+    // The version read, for caches and for If-Match on a later edit of the shared plan.
+    if (resource.meta?.versionId) {
+      res.set('ETag', `W/"${resource.meta.versionId}"`);
+    }
+    if (resource.meta?.lastUpdated) {
+      res.set('Last-Modified', new Date(resource.meta.lastUpdated).toUTCString());
+    }
     sendFhir(req, res, 200, await shownTo(deps, partnerId, resource, deps.part2Programs));
   });
   return router;

@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import request from 'supertest';
-import type { Bundle, OperationOutcome } from 'fhir/r4.js';
+import type { Bundle, CapabilityStatement, OperationOutcome } from 'fhir/r4.js';
 import { readFhirXml, writeFhirXml } from '../../../src/fhir/fhir-xml.js';
 import type { RunningHub } from '../../../src/startup/start-hub.js';
 import { dropPrefix, startTestHub, testPrefix } from '../../fixtures/ingest/hub-helpers.js';
@@ -119,5 +119,17 @@ describe('POST /fhir: transactions and batches at the FHIR base', () => {
     expect(anonymous.status).toBe(401);
     const collection = await send({ resourceType: 'Bundle', type: 'searchset', entry: [] });
     expect(collection.status).toBe(400);
+  });
+
+  it('describes what it serves in a CapabilityStatement at /fhir/metadata, in JSON or XML', async () => {
+    const json = await request(hub.url).get('/fhir/metadata');
+    expect(json.status).toBe(200);
+    expect((json.body as CapabilityStatement).rest?.[0]?.interaction?.map((i) => i.code)).toEqual([
+      'transaction',
+      'batch',
+    ]);
+    const xml = await request(hub.url).get('/fhir/metadata?_format=xml');
+    expect(xml.type).toBe('application/fhir+xml');
+    expect(xml.text).toContain('<operation><name value="process-message"/>');
   });
 });

@@ -4,7 +4,7 @@
  * them, refuses bad ones, issues short-lived scoped tokens and requires them on partner routes.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import type { AuditEvent } from 'fhir/r4.js';
+import type { AuditEvent, CapabilityStatement } from 'fhir/r4.js';
 import { exportJWK, generateKeyPair, SignJWT, type CryptoKey } from 'jose';
 import { randomUUID } from 'node:crypto';
 import type { RunningHub } from '../../../src/startup/start-hub.js';
@@ -134,13 +134,22 @@ describe('partner authentication (SMART Backend Services)', () => {
     };
   }
 
-  it('publishes its SMART configuration', async () => {
-    const config = (await call('GET', '/.well-known/smart-configuration', undefined)).body;
-    expect(config).toMatchObject({
-      token_endpoint: `${hub.url}/auth/token`,
-      token_endpoint_auth_methods_supported: ['private_key_jwt'],
-      token_endpoint_auth_signing_alg_values_supported: ['RS384', 'ES384'],
-    });
+  it('publishes its SMART configuration, at the root and under the FHIR base, and its CapabilityStatement', async () => {
+    for (const where of ['/.well-known/smart-configuration', '/fhir/.well-known/smart-configuration']) {
+      const config = (await call('GET', where, undefined)).body;
+      expect(config).toMatchObject({
+        token_endpoint: `${hub.url}/auth/token`,
+        token_endpoint_auth_methods_supported: ['private_key_jwt'],
+        token_endpoint_auth_signing_alg_values_supported: ['RS384', 'ES384'],
+      });
+    }
+    const metadata = await call('GET', '/fhir/metadata', undefined);
+    expect(metadata.status).toBe(200);
+    const rest = (metadata.body as CapabilityStatement).rest![0]!;
+    expect(rest.security?.extension?.[0]?.extension).toEqual([
+      { url: 'token', valueUri: `${hub.url}/auth/token` },
+    ]);
+    expect(rest.resource?.map((r) => r.type)).toContain('CarePlan');
   });
 
   it('issues scoped, short-lived tokens for ES384 and RS384 assertions, which open the partner routes', async () => {
@@ -293,6 +302,8 @@ describe('partner authentication (SMART Backend Services)', () => {
     const read = await call('GET', `/fhir/Patient/${patient!.id}`, sunriseToken);
     expect(read.status).toBe(200);
     expect((read.body as { id: string }).id).toBe(patient!.id);
+    expect(read.headers.get('etag')).toBe(`W/"${patient!.meta!.versionId}"`);
+    expect(read.headers.get('last-modified')).toBe(new Date(patient!.meta!.lastUpdated!).toUTCString());
 
     const outsider = await call(
       'GET',
