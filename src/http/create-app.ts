@@ -85,6 +85,7 @@ function protect(
   app.post('/ingest/:partnerId/:format', need('*', 'c'));
   app.post(/^\/fhir\/\$process-message$/, need('*', 'c'));
   app.post(/^\/fhir\/?$/, need('*', 'c'));
+  app.get(/^\/fhir\/\$process-message\/responses\//, need('*', 'c'));
   app.post('/partners/:partnerId/acknowledgments', need('Task', 'u'));
   app.get('/partners/:partnerId/tasks', need('Task', 's'));
   app.get('/careplans/:id/versions/:version/deliveries', need('CarePlan', 'r'));

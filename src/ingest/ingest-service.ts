@@ -274,6 +274,27 @@ export class IngestService {
   }
 
   /**
+   * Where one accepted record stands now, by its job id: applied (naming what was written),
+   * refused by the server, or still queued; undefined for a job the hub does not keep.
+   */
+  async recordState(
+    jobId: string,
+  ): Promise<{ readonly partnerId: string; readonly record: unknown; readonly result: RecordResult } | undefined> {
+    const job = await this.deps.queue.getJob(jobId);
+    if (!job) {
+      return undefined;
+    }
+    const { location, sourceId, partnerId, record } = job.data;
+    const rejection = (await job.isCompleted()) ? undefined : await this.deps.rejected.get(`write-${jobId}`);
+    const result: RecordResult = (await job.isCompleted())
+      ? { status: 'applied', location, sourceId, jobId, outcome: job.returnvalue }
+      : rejection
+        ? { status: 'rejected', location, sourceId, issues: rejection.issues, rejectionId: rejection.id }
+        : { status: 'accepted', location, sourceId, jobId };
+    return { partnerId, record, result };
+  }
+
+  /**
    * Waits up to `timeoutMs` for the accepted records of a report to be applied, and reports each
    * as applied, rejected by the server, or still accepted (queued) when time ran out.
    */

@@ -2,7 +2,9 @@ import express, { Router } from 'express';
 import { assertJsonDepth } from '../middleware/hardening.js';
 import type { Bundle, MessageHeader, OperationOutcome } from 'fhir/r4.js';
 import { randomUUID } from 'node:crypto';
-import { ForbiddenError, InvalidInputError } from '../../errors/hub-error.js';
+import { ForbiddenError, HubError, InvalidInputError } from '../../errors/hub-error.js';
+import type { FhirMessageRecord } from '../../adapters/fhir-message/types.js';
+import { CODE_SYSTEM } from '../../fhir/profiles.js';
 import { reportToOutcome, type IngestService } from '../../ingest/ingest-service.js';
 import { looksLikeXml, readFhirDocument } from '../../fhir/fhir-xml.js';
 import { sendFhir } from '../fhir-response.js';
@@ -19,8 +21,10 @@ export interface FhirMessagingDeps {
 /**
  * `POST /fhir/$process-message`: a FHIR message Bundle from a partner. The sending partner is
  * `MessageHeader.sender` (`Organization/<partnerId>`). The answer is a response message: its
- * MessageHeader.response says ok (applied: 200), fatal-error (refused: 422, with an
- * OperationOutcome naming the elements) or transient-error (accepted but not applied yet: 202).
+ * MessageHeader.response says ok (applied: 200) or fatal-error (refused: 422, with an
+ * OperationOutcome naming the elements). A message accepted but not applied yet (or sent with
+ * `?async=true`) is answered 202 with an OperationOutcome and a `Content-Location` where
+ * `GET /fhir/$process-message/responses/<id>` gives its response message once it exists.
  * @see https://hl7.org/fhir/R4/messageheader-operation-process-message.html
  */
 export function fhirMessagingRoutes(deps: FhirMessagingDeps): Router {
@@ -53,11 +57,64 @@ export function fhirMessagingRoutes(deps: FhirMessagingDeps): Router {
     if (req.query.async !== 'true') {
       report = await deps.ingest.waitForApplied(report, deps.waitMs);
     }
-    const record = report.records[0];
-    const code =
-      record?.status === 'applied' ? 'ok' : record?.status === 'rejected' ? 'fatal-error' : 'transient-error';
-    const status = code === 'ok' ? 200 : code === 'fatal-error' ? 422 : 202;
-    sendFhir(req, res, status, responseMessage(header!, code, reportToOutcome(report), deps.publicUrl));
+    const record = report.records.find((r) => r.status !== 'skipped');
+    if (record?.status === 'accepted') {
+      // Accepted for processing, which is not a failure: no response code yet (a sender resends on
+      // transient-error). The response message is fetched from Content-Location once it exists.
+      const location = `${deps.publicUrl}/fhir/$process-message/responses/${record.jobId}`;
+      const outcome = reportToOutcome(report);
+      res.set('Content-Location', location);
+      sendFhir(req, res, 202, {
+        ...outcome,
+        issue: [
+          {
+            severity: 'information',
+            code: 'informational',
+            diagnostics: `message ${header!.id ?? ''}: accepted for processing; the response message will be at ${location}`,
+          },
+          ...outcome.issue,
+        ],
+      });
+      return;
+    }
+    const code = record?.status === 'applied' ? 'ok' : 'fatal-error';
+    sendFhir(
+      req,
+      res,
+      code === 'ok' ? 200 : 422,
+      responseMessage(header!, code, reportToOutcome(report), deps.publicUrl),
+    );
+  });
+
+  // The response to a message accepted for processing: 202 while it is queued, then the response
+  // message (ok or fatal-error). Only its sender sees it; anyone else is told there is none.
+  router.get(/^\/fhir\/\$process-message\/responses\/([A-Za-z0-9.-]{1,200})$/, async (req, res) => {
+    const jobId = String(req.params[0]);
+    const state = jobId.includes('.fhir-message.') ? await deps.ingest.recordState(jobId) : undefined;
+    const authenticated = res.locals.partnerId as string | undefined;
+    if (!state || (authenticated && authenticated !== state.partnerId)) {
+      throw new HubError('MESSAGE.NOT_FOUND', `No message response ${jobId}`, {
+        status: 404,
+        issues: [{ severity: 'error', code: 'not-found', diagnostics: `No message response ${jobId}` }],
+      });
+    }
+    const { result } = state;
+    const report = { partnerId: state.partnerId, format: 'fhir-message' as const, records: [result] };
+    if (result.status === 'accepted') {
+      res.set('Retry-After', '5');
+      sendFhir(req, res, 202, reportToOutcome(report));
+      return;
+    }
+    const message = state.record as FhirMessageRecord;
+    const request: MessageHeader = {
+      resourceType: 'MessageHeader',
+      id: message.messageId,
+      eventCoding: { system: CODE_SYSTEM.messageEvent, code: message.event },
+      source: { endpoint: 'unknown' },
+      ...(message.sender ? { sender: { reference: message.sender } } : {}),
+    };
+    const code = result.status === 'applied' ? 'ok' : 'fatal-error';
+    sendFhir(req, res, 200, responseMessage(request, code, reportToOutcome(report), deps.publicUrl));
   });
   return router;
 }
@@ -86,7 +143,7 @@ function readHeader(raw: Buffer): MessageHeader | undefined {
 
 function responseMessage(
   request: MessageHeader,
-  code: 'ok' | 'transient-error' | 'fatal-error',
+  code: 'ok' | 'fatal-error',
   outcome: OperationOutcome,
   publicUrl: string,
 ): Bundle {

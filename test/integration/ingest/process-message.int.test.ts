@@ -142,6 +142,33 @@ describe('POST /fhir/$process-message', () => {
     ]);
   });
 
+  it('answers a message accepted for processing 202, without an error code, and gives its response later', async () => {
+    const messageId = `async-${person.tag}`;
+    const accepted = await request(hub.url)
+      .post('/fhir/$process-message?async=true')
+      .set('content-type', 'application/fhir+json')
+      .send(JSON.stringify(communicationMessage(person.medicaid, messageId, `CA-${person.tag}`)));
+    expect(accepted.status).toBe(202);
+    expect((accepted.body as OperationOutcome).resourceType).toBe('OperationOutcome');
+    expect(JSON.stringify(accepted.body)).not.toMatch(/transient-error/);
+    const location = accepted.headers['content-location'] as string;
+    expect(location).toMatch(/\/fhir\/\$process-message\/responses\/sunrise-hcbs\.fhir-message\./);
+    const path = new URL(location).pathname;
+    let answer = await request(hub.url).get(path);
+    for (let i = 0; i < 100 && answer.status === 202; i++) {
+      await new Promise((r) => setTimeout(r, 200));
+      answer = await request(hub.url).get(path);
+    }
+    expect(answer.status).toBe(200);
+    expect(readResponse(answer.body as Bundle).header.response).toMatchObject({
+      identifier: messageId,
+      code: 'ok',
+    });
+    expect(
+      (await request(hub.url).get('/fhir/$process-message/responses/sunrise-hcbs.fhir-message.nope')).status,
+    ).toBe(404);
+  });
+
   it('answers fatal-error with the OperationOutcome for a message the adapter refuses', async () => {
     const message = communicationMessage(person.medicaid, `bad-${person.tag}`, `CB-${person.tag}`);
     (message.entry![0]!.resource as MessageHeader).eventCoding!.code = 'lab-result';
