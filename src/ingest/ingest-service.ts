@@ -279,7 +279,9 @@ export class IngestService {
    */
   async recordState(
     jobId: string,
-  ): Promise<{ readonly partnerId: string; readonly record: unknown; readonly result: RecordResult } | undefined> {
+  ): Promise<
+    { readonly partnerId: string; readonly record: unknown; readonly result: RecordResult } | undefined
+  > {
     const job = await this.deps.queue.getJob(jobId);
     if (!job) {
       return undefined;
