@@ -155,9 +155,12 @@ function rejectBatch(issues: FieldIssue[]): HmisParseResult {
 interface ExportContext extends HmisExportInfo {
   /** Year two-digit years are read against (see hmis-dates.ts). */
   readonly pivotYear: number;
-  /** Export.csv says FY2022 or older: living situation codes need HUD's crosswalk. */
+  /** Export.csv says FY2022, or is FY2020 or older (no CSVVersion): living situation codes need HUD's crosswalk. */
   readonly legacyCodes: boolean;
 }
+
+/** HMIS CSV specifications the hub reads, by fiscal year (README, HTTP ingest). */
+const KNOWN_VERSIONS: readonly number[] = [2020, 2022, 2024, 2026];
 
 function readExport(table: CsvTable): ExportContext | FieldIssue[] {
   const count = table.rows.length + table.broken.length;
@@ -185,7 +188,16 @@ function readExport(table: CsvTable): ExportContext | FieldIssue[] {
       issues.push({ field: at('ExportDate'), message: parsed });
     } else if (issues.length === 0) {
       const csvVersion = row.values.CSVVersion;
-      const versionYear = Number(/^(\d{4})/.exec(csvVersion ?? '')?.[1] ?? 9999);
+      // FY2020 and older exports have no CSVVersion; from FY2022 it names the specification.
+      const versionYear = csvVersion === undefined ? 2020 : Number(/^(\d{4})\b/.exec(csvVersion)?.[1]);
+      if (!KNOWN_VERSIONS.includes(versionYear)) {
+        return [
+          {
+            field: at('CSVVersion'),
+            message: `"${csvVersion}" is not a version the hub reads (FY2020 without CSVVersion, ${KNOWN_VERSIONS.slice(1).join(', ')})`,
+          },
+        ];
+      }
       return {
         exportId: row.values.ExportID!,
         ...(csvVersion ? { csvVersion } : {}),
@@ -562,7 +574,7 @@ class ExportReader {
     const entry = code === undefined ? undefined : LIVING_SITUATIONS.get(code);
     if (code === undefined || !entry) {
       const list = this.exp.legacyCodes
-        ? `FY2022 list (CSVVersion ${this.exp.csvVersion})`
+        ? `FY2022 list (${this.exp.csvVersion ? `CSVVersion ${this.exp.csvVersion}` : 'an FY2020 export, without CSVVersion'})`
         : 'FY2024 list 3.12.1';
       issues.push({ column, message: `${sent} is not a HUD living situation code (${list})` });
       return { code: sent, display: '', category: 'unknown' };

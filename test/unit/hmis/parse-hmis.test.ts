@@ -85,7 +85,7 @@ describe('parseHmisExport: versions and CSV quirks', () => {
 
   it('reads every date form real exports use', () => {
     const result = parse({
-      'Export.csv': 'ExportID,ExportDate\nEX1,2017-10-03\n',
+      'Export.csv': 'ExportID,ExportDate,CSVVersion\nEX1,2017-10-03,2024 v1.3\n',
       'Client.csv': 'PersonalID,DOB\nP1,08-MAY-67\n',
       'Enrollment.csv': ENROLLMENT + 'E1,P1,PR1,02-07-2016 12:00:00,7/14/16,\n',
       'Exit.csv': EXIT + 'X1,E1,P1,9/10/2017 21:39:00,410,\n',
@@ -152,6 +152,32 @@ describe('parseHmisExport: versions and CSV quirks', () => {
         '116 is not a HUD living situation code (FY2022 list (CSVVersion 2022 v1.3))',
       ],
     ]);
+  });
+});
+
+describe('parseHmisExport: the version Export.csv names', () => {
+  const withVersion = (export_: string): ReturnType<typeof parse> =>
+    parse({
+      'Export.csv': export_,
+      'Client.csv': 'PersonalID\nP1\n',
+      'Enrollment.csv': ENROLLMENT + 'E1,P1,PR1,2019-01-01,,\n',
+      'Exit.csv': EXIT + 'X1,E1,P1,2019-09-10,1,\n',
+    });
+
+  it('reads an export without CSVVersion as FY2020, through the FY2022 crosswalk', () => {
+    const result = withVersion('ExportID,ExportDate\nEX1,2019-10-03\n');
+    expect(result.rejected).toEqual([]);
+    // FY2022 code 1, emergency shelter, is 101 on the FY2024 list (read as FY2024, 1 is no code).
+    expect(result.accepted[0]!.record.enrollments[0]!.exit?.destination).toMatchObject({
+      code: 101,
+      category: 'homeless',
+    });
+  });
+
+  it('refuses a version it does not know, naming Export.csv:CSVVersion', () => {
+    const result = withVersion('ExportID,ExportDate,CSVVersion\nEX1,2029-10-03,2030 v1.0\n');
+    expect(result.accepted).toEqual([]);
+    expect(issuesOf(result)[0]![0]).toBe('Export.csv row 2:CSVVersion');
   });
 });
 
