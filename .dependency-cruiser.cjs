@@ -16,6 +16,7 @@ const LAYERS = [
   'security',
   'mappers',
   'adapters',
+  'metrics',
   'queues',
   'fhir',
   'logging',

@@ -36,6 +36,8 @@ export interface AppDeps {
   readonly demoInbox?: boolean;
   /** Serve the queue dashboard at `/admin/queues` over these queues. */
   readonly dashboard?: readonly AnyQueue[];
+  /** The Prometheus text served at `/metrics` (behind the admin guard). */
+  readonly metrics?: () => Promise<{ contentType: string; body: string }>;
   /** `TRUST_PROXY`: whose `X-Forwarded-*` headers count (Express `trust proxy`); unset: nobody's. */
   readonly trustProxy?: string | undefined;
   /** `ADMIN_TOKEN`: required for `/admin/*`; unset, `/admin/*` is served to loopback clients only. */
@@ -132,6 +134,14 @@ export function createApp(deps: AppDeps): Express {
   );
   if (deps.dashboard) {
     app.use(dashboardRoutes(deps.dashboard));
+  }
+  if (deps.metrics) {
+    const metrics = deps.metrics;
+    // For a scraper, not a person: the admin token (or this machine), even when staff sign in.
+    app.get('/metrics', adminAuth({ token: deps.adminToken }), async (_req, res) => {
+      const { contentType, body } = await metrics();
+      res.type(contentType).send(body);
+    });
   }
   if (deps.ingest) {
     app.use(ingestRoutes(deps.ingest));

@@ -1,3 +1,4 @@
+import type { IngestCounter } from '../metrics/hub-metrics.js';
 import { createHash } from 'node:crypto';
 import type { OperationOutcome, OperationOutcomeIssue } from 'fhir/r4.js';
 import type { FieldIssue } from '../adapters/types.js';
@@ -66,6 +67,8 @@ export interface IngestServiceDeps {
   ) => Promise<void>;
   /** Keeps each partner's last batches for the mapping release gate; absent, nothing is recorded. */
   readonly traffic?: TrafficRecorder;
+  /** Counts every record at the door (`/metrics`). */
+  readonly metrics?: IngestCounter;
 }
 
 /**
@@ -185,6 +188,13 @@ export class IngestService {
         ...(r.warning ? { warning: true } : {}),
         ...entryRefs(r.entries),
       });
+    }
+    for (const r of records) {
+      this.deps.metrics?.received(
+        partnerId,
+        format,
+        r.status === 'skipped' ? 'skipped' : r.status === 'rejected' ? 'rejected' : 'accepted',
+      );
     }
     this.deps.logger.info(
       {

@@ -27,6 +27,21 @@ export interface WorkerConnection {
   readonly lockDuration: number;
   readonly stalledInterval: number;
   readonly maxStalledCount: number;
+  /** Told of every job that ends (the hub's metrics); kept out of BullMQ's own options. */
+  readonly observer?: JobObserver;
+}
+
+/** What an observer of the workers is told of a job that ended (BullMQ's job, read only). */
+export interface FinishedJob {
+  readonly data: unknown;
+  readonly timestamp: number;
+  readonly delay?: number;
+  readonly finishedOn?: number;
+}
+
+/** Told of every job attempt that ends, in every queue (metrics/hub-metrics.ts counts them). */
+export interface JobObserver {
+  finished(queue: string, job: FinishedJob, outcome: 'completed' | 'retrying' | 'failed'): void;
 }
 
 /**
@@ -37,13 +52,19 @@ export interface WorkerConnection {
  */
 const MAX_STALLED = 10;
 
-export function workerConnection(connection: Redis, prefix: string, jobLockMs: number): WorkerConnection {
+export function workerConnection(
+  connection: Redis,
+  prefix: string,
+  jobLockMs: number,
+  observer?: JobObserver,
+): WorkerConnection {
   return {
     connection,
     prefix,
     lockDuration: jobLockMs,
     stalledInterval: jobLockMs,
     maxStalledCount: MAX_STALLED,
+    ...(observer ? { observer } : {}),
   };
 }
 

@@ -1,4 +1,11 @@
-import { Queue, Worker, type JobsOptions, type Processor, type WorkerOptions } from 'bullmq';
+import {
+  Queue,
+  UnrecoverableError,
+  Worker,
+  type JobsOptions,
+  type Processor,
+  type WorkerOptions,
+} from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from '../logging/logger.js';
 import type { WorkerConnection } from './connection.js';
@@ -62,7 +69,17 @@ export function startHubWorker<Data, Result, Name extends string>(
   options: Pick<WorkerOptions, 'concurrency' | 'limiter'> & { readonly log?: Record<string, unknown> },
 ): Worker<Data, Result, Name> {
   const { log, ...settings } = options;
-  const worker = new Worker<Data, Result, Name>(name, processor, { ...on, ...settings });
+  const { observer, ...connection } = on;
+  const worker = new Worker<Data, Result, Name>(name, processor, { ...connection, ...settings });
   worker.on('error', (err) => logger.error({ queue: name, ...log, error: err.message }, 'worker error'));
+  if (observer) {
+    worker.on('completed', (job) => observer.finished(name, job, 'completed'));
+    worker.on('failed', (job, err) => {
+      if (job) {
+        const last = err instanceof UnrecoverableError || job.attemptsMade >= (job.opts.attempts ?? 1);
+        observer.finished(name, job, last ? 'failed' : 'retrying');
+      }
+    });
+  }
   return worker;
 }

@@ -1,3 +1,4 @@
+import { HubMetrics } from '../metrics/hub-metrics.js';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { HubConfig } from '../config/load-config.js';
@@ -161,8 +162,9 @@ export async function startHub(config: HubConfig, logger: Logger): Promise<Runni
     now,
     ...coordinationEnqueuers(queues, now),
   };
+  const metrics = new HubMetrics(allQueues(queues));
   const workers = startWorkers(
-    workerConnection(workerRedis, prefix, config.redis.jobLockMs),
+    workerConnection(workerRedis, prefix, config.redis.jobLockMs, metrics),
     ingestDeps,
     routingDeps,
     coordinationDeps,
@@ -185,6 +187,7 @@ export async function startHub(config: HubConfig, logger: Logger): Promise<Runni
         reason: `${location}: ${issues.map((i) => `${i.field}: ${i.message}`).join('; ')}`,
       }),
     traffic: new TrafficRecorder(redis, prefix),
+    metrics,
   });
 
   // Before listening: between listen and attaching the app nothing may wait, or a request that
@@ -264,6 +267,7 @@ export async function startHub(config: HubConfig, logger: Logger): Promise<Runni
     },
     demoInbox: config.demoInbox,
     dashboard: allQueues(queues),
+    metrics: () => metrics.expose(),
     adminToken: config.http.adminToken,
     rateLimit: requestLimits(redis, prefix, config.ingest.rateLimitPerMinute),
     trustProxy: config.http.trustProxy,
