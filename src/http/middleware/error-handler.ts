@@ -15,7 +15,8 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
     const bodyError = fromBodyParser(err);
     const { status, outcome: body } = toOperationOutcome(bodyError ?? err);
     if (status >= 500) {
-      logger.error({ err, method: req.method, path: req.path }, 'request failed');
+      const requestId = res.locals.requestId as string | undefined;
+      logger.error({ err, requestId, method: req.method, path: req.path }, 'request failed');
     }
     if (req.path.startsWith('/ui') && req.accepts(['json', 'html']) === 'html') {
       res.status(status).type('html').send(errorPage(status, body));
