@@ -8,6 +8,7 @@ import {
   PLAN_VERSION_HEADER,
   SIGNATURE_HEADER,
   signWebhook,
+  standardWebhookHeaders,
   TIMESTAMP_HEADER,
 } from './webhook-signature.js';
 
@@ -181,9 +182,13 @@ async function send(
 ): Promise<{ httpStatus: number; answer: string }> {
   const text = typeof body === 'string' ? body : JSON.stringify(body);
   const timestamp = headers[TIMESTAMP_HEADER];
+  const messageId = headers[MESSAGE_ID_HEADER];
   const signature: Record<string, string> =
     target.secret && timestamp
-      ? { [SIGNATURE_HEADER]: signWebhook(target.secret, Number(timestamp), text) }
+      ? {
+          [SIGNATURE_HEADER]: signWebhook(target.secret, Number(timestamp), text),
+          ...(messageId ? standardWebhookHeaders(target.secret, messageId, Number(timestamp), text) : {}),
+        }
       : {};
   let response: Response;
   try {

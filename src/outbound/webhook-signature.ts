@@ -1,4 +1,5 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
+import { Webhook } from 'standardwebhooks';
 
 /** Headers of a signed webhook delivery. */
 export const SIGNATURE_HEADER = 'x-hub-signature';
@@ -15,6 +16,31 @@ export const CAREPLAN_HEADER = 'x-hub-careplan';
  */
 export function signWebhook(secret: string, timestamp: number, body: string): string {
   return `sha256=${createHmac('sha256', secret).update(`${timestamp}.${body}`).digest('hex')}`;
+}
+
+/**
+ * The Standard Webhooks headers of a signed delivery (`webhook-id`, `webhook-timestamp`,
+ * `webhook-signature`: `v1,<base64 HMAC-SHA256 of "id.timestamp.body">`), so a partner verifies
+ * with the `standardwebhooks` library of its language (`new Webhook(secret, { format: 'raw' })`:
+ * the partner's secret is used as written, not base64). Sent beside `x-hub-signature`, which
+ * stays for one release (README, "Partner transport settings").
+ * @see https://www.standardwebhooks.com/
+ */
+export function standardWebhookHeaders(
+  secret: string,
+  messageId: string,
+  timestamp: number,
+  body: string,
+): Record<string, string> {
+  return {
+    'webhook-id': messageId,
+    'webhook-timestamp': String(timestamp),
+    'webhook-signature': new Webhook(secret, { format: 'raw' }).sign(
+      messageId,
+      new Date(timestamp * 1000),
+      body,
+    ),
+  };
 }
 
 /**

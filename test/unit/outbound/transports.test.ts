@@ -1,6 +1,7 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, afterEach, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import type { Bundle, CarePlan, Communication, MessageHeader } from 'fhir/r4.js';
 import nock from 'nock';
+import { Webhook } from 'standardwebhooks';
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { createServer } from 'node:net';
 import { createServer as createHttpServer } from 'node:http';
@@ -202,6 +203,29 @@ describe('webhook transport', () => {
           NOW + 2,
         ),
       ).toEqual({ ok: true });
+    }
+  });
+
+  it('carries Standard Webhooks headers that the standardwebhooks library verifies with the secret, and only with it', async () => {
+    const scope = nock(PARTNER).post('/hub-events').reply(202, 'accepted');
+    const seen = record(scope);
+    await deliver(delivery, webhook, NOW);
+    const req = seen[0]!;
+    const headers = {
+      'webhook-id': String(req.headers['webhook-id']),
+      'webhook-timestamp': String(req.headers['webhook-timestamp']),
+      'webhook-signature': String(req.headers['webhook-signature']),
+    };
+    expect(headers['webhook-id']).toBe(MESSAGE_ID);
+    // The library refuses timestamps far from its clock: verify as of the delivery's time.
+    jest.useFakeTimers({ now: NOW * 1000, doNotFake: ['nextTick', 'setImmediate'] });
+    try {
+      expect(new Webhook(SECRET, { format: 'raw' }).verify(req.body, headers)).toMatchObject({
+        messageId: MESSAGE_ID,
+      });
+      expect(() => new Webhook('another-secret', { format: 'raw' }).verify(req.body, headers)).toThrow();
+    } finally {
+      jest.useRealTimers();
     }
   });
 
