@@ -1,7 +1,8 @@
 /**
  * The integration engineer's command line. `npm run hub -- dead-letters list|show|replay ...`
  * (see dead-letters.ts), `rejected list|show|replay|discard ...` (rejected.ts), `mapping diff|activate|rollback ...`
- * (mapping-gate.ts), `staff hash` (a staff password from stdin to its STAFF_FILE hash), and
+ * (mapping-gate.ts), `staff hash` (a staff password from stdin to its STAFF_FILE hash), `schemas
+ * [<folder>]` (writes the published JSON Schemas, schemas.ts), and
  * `npm run hub -- dry-run --partner <id> --format <format> [--validate] [--json] <file>`: the
  * mapping dry-run. Reads the partner folder and the file, prints what the
  * hub would write; with --validate asks the FHIR server's `$validate`. Writes nothing anywhere.
@@ -16,6 +17,7 @@ import { defaultFormats } from '../ingest/format-registry.js';
 import { runDeadLetters } from './dead-letters.js';
 import { runMappingGate } from './mapping-gate.js';
 import { runRejected } from './rejected.js';
+import { writeSchemas } from './schemas.js';
 import { hashPassword } from '../security/staff.js';
 import { dryRun, exitCodeOf, formatReport, parseCliArgs, USAGE, validateReport } from './dry-run.js';
 
@@ -28,6 +30,13 @@ async function main(argv: readonly string[]): Promise<number> {
   }
   if (argv[0] === 'rejected') {
     return runRejected(argv.slice(1), loadConfig(), process.env);
+  }
+  if (argv[0] === 'schemas') {
+    const written = await writeSchemas(
+      path.resolve(process.env.INIT_CWD ?? process.cwd(), argv[1] ?? 'schemas'),
+    );
+    process.stdout.write(`${written.join('\n')}\n`);
+    return 0;
   }
   if (argv[0] === 'staff' && argv[1] === 'hash') {
     // The password comes on stdin, never on the command line (shell history, process list).

@@ -127,7 +127,8 @@ export interface OutboundConfig {
 
 const ID_PATTERN = '^[a-z0-9][a-z0-9-]{1,62}$';
 
-const schema: JSONSchemaType<PartnerConfig> = {
+/** The JSON Schema of a partner file (published as schemas/partner.schema.json). */
+export const PARTNER_FILE_SCHEMA: JSONSchemaType<PartnerConfig> = {
   type: 'object',
   additionalProperties: false,
   required: ['id', 'name', 'kind', 'inbound'],
@@ -264,7 +265,7 @@ const schema: JSONSchemaType<PartnerConfig> = {
   },
 };
 
-const validate = new Ajv({ allErrors: true, allowUnionTypes: true }).compile(schema);
+const validate = new Ajv({ allErrors: true, allowUnionTypes: true }).compile(PARTNER_FILE_SCHEMA);
 
 /** The partners the hub knows, by id. */
 export class PartnerRegistry {

@@ -78,7 +78,8 @@ const calendarSchema = {
     },
   },
 };
-const schema = {
+/** The JSON Schema of config/coordination/calendars.yaml (published in schemas/). */
+export const CALENDARS_SCHEMA = {
   type: 'object',
   additionalProperties: false,
   required: ['timeZone', 'default', 'agencies'],
@@ -149,7 +150,7 @@ function calendarProblems(cal: AgencyCalendar, where: string, partnerIds: readon
 
 /** Reads and validates the calendars file; agencies must be partners. */
 export function loadCalendars(file: string, partnerIds: readonly string[]): Promise<CalendarsConfig> {
-  return loadYamlConfig<CalendarsConfig>(file, schema, (data, name) => [
+  return loadYamlConfig<CalendarsConfig>(file, CALENDARS_SCHEMA, (data, name) => [
     ...(IANAZone.isValidZone(data.timeZone)
       ? []
       : [`${name}: /timeZone "${data.timeZone}" is not an IANA time zone`]),

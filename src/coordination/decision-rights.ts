@@ -33,7 +33,8 @@ const RIGHT_NAME = /^[a-z0-9][a-z0-9-]{0,63}$/;
 /** A partner kind or id (ids follow the partner file pattern). */
 const AGENCY = { type: 'string', pattern: '^[a-z0-9][a-z0-9-]{0,63}$' } as const;
 
-const schema: JSONSchemaType<DecisionRightsConfig> = {
+/** The JSON Schema of config/coordination/decision-rights.yaml (published in schemas/). */
+export const DECISION_RIGHTS_SCHEMA: JSONSchemaType<DecisionRightsConfig> = {
   type: 'object',
   additionalProperties: false,
   required: ['rights', 'actions'],
@@ -79,7 +80,7 @@ const schema: JSONSchemaType<DecisionRightsConfig> = {
 export function loadDecisionRights(file: string, partners: PartnerRegistry): Promise<DecisionRightsConfig> {
   const known = (who: string): boolean =>
     (PARTNER_KINDS as readonly string[]).includes(who) || partners.get(who) !== undefined;
-  return loadYamlConfig<DecisionRightsConfig>(file, schema, (data, name) => {
+  return loadYamlConfig<DecisionRightsConfig>(file, DECISION_RIGHTS_SCHEMA, (data, name) => {
     const problems: string[] = [];
     for (const [right, r] of Object.entries(data.rights)) {
       const at = `${name}: /rights/${right}`;

@@ -32,7 +32,8 @@ export interface EscalationConfig {
   triggers: Record<string, string>;
 }
 
-const schema = {
+/** The JSON Schema of config/coordination/escalation-tiers.yaml (published in schemas/). */
+export const ESCALATION_TIERS_SCHEMA = {
   type: 'object',
   additionalProperties: false,
   required: ['tiers', 'triggers'],
@@ -67,7 +68,7 @@ const schema = {
 
 /** Reads and validates the tiers file; every trigger must name a defined tier. */
 export function loadEscalationConfig(file: string): Promise<EscalationConfig> {
-  return loadYamlConfig<EscalationConfig>(file, schema, (data, name) =>
+  return loadYamlConfig<EscalationConfig>(file, ESCALATION_TIERS_SCHEMA, (data, name) =>
     Object.entries(data.triggers)
       .filter(([, tier]) => !data.tiers[tier])
       .map(([trigger, tier]) => `${name}: /triggers/${trigger} names tier "${tier}", which is not defined`),

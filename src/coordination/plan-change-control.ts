@@ -23,7 +23,8 @@ export interface PlanChangeControlConfig {
   readonly caregiverBurnoutFlags: readonly string[];
 }
 
-const schema = {
+/** The JSON Schema of config/coordination/plan-change-control.yaml (published in schemas/). */
+export const PLAN_CHANGE_CONTROL_SCHEMA = {
   type: 'object',
   additionalProperties: false,
   required: [
@@ -61,7 +62,7 @@ const schema = {
 };
 
 export function loadPlanChangeControl(file: string): Promise<PlanChangeControlConfig> {
-  return loadYamlConfig<PlanChangeControlConfig>(file, schema);
+  return loadYamlConfig<PlanChangeControlConfig>(file, PLAN_CHANGE_CONTROL_SCHEMA);
 }
 
 /**

@@ -20,7 +20,8 @@ export interface StaffAccount {
   passwordHash: string;
 }
 
-const schema = {
+/** The JSON Schema of the staff accounts file (published in schemas/). */
+export const STAFF_FILE_SCHEMA = {
   type: 'object',
   additionalProperties: false,
   required: ['accounts'],
@@ -44,7 +45,7 @@ const schema = {
 
 /** The staff directory: accounts by user name. */
 export async function loadStaff(file: string): Promise<ReadonlyMap<string, StaffAccount>> {
-  const data = await loadYamlConfig<{ accounts: StaffAccount[] }>(file, schema, (d, name) => {
+  const data = await loadYamlConfig<{ accounts: StaffAccount[] }>(file, STAFF_FILE_SCHEMA, (d, name) => {
     const names = d.accounts.map((a) => a.username);
     return names.flatMap((n, i) =>
       names.indexOf(n) !== i ? [`${name}: /accounts/${i}/username "${n}" is used twice`] : [],

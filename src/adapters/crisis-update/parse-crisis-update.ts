@@ -35,7 +35,8 @@ export const REQUIRED_FIELDS = [
   'nextUpdateSupervisor',
 ] as const;
 
-const crisisUpdateSchema: SchemaObject = {
+/** The JSON Schema of one crisis update (published in schemas/). */
+export const crisisUpdateSchema: SchemaObject = {
   type: 'object',
   additionalProperties: false,
   required: [...REQUIRED_FIELDS],
