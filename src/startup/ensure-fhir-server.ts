@@ -3,6 +3,7 @@ import { DependencyError } from '../errors/hub-error.js';
 import { FhirGateway } from '../fhir/fhir-gateway.js';
 import type { Logger } from '../logging/logger.js';
 import { startLocalFhirServer } from './local-fhir-server.js';
+import { missingPrerequisites } from './prerequisites.js';
 
 /** Whether the hub found the FHIR server running or started it. */
 export type FhirServerOrigin = 'external' | 'started';
@@ -22,6 +23,13 @@ export async function ensureFhirServer(config: HubConfig, logger: Logger): Promi
     throw new DependencyError(
       'FHIR.UNREACHABLE',
       `FHIR server is not reachable at FHIR_BASE_URL=${config.fhir.baseUrl}: ${first}`,
+    );
+  }
+  const missing = await missingPrerequisites({ redisUrl: config.redis.url, localFhirServer: true });
+  if (missing.length > 0) {
+    throw new DependencyError(
+      'PREREQUISITES.MISSING',
+      `No FHIR server answers at ${config.fhir.baseUrl}, and starting the local one needs what this machine lacks:\n- ${missing.join('\n- ')}`,
     );
   }
   logger.info({ port: config.fhir.localPort }, 'no FHIR server answers; starting the local HAPI server');

@@ -10,12 +10,12 @@ const root = path.resolve(import.meta.dirname, '../..');
 
 export default async function globalSetup() {
   execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: root, stdio: 'inherit' });
-  const { checkRedis } = await import(path.join(root, 'dist/queues/connection.js'));
   const { FhirGateway } = await import(path.join(root, 'dist/fhir/fhir-gateway.js'));
   const { loadProfiles } = await import(path.join(root, 'dist/fhir/load-profiles.js'));
   const { startLocalFhirServer } = await import(path.join(root, 'dist/startup/local-fhir-server.js'));
+  const { missingPrerequisites } = await import(path.join(root, 'dist/startup/prerequisites.js'));
 
-  await checkRedis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
+  const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
   const port = Number(process.env.FHIR_PORT ?? 8080);
   const explicit = process.env.FHIR_BASE_URL !== undefined;
   const baseUrl = process.env.FHIR_BASE_URL ?? `http://127.0.0.1:${port}/fhir`;
@@ -24,6 +24,15 @@ export default async function globalSetup() {
     () => true,
     () => false,
   );
+  // Everything the machine lacks, named at once, before anything is started.
+  const missing = await missingPrerequisites({
+    redisUrl,
+    localFhirServer: !running && !explicit,
+    chromium: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+  });
+  if (missing.length > 0) {
+    throw new Error(`The tests need what this machine lacks:\n- ${missing.join('\n- ')}`);
+  }
   if (!running) {
     if (explicit) {
       throw new Error(`No FHIR server answers at FHIR_BASE_URL=${baseUrl}`);

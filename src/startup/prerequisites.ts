@@ -1,0 +1,56 @@
+import { execFile } from 'node:child_process';
+import { access, constants } from 'node:fs/promises';
+import { promisify } from 'node:util';
+import { checkRedis } from '../queues/connection.js';
+
+const run = promisify(execFile);
+
+/** What a run needs from the machine: Redis always; Java and Maven to start HAPI here; Chromium for the browser tests. */
+export interface Needs {
+  readonly redisUrl: string;
+  /** No FHIR server answers, so the local HAPI server will be built and started. */
+  readonly localFhirServer: boolean;
+  /** The path of the Chromium the browser tests drive, when they will run. */
+  readonly chromium?: string;
+}
+
+/**
+ * Everything the machine lacks for this run, each with how to get it, found in one pass so a
+ * newcomer reads one message instead of meeting one failure after another (README, Quick start).
+ */
+export async function missingPrerequisites(needs: Needs): Promise<string[]> {
+  const missing: string[] = [];
+  await checkRedis(needs.redisUrl).catch((err: unknown) => {
+    missing.push(`Redis: ${(err as Error).message} (apt-get install redis-server, or set REDIS_URL)`);
+  });
+  if (needs.localFhirServer) {
+    const java = await versionOf('java', ['-version']);
+    const major = Number(/version "(?:1\.)?(\d+)/.exec(java ?? '')?.[1] ?? 0);
+    if (major < 17) {
+      missing.push(
+        `Java 17 or later, to run the local HAPI server: ${java ? `found ${java.split('\n')[0]}` : 'no java on PATH'} (apt-get install openjdk-17-jre-headless, or set FHIR_BASE_URL to a running R4 server)`,
+      );
+    }
+    if ((await versionOf('mvn', ['-v'])) === undefined) {
+      missing.push('Maven, to build the local HAPI server: no mvn on PATH (apt-get install maven)');
+    }
+  }
+  if (needs.chromium !== undefined) {
+    await access(needs.chromium, constants.X_OK).catch(() => {
+      missing.push(
+        `Chromium, for the staff pages' browser tests: none at ${needs.chromium} (apt-get install chromium, or set CHROMIUM_PATH)`,
+      );
+    });
+  }
+  return missing;
+}
+
+/** The version banner a command prints (`java -version` writes it to stderr), or undefined when it cannot run. */
+async function versionOf(command: string, args: string[]): Promise<string | undefined> {
+  try {
+    const { stdout, stderr } = await run(command, args, { timeout: 15000, env: process.env });
+    return `${stdout}${stderr}`.trim();
+  } catch {
+    return undefined;
+  }
+}

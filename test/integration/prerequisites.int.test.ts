@@ -1,0 +1,33 @@
+/**
+ * Issue 18, a fresh machine: what it lacks for a run is named all at once, each with how to get it.
+ */
+import { afterEach, describe, expect, it } from '@jest/globals';
+import { missingPrerequisites } from '../../src/startup/prerequisites.js';
+import { redisUrl } from '../support/test-env.js';
+
+describe('missingPrerequisites', () => {
+  const path = process.env.PATH;
+  afterEach(() => {
+    process.env.PATH = path;
+  });
+
+  it('names nothing on a machine that has it all', async () => {
+    expect(await missingPrerequisites({ redisUrl: redisUrl(), localFhirServer: true })).toEqual([]);
+  });
+
+  it('names everything a bare machine lacks, in one list, with how to get each', async () => {
+    process.env.PATH = '/nonexistent';
+    const missing = await missingPrerequisites({
+      redisUrl: 'redis://127.0.0.1:1',
+      localFhirServer: true,
+      chromium: '/nonexistent/chromium',
+    });
+    expect(missing.map((m) => m.split(':')[0])).toEqual([
+      'Redis',
+      'Java 17 or later, to run the local HAPI server',
+      'Maven, to build the local HAPI server',
+      "Chromium, for the staff pages' browser tests",
+    ]);
+    expect(missing.join('\n')).toMatch(/apt-get install openjdk-17-jre-headless/);
+  });
+});
