@@ -77,8 +77,11 @@ export async function moveReferral(
       'by',
     );
   }
+  // The same step asked again (a retry after a lost answer) moves nothing, and finishes what the
+  // first attempt may have left undone: the notice and the care-team join are written once.
+  const repeated = task.status === move.status && (role === 'owner') === (move.status !== 'cancelled');
   const allowed = role === 'owner' ? (OWNER_MOVES[task.status] ?? []) : isOpen(task) ? ['cancelled'] : [];
-  if (!allowed.includes(move.status)) {
+  if (!repeated && !allowed.includes(move.status)) {
     const message = `Task/${taskId} is ${task.status}; its ${role} may move it to ${allowed.join(', ') || 'nothing more'}`;
     throw new HubError('REFERRAL.STEP', message, {
       status: 409,
@@ -100,7 +103,7 @@ export async function moveReferral(
     lastModified: at,
     ...(move.reason ? { statusReason: { text: move.reason } } : {}),
   };
-  const stored = await deps.fhir.update(moved, { ifMatch: task.meta?.versionId ?? '' });
+  const stored = repeated ? task : await deps.fhir.update(moved, { ifMatch: task.meta?.versionId ?? '' });
   const notice = updateNotice(deps, stored, by, role === 'owner' ? requester : owner, at, move);
   await deps.fhir.createIfNoneExist(notice, `identifier=${tokenOf(notice.identifier![0]!)}`);
   if (move.status === 'accepted') {

@@ -297,8 +297,9 @@ export class IngestService {
       return undefined;
     }
     const { location, sourceId, partnerId, record } = job.data;
-    const rejection = (await job.isCompleted()) ? undefined : await this.deps.rejected.get(`write-${jobId}`);
-    const result: RecordResult = (await job.isCompleted())
+    const completed = await job.isCompleted();
+    const rejection = completed ? undefined : await this.deps.rejected.get(`write-${jobId}`);
+    const result: RecordResult = completed
       ? { status: 'applied', location, sourceId, jobId, outcome: job.returnvalue }
       : rejection
         ? { status: 'rejected', location, sourceId, issues: rejection.issues, rejectionId: rejection.id }

@@ -108,9 +108,16 @@ describe('closed-loop referrals between agencies', () => {
   });
 
   it('lets the owner take it up, joining the care team, tells the clinic, and the clinic finds it by polling', async () => {
+    const since = new Date(Date.now() - 2000).toISOString();
     const accepted = await step('sunrise-hcbs', 'accepted');
     expect(accepted.status).toBe(200);
     expect((accepted.body as Task).status).toBe('accepted');
+    // Asked again (a retry after a lost answer): nothing moves, nothing is told twice.
+    const again = await step('sunrise-hcbs', 'accepted');
+    expect({ status: again.status, version: (again.body as Task).meta?.versionId }).toEqual({
+      status: 200,
+      version: (accepted.body as Task).meta?.versionId,
+    });
     const notices = await noticesAbout(task);
     expect(notices.map((c) => [c.recipient?.[0]?.reference, c.payload?.[0]?.contentString])).toEqual([
       ['Organization/northside-bh', expect.stringMatching(/is accepted \(Sunrise/)],
@@ -119,7 +126,7 @@ describe('closed-loop referrals between agencies', () => {
     const [team] = await hub.fhir.search<CareTeam>('CareTeam', { patient: task.for!.reference! });
     expect(team?.participant?.map((p) => p.member?.reference)).toContain('Organization/sunrise-hcbs');
     const polled = await request(hub.url).get(
-      '/partners/northside-bh/tasks?role=requester&_lastUpdated=ge2026-01-01',
+      `/partners/northside-bh/tasks?role=requester&_lastUpdated=ge${since}`,
     );
     const found = (polled.body as Bundle).entry?.map((e) => e.resource as Task).find((t) => t.id === task.id);
     expect(found?.status).toBe('accepted');
