@@ -99,6 +99,10 @@ export function readFhirXml(
   if (/<!DOCTYPE/i.test(body)) {
     return { issues: [{ field: 'XML', message: 'a DOCTYPE is not allowed in FHIR XML' }] };
   }
+  // Measured before parsing: a parser walking millions of nested elements could exhaust the stack.
+  if (nestingOf(body) > MAX_DEPTH * 2) {
+    return { issues: [{ field: 'XML', message: `elements nest deeper than ${MAX_DEPTH * 2}` }] };
+  }
   const valid = XMLValidator.validate(body);
   if (valid !== true) {
     const { msg, line, col } = valid.err;
@@ -106,7 +110,12 @@ export function readFhirXml(
       issues: [{ field: 'XML', message: `not well-formed XML at line ${line}, column ${col}: ${msg}` }],
     };
   }
-  const document = parser.parse(body) as Record<string, XmlElement[]>;
+  let document: Record<string, XmlElement[]>;
+  try {
+    document = parser.parse(body) as Record<string, XmlElement[]>;
+  } catch (err) {
+    return { issues: [{ field: 'XML', message: `could not be read: ${(err as Error).message}` }] };
+  }
   const roots = Object.keys(document);
   if (roots.length !== 1 || document[roots[0]!]!.length !== 1) {
     return { issues: [{ field: 'XML', message: 'a FHIR XML document holds exactly one resource' }] };
@@ -302,6 +311,21 @@ function place(
   if (extras.some((e) => e !== null)) {
     out[`_${name}`] = multiple ? extras : extras[0];
   }
+}
+
+/** The deepest element nesting of a document, by its tags alone (comments and CDATA aside, a bound). */
+function nestingOf(text: string): number {
+  let depth = 0;
+  let deepest = 0;
+  for (const tag of text.matchAll(/<(\/?)[A-Za-z_][^>]*?(\/?)>/g)) {
+    if (tag[1]) {
+      depth--;
+    } else if (!tag[2]) {
+      depth++;
+      deepest = Math.max(deepest, depth);
+    }
+  }
+  return deepest;
 }
 
 function escapeAttribute(value: string): string {

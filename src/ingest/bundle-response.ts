@@ -55,7 +55,7 @@ function entryResponse(report: IngestReport, index: number): BundleEntryResponse
     case 'rejected':
       return explained(record.forbidden ? '403 Forbidden' : '422 Unprocessable Entity');
     case 'skipped':
-      // Nothing was stored, by policy (README, "What the hub coordinates"): not a failure.
+      // Nothing was stored, by policy (README, "FHIR transactions and batches"): not a failure.
       return explained('200 OK');
   }
 }

@@ -74,7 +74,7 @@ export function parseFhirTransaction(body: Buffer, partner?: PartnerConfig): Par
     (typeof parsed.id === 'string' ? parsed.id : createHash('sha256').update(raw).digest('hex').slice(0, 32));
   const given = Array.isArray(parsed.entry) ? (parsed.entry as Array<Record<string, unknown>>) : [];
   const snapshot = type === 'collection' || type === 'document';
-  const list = snapshot ? given.flatMap((e) => asRequest(e)) : given;
+  const list = snapshot ? given.map(asRequest) : given;
   if (list.length === 0) {
     return rejectAll(
       `${type} ${sourceId}`,
@@ -92,19 +92,19 @@ export function parseFhirTransaction(body: Buffer, partner?: PartnerConfig): Par
 const READ_TYPES: readonly string[] = ['transaction', 'batch', 'collection', 'document'];
 
 function loneResource(resource: JsonResource): Array<Record<string, unknown>> {
-  return asRequest({ resource });
+  return [asRequest({ resource })];
 }
 
 /** An entry without a request, as the request that stores it: `PUT` of its own id, else `POST`. */
-function asRequest(entry: Record<string, unknown>): Array<Record<string, unknown>> {
+function asRequest(entry: Record<string, unknown>): Record<string, unknown> {
   const resource = entry.resource as JsonResource | undefined;
   if (!resource || typeof resource.resourceType !== 'string') {
-    return [entry];
+    return entry;
   }
   const request = resource.id
     ? { method: 'PUT', url: `${resource.resourceType}/${resource.id}` }
     : { method: 'POST', url: resource.resourceType };
-  return [{ ...entry, request }];
+  return { ...entry, request };
 }
 
 function patientsIn(list: ReadonlyArray<Record<string, unknown>>): number {

@@ -4,7 +4,7 @@ import { outcome, toOperationOutcome } from '../../errors/to-operation-outcome.j
 import type { Logger } from '../../logging/logger.js';
 import { errorPage } from '../../ui/views.js';
 import { JSON_TOO_DEEP } from './hardening.js';
-import { sendFhir } from '../fhir-response.js';
+import { sendFhir } from '../fhir-format.js';
 
 /**
  * The one place where errors become HTTP answers: an OperationOutcome with the error's status; for

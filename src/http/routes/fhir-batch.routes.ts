@@ -1,9 +1,7 @@
 import express, { Router } from 'express';
 import { HubError, InvalidInputError } from '../../errors/hub-error.js';
-import { looksLikeXml, readFhirDocument } from '../../fhir/fhir-xml.js';
 import { bundleResponse } from '../../ingest/bundle-response.js';
-import { assertJsonDepth } from '../middleware/hardening.js';
-import { sendFhir } from '../fhir-response.js';
+import { readFhirBody, sendFhir } from '../fhir-format.js';
 import type { FhirMessagingDeps } from './fhir-messaging.routes.js';
 
 /** Names the sender when the hub runs without SMART (development): with it, the token does. */
@@ -30,31 +28,16 @@ export function fhirBatchRoutes(deps: FhirMessagingDeps): Router {
         issues: [{ severity: 'error', code: 'login', diagnostics: message }],
       });
     }
-    const text = raw.toString('utf8');
-    if (!looksLikeXml(text)) {
-      assertJsonDepth(text);
-    }
-    const read = readFhirDocument(raw);
-    const bundle = 'resource' in read ? read.resource : undefined;
-    if (bundle?.resourceType !== 'Bundle' || (bundle.type !== 'transaction' && bundle.type !== 'batch')) {
-      throw new InvalidInputError(
-        'The FHIR base takes a Bundle of type transaction or batch',
-        'issues' in read
-          ? read.issues.map((i) => ({
-              severity: 'error',
-              code: 'structure',
-              diagnostics: i.message,
-              expression: [i.field],
-            }))
-          : [
-              {
-                severity: 'error',
-                code: 'invalid',
-                diagnostics: 'POST to the FHIR base takes a Bundle of type transaction or batch',
-                expression: ['Bundle.type'],
-              },
-            ],
-      );
+    const bundle = readFhirBody(raw);
+    if (bundle.resourceType !== 'Bundle' || (bundle.type !== 'transaction' && bundle.type !== 'batch')) {
+      throw new InvalidInputError('The FHIR base takes a Bundle of type transaction or batch', [
+        {
+          severity: 'error',
+          code: 'invalid',
+          diagnostics: 'POST to the FHIR base takes a Bundle of type transaction or batch',
+          expression: ['Bundle.type'],
+        },
+      ]);
     }
     const entries = Array.isArray(bundle.entry) ? bundle.entry.length : 0;
     const accepted = await deps.ingest.ingest(partnerId, 'fhir-transaction', raw);

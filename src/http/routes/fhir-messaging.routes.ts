@@ -1,13 +1,11 @@
 import express, { Router } from 'express';
-import { assertJsonDepth } from '../middleware/hardening.js';
 import type { Bundle, MessageHeader, OperationOutcome } from 'fhir/r4.js';
 import { randomUUID } from 'node:crypto';
 import { ForbiddenError, HubError, InvalidInputError } from '../../errors/hub-error.js';
 import type { FhirMessageRecord } from '../../adapters/fhir-message/types.js';
 import { CODE_SYSTEM } from '../../fhir/profiles.js';
 import { reportToOutcome, type IngestService } from '../../ingest/ingest-service.js';
-import { looksLikeXml, readFhirDocument } from '../../fhir/fhir-xml.js';
-import { sendFhir } from '../fhir-response.js';
+import { readFhirBody, sendFhir } from '../fhir-format.js';
 
 export interface FhirMessagingDeps {
   readonly ingest: IngestService;
@@ -121,23 +119,7 @@ export function fhirMessagingRoutes(deps: FhirMessagingDeps): Router {
 
 /** The message's header, read from its JSON or XML form; a body neither can read is a 400. */
 function readHeader(raw: Buffer): MessageHeader | undefined {
-  const text = raw.toString('utf8');
-  if (!looksLikeXml(text)) {
-    assertJsonDepth(text);
-  }
-  const read = readFhirDocument(raw);
-  if ('issues' in read) {
-    throw new InvalidInputError(
-      'The body is not a FHIR Bundle in JSON or XML',
-      read.issues.map((i) => ({
-        severity: 'error',
-        code: 'structure',
-        diagnostics: i.message,
-        expression: [i.field],
-      })),
-    );
-  }
-  const first = (read.resource as unknown as Bundle).entry?.[0]?.resource;
+  const first = (readFhirBody(raw) as unknown as Bundle).entry?.[0]?.resource;
   return first?.resourceType === 'MessageHeader' ? first : undefined;
 }
 

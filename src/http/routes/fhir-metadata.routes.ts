@@ -1,7 +1,7 @@
 import { Router } from 'express';
 import type { CapabilityStatement } from 'fhir/r4.js';
 import { MESSAGE_EVENTS } from '../../adapters/fhir-message/types.js';
-import { sendFhir } from '../fhir-response.js';
+import { sendFhir } from '../fhir-format.js';
 import { READABLE_TYPES } from './partner-read.routes.js';
 
 export interface FhirMetadataDeps {

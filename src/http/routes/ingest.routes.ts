@@ -5,7 +5,7 @@ import { HubError, InvalidInputError } from '../../errors/hub-error.js';
 import type { FormatHandlers } from '../../ingest/formats.js';
 import { reportToOutcome, statusOf, type IngestService } from '../../ingest/ingest-service.js';
 import type { RejectedStore, StoredRejection } from '../../ingest/rejected-store.js';
-import { sendFhir } from '../fhir-response.js';
+import { sendFhir } from '../fhir-format.js';
 
 export interface IngestRouteDeps {
   readonly ingest: IngestService;

@@ -5,7 +5,7 @@ import type { FhirGateway } from '../../fhir/fhir-gateway.js';
 import { disclosure } from '../../security/audit.js';
 import { partnerMayRead, shownTo } from '../../security/read-access.js';
 import type { RefusedAccess } from '../../security/audit.js';
-import { sendFhir } from '../fhir-response.js';
+import { sendFhir } from '../fhir-format.js';
 
 export interface PartnerReadDeps {
   readonly fhir: FhirGateway;

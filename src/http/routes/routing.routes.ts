@@ -9,7 +9,7 @@ import { ForbiddenError, HubError, InvalidInputError } from '../../errors/hub-er
 import type { RefusedAccess } from '../../security/audit.js';
 import { partnerMayRead } from '../../security/read-access.js';
 import { outcome } from '../../errors/to-operation-outcome.js';
-import { sendFhir } from '../fhir-response.js';
+import { sendFhir } from '../fhir-format.js';
 import type { FhirGateway } from '../../fhir/fhir-gateway.js';
 import { getDeadLetter, listDeadLetters, replayDeadLetter } from '../../queues/dead-letters.js';
 import type { PlanChangeJobData } from '../../routing/plan-changes.queue.js';

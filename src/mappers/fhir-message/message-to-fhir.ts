@@ -240,7 +240,7 @@ function ownedBySender(
   };
 }
 
-/** ServiceRequest status as the status of the plan activity it is (README, "eLTSS in FHIR"). */
+/** ServiceRequest status as the status of the plan activity it is (README, "FHIR transactions and batches", eLTSS plans). */
 const ACTIVITY_STATUS: Readonly<Record<string, CarePlanActivityDetail['status']>> = {
   draft: 'not-started',
   active: 'scheduled',

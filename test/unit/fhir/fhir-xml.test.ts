@@ -117,6 +117,11 @@ describe('readFhirXml', () => {
     ]);
   });
 
+  it('refuses elements nested past any FHIR resource before parsing them', () => {
+    const deep = `<Patient ${NS}>${'<extension url="u">'.repeat(100000)}${'</extension>'.repeat(100000)}</Patient>`;
+    expect(issuesOf(deep)).toEqual([{ field: 'XML', message: 'elements nest deeper than 128' }]);
+  });
+
   it('refuses what is not a FHIR XML document: not well-formed, another namespace, a DOCTYPE', () => {
     expect(issuesOf(`<Patient ${NS}><id value="a"/>`)[0]!.message).toMatch(/^not well-formed XML at line 1/);
     expect(issuesOf('<Patient xmlns="urn:other"/>')[0]!.message).toMatch(/FHIR namespace/);

@@ -1,5 +1,12 @@
 import type { Request, Response } from 'express';
-import { FHIR_XML_TYPES, writeFhirXml } from '../fhir/fhir-xml.js';
+import { InvalidInputError } from '../errors/hub-error.js';
+import { FHIR_XML_TYPES, looksLikeXml, readFhirDocument, writeFhirXml } from '../fhir/fhir-xml.js';
+import { assertJsonDepth } from './middleware/hardening.js';
+
+/**
+ * The FHIR wire formats at the HTTP door: a resource read from a body in JSON or XML, and answers
+ * in the format the caller asked for (README, "FHIR XML").
+ */
 
 const JSON_TYPES = ['application/fhir+json', 'application/json'];
 const XML_FORMATS = new Set<string>(['xml', ...FHIR_XML_TYPES]);
@@ -21,6 +28,27 @@ export function wantsXml(req: Request): boolean {
   }
   const best = req.accepts([...JSON_TYPES, ...FHIR_XML_TYPES]);
   return typeof best === 'string' && (FHIR_XML_TYPES as readonly string[]).includes(best);
+}
+
+/** A FHIR resource from a request body (JSON or XML); one that cannot be read is a 400 naming why. */
+export function readFhirBody(raw: Buffer): Record<string, unknown> {
+  const text = raw.toString('utf8');
+  if (!looksLikeXml(text)) {
+    assertJsonDepth(text);
+  }
+  const read = readFhirDocument(raw);
+  if ('issues' in read) {
+    throw new InvalidInputError(
+      'The body is not a FHIR resource in JSON or XML',
+      read.issues.map((i) => ({
+        severity: 'error',
+        code: 'structure',
+        diagnostics: i.message,
+        expression: [i.field],
+      })),
+    );
+  }
+  return read.resource;
 }
 
 /** Answers with a FHIR resource, as JSON or XML as the caller asked (see `wantsXml`). */
