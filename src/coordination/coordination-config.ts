@@ -28,7 +28,8 @@ export interface CoordinationConfig {
 /** Escalation triggers the hub raises itself; each must be mapped to a tier. */
 const HUB_TRIGGERS = ['missed-acknowledgment', 'missed-sprint-step', 'missed-huddle-action'];
 
-async function codesOf(profilesDir: string, id: string): Promise<string[]> {
+/** The codes of one of the hub's CodeSystems in `profiles/` (e.g. `hub-risk-flag`). */
+export async function codesOf(profilesDir: string, id: string): Promise<string[]> {
   const cs = JSON.parse(
     await readFile(path.join(profilesDir, `CodeSystem-${id}.json`), 'utf8'),
   ) as CodeSystem;

@@ -1,3 +1,4 @@
+import { codeTableProblems } from '../ingest/code-tables.js';
 import { HubMetrics } from '../metrics/hub-metrics.js';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -17,7 +18,8 @@ import { assertionVerifier } from '../security/client-assertion.js';
 import { TokenStore } from '../security/token-store.js';
 import { loadStaff, type StaffAccount } from '../security/staff.js';
 import { defaultFormats } from '../ingest/format-registry.js';
-import { loadCoordinationConfig } from '../coordination/coordination-config.js';
+import { codesOf, loadCoordinationConfig } from '../coordination/coordination-config.js';
+import { ConfigError } from '../errors/hub-error.js';
 import type { CoordinationDeps } from '../coordination/coordination-deps.js';
 import { ensureSubscriptions, removeSubscriptions } from '../fhir/subscriptions.js';
 import { IngestService } from '../ingest/ingest-service.js';
@@ -87,6 +89,10 @@ export async function startHub(config: HubConfig, logger: Logger): Promise<Runni
     config.profilesDir,
     partners,
   );
+  const tableProblems = codeTableProblems(partners.all(), await codesOf(config.profilesDir, 'hub-risk-flag'));
+  if (tableProblems.length > 0) {
+    throw new ConfigError(tableProblems.map((p) => `PARTNER_CONFIG_DIR ${p}`));
+  }
   await checkRedis(config.redis.url);
   const fhirOrigin = await ensureFhirServer(config, logger);
   const fhir = new FhirGateway({

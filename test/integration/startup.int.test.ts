@@ -1,5 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { spawn } from 'node:child_process';
+import { cp, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import request from 'supertest';
 import { createLogger } from '../../src/logging/logger.js';
@@ -39,6 +41,22 @@ describe('startHub', () => {
       /Redis is not reachable at REDIS_URL=redis:\/\/127\.0\.0\.1:1/,
     );
     expect(Date.now() - started).toBeLessThan(10000);
+  });
+
+  it('refuses to start on a partner file whose code table translates to a code the hub does not know', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'partners-'));
+    try {
+      for (const file of await readdir(path.join(REPO_ROOT, 'config/partners'))) {
+        await cp(path.join(REPO_ROOT, 'config/partners', file), path.join(dir, file));
+      }
+      const sunrise = path.join(dir, 'sunrise-hcbs.yaml');
+      await writeFile(sunrise, (await readFile(sunrise, 'utf8')).replace('NS: missed', 'NS: mised'));
+      await expect(startHub(testConfig({ PARTNER_CONFIG_DIR: dir }), logger)).rejects.toThrow(
+        /sunrise-hcbs\.yaml: \/codeTranslations\/visitStatus\/NS "mised" is not one of completed, missed/,
+      );
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('fails fast when the FHIR server at FHIR_BASE_URL is unreachable, naming it', async () => {

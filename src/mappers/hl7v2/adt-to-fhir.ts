@@ -66,6 +66,28 @@ const CLASS_FROM_V2: Readonly<Record<string, string>> = { I: 'IMP', E: 'EMER', O
 
 const GENDERS = ['male', 'female', 'other', 'unknown'] as const;
 
+/** FHIR R4 discharge-disposition codes (what `hl7.dischargeDisposition` translates to). */
+const DISCHARGE_DISPOSITIONS = [
+  'home',
+  'alt-home',
+  'other-hcf',
+  'hosp',
+  'long',
+  'aadvice',
+  'exp',
+  'psy',
+  'rehab',
+  'snf',
+  'oth',
+] as const;
+
+/** The codes each of this mapper's tables may translate to, checked when partner files load. */
+export const CODE_TABLE_TARGETS: Readonly<Record<string, readonly string[]>> = {
+  [CODE_TABLES.patientClass]: Object.keys(ENCOUNTER_CLASSES),
+  [CODE_TABLES.administrativeSex]: GENDERS,
+  [CODE_TABLES.dischargeDisposition]: DISCHARGE_DISPOSITIONS,
+};
+
 const NAME_USE: Readonly<Record<string, HumanName['use']>> = {
   L: 'official',
   D: 'usual',
