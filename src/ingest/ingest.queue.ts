@@ -150,7 +150,7 @@ export function processIngestJob(
       const outcome = await writeMappedRecord(
         deps.fhir,
         mapped,
-        data,
+        partner.mappingVersion ? { ...data, mappingVersion: partner.mappingVersion } : data,
         deps.identifierBase,
         beforeWrite,
         deps.identityLock,

@@ -30,6 +30,8 @@ export interface SourceRecord {
   readonly location: string;
   /** When the hub accepted it (ISO 8601). */
   readonly receivedAt: string;
+  /** The partner's `mappingVersion` the record was mapped with, if its file names one. */
+  readonly mappingVersion?: string;
 }
 
 /** What a write did: the participant, the server references of each write, and resolved events. */
@@ -363,6 +365,10 @@ function provenanceFor(
     id,
     target: entries.map((e) => ({ reference: e.fullUrl ?? e.request!.url })),
     recorded: source.receivedAt,
+    // The mapping the record went through, so a write can be traced to the partner file that made it.
+    ...(source.mappingVersion
+      ? { policy: [`${identifierBase}/mapping/${source.partnerId}/${source.mappingVersion}`] }
+      : {}),
     activity: {
       coding: [
         {

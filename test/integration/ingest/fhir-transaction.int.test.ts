@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import type { Encounter, Immunization, Patient } from 'fhir/r4.js';
+import type { Encounter, Immunization, Patient, Provenance } from 'fhir/r4.js';
 import { randomUUID } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import type { RunningHub } from '../../../src/startup/start-hub.js';
@@ -114,6 +114,11 @@ describe("resources the hub does not coordinate, as the sender's file says", () 
       uuid,
     );
     expect(stored?.patient.reference).toBe(`Patient/${patient!.id}`);
+    // The Provenance names the mapping version the record went through.
+    const [provenance] = await hub.fhir.search<Provenance>('Provenance', {
+      target: `Immunization/${stored!.id}`,
+    });
+    expect(provenance?.policy).toEqual(['https://carecoord.example.org/mapping/fixture-ehr/3']);
   });
 
   it('skips it, with an information issue, when the file does not', async () => {
