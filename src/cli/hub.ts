@@ -1,61 +1,117 @@
+#!/usr/bin/env node
 /**
- * The integration engineer's command line. `npm run hub -- dead-letters list|show|replay ...`
- * (see dead-letters.ts), `rejected list|show|replay|discard ...` (rejected.ts), `mapping diff|activate|rollback ...`
- * (mapping-gate.ts), `staff hash` (a staff password from stdin to its STAFF_FILE hash), `schemas
- * [<folder>]` (writes the published JSON Schemas, schemas.ts), and
- * `npm run hub -- dry-run --partner <id> --format <format> [--validate] [--json] <file>`: the
- * mapping dry-run. Reads the partner folder and the file, prints what the
- * hub would write; with --validate asks the FHIR server's `$validate`. Writes nothing anywhere.
+ * The integration engineer's command line: `hub` (the package's bin, or `npm run hub --`).
+ * `hub --help` lists the commands and `hub <command> --help` shows each one's usage: `dry-run`
+ * (what the hub would write for a file, dry-run.ts), `dead-letters` (dead-letters.ts), `rejected`
+ * (rejected.ts), `mapping` (the release gate, mapping-gate.ts), `schemas` (schemas.ts) and
+ * `staff hash` (a staff password from stdin to its STAFF_FILE hash). Exit codes: 0 done, 1 done
+ * and something differs or was rejected, 2 could not run.
  */
 import AdmZip from 'adm-zip';
+import { Command, CommanderError } from 'commander';
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { loadConfig } from '../config/load-config.js';
 import { loadPartners } from '../config/partners.js';
 import { FhirGateway } from '../fhir/fhir-gateway.js';
 import { defaultFormats } from '../ingest/format-registry.js';
-import { runDeadLetters } from './dead-letters.js';
-import { runMappingGate } from './mapping-gate.js';
-import { runRejected } from './rejected.js';
+import { DEAD_LETTERS_USAGE, runDeadLetters } from './dead-letters.js';
+import { MAPPING_USAGE, runMappingGate } from './mapping-gate.js';
+import { REJECTED_USAGE, runRejected } from './rejected.js';
 import { writeSchemas } from './schemas.js';
 import { hashPassword } from '../security/staff.js';
 import { dryRun, exitCodeOf, formatReport, parseCliArgs, USAGE, validateReport } from './dry-run.js';
 
-async function main(argv: readonly string[]): Promise<number> {
-  if (argv[0] === 'dead-letters') {
-    return runDeadLetters(argv.slice(1), loadConfig(), process.env);
-  }
-  if (argv[0] === 'mapping') {
-    return runMappingGate(argv.slice(1), loadConfig(), process.env);
-  }
-  if (argv[0] === 'rejected') {
-    return runRejected(argv.slice(1), loadConfig(), process.env);
-  }
-  if (argv[0] === 'schemas') {
-    const written = await writeSchemas(
-      path.resolve(process.env.INIT_CWD ?? process.cwd(), argv[1] ?? 'schemas'),
+/** Exit codes of every command (README, "Command line"). */
+const EXIT = { ok: 0, differs: 1, failed: 2 } as const;
+
+/**
+ * The commands, dispatched by commander: `hub --help` lists them and `hub <command> --help` shows
+ * each one's usage. Each command reads its own arguments as before (passed through untouched).
+ */
+function program(run: (code: Promise<number>) => void): Command {
+  const hub = new Command('hub')
+    .description("The integration engineer's command line for the care coordination hub")
+    .enablePositionalOptions()
+    // Commander's own errors (an unknown command) exit as "could not run", set below, not with 1.
+    .exitOverride()
+    .addHelpText(
+      'after',
+      `\nExit codes: ${EXIT.ok} done (nothing differs), ${EXIT.differs} done and something differs or was rejected, ${EXIT.failed} could not run.`,
     );
-    process.stdout.write(`${written.join('\n')}\n`);
-    return 0;
-  }
-  if (argv[0] === 'staff' && argv[1] === 'hash') {
-    // The password comes on stdin, never on the command line (shell history, process list).
-    const password = (await readStdin()).replace(/\r?\n$/, '');
-    if (password.length < 12) {
-      process.stderr.write('hub: a staff password needs at least 12 characters\n');
-      return 2;
-    }
-    process.stdout.write(`${hashPassword(password)}\n`);
-    return 0;
-  }
+  const command = (
+    name: string,
+    description: string,
+    usage: string,
+    action: (args: string[]) => Promise<number>,
+  ): void => {
+    hub
+      .command(name)
+      .description(description)
+      .addHelpText('after', `\n${usage}`)
+      .allowUnknownOption()
+      .passThroughOptions()
+      .argument('[args...]')
+      .action((args: string[]) => run(action(args)));
+  };
+  command('dry-run', 'what the hub would write for a partner file, writing nothing', USAGE, (args) =>
+    runDryRun(['dry-run', ...args]),
+  );
+  command('dead-letters', 'list, show and replay jobs that failed for good', DEAD_LETTERS_USAGE, (args) =>
+    runDeadLetters(args, loadConfig(), process.env),
+  );
+  command('rejected', 'list, show, replay and discard rejected inbound records', REJECTED_USAGE, (args) =>
+    runRejected(args, loadConfig(), process.env),
+  );
+  command(
+    'mapping',
+    "diff, activate and roll back a partner's mapping (the release gate)",
+    MAPPING_USAGE,
+    (args) => runMappingGate(args, loadConfig(), process.env),
+  );
+  command(
+    'schemas',
+    'write the published JSON Schemas',
+    'usage: npm run hub -- schemas [<folder>]   (default schemas/)',
+    async (args) => {
+      const written = await writeSchemas(
+        path.resolve(process.env.INIT_CWD ?? process.cwd(), args[0] ?? 'schemas'),
+      );
+      process.stdout.write(`${written.join('\n')}\n`);
+      return EXIT.ok;
+    },
+  );
+  command(
+    'staff',
+    'staff accounts: hash a password read from stdin',
+    'usage: npm run hub -- staff hash < password',
+    async (args) => {
+      if (args[0] !== 'hash') {
+        process.stderr.write('usage: npm run hub -- staff hash < password\n');
+        return EXIT.failed;
+      }
+      // The password comes on stdin, never on the command line (shell history, process list).
+      const password = (await readStdin()).replace(/\r?\n$/, '');
+      if (password.length < 12) {
+        process.stderr.write('hub: a staff password needs at least 12 characters\n');
+        return EXIT.failed;
+      }
+      process.stdout.write(`${hashPassword(password)}\n`);
+      return EXIT.ok;
+    },
+  );
+  return hub;
+}
+
+async function runDryRun(argv: readonly string[]): Promise<number> {
   const args = parseCliArgs(argv);
   if ('help' in args) {
     process.stdout.write(`${USAGE}\n`);
-    return 0;
+    return EXIT.ok;
   }
   if ('error' in args) {
     process.stderr.write(`hub: ${args.error}\n\n${USAGE}\n`);
-    return 2;
+    return EXIT.failed;
   }
   const config = loadConfig();
   const partner = (await loadPartners(config.partnerConfigDir, process.env)).get(args.partner);
@@ -86,15 +142,27 @@ function zipFolder(folder: string): Buffer {
   return zip.toBuffer();
 }
 
-main(process.argv.slice(2)).then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (err: unknown) => {
-    process.stderr.write(`hub: ${err instanceof Error ? err.message : String(err)}\n`);
-    process.exitCode = 2;
-  },
-);
+const settle = (code: Promise<number>): void => {
+  code.then(
+    (exit) => {
+      process.exitCode = exit;
+    },
+    (err: unknown) => {
+      process.stderr.write(`hub: ${err instanceof Error ? err.message : String(err)}\n`);
+      process.exitCode = EXIT.failed;
+    },
+  );
+};
+const cli = program(settle);
+if (process.argv.length <= 2) {
+  cli.outputHelp();
+} else {
+  try {
+    cli.parse(process.argv);
+  } catch (err) {
+    process.exitCode = err instanceof CommanderError && err.exitCode === 0 ? EXIT.ok : EXIT.failed;
+  }
+}
 
 async function readStdin(): Promise<string> {
   const chunks: Buffer[] = [];

@@ -32,6 +32,26 @@ function runCli(args: string[]): Promise<{ code: number | null; stdout: string; 
   });
 }
 
+describe('hub', () => {
+  it("lists every command with --help, shows each one's usage, and exits 2 on an unknown one", async () => {
+    const help = await runCli(['--help']);
+    expect(help.code).toBe(0);
+    for (const command of ['dry-run', 'dead-letters', 'rejected', 'mapping', 'schemas', 'staff']) {
+      expect(help.stdout).toMatch(new RegExp(`^  ${command} `, 'm'));
+    }
+    const mapping = await runCli(['mapping', '--help']);
+    expect({ code: mapping.code, usage: mapping.stdout.includes('mapping diff --partner') }).toEqual({
+      code: 0,
+      usage: true,
+    });
+    const unknown = await runCli(['nope']);
+    expect({ code: unknown.code, stderr: unknown.stderr }).toEqual({
+      code: 2,
+      stderr: expect.stringContaining("unknown command 'nope'"),
+    });
+  });
+});
+
 describe('hub dry-run', () => {
   it('prints the FHIR output of a clean file with its $validate results, exits 0 and writes nothing', async () => {
     const run = await runCli([
