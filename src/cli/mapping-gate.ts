@@ -18,9 +18,10 @@ import { dryRun, type DryRunRecord } from './dry-run.js';
  */
 
 export const MAPPING_USAGE = `usage:
-  npm run hub -- mapping diff --partner <id> --candidate <file> [--limit N]
+  npm run hub -- mapping diff --partner <id> --candidate <file> [--limit N] [--json]
       replays the partner's recorded batches (newest N, default all kept) through
       PARTNER_CONFIG_DIR/<id>.yaml and <file>, prints each record unchanged or its FHIR diff
+      (with --json, the whole report as one JSON document)
       exit 0 nothing differs, 1 something differs, 2 usage error
   npm run hub -- mapping activate --partner <id> --candidate <file>
       the candidate becomes <id>.yaml (its mappingVersion must be set and new); the current
@@ -38,6 +39,8 @@ export type MappingCommand =
       readonly partner: string;
       readonly candidate: string;
       readonly limit?: number;
+      /** Print the report as one JSON document. */
+      readonly json?: boolean;
     }
   | { readonly command: 'activate'; readonly partner: string; readonly candidate: string }
   | { readonly command: 'rollback'; readonly partner: string; readonly to: string };
@@ -54,6 +57,7 @@ export function parseMappingArgs(argv: readonly string[]): MappingCommand | { er
         candidate: { type: 'string', short: 'c' },
         limit: { type: 'string' },
         to: { type: 'string' },
+        json: { type: 'boolean', default: false },
       },
     });
   } catch (err) {
@@ -80,7 +84,13 @@ export function parseMappingArgs(argv: readonly string[]): MappingCommand | { er
   const partner = values.partner!;
   switch (command) {
     case 'diff':
-      return { command, partner, candidate: values.candidate!, ...(limit !== undefined ? { limit } : {}) };
+      return {
+        command,
+        partner,
+        candidate: values.candidate!,
+        ...(limit !== undefined ? { limit } : {}),
+        ...(values.json ? { json: true } : {}),
+      };
     case 'activate':
       return { command, partner, candidate: values.candidate! };
     case 'rollback':
@@ -421,7 +431,7 @@ export async function runMappingGate(
   try {
     const batches = await new TrafficRecorder(redis, config.redis.queuePrefix).list(args.partner, args.limit);
     const report = compareTraffic(batches, current, candidate, defaultFormats(), config.identifierBase);
-    process.stdout.write(formatGateReport(report));
+    process.stdout.write(args.json ? `${JSON.stringify(report, null, 2)}\n` : formatGateReport(report));
     return gateExitCode(report);
   } finally {
     redis.disconnect();

@@ -48,6 +48,12 @@ describe('parseMappingArgs', () => {
       candidate: 'x.yaml',
       limit: 5,
     });
+    expect(parseMappingArgs(['diff', '-p', 'a-b', '-c', 'x.yaml', '--json'])).toEqual({
+      command: 'diff',
+      partner: 'a-b',
+      candidate: 'x.yaml',
+      json: true,
+    });
     expect(parseMappingArgs(['activate', '-p', 'a-b', '-c', 'x.yaml'])).toEqual({
       command: 'activate',
       partner: 'a-b',
