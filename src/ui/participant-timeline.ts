@@ -43,6 +43,8 @@ export interface ParticipantTimeline {
   readonly sprint: readonly TaskLine[];
   readonly huddleActions: readonly TaskLine[];
   readonly escalations: readonly { readonly at?: string; readonly text: string }[];
+  /** Steps on referrals between agencies, newest first (README, "Referrals"). */
+  readonly referralUpdates: readonly { readonly at?: string; readonly text: string }[];
 }
 
 export interface TimelineDeps {
@@ -125,7 +127,9 @@ export async function participantTimeline(
     deps.fhir.search<Task>('Task', { patient: subject, _count: 500 }),
     deps.fhir.search<Communication>('Communication', {
       subject,
-      category: `${CODE_SYSTEM.communicationCategory}|escalation-notice`,
+      category: ['escalation-notice', 'referral-update']
+        .map((code) => `${CODE_SYSTEM.communicationCategory}|${code}`)
+        .join(','),
       _count: 200,
     }),
   ]);
@@ -146,8 +150,17 @@ export async function participantTimeline(
       .sort(byDue),
     sprint: lines.filter((t) => SPRINT_CODES.has(t.code)),
     huddleActions: lines.filter((t) => t.code === 'huddle-action'),
-    escalations: communications
-      .map((c) => ({ ...(c.sent ? { at: c.sent } : {}), text: c.payload?.[0]?.contentString ?? '' }))
-      .sort((a, b) => (b.at ?? '').localeCompare(a.at ?? '')),
+    escalations: newestFirst(communications.filter((c) => categoryOf(c) === 'escalation-notice')),
+    referralUpdates: newestFirst(communications.filter((c) => categoryOf(c) === 'referral-update')),
   };
+}
+
+function categoryOf(c: Communication): string | undefined {
+  return c.category?.[0]?.coding?.find((x) => x.system === CODE_SYSTEM.communicationCategory)?.code;
+}
+
+function newestFirst(list: readonly Communication[]): Array<{ at?: string; text: string }> {
+  return list
+    .map((c) => ({ ...(c.sent ? { at: c.sent } : {}), text: c.payload?.[0]?.contentString ?? '' }))
+    .sort((a, b) => (b.at ?? '').localeCompare(a.at ?? ''));
 }

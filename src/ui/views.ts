@@ -267,16 +267,21 @@ export function timelinePage(v: { viewer: Viewer; timeline: ParticipantTimeline;
           </section>`,
       )}
       ${tasksTable('Open tasks', t.openTasks, tz)} ${tasksTable('Post-discharge sprint', t.sprint, tz)}
-      ${tasksTable('Huddle decisions', t.huddleActions, tz)}
-      <h2>Escalations</h2>
-      ${
-        t.escalations.length === 0
-          ? html`<p class="muted">None.</p>`
-          : html`<ul>
-              ${t.escalations.map((e) => html`<li>${when(e.at, tz)}: ${e.text}</li>`)}
-            </ul>`
-      }`,
+      ${tasksTable('Huddle decisions', t.huddleActions, tz)} ${noticeList('Escalations', t.escalations, tz)}
+      ${noticeList('Referrals', t.referralUpdates, tz)}`,
   });
+}
+
+/** A dated list of notices under its heading, or "None.". */
+function noticeList(title: string, notices: readonly { at?: string; text: string }[], tz: string): Html {
+  return html`<h2>${title}</h2>
+    ${
+      notices.length === 0
+        ? html`<p class="muted">None.</p>`
+        : html`<ul>
+            ${notices.map((e) => html`<li>${when(e.at, tz)}: ${e.text}</li>`)}
+          </ul>`
+    }`;
 }
 
 /** One resource for people: what it is, its dates and words, then the record itself. */

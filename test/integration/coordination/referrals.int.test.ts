@@ -165,6 +165,11 @@ describe('closed-loop referrals between agencies', () => {
       'Organization/northside-bh',
       'Organization/sunrise-hcbs',
     ]);
+    // Both steps are on the participant's timeline, under Referrals.
+    const page = await request(hub.url).get(`/ui/participants/${task.for!.reference!.split('/')[1]}`);
+    const referrals = page.text.slice(page.text.indexOf('<h2>Referrals</h2>'));
+    expect(referrals).toContain('is cancelled (Northside');
+    expect(referrals).toContain('is accepted (Sunrise');
     const [stored] = await byIdentifier<Task>(hub.fhir, 'Task', REFERRAL, `T-${person.tag}`);
     expect(stored).toMatchObject({
       status: 'cancelled',
