@@ -7,8 +7,30 @@ import { CONFIG_VARIABLES } from '../../../src/config/load-config.js';
 const repoRoot = path.resolve(import.meta.dirname, '../../..');
 
 interface Compose {
-  services: Record<string, { image?: string; build?: unknown; environment?: Record<string, string> }>;
+  services: Record<
+    string,
+    {
+      image?: string;
+      build?: unknown;
+      environment?: Record<string, string>;
+      ports?: string[];
+      volumes?: string[];
+    }
+  >;
 }
+
+/**
+ * Each HAPI setting the hub depends on: how fhir-server/ (npm start) sets it, and what the compose
+ * HAPI must be given for the same behaviour (the image's property, under hapi.fhir).
+ */
+const DEPENDED_ON: ReadonlyArray<[string, string, unknown]> = [
+  ['setReuseCachedSearchResultsForMillis(null)', 'reuse_cached_search_results_millis', -1],
+  ['ClientIdStrategyEnum.ANY', 'client_id_strategy', 'ANY'],
+  ['setAllowExternalReferences(true)', 'allow_external_references', true],
+  ['setAllowMultipleDelete(true)', 'allow_multiple_delete', true],
+  ['setExpungeEnabled(true)', 'expunge_enabled', true],
+  ['SubscriptionChannelType.RESTHOOK', 'subscription.resthook_enabled', true],
+];
 
 /** This machine cannot run Docker, so the compose file is checked here for what can drift. */
 describe('docker-compose.yml', () => {
@@ -31,5 +53,30 @@ describe('docker-compose.yml', () => {
       expect(Object.keys(CONFIG_VARIABLES)).toContain(name);
     }
     expect(compose.services.hub?.environment?.FHIR_BASE_URL).toBe('http://hapi:8080/fhir');
+  });
+
+  describe('gives the compose HAPI what fhir-server/ sets and the hub depends on', () => {
+    const localServer = readFileSync(
+      path.join(repoRoot, 'fhir-server/src/main/java/org/carecoord/fhirserver/FhirServerConfig.java'),
+      'utf8',
+    );
+    const hapi = JSON.parse(compose.services.hapi!.environment!.SPRING_APPLICATION_JSON!) as {
+      hapi: { fhir: Record<string, unknown> };
+    };
+    const property = (name: string): unknown =>
+      name
+        .split('.')
+        .reduce<unknown>((o, k) => (o as Record<string, unknown> | undefined)?.[k], hapi.hapi.fhir);
+
+    it.each(DEPENDED_ON)('%s', (javaSetting, name, value) => {
+      expect(localServer).toContain(javaSetting);
+      expect({ [name]: property(name) }).toEqual({ [name]: value });
+    });
+  });
+
+  it('publishes MLLP and mounts the configuration rather than baking it in', () => {
+    const hub = compose.services.hub!;
+    expect(hub.ports).toContain('2575:2575');
+    expect(hub.volumes).toContain('./config:/app/config:ro');
   });
 });
