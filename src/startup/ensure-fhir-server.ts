@@ -25,7 +25,8 @@ export async function ensureFhirServer(config: HubConfig, logger: Logger): Promi
       `FHIR server is not reachable at FHIR_BASE_URL=${config.fhir.baseUrl}: ${first}`,
     );
   }
-  const missing = await missingPrerequisites({ redisUrl: config.redis.url, localFhirServer: true });
+  // Redis was checked just before (start-hub.ts); what starting HAPI needs is checked here.
+  const missing = await missingPrerequisites({ localFhirServer: true });
   if (missing.length > 0) {
     throw new DependencyError(
       'PREREQUISITES.MISSING',

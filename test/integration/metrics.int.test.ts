@@ -2,24 +2,15 @@
  * Issue 18, metrics: `/metrics` in Prometheus text counts each record at the door, each job that
  * ended in each queue (here the applied record), and the queues' depth; only with the admin token.
  */
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import request from 'supertest';
-import type { RunningHub } from '../../src/startup/start-hub.js';
-import { dropPrefix, ingest, outcomeOf, startTestHub, testPrefix } from '../fixtures/ingest/hub-helpers.js';
+import { ingest, outcomeOf, useTestHub } from '../fixtures/ingest/hub-helpers.js';
 import { adt, newPerson } from '../fixtures/ingest/samples.js';
 
 const TOKEN = 'metrics-test-token-0123456789';
 
 describe('GET /metrics', () => {
-  const prefix = testPrefix();
-  let hub: RunningHub;
-  beforeAll(async () => {
-    hub = await startTestHub(prefix, { ADMIN_TOKEN: TOKEN });
-  });
-  afterAll(async () => {
-    await hub?.close();
-    await dropPrefix(prefix);
-  });
+  const hub = useTestHub({ overrides: { ADMIN_TOKEN: TOKEN } });
 
   it('counts records at the door and the jobs that applied them, and reports queue depth', async () => {
     const person = newPerson();
@@ -29,10 +20,16 @@ describe('GET /metrics', () => {
       visitNumber: `V-${person.tag}`,
     });
     const bad = message.replace(/^MSH\|[^\r]*/, 'MSH|^~\\&|X');
-    const answer = await ingest(hub, 'northside-bh', 'hl7v2-adt', `${message}\r${bad}`, 'application/hl7-v2');
+    const answer = await ingest(
+      hub(),
+      'northside-bh',
+      'hl7v2-adt',
+      `${message}\r${bad}`,
+      'application/hl7-v2',
+    );
     expect(outcomeOf(answer).status).toBe(202);
 
-    const scraped = await request(hub.url).get('/metrics').set('authorization', `Bearer ${TOKEN}`);
+    const scraped = await request(hub().url).get('/metrics').set('authorization', `Bearer ${TOKEN}`);
     expect(scraped.status).toBe(200);
     expect(scraped.type).toBe('text/plain');
     const text = scraped.text;
@@ -51,6 +48,6 @@ describe('GET /metrics', () => {
   });
 
   it('is not served without the admin token', async () => {
-    expect((await request(hub.url).get('/metrics')).status).toBe(401);
+    expect((await request(hub().url).get('/metrics')).status).toBe(401);
   });
 });

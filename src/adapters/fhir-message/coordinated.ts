@@ -12,6 +12,15 @@ export interface KeyedEntry {
   readonly identity?: string;
 }
 
+/** How other entries of a Bundle may point at an entry: its fullUrl (as sent and lower-cased), `Type/id`. */
+export function entryKeys(fullUrl: string | undefined, resource: JsonResource): string[] {
+  return [
+    fullUrl,
+    fullUrl?.toLowerCase(),
+    resource.id ? `${resource.resourceType}/${resource.id}` : undefined,
+  ].filter((k): k is string => Boolean(k));
+}
+
 /** What the sender's file lets through: types it may store, and whether hub-owned ones stay for the boundary. */
 export interface CoordinationPolicy {
   /** `inbound.uncoordinated: store` in the sender's file. */

@@ -1,7 +1,7 @@
 import type { FieldIssue, ParseResult } from '../types.js';
 import { readFhirDocument } from '../../fhir/fhir-xml.js';
 import type { PartnerConfig } from '../../config/partners.js';
-import { splitCoordinated } from './coordinated.js';
+import { entryKeys, splitCoordinated } from './coordinated.js';
 import { MESSAGE_EVENTS, type FhirMessageRecord, type JsonResource, type MessageEvent } from './types.js';
 
 /**
@@ -101,7 +101,7 @@ export function parseFhirMessage(body: Buffer, partner?: PartnerConfig): ParseRe
   // Types the hub does not coordinate are skipped or stored, as the sender's file says; what only
   // the hub writes stays, for the write boundary to refuse the message it was meant with.
   const { kept, skipped, outside } = splitCoordinated(
-    rest.map((e) => ({ ...e, resource: e.resource!, keys: keysOf(e.fullUrl, e.resource!) })),
+    rest.map((e) => ({ ...e, resource: e.resource!, keys: entryKeys(e.fullUrl, e.resource!) })),
     location,
     { storesUncoordinated: partner?.inbound.uncoordinated === 'store', keepHubOwned: true },
   );
@@ -122,15 +122,6 @@ export function parseFhirMessage(body: Buffer, partner?: PartnerConfig): ParseRe
     rejected: [],
     skipped,
   };
-}
-
-/** How other entries may point at an entry: its fullUrl, or `Type/id`. */
-function keysOf(fullUrl: string | undefined, resource: JsonResource): string[] {
-  return [
-    fullUrl,
-    fullUrl?.toLowerCase(),
-    resource.id ? `${resource.resourceType}/${resource.id}` : undefined,
-  ].filter((k): k is string => Boolean(k));
 }
 
 function reject(location: string, issues: FieldIssue[], body: Buffer): ParseResult<FhirMessageRecord> {

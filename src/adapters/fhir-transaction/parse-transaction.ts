@@ -1,6 +1,11 @@
 import { createHash } from 'node:crypto';
 import type { PartnerConfig } from '../../config/partners.js';
-import { splitCoordinated, type CoordinationPolicy, type KeyedEntry } from '../fhir-message/coordinated.js';
+import {
+  entryKeys,
+  splitCoordinated,
+  type CoordinationPolicy,
+  type KeyedEntry,
+} from '../fhir-message/coordinated.js';
 import { relativeReference } from '../../fhir/references.js';
 import { readFhirDocument } from '../../fhir/fhir-xml.js';
 import type { FhirEntry, FhirMessageRecord, JsonResource, OutsideTarget } from '../fhir-message/types.js';
@@ -265,11 +270,7 @@ function readEntry(entry: Record<string, unknown>, index: number): ReadEntry | {
     return { issue: { field: `${where}.request.url`, message: `must address ${resource.resourceType}` } };
   }
   const fullUrl = typeof entry.fullUrl === 'string' ? entry.fullUrl : undefined;
-  const keys = [
-    fullUrl,
-    fullUrl?.toLowerCase(),
-    resource.id ? `${resource.resourceType}/${resource.id}` : undefined,
-  ];
+  const keys: Array<string | undefined> = entryKeys(fullUrl, resource);
   const emptySystem = (resource.identifier ?? []).find((i) => i.value && i.system === '');
   if (emptySystem) {
     return {

@@ -3,18 +3,15 @@
  * another agency with a ServiceRequest and its Task; the agency takes it up and works it, each step
  * told back to the clinic, which polls its referrals; neither side takes the other's steps.
  */
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import request from 'supertest';
 import type { Bundle, CareTeam, Communication, Task } from 'fhir/r4.js';
-import type { RunningHub } from '../../../src/startup/start-hub.js';
 import {
   byIdentifier,
   diagnostics,
-  dropPrefix,
   ingest,
   outcomeOf,
-  startTestHub,
-  testPrefix,
+  useTestHub,
 } from '../../fixtures/ingest/hub-helpers.js';
 import { MEDICAID_SYSTEM, newPerson } from '../../fixtures/ingest/samples.js';
 
@@ -68,42 +65,33 @@ function referral(medicaid: string, id: string, note?: string): object {
 }
 
 describe('closed-loop referrals between agencies', () => {
-  const prefix = testPrefix();
+  const hub = useTestHub();
   const person = newPerson();
-  let hub: RunningHub;
   let task: Task;
-
-  beforeAll(async () => {
-    hub = await startTestHub(prefix);
-  });
-  afterAll(async () => {
-    await hub?.close();
-    await dropPrefix(prefix);
-  });
 
   /** The referral-update notices about the Task (Communication has no `about` search). */
   const noticesAbout = async (about: Task): Promise<Communication[]> =>
     (
-      await hub.fhir.search<Communication>('Communication', {
+      await hub().fhir.search<Communication>('Communication', {
         identifier: 'https://carecoord.example.org/sid/hub/referral-update|',
         _count: 200,
       })
     ).filter((c) => c.about?.[0]?.reference === `Task/${about.id}`);
 
   const step = (partner: string, status: string, reason?: string) =>
-    request(hub.url)
+    request(hub().url)
       .post(`/partners/${partner}/tasks/${task.id}/status`)
       .send({ status, ...(reason ? { reason } : {}) });
 
   it('lets a clinic refer a participant to another agency: the Task is that agency’s to answer', async () => {
     const answer = await ingest(
-      hub,
+      hub(),
       'northside-bh',
       'fhir-transaction',
       referral(person.medicaid, person.tag),
     );
     expect(outcomeOf(answer)).toMatchObject({ status: 200 });
-    [task] = (await hub.fhir.search<Task>('Task', { identifier: `${REFERRAL}|T-${person.tag}` })) as [Task];
+    [task] = (await hub().fhir.search<Task>('Task', { identifier: `${REFERRAL}|T-${person.tag}` })) as [Task];
     expect(task).toMatchObject({ status: 'requested', owner: { reference: 'Organization/sunrise-hcbs' } });
   });
 
@@ -123,9 +111,9 @@ describe('closed-loop referrals between agencies', () => {
       ['Organization/northside-bh', expect.stringMatching(/is accepted \(Sunrise/)],
     ]);
     // Taking up the referral puts the agency on the participant's care team.
-    const [team] = await hub.fhir.search<CareTeam>('CareTeam', { patient: task.for!.reference! });
+    const [team] = await hub().fhir.search<CareTeam>('CareTeam', { patient: task.for!.reference! });
     expect(team?.participant?.map((p) => p.member?.reference)).toContain('Organization/sunrise-hcbs');
-    const polled = await request(hub.url).get(
+    const polled = await request(hub().url).get(
       `/partners/northside-bh/tasks?role=requester&_lastUpdated=ge${since}`,
     );
     const found = (polled.body as Bundle).entry?.map((e) => e.resource as Task).find((t) => t.id === task.id);
@@ -146,14 +134,14 @@ describe('closed-loop referrals between agencies', () => {
   it("refuses the clinic's record that would undo the agency's step", async () => {
     // Sent again, changed, as an EHR does when the order is edited: it would put the Task back to requested.
     const answer = await ingest(
-      hub,
+      hub(),
       'northside-bh',
       'fhir-transaction',
       referral(person.medicaid, person.tag, 'please call first'),
     );
     expect(outcomeOf(answer).status).toBe(422);
     expect(outcomeOf(answer).diagnostics.join()).toMatch(/was moved on to accepted by its owner/);
-    expect((await hub.fhir.read<Task>('Task', task.id!)).status).toBe('accepted');
+    expect((await hub().fhir.read<Task>('Task', task.id!)).status).toBe('accepted');
   });
 
   it('lets the clinic cancel an open referral with its reason, telling the agency', async () => {
@@ -166,11 +154,11 @@ describe('closed-loop referrals between agencies', () => {
       'Organization/sunrise-hcbs',
     ]);
     // Both steps are on the participant's timeline, under Referrals.
-    const page = await request(hub.url).get(`/ui/participants/${task.for!.reference!.split('/')[1]}`);
+    const page = await request(hub().url).get(`/ui/participants/${task.for!.reference!.split('/')[1]}`);
     const referrals = page.text.slice(page.text.indexOf('<h2>Referrals</h2>'));
     expect(referrals).toContain('is cancelled (Northside');
     expect(referrals).toContain('is accepted (Sunrise');
-    const [stored] = await byIdentifier<Task>(hub.fhir, 'Task', REFERRAL, `T-${person.tag}`);
+    const [stored] = await byIdentifier<Task>(hub().fhir, 'Task', REFERRAL, `T-${person.tag}`);
     expect(stored).toMatchObject({
       status: 'cancelled',
       statusReason: { text: 'the participant moved away' },

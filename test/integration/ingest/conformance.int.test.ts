@@ -3,12 +3,11 @@
  * partners send) through a running hub, each with the outcome expected.json gives it. An applied
  * file is answered 200 with no error; a refused one 422, its first error naming the field.
  */
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { describe, expect } from '@jest/globals';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { OperationOutcome } from 'fhir/r4.js';
-import type { RunningHub } from '../../../src/startup/start-hub.js';
-import { dropPrefix, post, startTestHub, testPrefix } from '../../fixtures/ingest/hub-helpers.js';
+import { post, useTestHub } from '../../fixtures/ingest/hub-helpers.js';
 import { REPO_ROOT, unique } from '../../support/test-env.js';
 
 const FOLDER = path.join(REPO_ROOT, 'test/fixtures/conformance');
@@ -18,18 +17,8 @@ const expected = JSON.parse(readFileSync(path.join(FOLDER, 'expected.json'), 'ut
 >;
 
 describe('conformance run (test/fixtures/conformance)', () => {
-  const prefix = testPrefix();
+  const hub = useTestHub();
   const run = unique('').slice(-8);
-  let hub: RunningHub;
-
-  beforeAll(async () => {
-    hub = await startTestHub(prefix);
-  });
-
-  afterAll(async () => {
-    await hub?.close();
-    await dropPrefix(prefix);
-  });
 
   it.each(Object.entries(expected))('%s', async (file, want) => {
     // The fixtures' own ids (`CF-`, `cf-`) made new for this run, so each run creates what it
@@ -38,7 +27,7 @@ describe('conformance run (test/fixtures/conformance)', () => {
     const hl7 = file.endsWith('.hl7');
     const xml = file.endsWith('.xml');
     const answer = await post(
-      hub,
+      hub(),
       `/ingest/northside-bh/${hl7 ? 'hl7v2-adt' : 'fhir-transaction'}?wait=30&_format=json`,
       body,
       hl7 ? 'application/hl7-v2' : xml ? 'application/fhir+xml' : 'application/fhir+json',

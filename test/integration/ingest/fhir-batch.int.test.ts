@@ -3,28 +3,19 @@
  * defines it: a `transaction-response` or `batch-response` with each entry's status and location,
  * an OperationOutcome for a transaction refused.
  */
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import request from 'supertest';
 import type { Bundle, CapabilityStatement, OperationOutcome } from 'fhir/r4.js';
 import { readFhirXml, writeFhirXml } from '../../../src/fhir/fhir-xml.js';
-import type { RunningHub } from '../../../src/startup/start-hub.js';
-import { dropPrefix, startTestHub, testPrefix } from '../../fixtures/ingest/hub-helpers.js';
+import { useTestHub } from '../../fixtures/ingest/hub-helpers.js';
 import { unique } from '../../support/test-env.js';
 import { ehrVisitEntries } from '../../fixtures/ingest/samples.js';
 
 describe('POST /fhir: transactions and batches at the FHIR base', () => {
-  const prefix = testPrefix();
-  let hub: RunningHub;
-  beforeAll(async () => {
-    hub = await startTestHub(prefix);
-  });
-  afterAll(async () => {
-    await hub?.close();
-    await dropPrefix(prefix);
-  });
+  const hub = useTestHub();
 
   const send = (bundle: object, partner = 'northside-bh') =>
-    request(hub.url)
+    request(hub().url)
       .post('/fhir')
       .set('content-type', 'application/fhir+json')
       .set('x-partner-id', partner)
@@ -63,7 +54,7 @@ describe('POST /fhir: transactions and batches at the FHIR base', () => {
       'Bundle.entry[2].resource.identifier',
     ]);
     expect((responses[3]!.outcome as OperationOutcome).issue[0]!.diagnostics).toMatch(/\(Claim\): skipped/);
-    const encounter = await hub.fhir.read('Encounter', responses[1]!.location!.split('/')[1]!);
+    const encounter = await hub().fhir.read('Encounter', responses[1]!.location!.split('/')[1]!);
     expect(encounter.resourceType).toBe('Encounter');
   });
 
@@ -97,7 +88,7 @@ describe('POST /fhir: transactions and batches at the FHIR base', () => {
       type: 'batch',
       entry: ehrVisitEntries(unique('mrn'), unique('v')),
     });
-    const answer = await request(hub.url)
+    const answer = await request(hub().url)
       .post('/fhir')
       .set('content-type', 'application/fhir+xml')
       .set('x-partner-id', 'northside-bh')
@@ -112,7 +103,7 @@ describe('POST /fhir: transactions and batches at the FHIR base', () => {
   });
 
   it('refuses a Bundle that names no sender, or is not a transaction or batch', async () => {
-    const anonymous = await request(hub.url)
+    const anonymous = await request(hub().url)
       .post('/fhir')
       .set('content-type', 'application/fhir+json')
       .send(JSON.stringify({ resourceType: 'Bundle', type: 'batch', entry: [] }));
@@ -122,13 +113,13 @@ describe('POST /fhir: transactions and batches at the FHIR base', () => {
   });
 
   it('describes what it serves in a CapabilityStatement at /fhir/metadata, in JSON or XML', async () => {
-    const json = await request(hub.url).get('/fhir/metadata');
+    const json = await request(hub().url).get('/fhir/metadata');
     expect(json.status).toBe(200);
     expect((json.body as CapabilityStatement).rest?.[0]?.interaction?.map((i) => i.code)).toEqual([
       'transaction',
       'batch',
     ]);
-    const xml = await request(hub.url).get('/fhir/metadata?_format=xml');
+    const xml = await request(hub().url).get('/fhir/metadata?_format=xml');
     expect(xml.type).toBe('application/fhir+xml');
     expect(xml.text).toContain('<operation><name value="process-message"/>');
   });

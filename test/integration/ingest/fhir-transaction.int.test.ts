@@ -1,17 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import type { Encounter, Immunization, Patient, Provenance } from 'fhir/r4.js';
 import { randomUUID } from 'node:crypto';
-import { rm } from 'node:fs/promises';
-import type { RunningHub } from '../../../src/startup/start-hub.js';
-import {
-  byIdentifier,
-  dropPrefix,
-  ingest,
-  outcomeOf,
-  partnersWithFixtures,
-  startTestHub,
-  testPrefix,
-} from '../../fixtures/ingest/hub-helpers.js';
+import { byIdentifier, ingest, outcomeOf, useTestHub } from '../../fixtures/ingest/hub-helpers.js';
 import { unique } from '../../support/test-env.js';
 import { EHR_MRN, EHR_PATIENT_URL, EHR_VISIT, ehrVisitEntries } from '../../fixtures/ingest/samples.js';
 
@@ -29,22 +19,14 @@ function transaction(mrn: string, visit: string): object {
 }
 
 describe('FHIR transaction bundles from an agency EHR', () => {
-  const prefix = testPrefix();
-  let hub: RunningHub;
-  beforeAll(async () => {
-    hub = await startTestHub(prefix);
-  });
-  afterAll(async () => {
-    await hub?.close();
-    await dropPrefix(prefix);
-  });
+  const hub = useTestHub();
 
   it('applies a transaction once, however often it is sent, linked to one participant', async () => {
     const mrn = unique('mrn');
     const visit = unique('v');
     for (let i = 0; i < 2; i++) {
       const answer = await ingest(
-        hub,
+        hub(),
         'northside-bh',
         'fhir-transaction',
         transaction(mrn, visit),
@@ -52,9 +34,9 @@ describe('FHIR transaction bundles from an agency EHR', () => {
       );
       expect(outcomeOf(answer)).toMatchObject({ status: 200 });
     }
-    const patients = await byIdentifier<Patient>(hub.fhir, 'Patient', MRN, mrn);
+    const patients = await byIdentifier<Patient>(hub().fhir, 'Patient', MRN, mrn);
     expect(patients).toHaveLength(1);
-    const encounters = await byIdentifier<Encounter>(hub.fhir, 'Encounter', VISIT, visit);
+    const encounters = await byIdentifier<Encounter>(hub().fhir, 'Encounter', VISIT, visit);
     expect(encounters).toHaveLength(1);
     expect(encounters[0]!.subject?.reference).toBe(`Patient/${patients[0]!.id}`);
   });
@@ -62,7 +44,7 @@ describe('FHIR transaction bundles from an agency EHR', () => {
   it('refuses a transaction that deletes, naming the entry', async () => {
     const tx = transaction(unique('mrn'), unique('v')) as { entry: unknown[] };
     tx.entry.push({ request: { method: 'DELETE', url: 'CarePlan/123' } });
-    const answer = await ingest(hub, 'northside-bh', 'fhir-transaction', tx, 'application/fhir+json');
+    const answer = await ingest(hub(), 'northside-bh', 'fhir-transaction', tx, 'application/fhir+json');
     expect(outcomeOf(answer).status).toBe(422);
     expect(outcomeOf(answer).diagnostics.join('\n')).toMatch(
       /Bundle\.entry\[2\]\.request\.method: DELETE is not accepted/,
@@ -71,18 +53,7 @@ describe('FHIR transaction bundles from an agency EHR', () => {
 });
 
 describe("resources the hub does not coordinate, as the sender's file says", () => {
-  const prefix = testPrefix();
-  let partnerDir: string;
-  let hub: RunningHub;
-  beforeAll(async () => {
-    partnerDir = await partnersWithFixtures();
-    hub = await startTestHub(prefix, { PARTNER_CONFIG_DIR: partnerDir });
-  });
-  afterAll(async () => {
-    await hub?.close();
-    await dropPrefix(prefix);
-    await rm(partnerDir, { recursive: true, force: true });
-  });
+  const hub = useTestHub({ fixturePartners: true });
 
   /** A transaction carrying an Immunization, which the hub does not coordinate. */
   function withImmunization(mrn: string, uuid: string): object {
@@ -104,18 +75,18 @@ describe("resources the hub does not coordinate, as the sender's file says", () 
   it('stores it as sent, for the participant, when the file says store', async () => {
     const mrn = unique('mrn');
     const uuid = randomUUID();
-    const answer = await ingest(hub, 'fixture-ehr', 'fhir-transaction', withImmunization(mrn, uuid));
+    const answer = await ingest(hub(), 'fixture-ehr', 'fhir-transaction', withImmunization(mrn, uuid));
     expect(outcomeOf(answer)).toMatchObject({ status: 200 });
-    const [patient] = await byIdentifier<Patient>(hub.fhir, 'Patient', MRN, mrn);
+    const [patient] = await byIdentifier<Patient>(hub().fhir, 'Patient', MRN, mrn);
     const [stored] = await byIdentifier<Immunization>(
-      hub.fhir,
+      hub().fhir,
       'Immunization',
       'https://carecoord.example.org/sid/fixture-ehr/Immunization',
       uuid,
     );
     expect(stored?.patient.reference).toBe(`Patient/${patient!.id}`);
     // The Provenance names the mapping version the record went through.
-    const [provenance] = await hub.fhir.search<Provenance>('Provenance', {
+    const [provenance] = await hub().fhir.search<Provenance>('Provenance', {
       target: `Immunization/${stored!.id}`,
     });
     expect(provenance?.policy).toEqual(['https://carecoord.example.org/mapping/fixture-ehr/3']);
@@ -124,7 +95,7 @@ describe("resources the hub does not coordinate, as the sender's file says", () 
   it('skips it, with an information issue, when the file does not', async () => {
     const uuid = randomUUID();
     const answer = await ingest(
-      hub,
+      hub(),
       'northside-bh',
       'fhir-transaction',
       withImmunization(unique('mrn'), uuid),
@@ -135,7 +106,7 @@ describe("resources the hub does not coordinate, as the sender's file says", () 
     );
     expect(
       await byIdentifier(
-        hub.fhir,
+        hub().fhir,
         'Immunization',
         'https://carecoord.example.org/sid/northside-bh/Immunization',
         uuid,
