@@ -3,9 +3,11 @@
 // Settings: bench/README.md (BENCH_SCALE=quick|full and BENCH_* overrides).
 // Results: bench/results/runs/<timestamp>.json, bench/results/latest.json, bench/results/latest.md;
 // the Markdown summary is also printed on stdout (progress goes to stderr).
+import { backlogBench } from './lib/backlog-bench.mjs';
+import { cpuShare, hapiPid } from './lib/cpu.mjs';
 import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -13,6 +15,7 @@ import { bullmqBaseline } from './lib/bullmq-baseline.mjs';
 import { SECRET_ENV, writeConfigDirs } from './lib/config-dirs.mjs';
 import { activeSubscriptions, ensureFhir } from './lib/fhir-server.mjs';
 import { HubProcess, MemorySampler } from './lib/hub-process.mjs';
+import { metricsChart, MetricsScraper } from './lib/metrics-scraper.mjs';
 import { hubIngest } from './lib/ingest-bench.mjs';
 import { runLatencyCell, setupPool } from './lib/latency-bench.mjs';
 import { readOptions, REPO_ROOT } from './lib/options.mjs';
@@ -176,10 +179,40 @@ async function main() {
     results.hubStartMs = hub.readyMs;
     progress(`hub ready at ${hub.url} after ${hub.readyMs} ms (pid ${hub.pid})`);
 
+    // One format's records through the hub, and the same resources straight to HAPI (the baseline).
+    const throughHub = (format, records) =>
+      hubIngest({
+        hubUrl: hub.url,
+        queues,
+        format,
+        bodies: makeBodies(format, records, options.batch),
+        postConcurrency: options.postConcurrency,
+      });
+    const straightToHapi = async (format, records, concurrency) =>
+      postTransactions(
+        fhir.baseUrl,
+        await rawTransactions(
+          dist,
+          partners,
+          format,
+          SENDER[format],
+          makeBodies(format, records, options.batch),
+          IDENTIFIER_BASE,
+        ),
+        concurrency,
+      );
+    // The processes sharing the machine whose CPU each phase reports (HAPI only when it runs here).
+    const hapi = hapiPid();
+    const machineProcesses = () => ({ hub: hub.pid, ...(hapi ? { hapi } : {}) });
     const sampler = new MemorySampler(hub);
     sampler.phase = 'idle, before load';
     sampler.start();
     cleanups.push(['memory sampler', () => sampler.stop()]);
+    // What Prometheus would scrape, charted at the end (bench/results/metrics.svg).
+    const scraper = new MetricsScraper(hub.url);
+    scraper.phase = 'idle';
+    scraper.start();
+    cleanups.push(['metrics scraper', () => scraper.stop()]);
     await sleep(3000);
     const beforeGc = await hub.ask({ type: 'gc' });
     const profileDir = path.join(os.tmpdir(), `care-hub-bench-profiles-${id}`);
@@ -188,33 +221,29 @@ async function main() {
     if (options.phases.includes('ingest')) {
       sampler.phase = 'ingest (a)';
       results.ingest = [];
+      const ingestCpu = cpuShare(machineProcesses());
       const allSpans = {};
       if (options.profile) {
         mkdirSync(profileDir, { recursive: true });
         await hub.ask({ type: 'profile-start' });
       }
+      // A warm-up per format, hub and raw alike, not measured: both sides' code paths are compiled
+      // and their connections open before the clock starts.
+      for (const format of options.formats) {
+        progress(`(a) ${format}: warm-up, ${options.warmupRecords} records each way`);
+        await throughHub(format, options.warmupRecords);
+        await straightToHapi(format, options.warmupRecords, options.ingestConcurrency);
+      }
       for (const format of options.formats) {
         await hub.ask({ type: 'spans-reset' });
+        scraper.phase = `(a) ${format}`;
         progress(`(a) ${format}: ${options.records} records through the hub`);
-        const hubRun = await hubIngest({
-          hubUrl: hub.url,
-          queues,
-          format,
-          bodies: makeBodies(format, options.records, options.batch),
-          postConcurrency: options.postConcurrency,
-        });
+        const hubRun = await throughHub(format, options.records);
         const spans = (await hub.ask({ type: 'spans' })).spans;
         addSpans(allSpans, spans);
+        scraper.phase = 'raw HAPI';
         progress(`(a) ${format}: raw HAPI transactions`);
-        const bundles = await rawTransactions(
-          dist,
-          partners,
-          format,
-          SENDER[format],
-          makeBodies(format, options.records, options.batch),
-          IDENTIFIER_BASE,
-        );
-        const raw = await postTransactions(fhir.baseUrl, bundles, options.ingestConcurrency);
+        const raw = await straightToHapi(format, options.records, options.ingestConcurrency);
         const row = {
           format,
           hub: hubRun,
@@ -236,6 +265,7 @@ async function main() {
           );
         }
       }
+      results.cpu = { ...results.cpu, ingest: ingestCpu() };
       results.profile = {
         fhirCalls: Object.entries(allSpans)
           .map(([label, s]) => ({ label, ...s }))
@@ -302,17 +332,21 @@ async function main() {
     };
     if (options.phases.includes('latency')) {
       sampler.phase = 'latency (b)';
+      scraper.phase = '(b) plan changes';
       results.latency = [];
+      const latencyCpu = cpuShare(machineProcesses());
       for (const fanout of options.fanouts) {
         for (const rate of options.rates) {
           results.latency.push(await latencyCell(rate, fanout, 1));
         }
       }
+      results.cpu = { ...results.cpu, latency: latencyCpu() };
     }
 
     // (d) scaling with worker processes
     if (options.phases.includes('scaling')) {
       sampler.phase = 'scaling (d)';
+      scraper.phase = '(d) scaling';
       results.scaling = { ingest: [], latency: [], workerProcesses: [] };
       const extras = [];
       const counts = [...new Set(options.workers)].sort((a, b) => a - b);
@@ -327,22 +361,12 @@ async function main() {
         await queues.waitIdle();
         for (const format of options.scalingFormats) {
           progress(`(d) ${workers} process(es), ${format}: ${options.scalingRecords} records`);
-          const hubRun = await hubIngest({
-            hubUrl: hub.url,
-            queues,
+          const hubRun = await throughHub(format, options.scalingRecords);
+          const raw = await straightToHapi(
             format,
-            bodies: makeBodies(format, options.scalingRecords, options.batch),
-            postConcurrency: options.postConcurrency,
-          });
-          const bundles = await rawTransactions(
-            dist,
-            partners,
-            format,
-            SENDER[format],
-            makeBodies(format, options.scalingRecords, options.batch),
-            IDENTIFIER_BASE,
+            options.scalingRecords,
+            options.ingestConcurrency * workers,
           );
-          const raw = await postTransactions(fhir.baseUrl, bundles, options.ingestConcurrency * workers);
           const base = results.scaling.ingest.find((s) => s.format === format && s.workers === counts[0]);
           const row = {
             workers,
@@ -378,7 +402,27 @@ async function main() {
       }
     }
 
+    // (e) a backlog of queued deliveries: the hub's memory with it, Redis bytes per job
+    if (options.phases.includes('backlog')) {
+      sampler.phase = 'backlog (e)';
+      scraper.phase = '(e) backlog';
+      results.backlog = await backlogBench({
+        redis: queues.redis,
+        queue: queues.queue(`deliveries-${partnerIds[0]}`),
+        partnerId: partnerIds[0],
+        count: options.backlogJobs,
+        hub,
+        sampleSeconds: 10,
+        progress,
+      });
+      progress(
+        `(e) ${results.backlog.count} queued deliveries: ${results.backlog.redisBytesPerJob} Redis bytes each, ` +
+          `hub RSS max ${Math.round(results.backlog.hubRssMax / 2 ** 20)} MiB`,
+      );
+    }
+
     sampler.phase = 'idle, after load';
+    scraper.phase = 'idle';
     await sleep(3000);
     const afterGc = await hub.ask({ type: 'gc' });
     sampler.stop();
@@ -398,6 +442,12 @@ async function main() {
     }
     results.loadAverageAtEnd = os.loadavg().map((n) => round(n, 2));
     results.durationMs = Date.now() - started;
+    const scraped = scraper.stop();
+    results.metricsScrapes = { failed: scraper.failures, samples: scraped };
+    writeFileSync(
+      path.join(options.resultsDir, 'metrics.svg'),
+      metricsChart(scraped, `GET /metrics scraped every second during the bench (${results.startedAt})`),
+    );
     const { files, markdown } = await writeResults(options.resultsDir, results, renderMarkdown(results));
     process.stdout.write(`${markdown}\n`);
     progress(`results: ${files.run}, ${files.latestJson}, ${files.latestMd}`);

@@ -2,6 +2,7 @@ import { ConfigError } from './errors/hub-error.js';
 import { loadConfig, type HubConfig } from './config/load-config.js';
 import { createLogger } from './logging/logger.js';
 import { startHub } from './startup/start-hub.js';
+import { startTracing } from './tracing/tracing.js';
 
 /** Composition root: config, then the hub, then signal handling. The only place that exits. */
 async function main(): Promise<void> {
@@ -16,6 +17,11 @@ async function main(): Promise<void> {
     throw err;
   }
   const logger = createLogger(config.logLevel);
+  // Before any queue or worker exists: they take BullMQ's telemetry when they are made.
+  const tracing = startTracing(config.tracing);
+  if (tracing) {
+    logger.info({ exporter: config.tracing.exporter }, 'tracing on');
+  }
   // Handlers first: a signal during start-up waits for start-up to finish, then shuts down cleanly.
   const starting = startHub(config, logger);
   const shutdown = (signal: string): void => {
@@ -27,6 +33,7 @@ async function main(): Promise<void> {
     timer.unref();
     starting
       .then((hub) => hub.close())
+      .then(() => tracing?.shutdown())
       .then(
         () => process.exit(0),
         (err: unknown) => {

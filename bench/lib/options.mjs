@@ -30,6 +30,7 @@ const PRESETS = {
     scalingRate: 2,
     scalingFanout: 3,
     bullmqMessages: 200,
+    backlogJobs: 100_000,
   },
   full: {
     records: 150,
@@ -46,6 +47,7 @@ const PRESETS = {
     scalingRate: 3,
     scalingFanout: 3,
     bullmqMessages: 600,
+    backlogJobs: 100_000,
   },
 };
 
@@ -73,10 +75,10 @@ export function readOptions(env = process.env) {
       throw new Error(`unknown format "${f}" in BENCH_FORMATS/BENCH_SCALING_FORMATS`);
     }
   }
-  const phases = list(env.BENCH_PHASES) ?? ['ingest', 'latency', 'scaling'];
+  const phases = list(env.BENCH_PHASES) ?? ['ingest', 'latency', 'scaling', 'backlog'];
   for (const p of phases) {
-    if (!['ingest', 'latency', 'scaling'].includes(p)) {
-      throw new Error(`BENCH_PHASES: unknown phase "${p}" (ingest, latency, scaling)`);
+    if (!['ingest', 'latency', 'scaling', 'backlog'].includes(p)) {
+      throw new Error(`BENCH_PHASES: unknown phase "${p}" (ingest, latency, scaling, backlog)`);
     }
   }
   const fhirMode = env.BENCH_FHIR ?? 'auto';
@@ -88,6 +90,8 @@ export function readOptions(env = process.env) {
     phases,
     formats,
     records: int(env.BENCH_RECORDS) ?? preset.records,
+    warmupRecords: int(env.BENCH_WARMUP) ?? 5,
+    backlogJobs: int(env.BENCH_BACKLOG) ?? preset.backlogJobs,
     batch: int(env.BENCH_BATCH) ?? preset.batch,
     postConcurrency: int(env.BENCH_POST_CONCURRENCY) ?? preset.postConcurrency,
     ingestConcurrency: int(env.BENCH_INGEST_CONCURRENCY) ?? preset.ingestConcurrency,

@@ -26,6 +26,22 @@ export async function machineInfo(redisUrl) {
 
 const ms = (n) => (n === null || n === undefined ? '-' : String(Math.round(n)));
 const x = (n, digits = 1) => (Number.isFinite(n) ? n.toFixed(digits) : '-');
+/** How much of the machine HAPI and the hub took during a phase (its raw baselines included). */
+const cpuLines = (cpu) =>
+  cpu
+    ? [
+        '',
+        'CPU during the phase (the hub runs and the raw baselines), share of the whole machine: ' +
+          Object.entries(cpu)
+            .map(
+              ([name, c]) =>
+                `${name === 'hapi' ? 'HAPI' : name} ${x(c.machineShare * 100, 0)}% (${x(c.cpuS, 1)} CPU s)`,
+            )
+            .join(', ') +
+          '.',
+      ]
+    : [];
+const mb = (b) => (Number.isFinite(b) ? String(Math.round(b / 2 ** 20)) : '-');
 const triple = (s) => (s && s.count ? `${ms(s.p50)} / ${ms(s.p95)} / ${ms(s.p99)}` : '-');
 
 export function renderMarkdown(r) {
@@ -46,7 +62,8 @@ export function renderMarkdown(r) {
       '',
       `${r.options.records} records per format (one fresh participant each), ${r.options.batch} per request where the format ` +
         `batches, INGEST_CONCURRENCY=${r.options.ingestConcurrency}; raw HAPI = the same resources as one transaction per ` +
-        'record POSTed straight to the FHIR server at the same concurrency.',
+        'record POSTed straight to the FHIR server at the same concurrency. ' +
+        `Each format warmed up first with ${r.options.warmupRecords} records each way, not measured.`,
       '',
       '| format | records | hub rec/s | raw HAPI rec/s | hub / raw | hub FHIR calls per record | ingest job p50 / p95 ms | settled s | rejected / failed |',
       '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
@@ -58,7 +75,7 @@ export function renderMarkdown(r) {
           `${x((i.hub.settledMs ?? NaN) / 1000)} | ${i.hub.rejectedOnParse} / ${i.hub.failedOnWrite + i.raw.failed} |`,
       );
     }
-    lines.push('');
+    lines.push(...cpuLines(r.cpu?.ingest), '');
   }
   if (r.latency?.length) {
     lines.push(
@@ -91,11 +108,10 @@ export function renderMarkdown(r) {
         `| ${c.rate} | ${c.fanout} | ${stageNames.map((s) => ms(c.hub.stagesMs[s]?.p50)).join(' | ')} |`,
       );
     }
-    lines.push('');
+    lines.push(...cpuLines(r.cpu?.latency), '');
   }
   if (r.memory) {
     const mem = r.memory;
-    const mb = (b) => (Number.isFinite(b) ? String(Math.round(b / 2 ** 20)) : '-');
     lines.push(
       '## (c) Memory of the hub process (MiB)',
       '',
@@ -143,6 +159,20 @@ export function renderMarkdown(r) {
       );
     }
     lines.push('');
+  }
+  if (r.backlog) {
+    const b = r.backlog;
+    lines.push(
+      '## (e) A backlog of queued deliveries',
+      '',
+      `${b.count} deliveries queued (shaped as the hub's, delayed an hour) on one partner's queue, added in ${b.addMs} ms, while the hub ran; then removed. ` +
+        'Baseline: the same hub and Redis just before.',
+      '',
+      '| queued | Redis bytes per delivery | Redis MiB for all | hub RSS before MiB | hub RSS median / max MiB with them |',
+      '| ---: | ---: | ---: | ---: | ---: |',
+      `| ${b.count} | ${b.redisBytesPerJob} | ${x(b.redisMiB, 1)} | ${mb(b.hubRssBefore)} | ${mb(b.hubRssMedian)} / ${mb(b.hubRssMax)} |`,
+      '',
+    );
   }
   if (r.profile?.summary) {
     const p = r.profile.summary;

@@ -1,16 +1,9 @@
-import type { Bundle, BundleEntry, OperationOutcome, OperationOutcomeIssue } from 'fhir/r4.js';
 import { parseArgs } from 'node:util';
-import { type FieldIssue } from '../adapters/types.js';
 import { INBOUND_FORMATS, type InboundFormat } from '../config/inbound-formats.js';
-import type { PartnerConfig } from '../config/partners.js';
-import type { FormatHandler } from '../ingest/formats.js';
-import type { CareTeamMember, HubEvent, MappedRecord } from '../mappers/types.js';
+import type { DryRunReport } from '../ingest/dry-run.js';
 import { PARTICIPANT_REF } from '../mappers/types.js';
 
-/**
- * The mapping dry-run: what the hub would write for a partner's file, without writing anything.
- * Everything here is pure except {@link validateReport}, which asks the FHIR server's `$validate`.
- */
+/** The `dry-run` command: its arguments and its report for people (the dry-run itself: ingest/dry-run.ts). */
 
 export const USAGE = `Usage: npm run hub -- dry-run --partner <id> --format <format> [--validate] [--json] <file>
 
@@ -77,126 +70,6 @@ export function parseCliArgs(argv: readonly string[]): DryRunCommand | { help: t
     validate: values.validate,
     json: values.json,
   };
-}
-
-/** `$validate` result of one resource of a record. */
-export interface ResourceValidation {
-  readonly fullUrl: string;
-  readonly resourceType: string;
-  readonly issues: readonly OperationOutcomeIssue[];
-}
-
-/** What the hub would do with one record. */
-export type DryRunRecord =
-  | {
-      readonly status: 'accepted';
-      readonly location: string;
-      readonly sourceId: string;
-      /** Identifiers the Patient is found or created by (`urn:hub:participant` in the resources). */
-      readonly participant: MappedRecord['participant'];
-      /** The resources, as the writer sends them: conditional updates on their identifiers. */
-      readonly transaction: Bundle;
-      readonly careTeamMembers: readonly CareTeamMember[];
-      readonly events: readonly HubEvent[];
-      readonly validation?: readonly ResourceValidation[];
-    }
-  | {
-      readonly status: 'rejected';
-      readonly location: string;
-      readonly sourceId?: string;
-      readonly issues: readonly FieldIssue[];
-    };
-
-export interface DryRunReport {
-  readonly partner: string;
-  readonly format: InboundFormat;
-  /** Problems with the partner itself (e.g. the format is not in its `inbound.formats`). */
-  readonly warnings: readonly string[];
-  readonly records: readonly DryRunRecord[];
-}
-
-/** Parses `body` with the format's adapter and maps every accepted record; writes nothing. */
-export function dryRun(
-  body: Buffer,
-  partner: PartnerConfig,
-  format: InboundFormat,
-  handler: FormatHandler,
-  identifierBase: string,
-): DryRunReport {
-  const warnings = partner.inbound.formats.includes(format)
-    ? []
-    : [
-        `partner ${partner.id} is not configured to send ${format} (inbound.formats: ${partner.inbound.formats.join(', ') || 'none'}): the hub would refuse the file`,
-      ];
-  const parsed = handler.parse(body, partner);
-  const records: DryRunRecord[] = parsed.accepted.map((r): DryRunRecord => {
-    try {
-      const mapped = handler.map(r.record, { partner, identifierBase });
-      return {
-        status: 'accepted',
-        location: r.location,
-        sourceId: r.sourceId,
-        participant: mapped.participant,
-        transaction: transactionOf(mapped),
-        careTeamMembers: mapped.careTeamMembers ?? [],
-        events: mapped.events,
-      };
-    } catch (err) {
-      const issues = [{ field: '(mapping)', message: (err as Error).message }];
-      return { status: 'rejected', location: r.location, sourceId: r.sourceId, issues };
-    }
-  });
-  for (const r of parsed.rejected) {
-    records.push({
-      status: 'rejected',
-      location: r.location,
-      ...(r.sourceId ? { sourceId: r.sourceId } : {}),
-      issues: r.issues,
-    });
-  }
-  return { partner: partner.id, format, warnings, records };
-}
-
-/** A mapped record as the transaction the ingest writer sends (without the CareTeam merge and Provenance). */
-export function transactionOf(mapped: MappedRecord): Bundle {
-  return {
-    resourceType: 'Bundle',
-    type: 'transaction',
-    entry: mapped.writes.map((w): BundleEntry => ({
-      fullUrl: w.fullUrl,
-      resource: w.resource,
-      request: {
-        method: 'PUT',
-        url: `${w.resource.resourceType}?identifier=${encodeURIComponent(`${w.identifier.system}|${w.identifier.value}`)}`,
-      },
-    })),
-  };
-}
-
-/** Asks `$validate` about every resource of every accepted record. */
-export async function validateReport(
-  report: DryRunReport,
-  validate: (resource: NonNullable<BundleEntry['resource']>) => Promise<OperationOutcome>,
-): Promise<DryRunReport> {
-  const records: DryRunRecord[] = [];
-  for (const r of report.records) {
-    if (r.status !== 'accepted') {
-      records.push(r);
-      continue;
-    }
-    const validation: ResourceValidation[] = [];
-    for (const e of r.transaction.entry ?? []) {
-      const outcome = await validate(e.resource!);
-      validation.push({
-        fullUrl: e.fullUrl!,
-        resourceType: e.resource!.resourceType,
-        // HAPI answers a clean resource with one "No issues detected" information issue.
-        issues: (outcome.issue ?? []).filter((i) => i.severity !== 'information'),
-      });
-    }
-    records.push({ ...r, validation });
-  }
-  return { ...report, records };
 }
 
 /** 0 when there were records and every one was accepted with no validation error; else 1. */

@@ -20,7 +20,9 @@ import { MAPPING_USAGE, runMappingGate } from './mapping-gate.js';
 import { REJECTED_USAGE, runRejected } from './rejected.js';
 import { writeSchemas } from './schemas.js';
 import { hashPassword } from '../security/staff.js';
-import { dryRun, exitCodeOf, formatReport, parseCliArgs, USAGE, validateReport } from './dry-run.js';
+import { exitCodeOf, formatReport, parseCliArgs, USAGE } from './dry-run.js';
+import { dryRun, validateReport } from '../ingest/dry-run.js';
+import { progressBar } from './progress.js';
 
 /** Exit codes of every command (README, "Command line"). */
 const EXIT = { ok: 0, differs: 1, failed: 2 } as const;
@@ -126,10 +128,17 @@ async function runDryRun(argv: readonly string[]): Promise<number> {
   const file = path.resolve(process.env.INIT_CWD ?? process.cwd(), args.file);
   const body = (await stat(file)).isDirectory() ? zipFolder(file) : await readFile(file);
 
-  let report = dryRun(body, partner, args.format, handler, config.identifierBase);
+  // Progress on stderr, on a terminal only: stdout carries the report (or its JSON).
+  let report = dryRun(body, partner, args.format, handler, config.identifierBase, (total) =>
+    progressBar('mapping', total),
+  );
   if (args.validate) {
     const fhir = new FhirGateway({ baseUrl: config.fhir.baseUrl, timeoutMs: config.fhir.timeoutMs });
-    report = await validateReport(report, (resource) => fhir.validate(resource));
+    report = await validateReport(
+      report,
+      (resource) => fhir.validate(resource),
+      (total) => progressBar('validating', total),
+    );
   }
   process.stdout.write(args.json ? `${JSON.stringify(report, null, 2)}\n` : formatReport(report, args.file));
   return exitCodeOf(report);

@@ -7,6 +7,22 @@ export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', '
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
 /** The hub's whole configuration: read once from the environment, validated, frozen. */
+/** When the engineers' alerts hold and when they are raised (see src/alerts/alert.rules.ts). */
+export interface AlertSettings {
+  /** How long a condition must hold before it is raised (the debounce). */
+  readonly afterMs: number;
+  /** A queue with more jobs than this waiting or retrying. */
+  readonly queueDepth: number;
+  /** A queue whose oldest waiting job is older than this. */
+  readonly queueAgeMs: number;
+  /** A partner whose share of rejected records in the window is above this (0 to 1)... */
+  readonly rejectionRate: number;
+  /** ...out of at least this many records. */
+  readonly rejectionMinRecords: number;
+  /** The window for rejection rates and dead-letter growth. */
+  readonly windowMs: number;
+}
+
 export interface HubConfig {
   readonly fhir: {
     /** FHIR R4 base URL, e.g. `http://127.0.0.1:8080/fhir`. */
@@ -60,8 +76,16 @@ export interface HubConfig {
   readonly coordinationConfigDir: string;
   readonly profilesDir: string;
   readonly logLevel: LogLevel;
+  /** Where OpenTelemetry spans go (README, "Traces"). */
+  readonly tracing: { readonly exporter: TraceExporter; readonly serviceName: string };
   /** How long shutdown waits for in-flight requests and jobs before it gives up. */
   readonly shutdownTimeoutMs: number;
+  /**
+   * What this process does (README, "Roles"): `all` (the default), `front` (the HTTP and MLLP doors:
+   * takes records and serves pages and APIs, runs no job) or `worker` (runs every job, serves
+   * only health, readiness and metrics).
+   */
+  readonly role: HubRole;
   readonly ingest: {
     readonly concurrency: number;
     readonly maxBodyBytes: number;
@@ -76,6 +100,13 @@ export interface HubConfig {
     readonly rateLimitPerMinute: number;
     /** Days a rejected record is kept for replay before it expires. */
     readonly rejectedRetentionDays: number;
+    /** Days the message log keeps each message's metadata and business keys. */
+    readonly messageLogDays: number;
+  };
+  /** The engineers' alerts (README, "Alerts"). */
+  readonly alerts: {
+    readonly checkMs: number;
+    readonly settings: AlertSettings;
   };
   /**
    * Every `*_SECRET` variable (e.g. partner webhook signing secrets named by `outbound.secretEnv`).
@@ -85,6 +116,11 @@ export interface HubConfig {
 }
 
 type Env = Record<string, string | undefined>;
+
+const TRACE_EXPORTERS = ['otlp', 'console', 'none'] as const;
+const HUB_ROLES = ['all', 'front', 'worker'] as const;
+export type HubRole = (typeof HUB_ROLES)[number];
+export type TraceExporter = (typeof TRACE_EXPORTERS)[number];
 
 /** Every environment variable the hub reads, with what it means; the README's table mirrors this. */
 export const CONFIG_VARIABLES = {
@@ -120,6 +156,18 @@ export const CONFIG_VARIABLES = {
     'Tries of a record against the FHIR server before it is a dead letter (default 12: about 68 minutes at 1 s doubling)',
   REJECTED_RETENTION_DAYS:
     'Days a rejected record (with its PHI) is kept for an engineer to replay or discard (default 30)',
+  HUB_ROLE:
+    'What this process does: all (default), front (HTTP and MLLP: takes records, serves pages and APIs, runs no job) or worker (runs the jobs; serves health, readiness and metrics only; needs HUB_PUBLIC_URL)',
+  ALERT_CHECK_SECONDS: 'How often the alerts are checked, once per deployment (default 30)',
+  ALERT_AFTER_SECONDS:
+    'How long a condition must hold before its alert is raised: the debounce (default 300)',
+  ALERT_QUEUE_DEPTH: 'Alert when a queue has more jobs waiting or retrying than this (default 1000)',
+  ALERT_QUEUE_AGE_SECONDS: "Alert when a queue's oldest waiting job is older than this (default 900)",
+  ALERT_REJECTION_PERCENT:
+    "Alert when more than this share of a partner's records (at least 20) is rejected within the window (default 20)",
+  ALERT_WINDOW_MINUTES: 'The window of rejection rates and dead-letter growth (default 15)',
+  MESSAGE_LOG_DAYS:
+    "Days the message log keeps each inbound message's metadata and business keys (participant identifiers among them; no bodies) (default 30)",
   MLLP_PORT: 'Port of the HL7 v2 MLLP listener, on HOST (default 2575; 0 picks a free port)',
   MLLP_MAX_CONNECTIONS: 'MLLP connections open at once (default 200); more are closed unread',
   MLLP_MAX_CONNECTIONS_PER_ADDRESS: 'MLLP connections open at once from one address (default 20)',
@@ -132,6 +180,11 @@ export const CONFIG_VARIABLES = {
     'YAML file of staff accounts (username, name, role coordinator|supervisor|engineer|auditor, passwordHash from `npm run hub -- staff hash`); unset: no staff accounts, only ADMIN_TOKEN',
   TRUST_PROXY:
     'Proxies whose X-Forwarded-* headers count (a hop count, loopback, or addresses/CIDRs); unset: none. Sets the client address for rate limits and HTTPS for Secure cookies',
+  OTEL_TRACES_EXPORTER:
+    'otlp (to OTEL_EXPORTER_OTLP_ENDPOINT), console or none: where OpenTelemetry traces go (default: otlp when OTEL_EXPORTER_OTLP_ENDPOINT is set, else none)',
+  OTEL_EXPORTER_OTLP_ENDPOINT:
+    'OTLP/HTTP endpoint of a collector, Jaeger or Tempo (for example http://127.0.0.1:4318); the OpenTelemetry exporter reads it and its OTEL_EXPORTER_OTLP_* companions',
+  OTEL_SERVICE_NAME: 'Service name on the traces (default care-coordination-hub)',
   ADMIN_TOKEN:
     'Bearer token required for /admin/* (dead letters, rejected records, queue dashboard); unset: /admin/* answers loopback clients only',
 } as const;
@@ -192,6 +245,14 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     ),
     profilesDir: read.directory('PROFILES_DIR', path.resolve(cwd, 'profiles'), cwd),
     logLevel: read.oneOf('LOG_LEVEL', LOG_LEVELS, 'info'),
+    tracing: {
+      exporter: read.oneOf(
+        'OTEL_TRACES_EXPORTER',
+        TRACE_EXPORTERS,
+        env.OTEL_EXPORTER_OTLP_ENDPOINT ? 'otlp' : 'none',
+      ),
+      serviceName: read.string('OTEL_SERVICE_NAME', 'care-coordination-hub', /^[A-Za-z0-9._-]{1,100}$/),
+    },
     shutdownTimeoutMs: read.int('SHUTDOWN_TIMEOUT_MS', 30000, 0, 600000),
     ingest: {
       concurrency: read.int('INGEST_CONCURRENCY', 4, 1, 256),
@@ -202,7 +263,20 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
       mllpIdleMs: read.int('MLLP_IDLE_TIMEOUT_MS', 300_000, 100, 86_400_000),
       rateLimitPerMinute: read.int('RATE_LIMIT_PER_MINUTE', 600, 1, 1_000_000),
       rejectedRetentionDays: read.int('REJECTED_RETENTION_DAYS', 30, 1, 3650),
+      messageLogDays: read.int('MESSAGE_LOG_DAYS', 30, 1, 3650),
       attempts: read.int('INGEST_ATTEMPTS', 12, 1, 30),
+    },
+    role: read.oneOf('HUB_ROLE', HUB_ROLES, 'all'),
+    alerts: {
+      checkMs: read.int('ALERT_CHECK_SECONDS', 30, 1, 3600) * 1000,
+      settings: {
+        afterMs: read.int('ALERT_AFTER_SECONDS', 300, 0, 86_400) * 1000,
+        queueDepth: read.int('ALERT_QUEUE_DEPTH', 1000, 1, 100_000_000),
+        queueAgeMs: read.int('ALERT_QUEUE_AGE_SECONDS', 900, 1, 604_800) * 1000,
+        rejectionRate: read.int('ALERT_REJECTION_PERCENT', 20, 1, 100) / 100,
+        rejectionMinRecords: 20,
+        windowMs: read.int('ALERT_WINDOW_MINUTES', 15, 1, 1440) * 60_000,
+      },
     },
     secrets: Object.fromEntries(
       Object.entries(env).filter(
@@ -211,6 +285,10 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     ),
   };
 
+  if (config.role === 'worker' && !config.http.publicUrl) {
+    // A worker tells HAPI and subscribers where the hub is: the front ends, not itself.
+    problems.push('HUB_ROLE=worker needs HUB_PUBLIC_URL: the address of the front ends');
+  }
   if (problems.length > 0) {
     throw new ConfigError(problems);
   }

@@ -2,7 +2,7 @@ import type { Communication, Task } from 'fhir/r4.js';
 import type { FhirGateway } from '../fhir/fhir-gateway.js';
 import { hubSystem } from '../fhir/hub-identifiers.js';
 import { CODE_SYSTEM } from '../fhir/profiles.js';
-import { computeEvidence, type EvidenceQuery, type EvidenceReport } from './evidence.js';
+import { computeEvidence, dayStart, type EvidenceQuery, type EvidenceReport } from './evidence.js';
 
 export interface EvidenceDeps {
   readonly fhir: FhirGateway;
@@ -18,7 +18,7 @@ const MAX_PAGES = 40;
  * {@link computeEvidence}.
  */
 export async function buildEvidence(deps: EvidenceDeps, q: EvidenceQuery): Promise<EvidenceReport> {
-  const since = `ge${q.from}`;
+  const since = `ge${new Date(dayStart(q.from, q)).toISOString()}`;
   const category = (code: string): string => `${CODE_SYSTEM.communicationCategory}|${code}`;
   const [tasks, huddles, escalations] = await Promise.all([
     deps.fhir.search<Task>(

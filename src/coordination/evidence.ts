@@ -1,3 +1,4 @@
+import { DateTime } from 'luxon';
 import type { Communication, Task } from 'fhir/r4.js';
 import { CODE_SYSTEM } from '../fhir/profiles.js';
 import { dueOf, isOpen, taskCodeOf, timelinessOf } from './obligations.js';
@@ -32,6 +33,8 @@ export interface EvidenceQuery {
   /** Day after the period, exclusive (YYYY-MM-DD). */
   readonly to: string;
   readonly agency?: string;
+  /** The zone whose days the period counts (the hub's business calendar); UTC when absent. */
+  readonly timeZone?: string;
 }
 
 export interface TimelinessLine {
@@ -209,17 +212,24 @@ function categoryOf(c: Communication): string | undefined {
     .find((x) => x.system === CODE_SYSTEM.communicationCategory)?.code;
 }
 
-function inPeriod(iso: string | undefined, q: EvidenceQuery): boolean {
+/** The first instant of a period's day, in the query's zone. */
+export function dayStart(day: string, q: EvidenceQuery): number {
+  return DateTime.fromISO(day, { zone: q.timeZone ?? 'UTC' }).toMillis();
+}
+
+/** Whether an instant falls in `[start, end)` (epoch milliseconds). */
+function inPeriod(iso: string | undefined, period: { start: number; end: number }): boolean {
   const t = Date.parse(iso ?? '');
-  return !Number.isNaN(t) && t >= Date.parse(q.from) && t < Date.parse(q.to);
+  return !Number.isNaN(t) && t >= period.start && t < period.end;
 }
 
 /** The report for a period (and agency) from already fetched records; pure. */
 export function computeEvidence(records: EvidenceRecords, q: EvidenceQuery, now: Date): EvidenceReport {
+  const period = { start: dayStart(q.from, q), end: dayStart(q.to, q) };
   const tasks = records.tasks.filter(
-    (t) => inPeriod(t.authoredOn ?? t.meta?.lastUpdated, q) && (!q.agency || ownerOf(t) === q.agency),
+    (t) => inPeriod(t.authoredOn ?? t.meta?.lastUpdated, period) && (!q.agency || ownerOf(t) === q.agency),
   );
-  const comms = records.communications.filter((c) => inPeriod(c.sent ?? c.meta?.lastUpdated, q));
+  const comms = records.communications.filter((c) => inPeriod(c.sent ?? c.meta?.lastUpdated, period));
   const huddles = comms.filter((c) => categoryOf(c) === 'huddle-log' && (!q.agency || attended(c, q.agency)));
   const actions = tasks.filter((t) => taskCodeOf(t) === 'huddle-action');
   const escalations = comms.filter((c) => categoryOf(c) === 'escalation-notice');

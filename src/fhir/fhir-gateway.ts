@@ -10,6 +10,7 @@ import {
   VersionConflictError,
 } from './fhir-errors.js';
 import { withRetry, type RetryPolicy } from './retry.js';
+import { inSpan, SpanKind } from '../tracing/tracing.js';
 
 /** Options of a gateway. */
 export interface FhirGatewayOptions {
@@ -355,6 +356,18 @@ export class FhirGateway {
     info: CallInfo,
     send: (options: { signal: AbortSignal }) => Promise<FhirResource>,
   ): Promise<WriteResult<T>> {
+    return inSpan(
+      spanName(info.label),
+      { 'fhir.request': info.label },
+      () => this.sendWithRetry<T>(info, send),
+      SpanKind.CLIENT,
+    );
+  }
+
+  private sendWithRetry<T extends Resource>(
+    info: CallInfo,
+    send: (options: { signal: AbortSignal }) => Promise<FhirResource>,
+  ): Promise<WriteResult<T>> {
     return withRetry(
       async () => {
         try {
@@ -374,6 +387,16 @@ export class FhirGateway {
         ),
     );
   }
+}
+
+/**
+ * A call's span name: its label without ids, search values or counts, so names stay few as trace
+ * back ends expect (`GET CarePlan/{id}/_history/{id}`); the whole label is an attribute.
+ */
+function spanName(label: string): string {
+  const [path = '', query] = label.replace(/ \(\d+ entries\)$/, '').split('?');
+  const named = path.replace(/\/[A-Za-z0-9.-]+(?=\/|$| )/g, '/{id}');
+  return `FHIR ${named}${query === undefined ? '' : `?${query.replace(/=[^&]*/g, '')}`}`;
 }
 
 /** FHIR R4 `id` (and version id): what alone may stand in a URL path segment. */

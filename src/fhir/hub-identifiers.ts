@@ -23,7 +23,9 @@ export type HubRecordKind =
   | 'huddle-action'
   | 'refusal-record'
   | 'referral-update'
-  | 'rights-audit';
+  | 'rights-audit'
+  | 'engineer-alert'
+  | 'disputed-identifier';
 
 /** `<base>/sid/hub/<kind>`: identifier systems of resources the hub creates. */
 export function hubSystem(identifierBase: string, kind: HubRecordKind): string {

@@ -12,24 +12,35 @@ import { demoInboxRoutes } from '../demo/demo-inbox.routes.js';
 import { adminAuth } from './middleware/admin-auth.js';
 import { errorHandler, notFound } from './middleware/error-handler.js';
 import { requestLog } from './middleware/request-log.js';
+import { traceRequests } from './middleware/request-trace.js';
 import { dashboardRoutes } from './routes/dashboard.routes.js';
 import { healthRoutes, type DependencyCheck } from './routes/health.routes.js';
 import { fhirMessagingRoutes, type FhirMessagingDeps } from './routes/fhir-messaging.routes.js';
 import { fhirBatchRoutes } from './routes/fhir-batch.routes.js';
 import { fhirMetadataRoutes } from './routes/fhir-metadata.routes.js';
 import { ingestRoutes, type IngestRouteDeps } from './routes/ingest.routes.js';
+import { messageRoutes, type MessageRouteDeps } from './routes/messages.routes.js';
+import { identityRoutes, type IdentityRouteDeps } from './routes/identities.routes.js';
 import { routingRoutes, type RoutingRouteDeps } from './routes/routing.routes.js';
 import { coordinationRoutes, type CoordinationRouteDeps } from './routes/coordination.routes.js';
 import { uiRoutes, type UiDeps } from './routes/ui.routes.js';
+import { openApiDocument } from './openapi.js';
+import { subscriptionRoutes, type SubscriptionRouteDeps } from './routes/subscriptions.routes.js';
 
 /** What the HTTP layer needs; built in the composition root and passed in (no singletons). */
 export interface AppDeps {
   readonly logger: Logger;
   readonly checks: Record<string, DependencyCheck>;
   readonly ingest?: IngestRouteDeps;
+  /** The message log and each message across its legs (`/admin/messages`). */
+  readonly messages?: MessageRouteDeps;
+  /** The identity review for scripts (`/admin/identities`). */
+  readonly identities?: IdentityRouteDeps;
   readonly messaging?: FhirMessagingDeps;
   readonly routing?: RoutingRouteDeps;
   readonly coordination?: CoordinationRouteDeps;
+  /** Partners' topic-based subscriptions under `/fhir/Subscription`. */
+  readonly subscriptions?: SubscriptionRouteDeps;
   /** The staff pages under `/ui`. */
   readonly ui?: UiDeps;
   /** Mount the demo partners' stand-in inbox. */
@@ -85,6 +96,7 @@ function protect(
   ];
   app.use(authRoutes(auth.routes));
   app.post('/ingest/:partnerId/:format', need('*', 'c'));
+  app.get('/ingest/:partnerId/batches/:id', need('*', 'c'));
   app.post(/^\/fhir\/\$process-message$/, need('*', 'c'));
   app.post(/^\/fhir\/?$/, need('*', 'c'));
   app.get(/^\/fhir\/\$process-message\/responses\//, need('*', 'c'));
@@ -93,11 +105,14 @@ function protect(
   app.get('/careplans/:id/versions/:version/deliveries', need('CarePlan', 'r'));
   app.post('/tasks/:id/report', need('Task', 'u'));
   app.post('/partners/:partnerId/tasks/:id/status', need('Task', 'u'));
+  app.post(/^\/fhir\/Subscription\/?$/, need('Subscription', 'c'));
+  app.get(/^\/fhir\/Subscription\/[^/]+\/\$(status|events)$/, need('Subscription', 'r'));
+  app.delete(/^\/fhir\/Subscription\/[^/]+$/, need('Subscription', 'd'));
+  // Reads through the hub (partnerReadRoutes, mounted after the hub's own FHIR routes).
   app.get(
     '/fhir/:type/:id',
     requireToken(auth.partners, (req) => ({ resourceType: String(req.params.type), action: 'r' })),
     limit,
-    partnerReadRoutes(auth.reads),
   );
   app.use(
     ['/participants', '/roster', '/huddles', '/consents'],
@@ -117,8 +132,12 @@ export function createApp(deps: AppDeps): Express {
     app.set('trust proxy', /^\d+$/.test(deps.trustProxy) ? Number(deps.trustProxy) : deps.trustProxy);
   }
   app.use(securityHeaders());
+  app.use(traceRequests());
   app.use(requestLog(deps.logger));
   app.use(healthRoutes(deps.checks));
+  app.get('/openapi.json', (_req, res) => {
+    res.json(openApiDocument(deps.messaging?.publicUrl ?? '/'));
+  });
   if (deps.rateLimit) {
     app.use(LIMITED_PATHS, deps.rateLimit.beforeAuth);
   }
@@ -146,10 +165,23 @@ export function createApp(deps: AppDeps): Express {
   if (deps.ingest) {
     app.use(ingestRoutes(deps.ingest));
   }
+  if (deps.messages) {
+    app.use(messageRoutes(deps.messages));
+  }
+  if (deps.identities) {
+    app.use(identityRoutes(deps.identities));
+  }
+  if (deps.subscriptions) {
+    app.use(subscriptionRoutes(deps.subscriptions));
+  }
   if (deps.messaging) {
     app.use(fhirMetadataRoutes({ publicUrl: deps.messaging.publicUrl, smart: deps.auth !== undefined }));
     app.use(fhirMessagingRoutes(deps.messaging));
     app.use(fhirBatchRoutes(deps.messaging));
+  }
+  if (deps.auth) {
+    // After the hub's own FHIR routes (subscriptions, operations): what is left is a read.
+    app.use(partnerReadRoutes(deps.auth.reads));
   }
   if (deps.routing) {
     app.use(routingRoutes(deps.routing));

@@ -29,3 +29,28 @@ export function validBody<T>(schema: SchemaObject, body: unknown): T {
     })),
   );
 }
+
+/**
+ * Refuses a request whose fields are missing or wrong, naming each (a 400 OperationOutcome): the
+ * staff pages' forms and the admin API's small JSON bodies.
+ */
+export function refuseFields(
+  fields: readonly string[],
+  message = `${fields.join(' and ')} must be given`,
+  problem: { readonly code: 'required' | 'value'; readonly says: string } = {
+    code: 'required',
+    says: 'must be given',
+  },
+): void {
+  if (fields.length > 0) {
+    throw new InvalidInputError(
+      message,
+      fields.map((field) => ({
+        severity: 'error' as const,
+        code: problem.code,
+        diagnostics: `${field} ${problem.says}`,
+        expression: [field],
+      })),
+    );
+  }
+}

@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import { createHash, randomUUID } from 'node:crypto';
 import type { Identifier } from 'fhir/r4.js';
+import { releaseOwn } from '../queues/lease.js';
 
 /** Runs `fn` while no other hub process resolves a participant by any of the same identifiers. */
 export type IdentityLock = <T>(identifiers: readonly Identifier[], fn: () => Promise<T>) => Promise<T>;
@@ -45,14 +46,8 @@ export function redisIdentityLock(redis: Redis, prefix: string): IdentityLock {
       }
       return await fn();
     } finally {
-      // Only our own holds are released (a lease that ran out may be someone else's now).
       for (const key of held) {
-        await redis.eval(
-          "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0",
-          1,
-          key,
-          token,
-        );
+        await releaseOwn(redis, key, token);
       }
     }
   };

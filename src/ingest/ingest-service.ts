@@ -16,6 +16,9 @@ import type { FormatHandlers } from './formats.js';
 import { parseOffThread } from './parse-off-thread.js';
 import type { RejectedStore, StoredRejection } from './rejected-store.js';
 import type { TrafficRecorder } from './traffic-recorder.js';
+import type { IdentityResolution, LoggedRecord, MessageLog, ReplayEdit } from './message-log.js';
+import { lineDiff } from './line-diff.js';
+import type { MappedRecord } from '../mappers/types.js';
 import { boundaryContext, checkWriteBoundary, type BoundaryViolation } from '../security/write-boundary.js';
 
 /**
@@ -48,6 +51,8 @@ export interface IngestReport {
   readonly partnerId: string;
   readonly format: InboundFormat;
   readonly records: readonly RecordResult[];
+  /** Its entry in the message log, when logged. */
+  readonly messageId?: string;
 }
 
 export interface IngestServiceDeps {
@@ -69,6 +74,18 @@ export interface IngestServiceDeps {
   readonly traffic?: TrafficRecorder;
   /** Counts every record at the door (`/metrics`). */
   readonly metrics?: IngestCounter;
+  /** Logs every message and its business keys for the engineer's console; absent, nothing is logged. */
+  readonly messages?: MessageLog;
+}
+
+/** What an ingest call is, when it is not a partner's own message. */
+export interface IngestOptions {
+  /** The logged message whose record this replays. */
+  readonly replayOf?: string;
+  /** The engineer's edit, when the record was edited before the replay. */
+  readonly edit?: ReplayEdit;
+  /** The engineer's decision on an identity conflict, when the identity review replays a record. */
+  readonly identity?: IdentityResolution;
 }
 
 /**
@@ -98,7 +115,12 @@ export class IngestService {
     return partner;
   }
 
-  async ingest(partnerId: string, format: InboundFormat, body: Buffer): Promise<IngestReport> {
+  async ingest(
+    partnerId: string,
+    format: InboundFormat,
+    body: Buffer,
+    options: IngestOptions = {},
+  ): Promise<IngestReport> {
     const partner = this.partnerFor(partnerId, format);
     const handler = this.deps.formats[format];
     if (!handler) {
@@ -113,10 +135,14 @@ export class IngestService {
       this.deps.logger.warn({ partnerId, format, error: (err as Error).message }, 'traffic not recorded');
     });
     const records: RecordResult[] = [];
+    // The participant identifiers each record carries: the message log finds messages by them.
+    const participantKeys: string[] = [];
     const ctx = { partner, identifierBase: this.deps.identifierBase };
     for (const r of parsed.accepted) {
+      const mapped = this.mapped(partner, format, r.record);
+      participantKeys.push(...(mapped?.participant.identifiers.map((i) => i.value ?? '') ?? []));
       // The write boundary answers at once (403) what the worker would refuse anyway.
-      const violations = this.boundaryViolations(partner, format, r.record);
+      const violations = mapped ? this.boundaryViolations(partner, format, mapped) : [];
       const entries = entryRefs(r.entries, () => handler.locate?.(r.record, ctx));
       if (violations.length > 0) {
         const issues = violations.map((v) => ({
@@ -206,21 +232,71 @@ export class IngestService {
       },
       'batch received',
     );
-    return { partnerId, format, records };
+    const report = { partnerId, format, records };
+    return this.logged(report, body.length, receivedAt, participantKeys, options);
   }
 
-  /** What the write boundary refuses in a record; none when its mapper itself fails (the worker reports that). */
+  /** The report, logged for the engineer's console; a failure is logged, it never costs the batch. */
+  private async logged(
+    report: IngestReport,
+    bytes: number,
+    receivedAt: string,
+    participantKeys: readonly string[],
+    options: IngestOptions,
+  ): Promise<IngestReport> {
+    const { partnerId, format, records } = report;
+    const count = (status: RecordResult['status']): number =>
+      records.filter((r) => r.status === status).length;
+    const logged = records.map((r) => ({
+      location: r.location,
+      ...(r.sourceId ? { sourceId: r.sourceId } : {}),
+      status: r.status === 'applied' ? 'accepted' : r.status,
+      ...('jobId' in r ? { jobId: r.jobId } : {}),
+      ...(r.status === 'rejected' && r.rejectionId ? { rejectionId: r.rejectionId } : {}),
+    })) satisfies LoggedRecord[];
+    const keys = [
+      ...logged.flatMap((r) => [r.sourceId, r.jobId, r.rejectionId]),
+      ...participantKeys,
+      ...(options.replayOf ? [`replay-of:${options.replayOf}`] : []),
+    ].filter((k): k is string => Boolean(k));
+    const message = await this.deps.messages
+      ?.add({
+        partnerId,
+        format,
+        receivedAt,
+        bytes,
+        counts: {
+          accepted: count('accepted') + count('applied'),
+          rejected: count('rejected'),
+          skipped: count('skipped'),
+        },
+        keys,
+        records: logged,
+        ...(options.replayOf ? { replayOf: options.replayOf } : {}),
+        ...(options.edit ? { edit: options.edit } : {}),
+        ...(options.identity ? { identity: options.identity } : {}),
+      })
+      .catch((err: unknown) => {
+        this.deps.logger.warn({ partnerId, format, error: (err as Error).message }, 'message not logged');
+      });
+    return message ? { ...report, messageId: message.id } : report;
+  }
+
+  /** The record as its mapper writes it; undefined when the mapper fails (the worker reports that). */
+  private mapped(partner: PartnerConfig, format: InboundFormat, record: unknown): MappedRecord | undefined {
+    try {
+      return this.deps.formats[format]!.map(record, { partner, identifierBase: this.deps.identifierBase });
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** What the write boundary refuses in a mapped record. */
   private boundaryViolations(
     partner: PartnerConfig,
     format: InboundFormat,
-    record: unknown,
+    mapped: MappedRecord,
   ): readonly BoundaryViolation[] {
-    let mapped;
-    try {
-      mapped = this.deps.formats[format]!.map(record, { partner, identifierBase: this.deps.identifierBase });
-    } catch {
-      return [];
-    }
     const result = checkWriteBoundary(
       boundaryContext(partner, format, this.deps.partners, this.deps.identifierBase),
       mapped,
@@ -232,7 +308,7 @@ export class IngestService {
    * Replays a record the FHIR server refused, as it was parsed: it is mapped again, so a fixed code
    * table or profile is picked up. A new job id, since the first job failed for good.
    */
-  async requeue(rejection: StoredRejection): Promise<IngestReport> {
+  async requeue(rejection: StoredRejection, options: IngestOptions = {}): Promise<IngestReport> {
     const format = rejection.format as InboundFormat;
     this.partnerFor(rejection.partnerId, format);
     const sourceId = rejection.sourceId ?? rejection.id;
@@ -243,13 +319,16 @@ export class IngestService {
       location: rejection.location,
       receivedAt: new Date().toISOString(),
       record: rejection.record,
+      ...(options.identity ? { identity: options.identity.decision } : {}),
     };
     const jobId = await enqueueIngest(this.deps.queue, data, `replay-${rejection.id}-${Date.now()}`);
-    return {
+    const report: IngestReport = {
       partnerId: rejection.partnerId,
       format,
       records: [{ status: 'accepted', location: rejection.location, sourceId, jobId }],
     };
+    const bytes = Buffer.byteLength(JSON.stringify(rejection.record ?? null));
+    return this.logged(report, bytes, data.receivedAt, [], options);
   }
 
   /**
@@ -258,18 +337,66 @@ export class IngestService {
    * its raw form). The rejection is removed once the replay was accepted; if refused again, it is
    * stored as a new rejection.
    */
-  async replay(rejection: StoredRejection, corrected?: Buffer): Promise<IngestReport> {
+  async replay(
+    rejection: StoredRejection,
+    corrected?: Buffer,
+    edited?: { readonly by: string; readonly reason: string },
+  ): Promise<IngestReport> {
+    // The replay is logged as a message of its own, linked to the one that carried the record.
+    // A record the server refused is found by its job (the rejection is named `write-<job id>`).
+    const carrierKey = rejection.id.replace(/^write-/, '');
+    const original = (await this.deps.messages?.find({ key: carrierKey, limit: 1 }))?.items[0];
+    const options: IngestOptions = {
+      ...(original ? { replayOf: original.id } : {}),
+      ...(edited && corrected
+        ? { edit: { ...edited, diff: lineDiff(rejection.raw ?? '', corrected.toString('utf8')) } }
+        : {}),
+    };
     const report =
       !corrected && rejection.stage === 'write' && rejection.record !== undefined
-        ? await this.requeue(rejection)
+        ? await this.requeue(rejection, options)
         : await this.ingest(
             rejection.partnerId,
             rejection.format as InboundFormat,
             corrected ?? Buffer.from(rejection.raw ?? '', 'utf8'),
+            options,
           );
     if (report.records.some((r) => r.status === 'accepted')) {
       await this.deps.rejected.remove(rejection.id);
     }
+    return report;
+  }
+
+  /** The participant a stored record names, as its mapper reads it (for the identity review). */
+  participantOf(rejection: StoredRejection): MappedRecord['participant'] | undefined {
+    const partner = this.deps.partners.get(rejection.partnerId);
+    return partner && rejection.record !== undefined
+      ? this.mapped(partner, rejection.format as InboundFormat, rejection.record)?.participant
+      : undefined;
+  }
+
+  /**
+   * Applies a record held for an identity conflict as an engineer decided (README, "Identity
+   * review"): re-queued with the decision, logged as a replay carrying it, and no longer held.
+   */
+  async resolveIdentity(rejection: StoredRejection, identity: IdentityResolution): Promise<IngestReport> {
+    if (rejection.held !== 'identity' || rejection.record === undefined) {
+      throw new HubError(
+        'IDENTITY.NOT_HELD',
+        `Rejected record ${rejection.id} is not held for an identity conflict`,
+        {
+          status: 409,
+          issues: [{ severity: 'error', code: 'conflict', diagnostics: 'Not held for an identity conflict' }],
+        },
+      );
+    }
+    const original = (await this.deps.messages?.find({ key: rejection.id.replace(/^write-/, ''), limit: 1 }))
+      ?.items[0];
+    const report = await this.requeue(rejection, {
+      identity,
+      ...(original ? { replayOf: original.id } : {}),
+    });
+    await this.deps.rejected.remove(rejection.id);
     return report;
   }
 
@@ -287,10 +414,15 @@ export class IngestService {
    * Where one accepted record stands now, by its job id: applied (naming what was written),
    * refused by the server, or still queued; undefined for a job the hub does not keep.
    */
-  async recordState(
-    jobId: string,
-  ): Promise<
-    { readonly partnerId: string; readonly record: unknown; readonly result: RecordResult } | undefined
+  async recordState(jobId: string): Promise<
+    | {
+        readonly partnerId: string;
+        readonly record: unknown;
+        readonly result: RecordResult;
+        /** Its job ran out of tries (a dead letter an engineer can replay). */
+        readonly failed: boolean;
+      }
+    | undefined
   > {
     const job = await this.deps.queue.getJob(jobId);
     if (!job) {
@@ -298,13 +430,19 @@ export class IngestService {
     }
     const { location, sourceId, partnerId, record } = job.data;
     const completed = await job.isCompleted();
+    // The job object holds what was read before it was asked for its state: a job that completed
+    // in between has its return value read again.
+    const outcome = completed
+      ? (job.returnvalue ?? (await this.deps.queue.getJob(jobId))?.returnvalue ?? undefined)
+      : undefined;
     const rejection = completed ? undefined : await this.deps.rejected.get(`write-${jobId}`);
-    const result: RecordResult = completed
-      ? { status: 'applied', location, sourceId, jobId, outcome: job.returnvalue }
+    const result: RecordResult = outcome
+      ? { status: 'applied', location, sourceId, jobId, outcome }
       : rejection
         ? { status: 'rejected', location, sourceId, issues: rejection.issues, rejectionId: rejection.id }
         : { status: 'accepted', location, sourceId, jobId };
-    return { partnerId, record, result };
+    const failed = result.status === 'accepted' && (await job.isFailed());
+    return { partnerId, record, result, failed };
   }
 
   /**

@@ -14,6 +14,9 @@ import type { FhirGateway } from '../fhir/fhir-gateway.js';
 import type { FormatHandlers } from './formats.js';
 import type { RejectedStore } from './rejected-store.js';
 import type { IdentityLock } from './identity-lock.js';
+import type { MessageLog } from './message-log.js';
+import { ParticipantConflictError } from './participant-resolver.js';
+import { asNewParticipant, type IdentityDecision } from './identity-review.js';
 import { writeMappedRecord, type WriteOutcome } from './write-mapped-record.js';
 import type { Logger } from '../logging/logger.js';
 import { guardInbound, type GuardDeps } from '../coordination/inbound-guard.js';
@@ -33,6 +36,8 @@ export interface IngestJobData {
   readonly record: unknown;
   /** The record as received, kept for the rejected list should the server refuse it. */
   readonly raw?: string;
+  /** An engineer's decision on the identity conflict that held the record (a replay from the review). */
+  readonly identity?: IdentityDecision;
 }
 
 export type IngestJobResult = WriteOutcome;
@@ -102,6 +107,8 @@ export interface IngestDeps {
   readonly identityLock?: IdentityLock;
   /** What follows a record on the FHIR server: plan-change routing, acknowledgments, coordination rules. */
   readonly afterWrite?: OnAppliedDeps;
+  /** The message log: what a record wrote becomes a key its message is found by. */
+  readonly messages?: MessageLog;
 }
 
 /**
@@ -145,19 +152,37 @@ export function processIngestJob(
         handler.map(data.record, { partner, identifierBase: deps.identifierBase }),
         data.location,
       );
-      const mapped = partner.inbound.part2Program ? labelPart2(record) : record;
+      const labelled = partner.inbound.part2Program ? labelPart2(record) : record;
+      const mapped =
+        data.identity?.kind === 'different'
+          ? await asNewParticipant(deps.fhir, deps.identifierBase, labelled, data.identity.corrected)
+          : labelled;
       const beforeWrite = deps.guard ? await guardInbound(deps.guard, partner, mapped, data) : undefined;
       const outcome = await writeMappedRecord(
         deps.fhir,
         mapped,
         partner.mappingVersion ? { ...data, mappingVersion: partner.mappingVersion } : data,
         deps.identifierBase,
-        beforeWrite,
-        deps.identityLock,
+        {
+          ...(beforeWrite ? { beforeWrite } : {}),
+          ...(deps.identityLock ? { identityLock: deps.identityLock } : {}),
+          ...(data.identity?.kind === 'same' ? { adoptInto: data.identity.patientId } : {}),
+        },
       );
       if (deps.afterWrite) {
-        await afterTheWrite(() => onRecordApplied(deps.afterWrite!, outcome, data.partnerId));
+        const sent = new Map(
+          mapped.writes.flatMap((w) => {
+            const ref = outcome.written[w.fullUrl];
+            return ref ? [[ref, w.resource] as const] : [];
+          }),
+        );
+        await afterTheWrite(() => onRecordApplied(deps.afterWrite!, outcome, data.partnerId, sent));
       }
+      await deps.messages
+        ?.addKeys(String(job.id), [outcome.patient, ...Object.values(outcome.written)])
+        .catch((err: unknown) =>
+          deps.logger.warn({ jobId: job.id, error: (err as Error).message }, 'keys not logged'),
+        );
       return outcome;
     } catch (err) {
       if (!isPermanent(err)) {
@@ -173,6 +198,7 @@ export function processIngestJob(
           raw: data.raw,
           record: data.record,
           stage: 'write',
+          ...(err instanceof ParticipantConflictError ? { held: 'identity' as const } : {}),
           rejectedAt: new Date().toISOString(),
         },
         `write-${job.id}`,

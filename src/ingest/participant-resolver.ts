@@ -24,7 +24,7 @@ export class ParticipantConflictError extends HubError {
  * by the one it was merged into, once each: a record carrying a merged record's identifiers is
  * about the survivor.
  */
-async function survivorsOf(fhir: FhirGateway, found: readonly Patient[]): Promise<Patient[]> {
+export async function survivorsOf(fhir: FhirGateway, found: readonly Patient[]): Promise<Patient[]> {
   const byId = new Map<string, Patient>();
   for (let patient of found) {
     for (let hops = 0; hops < 5; hops++) {
@@ -131,13 +131,17 @@ export async function resolveParticipant(
   }
 }
 
+/** Whether `patient` holds another value of `id`'s system where a person has only one (Medicaid ID, SSN). */
+export function holdsAnotherValue(patient: Patient, id: Identifier): boolean {
+  return (
+    SINGLE_VALUE_SYSTEMS_SUFFIX.some((suffix) => id.system?.endsWith(suffix)) &&
+    (patient.identifier ?? []).some((e) => e.system === id.system && e.value !== id.value)
+  );
+}
+
 function checkSingleValueSystems(existing: Patient, incoming: readonly Identifier[]): void {
   for (const id of incoming) {
-    if (!SINGLE_VALUE_SYSTEMS_SUFFIX.some((suffix) => id.system!.endsWith(suffix))) {
-      continue;
-    }
-    const held = (existing.identifier ?? []).find((e) => e.system === id.system && e.value !== id.value);
-    if (held) {
+    if (holdsAnotherValue(existing, id)) {
       throw new ParticipantConflictError(
         `The participant this record names already holds a different ${id.system} identifier; ` +
           'the identifiers must be reconciled before this record can be applied',

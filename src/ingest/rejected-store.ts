@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { FieldIssue } from '../adapters/types.js';
+import { pageByTime, type TimePage } from './time-index.js';
 
 /** A record the hub refused, kept until an engineer replays or discards it. */
 export interface StoredRejection {
@@ -16,6 +17,8 @@ export interface StoredRejection {
   readonly record?: unknown;
   /** `parse`: the adapter refused it; `write`: the FHIR server refused what it mapped to. */
   readonly stage: 'parse' | 'write';
+  /** `identity`: held for an identity conflict, for the identity review to decide. */
+  readonly held?: 'identity';
   readonly rejectedAt: string;
 }
 
@@ -70,20 +73,25 @@ export class RejectedStore {
     return text ? (JSON.parse(text) as StoredRejection) : undefined;
   }
 
-  /** Newest first; `partnerId` narrows the list. */
+  /** Newest first; `partnerId` narrows the list. The first page of {@link page}. */
   async list(opts: { partnerId?: string; limit?: number } = {}): Promise<StoredRejection[]> {
-    const ids = await this.redis.zrevrange(this.index, 0, -1);
-    const result: StoredRejection[] = [];
-    for (const id of ids) {
-      const r = await this.get(id);
-      if (r && (!opts.partnerId || r.partnerId === opts.partnerId)) {
-        result.push(r);
-        if (result.length >= (opts.limit ?? 100)) {
-          break;
-        }
-      }
-    }
-    return result;
+    return (await this.page(opts)).items;
+  }
+
+  /** A page of the list, newest first, and the cursor of the next (see {@link pageByTime}). */
+  async page(
+    opts: { partnerId?: string; held?: 'identity'; limit?: number; before?: string } = {},
+  ): Promise<TimePage<StoredRejection>> {
+    return pageByTime(
+      this.redis,
+      this.index,
+      { limit: opts.limit ?? 100, ...(opts.before !== undefined ? { before: opts.before } : {}) },
+      async (ids) =>
+        (await this.redis.mget(ids.map((id) => this.key(id)))).map((text) =>
+          text ? (JSON.parse(text) as StoredRejection) : undefined,
+        ),
+      (r) => (!opts.partnerId || r.partnerId === opts.partnerId) && (!opts.held || r.held === opts.held),
+    );
   }
 
   async remove(id: string): Promise<boolean> {

@@ -19,6 +19,7 @@ import type { IdentityLock } from './identity-lock.js';
 import { groundReferences } from './ground-references.js';
 import { mergeParticipant } from './merge-participant.js';
 import { resolveParticipant } from './participant-resolver.js';
+import { adoptParticipant } from './identity-review.js';
 import { versionedPlanEntry } from './plan-concurrency.js';
 import { holdsLaterState, orderedEntry, type OrderedWrite } from './source-order.js';
 
@@ -47,6 +48,15 @@ export interface WriteOutcome {
 
 const MAX_CONFLICT_RETRIES = 3;
 
+export interface WriteOptions {
+  /** The coordination rules' checks, once the participant is known; they refuse by throwing. */
+  readonly beforeWrite?: (patient: string) => Promise<void>;
+  /** Serialises the creation of a new participant across hub processes. */
+  readonly identityLock?: IdentityLock;
+  /** The Patient an engineer decided the record is about (identity review: the same person). */
+  readonly adoptInto?: string;
+}
+
 /**
  * Applies one mapped record to the FHIR server in one transaction: every resource conditionally
  * updated on its identifier (the same record twice yields the same resources, with no new
@@ -61,16 +71,26 @@ export async function writeMappedRecord(
   sent: MappedRecord,
   source: SourceRecord,
   identifierBase: string,
-  beforeWrite?: (patient: string) => Promise<void>,
-  identityLock?: IdentityLock,
+  options: WriteOptions = {},
 ): Promise<WriteOutcome> {
+  const { beforeWrite, identityLock, adoptInto } = options;
   const mapped = sent.sendersReferences ? await grounded(fhir, sent, identifierBase, source.partnerId) : sent;
-  const { patientId } = await resolveParticipant(
-    fhir,
-    mapped.participant.identifiers,
-    mapped.participant.demographics,
-    identityLock,
-  );
+  const patientId = adoptInto
+    ? await adoptParticipant(
+        fhir,
+        identifierBase,
+        adoptInto,
+        mapped.participant.identifiers,
+        source.receivedAt,
+      )
+    : (
+        await resolveParticipant(
+          fhir,
+          mapped.participant.identifiers,
+          mapped.participant.demographics,
+          identityLock,
+        )
+      ).patientId;
   const patient = `Patient/${patientId}`;
   if (mapped.participant.merged) {
     await mergeParticipant(fhir, identifierBase, patientId, mapped.participant.merged, source.receivedAt);

@@ -2,7 +2,9 @@ import type { Redis } from 'ioredis';
 import { createHash } from 'node:crypto';
 import { buildAck, ackCodeFor } from '../adapters/hl7v2/ack.js';
 import { firstComponent, readHeader } from '../adapters/hl7v2/normalize.js';
-import type { MllpHandler } from './mllp-server.js';
+import type { MllpHandler, MllpPeer } from './mllp-server.js';
+import { trace } from '@opentelemetry/api';
+import { inSpan, SpanKind } from '../tracing/tracing.js';
 import type { PartnerRegistry } from '../config/partners.js';
 import type { RefusedAccess } from '../security/audit.js';
 import { isAllowed, parseAllowList } from '../config/network-allow-list.js';
@@ -37,7 +39,15 @@ export function mllpIngestHandler(deps: MllpIngestDeps): MllpHandler {
       .all()
       .map((p) => [p.id, p.inbound.mllpAllowFrom ? parseAllowList(p.inbound.mllpAllowFrom).list : undefined]),
   );
-  return async (message, peer) => {
+  return (message, peer) =>
+    inSpan(
+      'MLLP message',
+      { 'network.peer.address': peer.address },
+      () => handle(message, peer),
+      SpanKind.SERVER,
+    );
+
+  async function handle(message: string, peer: MllpPeer): Promise<string> {
     const header = readHeader(message);
     const facility = firstComponent(header.fields[4], header.delimiters);
     const partner = deps.partners.all().find((p) => p.inbound.hl7SendingFacilities?.includes(facility));
@@ -57,6 +67,7 @@ export function mllpIngestHandler(deps: MllpIngestDeps): MllpHandler {
       return buildAck(message, { code: 'AR', at: deps.now(), issues: [{ field: 'MSH-4', message: told }] });
     }
     const controlId = firstComponent(header.fields[10], header.delimiters);
+    trace.getActiveSpan()?.setAttributes({ 'hub.partner': partner.id, 'hl7.message_control_id': controlId });
     const key = `${deps.prefix}:mllp-ack:${partner.id}:${controlId}`;
     const fingerprint = contentFingerprint(header.text, header.delimiters.field);
     if (controlId) {
@@ -82,7 +93,7 @@ export function mllpIngestHandler(deps: MllpIngestDeps): MllpHandler {
       await deps.redis.set(key, JSON.stringify(remembered), 'EX', ACK_MEMORY_SECONDS);
     }
     return ack;
-  };
+  }
 }
 
 interface RememberedAck {

@@ -11,6 +11,7 @@ import {
   standardWebhookHeaders,
   TIMESTAMP_HEADER,
 } from './webhook-signature.js';
+import { inSpan, SpanKind, traceHeaders } from '../tracing/tracing.js';
 
 /** How much of a partner's answer is kept with a delivery or dead letter. */
 const ANSWER_LIMIT = 2000;
@@ -173,8 +174,43 @@ async function post(
   return { httpStatus, partnerAnswer: answer.slice(0, ANSWER_LIMIT) };
 }
 
-/** POSTs once; a 2xx resolves with the whole answer, anything else throws a classified {@link DeliveryError}. */
+/**
+ * POSTs a subscription notification (a FHIR Bundle) once, classified and traced like a delivery:
+ * a {@link DeliveryError} unless the subscriber answers 2xx.
+ */
+export async function postNotification(
+  url: string,
+  bundle: Bundle,
+  headers: Record<string, string>,
+  timeoutMs: number,
+): Promise<DeliveryReceipt> {
+  return post({ transport: 'fhir-rest', url, timeoutMs }, url, bundle, headers);
+}
+
+/**
+ * POSTs once; a 2xx resolves with the whole answer, anything else throws a classified
+ * {@link DeliveryError}. A client span of the delivery's trace, whose `traceparent` the partner gets.
+ */
 async function send(
+  target: OutboundTarget,
+  url: string,
+  body: unknown,
+  headers: Record<string, string>,
+): Promise<{ httpStatus: number; answer: string }> {
+  const attributes = { 'server.address': new URL(url).host, 'hub.transport': target.transport };
+  return inSpan(
+    `deliver ${target.transport}`,
+    attributes,
+    async (span) => {
+      const sent = await sendOnce(target, url, body, { ...headers, ...traceHeaders() });
+      span.setAttribute('http.response.status_code', sent.httpStatus);
+      return sent;
+    },
+    SpanKind.CLIENT,
+  );
+}
+
+async function sendOnce(
   target: OutboundTarget,
   url: string,
   body: unknown,

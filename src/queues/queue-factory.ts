@@ -9,6 +9,8 @@ import {
 import type { Redis } from 'ioredis';
 import type { Logger } from '../logging/logger.js';
 import type { WorkerConnection } from './connection.js';
+import { BullMQOtel } from 'bullmq-otel';
+import { TRACER_NAME, tracingOn } from '../tracing/tracing.js';
 
 const DAY_S = 24 * 3600;
 
@@ -54,7 +56,12 @@ export function createHubQueue<Data, Result, Name extends string>(
   prefix: string,
   policy: RetryPolicy,
 ): Queue<Data, Result, Name> {
-  return new Queue<Data, Result, Name>(name, { connection, prefix, defaultJobOptions: jobOptions(policy) });
+  return new Queue<Data, Result, Name>(name, {
+    connection,
+    prefix,
+    defaultJobOptions: jobOptions(policy),
+    ...telemetry(),
+  });
 }
 
 /**
@@ -70,7 +77,11 @@ export function startHubWorker<Data, Result, Name extends string>(
 ): Worker<Data, Result, Name> {
   const { log, ...settings } = options;
   const { observer, ...connection } = on;
-  const worker = new Worker<Data, Result, Name>(name, processor, { ...connection, ...settings });
+  const worker = new Worker<Data, Result, Name>(name, processor, {
+    ...connection,
+    ...settings,
+    ...telemetry(),
+  });
   worker.on('error', (err) => logger.error({ queue: name, ...log, error: err.message }, 'worker error'));
   if (observer) {
     worker.on('completed', (job) => observer.finished(name, job, 'completed'));
@@ -82,4 +93,9 @@ export function startHubWorker<Data, Result, Name extends string>(
     });
   }
   return worker;
+}
+
+/** With tracing on, a job carries the trace that added it and runs in it (BullMQ's OpenTelemetry integration). */
+function telemetry(): { telemetry?: BullMQOtel } {
+  return tracingOn() ? { telemetry: new BullMQOtel({ tracerName: TRACER_NAME }) } : {};
 }

@@ -1,6 +1,7 @@
 import type { WorkerConnection } from '../queues/connection.js';
-import { DelayedError, type Queue, type Worker, type Job } from 'bullmq';
+import { type Queue, type Worker, type Job } from 'bullmq';
 import { createHubQueue, startHubWorker, type RetryPolicy } from '../queues/queue-factory.js';
+import { holdJob } from '../queues/lease.js';
 import type { Task } from 'fhir/r4.js';
 import type { Redis } from 'ioredis';
 import { dueOf, isOpen } from '../coordination/obligations.js';
@@ -70,8 +71,7 @@ export function processAckDeadlineJob(
     }
     const due = dueOf(task);
     if (due && due.getTime() > deps.now().getTime()) {
-      await job.moveToDelayed(due.getTime(), token);
-      throw new DelayedError();
+      return holdJob(job, due.getTime(), token);
     }
     const about = ackTaskSubject(task);
     if (about) {

@@ -1,12 +1,13 @@
 import type { WorkerConnection } from '../queues/connection.js';
-import { DelayedError, type Queue, UnrecoverableError, type Worker, type Job } from 'bullmq';
+import { type Queue, UnrecoverableError, type Worker, type Job } from 'bullmq';
 import { backoffFrom, createHubQueue, startHubWorker, type RetryPolicy } from '../queues/queue-factory.js';
 import type { Redis } from 'ioredis';
+import { holdJob, whileHolding } from '../queues/lease.js';
 import type { PartnerConfig } from '../config/partners.js';
 import { DeliveryError } from '../outbound/delivery-error.js';
 import { deliver } from '../outbound/transports.js';
 import type { OutboundTarget, PlanChangeDelivery } from '../outbound/types.js';
-import { DEFAULT_CIRCUIT } from './circuit-breaker.js';
+import { DEFAULT_CIRCUIT } from '../outbound/circuit-breaker.js';
 import type { Consent } from 'fhir/r4.js';
 import { buildDelivery, messageIdFor, type DeliveryRequest } from './deliver-plan-change.js';
 import { openAckTasksWithDeadlines } from './plan-changes.queue.js';
@@ -48,10 +49,6 @@ const RETRY: RetryPolicy = { attempts: DELIVERY_ATTEMPTS, firstBackoffMs: 2000, 
 
 /** How soon a delivery that found the per-plan lock taken tries again. */
 const LOCK_RETRY_MS = 250;
-const RELEASE_OWN_LOCK =
-  "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end";
-const RENEW_OWN_LOCK =
-  "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) else return 0 end";
 
 /**
  * Claims the send of a version: refused when a newer version was sent or delivered meanwhile (the
@@ -73,38 +70,13 @@ if tonumber(redis.call('get', KEYS[1]) or '0') < tonumber(ARGV[1]) then
 end
 return 1`;
 
-/**
- * Runs `fn` holding `key` (set to `value`), renewed every third of `ttlMs` while it runs, so a
- * process that dies mid-delivery (SIGKILL, crash) frees the key within `ttlMs`, not after the
- * longest a delivery could take. Returns `busy` without running `fn` when someone else holds it.
- */
-async function whileHolding<T>(
-  redis: Redis,
-  key: string,
-  value: string,
-  ttlMs: number,
-  fn: () => Promise<T>,
-): Promise<T | 'busy'> {
-  if ((await redis.set(key, value, 'PX', ttlMs, 'NX')) !== 'OK') {
-    return 'busy';
-  }
-  const renew = setInterval(
-    () => {
-      redis.eval(RENEW_OWN_LOCK, 1, key, value, String(ttlMs)).catch(() => undefined);
-    },
-    Math.max(100, Math.floor(ttlMs / 3)),
-  );
-  try {
-    return await fn();
-  } finally {
-    clearInterval(renew);
-    // Release only our own hold (it may have lapsed, e.g. while Redis was away, and been taken).
-    await redis.eval(RELEASE_OWN_LOCK, 1, key, value);
-  }
-}
-
 export function createDeliveryQueue(connection: Redis, prefix: string, partnerId: string): DeliveryQueue {
   return createHubQueue(deliveryQueueName(partnerId), connection, prefix, RETRY);
+}
+
+/** The job of one plan version's delivery to one partner (a Consent's release adds its own suffix). */
+function deliveryJobId(partnerId: string, carePlanId: string, version: string): string {
+  return `delivery.${partnerId}.${carePlanId}.${version}`;
 }
 
 /** Queues one delivery; the partner's file may set its own attempts and backoff. */
@@ -115,7 +87,7 @@ export async function enqueueDelivery(
 ): Promise<void> {
   const out = partner?.outbound;
   await queue.add('deliver-plan-change', req, {
-    jobId: `delivery.${req.partnerId}.${req.carePlanId}.${req.version}${req.release ? `.${req.release}` : ''}`,
+    jobId: `${deliveryJobId(req.partnerId, req.carePlanId, req.version)}${req.release ? `.${req.release}` : ''}`,
     ...(out?.maxAttempts ? { attempts: out.maxAttempts } : {}),
     ...(out?.backoffMs ? { backoff: backoffFrom(out.backoffMs) } : {}),
   });
@@ -152,16 +124,14 @@ export function processDeliveryJob(
     const circuitSettings = partner.outbound.circuit ?? DEFAULT_CIRCUIT;
     const decision = await deps.circuit.check(partner.id, circuitSettings, deps.now().getTime());
     if (!decision.allow) {
-      await job.moveToDelayed(decision.retryAt, token);
-      throw new DelayedError();
+      return holdJob(job, decision.retryAt, token);
     }
     const lockKey = `${deps.prefix}:lock:delivery:${req.partnerId}:${req.carePlanId}`;
     const result = await whileHolding(deps.redis, lockKey, job.id ?? 'job', lockMs, () =>
       deliverInOrder(deps, job, req, decision.probe),
     );
     if (result === 'busy') {
-      await job.moveToDelayed(Date.now() + LOCK_RETRY_MS, token);
-      throw new DelayedError();
+      return holdJob(job, Date.now() + LOCK_RETRY_MS, token);
     }
     return result;
   };
@@ -322,4 +292,29 @@ export function createDeliveryWorker(
       log: { partnerId: partner.id },
     },
   );
+}
+
+/** What the hub tried with one partner for one plan version: its attempts and the partner's answers. */
+export interface DeliveryAttempts {
+  readonly jobId: string;
+  readonly state: string;
+  readonly attempts: number;
+  /** The partner's answer to each failed attempt, oldest first (the job's log). */
+  readonly answers: readonly string[];
+}
+
+/** The delivery job of a plan version for a partner, with its attempts; undefined when none is kept. */
+export async function deliveryAttempts(
+  queue: DeliveryQueue,
+  partnerId: string,
+  carePlanId: string,
+  version: string,
+): Promise<DeliveryAttempts | undefined> {
+  const jobId = deliveryJobId(partnerId, carePlanId, version);
+  const job = await queue.getJob(jobId);
+  if (!job) {
+    return undefined;
+  }
+  const [state, { logs }] = await Promise.all([job.getState(), queue.getJobLogs(jobId, 0, 19)]);
+  return { jobId, state, attempts: job.attemptsMade, answers: logs };
 }

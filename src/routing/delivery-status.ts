@@ -1,5 +1,6 @@
 import type { Task } from 'fhir/r4.js';
 import type { Redis } from 'ioredis';
+import type { Throughput } from '../metrics/throughput.js';
 import { ackStepOf } from './acknowledge.js';
 
 /**
@@ -46,6 +47,8 @@ export class DeliveryStatusStore {
   constructor(
     private readonly redis: Redis,
     private readonly prefix: string,
+    /** Counts deliveries and acknowledgments per hour (the throughput page), each step once. */
+    private readonly throughput?: Pick<Throughput, 'count'>,
   ) {}
 
   private key(carePlanId: string, version: string): string {
@@ -60,11 +63,16 @@ export class DeliveryStatusStore {
     at: Date,
   ): Promise<void> {
     const key = this.key(carePlanId, version);
-    await this.redis
-      .multi()
-      .hsetnx(key, `${partnerId}|${step}`, at.toISOString())
-      .expire(key, DELIVERY_STATUS_RETENTION_DAYS * 24 * 3600)
-      .exec();
+    const [[, first] = [null, 0]] =
+      (await this.redis
+        .multi()
+        .hsetnx(key, `${partnerId}|${step}`, at.toISOString())
+        .expire(key, DELIVERY_STATUS_RETENTION_DAYS * 24 * 3600)
+        .exec()) ?? [];
+    const counted = step === 'delivered' ? 'delivered' : step === 'received' ? 'acknowledged' : undefined;
+    if (first === 1 && counted) {
+      this.throughput?.count(partnerId, 'delivery', counted, at.getTime());
+    }
   }
 
   /** Records the step an acknowledgment Task has reached (received, accepted, completed). */

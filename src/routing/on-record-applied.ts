@@ -1,4 +1,4 @@
-import type { Communication, Task } from 'fhir/r4.js';
+import type { Communication, Resource, Task } from 'fhir/r4.js';
 import type { AppliedRecord } from '../coordination/apply-rules.js';
 import type { PlanChangeJobData } from './plan-changes.queue.js';
 import type { FhirGateway } from '../fhir/fhir-gateway.js';
@@ -21,12 +21,14 @@ export interface OnAppliedDeps {
  * What follows a partner record landing on the FHIR server: every CarePlan version it wrote becomes
  * a plan change to route, an acknowledgment it carried (a completed acknowledgment Task, or an
  * acknowledgment Communication about a plan version) completes the partner's Task, and the record
- * goes to the coordination rules (its events, and the obligations it answers).
+ * goes to the coordination rules (its events, and the obligations it answers). `sent` holds the
+ * resources as the record sent them, by `Type/id`, so what it wrote need not be read back.
  */
 export async function onRecordApplied(
   deps: OnAppliedDeps,
   outcome: Omit<AppliedRecord, 'partnerId'> & { readonly provenance: string },
   partnerId: string,
+  sent: ReadonlyMap<string, Resource> = new Map(),
 ): Promise<void> {
   for (const [reference, version] of Object.entries(outcome.versions)) {
     const [type, id] = reference.split('/');
@@ -41,7 +43,10 @@ export async function onRecordApplied(
     if (type === 'Task' && id) {
       await recordTaskStep(deps, id, partnerId);
     }
-    if (type === 'Communication' && id) {
+    // Only an acknowledgment answers a Task: a Communication the record sent as something else
+    // (a crisis notice, a referral message) is not read back.
+    const sentAs = sent.get(reference) as Communication | undefined;
+    if (type === 'Communication' && id && (!sentAs || isAcknowledgment(sentAs))) {
       const tasks = await ackTasksOf(
         deps,
         await deps.fhir.read<Communication>('Communication', id),
@@ -66,11 +71,16 @@ export async function onRecordApplied(
  * Task of the plan version it is `about`, or, when it names the plan without a version, every
  * open acknowledgment of that plan owned by the partner.
  */
-async function ackTasksOf(deps: OnAppliedDeps, c: Communication, partnerId: string): Promise<Task[]> {
-  const isAck = c.category?.some((cat) =>
-    cat.coding?.some((x) => x.system === CODE_SYSTEM.communicationCategory && x.code === 'acknowledgment'),
+function isAcknowledgment(c: Communication): boolean {
+  return (
+    c.category?.some((cat) =>
+      cat.coding?.some((x) => x.system === CODE_SYSTEM.communicationCategory && x.code === 'acknowledgment'),
+    ) ?? false
   );
-  if (!isAck) {
+}
+
+async function ackTasksOf(deps: OnAppliedDeps, c: Communication, partnerId: string): Promise<Task[]> {
+  if (!isAcknowledgment(c)) {
     return [];
   }
   const taskId = c.basedOn?.map((b) => /^Task\/([^/]+)$/.exec(b.reference ?? '')?.[1]).find(Boolean);

@@ -82,6 +82,7 @@ export function processPlanChangeJob(
       await openAckTasksWithDeadlines(deps, askNow, now, change.part2);
     }
     await Promise.all(reqs.map((req) => deps.enqueueDelivery(req)));
+    await deps.publishPlanChange?.(change.plan, version, change.patient);
     deps.logger.info({ carePlanId, version, recipients: change.recipients.length }, 'plan change recorded');
     return {
       notice: change.notice,

@@ -12,6 +12,8 @@ import { isPart2, withPart2Labels } from '../security/part2.js';
 /** A recorded plan change: the notice that describes it and the partners it goes to. */
 export interface RecordedPlanChange {
   readonly carePlan: string;
+  /** The version itself, as read to record it (what follows need not read it again). */
+  readonly plan: CarePlan;
   readonly version: string;
   readonly patient: string;
   readonly notice: string;
@@ -112,6 +114,7 @@ export async function recordPlanChange(
   const stored = await fhir.upsertByIdentifier(part2 ? withPart2Labels(notice) : notice, noticeId);
   return {
     carePlan: `CarePlan/${carePlanId}`,
+    plan,
     version,
     patient,
     notice: `Communication/${stored.resource.id}`,

@@ -1,9 +1,10 @@
+import type { CarePlan } from 'fhir/r4.js';
 import type { Redis } from 'ioredis';
 import type { PartnerRegistry } from '../config/partners.js';
 import type { CoordinationConfig } from '../coordination/coordination-config.js';
 import type { FhirGateway } from '../fhir/fhir-gateway.js';
 import type { Logger } from '../logging/logger.js';
-import type { CircuitBreaker } from './circuit-breaker.js';
+import type { CircuitBreaker } from '../outbound/circuit-breaker.js';
 import type { DeliveryRequest } from './deliver-plan-change.js';
 import type { DeliveryStatusStore } from './delivery-status.js';
 import type { EscalationRequest } from '../coordination/escalate.js';
@@ -30,4 +31,6 @@ export interface RoutingDeps {
   enqueueDelivery(req: DeliveryRequest): Promise<void>;
   scheduleAckDeadline(taskId: string, dueAt: Date): Promise<void>;
   enqueueEscalation(req: EscalationRequest): Promise<void>;
+  /** Tells partners' subscriptions of a new plan version (subscriptions/publish.ts); absent: none. */
+  publishPlanChange?(plan: CarePlan, version: string, patient: string): Promise<void>;
 }

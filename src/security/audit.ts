@@ -103,3 +103,24 @@ export function staffExport(e: { staff: string; what: string; patient?: string }
     entity: [{ what: { display: e.what } }, ...(e.patient ? [participantEntity(e.patient)] : [])],
   };
 }
+
+/**
+ * Staff changed a partner's record before the hub applied it (an engineer's edit and replay of a
+ * rejected record; DICOM 110110 Patient Record, action U): who, which record, and why.
+ */
+export function staffEdit(e: { staff: string; what: string; reason: string }, at: Date): AuditEvent {
+  return {
+    resourceType: 'AuditEvent',
+    type: {
+      system: 'http://dicom.nema.org/resources/ontology/DCM',
+      code: '110110',
+      display: 'Patient Record',
+    },
+    action: 'U',
+    recorded: at.toISOString(),
+    outcome: '0',
+    source: { observer: { display: 'Care coordination hub' } },
+    agent: [{ who: { display: e.staff }, requestor: true }],
+    entity: [{ what: { display: e.what }, description: e.reason }],
+  };
+}

@@ -1,4 +1,4 @@
-import type { CareTeam, Consent, FhirResource } from 'fhir/r4.js';
+import type { CareTeam, Consent, FhirResource, Task } from 'fhir/r4.js';
 import type { FhirGateway } from '../fhir/fhir-gateway.js';
 import { sharedCareTeam } from '../fhir/shared-care-team.js';
 import { isOnCareTeam, participantOf } from './care-team-access.js';
@@ -35,6 +35,35 @@ export async function partnerMayRead(
       reason: `${partnerId} is not on the care team of the participant ${what} is about`,
     };
   }
+  return part2Gate(deps, partnerId, resource, patient, what);
+}
+
+/**
+ * A Task's own parties (the agency that owns it, the one that asked for it) are told of it: a
+ * referral reaches its owner before that agency is on the care team. Part 2 content still needs
+ * the participant's Consent, as for every read.
+ */
+export async function partnerMayFollowTask(
+  deps: ReadAccessDeps,
+  partnerId: string,
+  task: Task,
+  what: string,
+): Promise<ReadDecision> {
+  const org = `Organization/${partnerId}`;
+  const patient = participantOf(task);
+  if (!patient || (task.owner?.reference !== org && task.requester?.reference !== org)) {
+    return { allowed: false, reason: `${partnerId} neither owns nor requested ${what}` };
+  }
+  return part2Gate(deps, partnerId, task, patient, what);
+}
+
+async function part2Gate(
+  deps: ReadAccessDeps,
+  partnerId: string,
+  resource: FhirResource,
+  patient: string,
+  what: string,
+): Promise<ReadDecision> {
   if (isPart2(resource)) {
     const consents = await deps.fhir.search<Consent>('Consent', { patient, status: 'active' });
     if (!consentPermits(consents, partnerId, deps.now())) {

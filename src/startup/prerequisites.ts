@@ -41,7 +41,7 @@ export async function missingPrerequisites(needs: Needs): Promise<string[]> {
   if (needs.chromium !== undefined) {
     await access(needs.chromium, constants.X_OK).catch(() => {
       missing.push(
-        `Chromium, for the staff pages' browser tests: none at ${needs.chromium} (apt-get install chromium, or set CHROMIUM_PATH)`,
+        `Chromium, for the staff pages' browser tests: none at ${needs.chromium} (npm ci installs one with the dev dependencies, or set CHROMIUM_PATH)`,
       );
     });
   }

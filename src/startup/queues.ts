@@ -41,27 +41,43 @@ import {
   type PlanChangesQueue,
 } from '../routing/plan-changes.queue.js';
 import type { RoutingDeps } from '../routing/routing-deps.js';
+import { createBatchesQueue, type BatchesQueue } from '../ingest/batches.queue.js';
+import { createSubscriptionsQueue, type SubscriptionsQueue } from '../subscriptions/subscriptions.queue.js';
+import { createMaintenanceQueue, type MaintenanceQueue } from '../queues/maintenance.queue.js';
+import { createBulkReplayQueue, type BulkReplayQueue } from '../ingest/bulk-replay.queue.js';
 
 /** Every queue of the hub. */
 export interface HubQueues {
   readonly ingest: IngestQueue;
+  /** Batches sent with `Prefer: respond-async`, waiting to be parsed. */
+  readonly batches: BatchesQueue;
   readonly planChanges: PlanChangesQueue;
   /** One per partner that receives deliveries. */
   readonly deliveries: ReadonlyMap<string, DeliveryQueue>;
   readonly acknowledgments: AcknowledgmentsQueue;
   readonly escalations: EscalationsQueue;
   readonly coordination: CoordinationQueue;
+  /** Notifications of partners' topic-based subscriptions. */
+  readonly subscriptions: SubscriptionsQueue;
+  /** The periodic work, once per deployment (queues/maintenance.queue.ts). */
+  readonly maintenance: MaintenanceQueue;
+  /** Engineers' bulk replays of a search's rejected records. */
+  readonly bulkReplays: BulkReplayQueue;
 }
 
 /** All queues as a list, e.g. for the dead-letter API and the dashboard. */
 export function allQueues(queues: HubQueues): Queue[] {
   return [
     queues.ingest,
+    queues.batches,
     queues.planChanges,
     ...queues.deliveries.values(),
     queues.acknowledgments,
     queues.escalations,
     queues.coordination,
+    queues.subscriptions,
+    queues.maintenance,
+    queues.bulkReplays,
   ] as Queue[];
 }
 
@@ -73,6 +89,7 @@ export function createQueues(
 ): HubQueues {
   return {
     ingest: createIngestQueue(connection, prefix, ingestAttempts),
+    batches: createBatchesQueue(connection, prefix),
     planChanges: createPlanChangesQueue(connection, prefix),
     deliveries: new Map(
       partners
@@ -83,6 +100,9 @@ export function createQueues(
     acknowledgments: createAcknowledgmentsQueue(connection, prefix),
     escalations: createEscalationsQueue(connection, prefix),
     coordination: createCoordinationQueue(connection, prefix),
+    subscriptions: createSubscriptionsQueue(connection, prefix),
+    maintenance: createMaintenanceQueue(connection, prefix),
+    bulkReplays: createBulkReplayQueue(connection, prefix),
   };
 }
 

@@ -8,7 +8,8 @@ import { HubError } from '../errors/hub-error.js';
 import { FhirGateway } from '../fhir/fhir-gateway.js';
 import { loadProfiles } from '../fhir/load-profiles.js';
 import { ensurePartnerOrganizations } from '../fhir/partner-organizations.js';
-import { createApp } from '../http/create-app.js';
+import { createApp, type AppDeps } from '../http/create-app.js';
+import type { Worker } from 'bullmq';
 import { requestLimits } from '../http/middleware/hardening.js';
 import type { RefusedAccess } from '../security/audit.js';
 import { RefusalAudit } from '../security/refusal-audit.js';
@@ -26,6 +27,9 @@ import { IngestService } from '../ingest/ingest-service.js';
 import { mllpAdmission, mllpIngestHandler } from '../mllp/mllp-ingest.js';
 import { redisIdentityLock } from '../ingest/identity-lock.js';
 import { startMllpServer } from '../mllp/mllp-server.js';
+import { MessageLog, SavedSearches } from '../ingest/message-log.js';
+import { deliveryAttempts } from '../routing/deliveries.queue.js';
+import { ingestCounters, observers, Throughput } from '../metrics/throughput.js';
 import { RejectedStore } from '../ingest/rejected-store.js';
 import { TrafficRecorder } from '../ingest/traffic-recorder.js';
 import type { Logger } from '../logging/logger.js';
@@ -52,12 +56,32 @@ import type { RoutingDeps } from '../routing/routing-deps.js';
 import type { HubQueues } from './queues.js';
 import { catchUpAcknowledgments, catchUpPlanChanges } from '../routing/catch-up.js';
 import { sweepAckDeadlines } from '../routing/acknowledgments.queue.js';
-import { CircuitBreaker } from '../routing/circuit-breaker.js';
+import { CircuitBreaker } from '../outbound/circuit-breaker.js';
 import { DeliveryStatusStore } from '../routing/delivery-status.js';
 import { WithheldDeliveries } from '../routing/withheld-deliveries.js';
 import type { DeliveryRequest } from '../routing/deliver-plan-change.js';
 import { ensureFhirServer } from './ensure-fhir-server.js';
 import { stopLocalFhirServer } from './local-fhir-server.js';
+import { BatchStore } from '../ingest/batch-store.js';
+import { createBatchesWorker, enqueueBatch } from '../ingest/batches.queue.js';
+import {
+  bulkReplayStatus,
+  createBulkReplayWorker,
+  enqueueBulkReplay,
+  type BulkReplayRequest,
+} from '../ingest/bulk-replay.queue.js';
+import { SubscriptionStore } from '../subscriptions/subscription-store.js';
+import { createMaintenanceWorker, MAINTENANCE_QUEUE, scheduleTasks } from '../queues/maintenance.queue.js';
+import { backlogOf } from '../queues/backlog.js';
+import { checkAlerts, listAlerts, type AlertMonitorDeps } from '../alerts/alert-monitor.js';
+import { publishVersion } from '../subscriptions/publish.js';
+import { publishTaskVersions, TASK_FEED_INTERVAL_MS } from '../subscriptions/task-feed.js';
+import {
+  createSubscriptionsWorker,
+  notifyEvents,
+  startNotifying,
+  stopNotifying,
+} from '../subscriptions/subscriptions.queue.js';
 
 /** How often the CarePlan and Task history is scanned for what the rest-hooks did not report. */
 const CATCH_UP_INTERVAL_MS = 60_000;
@@ -67,6 +91,7 @@ const ACK_SWEEP_INTERVAL_MS = 10 * 60_000;
 /** A started hub; `close()` undoes everything `startHub` did, in reverse order. */
 export interface RunningHub {
   readonly url: string;
+  /** The MLLP listener's port; 0 on a worker, which has none. */
   readonly mllpPort: number;
   readonly fhir: FhirGateway;
   readonly partners: PartnerRegistry;
@@ -121,14 +146,25 @@ export async function startHub(config: HubConfig, logger: Logger): Promise<Runni
   );
   const formats = defaultFormats();
   const rejected = new RejectedStore(redis, prefix, config.ingest.rejectedRetentionDays);
+  const messages = new MessageLog(redis, prefix, config.ingest.messageLogDays);
   const queues = createQueues(redis, prefix, partners, config.ingest.attempts);
   const planChange = (data: Parameters<typeof enqueuePlanChange>[1]): Promise<void> =>
     enqueuePlanChange(queues.planChanges, data);
-  const status = new DeliveryStatusStore(redis, prefix);
+  const throughput = new Throughput(redis, prefix);
+  const status = new DeliveryStatusStore(redis, prefix, throughput);
   const withheld = new WithheldDeliveries(redis, prefix);
+  const subscriptionStore = new SubscriptionStore(redis, prefix);
+  const circuit = new CircuitBreaker(redis, prefix);
+  const publishing = {
+    store: subscriptionStore,
+    fhir,
+    identifierBase,
+    now,
+    notify: (id: string, n: number) => notifyEvents(queues.subscriptions, id, n),
+  };
   const routingDeps: RoutingDeps = {
     status,
-    circuit: new CircuitBreaker(redis, prefix),
+    circuit,
     withheld,
     fhir,
     partners,
@@ -139,12 +175,14 @@ export async function startHub(config: HubConfig, logger: Logger): Promise<Runni
     prefix,
     now,
     ...routingEnqueuers(queues, partners, now),
+    publishPlanChange: (plan, version, patient) => publishVersion(publishing, plan, version, patient),
   };
   const ingestDeps = {
     fhir,
     partners,
     formats,
     rejected,
+    messages,
     identifierBase,
     logger,
     identityLock: redisIdentityLock(redis, prefix),
@@ -169,13 +207,23 @@ export async function startHub(config: HubConfig, logger: Logger): Promise<Runni
     ...coordinationEnqueuers(queues, now),
   };
   const metrics = new HubMetrics(allQueues(queues));
-  const workers = startWorkers(
-    workerConnection(workerRedis, prefix, config.redis.jobLockMs, metrics),
-    ingestDeps,
-    routingDeps,
-    coordinationDeps,
-    config.ingest.concurrency,
+  const onWorkers = workerConnection(
+    workerRedis,
+    prefix,
+    config.redis.jobLockMs,
+    observers(metrics, throughput),
   );
+  // A front end runs no job; a worker and an all-in-one process run every kind (README, "Roles").
+  const runsJobs = config.role !== 'front';
+  const servesDoors = config.role !== 'worker';
+  const workers = runsJobs
+    ? startWorkers(onWorkers, ingestDeps, routingDeps, coordinationDeps, config.ingest.concurrency)
+    : [];
+  const work = (start: () => Worker): void => {
+    if (runsJobs) {
+      workers.push(start());
+    }
+  };
   const queueEvents = createIngestQueueEvents(workerRedis.duplicate(), prefix);
   const ingest = new IngestService({
     partners,
@@ -193,8 +241,47 @@ export async function startHub(config: HubConfig, logger: Logger): Promise<Runni
         reason: `${location}: ${issues.map((i) => `${i.field}: ${i.message}`).join('; ')}`,
       }),
     traffic: new TrafficRecorder(redis, prefix),
-    metrics,
+    metrics: ingestCounters(metrics, throughput),
+    messages,
   });
+  const batchDeps = { ingest, batches: new BatchStore(redis, prefix), logger };
+  const messageDeps = {
+    messages,
+    ingest,
+    rejected,
+    status,
+    saved: new SavedSearches(redis, prefix),
+    bulkReplay: (request: BulkReplayRequest) => enqueueBulkReplay(queues.bulkReplays, request),
+    bulkReplayStatus: (id: string) => bulkReplayStatus(queues.bulkReplays, id),
+    attempts: async (partnerId: string, carePlanId: string, version: string) => {
+      const queue = queues.deliveries.get(partnerId);
+      return queue ? deliveryAttempts(queue, partnerId, carePlanId, version) : undefined;
+    },
+  };
+  const alertDeps: AlertMonitorDeps = {
+    redis,
+    prefix,
+    settings: config.alerts.settings,
+    fhir,
+    identifierBase,
+    now,
+    logger,
+    queues: () =>
+      Promise.all(
+        allQueues(queues)
+          .filter((q) => q.name !== MAINTENANCE_QUEUE)
+          .map((q) => backlogOf(q, now().getTime())),
+      ),
+    openCircuits: async () => {
+      const at = now().getTime();
+      const withOutbound = partners.all().filter((p) => p.outbound);
+      const open = await Promise.all(withOutbound.map((p) => circuit.isOpen(p.id, at)));
+      return withOutbound.filter((_, i) => open[i]).map((p) => p.id);
+    },
+    messages,
+  };
+  work(() => createBatchesWorker(batchDeps, onWorkers));
+  work(() => createBulkReplayWorker({ messages, rejected, ingest, logger }, onWorkers));
 
   // Before listening: between listen and attaching the app nothing may wait, or a request that
   // arrives meanwhile would get no answer at all.
@@ -208,6 +295,22 @@ export async function startHub(config: HubConfig, logger: Logger): Promise<Runni
   const { port } = server.address() as AddressInfo;
   const url = `http://${config.http.host}:${port}`;
   const publicUrl = config.http.publicUrl ?? `http://127.0.0.1:${port}`;
+  // Notifications name the hub's FHIR base as partners reach it, known once the hub listens.
+  work(() =>
+    createSubscriptionsWorker(
+      {
+        store: subscriptionStore,
+        fhir,
+        fhirBase: `${publicUrl}/fhir`,
+        logger,
+        now,
+        queue: () => queues.subscriptions,
+        partners,
+        circuit,
+      },
+      onWorkers,
+    ),
+  );
 
   const tokens = new TokenStore(redis, prefix);
   const staffLogin = new StaffLogin(staff, redis, prefix, now);
@@ -215,7 +318,7 @@ export async function startHub(config: HubConfig, logger: Logger): Promise<Runni
   // Readiness must answer quickly: no retries, short timeout.
   const fhirProbe = new FhirGateway({ baseUrl: config.fhir.baseUrl, timeoutMs: 3000, retry: { retries: 0 } });
   let started = false;
-  const app = createApp({
+  const appDeps: AppDeps = {
     logger,
     checks: {
       // Not ready until start-up has finished (subscriptions active, history scanned).
@@ -232,7 +335,15 @@ export async function startHub(config: HubConfig, logger: Logger): Promise<Runni
         return { persistence };
       },
     },
-    ingest: { ingest, formats, rejected, bodyLimit: `${config.ingest.maxBodyBytes}b` },
+    ingest: {
+      ingest,
+      formats,
+      rejected,
+      bodyLimit: `${config.ingest.maxBodyBytes}b`,
+      batches: { ...batchDeps, enqueue: (id) => enqueueBatch(queues.batches, id) },
+    },
+    messages: messageDeps,
+    identities: { fhir, rejected, ingest, now },
     messaging: {
       ingest,
       bodyLimit: `${config.ingest.maxBodyBytes}b`,
@@ -270,6 +381,20 @@ export async function startHub(config: HubConfig, logger: Logger): Promise<Runni
       queues: allQueues(queues),
       circuit: routingDeps.circuit,
       rejected,
+      messages: messageDeps,
+      replay: (rejection, corrected, edited) => ingest.replay(rejection, corrected, edited),
+      alerts: () => listAlerts(redis, prefix),
+      identities: ingest,
+      formats,
+      throughput: (from, to) => throughput.hours(from, to),
+    },
+    subscriptions: {
+      store: subscriptionStore,
+      partners,
+      fhirBase: `${publicUrl}/fhir`,
+      now,
+      startNotifying: (sub) => startNotifying(queues.subscriptions, sub),
+      stopNotifying: (id) => stopNotifying(queues.subscriptions, id),
     },
     demoInbox: config.demoInbox,
     dashboard: allQueues(queues),
@@ -300,9 +425,12 @@ export async function startHub(config: HubConfig, logger: Logger): Promise<Runni
           },
         }
       : {}),
-  });
+  };
+  // A worker serves health, readiness and metrics only: partners and staff reach the front ends.
+  const { checks, metrics: exposed, adminToken, trustProxy } = appDeps;
+  const app = createApp(servesDoors ? appDeps : { logger, checks, metrics: exposed, adminToken, trustProxy });
   server.on('request', app);
-  const mllp = await startMllpServer({
+  const mllp = await (servesDoors ? startMllpServer : noMllp)({
     host: config.http.host,
     port: config.ingest.mllpPort,
     maxMessageBytes: Math.min(config.ingest.maxBodyBytes, 4 * 1024 * 1024),
@@ -343,13 +471,29 @@ export async function startHub(config: HubConfig, logger: Logger): Promise<Runni
       (err: unknown) => logger.warn({ error: (err as Error).message }, 'history scan failed'),
     );
   await catchUp();
-  const catchUpTimer = setInterval(() => void catchUp(), CATCH_UP_INTERVAL_MS);
   const sweepAcks = (): Promise<void> =>
     sweepAckDeadlines(routingDeps).then(
       (n) => logger.debug({ open: n }, 'acknowledgment deadlines reconciled'),
       (err: unknown) => logger.warn({ error: (err as Error).message }, 'acknowledgment sweep failed'),
     );
-  const ackSweepTimer = setInterval(() => void sweepAcks(), ACK_SWEEP_INTERVAL_MS);
+  const scanTasks = (): Promise<void> =>
+    publishTaskVersions({ ...publishing, redis, prefix }).then(
+      () => undefined,
+      (err: unknown) => logger.warn({ error: (err as Error).message }, 'Task feed scan failed'),
+    );
+  const alerts = (): Promise<void> =>
+    checkAlerts(alertDeps).then(
+      () => undefined,
+      (err: unknown) => logger.warn({ error: (err as Error).message }, 'alert check failed'),
+    );
+  const periodic = {
+    'history-catch-up': { everyMs: CATCH_UP_INTERVAL_MS, run: catchUp },
+    'acknowledgment-sweep': { everyMs: ACK_SWEEP_INTERVAL_MS, run: sweepAcks },
+    'task-feed': { everyMs: TASK_FEED_INTERVAL_MS, run: scanTasks },
+    alerts: { everyMs: config.alerts.checkMs, run: alerts },
+  };
+  work(() => createMaintenanceWorker(periodic, onWorkers, logger));
+  await scheduleTasks(queues.maintenance, periodic);
   started = true;
   if (!config.http.authRequired) {
     logger.warn(
@@ -362,8 +506,6 @@ export async function startHub(config: HubConfig, logger: Logger): Promise<Runni
   const close = (): Promise<void> =>
     (closing ??= (async () => {
       logger.info('shutting down: no new requests');
-      clearInterval(catchUpTimer);
-      clearInterval(ackSweepTimer);
       const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
       await Promise.all([stopped, mllp.close()]);
@@ -402,4 +544,9 @@ function listen(host: string, port: number): Promise<Server> {
       );
     });
   });
+}
+
+/** A worker's stand-in for the MLLP listener: it listens nowhere. */
+function noMllp(): Promise<{ port: number; close(): Promise<void> }> {
+  return Promise.resolve({ port: 0, close: () => Promise.resolve() });
 }

@@ -82,6 +82,7 @@ fieldset { border: 1px solid var(--line); margin: 12px 0; } label { display: inl
 button { background: var(--accent); color: #fff; border: 0; padding: 6px 14px; border-radius: 4px; font: inherit; cursor: pointer; }
 .notice { border-left: 4px solid var(--accent); background: #eef2f6; padding: 8px 12px; }
 .error { border-left: 4px solid var(--warn); background: #fbeeea; padding: 8px 12px; }
+form.inline { display: inline; } tr.added { background: #e9f5ea; } tr.removed { background: #fbeeea; } .diff code { white-space: pre-wrap; overflow-wrap: anywhere; }
 figure { margin: 8px 0 20px; } svg text { font: 13px system-ui, sans-serif; fill: var(--fg); }
 @media print { header, form, .skip { display: none; } }
 `;
@@ -93,6 +94,10 @@ export function page(opts: { title: string; viewer?: Viewer; body: Html; live?: 
       <li><a href="/ui/roster">Huddle roster</a></li>
       <li><a href="/ui/evidence">Evidence</a></li>
       <li><a href="/ui/operations">Operations</a></li>
+      <li><a href="/ui/messages">Messages</a></li>
+      <li><a href="/ui/identities">Identity review</a></li>
+      <li><a href="/ui/mapping-bench">Mapping bench</a></li>
+      <li><a href="/ui/throughput">Throughput</a></li>
     </ul>
   </nav>`;
   const who = opts.viewer

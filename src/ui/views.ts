@@ -4,6 +4,7 @@ import type { ParticipantTimeline, TaskLine } from './participant-timeline.js';
 import type { RosterEntry } from '../coordination/roster.rules.js';
 import type { StoredRejection } from '../ingest/rejected-store.js';
 import type { DeadLetter } from '../queues/dead-letters.js';
+import type { AlertRecord } from '../alerts/alert-monitor.js';
 import { barChart } from './charts.js';
 import { html, page, when, type Html, type Viewer } from './html.js';
 
@@ -523,9 +524,12 @@ export interface PartnerHealth {
 
 export function operationsPage(v: {
   viewer: Viewer;
+  alerts: { readonly active: readonly AlertRecord[]; readonly history: readonly AlertRecord[] };
   partners: readonly PartnerHealth[];
   deadLetters: readonly DeadLetter[];
   rejected: readonly StoredRejection[];
+  /** The cursor of the next, older page of rejections, if there is one. */
+  rejectedNext?: string;
   notice?: string;
   timeZone: string;
 }): string {
@@ -534,6 +538,7 @@ export function operationsPage(v: {
     viewer: v.viewer,
     body: html`${message(v.notice)}
       <p>Queues in detail: <a href="/admin/queues">queue dashboard</a>.</p>
+      ${alertsTable(v.alerts, v.timeZone)}
       <table>
         <caption>
           Partners and their health
@@ -597,7 +602,7 @@ export function operationsPage(v: {
       </table>
       <table>
         <caption>
-          Rejected inbound records (${v.rejected.length})
+          Rejected inbound records, newest first
         </caption>
         <thead>
           <tr>
@@ -610,7 +615,12 @@ export function operationsPage(v: {
           ${v.rejected.map(
             (r) =>
               html`<tr>
-                <td>${r.partnerId} ${r.format}<br />${r.location}${r.sourceId ? ` (${r.sourceId})` : ''}</td>
+                <td>
+                  ${r.partnerId} ${r.format}<br />${r.location}${r.sourceId ? ` (${r.sourceId})` : ''}<br /><a
+                    href="/ui/rejected/${encodeURIComponent(r.id)}"
+                    >Edit and replay</a
+                  >
+                </td>
                 <td>
                   <ul>
                     ${r.issues.map((i) => html`<li><code>${i.field}</code>: ${i.message}</li>`)}
@@ -620,7 +630,16 @@ export function operationsPage(v: {
               </tr>`,
           )}
         </tbody>
-      </table>`,
+      </table>
+      ${
+        v.rejectedNext
+          ? html`<p>
+              <a href="/ui/operations?${new URLSearchParams({ before: v.rejectedNext }).toString()}"
+                >Older rejections</a
+              >
+            </p>`
+          : ''
+      }`,
   });
 }
 
@@ -640,4 +659,38 @@ export function errorPage(status: number, outcome: OperationOutcome): string {
       </div>
       <p><a href="/ui/roster">Back to the roster</a> · go back in the browser to correct the form.</p>`,
   });
+}
+
+/** Alerts raised and not cleared, then the recent raises and clearings. */
+function alertsTable(
+  alerts: { readonly active: readonly AlertRecord[]; readonly history: readonly AlertRecord[] },
+  timeZone: string,
+): Html {
+  const row = (a: AlertRecord, state: string): Html =>
+    html`<tr>
+      <td class="${state === 'raised' ? 'overdue' : 'ok'}">${state}</td>
+      <td>${a.summary} <span class="muted">(${a.key})</span></td>
+      <td>${when(a.raisedAt, timeZone)}</td>
+      <td>${a.clearedAt ? when(a.clearedAt, timeZone) : ''}</td>
+    </tr>`;
+  return html`<table id="alerts">
+    <caption>
+      Alerts (${alerts.active.length} raised)
+    </caption>
+    <thead>
+      <tr>
+        <th scope="col">State</th>
+        <th scope="col">What</th>
+        <th scope="col">Raised</th>
+        <th scope="col">Cleared</th>
+      </tr>
+    </thead>
+    <tbody>
+      ${alerts.active.map((a) => row(a, 'raised'))}
+      ${alerts.history
+        .filter((a) => a.clearedAt)
+        .slice(0, 20)
+        .map((a) => row(a, 'cleared'))}
+    </tbody>
+  </table>`;
 }

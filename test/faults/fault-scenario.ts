@@ -7,6 +7,8 @@ import { sendMllp } from '../../src/mllp/mllp-server.js';
 import { deliveryQueueName } from '../../src/routing/deliveries.queue.js';
 import { INGEST_QUEUE } from '../../src/ingest/ingest.queue.js';
 import { PLAN_CHANGES_QUEUE } from '../../src/routing/plan-changes.queue.js';
+import { SUBSCRIPTIONS_QUEUE } from '../../src/subscriptions/subscriptions.queue.js';
+import { TOPICS } from '../../src/subscriptions/topics.js';
 import { ackTaskIdentifier } from '../../src/routing/acknowledge.js';
 import { messageIdFor } from '../../src/routing/deliver-plan-change.js';
 import { runHapiScript } from '../../src/startup/local-fhir-server.js';
@@ -139,6 +141,24 @@ export interface FaultReport {
     /** Partners whose last applied version of a plan is not its newest (the refused plan aside). */
     readonly notOnLatest: number;
   };
+  /**
+   * The subscriber (northside-bh, by topic-based subscription): its numbered events, counted from
+   * the raw receipts at its endpoint.
+   */
+  readonly subscription: {
+    /** Events the hub numbered (`events-since-subscription-start`). */
+    readonly events: number;
+    /** Plan versions of the stream that must be among the events, and those that are not. */
+    readonly expectedFocus: number;
+    readonly missingFocus: number;
+    /** Event numbers never answered 200 by the subscriber. */
+    readonly lost: number;
+    /** Receipts of an event already answered 200 in time, with no crash in between. */
+    readonly duplicated: number;
+    readonly resentUnseen: number;
+    /** Events first received after a higher-numbered one. */
+    readonly outOfOrder: number;
+  };
   readonly acknowledgmentTasks: {
     readonly expected: number;
     readonly matching: number;
@@ -226,8 +246,9 @@ export async function runFaultScenario(scale: FaultScale, log: (line: string) =>
         circuit: { failureThreshold: 50, windowMs: 10000, cooldownMs: 500 },
       };
     };
+    const northsideUrl = await northside.start();
     const partners = partnerDir({
-      'northside-bh': outbound(await northside.start()),
+      'northside-bh': outbound(northsideUrl),
       'harbor-housing': outbound(await harbor.start()),
       'sunrise-hcbs': (p: Record<string, unknown>) => delete p.outbound,
     });
@@ -278,7 +299,12 @@ export async function runFaultScenario(scale: FaultScale, log: (line: string) =>
     };
     const ingestQueue = queue(INGEST_QUEUE);
     const deliveryQueues = new Map(RECIPIENTS.map((id) => [id, queue(deliveryQueueName(id))]));
-    const allQueues = [ingestQueue, queue(PLAN_CHANGES_QUEUE), ...deliveryQueues.values()];
+    const allQueues = [
+      ingestQueue,
+      queue(PLAN_CHANGES_QUEUE),
+      ...deliveryQueues.values(),
+      queue(SUBSCRIPTIONS_QUEUE),
+    ];
     // When the run does not settle, say where things stand before giving up.
     const diagnosed = async (wait: () => Promise<void>): Promise<void> => {
       try {
@@ -407,6 +433,23 @@ export async function runFaultScenario(scale: FaultScale, log: (line: string) =>
       stream.acceptedPlans.set(p.tag, []);
     }
     refusedPlan = stream.planIds.get(stream.people[REFUSED]!.tag)!;
+    // northside-bh also follows every plan by subscription (issue 20); its endpoint fails as its
+    // delivery endpoint does, and the checks count its events from what the endpoint received.
+    const subscribed = await fetch(`${hubs[0]!.url}/fhir/Subscription`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/fhir+json', 'x-partner-id': 'northside-bh' },
+      body: JSON.stringify({
+        resourceType: 'Subscription',
+        status: 'requested',
+        reason: 'fault run',
+        criteria: TOPICS.carePlanChanged,
+        channel: { type: 'rest-hook', endpoint: `${new URL(northsideUrl).origin}/notify` },
+      }),
+    });
+    if (subscribed.status !== 201) {
+      throw new Error(`set-up subscription: ${subscribed.status} ${await subscribed.text()}`);
+    }
+    const subscriptionId = ((await subscribed.json()) as { id: string }).id;
     log(`set up ${stream.people.length} participants`);
 
     // The stream: every round, a new plan version and a visit for every participant, then the
@@ -612,14 +655,14 @@ export async function runFaultScenario(scale: FaultScale, log: (line: string) =>
         'queues settled',
         async () => {
           for (const q of allQueues) {
-            const counts = await q.getJobCounts(
-              'waiting',
-              'active',
-              'delayed',
-              'prioritized',
-              'waiting-children',
+            // A job scheduler's next run (the Task feed's, every few seconds) is not backlog; at
+            // most one per scheduler, so a few jobs read say whether anything else is queued.
+            const jobs = await q.getJobs(
+              ['waiting', 'active', 'delayed', 'prioritized', 'waiting-children'],
+              0,
+              10,
             );
-            if (Object.values(counts).some((n) => n > 0)) {
+            if (jobs.some((j) => !j.id?.startsWith('repeat:'))) {
               return false;
             }
           }
@@ -636,6 +679,7 @@ export async function runFaultScenario(scale: FaultScale, log: (line: string) =>
       { ingestQueue, deliveryQueues },
       { northside, harbor },
       crashes,
+      subscriptionId,
     );
     return {
       ...report,
@@ -668,6 +712,7 @@ async function verify(
   queues: { ingestQueue: Queue; deliveryQueues: ReadonlyMap<string, Queue> },
   servers: { northside: PartnerServer; harbor: PartnerServer },
   crashes: readonly number[],
+  subscriptionId: string,
 ): Promise<Omit<FaultReport, 'scale' | 'injected'>> {
   const problems: string[] = [];
   const refusedPlan = stream.planIds.get(stream.people[REFUSED]!.tag);
@@ -684,6 +729,7 @@ async function verify(
     notOnLatest: 0,
   };
   const acks = { expected: 0, matching: 0, missing: 0, duplicated: 0 };
+  const expectedFocus: string[] = [];
   const failedIngest = await queues.ingestQueue.getFailed(0, -1);
   records.deadLettered = failedIngest.length;
   for (const job of failedIngest) {
@@ -722,6 +768,7 @@ async function verify(
     }
     // Every version the stream made goes to both recipients (the sender excepted).
     for (const { version } of versions.filter((v) => v.round >= 2)) {
+      expectedFocus.push(`CarePlan/${planId}/_history/${version}`);
       for (const partnerId of RECIPIENTS) {
         deliveries.expected++;
         const server = partnerId === 'northside-bh' ? servers.northside : servers.harbor;
@@ -794,6 +841,15 @@ async function verify(
     }
   }
 
+  const subscription = await subscriptionReport(
+    hubs,
+    servers.northside,
+    subscriptionId,
+    expectedFocus,
+    crashes,
+  );
+  problems.push(...subscription.problems);
+
   for (const visit of stream.acceptedVisits) {
     records.accepted++;
     const n = (await fhir.search<Encounter>('Encounter', { identifier: visit })).length;
@@ -828,10 +884,73 @@ async function verify(
     records,
     admissions,
     deliveries,
+    subscription: subscription.counts,
     acknowledgmentTasks: acks,
     problems,
     hubErrors: hubs.flatMap((h) => h.logged().map((e) => `${h.name}: ${e}`)),
   };
+}
+
+/**
+ * The subscriber's events: every number the hub gave out answered 200 at least once, none sent
+ * again after an answer the hub saw, first received in increasing order, and every plan version
+ * of the stream among them.
+ */
+async function subscriptionReport(
+  hubs: readonly HubProcess[],
+  subscriber: PartnerServer,
+  subscriptionId: string,
+  expectedFocus: readonly string[],
+  crashes: readonly number[],
+): Promise<{ counts: FaultReport['subscription']; problems: string[] }> {
+  const problems: string[] = [];
+  const hub = hubs.find((h) => h.running)!;
+  const res = await fetch(`${hub.url}/fhir/Subscription/${subscriptionId}/$status`, {
+    headers: { 'x-partner-id': 'northside-bh' },
+  });
+  const status = (await res.json()) as {
+    entry?: Array<{ resource?: { parameter?: Array<{ name: string; valueString?: string }> } }>;
+  };
+  const events = Number(
+    status.entry?.[0]?.resource?.parameter?.find((p) => p.name === 'events-since-subscription-start')
+      ?.valueString ?? 0,
+  );
+  const counts = {
+    events,
+    expectedFocus: expectedFocus.length,
+    missingFocus: 0,
+    lost: 0,
+    duplicated: 0,
+    resentUnseen: 0,
+    outOfOrder: 0,
+  };
+  for (let n = 1; n <= events; n++) {
+    const receipts = subscriber.notifications.filter((r) => r.messageId === `event-${n}`);
+    if (!receipts.some((r) => r.status === 200)) {
+      counts.lost++;
+      problems.push(`subscription event ${n} never reached the subscriber`);
+    }
+    const resends = resendsAfterSuccess(receipts, crashes);
+    counts.duplicated += resends.needless;
+    counts.resentUnseen += resends.unseen;
+    if (resends.needless > 0) {
+      problems.push(`subscription event ${n} received ${resends.needless} more time(s) after answering 200`);
+    }
+  }
+  const taken = subscriber.notifications
+    .filter((r) => r.status === 200)
+    .sort((a, b) => a.arrivedAt - b.arrivedAt);
+  const firsts = [...new Set(taken.map((r) => Number(r.version)))];
+  counts.outOfOrder = firsts.filter((n, i) => i > 0 && n < Math.max(...firsts.slice(0, i))).length;
+  if (counts.outOfOrder > 0) {
+    problems.push(`subscription events first received in the order ${firsts.join(', ')}`);
+  }
+  const focus = new Set(taken.map((r) => r.path));
+  for (const f of expectedFocus.filter((f) => !focus.has(f))) {
+    counts.missingFocus++;
+    problems.push(`no subscription event for ${f}`);
+  }
+  return { counts, problems };
 }
 
 /**
@@ -879,6 +998,9 @@ export function describeReport(r: FaultReport): string {
       `the hub could not see: late, or a crash in between; ignored by message id), ${d.superseded} superseded by a newer version, ` +
       `${d.deadLettered} dead-lettered, ${d.lost} lost, ${d.duplicated} duplicated (raw receipts), ${d.outOfOrder} sent out of order, ` +
       `${d.notOnLatest} partners not on a plan's newest version`,
+    `subscription: ${r.subscription.events} events numbered, ${r.subscription.expectedFocus} plan versions expected among them ` +
+      `(${r.subscription.missingFocus} missing), ${r.subscription.lost} lost, ${r.subscription.duplicated} duplicated (raw receipts), ` +
+      `${r.subscription.resentUnseen} resent after an answer the hub could not see, ${r.subscription.outOfOrder} out of order`,
     `acknowledgment Tasks: ${r.acknowledgmentTasks.expected} expected, ${r.acknowledgmentTasks.matching} matching, ` +
       `${r.acknowledgmentTasks.missing} missing, ${r.acknowledgmentTasks.duplicated} duplicated`,
     ...r.problems.map((p) => `problem: ${p}`),

@@ -42,6 +42,8 @@ describe('under faults', () => {
       // harbor-housing refuses one participant's plan: its versions are dead letters (or superseded
       // by a newer refused one, which the hub never follows with an older version).
       expect(d.deadLettered).toBeGreaterThan(0);
+      expect(report.subscription).toMatchObject({ lost: 0, duplicated: 0, outOfOrder: 0, missingFocus: 0 });
+      expect(report.subscription.events).toBeGreaterThanOrEqual(report.subscription.expectedFocus);
       expect(report.acknowledgmentTasks).toMatchObject({ missing: 0, duplicated: 0 });
       expect(report.acknowledgmentTasks.matching).toBe(d.expected);
       expect(report.problems).toEqual([]);

@@ -7,7 +7,10 @@ import request from 'supertest';
 import { createLogger } from '../../src/logging/logger.js';
 import { checkRedis } from '../../src/queues/connection.js';
 import { startHub } from '../../src/startup/start-hub.js';
-import { eventually } from '../fixtures/ingest/hub-helpers.js';
+import { dropPrefix, eventually, testPrefix } from '../fixtures/ingest/hub-helpers.js';
+import { newPerson, servicePlan } from '../fixtures/ingest/samples.js';
+import { QueueEvents } from 'bullmq';
+import { MAINTENANCE_QUEUE } from '../../src/queues/maintenance.queue.js';
 import { fhirBaseUrl, freePort, redisUrl, REPO_ROOT, testConfig } from '../support/test-env.js';
 
 const logger = createLogger('silent');
@@ -33,6 +36,75 @@ describe('startHub', () => {
     } finally {
       await hub.close();
     }
+  });
+
+  it('runs its periodic work once per deployment: two replicas share one set of job schedulers', async () => {
+    const prefix = testPrefix();
+    const first = await startHub(testConfig({ QUEUE_PREFIX: prefix }), logger);
+    const second = await startHub(testConfig({ QUEUE_PREFIX: prefix }), logger);
+    try {
+      const schedulers = await second.queues.maintenance.getJobSchedulers();
+      expect(schedulers.map((s) => s.key).sort()).toEqual([
+        'acknowledgment-sweep',
+        'alerts',
+        'history-catch-up',
+        'task-feed',
+      ]);
+      // The Task feed is due every 2 s: in 7 s it runs about 4 times, not 4 times per replica.
+      const events = new QueueEvents(MAINTENANCE_QUEUE, { connection: { url: redisUrl() }, prefix });
+      let runs = 0;
+      events.on('completed', ({ jobId }) => {
+        runs += jobId.startsWith('repeat:task-feed:') ? 1 : 0;
+      });
+      await events.waitUntilReady();
+      await new Promise((r) => setTimeout(r, 7000));
+      await events.close();
+      expect(runs).toBeGreaterThanOrEqual(1);
+      expect(runs).toBeLessThanOrEqual(5);
+    } finally {
+      await first.close();
+      await second.close();
+      await dropPrefix(prefix);
+    }
+  });
+
+  it('runs as front ends and workers apart: the front takes records, a worker applies them', async () => {
+    const prefix = testPrefix();
+    const front = await startHub(testConfig({ QUEUE_PREFIX: prefix, HUB_ROLE: 'front' }), logger);
+    let worker: Awaited<ReturnType<typeof startHub>> | undefined;
+    try {
+      const plan = servicePlan(newPerson());
+      const taken = await request(front.url)
+        .post('/ingest/sunrise-hcbs/service-plan')
+        .set('content-type', 'application/json')
+        .send(JSON.stringify(plan));
+      expect(taken.status).toBe(202);
+      // No worker yet: the record waits in its queue, taken and kept.
+      await new Promise((r) => setTimeout(r, 1500));
+      await expect(front.queues.ingest.getJobCounts('waiting', 'completed')).resolves.toEqual({
+        waiting: 1,
+        completed: 0,
+      });
+      worker = await startHub(
+        testConfig({ QUEUE_PREFIX: prefix, HUB_ROLE: 'worker', HUB_PUBLIC_URL: front.url }),
+        logger,
+      );
+      await eventually(async () => (await front.queues.ingest.getCompletedCount()) === 1, 30000, 'applied');
+      // A worker has no door: health and readiness only, and no MLLP listener.
+      expect((await request(worker.url).get('/ready')).status).toBe(200);
+      expect((await request(worker.url).post('/ingest/sunrise-hcbs/service-plan').send('{}')).status).toBe(
+        404,
+      );
+      expect(worker.mllpPort).toBe(0);
+    } finally {
+      await worker?.close();
+      await front.close();
+      await dropPrefix(prefix);
+    }
+  });
+
+  it('refuses a worker without HUB_PUBLIC_URL, naming it', () => {
+    expect(() => testConfig({ HUB_ROLE: 'worker' })).toThrow(/HUB_PUBLIC_URL/);
   });
 
   it('fails fast with a bad REDIS_URL, naming it', async () => {

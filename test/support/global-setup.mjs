@@ -5,6 +5,7 @@
 // stopped by the teardown) when nothing answers. Then it loads the hub's profiles.
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
+import { chromiumPath } from './chromium.mjs';
 
 const root = path.resolve(import.meta.dirname, '../..');
 
@@ -24,11 +25,13 @@ export default async function globalSetup() {
     () => true,
     () => false,
   );
+  // The browser tests read the path from here, so the npm package's binary is unpacked once.
+  process.env.CHROMIUM_PATH = await chromiumPath().catch(() => 'none (the @sparticuz/chromium package)');
   // Everything the machine lacks, named at once, before anything is started.
   const missing = await missingPrerequisites({
     redisUrl,
     localFhirServer: !running && !explicit,
-    chromium: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+    chromium: process.env.CHROMIUM_PATH,
   });
   if (missing.length > 0) {
     throw new Error(`The tests need what this machine lacks:\n- ${missing.join('\n- ')}`);

@@ -15,6 +15,18 @@ export interface Received {
   readonly answeredAt: number;
   /** Answered only after a scripted delay, which the hub may no longer have been waiting for. */
   readonly late: boolean;
+  /** The W3C trace context the delivery carried, if any. */
+  readonly traceparent?: string;
+}
+
+/** A parameter of a notification's status entry, as far as it is read here. */
+interface NotificationParameter {
+  readonly name: string;
+  readonly part?: ReadonlyArray<{
+    readonly name: string;
+    readonly valueString?: string;
+    readonly valueReference?: { readonly reference?: string };
+  }>;
 }
 
 /**
@@ -42,6 +54,11 @@ export class PartnerServer {
   readonly applied: string[] = [];
   /** Message ids acknowledged but not applied: a version older than one already applied of the plan. */
   readonly ignoredAsStale: string[] = [];
+  /**
+   * Subscription notifications (requests to `/notify`), one receipt per event they carry, named
+   * `event-<number>` with the focus as `path`; handshakes and heartbeats carry none.
+   */
+  readonly notifications: Received[] = [];
   private readonly newestApplied = new Map<string, number>();
   private server: Server | undefined;
   private count = 0;
@@ -89,6 +106,9 @@ export class PartnerServer {
     });
     const n = ++this.count;
     const arrivedAt = Date.now();
+    if (req.url?.startsWith('/notify')) {
+      return this.notification(body, this.script(n, body), arrivedAt);
+    }
     const messageId = String(req.headers['x-hub-message-id'] ?? '');
     const version = String(req.headers['x-hub-plan-version'] ?? '');
     const carePlan = String(req.headers['x-hub-careplan'] ?? '');
@@ -125,8 +145,41 @@ export class PartnerServer {
       arrivedAt,
       answeredAt: Date.now(),
       late,
+      ...(typeof req.headers.traceparent === 'string' ? { traceparent: req.headers.traceparent } : {}),
     });
     return { status: answer.status, body: answer.body ?? '{}' };
+  }
+
+  /** A notification, answered as scripted (a subscriber fails as a delivery endpoint does). */
+  private async notification(
+    body: string,
+    scripted: ReturnType<Script>,
+    arrivedAt: number,
+  ): Promise<{ status: number; body: string } | 'drop'> {
+    let late = false;
+    if (scripted && scripted !== 'drop' && 'acceptAfterMs' in scripted) {
+      late = true;
+      await new Promise((resolve) => setTimeout(resolve, scripted.acceptAfterMs));
+    }
+    const status = scripted === 'drop' ? 0 : scripted && 'status' in scripted ? scripted.status : 200;
+    const parameters =
+      (JSON.parse(body) as { entry?: Array<{ resource?: { parameter?: NotificationParameter[] } }> })
+        .entry?.[0]?.resource?.parameter ?? [];
+    for (const event of parameters.filter((p) => p.name === 'notification-event')) {
+      const part = (name: string) => event.part?.find((p) => p.name === name);
+      const number = part('event-number')?.valueString ?? '';
+      this.notifications.push({
+        path: part('focus')?.valueReference?.reference ?? '',
+        messageId: `event-${number}`,
+        version: number,
+        body: '',
+        status,
+        arrivedAt,
+        answeredAt: Date.now(),
+        late,
+      });
+    }
+    return scripted === 'drop' ? 'drop' : { status, body: '{}' };
   }
 
   private accept(

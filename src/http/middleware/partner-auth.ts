@@ -1,4 +1,4 @@
-import type { Request, RequestHandler } from 'express';
+import type { Request, RequestHandler, Response } from 'express';
 import { ForbiddenError, HubError } from '../../errors/hub-error.js';
 import { describeNeed, grants, type ScopeNeed } from '../../security/scopes.js';
 import type { RefusedAccess } from '../../security/audit.js';
@@ -61,4 +61,23 @@ export function requireToken(
     res.locals.partnerId = grant.subject;
     next();
   };
+}
+
+/** Names the partner when the hub runs without SMART (development): with it, the token does. */
+const PARTNER_HEADER = 'x-partner-id';
+
+/**
+ * The partner making a request on the FHIR base: the one its access token names, or, when the
+ * hub runs without authentication, the one `X-Partner-Id` names; a 401 when neither does.
+ */
+export function callingPartner(req: Request, res: Response): string {
+  const partnerId = (res.locals.partnerId as string | undefined) ?? req.header(PARTNER_HEADER);
+  if (!partnerId) {
+    const message = `Name the partner: an access token, or ${PARTNER_HEADER} when the hub runs without authentication`;
+    throw new HubError('AUTH.UNAUTHENTICATED', message, {
+      status: 401,
+      issues: [{ severity: 'error', code: 'login', diagnostics: message }],
+    });
+  }
+  return partnerId;
 }

@@ -1,6 +1,5 @@
 import express, { Router } from 'express';
 import { verifyJsonDepth } from '../middleware/hardening.js';
-import type { SchemaObject } from 'ajv';
 import {
   reportObligation,
   type CompleteDeps,
@@ -20,119 +19,23 @@ import { buildRoster, type RosterDeps } from '../../coordination/roster-service.
 import { grantPart2Consent, revokeConsent, type ConsentDeps } from '../../routing/consents.js';
 import type { CoordinationDeps } from '../../coordination/coordination-deps.js';
 import { ForbiddenError } from '../../errors/hub-error.js';
-import { moveReferral, REFERRAL_STATUSES, type ReferralMove } from '../../coordination/referrals.js';
+import { moveReferral, type ReferralMove } from '../../coordination/referrals.js';
 import { validBody } from '../validate-body.js';
+import {
+  assignmentSchema,
+  consentSchema,
+  endMembershipSchema,
+  handoverSchema,
+  huddleSchema,
+  referralMoveSchema,
+  reportSchema,
+} from '../request-schemas.js';
 
 export type CoordinationRouteDeps = CoordinatorDeps &
   CompleteDeps &
   RosterDeps &
   ConsentDeps &
   Pick<CoordinationDeps, 'scheduleObligationCheck'>;
-
-const text = { type: 'string', pattern: '\\S', maxLength: 2000 } as const;
-const id = { type: 'string', pattern: '^[A-Za-z0-9-]{1,64}$' } as const;
-const day = { type: 'string', format: 'date' } as const;
-const person = {
-  type: 'object',
-  additionalProperties: false,
-  required: ['display', 'organization'],
-  properties: {
-    display: text,
-    organization: id,
-    identifier: {
-      type: 'object',
-      additionalProperties: false,
-      required: ['system', 'value'],
-      properties: { system: text, value: text },
-    },
-  },
-} as const;
-
-const assignmentSchema: SchemaObject = {
-  ...person,
-  properties: { ...person.properties, start: day, end: day, coverage: { type: 'boolean' } },
-};
-const handoverSchema: SchemaObject = {
-  type: 'object',
-  additionalProperties: false,
-  required: ['to', 'on'],
-  properties: { to: person, on: day, note: text },
-};
-const referralMoveSchema: SchemaObject = {
-  type: 'object',
-  additionalProperties: false,
-  required: ['status'],
-  properties: { status: { type: 'string', enum: [...REFERRAL_STATUSES] }, reason: text },
-};
-const reportSchema: SchemaObject = {
-  oneOf: [
-    {
-      type: 'object',
-      additionalProperties: false,
-      required: ['outcome', 'by'],
-      properties: { outcome: { const: 'completed' }, by: id, note: text },
-    },
-    {
-      type: 'object',
-      additionalProperties: false,
-      required: ['outcome', 'by', 'reason', 'handling'],
-      properties: { outcome: { const: 'participant-refused' }, by: id, reason: text, handling: text },
-    },
-  ],
-};
-/** A huddle as the API and the roster page take it. */
-export const huddleSchema: SchemaObject = {
-  type: 'object',
-  additionalProperties: false,
-  required: ['date', 'attendees', 'decisions'],
-  properties: {
-    date: day,
-    attendees: {
-      type: 'array',
-      maxItems: 100,
-      items: {
-        type: 'object',
-        additionalProperties: false,
-        required: ['display', 'organization'],
-        properties: { display: text, organization: id },
-      },
-    },
-    decisions: {
-      type: 'array',
-      maxItems: 500,
-      items: {
-        type: 'object',
-        additionalProperties: false,
-        required: ['participant', 'decision', 'owner', 'due'],
-        properties: {
-          participant: { type: 'string', pattern: '^Patient/[A-Za-z0-9.-]{1,64}$' },
-          decision: text,
-          owner: id,
-          due: { type: 'string', format: 'date-time' },
-        },
-      },
-    },
-    closedActions: {
-      type: 'array',
-      maxItems: 500,
-      items: { type: 'string', pattern: '^(Task/)?[A-Za-z0-9.-]{1,64}$' },
-    },
-  },
-};
-
-const endMembershipSchema: SchemaObject = {
-  type: 'object',
-  additionalProperties: false,
-  required: ['reason'],
-  properties: { reason: text },
-};
-
-const consentSchema: SchemaObject = {
-  type: 'object',
-  additionalProperties: false,
-  required: ['recipient'],
-  properties: { recipient: id, until: { type: 'string', format: 'date-time' } },
-};
 
 function queryDate(value: unknown): string | undefined {
   return typeof value === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(value) ? value : undefined;

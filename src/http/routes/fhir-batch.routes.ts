@@ -1,11 +1,9 @@
 import express, { Router } from 'express';
-import { HubError, InvalidInputError } from '../../errors/hub-error.js';
+import { InvalidInputError } from '../../errors/hub-error.js';
 import { bundleResponse } from '../../ingest/bundle-response.js';
 import { readFhirBody, sendFhir } from '../fhir-format.js';
+import { callingPartner } from '../middleware/partner-auth.js';
 import type { FhirMessagingDeps } from './fhir-messaging.routes.js';
-
-/** Names the sender when the hub runs without SMART (development): with it, the token does. */
-const PARTNER_HEADER = 'x-partner-id';
 
 /**
  * `POST /fhir`: a `transaction` or `batch` Bundle (JSON or XML) sent to the hub's FHIR base, as the
@@ -20,14 +18,7 @@ export function fhirBatchRoutes(deps: FhirMessagingDeps): Router {
 
   router.post(/^\/fhir\/?$/, body, async (req, res) => {
     const raw = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
-    const partnerId = (res.locals.partnerId as string | undefined) ?? req.header(PARTNER_HEADER);
-    if (!partnerId) {
-      const message = `Name the sending partner: an access token, or ${PARTNER_HEADER} when the hub runs without authentication`;
-      throw new HubError('AUTH.UNAUTHENTICATED', message, {
-        status: 401,
-        issues: [{ severity: 'error', code: 'login', diagnostics: message }],
-      });
-    }
+    const partnerId = callingPartner(req, res);
     const bundle = readFhirBody(raw);
     if (bundle.resourceType !== 'Bundle' || (bundle.type !== 'transaction' && bundle.type !== 'batch')) {
       throw new InvalidInputError('The FHIR base takes a Bundle of type transaction or batch', [

@@ -3,6 +3,8 @@ import type { CapabilityStatement } from 'fhir/r4.js';
 import { MESSAGE_EVENTS } from '../../adapters/fhir-message/types.js';
 import { sendFhir } from '../fhir-format.js';
 import { READABLE_TYPES } from './partner-read.routes.js';
+import { BACKPORT } from '../../subscriptions/notification-bundle.js';
+import { TOPIC_INFO } from '../../subscriptions/topics.js';
 
 export interface FhirMetadataDeps {
   readonly publicUrl: string;
@@ -63,7 +65,38 @@ export function capabilityStatement(deps: FhirMetadataDeps): CapabilityStatement
             }
           : {}),
         // Partners read through the hub only with SMART on (the care team and consent decide).
-        resource: deps.smart ? READABLE_TYPES.map((type) => ({ type, interaction: [{ code: 'read' }] })) : [],
+        resource: [
+          ...(deps.smart
+            ? READABLE_TYPES.map((type) => ({ type, interaction: [{ code: 'read' as const }] }))
+            : []),
+          // Topic-based subscriptions (Subscriptions R5 Backport IG on R4): the topics it offers.
+          {
+            type: 'Subscription',
+            supportedProfile: [`${BACKPORT}/backport-subscription`],
+            extension: Object.keys(TOPIC_INFO).map((url) => ({
+              url: `${BACKPORT}/capabilitystatement-subscriptiontopic-canonical`,
+              valueCanonical: url,
+            })),
+            interaction: [{ code: 'create' }, { code: 'read' }, { code: 'delete' }],
+            operation: [
+              {
+                name: 'status',
+                definition:
+                  'http://hl7.org/fhir/uv/subscriptions-backport/OperationDefinition/backport-subscription-status',
+              },
+              {
+                name: 'events',
+                definition:
+                  'http://hl7.org/fhir/uv/subscriptions-backport/OperationDefinition/backport-subscription-events',
+              },
+              {
+                name: 'topic-list',
+                definition:
+                  'http://hl7.org/fhir/uv/subscriptions-backport/OperationDefinition/Backport-subscriptiontopic-list',
+              },
+            ],
+          },
+        ],
         interaction: [{ code: 'transaction' }, { code: 'batch' }],
         operation: [
           {

@@ -6,6 +6,9 @@ import type { FormatHandlers } from '../../ingest/formats.js';
 import { reportToOutcome, statusOf, type IngestService } from '../../ingest/ingest-service.js';
 import type { RejectedStore, StoredRejection } from '../../ingest/rejected-store.js';
 import { sendFhir } from '../fhir-format.js';
+import { outcome } from '../../errors/to-operation-outcome.js';
+import type { BatchStore } from '../../ingest/batch-store.js';
+import { batchStatus, type BatchDeps } from '../../ingest/batches.queue.js';
 
 export interface IngestRouteDeps {
   readonly ingest: IngestService;
@@ -13,6 +16,11 @@ export interface IngestRouteDeps {
   readonly rejected: RejectedStore;
   /** Largest accepted body, e.g. `20mb`. */
   readonly bodyLimit: string;
+  /** Batches taken with `Prefer: respond-async`: stored, then parsed by a job. Absent: always synchronous. */
+  readonly batches?: BatchDeps & {
+    readonly batches: BatchStore;
+    enqueue(batchId: string): Promise<void>;
+  };
 }
 
 /** Longest a caller may ask `?wait=` to wait for its records to be applied. */
@@ -52,6 +60,21 @@ export function ingestRoutes(deps: IngestRouteDeps): Router {
     if (contentType.endsWith('json')) {
       assertJsonDepth(body.toString('utf8'));
     }
+    if (deps.batches && /\brespond-async\b/i.test(req.get('prefer') ?? '')) {
+      // The body is stored before the 202: a batch the hub answered for is never lost.
+      deps.ingest.partnerFor(req.params.partnerId, format);
+      const batch = await deps.batches.batches.create(req.params.partnerId, format, body);
+      await deps.batches.enqueue(batch.id);
+      const location = `/ingest/${req.params.partnerId}/batches/${batch.id}`;
+      res.set('Content-Location', location);
+      sendFhir(
+        req,
+        res,
+        202,
+        outcome('information', 'informational', `Accepted for processing: ${location}`),
+      );
+      return;
+    }
     let report = await deps.ingest.ingest(req.params.partnerId, format, body);
     const wait = waitSeconds(req.query.wait);
     if (wait > 0) {
@@ -60,9 +83,47 @@ export function ingestRoutes(deps: IngestRouteDeps): Router {
     sendFhir(req, res, statusOf(report), reportToOutcome(report));
   });
 
+  // Only the partner that sent a batch reads its status; another's batch id is not found.
+  router.get('/ingest/:partnerId/batches/:id', async (req, res) => {
+    const batch = deps.batches ? await deps.batches.batches.get(req.params.id) : undefined;
+    if (!deps.batches || !batch || batch.partnerId !== req.params.partnerId) {
+      throw new HubError('INGEST.NO_BATCH', `No batch ${req.params.id} of ${req.params.partnerId}`, {
+        status: 404,
+        issues: [{ severity: 'error', code: 'not-found', diagnostics: `No batch ${req.params.id}` }],
+      });
+    }
+    const status = await batchStatus(deps.batches, batch);
+    if (status.counts) {
+      res.set(
+        'X-Progress',
+        `${status.counts.records - status.counts.pending} of ${status.counts.records} records settled`,
+      );
+    }
+    res.status(status.status === 'done' ? 200 : 202).json(status);
+  });
+
+  // Paged by a cursor: the next page is named in `Link: <...>; rel="next"` (RFC 8288).
   router.get('/admin/rejected', async (req, res) => {
     const partnerId = typeof req.query.partner === 'string' ? req.query.partner : undefined;
-    res.json(await deps.rejected.list({ partnerId, limit: 500 }));
+    const limit = Number(req.query.limit ?? 500);
+    if (!Number.isInteger(limit) || limit < 1 || limit > 500) {
+      throw new InvalidInputError('limit must be a whole number from 1 to 500');
+    }
+    const before = typeof req.query.before === 'string' ? req.query.before : undefined;
+    const page = await deps.rejected.page({
+      ...(partnerId ? { partnerId } : {}),
+      limit,
+      ...(before ? { before } : {}),
+    });
+    if (page.next) {
+      const next = new URLSearchParams({
+        ...(partnerId ? { partner: partnerId } : {}),
+        limit: String(limit),
+        before: page.next,
+      });
+      res.set('Link', `</admin/rejected?${next.toString()}>; rel="next"`);
+    }
+    res.json(page.items);
   });
 
   router.get('/admin/rejected/:id', async (req, res) => {
@@ -114,7 +175,8 @@ function waitSeconds(value: unknown): number {
 }
 
 /** The stored rejection, or a 404 OperationOutcome (through the error handler). */
-async function findRejection(store: RejectedStore, id: string): Promise<StoredRejection> {
+/** A rejected record by id, or a 404 naming it. */
+export async function findRejection(store: RejectedStore, id: string): Promise<StoredRejection> {
   const rejection = await store.get(id);
   if (!rejection) {
     throw new HubError('REJECTED.NOT_FOUND', `No rejected record ${id}`, {

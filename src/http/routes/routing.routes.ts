@@ -13,7 +13,9 @@ import { sendFhir } from '../fhir-format.js';
 import type { FhirGateway } from '../../fhir/fhir-gateway.js';
 import { getDeadLetter, listDeadLetters, replayDeadLetter } from '../../queues/dead-letters.js';
 import type { PlanChangeJobData } from '../../routing/plan-changes.queue.js';
-import { ACK_STEPS, findAckTask, isAckTask, type AckStep } from '../../routing/acknowledge.js';
+import { findAckTask, isAckTask, type AckStep } from '../../routing/acknowledge.js';
+import { acknowledgmentSchema } from '../request-schemas.js';
+import { validBody } from '../validate-body.js';
 import { recordAcknowledgment, recordTaskStep } from '../../routing/record-acknowledgment.js';
 import {
   DELIVERY_STEPS,
@@ -68,34 +70,12 @@ export function routingRoutes(deps: RoutingRouteDeps): Router {
   });
 
   router.post('/partners/:partnerId/acknowledgments', json, async (req, res) => {
-    const body = req.body as { carePlan?: unknown; version?: unknown; status?: unknown } | undefined;
-    const asText = (v: unknown): string => (typeof v === 'string' || typeof v === 'number' ? String(v) : '');
-    const planId = /^CarePlan\/([A-Za-z0-9.-]+)$/.exec(asText(body?.carePlan))?.[1];
-    const version = /^[0-9]+$/.test(asText(body?.version)) ? asText(body?.version) : undefined;
-    if (!planId || !version) {
-      throw new InvalidInputError('Send { "carePlan": "CarePlan/<id>", "version": "<n>" }', [
-        ...(planId
-          ? []
-          : [
-              {
-                severity: 'error' as const,
-                code: 'required' as const,
-                diagnostics: 'carePlan must be CarePlan/<id>',
-                expression: ['carePlan'],
-              },
-            ]),
-        ...(version
-          ? []
-          : [
-              {
-                severity: 'error' as const,
-                code: 'required' as const,
-                diagnostics: 'version must be a version number',
-                expression: ['version'],
-              },
-            ]),
-      ]);
-    }
+    const body = validBody<{ carePlan: string; version: string | number; status?: AckStep }>(
+      acknowledgmentSchema,
+      req.body,
+    );
+    const planId = body.carePlan.slice('CarePlan/'.length);
+    const version = String(body.version);
     const task = await findAckTask(deps.fhir, deps.identifierBase, req.params.partnerId, planId, version);
     if (!task) {
       throw new HubError(
@@ -113,18 +93,7 @@ export function routingRoutes(deps: RoutingRouteDeps): Router {
         },
       );
     }
-    const step = body?.status === undefined ? 'completed' : body.status;
-    if (!(ACK_STEPS as readonly unknown[]).includes(step)) {
-      throw new InvalidInputError(`status must be one of ${ACK_STEPS.join(', ')}`, [
-        {
-          severity: 'error',
-          code: 'value',
-          diagnostics: `status must be one of ${ACK_STEPS.join(', ')}`,
-          expression: ['status'],
-        },
-      ]);
-    }
-    res.json(await recordAcknowledgment(deps, task, req.params.partnerId, step as AckStep));
+    res.json(await recordAcknowledgment(deps, task, req.params.partnerId, body.status ?? 'completed'));
   });
 
   router.get('/partners/:partnerId/tasks', async (req, res) => {

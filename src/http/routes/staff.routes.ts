@@ -1,10 +1,10 @@
 import express, { Router } from 'express';
-import type { SchemaObject } from 'ajv';
 import type { AuditEvent } from 'fhir/r4.js';
 import type { FhirGateway } from '../../fhir/fhir-gateway.js';
 import type { StaffLogin } from '../../security/staff-login.js';
 import type { TokenStore } from '../../security/token-store.js';
 import { validBody } from '../validate-body.js';
+import { loginSchema } from '../request-schemas.js';
 
 export interface StaffRouteDeps {
   readonly fhir: FhirGateway;
@@ -15,13 +15,6 @@ export interface StaffRouteDeps {
 
 /** A working day: staff sign in again the next one. */
 export const STAFF_SESSION_SECONDS = 8 * 3600;
-
-const loginSchema: SchemaObject = {
-  type: 'object',
-  additionalProperties: false,
-  required: ['username', 'password'],
-  properties: { username: { type: 'string', maxLength: 64 }, password: { type: 'string', maxLength: 256 } },
-};
 
 /**
  * - `POST /staff/login` `{username, password}`: a staff session (bearer token, 8 hours) with the

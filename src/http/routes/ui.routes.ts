@@ -8,13 +8,14 @@ import { recordHuddle, type HuddleInput } from '../../coordination/huddles.js';
 import { nameOf, participantTimeline } from '../../ui/participant-timeline.js';
 import { buildRoster } from '../../coordination/roster-service.js';
 import { HubError, InvalidInputError } from '../../errors/hub-error.js';
-import type { Patient } from 'fhir/r4.js';
+import type { Communication, Patient } from 'fhir/r4.js';
+import { hubSystem } from '../../fhir/hub-identifiers.js';
 import type { DeliveryStatusStore } from '../../routing/delivery-status.js';
 import type { RejectedStore } from '../../ingest/rejected-store.js';
 import { listDeadLetters, replayDeadLetter } from '../../queues/dead-letters.js';
 import { deliveryQueueName } from '../../routing/deliveries.queue.js';
-import type { CircuitBreaker } from '../../routing/circuit-breaker.js';
-import { staffExport } from '../../security/audit.js';
+import type { CircuitBreaker } from '../../outbound/circuit-breaker.js';
+import { staffEdit, staffExport } from '../../security/audit.js';
 import type { StaffLogin } from '../../security/staff-login.js';
 import type { Viewer } from '../../ui/html.js';
 import { LIVE_REFRESH_SCRIPT } from '../../ui/live-refresh.js';
@@ -34,8 +35,28 @@ import {
   type UiSessionDeps,
 } from '../middleware/ui-session.js';
 import { STAFF_SESSION_SECONDS } from './staff.routes.js';
-import { huddleSchema } from './coordination.routes.js';
-import { validBody } from '../validate-body.js';
+import {
+  bulkReplayRequest,
+  loggedMessage,
+  messageQuery,
+  nextPageQuery,
+  type MessageRouteDeps,
+} from './messages.routes.js';
+import { traceMessage } from '../../ingest/message-trace.js';
+import { messagePage, messagesPage, rejectionPage } from '../../ui/message-views.js';
+import { findRejection } from './ingest.routes.js';
+import type { IngestService } from '../../ingest/ingest-service.js';
+import type { AlertRecord } from '../../alerts/alert-monitor.js';
+import { decideIdentity, heldForReview, type IdentityChoice } from '../../ingest/identity-decision.js';
+import { identitiesPage } from '../../ui/identity-views.js';
+import { mappingBenchPage } from '../../ui/bench-views.js';
+import { throughputPage } from '../../ui/throughput-views.js';
+import type { ThroughputCount } from '../../metrics/throughput.js';
+import { benchSample } from '../../ingest/mapping-bench.js';
+import type { FormatHandlers } from '../../ingest/formats.js';
+import type { InboundFormat } from '../../config/inbound-formats.js';
+import { huddleSchema } from '../request-schemas.js';
+import { refuseFields, validBody } from '../validate-body.js';
 
 export interface UiDeps {
   readonly session: UiSessionDeps;
@@ -49,9 +70,24 @@ export interface UiDeps {
   readonly queues: readonly AnyQueue[];
   readonly circuit: CircuitBreaker;
   readonly rejected: RejectedStore;
+  /** The message log and its cross-leg view; absent, the Messages pages are not served. */
+  readonly messages?: MessageRouteDeps;
+  /** Replays an engineer's edit of a rejected record; absent, rejections are shown without the form. */
+  readonly replay?: IngestService['replay'];
+  /** The identity review's decisions; absent, the review is not served. */
+  readonly identities?: Pick<IngestService, 'participantOf' | 'resolveIdentity'>;
+  /** The adapters and mappers the mapping test bench tries samples with; absent, it is not served. */
+  readonly formats?: FormatHandlers;
+  /** Hourly counts per partner and format (metrics/throughput.ts); absent, the page is not served. */
+  readonly throughput?: (from: Date, to: Date) => Promise<ThroughputCount[]>;
+  /** The engineers' alerts, raised and recent; absent, the operations page shows none. */
+  readonly alerts?: () => Promise<{ active: AlertRecord[]; history: AlertRecord[] }>;
 }
 
 const viewerOf = (res: Response): Viewer => res.locals.viewer as Viewer;
+/** The signed-in member of staff as audit records name them: `username (role)`. */
+const staffOf = (res: Response): string => `${viewerOf(res).username} (${viewerOf(res).role})`;
+
 const textOf = (value: unknown): string => (typeof value === 'string' ? value : '');
 const ID = /^[A-Za-z0-9.-]{1,64}$/;
 /** Roster rows shown before "show all". */
@@ -95,6 +131,11 @@ function day(value: unknown, fallback: string, name: string): string {
  * - `/ui/evidence` and `/ui/evidence.csv`: the commissioner evidence, CSV downloads logged
  *   (coordinators, supervisors, auditors).
  * - `/ui/operations`: partners' health, dead letters with replay, rejected records (engineers).
+ * - `/ui/messages`: the message log, searched by business key; `/ui/messages/:id`: one message
+ *   across its legs; `/ui/rejected/:id`: a rejected record, edited and replayed;
+ *   `/ui/identities`: records held for an identity conflict, decided; `/ui/mapping-bench`: a
+ *   sample through the active and a candidate partner file; `/ui/throughput`: hourly counts per
+ *   partner and format (engineers).
  */
 export function uiRoutes(deps: UiDeps): Router {
   const router = Router();
@@ -287,8 +328,10 @@ export function uiRoutes(deps: UiDeps): Router {
     const today = DateTime.fromJSDate(now(), { zone: timeZone });
     const q = {
       from: day(req.query.from, today.minus({ days: 30 }).toISODate() ?? '', 'from'),
+      // The hub's days: the default period ends after today there.
       to: day(req.query.to, today.plus({ days: 1 }).toISODate() ?? '', 'to'),
       ...(partners.get(textOf(req.query.agency)) ? { agency: textOf(req.query.agency) } : {}),
+      timeZone,
     };
     if (q.from >= q.to) {
       throw new InvalidInputError('from must be before to', [
@@ -330,18 +373,255 @@ export function uiRoutes(deps: UiDeps): Router {
         };
       }),
     );
+    const before = typeof req.query.before === 'string' ? req.query.before : undefined;
+    const rejected = await deps.rejected.page({ limit: 100, ...(before ? { before } : {}) });
+    const alerts = (await deps.alerts?.()) ?? { active: [], history: [] };
     html(
       res,
       operationsPage({
         viewer: viewerOf(res),
+        alerts,
         partners: health,
         deadLetters: await listDeadLetters(deps.queues, 100),
-        rejected: await deps.rejected.list({ limit: 100 }),
+        rejected: rejected.items,
+        ...(rejected.next ? { rejectedNext: rejected.next } : {}),
         timeZone,
         ...(req.query.replayed ? { notice: `Replayed ${textOf(req.query.replayed)}` } : {}),
       }),
     );
   });
+  const messageDeps = deps.messages;
+  if (messageDeps) {
+    router.get('/ui/messages', engineers, async (req, res) => {
+      const query = messageQuery(req, 50);
+      const found = await messageDeps.messages.find(query);
+      const search = Object.fromEntries(
+        ['key', 'partner', 'format', 'status', 'from', 'to'].map((k) => [k, textOf(req.query[k])]),
+      );
+      const viewer = viewerOf(res);
+      const asked = new URLSearchParams(
+        Object.entries(search).filter(([, value]) => value !== ''),
+      ).toString();
+      html(
+        res,
+        messagesPage({
+          viewer,
+          search,
+          messages: found.items,
+          ...(found.next ? { nextQuery: nextPageQuery(query, found.next) } : {}),
+          saved: await messageDeps.saved.list(viewer.username),
+          query: asked,
+          ...(textOf(req.query.notice) ? { notice: textOf(req.query.notice) } : {}),
+          timeZone,
+        }),
+      );
+    });
+    router.post('/ui/messages/replay', engineers, form, async (req, res) => {
+      const by = staffOf(res);
+      const request = bulkReplayRequest(req, (req.body ?? {}) as Record<string, unknown>, by);
+      const id = await messageDeps.bulkReplay(request);
+      const searched = new URLSearchParams(
+        Object.entries(req.query).filter(
+          (e): e is [string, string] => typeof e[1] === 'string' && e[0] !== 'notice',
+        ),
+      );
+      await fhir.create(
+        staffEdit(
+          {
+            staff: by,
+            what: `bulk replay ${id} of the rejected records of the message search ${searched.toString() || '(all)'}`,
+            reason: `at most ${request.limit}, ${request.perSecond} a second`,
+          },
+          now(),
+        ),
+      );
+      searched.set(
+        'notice',
+        `Bulk replay ${id} queued: at most ${request.limit} records, ${request.perSecond} a second`,
+      );
+      res.redirect(303, `/ui/messages?${searched.toString()}`);
+    });
+    router.post('/ui/messages/saved', engineers, form, async (req, res) => {
+      const fields = (req.body ?? {}) as Record<string, unknown>;
+      const name = textOf(fields.name).trim().slice(0, 80);
+      // Only a query string of this page: a saved search can lead nowhere else.
+      const query = new URLSearchParams(textOf(fields.query)).toString();
+      refuseFields(name ? [] : ['name']);
+      await messageDeps.saved.save(viewerOf(res).username, name, query);
+      res.redirect(303, `/ui/messages?${query}`);
+    });
+    router.post('/ui/messages/saved/delete', engineers, form, async (req, res) => {
+      const fields = (req.body ?? {}) as Record<string, unknown>;
+      await messageDeps.saved.remove(viewerOf(res).username, textOf(fields.name));
+      res.redirect(303, '/ui/messages');
+    });
+    router.get('/ui/messages/:id', engineers, async (req, res) => {
+      const trace = await traceMessage(
+        messageDeps,
+        await loggedMessage(messageDeps.messages, String(req.params.id)),
+      );
+      html(res, messagePage({ viewer: viewerOf(res), trace, timeZone }));
+    });
+  }
+  const replay = deps.replay;
+  if (replay) {
+    router.get('/ui/rejected/:id', engineers, async (req, res) => {
+      const rejection = await findRejection(deps.rejected, String(req.params.id));
+      const carrier = rejection.id.replace(/^write-/, '');
+      const message = (await deps.messages?.messages.find({ key: carrier, limit: 1 }))?.items[0];
+      html(
+        res,
+        rejectionPage({ viewer: viewerOf(res), rejection, ...(message ? { message } : {}), timeZone }),
+      );
+    });
+    router.post('/ui/rejected/:id/replay', engineers, form, async (req, res) => {
+      const rejection = await findRejection(deps.rejected, String(req.params.id));
+      const fields = (req.body ?? {}) as Record<string, unknown>;
+      const body = textOf(fields.body);
+      const reason = textOf(fields.reason).trim();
+      const missing = [...(body.trim() ? [] : ['body']), ...(reason ? [] : ['reason'])];
+      refuseFields(missing);
+      const by = staffOf(res);
+      const report = await replay(rejection, Buffer.from(body, 'utf8'), { by, reason: reason.slice(0, 500) });
+      await fhir.create(
+        staffEdit(
+          {
+            staff: by,
+            what: `rejected record ${rejection.id} (${rejection.partnerId} ${rejection.location}), edited and replayed`,
+            reason,
+          },
+          now(),
+        ),
+      );
+      res.redirect(
+        303,
+        report.messageId
+          ? `/ui/messages/${report.messageId}`
+          : `/ui/operations?replayed=${encodeURIComponent(rejection.id)}`,
+      );
+    });
+  }
+  const identities = deps.identities;
+  if (identities) {
+    const identityDeps = { fhir, rejected: deps.rejected, ingest: identities, now };
+    router.get('/ui/identities', engineers, async (req, res) => {
+      const cases = await heldForReview(identityDeps, 20);
+      // Merges made by HL7 A40s and by this review, newest first: their notices say which and when.
+      const merges = await fhir.search<Communication>(
+        'Communication',
+        { identifier: `${hubSystem(identifierBase, 'merge-notice')}|`, _sort: '-sent', _count: '20' },
+        1,
+      );
+      const done = textOf(req.query.done);
+      html(
+        res,
+        identitiesPage({ viewer: viewerOf(res), cases, merges, timeZone, ...(done ? { notice: done } : {}) }),
+      );
+    });
+    router.post('/ui/identities/:id', engineers, form, async (req, res) => {
+      const rejection = await findRejection(deps.rejected, String(req.params.id));
+      const fields = (req.body ?? {}) as Record<string, unknown>;
+      const decision = textOf(fields.decision);
+      const reason = textOf(fields.reason).trim().slice(0, 500);
+      const refused = [
+        ...(/^(same:[A-Za-z0-9.-]{1,64}|different|discard)$/.test(decision) ? [] : ['decision']),
+        ...(reason ? [] : ['reason']),
+      ];
+      refuseFields(refused);
+      const identifiers = identities.participantOf(rejection)?.identifiers ?? [];
+      const corrected = Object.fromEntries(
+        identifiers.flatMap((i, n) => {
+          const value = textOf(fields[`correct-${n}`]).trim();
+          return i.system && value ? [[i.system, value]] : [];
+        }),
+      );
+      const choice: IdentityChoice =
+        decision === 'discard'
+          ? { kind: 'discard' }
+          : decision.startsWith('same:')
+            ? { kind: 'same', patientId: decision.slice('same:'.length) }
+            : { kind: 'different', corrected };
+      const decided = await decideIdentity(identityDeps, rejection, choice, staffOf(res), reason);
+      res.redirect(
+        303,
+        decided.messageId
+          ? `/ui/messages/${decided.messageId}`
+          : `/ui/identities?done=${encodeURIComponent(`${rejection.location}: ${decided.outcome}`)}`,
+      );
+    });
+  }
+  const throughput = deps.throughput;
+  if (throughput) {
+    router.get('/ui/throughput', engineers, async (req, res) => {
+      const days = Math.min(7, Math.max(1, Number(textOf(req.query.days)) || 2));
+      const partner = partners.get(textOf(req.query.partner))?.id;
+      const to = now();
+      const counts = (await throughput(new Date(to.getTime() - days * 24 * 3_600_000), to)).filter(
+        (c) => !partner || c.partnerId === partner,
+      );
+      html(
+        res,
+        throughputPage({
+          viewer: viewerOf(res),
+          days,
+          ...(partner ? { partner } : {}),
+          partners: partners.all().map((p) => p.id),
+          counts,
+          timeZone,
+        }),
+      );
+    });
+  }
+  const formats = deps.formats;
+  if (formats) {
+    const partnerIds = (): string[] => partners.all().map((p) => p.id);
+    const formatNames = Object.keys(formats);
+    // Samples are larger than the other forms: up to 2 MB, one sample and one file.
+    const sampleForm = express.urlencoded({ extended: false, limit: '2mb', parameterLimit: 10 });
+    router.get('/ui/mapping-bench', engineers, (req, res) => {
+      const form = { partner: textOf(req.query.partner), format: textOf(req.query.format) };
+      html(
+        res,
+        mappingBenchPage({ viewer: viewerOf(res), partners: partnerIds(), formats: formatNames, form }),
+      );
+    });
+    router.post('/ui/mapping-bench', engineers, sampleForm, async (req, res) => {
+      const fields = (req.body ?? {}) as Record<string, unknown>;
+      const form = {
+        partner: textOf(fields.partner),
+        format: textOf(fields.format),
+        sample: textOf(fields.sample),
+        candidate: textOf(fields.candidate),
+        validate: fields.validate === 'on',
+      };
+      const partner = partners.get(form.partner);
+      const refused = [
+        ...(partner ? [] : ['partner']),
+        ...(formatNames.includes(form.format) ? [] : ['format']),
+        ...(form.sample.trim() ? [] : ['sample']),
+      ];
+      refuseFields(refused, `${refused.join(', ')}: choose a partner and a format, and paste a sample`);
+      const report = await benchSample({
+        partner: partner!,
+        format: form.format as InboundFormat,
+        sample: Buffer.from(form.sample, 'utf8'),
+        candidateText: form.candidate,
+        identifierBase,
+        formats,
+        ...(form.validate ? { validate: (resource) => fhir.validate(resource) } : {}),
+      });
+      html(
+        res,
+        mappingBenchPage({
+          viewer: viewerOf(res),
+          partners: partnerIds(),
+          formats: formatNames,
+          form,
+          report,
+        }),
+      );
+    });
+  }
   router.post('/ui/operations/dead-letters/:queue/:jobId/replay', engineers, async (req, res) => {
     const queue = deps.queues.find((q) => q.name === req.params.queue);
     const jobId = String(req.params.jobId);

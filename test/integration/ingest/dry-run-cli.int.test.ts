@@ -5,7 +5,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { spawn } from 'node:child_process';
 import path from 'node:path';
-import type { DryRunReport } from '../../../src/cli/dry-run.js';
+import type { DryRunReport } from '../../../src/ingest/dry-run.js';
 import { byIdentifier } from '../../fixtures/ingest/hub-helpers.js';
 import { IDENTIFIER_BASE } from '../../fixtures/ingest/samples.js';
 import { fhirBaseUrl, REPO_ROOT, testGateway } from '../../support/test-env.js';

@@ -14,7 +14,7 @@ import { loadCoordinationConfig } from '../../../src/coordination/coordination-c
 import { loadPartners } from '../../../src/config/partners.js';
 import { ensurePartnerOrganizations } from '../../../src/fhir/partner-organizations.js';
 import { createLogger } from '../../../src/logging/logger.js';
-import { CircuitBreaker } from '../../../src/routing/circuit-breaker.js';
+import { CircuitBreaker } from '../../../src/outbound/circuit-breaker.js';
 import type { DeliveryRequest } from '../../../src/routing/deliver-plan-change.js';
 import { processDeliveryJob } from '../../../src/routing/deliveries.queue.js';
 import { DeliveryStatusStore } from '../../../src/routing/delivery-status.js';

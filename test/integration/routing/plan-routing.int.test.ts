@@ -121,7 +121,8 @@ describe('plan-change routing', () => {
       resourceType: 'Patient',
       identifier: [{ system: `${IDENTIFIER_BASE}/sid/medicaid`, value: unique('mcd') }],
     });
-    const today = new Date().toISOString().slice(0, 10);
+    // The hub's day (calendars.yaml timeZone), not UTC's: they differ every evening.
+    const today = new Intl.DateTimeFormat('en-CA', { timeZone: 'America/New_York' }).format(new Date());
     await hub.fhir.create<CareTeam>({
       resourceType: 'CareTeam',
       identifier: [hubIdentifier(IDENTIFIER_BASE, 'care-team', patient.id!)],

@@ -18,9 +18,9 @@ import {
 } from '../../fixtures/ingest/hub-helpers.js';
 import {
   fhirMessage,
-  MESSAGE_PATIENT,
   MEDICAID_SYSTEM,
   newPerson,
+  recoveryPlan,
   servicePlan,
 } from '../../fixtures/ingest/samples.js';
 import { PartnerServer } from '../../support/partner-server.js';
@@ -54,27 +54,6 @@ describe('42 CFR Part 2 consent', () => {
     await dropPrefix(prefix);
   });
 
-  function plan(tag: string, description: string): Record<string, unknown> {
-    return {
-      resourceType: 'CarePlan',
-      identifier: [{ system: 'https://northside-bh.example.org/plan', value: `P-${tag}` }],
-      status: 'active',
-      intent: 'plan',
-      title: 'Recovery support plan',
-      subject: { reference: MESSAGE_PATIENT },
-      author: { reference: 'Organization/northside-bh' },
-      activity: [
-        {
-          detail: {
-            status: 'scheduled',
-            description,
-            performer: [{ reference: 'Organization/northside-bh' }],
-          },
-        },
-      ],
-    };
-  }
-
   const deliveredTo = (carePlanId: string): Bundle[] =>
     sunrise.received
       .filter((r) => r.status === 200)
@@ -95,7 +74,7 @@ describe('42 CFR Part 2 consent', () => {
     const person = newPerson();
     expect((await ingest(hub, 'sunrise-hcbs', 'service-plan', servicePlan(person))).status).toBe(200);
     const message = fhirMessage(person, 'northside-bh', 'careplan-update', [
-      plan(person.tag, 'Weekly counselling'),
+      recoveryPlan(person.tag, 'Weekly counselling'),
     ]);
     expect((await ingest(hub, 'northside-bh', 'fhir-message', message)).status).toBe(200);
 
@@ -150,7 +129,7 @@ describe('42 CFR Part 2 consent', () => {
     await queue.pause();
     try {
       const v2 = fhirMessage(person, 'northside-bh', 'careplan-update', [
-        plan(person.tag, 'Counselling twice a week'),
+        recoveryPlan(person.tag, 'Counselling twice a week'),
       ]);
       expect((await ingest(hub, 'northside-bh', 'fhir-message', v2)).status).toBe(200);
       await eventually(async () => (await queue.getWaitingCount()) > 0, 30000, 'version 2 queued');
@@ -190,7 +169,7 @@ describe('42 CFR Part 2 consent', () => {
     expect((await ingest(hub, 'sunrise-hcbs', 'service-plan', servicePlan(person))).status).toBe(200);
     const mrn = { system: 'https://carecoord.example.org/sid/northside-bh/mrn', value: `MRN-${person.tag}` };
     const message = fhirMessage(person, 'northside-bh', 'careplan-update', [
-      plan(person.tag, 'Medication-assisted treatment'),
+      recoveryPlan(person.tag, 'Medication-assisted treatment'),
     ]);
     const entries = message.entry as Array<{ resource: { resourceType: string; identifier?: unknown[] } }>;
     entries.find((e) => e.resource.resourceType === 'Patient')!.resource.identifier!.push(mrn);

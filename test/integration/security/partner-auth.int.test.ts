@@ -277,6 +277,8 @@ describe('partner authentication (SMART Backend Services)', () => {
 
   it('audits refused access on the FHIR server', async () => {
     const sunriseToken = await tokenFor('sunrise-hcbs', sunrise);
+    // Other test files' refusals share the server: only this one's, recorded from now, count.
+    const since = Date.now() - 1000;
     await call('GET', '/partners/harbor-housing/tasks', sunriseToken);
     const audits = await eventually(async () => {
       const found = await hub.fhir.search<AuditEvent>('AuditEvent', {
@@ -284,7 +286,9 @@ describe('partner authentication (SMART Backend Services)', () => {
         _sort: '-date',
         _count: '10',
       });
-      return found.find((a) => a.outcomeDesc?.includes('cannot act as harbor-housing'));
+      return found.find(
+        (a) => a.outcomeDesc?.includes('cannot act as harbor-housing') && Date.parse(a.recorded) >= since,
+      );
     }, 10000);
     expect(audits.entity?.[0]?.what?.display).toBe('GET /partners/harbor-housing/tasks');
   });

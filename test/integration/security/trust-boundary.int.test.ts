@@ -38,6 +38,7 @@ const sid = (owner: string, kind: string): string => `${IDENTIFIER_BASE}/sid/${o
 interface Answer {
   readonly status: number;
   readonly body: unknown;
+  readonly headers: Headers;
 }
 
 describe('trust boundary: a partner writes and reads only what is its own', () => {
@@ -93,7 +94,7 @@ describe('trust boundary: a partner writes and reads only what is its own', () =
     } catch {
       // not JSON (an HL7 ACK, a page): kept as text
     }
-    return { status: res.status, body: parsed };
+    return { status: res.status, body: parsed, headers: res.headers };
   }
 
   /** A FHIR message or transaction from `sender` about `person` carrying `resources`. */
@@ -436,6 +437,46 @@ describe('trust boundary: a partner writes and reads only what is its own', () =
 
     it.each(pairs)("%s cannot list %s's Tasks", async (attacker, victim) => {
       expect((await call('GET', `/partners/${victim}/tasks`, attacker)).status).toBe(403);
+    });
+
+    it.each(pairs)("%s cannot read the status of %s's batch", async (attacker, victim) => {
+      const sent = await call(
+        'POST',
+        `/ingest/${victim}/fhir-message`,
+        victim,
+        bundle(victim, 'fhir-message', newPerson(), []),
+        'application/fhir+json',
+        { prefer: 'respond-async' },
+      );
+      expect(sent.status).toBe(202);
+      const location = sent.headers.get('content-location')!;
+      expect((await call('GET', location, victim)).status).not.toBe(404);
+      expect((await call('GET', location, attacker)).status).toBe(403);
+      const underOwnName = location.replace(`/ingest/${victim}/`, `/ingest/${attacker}/`);
+      expect((await call('GET', underOwnName, attacker)).status).toBe(404);
+    });
+
+    it.each(pairs)("%s cannot read, replay or end %s's subscription", async (attacker, victim) => {
+      const created = await call('POST', '/fhir/Subscription', victim, {
+        resourceType: 'Subscription',
+        status: 'requested',
+        reason: 'trust boundary',
+        criteria: 'https://carecoord.example.org/fhir/SubscriptionTopic/careplan-changed',
+        channel: { type: 'rest-hook', endpoint: `http://127.0.0.1:3000/demo/inbox/${victim}/notify` },
+      });
+      expect(created.status).toBe(201);
+      const id = (created.body as { id: string }).id;
+      expect((await call('GET', `/fhir/Subscription/${id}`, victim)).status).toBe(200);
+      for (const path of [
+        `/fhir/Subscription/${id}`,
+        `/fhir/Subscription/${id}/$events`,
+        `/fhir/Subscription/${id}/$status`,
+      ]) {
+        expect((await call('GET', path, attacker)).status).toBe(404);
+      }
+      expect((await call('GET', `/fhir/Subscription/${id}`, undefined)).status).toBe(401);
+      // Ending one needs system/Subscription.d, which no partner here was granted.
+      expect((await call('DELETE', `/fhir/Subscription/${id}`, victim)).status).toBe(403);
     });
 
     it.each(pairs)("%s cannot close %s's Task, as itself or as the owner", async (attacker, victim) => {

@@ -1,14 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import type { OperationOutcome } from 'fhir/r4.js';
-import {
-  dryRun,
-  exitCodeOf,
-  formatReport,
-  parseCliArgs,
-  transactionOf,
-  validateReport,
-  type DryRunReport,
-} from '../../../src/cli/dry-run.js';
+import { exitCodeOf, formatReport, parseCliArgs } from '../../../src/cli/dry-run.js';
+import { dryRun, transactionOf, validateReport, type DryRunReport } from '../../../src/ingest/dry-run.js';
 import type { PartnerConfig } from '../../../src/config/partners.js';
 import { defaultFormats } from '../../../src/ingest/format-registry.js';
 

@@ -1,14 +1,12 @@
 import { describe, expect, it } from '@jest/globals';
 import {
   checkActivation,
-  compareTraffic,
   formatGateReport,
   gateExitCode,
-  jsonDiff,
-  parseCandidate,
   parseMappingArgs,
   partnerPaths,
 } from '../../../src/cli/mapping-gate.js';
+import { compareTraffic, jsonDiff, parseCandidate } from '../../../src/ingest/mapping-compare.js';
 import type { PartnerConfig } from '../../../src/config/partners.js';
 import { defaultFormats } from '../../../src/ingest/format-registry.js';
 import type { RecordedBatch } from '../../../src/ingest/traffic-recorder.js';

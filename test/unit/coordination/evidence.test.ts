@@ -175,4 +175,20 @@ describe('coordination evidence', () => {
     expect(lines[1]).toBe('huddles,held,all,2026-03-01/2026-03-21,2');
     expect(csv).toContain(`recurring failures,"'=HYPERLINK(""x"") by a,b",all,2026-03-01/2026-03-21,2`);
   });
+
+  it("counts a period's days in the hub's time zone: an evening in New York is that day, not the next", () => {
+    // 23:30 in New York on 20 March is 03:30 UTC on the 21st.
+    const evening = communication('huddle-log', '2026-03-21T03:30:00Z');
+    const lateNight = communication('huddle-log', '2026-03-22T04:30:00Z'); // 00:30 on the 22nd there
+    const records = {
+      tasks: [],
+      communications: [evening, lateNight],
+      escalationNoticeSystem: ESCALATION_SYSTEM,
+    };
+    const q = { from: '2026-03-20', to: '2026-03-22', timeZone: 'America/New_York' };
+    expect(computeEvidence(records, q, NOW).huddles.held).toBe(1);
+    expect(computeEvidence(records, { ...q, from: '2026-03-21', to: '2026-03-23' }, NOW).huddles.held).toBe(
+      1,
+    );
+  });
 });

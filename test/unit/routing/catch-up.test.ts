@@ -1,10 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import type { CarePlan } from 'fhir/r4.js';
-import {
-  CATCH_UP_OVERLAP_MS,
-  catchUpPlanChanges,
-  type HistorySource,
-} from '../../../src/routing/catch-up.js';
+import type { HistorySource } from '../../../src/fhir/history-checkpoint.js';
+import { CATCH_UP_OVERLAP_MS, catchUpPlanChanges } from '../../../src/routing/catch-up.js';
 import type { PlanChangeJobData } from '../../../src/routing/plan-changes.queue.js';
 
 /** A FHIR server's CarePlan history, newest first as servers page it. */
@@ -73,6 +70,15 @@ describe('catchUpPlanChanges', () => {
     expect(asked[0]!.maxPages).toBe(Number.POSITIVE_INFINITY);
     expect(queued.map((q) => `${q.carePlanId}/${q.version}`)).toEqual(['7/2', '8/1']);
     expect(redis.values.get(KEY)).toBe('2026-12-03T10:00:05.000Z');
+  });
+
+  it('never acts on a version stamped before its first look, though the overlap reads it again', async () => {
+    const { source } = server([['7', '1', '2026-12-03T09:58:00.000Z']]);
+    const redis = store();
+    const queued: PlanChangeJobData[] = [];
+    await catchUpPlanChanges(source, redis, 'p', async (d) => void queued.push(d));
+    await catchUpPlanChanges(source, redis, 'p', async (d) => void queued.push(d));
+    expect(queued).toEqual([]);
   });
 
   it('never moves the checkpoint back', async () => {
