@@ -117,11 +117,16 @@ export async function bulkReplayStatus(
   queue: BulkReplayQueue,
   id: string,
 ): Promise<{ id: string; state: string; result?: BulkReplayResult; error?: string } | undefined> {
-  const job = id.startsWith('bulk-replay.') ? await queue.getJob(id) : undefined;
+  if (!id.startsWith('bulk-replay.')) {
+    return undefined;
+  }
+  // State first: BullMQ writes the result and the completed state in one script, so a job read
+  // after its state was seen completed has its result (read the other way round, it may not).
+  const state = await queue.getJobState(id);
+  const job = await queue.getJob(id);
   if (!job) {
     return undefined;
   }
-  const state = await job.getState();
   return {
     id,
     state,
