@@ -21,78 +21,152 @@ export interface RosterFilter {
   readonly flag?: string;
 }
 
+/** Today's roster, ranked, as a page or API reads it (the roster index, in the hub). */
+export type RosterReader = (filter: RosterFilter) => Promise<RosterEntry[]>;
+
 const OPEN = 'requested,received,accepted,in-progress';
 const PAGE = { _count: '500' };
+/** Participants per search of their Tasks, teams, Flags or names. */
+const CHUNK = 100;
+
+/**
+ * What the roster keeps of one participant between reads (roster-index.ts): today's coordinator and
+ * the ranking are worked out when the roster is read, since both change with the day, not the data.
+ */
+export interface StoredParticipant {
+  /** `Patient/<id>` */
+  readonly patient: string;
+  readonly name?: string;
+  readonly flags: ParticipantSnapshot['flags'];
+  readonly openTasks: ParticipantSnapshot['openTasks'];
+  /** The active hub care team's members, with their roles and periods. */
+  readonly team?: CareTeam['participant'];
+}
 
 /**
  * Today's huddle roster: every participant with an active shared care team or an open hub Task,
  * ranked by {@link rankRoster} on their active hub risk flags, with the reasons for each place.
+ * Reads everything from the FHIR server; the roster index keeps the same between reads.
  */
 export async function buildRoster(deps: RosterDeps, filter: RosterFilter = {}): Promise<RosterEntry[]> {
-  const now = deps.now();
-  const [tasks, teams] = await Promise.all([
-    deps.fhir.search<Task>('Task', { status: OPEN, code: `${CODE_SYSTEM.taskCode}|`, ...PAGE }),
-    deps.fhir.search<CareTeam>('CareTeam', {
-      status: 'active',
-      identifier: `${hubSystem(deps.identifierBase, 'care-team')}|`,
-      ...PAGE,
-    }),
-  ]);
-  const teamOf = new Map(
-    teams.flatMap((t) => (t.subject?.reference ? [[t.subject.reference, t] as const] : [])),
-  );
-  const patients = new Set<string>([
-    ...teamOf.keys(),
-    ...tasks.flatMap((t) => (t.for?.reference ? [t.for.reference] : [])),
-  ]);
-  const selected = [...patients].filter(
-    (p) => !filter.agency || agenciesOf(teamOf.get(p)).includes(filter.agency),
-  );
-  const [names, flags] = await Promise.all([
-    patientNames(deps.fhir, selected),
-    activeRiskFlags(deps.fhir, selected),
-  ]);
+  return rankParticipants(deps, await readParticipants(deps), filter);
+}
 
-  const snapshots = selected.map((patient): ParticipantSnapshot => {
-    const coordinator = coordinatorOfTheDay(teamOf.get(patient), now, deps.config.calendars.timeZone);
-    return {
-      patient,
-      ...(names.get(patient) ? { name: names.get(patient) } : {}),
-      flags: flags
-        .filter((f) => f.subject.reference === patient)
-        .flatMap((f) => {
-          const code = f.code.coding?.find((c) => c.system === CODE_SYSTEM.riskFlag)?.code;
-          return code
-            ? [
-                {
-                  code,
-                  source: `Flag/${f.id}`,
-                  ...(f.period?.start ? { since: f.period.start } : {}),
-                  ...(f.code.text ? { detail: f.code.text } : {}),
-                },
-              ]
-            : [];
-        }),
-      ...(coordinator
-        ? { coordinator: { display: coordinator.display, reference: coordinator.reference } }
-        : {}),
-      openTasks: tasks
-        .filter((t) => t.for?.reference === patient)
-        .map((t) => ({
-          task: `Task/${t.id}`,
-          code: taskCodeOf(t) ?? '',
-          status: t.status,
-          ...(t.owner?.display || t.owner?.reference ? { owner: t.owner.display ?? t.owner.reference } : {}),
-          ...(t.restriction?.period?.end ? { due: t.restriction.period.end } : {}),
-        })),
-    };
-  });
+/** Ranks what was read of the participants for today, as {@link buildRoster} describes. */
+export function rankParticipants(
+  deps: Pick<RosterDeps, 'config' | 'now'>,
+  participants: readonly StoredParticipant[],
+  filter: RosterFilter = {},
+): RosterEntry[] {
+  const now = deps.now();
+  const snapshots = participants
+    .filter((p) => !filter.agency || agenciesOf(p.team).includes(filter.agency))
+    .map(({ team, ...p }): ParticipantSnapshot => {
+      const coordinator = coordinatorOfTheDay(
+        team ? { resourceType: 'CareTeam', participant: team } : undefined,
+        now,
+        deps.config.calendars.timeZone,
+      );
+      return {
+        ...p,
+        flags: [...p.flags],
+        openTasks: [...p.openTasks],
+        ...(coordinator
+          ? { coordinator: { display: coordinator.display, reference: coordinator.reference } }
+          : {}),
+      };
+    });
   const ranked = rankRoster(deps.config.roster, snapshots, now);
   return filter.flag ? ranked.filter((e) => e.reasons.some((r) => r.flag === filter.flag)) : ranked;
 }
 
-function agenciesOf(team: CareTeam | undefined): string[] {
-  return (team?.participant ?? []).flatMap((p) =>
+/**
+ * What the roster needs of each participant on it: with `patients`, of those only (the ones with
+ * neither an active hub care team nor an open hub Task are not on it); without, of everyone.
+ */
+export async function readParticipants(
+  deps: Pick<RosterDeps, 'fhir' | 'identifierBase'>,
+  patients?: readonly string[],
+): Promise<StoredParticipant[]> {
+  const teamQuery = { status: 'active', identifier: `${hubSystem(deps.identifierBase, 'care-team')}|` };
+  const taskQuery = { status: OPEN, code: `${CODE_SYSTEM.taskCode}|` };
+  const [tasks, teams] = patients
+    ? await Promise.all([
+        inChunks(patients, (some) =>
+          deps.fhir.search<Task>('Task', { ...taskQuery, subject: some.join(','), ...PAGE }),
+        ),
+        inChunks(patients, (some) =>
+          deps.fhir.search<CareTeam>('CareTeam', { ...teamQuery, subject: some.join(','), ...PAGE }),
+        ),
+      ])
+    : await Promise.all([
+        deps.fhir.search<Task>('Task', { ...taskQuery, ...PAGE }),
+        deps.fhir.search<CareTeam>('CareTeam', { ...teamQuery, ...PAGE }),
+      ]);
+  const teamOf = new Map(
+    teams.flatMap((t) => (t.subject?.reference ? [[t.subject.reference, t] as const] : [])),
+  );
+  const tasksOf = groupBy(tasks, (t) => t.for?.reference);
+  const selected = [...new Set([...teamOf.keys(), ...tasksOf.keys()])];
+  const [names, flags] = await Promise.all([
+    patientNames(deps.fhir, selected),
+    activeRiskFlags(deps.fhir, selected),
+  ]);
+  const flagsOf = groupBy(flags, (f) => f.subject.reference);
+  return selected.map((patient): StoredParticipant => {
+    const team = teamOf.get(patient)?.participant;
+    return {
+      patient,
+      ...(names.get(patient) ? { name: names.get(patient) } : {}),
+      flags: (flagsOf.get(patient) ?? []).flatMap((f) => {
+        const code = f.code.coding?.find((c) => c.system === CODE_SYSTEM.riskFlag)?.code;
+        return code
+          ? [
+              {
+                code,
+                source: `Flag/${f.id}`,
+                ...(f.period?.start ? { since: f.period.start } : {}),
+                ...(f.code.text ? { detail: f.code.text } : {}),
+              },
+            ]
+          : [];
+      }),
+      openTasks: (tasksOf.get(patient) ?? []).map((t) => ({
+        task: `Task/${t.id}`,
+        code: taskCodeOf(t) ?? '',
+        status: t.status,
+        ...(t.owner?.display || t.owner?.reference ? { owner: t.owner.display ?? t.owner.reference } : {}),
+        ...(t.restriction?.period?.end ? { due: t.restriction.period.end } : {}),
+      })),
+      ...(team ? { team } : {}),
+    };
+  });
+}
+
+function groupBy<T>(items: readonly T[], key: (item: T) => string | undefined): Map<string, T[]> {
+  const groups = new Map<string, T[]>();
+  for (const item of items) {
+    const k = key(item);
+    const group = k === undefined ? undefined : (groups.get(k) ?? groups.set(k, []).get(k));
+    group?.push(item);
+  }
+  return groups;
+}
+
+/** One search per CHUNK participants, one after another (the server's URL and page limits). */
+async function inChunks<T>(
+  patients: readonly string[],
+  search: (some: readonly string[]) => Promise<T[]>,
+): Promise<T[]> {
+  const found: T[] = [];
+  for (let i = 0; i < patients.length; i += CHUNK) {
+    found.push(...(await search(patients.slice(i, i + CHUNK))));
+  }
+  return found;
+}
+
+function agenciesOf(team: CareTeam['participant']): string[] {
+  return (team ?? []).flatMap((p) =>
     [p.member?.reference, p.onBehalfOf?.reference].flatMap((r) => {
       const id = /^Organization\/(.+)$/.exec(r ?? '')?.[1];
       return id ? [id] : [];
@@ -102,29 +176,24 @@ function agenciesOf(team: CareTeam | undefined): string[] {
 
 /** R4 defines no status or code search on Flag: read the participants' Flags and keep the active hub ones. */
 async function activeRiskFlags(fhir: FhirGateway, patients: readonly string[]): Promise<Flag[]> {
-  const flags: Flag[] = [];
-  for (let i = 0; i < patients.length; i += 100) {
-    const found = await fhir.search<Flag>('Flag', { subject: patients.slice(i, i + 100).join(','), ...PAGE });
-    flags.push(
-      ...found.filter(
-        (f) => f.status === 'active' && f.code.coding?.some((c) => c.system === CODE_SYSTEM.riskFlag),
-      ),
-    );
-  }
-  return flags;
+  const found = await inChunks(patients, (some) =>
+    fhir.search<Flag>('Flag', { subject: some.join(','), ...PAGE }),
+  );
+  return found.filter(
+    (f) => f.status === 'active' && f.code.coding?.some((c) => c.system === CODE_SYSTEM.riskFlag),
+  );
 }
 
 async function patientNames(fhir: FhirGateway, patients: readonly string[]): Promise<Map<string, string>> {
+  const found = await inChunks(patients, (some) =>
+    fhir.search<Patient>('Patient', { _id: some.map((p) => p.split('/')[1]).join(','), ...PAGE }),
+  );
   const names = new Map<string, string>();
-  for (let i = 0; i < patients.length; i += 100) {
-    const ids = patients.slice(i, i + 100).map((p) => p.split('/')[1]);
-    const found = await fhir.search<Patient>('Patient', { _id: ids.join(','), ...PAGE });
-    for (const p of found) {
-      const n = p.name?.[0];
-      const text = n?.text ?? [n?.given?.join(' '), n?.family].filter(Boolean).join(' ');
-      if (text) {
-        names.set(`Patient/${p.id}`, text);
-      }
+  for (const p of found) {
+    const n = p.name?.[0];
+    const text = n?.text ?? [n?.given?.join(' '), n?.family].filter(Boolean).join(' ');
+    if (text) {
+      names.set(`Patient/${p.id}`, text);
     }
   }
   return names;

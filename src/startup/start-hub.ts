@@ -71,6 +71,9 @@ import {
   type BulkReplayRequest,
 } from '../ingest/bulk-replay.queue.js';
 import { SubscriptionStore } from '../subscriptions/subscription-store.js';
+import { RosterIndex } from '../coordination/roster-index.js';
+import type { RosterFilter } from '../coordination/roster-service.js';
+import type { RosterEntry } from '../coordination/roster.rules.js';
 import { createMaintenanceWorker, MAINTENANCE_QUEUE, scheduleTasks } from '../queues/maintenance.queue.js';
 import { backlogOf } from '../queues/backlog.js';
 import { checkAlerts, listAlerts, type AlertMonitorDeps } from '../alerts/alert-monitor.js';
@@ -87,6 +90,9 @@ import {
 const CATCH_UP_INTERVAL_MS = 60_000;
 /** How often every open acknowledgment's deadline job is made sure of. */
 const ACK_SWEEP_INTERVAL_MS = 10 * 60_000;
+/** How often the roster index catches up between reads, and reads everything again. */
+const ROSTER_CATCH_UP_MS = 15_000;
+const ROSTER_REBUILD_MS = 60 * 60_000;
 
 /** A started hub; `close()` undoes everything `startHub` did, in reverse order. */
 export interface RunningHub {
@@ -206,6 +212,8 @@ export async function startHub(config: HubConfig, logger: Logger): Promise<Runni
     now,
     ...coordinationEnqueuers(queues, now),
   };
+  const roster = new RosterIndex({ fhir, identifierBase, config: coordination, now, redis, prefix });
+  const rosterOf = (filter: RosterFilter): Promise<RosterEntry[]> => roster.entries(filter);
   const metrics = new HubMetrics(allQueues(queues));
   const onWorkers = workerConnection(
     workerRedis,
@@ -366,6 +374,7 @@ export async function startHub(config: HubConfig, logger: Logger): Promise<Runni
       timeZone: coordination.calendars.timeZone,
       withheld,
       enqueueDelivery: (req: DeliveryRequest) => routingDeps.enqueueDelivery(req),
+      roster: rosterOf,
     },
     ui: {
       session: {
@@ -377,6 +386,7 @@ export async function startHub(config: HubConfig, logger: Logger): Promise<Runni
       },
       login: staffLogin,
       coordination: coordinationDeps,
+      roster: rosterOf,
       status,
       queues: allQueues(queues),
       circuit: routingDeps.circuit,
@@ -486,11 +496,16 @@ export async function startHub(config: HubConfig, logger: Logger): Promise<Runni
       () => undefined,
       (err: unknown) => logger.warn({ error: (err as Error).message }, 'alert check failed'),
     );
+  // The roster keeps up between reads, so a read under heavy ingest has little history to catch up.
+  const keepRoster = (work: () => Promise<void>) => (): Promise<void> =>
+    work().catch((err: unknown) => logger.warn({ error: (err as Error).message }, 'roster update failed'));
   const periodic = {
     'history-catch-up': { everyMs: CATCH_UP_INTERVAL_MS, run: catchUp },
     'acknowledgment-sweep': { everyMs: ACK_SWEEP_INTERVAL_MS, run: sweepAcks },
     'task-feed': { everyMs: TASK_FEED_INTERVAL_MS, run: scanTasks },
     alerts: { everyMs: config.alerts.checkMs, run: alerts },
+    'roster-catch-up': { everyMs: ROSTER_CATCH_UP_MS, run: keepRoster(() => roster.catchUp()) },
+    'roster-rebuild': { everyMs: ROSTER_REBUILD_MS, run: keepRoster(() => roster.rebuild()) },
   };
   work(() => createMaintenanceWorker(periodic, onWorkers, logger));
   await scheduleTasks(queues.maintenance, periodic);

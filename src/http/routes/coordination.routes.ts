@@ -15,7 +15,7 @@ import {
 } from '../../coordination/coordinator-assignment.js';
 import { huddleLog, recordHuddle, type HuddleInput } from '../../coordination/huddles.js';
 import { endCareTeamMembership } from '../../coordination/care-team-membership.js';
-import { buildRoster, type RosterDeps } from '../../coordination/roster-service.js';
+import type { RosterReader } from '../../coordination/roster-service.js';
 import { grantPart2Consent, revokeConsent, type ConsentDeps } from '../../routing/consents.js';
 import type { CoordinationDeps } from '../../coordination/coordination-deps.js';
 import { ForbiddenError } from '../../errors/hub-error.js';
@@ -33,9 +33,7 @@ import {
 
 export type CoordinationRouteDeps = CoordinatorDeps &
   CompleteDeps &
-  RosterDeps &
-  ConsentDeps &
-  Pick<CoordinationDeps, 'scheduleObligationCheck'>;
+  ConsentDeps & { readonly roster: RosterReader } & Pick<CoordinationDeps, 'scheduleObligationCheck'>;
 
 function queryDate(value: unknown): string | undefined {
   return typeof value === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(value) ? value : undefined;
@@ -97,7 +95,7 @@ export function coordinationRoutes(deps: CoordinationRouteDeps): Router {
   router.get('/roster', async (req, res) => {
     const agency = typeof req.query.agency === 'string' ? req.query.agency : undefined;
     const flag = typeof req.query.flag === 'string' ? req.query.flag : undefined;
-    const entries = await buildRoster(deps, { ...(agency ? { agency } : {}), ...(flag ? { flag } : {}) });
+    const entries = await deps.roster({ ...(agency ? { agency } : {}), ...(flag ? { flag } : {}) });
     res.json({ generatedAt: deps.now().toISOString(), entries });
   });
 

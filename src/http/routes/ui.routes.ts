@@ -6,7 +6,7 @@ import { evidenceCsv, type EvidenceQuery } from '../../coordination/evidence.js'
 import type { CoordinationDeps } from '../../coordination/coordination-deps.js';
 import { recordHuddle, type HuddleInput } from '../../coordination/huddles.js';
 import { nameOf, participantTimeline } from '../../ui/participant-timeline.js';
-import { buildRoster } from '../../coordination/roster-service.js';
+import type { RosterReader } from '../../coordination/roster-service.js';
 import { HubError, InvalidInputError } from '../../errors/hub-error.js';
 import type { Communication, Patient } from 'fhir/r4.js';
 import { hubSystem } from '../../fhir/hub-identifiers.js';
@@ -66,6 +66,8 @@ export interface UiDeps {
     CoordinationDeps,
     'fhir' | 'partners' | 'identifierBase' | 'now' | 'config' | 'scheduleObligationCheck'
   >;
+  /** Today's roster (the roster index). */
+  readonly roster: RosterReader;
   readonly status: DeliveryStatusStore;
   readonly queues: readonly AnyQueue[];
   readonly circuit: CircuitBreaker;
@@ -148,7 +150,6 @@ export function uiRoutes(deps: UiDeps): Router {
   };
   const { fhir, partners, identifierBase, now, config } = deps.coordination;
   const timeZone = config.calendars.timeZone;
-  const rosterDeps = { fhir, identifierBase, config, now };
   const timelineDeps = { fhir, status: deps.status, now };
   const evidenceDeps = { fhir, identifierBase, now };
   const audit = (viewer: Viewer, what: string, patient?: string): Promise<unknown> =>
@@ -239,7 +240,7 @@ export function uiRoutes(deps: UiDeps): Router {
 
   router.get('/ui/roster', coordinators, async (req, res) => {
     const filter = rosterFilter(req);
-    const entries = await buildRoster(rosterDeps, filter);
+    const entries = await deps.roster(filter);
     // The huddle works down from the top: the first ROSTER_ROWS unless everyone is asked for.
     const all = req.query.show === 'all';
     html(
