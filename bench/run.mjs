@@ -4,6 +4,7 @@
 // Results: bench/results/runs/<timestamp>.json, bench/results/latest.json, bench/results/latest.md;
 // the Markdown summary is also printed on stdout (progress goes to stderr).
 import { backlogBench } from './lib/backlog-bench.mjs';
+import { rosterBench } from './lib/roster-bench.mjs';
 import { cpuShare, hapiPid } from './lib/cpu.mjs';
 import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
@@ -118,6 +119,8 @@ async function main() {
     results.fhir = {
       baseUrl: fhir.baseUrl,
       origin: fhir.origin,
+      database:
+        fhir.database ?? (process.env.FHIR_DB_URL ? 'PostgreSQL (FHIR_DB_URL)' : 'H2 (file), the default'),
       software: fhir.software,
       startupMs: fhir.startupMs,
       activeSubscriptionsAtStart: await activeSubscriptions(fhir.baseUrl),
@@ -418,6 +421,45 @@ async function main() {
       progress(
         `(e) ${results.backlog.count} queued deliveries: ${results.backlog.redisBytesPerJob} Redis bytes each, ` +
           `hub RSS max ${Math.round(results.backlog.hubRssMax / 2 ** 20)} MiB`,
+      );
+    }
+
+    // (f) the huddle roster with many participants, read through its index and by a full read
+    if (options.phases.includes('roster')) {
+      sampler.phase = 'roster (f)';
+      scraper.phase = '(f) roster';
+      const identifierBase = `https://bench-roster-${id}.example`;
+      const rosterHub = new HubProcess('roster-hub', {
+        ...hubEnv,
+        IDENTIFIER_BASE: identifierBase,
+        QUEUE_PREFIX: `{bench-${id}-roster}`,
+      });
+      cleanups.push([
+        'roster hub',
+        async () => {
+          await rosterHub.stop();
+          await dropPrefix(options.redisUrl, `{bench-${id}-roster}`);
+        },
+      ]);
+      await rosterHub.start();
+      const { loadCoordinationConfig } = await dist('coordination/coordination-config.js');
+      results.roster = await rosterBench({
+        dist,
+        fhirBaseUrl: fhir.baseUrl,
+        hub: rosterHub,
+        identifierBase,
+        coordination: await loadCoordinationConfig(
+          dirs.coordination,
+          path.join(REPO_ROOT, 'profiles'),
+          partners,
+        ),
+        count: options.rosterParticipants,
+        reads: options.rosterReads,
+      });
+      await rosterHub.stop();
+      progress(
+        `(f) roster of ${results.roster.listed}: /roster p95 ${results.roster.api.p95} ms, ` +
+          `/ui/roster p95 ${results.roster.page.p95} ms; full read p50 ${results.roster.fullRead.p50} ms`,
       );
     }
 

@@ -5,6 +5,9 @@
 // - BENCH_FHIR=dedicated: a HAPI server of the bench's own on BENCH_FHIR_PORT (8091) with an empty
 //   database in a temporary folder, stopped and removed at the end. Numbers are then not
 //   disturbed by other users of the shared server (tests, their stale rest-hook subscriptions).
+// - BENCH_DB=postgres: the dedicated server on a PostgreSQL database the bench creates
+//   (BENCH_PG_URL's server, default the local one) and drops at the end; H2 otherwise.
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -31,8 +34,13 @@ export async function ensureFhir(options, dist) {
       throw new Error(`BENCH_FHIR=dedicated: something already answers at ${baseUrl}; set BENCH_FHIR_PORT`);
     }
     const dataDir = mkdtempSync(path.join(os.tmpdir(), 'care-hub-bench-fhir-'));
-    const env = { FHIR_PORT: String(options.fhirPort), FHIR_DATA_DIR: dataDir };
-    progress(`starting a dedicated HAPI server on ${baseUrl} (data: ${dataDir})`);
+    const database = options.database === 'postgres' ? createDatabase(options.pgUrl) : undefined;
+    const env = {
+      FHIR_PORT: String(options.fhirPort),
+      FHIR_DATA_DIR: dataDir,
+      ...(database ? database.env : {}),
+    };
+    progress(`starting a dedicated HAPI server on ${baseUrl} (data: ${database?.name ?? dataDir})`);
     const started = Date.now();
     await runHapiScript(['start'], env);
     await runHapiScript(['wait', '300'], env);
@@ -40,12 +48,14 @@ export async function ensureFhir(options, dist) {
     return {
       baseUrl,
       origin: 'dedicated',
+      database: database ? `PostgreSQL (${database.version})` : 'H2 (file)',
       startupMs: Date.now() - started,
       software: metadata?.software,
       stop: async () => {
         progress('stopping the dedicated HAPI server');
         await runHapiScript(['stop'], env);
         rmSync(dataDir, { recursive: true, force: true });
+        database?.drop();
       },
     };
   }
@@ -72,6 +82,56 @@ export async function ensureFhir(options, dist) {
     stop: async () => {
       progress('stopping the local HAPI server the bench started');
       await runHapiScript(['stop'], env);
+    },
+  };
+}
+
+/**
+ * A database of the bench's own on the PostgreSQL server at `pgUrl` (postgres://user@host:port),
+ * through psql; returns the server's JDBC settings for HAPI and a way to drop it.
+ */
+function createDatabase(pgUrl) {
+  const url = new URL(pgUrl);
+  const name = `care_hub_bench_${Date.now().toString(36)}`;
+  const psql = (sql) => {
+    try {
+      return execFileSync(
+        'psql',
+        [
+          '-h',
+          url.hostname,
+          '-p',
+          url.port || '5432',
+          '-U',
+          url.username || 'postgres',
+          '-d',
+          'postgres',
+          '-Atc',
+          sql,
+        ],
+        { encoding: 'utf8', env: { ...process.env, PGPASSWORD: decodeURIComponent(url.password) } },
+      ).trim();
+    } catch (err) {
+      throw new Error(
+        `BENCH_DB=postgres needs psql and a PostgreSQL server at ${url.host} that lets ${url.username || 'postgres'} create databases ` +
+          `(Debian: apt-get install postgresql-client; set BENCH_PG_URL): ${err.message}`,
+      );
+    }
+  };
+  const version = psql('SHOW server_version');
+  psql(`CREATE DATABASE ${name}`);
+  progress(`created PostgreSQL database ${name} (server ${version})`);
+  return {
+    name,
+    version,
+    env: {
+      FHIR_DB_URL: `jdbc:postgresql://${url.hostname}:${url.port || '5432'}/${name}`,
+      FHIR_DB_USERNAME: url.username || 'postgres',
+      FHIR_DB_PASSWORD: decodeURIComponent(url.password),
+    },
+    drop: () => {
+      psql(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      progress(`dropped PostgreSQL database ${name}`);
     },
   };
 }

@@ -31,6 +31,8 @@ const PRESETS = {
     scalingFanout: 3,
     bullmqMessages: 200,
     backlogJobs: 100_000,
+    rosterParticipants: 10_000,
+    rosterReads: 40,
   },
   full: {
     records: 150,
@@ -39,7 +41,8 @@ const PRESETS = {
     ingestConcurrency: 4,
     rates: [1, 3],
     fanouts: [1, 3, 10],
-    durationS: 20,
+    // Issue 17: each latency cell at least a minute, so p99 rests on enough changes.
+    durationS: 60,
     pool: 12,
     workers: [1, 2, 4],
     scalingFormats: ['hl7v2-adt', 'service-plan', 'evv-csv'],
@@ -48,6 +51,8 @@ const PRESETS = {
     scalingFanout: 3,
     bullmqMessages: 600,
     backlogJobs: 100_000,
+    rosterParticipants: 10_000,
+    rosterReads: 100,
   },
 };
 
@@ -75,13 +80,18 @@ export function readOptions(env = process.env) {
       throw new Error(`unknown format "${f}" in BENCH_FORMATS/BENCH_SCALING_FORMATS`);
     }
   }
-  const phases = list(env.BENCH_PHASES) ?? ['ingest', 'latency', 'scaling', 'backlog'];
+  const phases = list(env.BENCH_PHASES) ?? ['ingest', 'latency', 'scaling', 'backlog', 'roster'];
   for (const p of phases) {
-    if (!['ingest', 'latency', 'scaling', 'backlog'].includes(p)) {
-      throw new Error(`BENCH_PHASES: unknown phase "${p}" (ingest, latency, scaling, backlog)`);
+    if (!['ingest', 'latency', 'scaling', 'backlog', 'roster'].includes(p)) {
+      throw new Error(`BENCH_PHASES: unknown phase "${p}" (ingest, latency, scaling, backlog, roster)`);
     }
   }
-  const fhirMode = env.BENCH_FHIR ?? 'auto';
+  const database = env.BENCH_DB ?? 'h2';
+  if (!['h2', 'postgres'].includes(database)) {
+    throw new Error(`BENCH_DB must be h2 or postgres, not "${database}"`);
+  }
+  // A server on PostgreSQL is always the bench's own: the shared one runs on H2.
+  const fhirMode = database === 'postgres' ? 'dedicated' : (env.BENCH_FHIR ?? 'auto');
   if (!['auto', 'dedicated'].includes(fhirMode)) {
     throw new Error(`BENCH_FHIR must be auto or dedicated, not "${fhirMode}"`);
   }
@@ -92,6 +102,8 @@ export function readOptions(env = process.env) {
     records: int(env.BENCH_RECORDS) ?? preset.records,
     warmupRecords: int(env.BENCH_WARMUP) ?? 5,
     backlogJobs: int(env.BENCH_BACKLOG) ?? preset.backlogJobs,
+    rosterParticipants: int(env.BENCH_ROSTER) ?? preset.rosterParticipants,
+    rosterReads: int(env.BENCH_ROSTER_READS) ?? preset.rosterReads,
     batch: int(env.BENCH_BATCH) ?? preset.batch,
     postConcurrency: int(env.BENCH_POST_CONCURRENCY) ?? preset.postConcurrency,
     ingestConcurrency: int(env.BENCH_INGEST_CONCURRENCY) ?? preset.ingestConcurrency,
@@ -108,6 +120,8 @@ export function readOptions(env = process.env) {
     profile: env.BENCH_PROFILE !== '0',
     build: env.BENCH_SKIP_BUILD !== '1',
     fhirMode,
+    database,
+    pgUrl: env.BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432',
     fhirPort: int(env.BENCH_FHIR_PORT) ?? (fhirMode === 'dedicated' ? 8091 : Number(env.FHIR_PORT ?? 8080)),
     fhirBaseUrl: fhirMode === 'auto' ? env.FHIR_BASE_URL : undefined,
     redisUrl: env.REDIS_URL ?? 'redis://127.0.0.1:6379',
@@ -125,6 +139,8 @@ export function readOptions(env = process.env) {
     'scalingRate',
     'scalingFanout',
     'bullmqMessages',
+    'rosterParticipants',
+    'rosterReads',
   ];
   for (const key of positive) {
     if (!Number.isFinite(options[key]) || options[key] <= 0) {

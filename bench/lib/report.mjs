@@ -50,7 +50,7 @@ export function renderMarkdown(r) {
   lines.push(`# Hub benchmarks (${r.startedAt}, scale ${r.options.scale})`, '');
   lines.push(
     `Machine: ${m.cores} cores (${m.cpuModel}), ${m.memoryGiB} GiB, ${m.os}; Node ${m.node}; ` +
-      `HAPI FHIR ${r.fhir.software?.version ?? '?'} (${r.fhir.origin}, ${r.fhir.baseUrl}, ` +
+      `HAPI FHIR ${r.fhir.software?.version ?? '?'} on ${r.fhir.database ?? 'H2'} (${r.fhir.origin}, ${r.fhir.baseUrl}, ` +
       `${r.fhir.activeSubscriptionsAtStart ?? '?'} active subscriptions at start); Redis ${m.redis}. ` +
       `Load average at start ${m.loadAverageAtStart.join(' ')}, at end ${(r.loadAverageAtEnd ?? []).join(' ')}. ` +
       `Hub and FHIR server share the machine. Run took ${Math.round(r.durationMs / 1000)} s.`,
@@ -174,6 +174,25 @@ export function renderMarkdown(r) {
       '',
     );
   }
+  if (r.roster) {
+    const o = r.roster;
+    const row = (what, s) => `| ${what} | ${x(s.p50, 1)} | ${x(s.p95, 1)} | ${x(s.max, 1)} | ${s.count} |`;
+    lines.push(
+      '## (f) The huddle roster with many participants',
+      '',
+      `${o.participants} participants seeded straight into HAPI in ${Math.round(o.seedMs / 1000)} s (an active care team each, a risk Flag on every third, an open Task on every other); ` +
+        `a hub of its own lists ${o.listed}. Its first read built the index in ${Math.round(o.firstReadMs)} ms. ` +
+        'Baseline: the full read of the FHIR server that every request made before the index (buildRoster), in the same run.',
+      '',
+      '| read | p50 ms | p95 ms | max ms | reads |',
+      '| --- | ---: | ---: | ---: | ---: |',
+      row('baseline: full read and rank (every request before the index)', o.fullRead),
+      row(`GET /roster, all ${o.listed} (${Math.round(o.api.bytes / 1024)} KiB)`, o.api),
+      row('GET /ui/roster (the first 100 rows)', o.page),
+      row('GET /roster?agency=…&flag=…', o.agency),
+      '',
+    );
+  }
   if (r.profile?.summary) {
     const p = r.profile.summary;
     lines.push(
@@ -216,15 +235,19 @@ async function formatted(text, file) {
   return prettier.format(text, { ...config, filepath: file });
 }
 
-/** Writes runs/<timestamp>.json, latest.json and latest.md under `dir`; returns their paths. */
+/**
+ * Writes runs/<timestamp>.json, latest.json and latest.md under `dir` (latest-postgres.* for a run
+ * on PostgreSQL, so the two databases' latest results sit side by side); returns their paths.
+ */
 export async function writeResults(dir, results, markdown) {
   mkdirSync(path.join(dir, 'runs'), { recursive: true });
   const stamp = results.startedAt.replace(/[:.]/g, '-');
+  const suffix = results.options.database === 'postgres' ? '-postgres' : '';
   const json = JSON.stringify(results, null, 2);
   const files = {
     run: path.join(dir, 'runs', `${stamp}.json`),
-    latestJson: path.join(dir, 'latest.json'),
-    latestMd: path.join(dir, 'latest.md'),
+    latestJson: path.join(dir, `latest${suffix}.json`),
+    latestMd: path.join(dir, `latest${suffix}.md`),
   };
   writeFileSync(files.run, await formatted(json, files.run));
   writeFileSync(files.latestJson, await formatted(json, files.latestJson));
