@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { CareTeam, Flag, Patient, Resource, Task } from 'fhir/r4.js';
 import type { Redis } from 'ioredis';
-import { forgetCheckpoint, versionsSinceCheckpoint, type HistorySource } from '../fhir/history-checkpoint.js';
 import { whileHolding } from '../queues/lease.js';
 import type { RosterEntry } from './roster.rules.js';
 import {
@@ -22,9 +21,15 @@ import {
  * also mends what history cannot say (a deleted resource).
  */
 export interface RosterIndexDeps extends RosterDeps {
-  readonly fhir: RosterDeps['fhir'] & HistorySource;
   readonly redis: Redis;
   readonly prefix: string;
+}
+
+function versionOf(v: Resource): { key: string; at: number } {
+  return {
+    key: `${v.resourceType}/${v.id}/${v.meta?.versionId}`,
+    at: Date.parse(v.meta?.lastUpdated ?? '') || 0,
+  };
 }
 
 /** The types whose changes move someone on the roster, and who each version is about. */
@@ -90,29 +95,43 @@ export class RosterIndex {
   }
 
   private async update(): Promise<void> {
-    if (!(await this.deps.redis.exists(this.key('built')))) {
+    const kept = await this.deps.redis.mget(
+      this.key('built'),
+      ...WATCHED.map(([type]) => this.key(`checkpoint:${type}`)),
+    );
+    // Nothing kept, or a checkpoint lost (a catch-up from the beginning would read all history).
+    if (kept.some((k) => k === null)) {
       return this.replaceAll();
     }
     const scans = await Promise.all(
-      WATCHED.map(async ([type, about]) => {
-        const scan = await versionsSinceCheckpoint(
-          this.deps.fhir,
-          this.deps.redis,
-          this.key(`checkpoint:${type}`),
+      WATCHED.map(async ([type, about], i) => {
+        const checkpoint = kept[i + 1]!;
+        const since = new Date(Date.parse(checkpoint) - OVERLAP_MS).toISOString();
+        const { versions, serverTime } = await this.deps.fhir.historyAsOf<Resource>(
           type,
-          OVERLAP_MS,
-          { beforeFirstLook: true },
+          since,
+          Number.POSITIVE_INFINITY,
         );
-        return { commit: scan.commit, patients: scan.versions.map(about) };
+        const newest = [serverTime, versions.at(-1)?.meta?.lastUpdated, checkpoint]
+          .filter((t): t is string => t !== undefined)
+          .reduce((a, b) => (Date.parse(a) >= Date.parse(b) ? a : b));
+        return { type, newest, versions: versions.map((v) => ({ ...versionOf(v), patient: about(v) })) };
       }),
     );
+    const versions = scans.flatMap((s) => s.versions);
+    // Each catch-up looks again at the overlap: versions handled before are not read again.
+    const handled =
+      versions.length > 0
+        ? await this.deps.redis.zmscore(this.key('handled'), ...versions.map((v) => v.key))
+        : [];
+    const fresh = versions.filter((_, i) => handled[i] === null);
     const changed = [
-      ...new Set(scans.flatMap((s) => s.patients).filter((p): p is string => !!p?.startsWith('Patient/'))),
+      ...new Set(fresh.flatMap((v) => (v.patient?.startsWith('Patient/') ? [v.patient] : []))),
     ];
+    const tx = this.deps.redis.multi();
     if (changed.length > 0) {
       const now = await readParticipants(this.deps, changed);
       const on = new Set(now.map((p) => p.patient));
-      const tx = this.deps.redis.multi();
       for (const p of now) {
         tx.hset(this.key('participants'), p.patient, JSON.stringify(p));
       }
@@ -120,30 +139,40 @@ export class RosterIndex {
       if (off.length > 0) {
         tx.hdel(this.key('participants'), ...off);
       }
-      await tx.exec();
     }
+    for (const v of fresh) {
+      tx.zadd(this.key('handled'), v.at, v.key);
+    }
+    // Kept while a later catch-up can still see them: the overlap, and a minute for clock skew.
+    const oldest = Math.min(...scans.map((s) => Date.parse(s.newest))) - OVERLAP_MS - 60_000;
+    tx.zremrangebyscore(this.key('handled'), '-inf', oldest);
     for (const scan of scans) {
-      await scan.commit();
+      tx.set(this.key(`checkpoint:${scan.type}`), scan.newest);
     }
+    await tx.exec();
   }
 
   private async replaceAll(): Promise<void> {
-    // Checkpoints first: what is written during the full read is read again by the next catch-up.
+    // Checkpoints first, on the server's clock: what is written during the full read is read
+    // again by the next catch-up.
+    const tx = this.deps.redis.multi();
     for (const [type] of WATCHED) {
-      await forgetCheckpoint(this.deps.redis, this.key(`checkpoint:${type}`));
-      await versionsSinceCheckpoint(this.deps.fhir, this.deps.redis, this.key(`checkpoint:${type}`), type, 0);
+      const { serverTime } = await this.deps.fhir.historyAsOf(type, new Date().toISOString(), 1);
+      tx.set(this.key(`checkpoint:${type}`), serverTime ?? new Date().toISOString());
     }
+    tx.del(this.key('handled'));
+    await tx.exec();
     const everyone = await readParticipants(this.deps);
     const building = this.key(`building:${randomUUID()}`);
-    const tx = this.deps.redis.multi();
+    const fill = this.deps.redis.multi();
     for (let i = 0; i < everyone.length; i += 500) {
-      tx.hset(
+      fill.hset(
         building,
         Object.fromEntries(everyone.slice(i, i + 500).map((p) => [p.patient, JSON.stringify(p)])),
       );
     }
-    tx.expire(building, 600);
-    await tx.exec();
+    fill.expire(building, 600);
+    await fill.exec();
     const swap = this.deps.redis.multi();
     swap.del(this.key('participants'));
     if (everyone.length > 0) {

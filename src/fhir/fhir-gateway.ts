@@ -268,6 +268,19 @@ export class FhirGateway {
     since: string,
     maxPages = DEFAULT_MAX_PAGES,
   ): Promise<T[]> {
+    return (await this.historyAsOf<T>(resourceType, since, maxPages)).versions;
+  }
+
+  /**
+   * {@link historySince}, with the server's time of the search (the first page's `meta.lastUpdated`;
+   * none when the server gives none or a page was left unread): a scan can move on to it rather than to its newest version, so a quiet server is not
+   * read again and again.
+   */
+  async historyAsOf<T extends Resource>(
+    resourceType: T['resourceType'],
+    since: string,
+    maxPages = DEFAULT_MAX_PAGES,
+  ): Promise<{ versions: T[]; serverTime?: string }> {
     const versions: T[] = [];
     let page: Bundle | undefined = await this.call(
       { label: `GET ${checkedType(resourceType)}/_history?_since`, idempotent: true },
@@ -276,10 +289,13 @@ export class FhirGateway {
           options,
         }),
     );
+    // Only when every page was read: a scan cut short must not move on past what it did not see.
+    let serverTime = page?.meta?.lastUpdated;
     for (let pages = 1; page; pages++) {
       versions.push(...(page.entry ?? []).flatMap((e) => (e.resource ? [e.resource as T] : [])));
       const next = page.link?.find((l) => l.relation === 'next')?.url;
       if (!next || pages >= maxPages) {
+        serverTime = next ? undefined : serverTime;
         break;
       }
       page = await this.call(
@@ -287,7 +303,8 @@ export class FhirGateway {
         (options) => this.client.request(next, { options }),
       );
     }
-    return versions.sort((a, b) => (a.meta?.lastUpdated ?? '').localeCompare(b.meta?.lastUpdated ?? ''));
+    versions.sort((a, b) => (a.meta?.lastUpdated ?? '').localeCompare(b.meta?.lastUpdated ?? ''));
+    return { versions, ...(serverTime ? { serverTime } : {}) };
   }
 
   /** `meta.lastUpdated` of the newest version of any resource of the type, on the server's clock. */

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
 import type { CareTeam, Flag, Patient, Task } from 'fhir/r4.js';
 import { Redis } from 'ioredis';
@@ -113,6 +113,20 @@ describe('the roster index', () => {
     for (const filter of [{}, { agency }, { flag: 'self-harm-risk' }, { agency: 'nobody' }]) {
       const [kept, read] = await Promise.all([roster.entries(filter), buildRoster(deps, filter)]);
       expect(ours(kept, [a, b])).toEqual(ours(read, [a, b]));
+    }
+  });
+
+  it('reads nobody again when nothing changed since the last catch-up, even right after a burst', async () => {
+    const roster = index();
+    await participant('Dana Done');
+    await roster.catchUp();
+    const searches = jest.spyOn(fhir, 'search');
+    try {
+      await roster.catchUp();
+      await roster.entries();
+      expect(searches).not.toHaveBeenCalled();
+    } finally {
+      searches.mockRestore();
     }
   });
 
