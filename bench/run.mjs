@@ -457,6 +457,15 @@ async function main() {
         reads: options.rosterReads,
       });
       await rosterHub.stop();
+      const { listed, fullReadListed, api } = results.roster;
+      if (listed !== fullReadListed || api.listed.some((n) => n !== fullReadListed)) {
+        results.problems.push(
+          `the roster index listed ${[listed, ...api.listed].join(', ')} participants, the full read ${fullReadListed}`,
+        );
+      }
+      if (rosterHub.logCounts.warn + rosterHub.logCounts.error + rosterHub.logCounts.fatal > 0) {
+        results.problems.push(`roster-hub logged problems: ${rosterHub.lastProblems.slice(-5).join(' | ')}`);
+      }
       progress(
         `(f) roster of ${results.roster.listed}: /roster p95 ${results.roster.api.p95} ms, ` +
           `/ui/roster p95 ${results.roster.page.p95} ms; full read p50 ${results.roster.fullRead.p50} ms`,

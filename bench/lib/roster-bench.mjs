@@ -72,9 +72,10 @@ async function fhirPost(baseUrl, body) {
   return res.json();
 }
 
-/** Times `reads` GETs of `url` one after another; each must answer 200. */
+/** Times `reads` GETs of `url` one after another; each must answer 200. Counts what /roster lists. */
 async function timeReads(url, reads) {
   const ms = [];
+  const listed = new Set();
   let bytes = 0;
   for (let i = 0; i < reads; i++) {
     const started = performance.now();
@@ -85,8 +86,11 @@ async function timeReads(url, reads) {
       throw new Error(`GET ${url}: HTTP ${res.status} ${body.slice(0, 200)}`);
     }
     bytes = body.length;
+    if (body.startsWith('{')) {
+      listed.add(JSON.parse(body).entries.length);
+    }
   }
-  return { ...summarize(ms), bytes };
+  return { ...summarize(ms), bytes, listed: [...listed] };
 }
 
 /**
@@ -122,9 +126,10 @@ export async function rosterBench(o) {
     const firstMs = performance.now() - t0;
     const listed = (await first.json()).entries.length;
     const fullRead = [];
+    let fullReadListed = 0;
     for (let i = 0; i < Math.max(3, Math.ceil(o.reads / 10)); i++) {
       const t = performance.now();
-      await buildRoster(deps);
+      fullReadListed = (await buildRoster(deps)).length;
       fullRead.push(performance.now() - t);
     }
     await sleep(500);
@@ -134,6 +139,7 @@ export async function rosterBench(o) {
     return {
       participants: o.count,
       listed,
+      fullReadListed,
       seedMs,
       firstReadMs: firstMs,
       fullRead: summarize(fullRead),

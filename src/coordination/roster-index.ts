@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { CareTeam, Flag, Patient, Resource, Task } from 'fhir/r4.js';
 import type { Redis } from 'ioredis';
+import type { Logger } from '../logging/logger.js';
 import { whileHolding } from '../queues/lease.js';
 import type { RosterEntry } from './roster.rules.js';
 import {
@@ -23,6 +24,7 @@ import {
 export interface RosterIndexDeps extends RosterDeps {
   readonly redis: Redis;
   readonly prefix: string;
+  readonly logger?: Pick<Logger, 'warn'>;
 }
 
 function versionOf(v: Resource): { key: string; at: number } {
@@ -48,8 +50,11 @@ const WATCHED: ReadonlyArray<readonly [Resource['resourceType'], (r: Resource) =
 const OVERLAP_MS = 5_000;
 /** The lease is renewed while held; a holder that died frees it within this. */
 const LEASE_MS = 15_000;
-/** How long a read waits for another replica's catch-up before ranking what is kept. */
-const WAIT_MS = 5_000;
+/**
+ * How long a read waits for a catch-up under way elsewhere (a burst of thousands of changed
+ * participants takes seconds) before ranking what is kept, which the hub then logs as stale.
+ */
+const WAIT_MS = 30_000;
 
 export class RosterIndex {
   private catchingUp: Promise<void> | undefined;
@@ -88,6 +93,10 @@ export class RosterIndex {
     const token = randomUUID();
     while ((await whileHolding(this.deps.redis, this.key('lease'), token, LEASE_MS, work)) === 'busy') {
       if (Date.now() > deadline) {
+        this.deps.logger?.warn(
+          { waitedMs: WAIT_MS },
+          'roster: another catch-up is still running; answering from what is kept',
+        );
         return;
       }
       await new Promise((resolve) => setTimeout(resolve, 50));
