@@ -463,7 +463,7 @@ async function main() {
           `the roster index listed ${[listed, ...api.listed].join(', ')} participants, the full read ${fullReadListed}`,
         );
       }
-      if (rosterHub.logCounts.warn + rosterHub.logCounts.error + rosterHub.logCounts.fatal > 0) {
+      if (rosterHub.logCounts.error + rosterHub.logCounts.fatal > 0) {
         results.problems.push(`roster-hub logged problems: ${rosterHub.lastProblems.slice(-5).join(' | ')}`);
       }
       progress(

@@ -57,7 +57,8 @@ const LEASE_MS = 15_000;
 const WAIT_MS = 30_000;
 
 export class RosterIndex {
-  private catchingUp: Promise<void> | undefined;
+  private running: Promise<void> | undefined;
+  private next: Promise<void> | undefined;
 
   constructor(private readonly deps: RosterIndexDeps) {}
 
@@ -73,14 +74,24 @@ export class RosterIndex {
   }
 
   /**
-   * Brings what is kept up to date. Calls in one process share one catch-up, and replicas take
-   * turns (a lease), so two never write one participant from reads made in a different order.
+   * Brings what is kept up to date. Replicas take turns (a lease), so two never write one
+   * participant from reads made in a different order. A call while a catch-up runs in this process
+   * waits for the next one, which sees what was written before the call; calls meanwhile share it.
    */
   catchUp(): Promise<void> {
-    this.catchingUp ??= this.whenFree(() => this.update()).finally(() => {
-      this.catchingUp = undefined;
-    });
-    return this.catchingUp;
+    if (!this.running) {
+      this.running = this.whenFree(() => this.update()).finally(() => {
+        this.running = undefined;
+      });
+      return this.running;
+    }
+    this.next ??= this.running
+      .catch(() => undefined)
+      .then(() => {
+        this.next = undefined;
+        return this.catchUp();
+      });
+    return this.next;
   }
 
   /** Reads everything again and replaces what is kept (hourly, and when nothing is kept yet). */

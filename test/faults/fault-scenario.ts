@@ -1,4 +1,7 @@
 import { Queue } from 'bullmq';
+import { execFile } from 'node:child_process';
+import path from 'node:path';
+import { promisify } from 'node:util';
 import type { CarePlan, Encounter, Task } from 'fhir/r4.js';
 import { Redis } from 'ioredis';
 import type { FhirGateway } from '../../src/fhir/fhir-gateway.js';
@@ -25,7 +28,7 @@ import {
 import { partnerDir } from '../support/config-dirs.js';
 import { FaultProxy } from '../support/fault-proxy.js';
 import { PartnerServer, type Received } from '../support/partner-server.js';
-import { fhirBaseUrl, freePort, testGateway, unique } from '../support/test-env.js';
+import { fhirBaseUrl, freePort, REPO_ROOT, testGateway, unique } from '../support/test-env.js';
 import { HubProcess, RedisServer, sleep, waitUntil } from './processes.js';
 
 /** How much of everything: the short form runs in `npm test`, the long one from `npm run test:faults`. */
@@ -561,7 +564,16 @@ export async function runFaultScenario(scale: FaultScale, log: (line: string) =>
       if (scale.fhirOutageAfterRounds.includes(after)) {
         await sleep(300);
         fhirOutages++;
-        if (scale.realFhirRestart) {
+        if (process.env.FAULT_HAPI_PAIR === '1') {
+          // Two HAPI nodes behind HAProxy (scripts/hapi-pair): one stops, the other carries on.
+          const pair = (...args: string[]) =>
+            promisify(execFile)(path.join(REPO_ROOT, 'scripts/hapi-pair'), args);
+          await pair('stop-node', '1');
+          log(`round ${round}: HAPI node 1 of 2 stopped`);
+          await sleep(scale.fhirOutageMs);
+          await pair('start-node', '1');
+          log(`round ${round}: HAPI node 1 started again`);
+        } else if (scale.realFhirRestart) {
           await runHapiScript(['stop']);
           log(`round ${round}: HAPI stopped`);
           await sleep(scale.fhirOutageMs);

@@ -130,6 +130,37 @@ describe('the roster index', () => {
     }
   });
 
+  it('a catch-up asked for while another runs sees what was written before it was asked', async () => {
+    const roster = index();
+    await roster.catchUp();
+    const original = fhir.historyAsOf.bind(fhir);
+    let release = (): void => undefined;
+    let reads = 0;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    // The running catch-up has read history and is held there until the write below is made.
+    const history = jest
+      .spyOn(fhir, 'historyAsOf')
+      .mockImplementation(async (...args: Parameters<typeof original>) => {
+        const read = await original(...args);
+        reads += 1;
+        await gate;
+        return read;
+      });
+    try {
+      const running = roster.catchUp();
+      while (reads < 4) {
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      const late = await participant('Lee Late');
+      const asked = roster.catchUp();
+      release();
+      await Promise.all([running, asked]);
+      expect(await redis.hexists(`${prefix}:roster:participants`, late)).toBe(1);
+    } finally {
+      history.mockRestore();
+    }
+  });
+
   it('mends on a rebuild what history cannot say: a deleted flag', async () => {
     const roster = index();
     const c = await participant('Cameron Clear');
