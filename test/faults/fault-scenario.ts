@@ -567,7 +567,7 @@ export async function runFaultScenario(scale: FaultScale, log: (line: string) =>
         if (process.env.FAULT_HAPI_PAIR === '1') {
           // Two HAPI nodes behind HAProxy (scripts/hapi-pair): one stops, the other carries on.
           const pair = (...args: string[]) =>
-            promisify(execFile)(path.join(REPO_ROOT, 'scripts/hapi-pair'), args);
+            promisify(execFile)(path.join(REPO_ROOT, 'scripts/hapi-pair'), args, { timeout: 300_000 });
           await pair('stop-node', '1');
           log(`round ${round}: HAPI node 1 of 2 stopped`);
           await sleep(scale.fhirOutageMs);
