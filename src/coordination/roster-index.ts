@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { CareTeam, Flag, Patient, Resource, Task } from 'fhir/r4.js';
 import type { Redis } from 'ioredis';
+import { forgetCheckpoint, versionsSinceCheckpoint } from '../fhir/history-checkpoint.js';
 import type { Logger } from '../logging/logger.js';
 import { whileHolding } from '../queues/lease.js';
 import type { RosterEntry } from './roster.rules.js';
@@ -115,27 +116,23 @@ export class RosterIndex {
   }
 
   private async update(): Promise<void> {
-    const kept = await this.deps.redis.mget(
-      this.key('built'),
-      ...WATCHED.map(([type]) => this.key(`checkpoint:${type}`)),
-    );
-    // Nothing kept, or a checkpoint lost (a catch-up from the beginning would read all history).
-    if (kept.some((k) => k === null)) {
+    if (!(await this.deps.redis.exists(this.key('built')))) {
       return this.replaceAll();
     }
     const scans = await Promise.all(
-      WATCHED.map(async ([type, about], i) => {
-        const checkpoint = kept[i + 1]!;
-        const since = new Date(Date.parse(checkpoint) - OVERLAP_MS).toISOString();
-        const { versions, serverTime } = await this.deps.fhir.historyAsOf<Resource>(
+      WATCHED.map(async ([type, about]) => {
+        const scan = await versionsSinceCheckpoint(
+          this.deps.fhir,
+          this.deps.redis,
+          this.key(`checkpoint:${type}`),
           type,
-          since,
-          Number.POSITIVE_INFINITY,
+          OVERLAP_MS,
+          { beforeFirstLook: true },
         );
-        const newest = [serverTime, versions.at(-1)?.meta?.lastUpdated, checkpoint]
-          .filter((t): t is string => t !== undefined)
-          .reduce((a, b) => (Date.parse(a) >= Date.parse(b) ? a : b));
-        return { type, newest, versions: versions.map((v) => ({ ...versionOf(v), patient: about(v) })) };
+        return {
+          commit: scan.commit,
+          versions: scan.versions.map((v) => ({ ...versionOf(v), patient: about(v) })),
+        };
       }),
     );
     const versions = scans.flatMap((s) => s.versions);
@@ -164,24 +161,21 @@ export class RosterIndex {
       tx.zadd(this.key('handled'), v.at, v.key);
     }
     // Kept while a later catch-up can still see them: the overlap, and a minute for clock skew.
-    const oldest = Math.min(...scans.map((s) => Date.parse(s.newest))) - OVERLAP_MS - 60_000;
-    tx.zremrangebyscore(this.key('handled'), '-inf', oldest);
-    for (const scan of scans) {
-      tx.set(this.key(`checkpoint:${scan.type}`), scan.newest);
-    }
+    tx.zremrangebyscore(this.key('handled'), '-inf', Date.now() - OVERLAP_MS - 60_000);
     await tx.exec();
+    for (const scan of scans) {
+      await scan.commit();
+    }
   }
 
   private async replaceAll(): Promise<void> {
-    // Checkpoints first, on the server's clock: what is written during the full read is read
-    // again by the next catch-up.
-    const tx = this.deps.redis.multi();
+    // Checkpoints first (a first look, on the server's clock): what is written during the full
+    // read is read again by the next catch-up.
     for (const [type] of WATCHED) {
-      const { serverTime } = await this.deps.fhir.historyAsOf(type, new Date().toISOString(), 1);
-      tx.set(this.key(`checkpoint:${type}`), serverTime ?? new Date().toISOString());
+      await forgetCheckpoint(this.deps.redis, this.key(`checkpoint:${type}`));
+      await versionsSinceCheckpoint(this.deps.fhir, this.deps.redis, this.key(`checkpoint:${type}`), type, 0);
     }
-    tx.del(this.key('handled'));
-    await tx.exec();
+    await this.deps.redis.del(this.key('handled'));
     const everyone = await readParticipants(this.deps);
     const building = this.key(`building:${randomUUID()}`);
     const fill = this.deps.redis.multi();

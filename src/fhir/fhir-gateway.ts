@@ -261,20 +261,9 @@ export class FhirGateway {
 
   /**
    * Every version of every resource of a type changed since `since` (type-level `_history`),
-   * oldest first, following paging up to `maxPages`. Deleted versions (no resource) are skipped.
-   */
-  async historySince<T extends Resource>(
-    resourceType: T['resourceType'],
-    since: string,
-    maxPages = DEFAULT_MAX_PAGES,
-  ): Promise<T[]> {
-    return (await this.historyAsOf<T>(resourceType, since, maxPages)).versions;
-  }
-
-  /**
-   * {@link historySince}, with the server's time of the search (the first page's `meta.lastUpdated`;
-   * none when the server gives none or a page was left unread): a scan can move on to it rather than to its newest version, so a quiet server is not
-   * read again and again.
+   * oldest first, following paging up to `maxPages`; deleted versions (no resource) are skipped.
+   * With the server's time of the search (the first page's `meta.lastUpdated`; none when the
+   * server gives none or a page was left unread), which a scan can move on to.
    */
   async historyAsOf<T extends Resource>(
     resourceType: T['resourceType'],

@@ -3,11 +3,12 @@ import type { Redis } from 'ioredis';
 
 /** What a history scan reads of the FHIR server (the gateway, in the hub). */
 export interface HistorySource {
-  historySince<T extends Resource>(
+  /** Every version since `since`, oldest first, and the server's time of the search when it says. */
+  historyAsOf<T extends Resource>(
     resourceType: T['resourceType'],
     since: string,
     maxPages?: number,
-  ): Promise<T[]>;
+  ): Promise<{ versions: T[]; serverTime?: string }>;
   /** `meta.lastUpdated` of the newest version of any resource of the type, on the server's clock. */
   latestVersionTime(resourceType: string): Promise<string | undefined>;
 }
@@ -48,10 +49,14 @@ export async function versionsSinceCheckpoint<T extends Resource>(
   }
   const floor = beforeFirstLook ? 0 : Date.parse((await redis.get(floorKey(key))) ?? '') || 0;
   const since = new Date(Math.max(Date.parse(checkpoint) - overlapMs, floor)).toISOString();
-  const versions = (await fhir.historySince<T>(resourceType, since, Number.POSITIVE_INFINITY)).filter(
-    (v) => Date.parse(v.meta?.lastUpdated ?? '') > floor,
-  );
-  const latest = versions.at(-1)?.meta?.lastUpdated;
+  const scan = await fhir.historyAsOf<T>(resourceType, since, Number.POSITIVE_INFINITY);
+  const versions = scan.versions.filter((v) => Date.parse(v.meta?.lastUpdated ?? '') > floor);
+  // On to the server's time of the search when it gives one, not only to the newest version: a
+  // quiet server's last burst is then not read again by every scan.
+  const latest = [versions.at(-1)?.meta?.lastUpdated, scan.serverTime]
+    .filter((t): t is string => t !== undefined)
+    .sort((a, b) => Date.parse(a) - Date.parse(b))
+    .at(-1);
   return {
     versions,
     // Moved on only once every version was handled, and never back.

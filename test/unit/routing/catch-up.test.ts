@@ -5,7 +5,7 @@ import { CATCH_UP_OVERLAP_MS, catchUpPlanChanges } from '../../../src/routing/ca
 import type { PlanChangeJobData } from '../../../src/routing/plan-changes.queue.js';
 
 /** A FHIR server's CarePlan history, newest first as servers page it. */
-function server(versions: Array<[id: string, version: string, lastUpdated: string]>) {
+function server(versions: Array<[id: string, version: string, lastUpdated: string]>, serverTime?: string) {
   const asked: Array<{ since: string; maxPages: number | undefined }> = [];
   const plans: CarePlan[] = versions.map(([id, versionId, lastUpdated]) => ({
     resourceType: 'CarePlan',
@@ -16,11 +16,12 @@ function server(versions: Array<[id: string, version: string, lastUpdated: strin
     subject: { reference: 'Patient/1' },
   }));
   const source: HistorySource = {
-    historySince: async <T>(_type: string, since: string, maxPages?: number) => {
+    historyAsOf: async <T>(_type: string, since: string, maxPages?: number) => {
       asked.push({ since, maxPages });
-      return plans
+      const versions = plans
         .filter((p) => Date.parse(p.meta!.lastUpdated!) >= Date.parse(since))
         .sort((a, b) => a.meta!.lastUpdated!.localeCompare(b.meta!.lastUpdated!)) as T[];
+      return { versions, ...(serverTime ? { serverTime } : {}) };
     },
     latestVersionTime: async () =>
       plans
@@ -79,6 +80,18 @@ describe('catchUpPlanChanges', () => {
     await catchUpPlanChanges(source, redis, 'p', async (d) => void queued.push(d));
     await catchUpPlanChanges(source, redis, 'p', async (d) => void queued.push(d));
     expect(queued).toEqual([]);
+  });
+
+  it("moves on to the server's time of the search, so a quiet server's last burst is not read again", async () => {
+    const { source, asked } = server([['7', '2', '2026-12-03T10:00:05.000Z']], '2026-12-03T10:30:00.000Z');
+    const redis = store();
+    redis.values.set(KEY, '2026-12-03T10:00:00.000Z');
+    await catchUpPlanChanges(source, redis, 'p', async () => undefined);
+    expect(redis.values.get(KEY)).toBe('2026-12-03T10:30:00.000Z');
+    await catchUpPlanChanges(source, redis, 'p', async () => undefined);
+    expect(asked[1]!.since).toBe(
+      new Date(Date.parse('2026-12-03T10:30:00.000Z') - CATCH_UP_OVERLAP_MS).toISOString(),
+    );
   });
 
   it('never moves the checkpoint back', async () => {
