@@ -14,7 +14,7 @@ import {
 } from './roster-service.js';
 
 /**
- * The huddle roster kept between reads (README, "The huddle roster"): one Redis hash of what the
+ * The huddle roster kept between reads (README, "Coordination rules", rule 5): one Redis hash of what the
  * roster needs of each participant on it, brought up to date from the FHIR server's history of
  * the four types that change it, whoever wrote them. A read first catches up (a few history
  * searches, and a read of the participants they name), so it sees every write made before it;
