@@ -14,9 +14,9 @@ import {
 } from './roster-service.js';
 
 /**
- * The huddle roster kept between reads (README, "Coordination rules", rule 5): one Redis hash of what the
- * roster needs of each participant on it, brought up to date from the FHIR server's history of
- * the four types that change it, whoever wrote them. A read first catches up (a few history
+ * The huddle roster kept between reads (README, "Coordination rules", rule 5): one Redis hash of
+ * what the roster needs of each participant on it, brought up to date from the FHIR server's
+ * history of the four types that change it, whoever wrote them. A read first catches up (a few history
  * searches, and a read of the participants they name), so it sees every write made before it;
  * the ranking is worked out at the read, because today's coordinator and a flag's age change
  * with the clock, not the data. A full rebuild runs when nothing is kept and once an hour, which

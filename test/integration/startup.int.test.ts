@@ -48,6 +48,8 @@ describe('startHub', () => {
         'acknowledgment-sweep',
         'alerts',
         'history-catch-up',
+        'roster-catch-up',
+        'roster-rebuild',
         'task-feed',
       ]);
       // The Task feed is due every 2 s: in 7 s it runs about 4 times, not 4 times per replica.
