@@ -169,17 +169,8 @@ export function calendarOf(config: CalendarsConfig, agencyId: string | undefined
 
 /** The calendar day (`YYYY-MM-DD`) of `at` in `timeZone`. */
 export function localDate(timeZone: string, at: Date): string {
-  // The roster asks for the same day once per participant: the last answer is kept.
-  if (lastLocalDate?.timeZone !== timeZone || lastLocalDate.ms !== at.getTime()) {
-    lastLocalDate = {
-      timeZone,
-      ms: at.getTime(),
-      day: DateTime.fromJSDate(at, { zone: timeZone }).toISODate()!,
-    };
-  }
-  return lastLocalDate.day;
+  return DateTime.fromJSDate(at, { zone: timeZone }).toISODate()!;
 }
-let lastLocalDate: { timeZone: string; ms: number; day: string } | undefined;
 
 /** A bound on the day-by-day searches: a calendar with open hours finds one within weeks. */
 const MAX_DAYS = 3 * 366;

@@ -13,7 +13,14 @@ export function coordinatorOfTheDay(
   at: Date,
   timeZone: string,
 ): Reference | undefined {
-  const day = localDate(timeZone, at);
+  return coordinatorOn(careTeam, localDate(timeZone, at));
+}
+
+/** {@link coordinatorOfTheDay} on a calendar day (ISO date), for callers asking many teams at once. */
+export function coordinatorOn(
+  careTeam: Pick<CareTeam, 'participant'> | undefined,
+  day: string,
+): Reference | undefined {
   const covering = (role: string): Reference | undefined =>
     careTeam?.participant?.find(
       (p) =>

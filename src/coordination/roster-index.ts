@@ -100,6 +100,16 @@ export class RosterIndex {
     return this.whenFree(() => this.replaceAll());
   }
 
+  /**
+   * The periodic work: a catch-up, or the hourly rebuild, only once a read has built the roster,
+   * so a deployment (or a test hub) whose roster nobody opens never reads the whole server for it.
+   */
+  async maintain(work: 'catch-up' | 'rebuild'): Promise<void> {
+    if (await this.deps.redis.exists(this.key('built'))) {
+      await (work === 'catch-up' ? this.catchUp() : this.rebuild());
+    }
+  }
+
   private async whenFree(work: () => Promise<void>): Promise<void> {
     const deadline = Date.now() + WAIT_MS;
     const token = randomUUID();

@@ -3,7 +3,8 @@ import type { FhirGateway } from '../fhir/fhir-gateway.js';
 import { hubSystem } from '../fhir/hub-identifiers.js';
 import { CODE_SYSTEM } from '../fhir/profiles.js';
 import type { CoordinationConfig } from './coordination-config.js';
-import { coordinatorOfTheDay } from './coordinator.rules.js';
+import { localDate } from './business-calendar.js';
+import { coordinatorOn } from './coordinator.rules.js';
 import { taskCodeOf } from './obligations.js';
 import { rankRoster, type ParticipantSnapshot, type RosterEntry } from './roster.rules.js';
 
@@ -59,18 +60,14 @@ export function rankParticipants(
   filter: RosterFilter = {},
 ): RosterEntry[] {
   const now = deps.now();
+  // One day for the whole roster: working it out per participant was a tenth of a 10,000 read.
+  const today = localDate(deps.config.calendars.timeZone, now);
   const snapshots = participants
     .filter((p) => !filter.agency || agenciesOf(p.team).includes(filter.agency))
     .map(({ team, ...p }): ParticipantSnapshot => {
-      const coordinator = coordinatorOfTheDay(
-        team ? { resourceType: 'CareTeam', participant: team } : undefined,
-        now,
-        deps.config.calendars.timeZone,
-      );
+      const coordinator = coordinatorOn(team ? { participant: team } : undefined, today);
       return {
         ...p,
-        flags: [...p.flags],
-        openTasks: [...p.openTasks],
         ...(coordinator
           ? { coordinator: { display: coordinator.display, reference: coordinator.reference } }
           : {}),

@@ -61,11 +61,11 @@ export interface ParticipantSnapshot {
   patient: string;
   name?: string;
   /** Active risk flags (from Flag resources), each with the resource it came from. */
-  flags: { code: string; source: string; since?: string; detail?: string }[];
+  flags: readonly { code: string; source: string; since?: string; detail?: string }[];
   /** Today's coordinator; undefined when nobody is named. */
   coordinator?: { display?: string; reference?: string };
   /** Hub Tasks not completed or cancelled. */
-  openTasks: { task: string; code: string; owner?: string; due?: string; status: string }[];
+  openTasks: readonly { task: string; code: string; owner?: string; due?: string; status: string }[];
 }
 
 export interface RosterReason {

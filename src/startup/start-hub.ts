@@ -504,8 +504,8 @@ export async function startHub(config: HubConfig, logger: Logger): Promise<Runni
     'acknowledgment-sweep': { everyMs: ACK_SWEEP_INTERVAL_MS, run: sweepAcks },
     'task-feed': { everyMs: TASK_FEED_INTERVAL_MS, run: scanTasks },
     alerts: { everyMs: config.alerts.checkMs, run: alerts },
-    'roster-catch-up': { everyMs: ROSTER_CATCH_UP_MS, run: keepRoster(() => roster.catchUp()) },
-    'roster-rebuild': { everyMs: ROSTER_REBUILD_MS, run: keepRoster(() => roster.rebuild()) },
+    'roster-catch-up': { everyMs: ROSTER_CATCH_UP_MS, run: keepRoster(() => roster.maintain('catch-up')) },
+    'roster-rebuild': { everyMs: ROSTER_REBUILD_MS, run: keepRoster(() => roster.maintain('rebuild')) },
   };
   work(() => createMaintenanceWorker(periodic, onWorkers, logger));
   await scheduleTasks(queues.maintenance, periodic);

@@ -161,6 +161,21 @@ describe('the roster index', () => {
     }
   });
 
+  it('leaves the periodic work undone until a read has built the roster', async () => {
+    const other = `{ingest-test-${randomUUID().slice(0, 8)}}`;
+    const unread = new RosterIndex({ ...deps, fhir, redis, prefix: other });
+    const searches = jest.spyOn(fhir, 'search');
+    try {
+      await unread.maintain('catch-up');
+      await unread.maintain('rebuild');
+      expect(searches).not.toHaveBeenCalled();
+      expect(await redis.exists(`${other}:roster:built`)).toBe(0);
+    } finally {
+      searches.mockRestore();
+      await dropPrefix(other);
+    }
+  });
+
   it('mends on a rebuild what history cannot say: a deleted flag', async () => {
     const roster = index();
     const c = await participant('Cameron Clear');
