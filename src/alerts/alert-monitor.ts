@@ -1,5 +1,5 @@
 import type { Communication } from 'fhir/r4.js';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../queues/connection.js';
 import { randomUUID } from 'node:crypto';
 import type { FhirGateway } from '../fhir/fhir-gateway.js';
 import { hubIdentifier } from '../fhir/hub-identifiers.js';
@@ -25,7 +25,7 @@ export interface AlertRecord {
 }
 
 export interface AlertMonitorDeps {
-  readonly redis: Redis;
+  readonly redis: RedisClient;
   readonly prefix: string;
   readonly settings: AlertSettings;
   readonly fhir: FhirGateway;
@@ -83,7 +83,7 @@ export async function checkAlerts(deps: AlertMonitorDeps): Promise<AlertDecision
 
 /** Raised alerts not yet cleared, and the recent history (each raise and each clearing). */
 export async function listAlerts(
-  redis: Redis,
+  redis: RedisClient,
   prefix: string,
 ): Promise<{ active: AlertRecord[]; history: AlertRecord[] }> {
   const states = await readJson<AlertState[]>(redis, key({ prefix }, 'states'), []);
@@ -177,7 +177,7 @@ async function receivedInWindow(
   return [...by].map(([partnerId, n]) => ({ partnerId, ...n }));
 }
 
-async function readJson<T>(redis: Redis, k: string, fallback: T): Promise<T> {
+async function readJson<T>(redis: RedisClient, k: string, fallback: T): Promise<T> {
   const text = await redis.get(k);
   return text ? (JSON.parse(text) as T) : fallback;
 }

@@ -28,7 +28,7 @@ export async function runDeadLetters(
     return 2;
   }
   const partners = await loadPartners(config.partnerConfigDir, env);
-  const redis = createRedisConnection(config.redis.url, 'producer');
+  const redis = createRedisConnection(config.redis, 'producer');
   await redis.connect();
   const queues = createQueues(redis, config.redis.queuePrefix, partners);
   try {

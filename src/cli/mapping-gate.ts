@@ -246,7 +246,7 @@ export async function runMappingGate(
     return 0;
   }
 
-  const redis = createRedisConnection(config.redis.url, 'producer');
+  const redis = createRedisConnection(config.redis, 'producer');
   await redis.connect();
   try {
     const batches = await new TrafficRecorder(redis, config.redis.queuePrefix).list(args.partner, args.limit);

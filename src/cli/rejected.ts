@@ -29,7 +29,7 @@ export async function runRejected(
     process.stderr.write(`${REJECTED_USAGE}\n`);
     return 2;
   }
-  const redis = createRedisConnection(config.redis.url, 'producer');
+  const redis = createRedisConnection(config.redis, 'producer');
   await redis.connect();
   const prefix = config.redis.queuePrefix;
   const rejected = new RejectedStore(redis, prefix);
@@ -53,11 +53,7 @@ export async function runRejected(
     }
     const queue = createIngestQueue(redis, prefix);
     // Never run: the CLI does not wait for the replay to be applied (a running hub applies it).
-    const queueEvents = createIngestQueueEvents(
-      createRedisConnection(config.redis.url, 'worker'),
-      prefix,
-      false,
-    );
+    const queueEvents = createIngestQueueEvents(createRedisConnection(config.redis, 'worker'), prefix, false);
     const ingest = new IngestService({
       partners: await loadPartners(config.partnerConfigDir, env),
       formats: defaultFormats(),

@@ -37,8 +37,14 @@ export interface HubConfig {
     readonly retries: number;
   };
   readonly redis: {
+    /** One server's URL; with `cluster`, comma-separated seed nodes of a Redis Cluster. */
     readonly url: string;
-    /** BullMQ key prefix; a `{hash tag}` keeps each queue in one Redis Cluster slot. @defaultValue `{hub}` */
+    /** A Redis Cluster: each queue gets a hash tag of its own (README "Redis Cluster"). @defaultValue false */
+    readonly cluster: boolean;
+    /**
+     * Key prefix of the hub in Redis, a `{hash tag}`. On one server every queue is under it; on a
+     * cluster the hub's own keys share its slot and each queue gets one of its own. @defaultValue `{hub}`
+     */
     readonly queuePrefix: string;
     /**
      * How long a worker's hold on a job lasts without renewal: a worker that dies (crash, SIGKILL)
@@ -131,8 +137,12 @@ export const CONFIG_VARIABLES = {
     'Start the local HAPI server when nothing answers (default: true when FHIR_BASE_URL is unset)',
   FHIR_TIMEOUT_MS: 'Timeout of one FHIR request (default 30000)',
   FHIR_RETRIES: 'Retries on network errors and 5xx from the FHIR server (default 4)',
-  REDIS_URL: 'Redis for the queues (default redis://127.0.0.1:6379)',
-  QUEUE_PREFIX: 'BullMQ key prefix; keep the {hash tag} for Redis Cluster (default {hub})',
+  REDIS_URL:
+    'Redis for the queues (default redis://127.0.0.1:6379); with REDIS_CLUSTER, comma-separated seed nodes of the cluster',
+  REDIS_CLUSTER:
+    'true: REDIS_URL names nodes of a Redis Cluster, and each queue gets a slot of its own (default false)',
+  QUEUE_PREFIX:
+    "Key prefix of the hub in Redis, a {hash tag}; on a cluster the hub's own keys share its slot and each queue gets {prefix:queue} (default {hub})",
   QUEUE_JOB_LOCK_MS:
     "How long a worker's hold on a job lasts between renewals; a job whose hub process died is taken up by another after about this (default 30000)",
   HOST: 'Address the hub listens on (default 127.0.0.1; 0.0.0.0 in a container)',
@@ -204,6 +214,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
 
   const fhirLocalPort = read.port('FHIR_PORT', 8080);
   const explicitFhirUrl = read.optionalUrl('FHIR_BASE_URL', ['http:', 'https:']);
+  const redisCluster = read.bool('REDIS_CLUSTER', false);
   const port = read.int('PORT', 3000, 0, 65535); // 0: any free port (tests)
   // The built-in demo partners (no PARTNER_CONFIG_DIR) have no keys: the demo runs open.
   const demoPartners = env.PARTNER_CONFIG_DIR === undefined || env.PARTNER_CONFIG_DIR === '';
@@ -216,8 +227,14 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
       retries: read.int('FHIR_RETRIES', 4, 0, 20),
     },
     redis: {
-      url: read.optionalUrl('REDIS_URL', ['redis:', 'rediss:']) ?? 'redis://127.0.0.1:6379',
-      queuePrefix: read.string('QUEUE_PREFIX', '{hub}', /^[A-Za-z0-9{}_:-]+$/),
+      url: read.urlList('REDIS_URL', ['redis:', 'rediss:'], redisCluster) ?? 'redis://127.0.0.1:6379',
+      cluster: redisCluster,
+      queuePrefix: read.string(
+        'QUEUE_PREFIX',
+        '{hub}',
+        // On a cluster the hub's own keys share one slot through the prefix's hash tag.
+        redisCluster ? /^\{[A-Za-z0-9_:-]+\}$/ : /^[A-Za-z0-9{}_:-]+$/,
+      ),
       jobLockMs: read.int('QUEUE_JOB_LOCK_MS', 30000, 1000, 600000),
     },
     http: withHidden(
@@ -372,11 +389,25 @@ class EnvReader {
     return value as T;
   }
 
-  optionalUrl(name: ConfigVariable, protocols: string[]): string | undefined {
+  /** One URL, or when `several` one or more separated by commas (a cluster's seed nodes), each checked. */
+  urlList(name: ConfigVariable, protocols: string[], several: boolean): string | undefined {
     const value = this.raw(name);
-    if (value === undefined) {
+    const parts = value?.split(',').map((u) => u.trim());
+    if (parts && parts.length > 1 && !several) {
+      this.problems.push(
+        `${name} names ${parts.length} servers: only a cluster has several (set REDIS_CLUSTER=true)`,
+      );
       return undefined;
     }
+    return parts?.every((u) => this.url(name, u, protocols) !== undefined) ? value : undefined;
+  }
+
+  optionalUrl(name: ConfigVariable, protocols: string[]): string | undefined {
+    const value = this.raw(name);
+    return value === undefined ? undefined : this.url(name, value, protocols);
+  }
+
+  private url(name: ConfigVariable, value: string, protocols: string[]): string | undefined {
     let url: URL;
     try {
       url = new URL(value);

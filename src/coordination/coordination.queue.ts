@@ -1,7 +1,7 @@
 import type { WorkerConnection } from '../queues/connection.js';
 import { type Queue, type Worker, type Job } from 'bullmq';
 import { createHubQueue, startHubWorker, type RetryPolicy } from '../queues/queue-factory.js';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../queues/connection.js';
 import {
   applyCoordinationRules,
   checkObligation,
@@ -27,7 +27,7 @@ export type CoordinationQueue = Queue<JobData, string, CoordinationJobName>;
 
 const RETRY: RetryPolicy = { keepCompletedDays: 7 };
 
-export function createCoordinationQueue(connection: Redis, prefix: string): CoordinationQueue {
+export function createCoordinationQueue(connection: RedisClient, prefix: string): CoordinationQueue {
   return createHubQueue(COORDINATION_QUEUE, connection, prefix, RETRY);
 }
 

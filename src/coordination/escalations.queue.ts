@@ -1,7 +1,7 @@
 import type { WorkerConnection } from '../queues/connection.js';
 import { type Queue, type Worker, type Job } from 'bullmq';
 import { createHubQueue, startHubWorker, type RetryPolicy } from '../queues/queue-factory.js';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../queues/connection.js';
 import { escalate, type EscalationRequest, type EscalationResult } from './escalate.js';
 import type { CoordinationConfig } from './coordination-config.js';
 import type { FhirGateway } from '../fhir/fhir-gateway.js';
@@ -17,7 +17,7 @@ export type EscalationsQueue = Queue<EscalationJobData, EscalationResult, Escala
 
 const RETRY: RetryPolicy = { keepCompletedDays: 30 };
 
-export function createEscalationsQueue(connection: Redis, prefix: string): EscalationsQueue {
+export function createEscalationsQueue(connection: RedisClient, prefix: string): EscalationsQueue {
   return createHubQueue(ESCALATIONS_QUEUE, connection, prefix, RETRY);
 }
 

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { CareTeam, Flag, Patient, Resource, Task } from 'fhir/r4.js';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../queues/connection.js';
 import { forgetCheckpoint, versionsSinceCheckpoint } from '../fhir/history-checkpoint.js';
 import type { Logger } from '../logging/logger.js';
 import { whileHolding } from '../queues/lease.js';
@@ -23,7 +23,7 @@ import {
  * also mends what history cannot say (a deleted resource).
  */
 export interface RosterIndexDeps extends RosterDeps {
-  readonly redis: Redis;
+  readonly redis: RedisClient;
   readonly prefix: string;
   readonly logger?: Pick<Logger, 'warn'>;
 }

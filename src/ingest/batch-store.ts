@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../queues/connection.js';
 import type { OperationOutcome } from 'fhir/r4.js';
 import type { InboundFormat } from '../config/inbound-formats.js';
 import type { IngestReport } from './ingest-service.js';
@@ -27,7 +27,7 @@ const RETENTION_SECONDS = 7 * 24 * 3600;
  */
 export class BatchStore {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly prefix: string,
   ) {}
 

@@ -1,5 +1,5 @@
 import type { Job, Queue, Worker } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../queues/connection.js';
 import type { WorkerConnection } from '../queues/connection.js';
 import { createHubQueue, startHubWorker } from '../queues/queue-factory.js';
 import { HubError } from '../errors/hub-error.js';
@@ -24,7 +24,7 @@ import type { OperationOutcome } from 'fhir/r4.js';
 export const BATCHES_QUEUE = 'ingest-batches';
 export type BatchesQueue = Queue<{ readonly batchId: string }, void, 'parse-batch'>;
 
-export function createBatchesQueue(connection: Redis, prefix: string): BatchesQueue {
+export function createBatchesQueue(connection: RedisClient, prefix: string): BatchesQueue {
   return createHubQueue(BATCHES_QUEUE, connection, prefix, { attempts: 12, keepCompletedDays: 1 });
 }
 

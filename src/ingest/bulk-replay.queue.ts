@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Job, Queue, Worker } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../queues/connection.js';
 import type { WorkerConnection } from '../queues/connection.js';
 import { createHubQueue, startHubWorker } from '../queues/queue-factory.js';
 import type { Logger } from '../logging/logger.js';
@@ -32,7 +32,7 @@ export interface BulkReplayResult {
 
 export type BulkReplayQueue = Queue<BulkReplayRequest, BulkReplayResult, 'bulk-replay'>;
 
-export function createBulkReplayQueue(connection: Redis, prefix: string): BulkReplayQueue {
+export function createBulkReplayQueue(connection: RedisClient, prefix: string): BulkReplayQueue {
   // One try: a bulk replay that stops part-way is asked for again; what it replayed is gone from the list.
   return createHubQueue(BULK_REPLAY_QUEUE, connection, prefix, { attempts: 1, keepCompletedDays: 7 });
 }

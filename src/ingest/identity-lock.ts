@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../queues/connection.js';
 import { createHash, randomUUID } from 'node:crypto';
 import type { Identifier } from 'fhir/r4.js';
 import { releaseOwn } from '../queues/lease.js';
@@ -18,7 +18,7 @@ const WAIT_MS = 60_000;
  * searches again and finds the first one's Patient. One Redis key per identifier, taken in a fixed
  * order (no deadlock), with a lease so a crashed holder cannot block for ever.
  */
-export function redisIdentityLock(redis: Redis, prefix: string): IdentityLock {
+export function redisIdentityLock(redis: RedisClient, prefix: string): IdentityLock {
   return async (identifiers, fn) => {
     const keys = [
       ...new Set(

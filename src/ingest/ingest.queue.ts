@@ -1,9 +1,9 @@
 import { addOrRevive } from '../queues/add-or-revive.js';
 import type { WorkerConnection } from '../queues/connection.js';
 import { type Queue, QueueEvents, UnrecoverableError, type Worker, type Job } from 'bullmq';
-import { createHubQueue, startHubWorker, type RetryPolicy } from '../queues/queue-factory.js';
+import { createHubQueue, queueKeyPrefix, startHubWorker, type RetryPolicy } from '../queues/queue-factory.js';
 import { createHash } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../queues/connection.js';
 import type { FieldIssue } from '../adapters/types.js';
 import type { PartnerRegistry } from '../config/partners.js';
 import { labelPart2 } from '../security/part2.js';
@@ -50,7 +50,7 @@ export type IngestQueue = Queue<IngestJobData, IngestJobResult, IngestJobName>;
  * replayed, and a resend of the record takes it up again; it is never removed automatically.
  * Completed jobs are kept a day so a resubmitted identical record is recognised by its job id.
  */
-export function createIngestQueue(connection: Redis, prefix: string, attempts?: number): IngestQueue {
+export function createIngestQueue(connection: RedisClient, prefix: string, attempts?: number): IngestQueue {
   const retry: RetryPolicy = { attempts, keepCompletedDays: 1, keepCompletedCount: 50000 };
   return createHubQueue(INGEST_QUEUE, connection, prefix, retry);
 }
@@ -59,11 +59,15 @@ export function createIngestQueue(connection: Redis, prefix: string, attempts?: 
 export type IngestQueueEvents = QueueEvents;
 
 export function createIngestQueueEvents(
-  connection: Redis,
+  connection: RedisClient,
   prefix: string,
   autorun = true,
 ): IngestQueueEvents {
-  return new QueueEvents(INGEST_QUEUE, { connection, prefix, autorun });
+  return new QueueEvents(INGEST_QUEUE, {
+    connection,
+    prefix: queueKeyPrefix(prefix, INGEST_QUEUE, connection.isCluster),
+    autorun,
+  });
 }
 
 /**

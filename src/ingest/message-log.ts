@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../queues/connection.js';
 import type { InboundFormat } from '../config/inbound-formats.js';
 import type { LineChange } from './line-diff.js';
 import type { IdentityDecision } from './identity-review.js';
@@ -83,7 +83,7 @@ export class MessageLog {
   private readonly retentionSeconds: number;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly prefix: string,
     retentionDays: number = DEFAULT_MESSAGE_LOG_DAYS,
   ) {
@@ -135,7 +135,7 @@ export class MessageLog {
   }
 
   private indexKeys(
-    multi: ReturnType<Redis['multi']>,
+    multi: ReturnType<RedisClient['multi']>,
     id: string,
     at: number,
     keys: readonly string[],
@@ -183,7 +183,7 @@ export class MessageLog {
 /** Searches of the message log an engineer saved, by name (README, "The engineer's console"). */
 export class SavedSearches {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly prefix: string,
   ) {}
 

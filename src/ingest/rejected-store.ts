@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../queues/connection.js';
 import type { FieldIssue } from '../adapters/types.js';
 import { pageByTime, type TimePage } from './time-index.js';
 
@@ -36,7 +36,7 @@ export class RejectedStore {
   private readonly retentionSeconds: number;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly prefix: string,
     retentionDays: number = DEFAULT_REJECTED_RETENTION_DAYS,
   ) {

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../queues/connection.js';
 import { InvalidInputError } from '../errors/hub-error.js';
 
 /** Index entries read at a time while paging. */
@@ -26,7 +26,7 @@ export interface PageRequest {
  * so an entry added meanwhile never shifts another into the next page twice.
  */
 export async function pageByTime<T>(
-  redis: Redis,
+  redis: RedisClient,
   index: string,
   request: PageRequest,
   load: (ids: readonly string[]) => Promise<ReadonlyArray<T | undefined>>,

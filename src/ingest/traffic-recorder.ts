@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../queues/connection.js';
 import type { InboundFormat } from '../config/inbound-formats.js';
 
 /** One inbound batch as a partner sent it. */
@@ -36,7 +36,7 @@ const TRAFFIC_TTL_SECONDS = 14 * 24 * 3600;
  */
 export class TrafficRecorder {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly prefix: string,
     private readonly limit: number = DEFAULT_TRAFFIC_LIMIT,
   ) {}

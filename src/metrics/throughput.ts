@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../queues/connection.js';
 import type { FinishedJob, JobObserver } from '../queues/connection.js';
 import type { IngestCounter } from './hub-metrics.js';
 
@@ -39,7 +39,7 @@ const HOUR_MS = 3_600_000;
  */
 export class Throughput implements JobObserver, IngestCounter {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly prefix: string,
   ) {}
 

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../queues/connection.js';
 import { createHash } from 'node:crypto';
 import { buildAck, ackCodeFor } from '../adapters/hl7v2/ack.js';
 import { firstComponent, readHeader } from '../adapters/hl7v2/normalize.js';
@@ -13,7 +13,7 @@ import type { IngestService } from '../ingest/ingest-service.js';
 export interface MllpIngestDeps {
   readonly ingest: IngestService;
   readonly partners: PartnerRegistry;
-  readonly redis: Redis;
+  readonly redis: RedisClient;
   readonly prefix: string;
   readonly now: () => Date;
   /** AUTH_REQUIRED: a partner is heard only from its `inbound.mllpAllowFrom` networks. */

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../queues/connection.js';
 
 /** When a partner's circuit opens and how long it stays open. */
 export interface CircuitSettings {
@@ -28,7 +28,7 @@ export type CircuitDecision =
  */
 export class CircuitBreaker {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly prefix: string,
   ) {}
 

@@ -1,6 +1,16 @@
-import { Redis, type RedisOptions } from 'ioredis';
+import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
 import { redactUrl } from '../config/load-config.js';
 import { DependencyError } from '../errors/hub-error.js';
+
+/** A connection to the hub's Redis: one server, or a Redis Cluster (README "Redis Cluster"). */
+export type RedisClient = Redis | Cluster;
+
+/** Where the hub's Redis is: one URL, or with `cluster` the URLs of one or more cluster nodes. */
+export interface RedisTarget {
+  /** `redis://` or `rediss://`; for a cluster, comma-separated seed nodes (the rest are discovered). */
+  readonly url: string;
+  readonly cluster: boolean;
+}
 
 /**
  * A Redis connection for the hub. Workers need `maxRetriesPerRequest: null` (BullMQ blocks on
@@ -8,12 +18,45 @@ import { DependencyError } from '../errors/hub-error.js';
  * health checks fail fast instead, so an HTTP request never hangs on a Redis that is down.
  * @see https://docs.bullmq.io/guide/going-to-production
  */
-export function createRedisConnection(url: string, role: 'worker' | 'producer'): Redis {
-  const options: RedisOptions =
-    role === 'worker'
-      ? { maxRetriesPerRequest: null }
-      : { maxRetriesPerRequest: 1, enableOfflineQueue: false, connectTimeout: 5000 };
-  return new Redis(url, { ...options, lazyConnect: true });
+export function createRedisConnection(target: RedisTarget, role: 'worker' | 'producer'): RedisClient {
+  const failFast = role === 'producer';
+  const options: RedisOptions = failFast
+    ? { maxRetriesPerRequest: 1, connectTimeout: 5000 }
+    : { maxRetriesPerRequest: null };
+  return target.cluster
+    ? clusterClient(target.url, options, { lazyConnect: true, enableOfflineQueue: !failFast })
+    : new Redis(target.url, { ...options, enableOfflineQueue: !failFast, lazyConnect: true });
+}
+
+/**
+ * A Redis Cluster client from comma-separated seed URLs. Nodes found through the cluster get the
+ * first seed's credentials and TLS, as every node of one cluster shares them.
+ */
+function clusterClient(urls: string, redisOptions: RedisOptions, options: ClusterOptions): Cluster {
+  const seeds = clusterSeeds(urls);
+  const first = new URL(seeds[0]!);
+  return new Cluster(seeds, {
+    ...options,
+    redisOptions: {
+      ...redisOptions,
+      ...(first.username ? { username: decodeURIComponent(first.username) } : {}),
+      ...(first.password ? { password: decodeURIComponent(first.password) } : {}),
+      ...(first.protocol === 'rediss:' ? { tls: {} } : {}),
+    },
+  });
+}
+
+/** The seed URLs of a cluster's `REDIS_URL` (comma-separated). */
+export function clusterSeeds(urls: string): string[] {
+  return urls
+    .split(',')
+    .map((u) => u.trim())
+    .filter(Boolean);
+}
+
+/** The masters of a cluster (each holds a share of the keys), or the one server. */
+function servers(redis: RedisClient): Redis[] {
+  return redis instanceof Cluster ? redis.nodes('master') : [redis];
 }
 
 /**
@@ -22,7 +65,7 @@ export function createRedisConnection(url: string, role: 'worker' | 'producer'):
  * `lockDuration` (BullMQ checks every `stalledInterval`, set to the same).
  */
 export interface WorkerConnection {
-  readonly connection: Redis;
+  readonly connection: RedisClient;
   readonly prefix: string;
   readonly lockDuration: number;
   readonly stalledInterval: number;
@@ -53,7 +96,7 @@ export interface JobObserver {
 const MAX_STALLED = 10;
 
 export function workerConnection(
-  connection: Redis,
+  connection: RedisClient,
   prefix: string,
   jobLockMs: number,
   observer?: JobObserver,
@@ -70,44 +113,68 @@ export function workerConnection(
 
 /**
  * Connects once and PINGs, with no reconnect attempts. Throws a {@link DependencyError} that
- * names `REDIS_URL` and the (password-redacted) URL when Redis cannot be reached.
+ * names `REDIS_URL` and the (password-redacted) URL when Redis cannot be reached, or when a
+ * cluster does not serve all its slots.
  */
-export async function checkRedis(url: string, timeoutMs = 3000): Promise<void> {
-  const redis = new Redis(url, {
-    lazyConnect: true,
-    connectTimeout: timeoutMs,
-    maxRetriesPerRequest: 0,
-    enableOfflineQueue: false,
-    retryStrategy: () => null,
-  });
+export async function checkRedis(target: RedisTarget, timeoutMs = 3000): Promise<void> {
+  const shown = `REDIS_URL=${clusterSeeds(target.url).map(redactUrl).join(',')}`;
+  const once: RedisOptions = { connectTimeout: timeoutMs, maxRetriesPerRequest: 0 };
+  const redis = target.cluster
+    ? clusterClient(target.url, once, {
+        lazyConnect: true,
+        enableOfflineQueue: false,
+        clusterRetryStrategy: () => null,
+      })
+    : new Redis(target.url, {
+        ...once,
+        lazyConnect: true,
+        enableOfflineQueue: false,
+        retryStrategy: () => null,
+      });
   redis.on('error', () => undefined); // reported through the rejected promise below
-  let memory: string;
+  let memory: string[];
   try {
-    await redis.connect();
+    await withTimeout(redis.connect(), timeoutMs);
     await redis.ping();
-    memory = await redis.info('memory');
+    if (redis instanceof Cluster) {
+      const state = infoField(await redis.cluster('INFO'), 'cluster_state');
+      if (state !== 'ok') {
+        throw new Error(`cluster_state is ${state ?? 'unknown'}: not every slot is served`);
+      }
+    }
+    memory = await Promise.all(servers(redis).map((node) => node.info('memory')));
   } catch (err) {
     redis.disconnect();
     throw new DependencyError(
       'REDIS.UNREACHABLE',
-      `Redis is not reachable at REDIS_URL=${redactUrl(url)}: ${(err as Error).message}`,
+      `Redis is not reachable at ${shown}: ${(err as Error).message}`,
       err,
     );
   }
   redis.disconnect();
   // Queued jobs, delivery marks and locks are the hub's state: a Redis that evicts keys under
   // memory pressure would drop accepted records and re-send deliveries without a trace.
-  const policy = infoField(memory, 'maxmemory_policy');
-  if (policy !== undefined && policy !== 'noeviction') {
+  const policy = memory
+    .map((m) => infoField(m, 'maxmemory_policy'))
+    .find((p) => p !== undefined && p !== 'noeviction');
+  if (policy !== undefined) {
     throw new DependencyError(
       'REDIS.EVICTS',
-      `Redis at REDIS_URL=${redactUrl(url)} has maxmemory-policy ${policy}; the hub needs noeviction (it would lose queued records): set maxmemory-policy noeviction`,
+      `Redis at ${shown} has maxmemory-policy ${policy}; the hub needs noeviction (it would lose queued records): set maxmemory-policy noeviction`,
     );
   }
 }
 
-/** How Redis keeps its data, for `/ready`: `aof` (with its fsync), `rdb`, or `none` (memory only). */
-export async function redisPersistence(redis: Redis): Promise<string> {
+/**
+ * How Redis keeps its data, for `/ready`: `aof` (with its fsync), `rdb`, or `none` (memory only).
+ * On a cluster, each master's, when they differ.
+ */
+export async function redisPersistence(redis: RedisClient): Promise<string> {
+  const each = await Promise.all(servers(redis).map(serverPersistence));
+  return [...new Set(each)].join('; ');
+}
+
+async function serverPersistence(redis: Redis): Promise<string> {
   const setting = async (name: string): Promise<string> =>
     (((await redis.config('GET', name).catch(() => [])) as string[])[1] ?? '').trim();
   if (infoField(await redis.info('persistence'), 'aof_enabled') === '1') {
@@ -123,12 +190,16 @@ function infoField(info: string, name: string): string | undefined {
 }
 
 /** PING on an existing connection, bounded in time; for the readiness probe. */
-export async function pingRedis(redis: Redis, timeoutMs = 2000): Promise<void> {
+export async function pingRedis(redis: RedisClient, timeoutMs = 2000): Promise<void> {
+  await withTimeout(redis.ping(), timeoutMs);
+}
+
+async function withTimeout<T>(work: Promise<T>, timeoutMs: number): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   try {
-    await Promise.race([
-      redis.ping(),
-      new Promise((_, reject) => {
+    return await Promise.race([
+      work,
+      new Promise<never>((_, reject) => {
         timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
       }),
     ]);

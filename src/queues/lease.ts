@@ -1,5 +1,5 @@
 import { DelayedError, type Job } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './connection.js';
 
 const RELEASE_OWN =
   "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end";
@@ -7,7 +7,7 @@ const RENEW_OWN =
   "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) else return 0 end";
 
 /** Frees `key` if it is still ours (a lease that lapsed, e.g. while Redis was away, may be someone else's now). */
-export async function releaseOwn(redis: Redis, key: string, token: string): Promise<void> {
+export async function releaseOwn(redis: RedisClient, key: string, token: string): Promise<void> {
   await redis.eval(RELEASE_OWN, 1, key, token);
 }
 
@@ -17,7 +17,7 @@ export async function releaseOwn(redis: Redis, key: string, token: string): Prom
  * `fn` could take. Returns `busy` without running `fn` when someone else holds it.
  */
 export async function whileHolding<T>(
-  redis: Redis,
+  redis: RedisClient,
   key: string,
   token: string,
   ttlMs: number,

@@ -1,5 +1,5 @@
 import type { Job, Queue, Worker } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './connection.js';
 import type { Logger } from '../logging/logger.js';
 import type { WorkerConnection } from './connection.js';
 import { createHubQueue, startHubWorker } from './queue-factory.js';
@@ -19,7 +19,7 @@ export interface PeriodicTask {
   readonly run: () => Promise<unknown>;
 }
 
-export function createMaintenanceQueue(connection: Redis, prefix: string): MaintenanceQueue {
+export function createMaintenanceQueue(connection: RedisClient, prefix: string): MaintenanceQueue {
   // One try: the next run is the retry.
   return createHubQueue(MAINTENANCE_QUEUE, connection, prefix, { attempts: 1, keepCompletedDays: 1 });
 }

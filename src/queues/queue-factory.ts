@@ -6,7 +6,7 @@ import {
   type Processor,
   type WorkerOptions,
 } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './connection.js';
 import type { Logger } from '../logging/logger.js';
 import type { WorkerConnection } from './connection.js';
 import { BullMQOtel } from 'bullmq-otel';
@@ -49,16 +49,26 @@ export function backoffFrom(firstMs: number): NonNullable<JobsOptions['backoff']
   return { type: 'exponential', delay: firstMs, jitter: 0.5 };
 }
 
+/**
+ * The key prefix of one queue. On one Redis server, the hub's prefix as configured (every queue
+ * under one `{hash tag}`, where queued jobs already are). On a Redis Cluster each queue gets a
+ * hash tag of its own, `{hub:name}`, so the queues spread over the cluster's slots while each
+ * queue's keys stay in one slot, as BullMQ's scripts need. README "Redis Cluster".
+ */
+export function queueKeyPrefix(prefix: string, name: string, cluster: boolean): string {
+  return cluster ? `{${prefix.replace(/[{}]/g, '')}:${name}}` : prefix;
+}
+
 /** A queue of the hub, under its Redis prefix, with the given retry policy. */
 export function createHubQueue<Data, Result, Name extends string>(
   name: string,
-  connection: Redis,
+  connection: RedisClient,
   prefix: string,
   policy: RetryPolicy,
 ): Queue<Data, Result, Name> {
   return new Queue<Data, Result, Name>(name, {
     connection,
-    prefix,
+    prefix: queueKeyPrefix(prefix, name, connection.isCluster),
     defaultJobOptions: jobOptions(policy),
     ...telemetry(),
   });
@@ -79,6 +89,7 @@ export function startHubWorker<Data, Result, Name extends string>(
   const { observer, ...connection } = on;
   const worker = new Worker<Data, Result, Name>(name, processor, {
     ...connection,
+    prefix: queueKeyPrefix(connection.prefix, name, connection.connection.isCluster),
     ...settings,
     ...telemetry(),
   });

@@ -3,7 +3,7 @@ import { type Queue, type Worker, type Job } from 'bullmq';
 import { createHubQueue, startHubWorker, type RetryPolicy } from '../queues/queue-factory.js';
 import { holdJob } from '../queues/lease.js';
 import type { Task } from 'fhir/r4.js';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../queues/connection.js';
 import { dueOf, isOpen } from '../coordination/obligations.js';
 import { CODE_SYSTEM } from '../fhir/profiles.js';
 import { ackTaskSubject } from './acknowledge.js';
@@ -25,7 +25,7 @@ export type AcknowledgmentsQueue = Queue<AckDeadlineJobData, AckDeadlineJobResul
 
 const RETRY: RetryPolicy = { keepCompletedDays: 30 };
 
-export function createAcknowledgmentsQueue(connection: Redis, prefix: string): AcknowledgmentsQueue {
+export function createAcknowledgmentsQueue(connection: RedisClient, prefix: string): AcknowledgmentsQueue {
   return createHubQueue(ACKNOWLEDGMENTS_QUEUE, connection, prefix, RETRY);
 }
 

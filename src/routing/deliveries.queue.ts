@@ -1,7 +1,7 @@
 import type { WorkerConnection } from '../queues/connection.js';
 import { type Queue, UnrecoverableError, type Worker, type Job } from 'bullmq';
 import { backoffFrom, createHubQueue, startHubWorker, type RetryPolicy } from '../queues/queue-factory.js';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../queues/connection.js';
 import { holdJob, whileHolding } from '../queues/lease.js';
 import type { PartnerConfig } from '../config/partners.js';
 import { DeliveryError } from '../outbound/delivery-error.js';
@@ -70,7 +70,11 @@ if tonumber(redis.call('get', KEYS[1]) or '0') < tonumber(ARGV[1]) then
 end
 return 1`;
 
-export function createDeliveryQueue(connection: Redis, prefix: string, partnerId: string): DeliveryQueue {
+export function createDeliveryQueue(
+  connection: RedisClient,
+  prefix: string,
+  partnerId: string,
+): DeliveryQueue {
   return createHubQueue(deliveryQueueName(partnerId), connection, prefix, RETRY);
 }
 

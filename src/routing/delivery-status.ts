@@ -1,5 +1,5 @@
 import type { Task } from 'fhir/r4.js';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../queues/connection.js';
 import type { Throughput } from '../metrics/throughput.js';
 import { ackStepOf } from './acknowledge.js';
 
@@ -45,7 +45,7 @@ export const DELIVERY_STATUS_RETENTION_DAYS = 180;
  */
 export class DeliveryStatusStore {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly prefix: string,
     /** Counts deliveries and acknowledgments per hour (the throughput page), each step once. */
     private readonly throughput?: Pick<Throughput, 'count'>,

@@ -2,7 +2,7 @@ import { addOrRevive } from '../queues/add-or-revive.js';
 import type { WorkerConnection } from '../queues/connection.js';
 import { type Queue, type Worker, type Job } from 'bullmq';
 import { createHubQueue, startHubWorker, type RetryPolicy } from '../queues/queue-factory.js';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../queues/connection.js';
 import type { Consent, Task } from 'fhir/r4.js';
 import { dueOf, isOpen } from '../coordination/obligations.js';
 import { openAckTasks, type DeliveryRequest } from './deliver-plan-change.js';
@@ -34,7 +34,7 @@ export type PlanChangesQueue = Queue<PlanChangeJobData, PlanChangeJobResult, Pla
 /** Same backoff as ingest: about an hour of retries covers a FHIR server outage. */
 const RETRY: RetryPolicy = { keepCompletedDays: 7 };
 
-export function createPlanChangesQueue(connection: Redis, prefix: string): PlanChangesQueue {
+export function createPlanChangesQueue(connection: RedisClient, prefix: string): PlanChangesQueue {
   return createHubQueue(PLAN_CHANGES_QUEUE, connection, prefix, RETRY);
 }
 

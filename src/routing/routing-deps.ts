@@ -1,5 +1,5 @@
 import type { CarePlan } from 'fhir/r4.js';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../queues/connection.js';
 import type { PartnerRegistry } from '../config/partners.js';
 import type { CoordinationConfig } from '../coordination/coordination-config.js';
 import type { FhirGateway } from '../fhir/fhir-gateway.js';
@@ -19,7 +19,7 @@ export interface RoutingDeps {
   readonly coordination: Pick<CoordinationConfig, 'tiers' | 'calendars'>;
   readonly logger: Logger;
   /** For delivery ordering state and locks. */
-  readonly redis: Redis;
+  readonly redis: RedisClient;
   readonly prefix: string;
   /** Each (plan version, partner) pair's step times. */
   readonly status: DeliveryStatusStore;

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../queues/connection.js';
 import type { DeliveryRequest } from './deliver-plan-change.js';
 
 /**
@@ -8,7 +8,7 @@ import type { DeliveryRequest } from './deliver-plan-change.js';
  */
 export class WithheldDeliveries {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly prefix: string,
   ) {}
 

@@ -1,11 +1,11 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../queues/connection.js';
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 
 /**
  * The deployment's rest-hook secret: made once, at the first start, and kept in Redis so every
  * replica of the deployment registers and checks the same one.
  */
-export async function sharedHookSecret(redis: Redis, prefix: string): Promise<string> {
+export async function sharedHookSecret(redis: RedisClient, prefix: string): Promise<string> {
   const key = `${prefix}:hook-secret`;
   await redis.set(key, randomBytes(32).toString('hex'), 'NX');
   const secret = await redis.get(key);

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../queues/connection.js';
 import { randomBytes, scrypt, timingSafeEqual } from 'node:crypto';
 import { promisify } from 'node:util';
 import { HubError } from '../errors/hub-error.js';
@@ -28,7 +28,7 @@ export class StaffLogin {
 
   constructor(
     private readonly staff: ReadonlyMap<string, StaffAccount>,
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly prefix: string,
     private readonly now: () => Date,
   ) {}

@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../queues/connection.js';
 
 /** What an access token stands for. */
 export interface AccessGrant {
@@ -19,7 +19,7 @@ export interface AccessGrant {
 export class TokenStore {
   /** @param kind - `token` for partner access tokens, `staff` for staff sessions: kept apart */
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly prefix: string,
     private readonly kind: 'token' | 'staff' = 'token',
   ) {}

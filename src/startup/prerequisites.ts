@@ -1,14 +1,14 @@
 import { execFile } from 'node:child_process';
 import { access, constants } from 'node:fs/promises';
 import { promisify } from 'node:util';
-import { checkRedis } from '../queues/connection.js';
+import { checkRedis, type RedisTarget } from '../queues/connection.js';
 
 const run = promisify(execFile);
 
 /** What a run needs from the machine: Redis always; Java and Maven to start HAPI here; Chromium for the browser tests. */
 export interface Needs {
   /** The Redis to reach; absent when the caller has checked it already. */
-  readonly redisUrl?: string;
+  readonly redis?: RedisTarget;
   /** No FHIR server answers, so the local HAPI server will be built and started. */
   readonly localFhirServer: boolean;
   /** The path of the Chromium the browser tests drive, when they will run. */
@@ -21,8 +21,8 @@ export interface Needs {
  */
 export async function missingPrerequisites(needs: Needs): Promise<string[]> {
   const missing: string[] = [];
-  if (needs.redisUrl !== undefined) {
-    await checkRedis(needs.redisUrl).catch((err: unknown) => {
+  if (needs.redis !== undefined) {
+    await checkRedis(needs.redis).catch((err: unknown) => {
       missing.push(`Redis: ${(err as Error).message} (apt-get install redis-server, or set REDIS_URL)`);
     });
   }

@@ -1,5 +1,5 @@
 import type { Queue, Worker } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../queues/connection.js';
 import type { WorkerConnection } from '../queues/connection.js';
 import type { PartnerRegistry } from '../config/partners.js';
 import {
@@ -82,7 +82,7 @@ export function allQueues(queues: HubQueues): Queue[] {
 }
 
 export function createQueues(
-  connection: Redis,
+  connection: RedisClient,
   prefix: string,
   partners: PartnerRegistry,
   ingestAttempts?: number,

@@ -124,7 +124,7 @@ export async function startHub(config: HubConfig, logger: Logger): Promise<Runni
   if (tableProblems.length > 0) {
     throw new ConfigError(tableProblems.map((p) => `PARTNER_CONFIG_DIR ${p}`));
   }
-  await checkRedis(config.redis.url);
+  await checkRedis(config.redis);
   const fhirOrigin = await ensureFhirServer(config, logger);
   const fhir = new FhirGateway({
     baseUrl: config.fhir.baseUrl,
@@ -136,11 +136,13 @@ export async function startHub(config: HubConfig, logger: Logger): Promise<Runni
   await ensurePartnerOrganizations(fhir, partners.all(), config.identifierBase);
   logger.info({ profiles: loaded, partners: partners.all().length, fhirOrigin }, 'FHIR server prepared');
 
-  const redis = createRedisConnection(config.redis.url, 'producer');
-  redis.on('error', (err) => logger.warn({ error: err.message }, 'redis connection error'));
+  const redis = createRedisConnection(config.redis, 'producer');
+  redis.on('error', (err: Error) => logger.warn({ error: err.message }, 'redis connection error'));
   await redis.connect();
-  const workerRedis = createRedisConnection(config.redis.url, 'worker');
-  workerRedis.on('error', (err) => logger.warn({ error: err.message }, 'redis worker connection error'));
+  const workerRedis = createRedisConnection(config.redis, 'worker');
+  workerRedis.on('error', (err: Error) =>
+    logger.warn({ error: err.message }, 'redis worker connection error'),
+  );
 
   const prefix = config.redis.queuePrefix;
   const now = (): Date => new Date();

@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { whileHolding } from '../queues/lease.js';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../queues/connection.js';
 import type { SubscriptionEvent, SubscriptionState } from './notification-bundle.js';
 import type { HubSubscription } from './subscription-request.js';
 
@@ -37,7 +37,7 @@ return 1`;
  */
 export class SubscriptionStore {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly prefix: string,
   ) {}
 

@@ -3,7 +3,7 @@ import { disclosure } from '../security/audit.js';
 import type { Coding, FhirResource } from 'fhir/r4.js';
 import type { Job, Queue, Worker } from 'bullmq';
 import { holdJob } from '../queues/lease.js';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../queues/connection.js';
 import type { WorkerConnection } from '../queues/connection.js';
 import { createHubQueue, startHubWorker } from '../queues/queue-factory.js';
 import type { FhirGateway } from '../fhir/fhir-gateway.js';
@@ -48,7 +48,7 @@ interface JobData {
 // Typed by string: BullMQ types a job scheduler's id as a job name.
 export type SubscriptionsQueue = Queue<JobData, void, string>;
 
-export function createSubscriptionsQueue(connection: Redis, prefix: string): SubscriptionsQueue {
+export function createSubscriptionsQueue(connection: RedisClient, prefix: string): SubscriptionsQueue {
   return createHubQueue(SUBSCRIPTIONS_QUEUE, connection, prefix, { attempts: 12, keepCompletedDays: 1 });
 }
 

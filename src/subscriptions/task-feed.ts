@@ -1,5 +1,5 @@
 import type { Task } from 'fhir/r4.js';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../queues/connection.js';
 import { forgetCheckpoint, versionsSinceCheckpoint } from '../fhir/history-checkpoint.js';
 import { participantOf } from '../security/care-team-access.js';
 import { publishVersion, type PublishDeps } from './publish.js';
@@ -16,7 +16,7 @@ export const TASK_FEED_INTERVAL_MS = 2_000;
 const CLOCK_ALLOWANCE_MS = 5_000;
 
 export interface TaskFeedDeps extends PublishDeps {
-  readonly redis: Redis;
+  readonly redis: RedisClient;
   readonly prefix: string;
 }
 

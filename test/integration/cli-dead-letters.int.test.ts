@@ -7,7 +7,7 @@ import { loadPartners } from '../../src/config/partners.js';
 import { createRedisConnection } from '../../src/queues/connection.js';
 import { createQueues, closeQueues } from '../../src/startup/queues.js';
 import { ESCALATIONS_QUEUE, enqueueEscalation } from '../../src/coordination/escalations.queue.js';
-import { redisUrl, REPO_ROOT, unique } from '../support/test-env.js';
+import { redisTarget, redisUrl, REPO_ROOT, unique } from '../support/test-env.js';
 
 const run = promisify(execFile);
 
@@ -15,7 +15,7 @@ const run = promisify(execFile);
 describe('hub CLI: dead letters', () => {
   it('lists, shows and replays a failed job', async () => {
     const prefix = `{cli-${unique('t').slice(-8)}}`;
-    const redis = createRedisConnection(redisUrl(), 'worker');
+    const redis = createRedisConnection(redisTarget(), 'worker');
     await redis.connect();
     const queues = createQueues(redis, prefix, await loadPartners(path.join(REPO_ROOT, 'config/partners')));
     const worker = new Worker(

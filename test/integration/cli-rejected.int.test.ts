@@ -7,7 +7,7 @@ import { promisify } from 'node:util';
 import { RejectedStore } from '../../src/ingest/rejected-store.js';
 import { createRedisConnection } from '../../src/queues/connection.js';
 import { goldenInput } from '../support/golden.js';
-import { redisUrl, REPO_ROOT, unique } from '../support/test-env.js';
+import { redisTarget, redisUrl, REPO_ROOT, unique } from '../support/test-env.js';
 
 const run = promisify(execFile);
 
@@ -15,7 +15,7 @@ const run = promisify(execFile);
 describe('hub CLI: rejected records', () => {
   it('lists, shows, replays a corrected record, and discards', async () => {
     const prefix = `{cli-${unique('r').slice(-8)}}`;
-    const redis = createRedisConnection(redisUrl(), 'producer');
+    const redis = createRedisConnection(redisTarget(), 'producer');
     await redis.connect();
     const store = new RejectedStore(redis, prefix);
     const stored = await store.add({

@@ -7,7 +7,7 @@ import { promisify } from 'node:util';
 import { loadPartners } from '../../src/config/partners.js';
 import { TrafficRecorder } from '../../src/ingest/traffic-recorder.js';
 import { createRedisConnection } from '../../src/queues/connection.js';
-import { redisUrl, REPO_ROOT, unique } from '../support/test-env.js';
+import { redisTarget, redisUrl, REPO_ROOT, unique } from '../support/test-env.js';
 
 const run = promisify(execFile);
 const HEADER = 'VisitID,MedicaidID,ServiceCode,ScheduledStart,ScheduledEnd,ActualStart,ActualEnd,VisitStatus';
@@ -16,7 +16,7 @@ const HEADER = 'VisitID,MedicaidID,ServiceCode,ScheduledStart,ScheduledEnd,Actua
 describe('hub CLI: mapping release gate', () => {
   it('diffs recorded traffic through a candidate file, activates it and rolls back', async () => {
     const prefix = `{mg-${unique('t').slice(-8)}}`;
-    const redis = createRedisConnection(redisUrl(), 'producer');
+    const redis = createRedisConnection(redisTarget(), 'producer');
     await redis.connect();
     const dir = await mkdtemp(path.join(tmpdir(), 'mapping-gate-'));
     try {

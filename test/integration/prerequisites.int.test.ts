@@ -3,7 +3,7 @@
  */
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { missingPrerequisites } from '../../src/startup/prerequisites.js';
-import { redisUrl } from '../support/test-env.js';
+import { redisTarget } from '../support/test-env.js';
 
 describe('missingPrerequisites', () => {
   const path = process.env.PATH;
@@ -12,13 +12,13 @@ describe('missingPrerequisites', () => {
   });
 
   it('names nothing on a machine that has it all', async () => {
-    expect(await missingPrerequisites({ redisUrl: redisUrl(), localFhirServer: true })).toEqual([]);
+    expect(await missingPrerequisites({ redis: redisTarget(), localFhirServer: true })).toEqual([]);
   });
 
   it('names everything a bare machine lacks, in one list, with how to get each', async () => {
     process.env.PATH = '/nonexistent';
     const missing = await missingPrerequisites({
-      redisUrl: 'redis://127.0.0.1:1',
+      redis: { url: 'redis://127.0.0.1:1', cluster: false },
       localFhirServer: true,
       chromium: '/nonexistent/chromium',
     });

@@ -225,14 +225,14 @@ describe('Redis that may evict', () => {
     );
     try {
       await eventually(async () => {
-        await checkRedis(`redis://127.0.0.1:${port}`).catch((err: Error) => {
+        await checkRedis({ url: `redis://127.0.0.1:${port}`, cluster: false }).catch((err: Error) => {
           if (/not reachable/.test(err.message)) {
             throw err;
           }
         });
         return true;
       });
-      await expect(checkRedis(`redis://127.0.0.1:${port}`)).rejects.toThrow(
+      await expect(checkRedis({ url: `redis://127.0.0.1:${port}`, cluster: false })).rejects.toThrow(
         /maxmemory-policy allkeys-lru; the hub needs noeviction/,
       );
     } finally {

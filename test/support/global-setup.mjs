@@ -29,7 +29,7 @@ export default async function globalSetup() {
   process.env.CHROMIUM_PATH = await chromiumPath().catch(() => 'none (the @sparticuz/chromium package)');
   // Everything the machine lacks, named at once, before anything is started.
   const missing = await missingPrerequisites({
-    redisUrl,
+    redis: { url: redisUrl, cluster: process.env.REDIS_CLUSTER === 'true' },
     localFhirServer: !running && !explicit,
     chromium: process.env.CHROMIUM_PATH,
   });

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { loadConfig, type HubConfig } from '../../src/config/load-config.js';
 import { FhirGateway } from '../../src/fhir/fhir-gateway.js';
+import type { RedisTarget } from '../../src/queues/connection.js';
 
 /** Repository root, for tests that read repository files or run its scripts. */
 export const REPO_ROOT = path.resolve(import.meta.dirname, '../..');
@@ -16,6 +17,11 @@ export function fhirBaseUrl(): string {
 
 export function redisUrl(): string {
   return process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+}
+
+/** The Redis of the tests: the machine's, or with REDIS_CLUSTER=true a cluster (scripts/redis-cluster). */
+export function redisTarget(): RedisTarget {
+  return { url: redisUrl(), cluster: process.env.REDIS_CLUSTER === 'true' };
 }
 
 /**
@@ -34,6 +40,7 @@ export function testConfig(overrides: Record<string, string> = {}): HubConfig {
     {
       FHIR_BASE_URL: fhirBaseUrl(),
       REDIS_URL: redisUrl(),
+      REDIS_CLUSTER: String(redisTarget().cluster),
       PORT: '0',
       MLLP_PORT: '0',
       LOG_LEVEL: 'silent',

@@ -1,8 +1,9 @@
 import type { Request, RequestHandler, Response } from 'express';
 import { ipKeyGenerator, rateLimit } from 'express-rate-limit';
 import helmet from 'helmet';
-import type { Redis } from 'ioredis';
-import { RedisStore, type RedisReply } from 'rate-limit-redis';
+import type { RedisClient } from '../../queues/connection.js';
+import { RedisStore, type RedisReply, type SendCommandClusterFn, type SendCommandFn } from 'rate-limit-redis';
+import { Cluster } from 'ioredis';
 import { HubError, InvalidInputError } from '../../errors/hub-error.js';
 
 /**
@@ -79,7 +80,7 @@ export const JSON_TOO_DEEP = 'entity.json.too.deep';
  *   stranger using its id in a URL, never uses up another partner's limit.
  */
 export function requestLimits(
-  redis: Redis,
+  redis: RedisClient,
   prefix: string,
   perMinute: number,
 ): { beforeAuth: RequestHandler; afterAuth: RequestHandler } {
@@ -100,8 +101,28 @@ export function requestLimits(
   };
 }
 
+/**
+ * How the rate-limit store talks to Redis. On a cluster its scripts are loaded on every master:
+ * the store loads a script without a key and then runs it on the node that holds the key.
+ */
+function storeCommands(
+  redis: RedisClient,
+): { sendCommand: SendCommandFn } | { sendCommandCluster: SendCommandClusterFn } {
+  if (!(redis instanceof Cluster)) {
+    return { sendCommand: (command, ...args) => redis.call(command, ...args) as Promise<RedisReply> };
+  }
+  return {
+    sendCommandCluster: async ({ command: [name, ...args] }) =>
+      name?.toUpperCase() === 'SCRIPT'
+        ? ((
+            await Promise.all(redis.nodes('master').map((node) => node.call(name, ...args)))
+          )[0] as RedisReply)
+        : (redis.call(name!, ...args) as Promise<RedisReply>),
+  };
+}
+
 function limiter(
-  redis: Redis,
+  redis: RedisClient,
   keyPrefix: string,
   perMinute: number,
   keyOf: (req: Request, res: Response) => string,
@@ -112,11 +133,7 @@ function limiter(
     standardHeaders: 'draft-8',
     legacyHeaders: false,
     keyGenerator: keyOf,
-    store: new RedisStore({
-      prefix: keyPrefix,
-      sendCommand: (command: string, ...args: string[]) =>
-        redis.call(command, ...args) as Promise<RedisReply>,
-    }),
+    store: new RedisStore({ prefix: keyPrefix, ...storeCommands(redis) }),
     handler: (_req, _res, next) => {
       const message = `More than ${perMinute} requests a minute; slow down and retry after the RateLimit-Reset header's seconds`;
       next(

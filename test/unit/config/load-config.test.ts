@@ -55,6 +55,30 @@ describe('loadConfig', () => {
     expect(problems.join('\n')).toMatch(/PARTNER_CONFIG_DIR: folder .*no\/such\/folder does not exist/);
   });
 
+  it('takes several Redis URLs only for a cluster, whose prefix must be one hash tag', () => {
+    const cluster = loadConfig(
+      { REDIS_CLUSTER: 'true', REDIS_URL: 'redis://127.0.0.1:7001,redis://127.0.0.1:7002' },
+      repoRoot,
+    );
+    expect(cluster.redis).toMatchObject({
+      cluster: true,
+      url: 'redis://127.0.0.1:7001,redis://127.0.0.1:7002',
+    });
+    expect(loadConfig({}, repoRoot).redis.cluster).toBe(false);
+
+    expect(problemsOf({ REDIS_URL: 'redis://127.0.0.1:7001,redis://127.0.0.1:7002' })).toEqual([
+      'REDIS_URL names 2 servers: only a cluster has several (set REDIS_CLUSTER=true)',
+    ]);
+    expect(
+      problemsOf({ REDIS_CLUSTER: 'true', REDIS_URL: 'redis://127.0.0.1:7001,http://x' }).join(),
+    ).toMatch(/REDIS_URL="http:\/\/x\/" must use redis:\/\//);
+    // Without one hash tag the hub's own keys would fall in many slots, and its transactions fail.
+    expect(problemsOf({ REDIS_CLUSTER: 'true', QUEUE_PREFIX: 'hub' }).join()).toMatch(
+      /QUEUE_PREFIX="hub" is not valid/,
+    );
+    expect(loadConfig({ QUEUE_PREFIX: 'hub' }, repoRoot).redis.queuePrefix).toBe('hub');
+  });
+
   it('never shows a password from a URL in its messages', () => {
     const problems = problemsOf({ REDIS_URL: 'http://:s3cret@127.0.0.1:6379' });
     expect(problems.join('\n')).not.toContain('s3cret');
