@@ -3,7 +3,6 @@ import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import type { CarePlan, Encounter, Task } from 'fhir/r4.js';
-import { Redis } from 'ioredis';
 import type { FhirGateway } from '../../src/fhir/fhir-gateway.js';
 import { removeSubscriptions } from '../../src/fhir/subscriptions.js';
 import { sendMllp } from '../../src/mllp/mllp-server.js';
@@ -29,7 +28,10 @@ import { partnerDir } from '../support/config-dirs.js';
 import { FaultProxy } from '../support/fault-proxy.js';
 import { PartnerServer, type Received } from '../support/partner-server.js';
 import { fhirBaseUrl, freePort, REPO_ROOT, testGateway, unique } from '../support/test-env.js';
-import { HubProcess, RedisServer, sleep, waitUntil } from './processes.js';
+import { createRedisConnection } from '../../src/queues/connection.js';
+import { queueKeyPrefix } from '../../src/queues/queue-factory.js';
+import { RedisClusterServers } from '../support/redis-cluster.js';
+import { HubProcess, RedisServer, sleep, waitUntil, type FaultRedis } from './processes.js';
 
 /** How much of everything: the short form runs in `npm test`, the long one from `npm run test:faults`. */
 export interface FaultScale {
@@ -205,7 +207,11 @@ export async function runFaultScenario(scale: FaultScale, log: (line: string) =>
   /** When a hub process or Redis was killed: an answer around then may never have been recorded. */
   const crashes: number[] = [];
   try {
-    const redis = new RedisServer(await freePort());
+    // FAULT_REDIS_CLUSTER=1: a three-master Redis Cluster (README "Redis Cluster") instead of one server.
+    const redis: FaultRedis =
+      process.env.FAULT_REDIS_CLUSTER === '1'
+        ? await RedisClusterServers.onFreePorts()
+        : new RedisServer(await freePort());
     await redis.start();
     cleanups.push(() => redis.stop());
 
@@ -268,6 +274,7 @@ export async function runFaultScenario(scale: FaultScale, log: (line: string) =>
       FHIR_TIMEOUT_MS: '5000',
       FHIR_RETRIES: '2',
       REDIS_URL: redis.url,
+      REDIS_CLUSTER: String(redis.cluster),
       QUEUE_PREFIX: prefix,
       QUEUE_JOB_LOCK_MS: String(scale.jobLockMs),
       PARTNER_CONFIG_DIR: partners,
@@ -288,13 +295,18 @@ export async function runFaultScenario(scale: FaultScale, log: (line: string) =>
       () => removeSubscriptions(fhir, prefix),
       () => Promise.all(hubs.map((h) => h.stop())),
     );
-    log(`${hubs.length} hub processes, Redis on ${redis.url} (AOF), FHIR through ${proxiedFhir}`);
+    log(
+      `${hubs.length} hub processes, ${redis.cluster ? 'Redis Cluster' : 'Redis'} on ${redis.url} (AOF), FHIR through ${proxiedFhir}`,
+    );
 
-    const queueRedis = new Redis(redis.url, { maxRetriesPerRequest: null });
+    const queueRedis = createRedisConnection(redis, 'worker');
     queueRedis.on('error', () => undefined);
     cleanups.push(async () => queueRedis.disconnect());
     const queue = (name: string): Queue => {
-      const q = new Queue(name, { connection: queueRedis, prefix });
+      const q = new Queue(name, {
+        connection: queueRedis,
+        prefix: queueKeyPrefix(prefix, name, redis.cluster),
+      });
       // Redis is restarted on purpose: the views reconnect, nothing to report.
       q.on('error', () => undefined);
       cleanups.push(() => q.close());

@@ -35,7 +35,8 @@ function exited(child: ChildProcess): Promise<void> {
  * machine's shared Redis keeps nothing on disk; a production Redis for the hub must persist (the
  * compose file turns the AOF on).
  */
-export class RedisServer {
+export class RedisServer implements FaultRedis {
+  readonly cluster = false;
   private child: ChildProcess | undefined;
   private readonly dir = mkdtempSync(path.join(os.tmpdir(), 'fault-redis-'));
   restarts = 0;
@@ -104,6 +105,17 @@ export class RedisServer {
     await this.kill();
     rmSync(this.dir, { recursive: true, force: true });
   }
+}
+
+/** What the suite needs of its Redis: one server, or a cluster. */
+export interface FaultRedis {
+  readonly cluster: boolean;
+  readonly url: string;
+  restarts: number;
+  start(): Promise<void>;
+  /** Kills Redis (on a cluster: one master, in turn) and starts it again on its files. */
+  restart(downMs: number): Promise<void>;
+  stop(): Promise<void>;
 }
 
 /** One hub process (`node dist/main.js`, what `npm start` runs) on a fixed port. */

@@ -8,6 +8,7 @@ import { createRedisConnection } from '../../src/queues/connection.js';
 import { createQueues, closeQueues } from '../../src/startup/queues.js';
 import { ESCALATIONS_QUEUE, enqueueEscalation } from '../../src/coordination/escalations.queue.js';
 import { redisTarget, redisUrl, REPO_ROOT, unique } from '../support/test-env.js';
+import { queueKeyPrefix } from '../../src/queues/queue-factory.js';
 
 const run = promisify(execFile);
 
@@ -23,7 +24,7 @@ describe('hub CLI: dead letters', () => {
       async () => {
         throw new UnrecoverableError('tier chair unknown');
       },
-      { connection: redis, prefix },
+      { connection: redis, prefix: queueKeyPrefix(prefix, ESCALATIONS_QUEUE, redis.isCluster) },
     );
     const focus = `Task/${unique('t')}`;
     await enqueueEscalation(queues.escalations, {

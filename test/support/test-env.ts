@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { loadConfig, type HubConfig } from '../../src/config/load-config.js';
 import { FhirGateway } from '../../src/fhir/fhir-gateway.js';
-import type { RedisTarget } from '../../src/queues/connection.js';
+import { createRedisConnection, type RedisClient, type RedisTarget } from '../../src/queues/connection.js';
 
 /** Repository root, for tests that read repository files or run its scripts. */
 export const REPO_ROOT = path.resolve(import.meta.dirname, '../..');
@@ -22,6 +22,11 @@ export function redisUrl(): string {
 /** The Redis of the tests: the machine's, or with REDIS_CLUSTER=true a cluster (scripts/redis-cluster). */
 export function redisTarget(): RedisTarget {
   return { url: redisUrl(), cluster: process.env.REDIS_CLUSTER === 'true' };
+}
+
+/** A connection to the tests' Redis (one server, or the cluster), as the hub's workers have. */
+export function testRedis(): RedisClient {
+  return createRedisConnection(redisTarget(), 'worker');
 }
 
 /**

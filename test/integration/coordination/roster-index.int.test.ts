@@ -1,14 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
 import type { CareTeam, Flag, Patient, Task } from 'fhir/r4.js';
-import { Redis } from 'ioredis';
 import { RosterIndex } from '../../../src/coordination/roster-index.js';
 import { buildRoster, type RosterDeps } from '../../../src/coordination/roster-service.js';
 import type { RosterEntry } from '../../../src/coordination/roster.rules.js';
 import { CODE_SYSTEM } from '../../../src/fhir/profiles.js';
 import { hubSystem } from '../../../src/fhir/hub-identifiers.js';
 import { dropPrefix, testPrefix } from '../../fixtures/ingest/hub-helpers.js';
-import { redisUrl, testGateway } from '../../support/test-env.js';
+import { testGateway, testRedis } from '../../support/test-env.js';
 
 /**
  * The roster index against real HAPI and Redis: what another system writes straight to the FHIR
@@ -16,7 +15,7 @@ import { redisUrl, testGateway } from '../../support/test-env.js';
  */
 describe('the roster index', () => {
   const fhir = testGateway();
-  const redis = new Redis(redisUrl());
+  const redis = testRedis();
   const prefix = testPrefix();
   // An identifier base of this test's own: only its care teams are on its roster (Tasks are shared).
   const identifierBase = `https://roster-${randomUUID().slice(0, 8)}.example`;

@@ -1,12 +1,11 @@
 import { describe, expect, it } from '@jest/globals';
 import type { Subscription } from 'fhir/r4.js';
-import { Redis } from 'ioredis';
 import { ensureSubscriptions } from '../../../src/fhir/subscriptions.js';
 import { createLogger } from '../../../src/logging/logger.js';
 import { sharedHookSecret } from '../../../src/security/hook-secret.js';
 import { startHub } from '../../../src/startup/start-hub.js';
 import { dropPrefix, testPrefix } from '../../fixtures/ingest/hub-helpers.js';
-import { redisUrl, testConfig, testGateway } from '../../support/test-env.js';
+import { testConfig, testGateway, testRedis } from '../../support/test-env.js';
 
 describe('hub subscriptions', () => {
   it('registers its rest-hooks at start and, when it goes away for good, removes them', async () => {
@@ -48,7 +47,7 @@ describe('hub subscriptions', () => {
       expect(await endpoints()).toEqual([`${first.url}/hooks/fhir`, `${first.url}/hooks/fhir`]);
 
       await first.close();
-      const redis = new Redis(redisUrl());
+      const redis = testRedis();
       const secret = await sharedHookSecret(redis, prefix);
       redis.disconnect();
       await ensureSubscriptions(fhir, second.url, prefix, secret);

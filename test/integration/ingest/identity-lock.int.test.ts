@@ -5,16 +5,15 @@
  */
 import { afterAll, describe, expect, it } from '@jest/globals';
 import type { Patient } from 'fhir/r4.js';
-import { Redis } from 'ioredis';
 import { redisIdentityLock } from '../../../src/ingest/identity-lock.js';
 import { resolveParticipant } from '../../../src/ingest/participant-resolver.js';
 import { dropPrefix, testPrefix } from '../../fixtures/ingest/hub-helpers.js';
 import { MEDICAID_SYSTEM } from '../../fixtures/ingest/samples.js';
-import { redisUrl, testGateway, unique } from '../../support/test-env.js';
+import { testGateway, testRedis, unique } from '../../support/test-env.js';
 
 describe('resolving a new participant from records that arrive together', () => {
   const prefix = testPrefix();
-  const redis = new Redis(redisUrl());
+  const redis = testRedis();
   const fhir = testGateway();
 
   afterAll(async () => {

@@ -14,8 +14,7 @@ import {
   useTestHub,
 } from '../../fixtures/ingest/hub-helpers.js';
 import { partnerDir } from '../../support/config-dirs.js';
-import { redisUrl } from '../../support/test-env.js';
-import { Redis } from 'ioredis';
+import { testRedis } from '../../support/test-env.js';
 import { MessageLog } from '../../../src/ingest/message-log.js';
 import { adt, evvCsv, evvRow, newPerson } from '../../fixtures/ingest/samples.js';
 
@@ -189,7 +188,7 @@ describe('bulk replay of a search', () => {
 
 describe('the message log by time', () => {
   const prefix = testPrefix();
-  const redis = new Redis(redisUrl());
+  const redis = testRedis();
   const log = new MessageLog(redis, prefix);
   afterAll(async () => {
     redis.disconnect();

@@ -4,16 +4,15 @@
  * several share a millisecond and when the list is narrowed to one partner. Real Redis.
  */
 import { afterAll, describe, expect, it } from '@jest/globals';
-import { Redis } from 'ioredis';
 import { RejectedStore } from '../../../src/ingest/rejected-store.js';
 import request from 'supertest';
 import { dropPrefix, ingest, testPrefix, useTestHub } from '../../fixtures/ingest/hub-helpers.js';
 import { evvCsv, evvRow, newPerson } from '../../fixtures/ingest/samples.js';
-import { redisUrl } from '../../support/test-env.js';
+import { testRedis } from '../../support/test-env.js';
 
 describe('the rejected list, page by page', () => {
   const prefix = testPrefix();
-  const redis = new Redis(redisUrl());
+  const redis = testRedis();
   const store = new RejectedStore(redis, prefix);
 
   afterAll(async () => {

@@ -7,16 +7,16 @@
  */
 import { afterAll, describe, expect, it } from '@jest/globals';
 import { Queue, UnrecoverableError, Worker } from 'bullmq';
-import { Redis } from 'ioredis';
 import { randomUUID } from 'node:crypto';
 import { enqueueIngest, INGEST_QUEUE, type IngestJobData } from '../../../src/ingest/ingest.queue.js';
 import { enqueuePlanChange, PLAN_CHANGES_QUEUE } from '../../../src/routing/plan-changes.queue.js';
 import { dropPrefix, testPrefix } from '../../fixtures/ingest/hub-helpers.js';
-import { redisUrl } from '../../support/test-env.js';
+import { testRedis } from '../../support/test-env.js';
+import { queueKeyPrefix } from '../../../src/queues/queue-factory.js';
 
 describe('a resend after the job failed for good', () => {
   const prefix = testPrefix();
-  const redis = new Redis(redisUrl(), { maxRetriesPerRequest: null });
+  const redis = testRedis();
   const closers: Array<() => Promise<void>> = [];
 
   afterAll(async () => {
@@ -29,9 +29,10 @@ describe('a resend after the job failed for good', () => {
 
   /** A queue, and a way to fail its next job for good as a worker would after its last attempt. */
   function queueWithManualWorker(name: string): { queue: Queue; failNext: () => Promise<string> } {
-    const queue = new Queue(name, { connection: redis, prefix });
+    const keys = queueKeyPrefix(prefix, name, redis.isCluster);
+    const queue = new Queue(name, { connection: redis, prefix: keys });
     const connection = redis.duplicate();
-    const worker = new Worker(name, null, { connection, prefix });
+    const worker = new Worker(name, null, { connection, prefix: keys });
     closers.push(async () => {
       await worker.close();
       await queue.close();

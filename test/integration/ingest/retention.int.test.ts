@@ -3,7 +3,6 @@
  * retention; the traffic recording keeps a bounded number of bounded batches and expires. Real Redis.
  */
 import { afterAll, describe, expect, it } from '@jest/globals';
-import { Redis } from 'ioredis';
 import type { QueueEvents } from 'bullmq';
 import { PartnerRegistry } from '../../../src/config/partners.js';
 import { defaultFormats } from '../../../src/ingest/format-registry.js';
@@ -14,11 +13,11 @@ import type { IngestQueue } from '../../../src/ingest/ingest.queue.js';
 import { EVV_HEADER } from '../../fixtures/ingest/samples.js';
 import { MAX_RECORDED_BYTES, TrafficRecorder } from '../../../src/ingest/traffic-recorder.js';
 import { dropPrefix, testPrefix } from '../../fixtures/ingest/hub-helpers.js';
-import { redisUrl } from '../../support/test-env.js';
+import { testRedis } from '../../support/test-env.js';
 
 describe('retention of what partners sent', () => {
   const prefix = testPrefix();
-  const redis = new Redis(redisUrl());
+  const redis = testRedis();
 
   afterAll(async () => {
     redis.disconnect();

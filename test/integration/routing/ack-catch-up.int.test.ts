@@ -5,7 +5,6 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { CarePlan, Communication, Patient, Task } from 'fhir/r4.js';
-import { Redis } from 'ioredis';
 import path from 'node:path';
 import { loadPartners } from '../../../src/config/partners.js';
 import { ensurePartnerOrganizations } from '../../../src/fhir/partner-organizations.js';
@@ -15,17 +14,18 @@ import { ackTaskIdentifier } from '../../../src/routing/acknowledge.js';
 import { catchUpAcknowledgments } from '../../../src/routing/catch-up.js';
 import { DeliveryStatusStore } from '../../../src/routing/delivery-status.js';
 import { dropPrefix, testPrefix } from '../../fixtures/ingest/hub-helpers.js';
-import { REPO_ROOT, redisUrl, testGateway, unique } from '../../support/test-env.js';
+import { REPO_ROOT, testGateway, testRedis, unique } from '../../support/test-env.js';
+import type { RedisClient } from '../../../src/queues/connection.js';
 
 const BASE = 'https://carecoord.example.org';
 
 describe('acknowledgment catch-up', () => {
   const prefix = testPrefix();
   const fhir = testGateway();
-  let redis: Redis;
+  let redis: RedisClient;
 
   beforeAll(async () => {
-    redis = new Redis(redisUrl());
+    redis = testRedis();
     const partners = await loadPartners(path.join(REPO_ROOT, 'config/partners'));
     await ensurePartnerOrganizations(fhir, partners.all(), BASE);
   });

@@ -6,7 +6,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { Job } from 'bullmq';
 import type { CarePlan, Communication, Patient } from 'fhir/r4.js';
-import { Redis } from 'ioredis';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -22,7 +21,8 @@ import type { RoutingDeps } from '../../../src/routing/routing-deps.js';
 import { WithheldDeliveries } from '../../../src/routing/withheld-deliveries.js';
 import { dropPrefix, testPrefix } from '../../fixtures/ingest/hub-helpers.js';
 import { PartnerServer } from '../../support/partner-server.js';
-import { REPO_ROOT, redisUrl, testGateway, unique } from '../../support/test-env.js';
+import { REPO_ROOT, testGateway, testRedis, unique } from '../../support/test-env.js';
+import type { RedisClient } from '../../../src/queues/connection.js';
 
 const SECRET = 'fencing-test-secret';
 
@@ -30,11 +30,11 @@ describe('delivery marks under a lapsed lock', () => {
   const prefix = testPrefix();
   const partner = new PartnerServer('webhook', SECRET);
   const fhir = testGateway();
-  let redis: Redis;
+  let redis: RedisClient;
   let deps: RoutingDeps;
 
   beforeAll(async () => {
-    redis = new Redis(redisUrl());
+    redis = testRedis();
     const dir = mkdtempSync(path.join(tmpdir(), 'fencing-'));
     writeFileSync(
       path.join(dir, 'f-partner.yaml'),
@@ -128,12 +128,12 @@ describe('delivery marks under a lapsed lock', () => {
     const sentKey = `${prefix}:sent:f-partner:${req.carePlanId}`;
     // Between this process reading the marks and sending, another replica (its lease lapsed here)
     // claims version 5 of the same plan for the same partner.
-    const stalled = Object.create(redis) as Redis;
+    const stalled = Object.create(redis) as RedisClient;
     stalled.mget = (async (...keys: string[]) => {
       const marks = await redis.mget(...keys);
       await redis.set(sentKey, '5');
       return marks;
-    }) as Redis['mget'];
+    }) as RedisClient['mget'];
 
     const result = await processDeliveryJob({ ...deps, redis: stalled }, 5000)(job(req), 'token');
     expect(result.status).toBe('superseded');
@@ -145,7 +145,7 @@ describe('delivery marks under a lapsed lock', () => {
     const req = await planWithVersions(4, '4');
     const deliveredKey = `${prefix}:delivered:f-partner:${req.carePlanId}`;
     // Version 5 was delivered by another replica while this one was sending version 4.
-    const racing = Object.create(redis) as Redis;
+    const racing = Object.create(redis) as RedisClient;
     racing.mget = (async (...keys: string[]) => {
       const marks = await redis.mget(...keys);
       partner.script = () => {
@@ -153,7 +153,7 @@ describe('delivery marks under a lapsed lock', () => {
         return { acceptAfterMs: 200 };
       };
       return marks;
-    }) as Redis['mget'];
+    }) as RedisClient['mget'];
     await processDeliveryJob({ ...deps, redis: racing }, 5000)(job(req), 'token');
     partner.script = () => undefined;
     expect(await redis.get(deliveredKey)).toBe('5');

@@ -1,16 +1,16 @@
 /** The closed-loop status of each plan version is kept for a bounded time, not for ever (real Redis). */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { Redis } from 'ioredis';
 import { DELIVERY_STATUS_RETENTION_DAYS, DeliveryStatusStore } from '../../../src/routing/delivery-status.js';
 import { dropPrefix, testPrefix } from '../../fixtures/ingest/hub-helpers.js';
-import { redisUrl } from '../../support/test-env.js';
+import { testRedis } from '../../support/test-env.js';
+import type { RedisClient } from '../../../src/queues/connection.js';
 
 describe('delivery status retention', () => {
   const prefix = testPrefix();
-  let redis: Redis;
+  let redis: RedisClient;
 
   beforeAll(() => {
-    redis = new Redis(redisUrl());
+    redis = testRedis();
   });
 
   afterAll(async () => {

@@ -4,15 +4,14 @@
  * to be released again. Real Redis.
  */
 import { afterAll, describe, expect, it } from '@jest/globals';
-import { Redis } from 'ioredis';
 import type { DeliveryRequest } from '../../../src/routing/deliver-plan-change.js';
 import { WithheldDeliveries } from '../../../src/routing/withheld-deliveries.js';
 import { dropPrefix, testPrefix } from '../../fixtures/ingest/hub-helpers.js';
-import { redisUrl } from '../../support/test-env.js';
+import { testRedis } from '../../support/test-env.js';
 
 describe('releasing withheld deliveries', () => {
   const prefix = testPrefix();
-  const redis = new Redis(redisUrl());
+  const redis = testRedis();
 
   afterAll(async () => {
     redis.disconnect();

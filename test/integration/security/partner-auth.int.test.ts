@@ -16,10 +16,9 @@ import {
   testPrefix,
 } from '../../fixtures/ingest/hub-helpers.js';
 import { MEDICAID_SYSTEM, newPerson, servicePlan } from '../../fixtures/ingest/samples.js';
-import { Redis } from 'ioredis';
 import { TokenStore } from '../../../src/security/token-store.js';
 import { partnerDir } from '../../support/config-dirs.js';
-import { redisUrl } from '../../support/test-env.js';
+import { testRedis } from '../../support/test-env.js';
 
 const ADMIN_TOKEN = 'staff-test-token-0123456789';
 
@@ -247,7 +246,7 @@ describe('partner authentication (SMART Backend Services)', () => {
   });
 
   it('refuses an access token once it has expired', async () => {
-    const redis = new Redis(redisUrl());
+    const redis = testRedis();
     try {
       const token = await new TokenStore(redis, prefix).issue('sunrise-hcbs', ['system/*.cu'], 1, new Date());
       expect((await call('GET', '/partners/sunrise-hcbs/tasks', token)).status).toBe(403); // live: lacks Task.s

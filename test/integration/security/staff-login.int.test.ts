@@ -3,11 +3,10 @@
  * the same work as a known one, and repeated failures on one name make it wait. Real Redis.
  */
 import { afterAll, describe, expect, it } from '@jest/globals';
-import { Redis } from 'ioredis';
 import { StaffLogin } from '../../../src/security/staff-login.js';
 import { hashPassword, type StaffAccount } from '../../../src/security/staff.js';
 import { dropPrefix, testPrefix } from '../../fixtures/ingest/hub-helpers.js';
-import { redisUrl } from '../../support/test-env.js';
+import { testRedis } from '../../support/test-env.js';
 
 const PASSWORD = 'correct horse battery staple';
 const casey: StaffAccount = {
@@ -19,7 +18,7 @@ const casey: StaffAccount = {
 
 describe('staff sign-in', () => {
   const prefix = testPrefix();
-  const redis = new Redis(redisUrl());
+  const redis = testRedis();
   let clock = new Date('2026-12-01T09:00:00Z');
   const login = new StaffLogin(new Map([['casey', casey]]), redis, prefix, () => clock);
 

@@ -7,7 +7,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { CarePlan, CareTeam, Communication, Patient, Resource, Task } from 'fhir/r4.js';
 import type { RunningHub } from '../../../src/startup/start-hub.js';
-import { Redis } from 'ioredis';
 import { HOOK_SECRET_HEADER } from '../../../src/fhir/subscriptions.js';
 import { sharedHookSecret } from '../../../src/security/hook-secret.js';
 import { dropPrefix, eventually, startTestHub, testPrefix } from '../../fixtures/ingest/hub-helpers.js';
@@ -21,7 +20,7 @@ import {
   type Person,
 } from '../../fixtures/ingest/samples.js';
 import { smartPartners } from '../../support/smart-partners.js';
-import { redisUrl, unique } from '../../support/test-env.js';
+import { testRedis, unique } from '../../support/test-env.js';
 
 const PARTNERS = ['sunrise-hcbs', 'northside-bh', 'harbor-housing'] as const;
 type PartnerId = (typeof PARTNERS)[number];
@@ -556,7 +555,7 @@ describe('trust boundary: a partner writes and reads only what is its own', () =
 
   describe('rest-hook callbacks', () => {
     async function secretOfDeployment(): Promise<string> {
-      const redis = new Redis(redisUrl());
+      const redis = testRedis();
       try {
         return await sharedHookSecret(redis, prefix);
       } finally {

@@ -26,10 +26,10 @@ import {
 } from '../../fixtures/ingest/samples.js';
 import { partnerDir } from '../../support/config-dirs.js';
 import { hubWithSubscribers, Subscriber, subscription, until } from '../../fixtures/subscriber.js';
-import { redisUrl, testConfig } from '../../support/test-env.js';
-import { Redis } from 'ioredis';
+import { testConfig, testRedis } from '../../support/test-env.js';
 import { SubscriptionStore } from '../../../src/subscriptions/subscription-store.js';
 import { CircuitBreaker } from '../../../src/outbound/circuit-breaker.js';
+import { queueKeyPrefix } from '../../../src/queues/queue-factory.js';
 
 /** What the hub answers here: a Subscription, Parameters or a Bundle, as far as the tests read them. */
 interface Answer {
@@ -208,7 +208,7 @@ describe('topic-based subscriptions', () => {
   });
 
   it("holds notifications while the partner's circuit is open (shared with its deliveries)", async () => {
-    const redis = new Redis(redisUrl());
+    const redis = testRedis();
     try {
       const openMs = 4000;
       const settings = { failureThreshold: 1, windowMs: 60_000, cooldownMs: openMs };
@@ -228,8 +228,11 @@ describe('topic-based subscriptions', () => {
   it('waits out a sender that died holding the subscription without using up the tries', async () => {
     // A hub killed mid-send leaves its hold until the lease lapses. The events that queued behind
     // it must wait for it, not spend attempts and fall into hours of backoff (a fault run caught this).
-    const redis = new Redis(redisUrl());
-    const queue = new Queue(SUBSCRIPTIONS_QUEUE, { connection: redis, prefix });
+    const redis = testRedis();
+    const queue = new Queue(SUBSCRIPTIONS_QUEUE, {
+      connection: redis,
+      prefix: queueKeyPrefix(prefix, SUBSCRIPTIONS_QUEUE, redis.isCluster),
+    });
     try {
       await redis.set(`${prefix}:subscription:${harborSub}:lock`, 'a-dead-sender', 'PX', 3000);
       const focus = `${patient}/_history/2`;
@@ -250,7 +253,7 @@ describe('topic-based subscriptions', () => {
 
   it('sends with the next heartbeat an event no job sent (its job ran out of tries)', async () => {
     // An event in the log that no job will send: as after the endpoint was down for all the tries.
-    const redis = new Redis(redisUrl());
+    const redis = testRedis();
     try {
       const focus = `${patient}/_history/1`;
       const n = await new SubscriptionStore(redis, prefix).append(harborSub, focus, patient, new Date());

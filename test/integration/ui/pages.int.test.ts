@@ -27,8 +27,7 @@ import {
 } from '../../fixtures/ingest/samples.js';
 import { partnerDir } from '../../support/config-dirs.js';
 import { PartnerServer } from '../../support/partner-server.js';
-import { redisUrl, REPO_ROOT, testConfig, testGateway, unique } from '../../support/test-env.js';
-import { Redis } from 'ioredis';
+import { REPO_ROOT, testConfig, testGateway, testRedis, unique } from '../../support/test-env.js';
 import type { Communication, Patient } from 'fhir/r4.js';
 import { CircuitBreaker } from '../../../src/outbound/circuit-breaker.js';
 
@@ -556,7 +555,7 @@ describe('staff pages in a browser', () => {
 
   it('shows an alert once its condition held for the debounce, and clears it when it recovers', async () => {
     // Last: northside-bh's circuit is opened for eight seconds, holding its deliveries.
-    const redis = new Redis(redisUrl());
+    const redis = testRedis();
     const opened = Date.now();
     try {
       const settings = { failureThreshold: 1, windowMs: 60_000, cooldownMs: 8000 };

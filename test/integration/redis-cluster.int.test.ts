@@ -1,0 +1,145 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import type { CarePlan, CareTeam, Patient } from 'fhir/r4.js';
+import { Cluster } from 'ioredis';
+import request from 'supertest';
+import { hubIdentifier } from '../../src/fhir/hub-identifiers.js';
+import { CODE_SYSTEM } from '../../src/fhir/profiles.js';
+import { createLogger } from '../../src/logging/logger.js';
+import { createRedisConnection } from '../../src/queues/connection.js';
+import { startHub, type RunningHub } from '../../src/startup/start-hub.js';
+import { eventually } from '../fixtures/ingest/hub-helpers.js';
+import { partnerDir } from '../support/config-dirs.js';
+import { PartnerServer } from '../support/partner-server.js';
+import { RedisClusterServers } from '../support/redis-cluster.js';
+import { testConfig, unique } from '../support/test-env.js';
+
+const IDENTIFIER_BASE = 'https://carecoord.example.org';
+
+/**
+ * The hub on a Redis Cluster of three masters of the test's own (scripts/redis-cluster), with
+ * real HAPI: a plan change reaches two partners, the queues are spread over the masters, and a
+ * master killed and started again loses nothing. README "Redis Cluster".
+ */
+describe('the hub on a Redis Cluster', () => {
+  const cluster = new Promise<RedisClusterServers>((resolve) => resolve(RedisClusterServers.onFreePorts()));
+  const receivers = {
+    'k-rest': new PartnerServer('fhir-rest'),
+    'k-message': new PartnerServer('fhir-message'),
+  };
+  const prefix = `{${unique('cluster')}}`;
+  let hub: RunningHub;
+
+  beforeAll(async () => {
+    const redis = await cluster;
+    await redis.start();
+    const outbound = (url: string) => (p: { outbound: Record<string, unknown> }) => {
+      p.outbound = { ...p.outbound, url, maxAttempts: 20, backoffMs: 200 };
+    };
+    const partners = partnerDir({
+      'northside-bh': outbound(await receivers['k-rest'].start()),
+      'harbor-housing': outbound(await receivers['k-message'].start()),
+      'sunrise-hcbs': (p: Record<string, unknown>) => delete p.outbound,
+    });
+    hub = await startHub(
+      testConfig({
+        REDIS_CLUSTER: 'true',
+        REDIS_URL: redis.url,
+        QUEUE_PREFIX: prefix,
+        PARTNER_CONFIG_DIR: partners,
+      }),
+      createLogger('silent'),
+    );
+  }, 120_000);
+
+  afterAll(async () => {
+    await hub?.close();
+    await Promise.all(Object.values(receivers).map((r) => r.stop()));
+    await (await cluster).stop();
+  });
+
+  async function participant(): Promise<Patient> {
+    const patient = await hub.fhir.create<Patient>({
+      resourceType: 'Patient',
+      identifier: [{ system: `${IDENTIFIER_BASE}/sid/medicaid`, value: unique('mcd') }],
+    });
+    await hub.fhir.create<CareTeam>({
+      resourceType: 'CareTeam',
+      identifier: [hubIdentifier(IDENTIFIER_BASE, 'care-team', patient.id!)],
+      status: 'active',
+      subject: { reference: `Patient/${patient.id}` },
+      participant: ['sunrise-hcbs', 'northside-bh', 'harbor-housing'].map((id) => ({
+        role: [{ coding: [{ system: CODE_SYSTEM.careTeamRole, code: 'care-manager' }] }],
+        member: { reference: `Organization/${id}` },
+      })),
+    });
+    return patient;
+  }
+
+  function plan(patient: Patient, description: string): CarePlan {
+    return {
+      resourceType: 'CarePlan',
+      status: 'active',
+      intent: 'plan',
+      subject: { reference: `Patient/${patient.id}` },
+      author: { reference: 'Organization/sunrise-hcbs' },
+      activity: [{ detail: { status: 'scheduled', description } }],
+    };
+  }
+
+  /** Waits until both partners have the version, and counts each one's raw receipts of it. */
+  async function delivered(planId: string, version: string): Promise<number[]> {
+    await eventually(async () => {
+      const states = (await request(hub.url).get(`/careplans/${planId}/versions/${version}/deliveries`))
+        .body as Array<{ state: string }>;
+      return states.length === 2 && states.every((d) => d.state === 'delivered');
+    }, 60_000);
+    return Object.values(receivers).map(
+      (r) => r.received.filter((x) => x.body.includes(`CarePlan/${planId}`) && x.version === version).length,
+    );
+  }
+
+  it('delivers a plan change to each partner once, with its queues spread over the masters', async () => {
+    const ready = await request(hub.url).get('/ready');
+    expect(ready.status).toBe(200);
+    expect(ready.body).toMatchObject({
+      dependencies: { redis: { status: 'up', persistence: 'aof (appendfsync always)' } },
+    });
+
+    const patient = await participant();
+    const carePlan = await hub.fhir.create(plan(patient, 'Meals delivered twice a week'));
+    expect(await delivered(carePlan.id!, '1')).toEqual([1, 1]);
+
+    // Where the keys are: the hub's own under its prefix's one slot, the queues' on several masters.
+    const redis = createRedisConnection({ url: (await cluster).url, cluster: true }, 'worker');
+    try {
+      await redis.connect();
+      const masters = (redis as Cluster).nodes('master');
+      const keysOn = await Promise.all(masters.map((m) => m.keys(`${prefix.slice(0, -1)}*`)));
+      const hubKeys = keysOn.map((keys) => keys.filter((k) => k.startsWith(`${prefix}:`)).length);
+      const queueKeys = keysOn.map((keys) => keys.filter((k) => !k.startsWith(`${prefix}:`)).length);
+      expect(hubKeys.filter((n) => n > 0)).toHaveLength(1);
+      expect(queueKeys.filter((n) => n > 0).length).toBeGreaterThanOrEqual(2);
+      expect(keysOn.flat()).toContain(
+        `{${prefix.slice(1, -1)}:deliveries-northside-bh}:deliveries-northside-bh:meta`,
+      );
+    } finally {
+      redis.disconnect();
+    }
+  });
+
+  it('carries on after a master is killed and started again on its files', async () => {
+    const patient = await participant();
+    const carePlan = await hub.fhir.create(plan(patient, 'Personal care daily'));
+    expect(await delivered(carePlan.id!, '1')).toEqual([1, 1]);
+    for (const node of [1, 2, 3]) {
+      await (await cluster).restart(500, node);
+    }
+    const version2 = await hub.fhir.update<CarePlan>({
+      ...carePlan,
+      description: 'Personal care twice daily',
+    });
+    expect(await delivered(carePlan.id!, version2.meta!.versionId!)).toEqual([1, 1]);
+    // Nothing was sent twice around the restarts: still one receipt of version 1 each.
+    expect(await delivered(carePlan.id!, '1')).toEqual([1, 1]);
+  });
+});
