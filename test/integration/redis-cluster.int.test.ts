@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { CarePlan, CareTeam, Patient } from 'fhir/r4.js';
-import { Cluster } from 'ioredis';
+import type { Cluster } from 'ioredis';
 import request from 'supertest';
 import { hubIdentifier } from '../../src/fhir/hub-identifiers.js';
 import { CODE_SYSTEM } from '../../src/fhir/profiles.js';
