@@ -235,6 +235,10 @@ export async function startHub(config: HubConfig, logger: Logger): Promise<Runni
     }
   };
   const queueEvents = createIngestQueueEvents(workerRedis.duplicate(), prefix);
+  // It reconnects by itself (a Redis restart, a cluster master away); unheard, BullMQ prints the error.
+  queueEvents.on('error', (err: Error) =>
+    logger.warn({ error: err.message }, 'ingest events connection error'),
+  );
   const ingest = new IngestService({
     partners,
     formats,
