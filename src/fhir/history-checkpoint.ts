@@ -1,5 +1,5 @@
 import type { Resource } from 'fhir/r4.js';
-import type { RedisClient } from '../queues/connection.js';
+import type { Cluster, Redis } from 'ioredis';
 
 /** What a history scan reads of the FHIR server (the gateway, in the hub). */
 export interface HistorySource {
@@ -13,12 +13,12 @@ export interface HistorySource {
   latestVersionTime(resourceType: string): Promise<string | undefined>;
 }
 
-export type Checkpoints = Pick<RedisClient, 'get' | 'set'>;
+export type Checkpoints = Pick<Redis | Cluster, 'get' | 'set'>;
 
 const floorKey = (key: string): string => `${key}:floor`;
 
 /** Forgets a checkpoint and its floor: the next scan is a first look again. */
-export async function forgetCheckpoint(redis: Pick<RedisClient, 'del'>, key: string): Promise<void> {
+export async function forgetCheckpoint(redis: Pick<Redis | Cluster, 'del'>, key: string): Promise<void> {
   await redis.del(key, floorKey(key));
 }
 
