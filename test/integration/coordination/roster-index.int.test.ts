@@ -129,6 +129,26 @@ describe('the roster index', () => {
     }
   });
 
+  it('parses what is kept again only after a change, made by this replica or another', async () => {
+    const [mine, other] = [index(), index()];
+    const patient = await participant('Morgan Mended');
+    const kept = `${prefix}:roster:participants`;
+    expect(ours(await mine.entries(), [patient]).map((e) => e.name)).toEqual(['Morgan Mended']);
+    const stored = JSON.parse((await redis.hget(kept, patient))!) as Record<string, unknown>;
+
+    // Changed behind the index's back, with no new revision: what was parsed is ranked again.
+    await redis.hset(kept, patient, JSON.stringify({ ...stored, name: 'Not read again' }));
+    expect(ours(await mine.entries(), [patient]).map((e) => e.name)).toEqual(['Morgan Mended']);
+
+    // Another replica catches up with a new flag: this one's own catch-up then finds nothing new,
+    // and only the revision says that what it parsed is old.
+    await flag(patient, 'self-harm-risk');
+    await other.catchUp();
+    expect(ours(await mine.entries(), [patient]).map((e) => [e.name, e.score])).toEqual([
+      ['Morgan Mended', 160],
+    ]);
+  });
+
   it('a catch-up asked for while another runs sees what was written before it was asked', async () => {
     const roster = index();
     await roster.catchUp();
