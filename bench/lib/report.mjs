@@ -190,6 +190,7 @@ export function renderMarkdown(r) {
       row(`GET /roster, all ${o.listed} (${Math.round(o.api.bytes / 1024)} KiB)`, o.api),
       row('GET /ui/roster (the first 100 rows)', o.page),
       row('GET /roster?agency=…&flag=…', o.agency),
+      ...(o.part ? [row('GET /roster?limit=100 (ranked in full, the first 100 answered)', o.part)] : []),
       '',
     );
   }

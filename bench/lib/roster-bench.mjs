@@ -136,6 +136,8 @@ export async function rosterBench(o) {
     const api = await timeReads(`${o.hub.url}/roster`, o.reads);
     const page = await timeReads(`${o.hub.url}/ui/roster`, o.reads);
     const agency = await timeReads(`${o.hub.url}/roster?agency=sunrise-hcbs&flag=self-harm-risk`, o.reads);
+    // A caller paging the ranked roster (all of it ranked at each read, one part answered).
+    const part = await timeReads(`${o.hub.url}/roster?limit=100`, o.reads);
     return {
       participants: o.count,
       listed,
@@ -146,6 +148,7 @@ export async function rosterBench(o) {
       api,
       page,
       agency,
+      part,
     };
   } finally {
     // Cancelled, so no later roster (of tests on this server) counts the seeded Tasks as open.

@@ -89,8 +89,9 @@ export class RosterIndex {
       .get(this.key('revision'))
       .hvals(this.key('participants'))
       .exec()) as [[Error | null, string | null], [Error | null, string[]]];
-    if (failed ?? failedToo) {
-      throw failed ?? failedToo;
+    const error = failed ?? failedToo;
+    if (error) {
+      throw error;
     }
     const participants = all.map((json) => JSON.parse(json) as StoredParticipant);
     this.parsed = { revision: at ?? '', participants };

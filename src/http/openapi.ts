@@ -578,8 +578,20 @@ const OPERATIONS: Record<string, Record<string, Operation>> = {
       parameters: [
         query('agency', 'Only participants this agency serves'),
         query('flag', 'Only participants with this flag'),
+        query('limit', 'At most this many entries (1-1000; default all), the next part in Link: rel="next"', {
+          type: 'integer',
+          minimum: 1,
+          maximum: 1000,
+        }),
+        query('offset', 'Skip this many entries of the ranked roster (default 0)', {
+          type: 'integer',
+          minimum: 0,
+        }),
       ],
-      responses: { '200': { description: 'The roster', content: json({ type: 'object' }) } },
+      responses: {
+        '200': { description: 'The roster: generatedAt, total, entries', content: json({ type: 'object' }) },
+        '400': outcome('A limit or offset that is not a whole number in range'),
+      },
     },
   },
   '/huddles': {

@@ -1,4 +1,4 @@
-import express, { Router } from 'express';
+import express, { Router, type Request } from 'express';
 import { verifyJsonDepth } from '../middleware/hardening.js';
 import {
   reportObligation,
@@ -18,7 +18,7 @@ import { endCareTeamMembership } from '../../coordination/care-team-membership.j
 import type { RosterReader } from '../../coordination/roster-service.js';
 import { grantPart2Consent, revokeConsent, type ConsentDeps } from '../../routing/consents.js';
 import type { CoordinationDeps } from '../../coordination/coordination-deps.js';
-import { ForbiddenError } from '../../errors/hub-error.js';
+import { ForbiddenError, InvalidInputError } from '../../errors/hub-error.js';
 import { moveReferral, type ReferralMove } from '../../coordination/referrals.js';
 import { validBody } from '../validate-body.js';
 import {
@@ -95,8 +95,23 @@ export function coordinationRoutes(deps: CoordinationRouteDeps): Router {
   router.get('/roster', async (req, res) => {
     const agency = typeof req.query.agency === 'string' ? req.query.agency : undefined;
     const flag = typeof req.query.flag === 'string' ? req.query.flag : undefined;
+    const page = rosterSlice(req.query);
     const entries = await deps.roster({ ...(agency ? { agency } : {}), ...(flag ? { flag } : {}) });
-    res.json({ generatedAt: deps.now().toISOString(), entries });
+    const end = page.limit === undefined ? entries.length : page.offset + page.limit;
+    if (end < entries.length) {
+      const next = new URLSearchParams({
+        ...(agency ? { agency } : {}),
+        ...(flag ? { flag } : {}),
+        limit: String(page.limit),
+        offset: String(end),
+      });
+      res.set('Link', `</roster?${next.toString()}>; rel="next"`);
+    }
+    res.json({
+      generatedAt: deps.now().toISOString(),
+      total: entries.length,
+      entries: entries.slice(page.offset, end),
+    });
   });
 
   router.post('/huddles', json, async (req, res) => {
@@ -126,4 +141,30 @@ export function coordinationRoutes(deps: CoordinationRouteDeps): Router {
   });
 
   return router;
+}
+
+/**
+ * Which part of the ranked roster to answer (`?limit=&offset=`; all of it by default). Ranks are
+ * the whole roster's; the roster is ranked again at each read, so a page is of that read's order.
+ */
+function rosterSlice(query: Request['query']): { limit?: number; offset: number } {
+  const whole = (name: 'limit' | 'offset', min: number, max: number): number | undefined => {
+    const raw = query[name];
+    if (raw === undefined) {
+      return undefined;
+    }
+    const value = typeof raw === 'string' && /^\d+$/.test(raw) ? Number(raw) : NaN;
+    if (!(value >= min && value <= max)) {
+      const message = `${name} must be a whole number from ${min} to ${max}`;
+      throw new InvalidInputError(message, [
+        { severity: 'error', code: 'value', diagnostics: message, expression: [name] },
+      ]);
+    }
+    return value;
+  };
+  const limit = whole('limit', 1, 1000);
+  return {
+    ...(limit === undefined ? {} : { limit }),
+    offset: whole('offset', 0, Number.MAX_SAFE_INTEGER) ?? 0,
+  };
 }

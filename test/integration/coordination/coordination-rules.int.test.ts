@@ -710,5 +710,32 @@ describe('coordination rules', () => {
       expect(bad.status).toBe(400);
       expect(diagnostics(bad.body as object).join()).toContain('/date');
     });
+
+    it('answers the roster a part at a time, the next part named in Link', async () => {
+      for (let i = 0; i < 3; i++) {
+        await sharedParticipant(newPerson());
+      }
+      type Part = { total: number; entries: { rank: number; patient: string }[] };
+      const first = await fetch(`${hub.url}/roster?agency=sunrise-hcbs&limit=2`);
+      const part = (await first.json()) as Part;
+      expect(part.total).toBeGreaterThanOrEqual(3);
+      expect(part.entries.map((e) => e.rank)).toEqual([1, 2]);
+      const next = /^<([^>]+)>; rel="next"$/.exec(first.headers.get('link') ?? '')?.[1];
+      expect(next).toBe('/roster?agency=sunrise-hcbs&limit=2&offset=2');
+      const second = (await (await fetch(`${hub.url}${next}`)).json()) as Part;
+      expect(second.entries[0]!.rank).toBe(3);
+
+      // The last part names no next one; without a limit, all of it.
+      const last = await fetch(`${hub.url}/roster?agency=sunrise-hcbs&limit=2&offset=${part.total - 1}`);
+      expect(((await last.json()) as Part).entries).toHaveLength(1);
+      expect(last.headers.get('link')).toBeNull();
+      expect(((await get(hub, '/roster?agency=sunrise-hcbs')).body as Part).entries).toHaveLength(part.total);
+
+      for (const query of ['limit=0', 'limit=1001', 'limit=two', 'offset=-1']) {
+        const refused = await get(hub, `/roster?${query}`);
+        expect(refused.status).toBe(400);
+        expect(JSON.stringify(refused.body)).toContain(query.split('=')[0]!);
+      }
+    });
   });
 });
