@@ -112,7 +112,7 @@ async function main() {
     }
     results.machine = await machineInfo(options.redisUrl);
     const { checkRedis } = await dist('queues/connection.js');
-    await checkRedis(options.redisUrl);
+    await checkRedis({ url: options.redisUrl, cluster: false });
 
     const fhir = await ensureFhir(options, dist);
     cleanups.push(['FHIR server', fhir.stop]);

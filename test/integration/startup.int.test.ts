@@ -117,6 +117,12 @@ describe('startHub', () => {
     expect(Date.now() - started).toBeLessThan(10000);
   });
 
+  it('refuses a single Redis server named as a cluster, naming REDIS_URL', async () => {
+    await expect(checkRedis({ url: redisUrl(), cluster: true })).rejects.toThrow(
+      new RegExp(`Redis is not reachable at REDIS_URL=${redisUrl().replace(/[./]/g, '\\$&')}`),
+    );
+  });
+
   it('refuses to start on a partner file whose code table translates to a code the hub does not know', async () => {
     const dir = await mkdtemp(path.join(tmpdir(), 'partners-'));
     try {
