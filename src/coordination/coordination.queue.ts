@@ -1,7 +1,6 @@
-import type { WorkerConnection } from '../queues/connection.js';
+import type { RedisClient, WorkerConnection } from '../queues/connection.js';
 import { type Queue, type Worker, type Job } from 'bullmq';
 import { createHubQueue, startHubWorker, type RetryPolicy } from '../queues/queue-factory.js';
-import type { RedisClient } from '../queues/connection.js';
 import {
   applyCoordinationRules,
   checkObligation,

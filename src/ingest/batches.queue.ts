@@ -1,6 +1,5 @@
 import type { Job, Queue, Worker } from 'bullmq';
-import type { RedisClient } from '../queues/connection.js';
-import type { WorkerConnection } from '../queues/connection.js';
+import type { RedisClient, WorkerConnection } from '../queues/connection.js';
 import { createHubQueue, startHubWorker } from '../queues/queue-factory.js';
 import { HubError } from '../errors/hub-error.js';
 import { toOperationOutcome } from '../errors/to-operation-outcome.js';

@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Job, Queue, Worker } from 'bullmq';
-import type { RedisClient } from '../queues/connection.js';
-import type { WorkerConnection } from '../queues/connection.js';
+import type { RedisClient, WorkerConnection } from '../queues/connection.js';
 import { createHubQueue, startHubWorker } from '../queues/queue-factory.js';
 import type { Logger } from '../logging/logger.js';
 import type { IngestService } from './ingest-service.js';

@@ -1,9 +1,8 @@
 import { addOrRevive } from '../queues/add-or-revive.js';
-import type { WorkerConnection } from '../queues/connection.js';
+import type { RedisClient, WorkerConnection } from '../queues/connection.js';
 import { type Queue, QueueEvents, UnrecoverableError, type Worker, type Job } from 'bullmq';
 import { createHubQueue, queueKeyPrefix, startHubWorker, type RetryPolicy } from '../queues/queue-factory.js';
 import { createHash } from 'node:crypto';
-import type { RedisClient } from '../queues/connection.js';
 import type { FieldIssue } from '../adapters/types.js';
 import type { PartnerRegistry } from '../config/partners.js';
 import { labelPart2 } from '../security/part2.js';

@@ -1,5 +1,4 @@
-import type { RedisClient } from '../queues/connection.js';
-import type { FinishedJob, JobObserver } from '../queues/connection.js';
+import type { FinishedJob, JobObserver, RedisClient } from '../queues/connection.js';
 import type { IngestCounter } from './hub-metrics.js';
 
 /**

@@ -1,7 +1,6 @@
 import type { Job, Queue, Worker } from 'bullmq';
-import type { RedisClient } from './connection.js';
+import type { RedisClient, WorkerConnection } from './connection.js';
 import type { Logger } from '../logging/logger.js';
-import type { WorkerConnection } from './connection.js';
 import { createHubQueue, startHubWorker } from './queue-factory.js';
 
 /**

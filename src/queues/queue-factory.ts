@@ -6,9 +6,8 @@ import {
   type Processor,
   type WorkerOptions,
 } from 'bullmq';
-import type { RedisClient } from './connection.js';
+import type { RedisClient, WorkerConnection } from './connection.js';
 import type { Logger } from '../logging/logger.js';
-import type { WorkerConnection } from './connection.js';
 import { BullMQOtel } from 'bullmq-otel';
 import { TRACER_NAME, tracingOn } from '../tracing/tracing.js';
 

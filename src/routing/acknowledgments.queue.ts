@@ -1,9 +1,8 @@
-import type { WorkerConnection } from '../queues/connection.js';
+import type { RedisClient, WorkerConnection } from '../queues/connection.js';
 import { type Queue, type Worker, type Job } from 'bullmq';
 import { createHubQueue, startHubWorker, type RetryPolicy } from '../queues/queue-factory.js';
 import { holdJob } from '../queues/lease.js';
 import type { Task } from 'fhir/r4.js';
-import type { RedisClient } from '../queues/connection.js';
 import { dueOf, isOpen } from '../coordination/obligations.js';
 import { CODE_SYSTEM } from '../fhir/profiles.js';
 import { ackTaskSubject } from './acknowledge.js';

@@ -1,7 +1,6 @@
-import type { WorkerConnection } from '../queues/connection.js';
+import type { RedisClient, WorkerConnection } from '../queues/connection.js';
 import { type Queue, UnrecoverableError, type Worker, type Job } from 'bullmq';
 import { backoffFrom, createHubQueue, startHubWorker, type RetryPolicy } from '../queues/queue-factory.js';
-import type { RedisClient } from '../queues/connection.js';
 import { holdJob, whileHolding } from '../queues/lease.js';
 import type { PartnerConfig } from '../config/partners.js';
 import { DeliveryError } from '../outbound/delivery-error.js';

@@ -1,8 +1,7 @@
 import { addOrRevive } from '../queues/add-or-revive.js';
-import type { WorkerConnection } from '../queues/connection.js';
+import type { RedisClient, WorkerConnection } from '../queues/connection.js';
 import { type Queue, type Worker, type Job } from 'bullmq';
 import { createHubQueue, startHubWorker, type RetryPolicy } from '../queues/queue-factory.js';
-import type { RedisClient } from '../queues/connection.js';
 import type { Consent, Task } from 'fhir/r4.js';
 import { dueOf, isOpen } from '../coordination/obligations.js';
 import { openAckTasks, type DeliveryRequest } from './deliver-plan-change.js';

@@ -1,6 +1,5 @@
 import type { Queue, Worker } from 'bullmq';
-import type { RedisClient } from '../queues/connection.js';
-import type { WorkerConnection } from '../queues/connection.js';
+import type { RedisClient, WorkerConnection } from '../queues/connection.js';
 import type { PartnerRegistry } from '../config/partners.js';
 import {
   createAcknowledgmentsQueue,

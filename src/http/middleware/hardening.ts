@@ -1,9 +1,9 @@
 import type { Request, RequestHandler, Response } from 'express';
 import { ipKeyGenerator, rateLimit } from 'express-rate-limit';
 import helmet from 'helmet';
-import type { RedisClient } from '../../queues/connection.js';
-import { RedisStore, type RedisReply, type SendCommandClusterFn, type SendCommandFn } from 'rate-limit-redis';
 import { Cluster } from 'ioredis';
+import { RedisStore, type RedisReply, type SendCommandClusterFn, type SendCommandFn } from 'rate-limit-redis';
+import type { RedisClient } from '../../queues/connection.js';
 import { HubError, InvalidInputError } from '../../errors/hub-error.js';
 
 /**
@@ -112,12 +112,12 @@ function storeCommands(
     return { sendCommand: (command, ...args) => redis.call(command, ...args) as Promise<RedisReply> };
   }
   return {
-    sendCommandCluster: async ({ command: [name, ...args] }) =>
-      name?.toUpperCase() === 'SCRIPT'
+    sendCommandCluster: async ({ command: [name = '', ...args] }) =>
+      name.toUpperCase() === 'SCRIPT'
         ? ((
             await Promise.all(redis.nodes('master').map((node) => node.call(name, ...args)))
           )[0] as RedisReply)
-        : (redis.call(name!, ...args) as Promise<RedisReply>),
+        : (redis.call(name, ...args) as Promise<RedisReply>),
   };
 }
 
