@@ -205,7 +205,7 @@ async function main() {
         concurrency,
       );
     // The processes sharing the machine whose CPU each phase reports (HAPI only when it runs here).
-    const hapi = hapiPid();
+    const hapi = hapiPid(fhir.baseUrl);
     const machineProcesses = () => ({ hub: hub.pid, ...(hapi ? { hapi } : {}) });
     const sampler = new MemorySampler(hub);
     sampler.phase = 'idle, before load';

@@ -19,13 +19,18 @@ function cpuSeconds(pid) {
   }
 }
 
-/** The local HAPI server's process (fhir-server/'s jar), if it runs on this machine. */
-export function hapiPid() {
+/**
+ * The process serving the FHIR server at `baseUrl` when it runs on this machine: the one listening
+ * on its port (`ss`), not any HAPI found by name, since a shared one may run beside the bench's own.
+ */
+export function hapiPid(baseUrl) {
+  const url = new URL(baseUrl);
+  if (!['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname)) {
+    return undefined;
+  }
   try {
-    return (
-      Number(execFileSync('pgrep', ['-f', 'hub-fhir-server'], { encoding: 'utf8' }).split('\n')[0]) ||
-      undefined
-    );
+    const listening = execFileSync('ss', ['-ltnpH', `sport = :${url.port || 80}`], { encoding: 'utf8' });
+    return Number(/pid=(\d+)/.exec(listening)?.[1]) || undefined;
   } catch {
     return undefined;
   }
