@@ -13,6 +13,8 @@ export interface Needs {
   readonly localFhirServer: boolean;
   /** The path of the Chromium the browser tests drive, when they will run. */
   readonly chromium?: string;
+  /** Redis servers of the tests' own are started (the fault suite, the cluster test). */
+  readonly redisServers?: boolean;
 }
 
 /**
@@ -36,6 +38,19 @@ export async function missingPrerequisites(needs: Needs): Promise<string[]> {
     }
     if ((await versionOf('mvn', ['-v'])) === undefined) {
       missing.push('Maven, to build the local HAPI server: no mvn on PATH (apt-get install maven)');
+    }
+  }
+  if (needs.redisServers) {
+    const absent: string[] = [];
+    for (const command of ['redis-server', 'redis-cli']) {
+      if ((await versionOf(command, ['--version'])) === undefined) {
+        absent.push(command);
+      }
+    }
+    if (absent.length > 0) {
+      missing.push(
+        `${absent.join(' and ')}, to start the fault suite's and the cluster test's own Redis: not on PATH (apt-get install redis-server)`,
+      );
     }
   }
   if (needs.chromium !== undefined) {

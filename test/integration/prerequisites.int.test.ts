@@ -12,7 +12,9 @@ describe('missingPrerequisites', () => {
   });
 
   it('names nothing on a machine that has it all', async () => {
-    expect(await missingPrerequisites({ redis: redisTarget(), localFhirServer: true })).toEqual([]);
+    expect(
+      await missingPrerequisites({ redis: redisTarget(), localFhirServer: true, redisServers: true }),
+    ).toEqual([]);
   });
 
   it('names everything a bare machine lacks, in one list, with how to get each', async () => {
@@ -21,11 +23,13 @@ describe('missingPrerequisites', () => {
       redis: { url: 'redis://127.0.0.1:1', cluster: false },
       localFhirServer: true,
       chromium: '/nonexistent/chromium',
+      redisServers: true,
     });
     expect(missing.map((m) => m.split(':')[0])).toEqual([
       'Redis',
       'Java 17 or later, to run the local HAPI server',
       'Maven, to build the local HAPI server',
+      "redis-server and redis-cli, to start the fault suite's and the cluster test's own Redis",
       "Chromium, for the staff pages' browser tests",
     ]);
     expect(missing.join('\n')).toMatch(/apt-get install openjdk-17-jre-headless/);

@@ -32,6 +32,7 @@ export default async function globalSetup() {
     redis: { url: redisUrl, cluster: process.env.REDIS_CLUSTER === 'true' },
     localFhirServer: !running && !explicit,
     chromium: process.env.CHROMIUM_PATH,
+    redisServers: true,
   });
   if (missing.length > 0) {
     throw new Error(`The tests need what this machine lacks:\n- ${missing.join('\n- ')}`);
