@@ -5,7 +5,10 @@ import { checkRedis, type RedisTarget } from '../queues/connection.js';
 
 const run = promisify(execFile);
 
-/** What a run needs from the machine: Redis always; Java and Maven to start HAPI here; Chromium for the browser tests. */
+/**
+ * What a run needs from the machine: Redis always; Java and Maven to start HAPI here; Chromium for
+ * the browser tests; redis-server and redis-cli for the tests' own Redis servers.
+ */
 export interface Needs {
   /** The Redis to reach; absent when the caller has checked it already. */
   readonly redis?: RedisTarget;
