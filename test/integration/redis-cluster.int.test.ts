@@ -21,7 +21,7 @@ const IDENTIFIER_BASE = 'https://carecoord.example.org';
  * master killed and started again loses nothing. README "Redis Cluster".
  */
 describe('the hub on a Redis Cluster', () => {
-  const cluster = new Promise<RedisClusterServers>((resolve) => resolve(RedisClusterServers.onFreePorts()));
+  let cluster: RedisClusterServers;
   const receivers = {
     'k-rest': new PartnerServer('fhir-rest'),
     'k-message': new PartnerServer('fhir-message'),
@@ -30,8 +30,8 @@ describe('the hub on a Redis Cluster', () => {
   let hub: RunningHub;
 
   beforeAll(async () => {
-    const redis = await cluster;
-    await redis.start();
+    cluster = await RedisClusterServers.onFreePorts();
+    await cluster.start();
     const outbound = (url: string) => (p: { outbound: Record<string, unknown> }) => {
       p.outbound = { ...p.outbound, url, maxAttempts: 20, backoffMs: 200 };
     };
@@ -43,7 +43,7 @@ describe('the hub on a Redis Cluster', () => {
     hub = await startHub(
       testConfig({
         REDIS_CLUSTER: 'true',
-        REDIS_URL: redis.url,
+        REDIS_URL: cluster.url,
         QUEUE_PREFIX: prefix,
         PARTNER_CONFIG_DIR: partners,
       }),
@@ -54,7 +54,7 @@ describe('the hub on a Redis Cluster', () => {
   afterAll(async () => {
     await hub?.close();
     await Promise.all(Object.values(receivers).map((r) => r.stop()));
-    await (await cluster).stop();
+    await cluster?.stop();
   });
 
   async function participant(): Promise<Patient> {
@@ -110,7 +110,7 @@ describe('the hub on a Redis Cluster', () => {
     expect(await delivered(carePlan.id!, '1')).toEqual([1, 1]);
 
     // Where the keys are: the hub's own under its prefix's one slot, the queues' on several masters.
-    const redis = createRedisConnection({ url: (await cluster).url, cluster: true }, 'worker');
+    const redis = createRedisConnection({ url: cluster.url, cluster: true }, 'worker');
     try {
       await redis.connect();
       const masters = (redis as Cluster).nodes('master');
@@ -132,7 +132,7 @@ describe('the hub on a Redis Cluster', () => {
     const carePlan = await hub.fhir.create(plan(patient, 'Personal care daily'));
     expect(await delivered(carePlan.id!, '1')).toEqual([1, 1]);
     for (const node of [1, 2, 3]) {
-      await (await cluster).restart(500, node);
+      await cluster.restart(500, node);
     }
     const version2 = await hub.fhir.update<CarePlan>({
       ...carePlan,
