@@ -1,9 +1,11 @@
+import { randomUUID } from 'node:crypto';
 import type { Communication, Reference, Task } from 'fhir/r4.js';
 import { coordinatorOfTheDay } from './coordinator.rules.js';
 import type { CalendarsConfig } from './business-calendar.js';
 import { escalationFor, type EscalationConfig } from './escalation-tiers.js';
 import type { FhirGateway } from '../fhir/fhir-gateway.js';
-import { hubIdentifier } from '../fhir/hub-identifiers.js';
+import { hubIdentifier, tokenOf } from '../fhir/hub-identifiers.js';
+import { locationOf } from '../fhir/references.js';
 import { hubTask } from '../fhir/hub-task.js';
 import { CODE_SYSTEM } from '../fhir/profiles.js';
 import { sharedCareTeam } from '../fhir/shared-care-team.js';
@@ -66,12 +68,10 @@ export async function escalate(
       },
     ],
   };
-  const storedNotice = await fhir.upsertByIdentifier(notice, noticeId);
-
   const taskId = hubIdentifier(identifierBase, 'escalation-task', key);
-  // A repeat must not reopen a review the coordinator already closed.
-  const [existing] = await fhir.search<Task>('Task', { identifier: `${taskId.system}|${taskId.value}` });
-  const task: Task = existing ?? {
+  // The notice's place in the transaction, for the review Task to point at.
+  const noticeUrl = `urn:uuid:${randomUUID()}`;
+  const task: Task = {
     ...hubTask({
       identifier: taskId,
       priority: tierId === 'same-day' ? 'urgent' : 'routine',
@@ -85,18 +85,29 @@ export async function escalate(
       start: req.at.toISOString(),
       due: dueAt.toISOString(),
     }),
-    input: [
+    input: [{ type: { text: 'escalation-notice' }, valueReference: { reference: noticeUrl } }],
+  };
+  // One transaction: the notice is written (again, on a repeat), the review Task only if none has
+  // its identifier, so a repeat never reopens a review the coordinator already closed.
+  const answer = await fhir.transaction({
+    resourceType: 'Bundle',
+    type: 'transaction',
+    entry: [
       {
-        type: { text: 'escalation-notice' },
-        valueReference: { reference: `Communication/${storedNotice.resource.id}` },
+        fullUrl: noticeUrl,
+        resource: notice,
+        request: { method: 'PUT', url: `Communication?identifier=${tokenOf(noticeId)}` },
+      },
+      {
+        resource: task,
+        request: { method: 'POST', url: 'Task', ifNoneExist: `identifier=${tokenOf(taskId)}` },
       },
     ],
-  };
-  const storedTask = existing ?? (await fhir.upsertByIdentifier(task, taskId)).resource;
+  });
   return {
     tierId,
-    notice: `Communication/${storedNotice.resource.id}`,
-    task: `Task/${storedTask.id}`,
+    notice: locationOf(answer, 0).reference,
+    task: locationOf(answer, 1).reference,
     chair,
     ...(coordinator ? { coordinator } : {}),
   };

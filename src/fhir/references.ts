@@ -1,4 +1,4 @@
-import type { Reference } from 'fhir/r4.js';
+import type { Bundle, Reference } from 'fhir/r4.js';
 
 function isReference(value: unknown): value is Reference {
   return typeof value === 'object' && value !== null && typeof (value as Reference).reference === 'string';
@@ -19,4 +19,15 @@ const RELATIVE = /^([A-Z][A-Za-z]+)\/([A-Za-z0-9\-.]{1,64})(?:\/_history\/[A-Za-
 export function relativeReference(reference: string): { type: string; id: string } | undefined {
   const match = RELATIVE.exec(reference);
   return match ? { type: match[1]!, id: match[2]! } : undefined;
+}
+
+/** `Type/id` and version from a transaction-response entry's location (`[base/]Type/id/_history/n`). */
+export function locationOf(response: Bundle, index: number): { reference: string; version: string } {
+  const location = response.entry?.[index]?.response?.location ?? '';
+  const parts = location.split('/');
+  const at = parts.lastIndexOf('_history');
+  if (at < 2 || at !== parts.length - 2) {
+    return { reference: location, version: '' };
+  }
+  return { reference: `${parts[at - 2]}/${parts[at - 1]}`, version: parts[at + 1] ?? '' };
 }

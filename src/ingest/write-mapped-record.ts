@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
 import type {
-  Bundle,
   BundleEntry,
   CareTeamParticipant,
   FhirResource,
@@ -9,6 +8,7 @@ import type {
   Resource,
 } from 'fhir/r4.js';
 import { hubIdentifier, tokenOf } from '../fhir/hub-identifiers.js';
+import { locationOf } from '../fhir/references.js';
 import { careTeamChangeNotice, sharedCareTeam, sharedCareTeamEntry } from '../fhir/shared-care-team.js';
 import { CODE_SYSTEM } from '../fhir/profiles.js';
 import { VersionConflictError } from '../fhir/fhir-errors.js';
@@ -421,17 +421,6 @@ function provenanceFor(
       },
     ],
   };
-}
-
-/** `Type/id` and version from a transaction-response entry's location (`[base/]Type/id/_history/n`). */
-function locationOf(response: Bundle, index: number): { reference: string; version: string } {
-  const location = response.entry?.[index]?.response?.location ?? '';
-  const parts = location.split('/');
-  const at = parts.lastIndexOf('_history');
-  if (at < 2 || at !== parts.length - 2) {
-    return { reference: location, version: '' };
-  }
-  return { reference: `${parts[at - 2]}/${parts[at - 1]}`, version: parts[at + 1] ?? '' };
 }
 
 /** Replaces every `reference` equal to `from` with `to`, deep. */

@@ -1,0 +1,57 @@
+import { beforeAll, describe, expect, it, jest } from '@jest/globals';
+import type { Communication, Patient, Task } from 'fhir/r4.js';
+import path from 'node:path';
+import { loadPartners } from '../../../src/config/partners.js';
+import {
+  loadCoordinationConfig,
+  type CoordinationConfig,
+} from '../../../src/coordination/coordination-config.js';
+import { escalate, type EscalationRequest } from '../../../src/coordination/escalate.js';
+import { REPO_ROOT, testGateway, unique } from '../../support/test-env.js';
+
+/** One escalation against real HAPI: what it writes, in how many calls, and what a repeat leaves alone. */
+describe('escalate', () => {
+  const fhir = testGateway();
+  const identifierBase = `https://escalate-${unique('t').slice(-8)}.example`;
+  let config: CoordinationConfig;
+  let request: EscalationRequest;
+
+  beforeAll(async () => {
+    config = await loadCoordinationConfig(
+      path.join(REPO_ROOT, 'config/coordination'),
+      path.join(REPO_ROOT, 'profiles'),
+      await loadPartners(path.join(REPO_ROOT, 'config/partners'), {}),
+    );
+    const patient = await fhir.create<Patient>({
+      resourceType: 'Patient',
+      name: [{ text: 'Esme Escalated' }],
+    });
+    request = {
+      trigger: 'ed-visit',
+      patient: `Patient/${patient.id}`,
+      focus: `Patient/${patient.id}`,
+      detail: 'Seen in the ED overnight',
+      at: new Date('2026-11-17T15:00:00Z'),
+    };
+  });
+
+  it('writes the notice and the review Task pointing at it in one transaction, and never reopens a closed review', async () => {
+    const transactions = jest.spyOn(fhir, 'transaction');
+    const first = await escalate(fhir, identifierBase, config.tiers, config.calendars, request);
+    // The care team read, then one transaction: no search and no write of its own per resource.
+    expect(transactions).toHaveBeenCalledTimes(1);
+    transactions.mockRestore();
+
+    const task = await fhir.read<Task>('Task', first.task.split('/')[1]!);
+    expect(task.input?.[0]?.valueReference?.reference).toBe(first.notice);
+    expect((await fhir.read<Communication>('Communication', first.notice.split('/')[1]!)).about).toEqual([
+      { reference: request.focus },
+    ]);
+
+    // The coordinator closes the review; the same escalation again changes nothing of it.
+    await fhir.update<Task>({ ...task, status: 'completed' });
+    const again = await escalate(fhir, identifierBase, config.tiers, config.calendars, request);
+    expect(again).toMatchObject({ task: first.task, notice: first.notice });
+    expect((await fhir.read<Task>('Task', task.id!)).status).toBe('completed');
+  });
+});
