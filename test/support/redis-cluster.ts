@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -18,9 +19,19 @@ export class RedisClusterServers {
 
   constructor(readonly ports: readonly [number, number, number]) {}
 
-  /** Three masters on free ports. */
+  /**
+   * Three masters on free ports. Each node also listens on its port + 10000 (the cluster bus), so
+   * only ports whose bus port exists and is free will do: ephemeral ports reach 60999.
+   */
   static async onFreePorts(): Promise<RedisClusterServers> {
-    return new RedisClusterServers([await freePort(), await freePort(), await freePort()]);
+    const ports: number[] = [];
+    while (ports.length < 3) {
+      const port = await freePort();
+      if (port + 10000 <= 65535 && !ports.includes(port) && (await isFree(port + 10000))) {
+        ports.push(port);
+      }
+    }
+    return new RedisClusterServers(ports as [number, number, number]);
   }
 
   get url(): string {
@@ -55,4 +66,13 @@ export class RedisClusterServers {
     await this.script('reset');
     rmSync(this.dir, { recursive: true, force: true });
   }
+}
+
+/** Whether nothing listens on `port` of the loopback address. */
+async function isFree(port: number): Promise<boolean> {
+  const server = createServer();
+  return new Promise((resolve) => {
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
 }
