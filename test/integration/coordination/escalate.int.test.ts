@@ -7,6 +7,7 @@ import {
   type CoordinationConfig,
 } from '../../../src/coordination/coordination-config.js';
 import { escalate, type EscalationRequest } from '../../../src/coordination/escalate.js';
+import { ensurePartnerOrganizations } from '../../../src/fhir/partner-organizations.js';
 import { REPO_ROOT, testGateway, unique } from '../../support/test-env.js';
 
 /** One escalation against real HAPI: what it writes, in how many calls, and what a repeat leaves alone. */
@@ -17,11 +18,14 @@ describe('escalate', () => {
   let request: EscalationRequest;
 
   beforeAll(async () => {
+    const partners = await loadPartners(path.join(REPO_ROOT, 'config/partners'), {});
     config = await loadCoordinationConfig(
       path.join(REPO_ROOT, 'config/coordination'),
       path.join(REPO_ROOT, 'profiles'),
-      await loadPartners(path.join(REPO_ROOT, 'config/partners'), {}),
+      partners,
     );
+    // The tier chairs are partner Organizations, which a hub writes at start-up: no hub runs here.
+    await ensurePartnerOrganizations(fhir, partners.all(), identifierBase);
     const patient = await fhir.create<Patient>({
       resourceType: 'Patient',
       name: [{ text: 'Esme Escalated' }],
