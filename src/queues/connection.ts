@@ -23,9 +23,28 @@ export function createRedisConnection(target: RedisTarget, role: 'worker' | 'pro
   const options: RedisOptions = failFast
     ? { maxRetriesPerRequest: 1, connectTimeout: 5000 }
     : { maxRetriesPerRequest: null };
+  return clientOf(target, options, { offlineQueue: !failFast, reconnect: true });
+}
+
+/** A client, not yet connected, of one server or of a cluster, with the same options for either. */
+function clientOf(
+  target: RedisTarget,
+  options: RedisOptions,
+  how: { readonly offlineQueue: boolean; readonly reconnect: boolean },
+): RedisClient {
+  const never = (): null => null;
   return target.cluster
-    ? clusterClient(target.url, options, { lazyConnect: true, enableOfflineQueue: !failFast })
-    : new Redis(target.url, { ...options, enableOfflineQueue: !failFast, lazyConnect: true });
+    ? clusterClient(target.url, options, {
+        lazyConnect: true,
+        enableOfflineQueue: how.offlineQueue,
+        ...(how.reconnect ? {} : { clusterRetryStrategy: never }),
+      })
+    : new Redis(target.url, {
+        ...options,
+        lazyConnect: true,
+        enableOfflineQueue: how.offlineQueue,
+        ...(how.reconnect ? {} : { retryStrategy: never }),
+      });
 }
 
 /**
@@ -55,7 +74,7 @@ export function clusterSeeds(urls: string): string[] {
 }
 
 /** The masters of a cluster (each holds a share of the keys), or the one server. */
-function servers(redis: RedisClient): Redis[] {
+export function serversOf(redis: RedisClient): Redis[] {
   return redis instanceof Cluster ? redis.nodes('master') : [redis];
 }
 
@@ -119,18 +138,7 @@ export function workerConnection(
 export async function checkRedis(target: RedisTarget, timeoutMs = 3000): Promise<void> {
   const shown = `REDIS_URL=${clusterSeeds(target.url).map(redactUrl).join(',')}`;
   const once: RedisOptions = { connectTimeout: timeoutMs, maxRetriesPerRequest: 0 };
-  const redis = target.cluster
-    ? clusterClient(target.url, once, {
-        lazyConnect: true,
-        enableOfflineQueue: false,
-        clusterRetryStrategy: () => null,
-      })
-    : new Redis(target.url, {
-        ...once,
-        lazyConnect: true,
-        enableOfflineQueue: false,
-        retryStrategy: () => null,
-      });
+  const redis = clientOf(target, once, { offlineQueue: false, reconnect: false });
   redis.on('error', () => undefined); // reported through the rejected promise below
   let memory: string[];
   try {
@@ -142,7 +150,7 @@ export async function checkRedis(target: RedisTarget, timeoutMs = 3000): Promise
         throw new Error(`cluster_state is ${state ?? 'unknown'}: not every slot is served`);
       }
     }
-    memory = await Promise.all(servers(redis).map((node) => node.info('memory')));
+    memory = await Promise.all(serversOf(redis).map((node) => node.info('memory')));
   } catch (err) {
     redis.disconnect();
     throw new DependencyError(
@@ -170,7 +178,7 @@ export async function checkRedis(target: RedisTarget, timeoutMs = 3000): Promise
  * On a cluster, each master's, when they differ.
  */
 export async function redisPersistence(redis: RedisClient): Promise<string> {
-  const each = await Promise.all(servers(redis).map(serverPersistence));
+  const each = await Promise.all(serversOf(redis).map(serverPersistence));
   return [...new Set(each)].join('; ');
 }
 

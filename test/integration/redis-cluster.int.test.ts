@@ -1,11 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { CarePlan, CareTeam, Patient } from 'fhir/r4.js';
-import type { Cluster } from 'ioredis';
 import request from 'supertest';
 import { hubIdentifier } from '../../src/fhir/hub-identifiers.js';
 import { CODE_SYSTEM } from '../../src/fhir/profiles.js';
 import { createLogger } from '../../src/logging/logger.js';
-import { createRedisConnection } from '../../src/queues/connection.js';
+import { createRedisConnection, serversOf } from '../../src/queues/connection.js';
 import { startHub, type RunningHub } from '../../src/startup/start-hub.js';
 import { eventually } from '../fixtures/ingest/hub-helpers.js';
 import { partnerDir } from '../support/config-dirs.js';
@@ -114,9 +113,7 @@ describe('the hub on a Redis Cluster', () => {
     const redis = createRedisConnection({ url: cluster.url, cluster: true }, 'worker');
     try {
       await redis.connect();
-      const keys = (
-        await Promise.all((redis as Cluster).nodes('master').map((m) => m.keys(`${prefix.slice(0, -1)}*`)))
-      ).flat();
+      const keys = (await Promise.all(serversOf(redis).map((m) => m.keys(`${prefix.slice(0, -1)}*`)))).flat();
       const slotOf = async (key: string): Promise<number> => Number(await redis.cluster('KEYSLOT', key));
       const hubKeys = keys.filter((k) => k.startsWith(`${prefix}:`));
       const queueOf = (key: string): string => key.slice(0, key.indexOf('}') + 1);

@@ -3,7 +3,7 @@ import { ipKeyGenerator, rateLimit } from 'express-rate-limit';
 import helmet from 'helmet';
 import { Cluster } from 'ioredis';
 import { RedisStore, type RedisReply, type SendCommandClusterFn, type SendCommandFn } from 'rate-limit-redis';
-import type { RedisClient } from '../../queues/connection.js';
+import { serversOf, type RedisClient } from '../../queues/connection.js';
 import { HubError, InvalidInputError } from '../../errors/hub-error.js';
 
 /**
@@ -114,9 +114,7 @@ function storeCommands(
   return {
     sendCommandCluster: async ({ command: [name = '', ...args] }) =>
       name.toUpperCase() === 'SCRIPT'
-        ? ((
-            await Promise.all(redis.nodes('master').map((node) => node.call(name, ...args)))
-          )[0] as RedisReply)
+        ? ((await Promise.all(serversOf(redis).map((node) => node.call(name, ...args))))[0] as RedisReply)
         : (redis.call(name, ...args) as Promise<RedisReply>),
   };
 }
