@@ -22,9 +22,20 @@ export function createRedisConnection(target: RedisTarget, role: 'worker' | 'pro
   const failFast = role === 'producer';
   const options: RedisOptions = failFast
     ? { maxRetriesPerRequest: 1, connectTimeout: 5000 }
-    : { maxRetriesPerRequest: null };
+    : { maxRetriesPerRequest: null, ...BLOCKING_READS_END };
   return clientOf(target, options, { offlineQueue: !failFast, reconnect: true });
 }
+
+/**
+ * A worker's blocking read (BullMQ's BZPOPMIN, QueueEvents' XREAD BLOCK) ends on the client's
+ * clock too: 100 ms (ioredis' grace) after the time it asked the server for, or after a second if
+ * it asked to wait for ever. Without it a read in flight on a connection that went away could
+ * wait for ever: on a cluster whose master was killed and restarted, an idle queue's worker never
+ * took another job and could not be closed (README "Redis Cluster"). A read that ends this way
+ * answers "nothing yet", as the server would, and the worker asks again; a longer grace (2 s) left
+ * workers stuck as before.
+ */
+const BLOCKING_READS_END: RedisOptions = { blockingTimeout: 1_000 };
 
 /** A client, not yet connected, of one server or of a cluster, with the same options for either. */
 function clientOf(

@@ -1,4 +1,5 @@
 import type { Queue, Worker } from 'bullmq';
+import type { Logger } from '../logging/logger.js';
 import type { RedisClient, WorkerConnection } from '../queues/connection.js';
 import type { PartnerRegistry } from '../config/partners.js';
 import {
@@ -163,9 +164,38 @@ export function startWorkers(
 
 /**
  * Closes workers before queues (house style 9): a worker finishes its current job, which may
- * still enqueue follow-up work.
+ * still enqueue follow-up work. A worker still closing after `graceMs` has its connections
+ * dropped: after a cluster master restart BullMQ can wait forever for a connection's end
+ * (README "Redis Cluster"), and a hub must still stop.
  */
-export async function closeQueues(workers: readonly Worker[], queues: HubQueues): Promise<void> {
-  await Promise.all(workers.map((w) => w.close()));
+export async function closeQueues(
+  workers: readonly Worker[],
+  queues: HubQueues,
+  { graceMs, logger }: { readonly graceMs: number; readonly logger?: Logger } = { graceMs: 10_000 },
+): Promise<void> {
+  await Promise.all(
+    workers.map(async (worker) => {
+      if (!(await settlesWithin(worker.close(), graceMs))) {
+        logger?.warn(
+          { queue: worker.name, graceMs },
+          'worker not closed in time: its connections are dropped',
+        );
+        await settlesWithin(worker.disconnect(), graceMs);
+      }
+    }),
+  );
   await Promise.all(allQueues(queues).map((q) => q.close()));
+}
+
+/** Whether `work` settles within `ms` (its error, if any, is thrown). */
+async function settlesWithin(work: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms);
+  });
+  try {
+    return await Promise.race([work.then(() => true as const), late]);
+  } finally {
+    clearTimeout(timer);
+  }
 }

@@ -537,7 +537,8 @@ export async function startHub(config: HubConfig, logger: Logger): Promise<Runni
       }
       refusals.close();
       await queueEvents.close();
-      await closeQueues(workers, queues);
+      // Half the shutdown budget for the jobs in flight; the rest for the queues and the server.
+      await closeQueues(workers, queues, { graceMs: config.shutdownTimeoutMs / 2, logger });
       redis.disconnect();
       workerRedis.disconnect();
       if (fhirOrigin === 'started') {
