@@ -3,8 +3,8 @@ import type { AppliedRecord } from '../coordination/apply-rules.js';
 import type { PlanChangeJobData } from './plan-changes.queue.js';
 import type { FhirGateway } from '../fhir/fhir-gateway.js';
 import { CODE_SYSTEM } from '../fhir/profiles.js';
-import { findAckTask, findOpenAckTasks } from './acknowledge.js';
-import { recordAcknowledgment, recordTaskStep } from './record-acknowledgment.js';
+import { findOpenAckTasks } from './acknowledge.js';
+import { ackTaskFor, recordAcknowledgment, recordTaskStep } from './record-acknowledgment.js';
 import type { DeliveryStatusStore } from './delivery-status.js';
 
 export interface OnAppliedDeps {
@@ -96,7 +96,7 @@ async function ackTasksOf(deps: OnAppliedDeps, c: Communication, partnerId: stri
     return [];
   }
   if (plan[2]) {
-    const task = await findAckTask(deps.fhir, deps.identifierBase, partnerId, plan[1]!, plan[2]);
+    const task = await ackTaskFor(deps, partnerId, plan[1]!, plan[2]);
     return task ? [task] : [];
   }
   return findOpenAckTasks(deps.fhir, partnerId, plan[1]!);

@@ -70,17 +70,18 @@ export function processPlanChangeJob(
       patient: change.patient,
       altersDelivery: change.diff.altersDelivery,
     }));
-    // The acknowledgment Tasks exist before the push, so a partner whose endpoint is down can
-    // still pull its pending work (Task?owner=...&status=requested), and the deadline runs anyway.
-    // All recipients' Tasks are one FHIR transaction (the bench showed one call per partner
-    // growing the plan-change job from 72 ms at one partner to 375 ms at ten).
+    // The deliveries go out first: a push waits for nothing but the notice it carries. The
+    // acknowledgment Tasks follow in this job (one FHIR transaction for every recipient), so a
+    // partner whose endpoint is down can still pull its pending work, and the deadline runs
+    // anyway; a partner that answers before its Task is written is waited for (ackTaskFor). A
+    // retry of this job opens no Task twice and sends no version twice.
     // A Part 2 version asks an acknowledgment only of recipients its Consents let it reach now;
     // the others are asked when a Consent releases the delivery (see the deliveries queue).
+    await Promise.all(reqs.map((req) => deps.enqueueDelivery(req)));
     if (change.diff.altersDelivery) {
       const askNow = change.part2 ? await permittedNow(deps, change.patient, reqs, now) : reqs;
       await openAckTasksWithDeadlines(deps, askNow, now, change.part2);
     }
-    await Promise.all(reqs.map((req) => deps.enqueueDelivery(req)));
     await deps.publishPlanChange?.(change.plan, version, change.patient);
     deps.logger.info({ carePlanId, version, recipients: change.recipients.length }, 'plan change recorded');
     return {

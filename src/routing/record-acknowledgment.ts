@@ -1,6 +1,7 @@
 import type { Task } from 'fhir/r4.js';
 import type { FhirGateway } from '../fhir/fhir-gateway.js';
-import { acknowledge, ackStepOf, isAckTask, type AckStep } from './acknowledge.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { acknowledge, ackStepOf, findAckTask, isAckTask, type AckStep } from './acknowledge.js';
 import type { DeliveryStatusStore } from './delivery-status.js';
 
 export interface AcknowledgmentDeps {
@@ -45,4 +46,40 @@ export async function recordTaskStep(
   if (step) {
     await recordAcknowledgment(deps, task, reportedBy ?? step.partnerId, step.step);
   }
+}
+
+/** How long an answer that came before its Task looks for it again (the Task follows in milliseconds). */
+const ACK_TASK_WAIT_MS = 5_000;
+
+/**
+ * A partner's acknowledgment Task for a plan version, found by plan and version. A plan change is
+ * delivered before its acknowledgment Tasks are written (README "The closed loop"), so a partner
+ * that answers at once can come before its Task: when the version was sent to it, the Task is
+ * looked for again for a few seconds. Anything else without a Task is answered at once.
+ */
+export async function ackTaskFor(
+  deps: Pick<AcknowledgmentDeps, 'fhir' | 'identifierBase' | 'status'>,
+  partnerId: string,
+  carePlanId: string,
+  version: string,
+  waitMs = ACK_TASK_WAIT_MS,
+): Promise<Task | undefined> {
+  const deadline = Date.now() + waitMs;
+  for (;;) {
+    const task = await findAckTask(deps.fhir, deps.identifierBase, partnerId, carePlanId, version);
+    if (task || Date.now() >= deadline || !(await wasSent(deps, partnerId, carePlanId, version))) {
+      return task;
+    }
+    await sleep(200);
+  }
+}
+
+async function wasSent(
+  deps: Pick<AcknowledgmentDeps, 'status'>,
+  partnerId: string,
+  carePlanId: string,
+  version: string,
+): Promise<boolean> {
+  const statuses = await deps.status.list(carePlanId, version);
+  return statuses.some((s) => s.partnerId === partnerId && s.at.sent !== undefined);
 }

@@ -42,12 +42,14 @@ export async function recordPlanChange(
   version: string,
   sourceProvenance?: string,
 ): Promise<RecordedPlanChange> {
-  const plan = await fhir.vread<CarePlan>('CarePlan', carePlanId, version);
-  const previous =
-    Number(version) > 1 ? await vreadOrUndefined(fhir, carePlanId, String(Number(version) - 1)) : undefined;
+  // Independent reads at once: the job's time is its round trips one after another.
+  const [plan, previous, source] = await Promise.all([
+    fhir.vread<CarePlan>('CarePlan', carePlanId, version),
+    Number(version) > 1 ? vreadOrUndefined(fhir, carePlanId, String(Number(version) - 1)) : undefined,
+    sourceProvenance ? readProvenance(fhir, sourceProvenance) : undefined,
+  ]);
   const diff = diffCarePlans(previous, plan);
   const patient = plan.subject.reference ?? '';
-  const source = sourceProvenance ? await readProvenance(fhir, sourceProvenance) : undefined;
   const changedByRef = source?.agent?.[0]?.who;
   const changedBy = /^Organization\/(.+)$/.exec(changedByRef?.reference ?? '')?.[1];
   const versioned = `CarePlan/${carePlanId}/_history/${version}`;
@@ -95,9 +97,10 @@ export async function recordPlanChange(
   };
   const part2 = isPart2(plan);
   // The Provenance's activity text summarises the change: Part 2 content like the plan itself.
-  await fhir.update(part2 ? withPart2Labels(provenance) : provenance);
-
-  const recipients = await entitledPartners(fhir, partners, identifierBase, plan, changedBy);
+  const [, recipients] = await Promise.all([
+    fhir.update(part2 ? withPart2Labels(provenance) : provenance),
+    entitledPartners(fhir, partners, identifierBase, plan, changedBy),
+  ]);
   const noticeId = hubIdentifier(identifierBase, 'plan-change-notice', `${carePlanId}.${version}`);
   const notice: Communication = {
     resourceType: 'Communication',

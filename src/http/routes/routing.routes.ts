@@ -13,10 +13,10 @@ import { sendFhir } from '../fhir-format.js';
 import type { FhirGateway } from '../../fhir/fhir-gateway.js';
 import { getDeadLetter, listDeadLetters, replayDeadLetter } from '../../queues/dead-letters.js';
 import type { PlanChangeJobData } from '../../routing/plan-changes.queue.js';
-import { findAckTask, isAckTask, type AckStep } from '../../routing/acknowledge.js';
+import { isAckTask, type AckStep } from '../../routing/acknowledge.js';
 import { acknowledgmentSchema } from '../request-schemas.js';
 import { validBody } from '../validate-body.js';
-import { recordAcknowledgment, recordTaskStep } from '../../routing/record-acknowledgment.js';
+import { ackTaskFor, recordAcknowledgment, recordTaskStep } from '../../routing/record-acknowledgment.js';
 import {
   DELIVERY_STEPS,
   type DeliveryStatusStore,
@@ -76,7 +76,7 @@ export function routingRoutes(deps: RoutingRouteDeps): Router {
     );
     const planId = body.carePlan.slice('CarePlan/'.length);
     const version = String(body.version);
-    const task = await findAckTask(deps.fhir, deps.identifierBase, req.params.partnerId, planId, version);
+    const task = await ackTaskFor(deps, req.params.partnerId, planId, version);
     if (!task) {
       throw new HubError(
         'ACK.NO_TASK',

@@ -466,6 +466,42 @@ describe('plan-change routing', () => {
     ]);
   });
 
+  it('finds the Task of a partner that acknowledges the moment the plan arrives', async () => {
+    // The push goes out before the acknowledgment Tasks are written: an answer sent while the
+    // push is still open can come first, and must not be told there is nothing to acknowledge.
+    const patient = await participant(['r-webhook', 'r-rest', 'r-message']);
+    const answers: Array<Promise<request.Response>> = [];
+    const before = webhook.received.length;
+    webhook.script = (n, body) => {
+      const version = /_history\/(\d+)/.exec(body)?.[1];
+      if (n > before && version) {
+        const carePlan = /"CarePlan\/([^/"]+)/.exec(body)?.[1];
+        answers.push(
+          request(hub.url)
+            .post('/partners/r-webhook/acknowledgments')
+            .send({ carePlan: `CarePlan/${carePlan}`, version }),
+        );
+      }
+      return undefined;
+    };
+    try {
+      let carePlan = await hub.fhir.create(plan(patient, 'Answered at once'));
+      for (const description of ['Answered at once, twice', 'Answered at once, three times']) {
+        const delivered = Number(carePlan.meta!.versionId);
+        await waitFor(async () => answers.length >= delivered, 30000);
+        carePlan = await hub.fhir.update<CarePlan>({
+          ...carePlan,
+          activity: plan(patient, description).activity,
+        });
+      }
+      await waitFor(async () => answers.length >= 3, 30000);
+      const statuses = (await Promise.all(answers)).map((a) => [a.status, (a.body as Task).status]);
+      expect(statuses).toEqual(statuses.map(() => [200, 'completed']));
+    } finally {
+      webhook.script = () => undefined;
+    }
+  });
+
   it('routes a change made on HAPI while no hub was running, once the hub is back', async () => {
     const patient = await participant(['r-webhook']);
     await hub.close();
