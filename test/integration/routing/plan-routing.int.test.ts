@@ -231,7 +231,7 @@ describe('plan-change routing', () => {
     const patient = await participant(['r-webhook', 'r-rest', 'r-message']);
     const carePlan = await hub.fhir.create(plan(patient, 'Daily personal care'));
     await waitFor(async () => (await ackTasks(carePlan.id!, '1')).length === 3, 30000);
-    // The acknowledgment Tasks are opened before the deliveries go out: wait for all three.
+    // The deliveries and the acknowledgment Tasks are written apart: wait for both.
     await waitFor(async () => {
       const states = await request(hub.url).get(`/careplans/${carePlan.id}/versions/1/deliveries`);
       const body = states.body as Array<{ state: string }>;
@@ -395,7 +395,7 @@ describe('plan-change routing', () => {
       activity: plan(patient, 'Step 3').activity,
     });
     await waitFor(async () => (await ackTasks(v1.id!, '3')).length === 2, 30000);
-    // The acknowledgment Tasks are opened before the deliveries go out: wait for version 3 itself.
+    // The Tasks and the deliveries are written apart: wait for version 3 itself too.
     const got3 = (server: PartnerServer): boolean =>
       server.received.some((r) => r.status === 200 && r.body.includes(v1.id!) && r.version === '3');
     await waitFor(() => Promise.resolve(got3(webhook) && got3(rest)), 30000);
