@@ -530,15 +530,16 @@ export async function startHub(config: HubConfig, logger: Logger): Promise<Runni
       const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
       await Promise.all([stopped, mllp.close()]);
+      refusals.close();
+      await queueEvents.close();
+      // Half the shutdown budget for the jobs in flight; the rest for the queues and the server.
+      await closeQueues(workers, queues, { graceMs: config.shutdownTimeoutMs / 2, logger });
+      // After the workers: a history catch-up still running would register them again.
       if (config.http.removeSubscriptionsOnShutdown) {
         await removeSubscriptions(fhir, prefix).catch((err: unknown) => {
           logger.warn({ error: (err as Error).message }, 'subscriptions not removed');
         });
       }
-      refusals.close();
-      await queueEvents.close();
-      // Half the shutdown budget for the jobs in flight; the rest for the queues and the server.
-      await closeQueues(workers, queues, { graceMs: config.shutdownTimeoutMs / 2, logger });
       redis.disconnect();
       workerRedis.disconnect();
       if (fhirOrigin === 'started') {
