@@ -213,13 +213,17 @@ export async function pingRedis(redis: RedisClient, timeoutMs = 2000): Promise<v
   await withTimeout(redis.ping(), timeoutMs);
 }
 
-async function withTimeout<T>(work: Promise<T>, timeoutMs: number): Promise<T> {
+/** What {@link withTimeout} rejects with when the work did not settle in time. */
+export class NoAnswerInTime extends Error {}
+
+/** `work`, or a {@link NoAnswerInTime} rejection after `timeoutMs` (the work itself goes on). */
+export async function withTimeout<T>(work: Promise<T>, timeoutMs: number): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   try {
     return await Promise.race([
       work,
       new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
+        timer = setTimeout(() => reject(new NoAnswerInTime(`no answer within ${timeoutMs} ms`)), timeoutMs);
       }),
     ]);
   } finally {

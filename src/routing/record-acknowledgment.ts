@@ -64,14 +64,22 @@ export async function ackTaskFor(
   version: string,
   waitMs = ACK_TASK_WAIT_MS,
 ): Promise<Task | undefined> {
+  const find = (): Promise<Task | undefined> =>
+    findAckTask(deps.fhir, deps.identifierBase, partnerId, carePlanId, version);
+  const first = await find();
+  if (first || !(await wasSent(deps, partnerId, carePlanId, version))) {
+    return first;
+  }
+  // Sent stays sent: only the Task is looked for again.
   const deadline = Date.now() + waitMs;
-  for (;;) {
-    const task = await findAckTask(deps.fhir, deps.identifierBase, partnerId, carePlanId, version);
-    if (task || Date.now() >= deadline || !(await wasSent(deps, partnerId, carePlanId, version))) {
+  while (Date.now() < deadline) {
+    await sleep(200);
+    const task = await find();
+    if (task) {
       return task;
     }
-    await sleep(200);
   }
+  return undefined;
 }
 
 async function wasSent(

@@ -1,6 +1,11 @@
 import type { Queue, Worker } from 'bullmq';
 import type { Logger } from '../logging/logger.js';
-import type { RedisClient, WorkerConnection } from '../queues/connection.js';
+import {
+  NoAnswerInTime,
+  withTimeout,
+  type RedisClient,
+  type WorkerConnection,
+} from '../queues/connection.js';
 import type { PartnerRegistry } from '../config/partners.js';
 import {
   createAcknowledgmentsQueue,
@@ -173,29 +178,26 @@ export async function closeQueues(
   queues: HubQueues,
   { graceMs, logger }: { readonly graceMs: number; readonly logger?: Logger } = { graceMs: 10_000 },
 ): Promise<void> {
+  const inTime = (work: Promise<void>): Promise<boolean> =>
+    withTimeout(work, graceMs).then(
+      () => true,
+      (err: unknown) => {
+        if (err instanceof NoAnswerInTime) {
+          return false;
+        }
+        throw err;
+      },
+    );
   await Promise.all(
     workers.map(async (worker) => {
-      if (!(await settlesWithin(worker.close(), graceMs))) {
+      if (!(await inTime(worker.close()))) {
         logger?.warn(
           { queue: worker.name, graceMs },
           'worker not closed in time: its connections are dropped',
         );
-        await settlesWithin(worker.disconnect(), graceMs);
+        await inTime(worker.disconnect());
       }
     }),
   );
   await Promise.all(allQueues(queues).map((q) => q.close()));
-}
-
-/** Whether `work` settles within `ms` (its error, if any, is thrown). */
-async function settlesWithin(work: Promise<unknown>, ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<false>((resolve) => {
-    timer = setTimeout(() => resolve(false), ms);
-  });
-  try {
-    return await Promise.race([work.then(() => true as const), late]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
