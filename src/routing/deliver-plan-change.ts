@@ -1,4 +1,4 @@
-import type { CarePlan, Communication, Patient, Task } from 'fhir/r4.js';
+import type { Bundle, BundleEntry, CarePlan, Communication, Patient, Task } from 'fhir/r4.js';
 import { createHash } from 'node:crypto';
 import type { FhirGateway } from '../fhir/fhir-gateway.js';
 import { hubIdentifier, tokenOf } from '../fhir/hub-identifiers.js';
@@ -6,6 +6,7 @@ import { ackTaskIdentifier } from './acknowledge.js';
 import { hubTask } from '../fhir/hub-task.js';
 import type { PlanChangeDelivery } from '../outbound/types.js';
 import { isPart2, REDISCLOSURE_NOTICE, withPart2Labels } from '../security/part2.js';
+import type { CapturedVersion, PlanContentCache } from './plan-content.js';
 
 /** One plan version to one partner. */
 export interface DeliveryRequest {
@@ -26,20 +27,36 @@ export function messageIdFor(req: Pick<DeliveryRequest, 'partnerId' | 'carePlanI
 }
 
 /**
- * What leaves the hub: the plan version (carrying the hub's plan identifier so the partner can
- * match versions of one plan), the notice, and the participant's identifiers only.
+ * The content of a delivery: as the plan-change job captured it, or, when the cache no longer
+ * holds it (a delivery retried long after), read from the FHIR server.
  */
-export async function buildDelivery(
+export async function contentOf(
   fhir: FhirGateway,
-  identifierBase: string,
+  cache: PlanContentCache,
   req: DeliveryRequest,
-  part2Programs: readonly string[] = [],
-): Promise<PlanChangeDelivery> {
+): Promise<CapturedVersion> {
+  const cached = await cache.get(req.carePlanId, req.version);
+  if (cached) {
+    return cached;
+  }
   const [plan, notice, patient] = await Promise.all([
     fhir.vread<CarePlan>('CarePlan', req.carePlanId, req.version),
     fhir.read<Communication>('Communication', req.notice.split('/')[1]!),
     fhir.read<Patient>('Patient', req.patient.split('/')[1]!),
   ]);
+  return { plan, notice, identifiers: patient.identifier ?? [] };
+}
+
+/**
+ * What leaves the hub: the plan version (carrying the hub's plan identifier so the partner can
+ * match versions of one plan), the notice, and the participant's identifiers only.
+ */
+export function buildDelivery(
+  identifierBase: string,
+  req: DeliveryRequest,
+  { plan, notice, identifiers: participantIds }: CapturedVersion,
+  part2Programs: readonly string[] = [],
+): PlanChangeDelivery {
   const planIdentifier = hubIdentifier(identifierBase, 'careplan', req.carePlanId);
   const identifiers = plan.identifier ?? [];
   const hasHubId = identifiers.some((i) => i.system === planIdentifier.system);
@@ -48,7 +65,7 @@ export async function buildDelivery(
     partnerId: req.partnerId,
     // Identifiers a Part 2 program issued (its MRN) say the person is its patient: never disclosed.
     participant: {
-      identifiers: (patient.identifier ?? []).filter(
+      identifiers: participantIds.filter(
         (i) =>
           !part2Programs.some(
             (p) => p !== req.partnerId && (i.system ?? '').startsWith(`${identifierBase}/sid/${p}/`),
@@ -74,8 +91,7 @@ function ownCopy(notice: Communication, partnerId: string): Communication {
 /**
  * Opens the acknowledgment Task of each recipient of a plan version, all in one transaction (one
  * round trip and one database transaction however many partners, where one call per partner made
- * the fan-out grow with it). Each is created only if its identifier is new, so running this again
- * for the same version returns the Tasks already there. Returns them in the order of `reqs`.
+ * the fan-out grow with it). Returns them in the order of `reqs`.
  */
 export async function openAckTasks(
   fhir: FhirGateway,
@@ -88,11 +104,27 @@ export async function openAckTasks(
   if (reqs.length === 0) {
     return [];
   }
-  const tasks = reqs.map((req): Task => {
+  const entries = ackTaskEntries(identifierBase, reqs, deliveredAt, dueAt, part2);
+  const response = await fhir.transaction({ resourceType: 'Bundle', type: 'transaction', entry: entries });
+  return openedTasks(entries, response);
+}
+
+/**
+ * The transaction entries that open the acknowledgment Tasks of `reqs`: each created only if its
+ * identifier is new, so writing them again for the same version returns the Tasks already there.
+ */
+export function ackTaskEntries(
+  identifierBase: string,
+  reqs: readonly DeliveryRequest[],
+  deliveredAt: Date,
+  dueAt: (partnerId: string) => Date,
+  part2: boolean,
+): BundleEntry<Task>[] {
+  return reqs.map((req) => {
     const identifier = ackTaskIdentifier(identifierBase, req.partnerId, req.carePlanId, req.version);
     // An acknowledgment of a Part 2 version points at its notice: labelled like it.
     const label = part2 ? withPart2Labels<Task> : (t: Task): Task => t;
-    return label({
+    const task = label({
       ...hubTask({
         identifier,
         priority: 'routine',
@@ -109,27 +141,26 @@ export async function openAckTasks(
       }),
       input: [{ type: { text: 'plan-change-notice' }, valueReference: { reference: req.notice } }],
     });
-  });
-  const response = await fhir.transaction({
-    resourceType: 'Bundle',
-    type: 'transaction',
-    entry: tasks.map((task) => ({
+    return {
       resource: task,
-      request: {
-        method: 'POST' as const,
-        url: 'Task',
-        ifNoneExist: `identifier=${tokenOf(task.identifier![0]!)}`,
-      },
-    })),
+      request: { method: 'POST' as const, url: 'Task', ifNoneExist: `identifier=${tokenOf(identifier)}` },
+    };
   });
-  return tasks.map((task, i) => {
-    const location = response.entry?.[i]?.response?.location ?? '';
+}
+
+/**
+ * The Tasks `entries` opened, with their ids from the transaction's `response`; `from` is where
+ * they start in the transaction.
+ */
+export function openedTasks(entries: readonly BundleEntry<Task>[], response: Bundle, from = 0): Task[] {
+  return entries.map((entry, i) => {
+    const location = response.entry?.[from + i]?.response?.location ?? '';
     const id = /Task\/([^/]+)/.exec(location)?.[1];
     if (!id) {
       throw new Error(
         `The FHIR server did not say where acknowledgment Task ${i + 1} is (location "${location}")`,
       );
     }
-    return { ...task, id };
+    return { ...entry.resource!, id };
   });
 }

@@ -8,7 +8,7 @@ import { deliver } from '../outbound/transports.js';
 import type { OutboundTarget, PlanChangeDelivery } from '../outbound/types.js';
 import { DEFAULT_CIRCUIT } from '../outbound/circuit-breaker.js';
 import type { Consent } from 'fhir/r4.js';
-import { buildDelivery, messageIdFor, type DeliveryRequest } from './deliver-plan-change.js';
+import { buildDelivery, contentOf, messageIdFor, type DeliveryRequest } from './deliver-plan-change.js';
 import { openAckTasksWithDeadlines } from './plan-changes.queue.js';
 import { disclosure, withheldDisclosure } from '../security/audit.js';
 import { consentPermits, isPart2 } from '../security/part2.js';
@@ -162,7 +162,12 @@ async function deliverInOrder(
   if (Number(delivered ?? 0) > Number(req.version) || Number(sent ?? 0) > Number(req.version)) {
     return superseded();
   }
-  const delivery = await buildDelivery(deps.fhir, deps.identifierBase, req, deps.partners.part2Programs());
+  const delivery = buildDelivery(
+    deps.identifierBase,
+    req,
+    await contentOf(deps.fhir, deps.content, req),
+    deps.partners.part2Programs(),
+  );
   if (Number(delivered ?? 0) === Number(req.version)) {
     // An earlier attempt delivered this very version and failed in a later step: finish that
     // step (the disclosure record, the status), never call it superseded, never send it again.

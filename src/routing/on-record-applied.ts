@@ -38,6 +38,7 @@ export async function onRecordApplied(
         version,
         sourceProvenance: outcome.provenance,
         detectedBy: 'hub-write',
+        patient: outcome.patient,
       });
     }
     if (type === 'Task' && id) {

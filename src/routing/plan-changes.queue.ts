@@ -4,9 +4,9 @@ import { type Queue, type Worker, type Job } from 'bullmq';
 import { createHubQueue, startHubWorker, type RetryPolicy } from '../queues/queue-factory.js';
 import type { Consent, Task } from 'fhir/r4.js';
 import { dueOf, isOpen } from '../coordination/obligations.js';
-import { openAckTasks, type DeliveryRequest } from './deliver-plan-change.js';
+import { ackTaskEntries, openAckTasks, openedTasks, type DeliveryRequest } from './deliver-plan-change.js';
 import { consentPermits } from '../security/part2.js';
-import { recordPlanChange } from './record-plan-change.js';
+import { capturePlanChange, type CapturedPlanChange } from './capture-plan-change.js';
 import type { RoutingDeps } from './routing-deps.js';
 
 /** New CarePlan versions waiting to be diffed, recorded and fanned out to partners. */
@@ -20,6 +20,8 @@ export interface PlanChangeJobData {
   readonly sourceProvenance?: string;
   /** How the hub saw the version: its own write, the FHIR server's rest-hook, or a catch-up scan. */
   readonly detectedBy: 'hub-write' | 'subscription' | 'catch-up';
+  /** The participant, when the writer knows it (the capture reads it with the plan). */
+  readonly patient?: string;
 }
 
 export interface PlanChangeJobResult {
@@ -52,44 +54,76 @@ export function processPlanChangeJob(
   deps: RoutingDeps,
 ): (job: Job<PlanChangeJobData>) => Promise<PlanChangeJobResult> {
   return async (job) => {
-    const { carePlanId, version, sourceProvenance } = job.data;
-    const change = await recordPlanChange(
-      deps.fhir,
-      deps.partners,
-      deps.identifierBase,
-      carePlanId,
-      version,
-      sourceProvenance,
-    );
+    const { carePlanId, version } = job.data;
+    const change = await capturePlanChange(deps, job.data);
     const now = deps.now();
+    const notice = `Communication/${change.notice.id}`;
     const reqs = change.recipients.map((partnerId) => ({
       partnerId,
       carePlanId,
       version,
-      notice: change.notice,
+      notice,
       patient: change.patient,
       altersDelivery: change.diff.altersDelivery,
     }));
-    // The deliveries go out first: a push waits for nothing but the notice it carries. The
-    // acknowledgment Tasks follow in this job (one FHIR transaction for every recipient), so a
-    // partner whose endpoint is down can still pull its pending work, and the deadline runs
-    // anyway; a partner that answers before its Task is written is waited for (ackTaskFor). A
-    // retry of this job opens no Task twice and sends no version twice.
+    // The deliveries go out as soon as the version is captured, built from what this job read
+    // (the content cache); the Provenance, the notice and the acknowledgment Tasks follow in one
+    // transaction. A partner that answers before its Task is written is waited for (ackTaskFor);
+    // a retry of this job opens no Task twice and sends no version twice.
+    const send = async (): Promise<void> => {
+      await deps.content.put(carePlanId, version, {
+        plan: change.plan,
+        notice: change.notice,
+        identifiers: change.identifiers,
+      });
+      await Promise.all(reqs.map((req) => deps.enqueueDelivery(req)));
+    };
     // A Part 2 version asks an acknowledgment only of recipients its Consents let it reach now;
-    // the others are asked when a Consent releases the delivery (see the deliveries queue).
-    await Promise.all(reqs.map((req) => deps.enqueueDelivery(req)));
-    if (change.diff.altersDelivery) {
-      const askNow = change.part2 ? await permittedNow(deps, change.patient, reqs, now) : reqs;
-      await openAckTasksWithDeadlines(deps, askNow, now, change.part2);
+    // the others are asked when their delivery goes out (see the deliveries queue), with a Task
+    // that points at the notice: so for Part 2 the record is written first.
+    const askNow = !change.diff.altersDelivery
+      ? []
+      : change.part2
+        ? await permittedNow(deps, change.patient, reqs, now)
+        : reqs;
+    const record = (): Promise<void> => writePlanChange(deps, change, askNow, now);
+    for (const step of change.part2 ? [record, send] : [send, record]) {
+      await step();
     }
     await deps.publishPlanChange?.(change.plan, version, change.patient);
     deps.logger.info({ carePlanId, version, recipients: change.recipients.length }, 'plan change recorded');
-    return {
-      notice: change.notice,
-      recipients: change.recipients,
-      altersDelivery: change.diff.altersDelivery,
-    };
+    return { notice, recipients: change.recipients, altersDelivery: change.diff.altersDelivery };
   };
+}
+
+/**
+ * Writes what the hub records of a plan change in one transaction: the Provenance, the notice and
+ * the acknowledgment Tasks of `askNow`; then schedules the Tasks' deadlines. Every entry is keyed
+ * (ids derived from plan and version, Tasks created only when new), so writing it again is a no-op.
+ */
+async function writePlanChange(
+  deps: RoutingDeps,
+  change: CapturedPlanChange,
+  askNow: readonly DeliveryRequest[],
+  now: Date,
+): Promise<void> {
+  const tasks = ackTaskEntries(deps.identifierBase, askNow, now, dueAfter(deps, now), change.part2);
+  const response = await deps.fhir.transaction({
+    resourceType: 'Bundle',
+    type: 'transaction',
+    entry: [
+      { resource: change.provenance, request: { method: 'PUT', url: `Provenance/${change.provenance.id}` } },
+      { resource: change.notice, request: { method: 'PUT', url: `Communication/${change.notice.id}` } },
+      ...tasks,
+    ],
+  });
+  await scheduleDeadlines(deps, openedTasks(tasks, response, 2), now);
+}
+
+/** The due time of a partner's acknowledgment: its file's window from `now` (24 hours unless set). */
+function dueAfter(deps: RoutingDeps, now: Date): (partnerId: string) => Date {
+  return (partnerId) =>
+    new Date(now.getTime() + (deps.partners.get(partnerId)?.outbound?.ackWithinHours ?? 24) * 3600_000);
 }
 
 /**
@@ -104,15 +138,16 @@ export async function openAckTasksWithDeadlines(
   part2: boolean,
   opts: { restartWindow?: boolean } = {},
 ): Promise<void> {
-  const hours = (partnerId: string): number => deps.partners.get(partnerId)?.outbound?.ackWithinHours ?? 24;
-  const tasks = await openAckTasks(
-    deps.fhir,
-    deps.identifierBase,
-    reqs,
-    now,
-    (partnerId) => new Date(now.getTime() + hours(partnerId) * 3600_000),
-    part2,
-  );
+  const tasks = await openAckTasks(deps.fhir, deps.identifierBase, reqs, now, dueAfter(deps, now), part2);
+  await scheduleDeadlines(deps, tasks, now, opts);
+}
+
+async function scheduleDeadlines(
+  deps: RoutingDeps,
+  tasks: readonly Task[],
+  now: Date,
+  opts: { restartWindow?: boolean } = {},
+): Promise<void> {
   await Promise.all(
     tasks.map(async (task) => {
       const due = new Date(task.restriction?.period?.end ?? now);

@@ -9,6 +9,7 @@ import type { DeliveryRequest } from './deliver-plan-change.js';
 import type { DeliveryStatusStore } from './delivery-status.js';
 import type { EscalationRequest } from '../coordination/escalate.js';
 import type { WithheldDeliveries } from './withheld-deliveries.js';
+import type { PlanContentCache } from './plan-content.js';
 
 /** What the routing workers share. Enqueue functions are passed in so queue modules do not import each other. */
 export interface RoutingDeps {
@@ -24,6 +25,8 @@ export interface RoutingDeps {
   /** Each (plan version, partner) pair's step times. */
   readonly status: DeliveryStatusStore;
   readonly circuit: CircuitBreaker;
+  /** Plan versions as captured: what deliveries are built from. */
+  readonly content: PlanContentCache;
   /** Part 2 deliveries waiting for the participant's consent. */
   readonly withheld: WithheldDeliveries;
   /** The clock; tests pass their own. */

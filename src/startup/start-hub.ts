@@ -59,6 +59,7 @@ import { sweepAckDeadlines } from '../routing/acknowledgments.queue.js';
 import { CircuitBreaker } from '../outbound/circuit-breaker.js';
 import { DeliveryStatusStore } from '../routing/delivery-status.js';
 import { WithheldDeliveries } from '../routing/withheld-deliveries.js';
+import { PlanContentCache } from '../routing/plan-content.js';
 import type { DeliveryRequest } from '../routing/deliver-plan-change.js';
 import { ensureFhirServer } from './ensure-fhir-server.js';
 import { stopLocalFhirServer } from './local-fhir-server.js';
@@ -174,6 +175,7 @@ export async function startHub(config: HubConfig, logger: Logger): Promise<Runni
     status,
     circuit,
     withheld,
+    content: new PlanContentCache(redis, prefix),
     fhir,
     partners,
     identifierBase,

@@ -19,6 +19,7 @@ import { processDeliveryJob } from '../../../src/routing/deliveries.queue.js';
 import { DeliveryStatusStore } from '../../../src/routing/delivery-status.js';
 import type { RoutingDeps } from '../../../src/routing/routing-deps.js';
 import { WithheldDeliveries } from '../../../src/routing/withheld-deliveries.js';
+import { PlanContentCache } from '../../../src/routing/plan-content.js';
 import { dropPrefix, testPrefix } from '../../fixtures/ingest/hub-helpers.js';
 import { PartnerServer } from '../../support/partner-server.js';
 import { REPO_ROOT, testGateway, testRedis, unique } from '../../support/test-env.js';
@@ -68,6 +69,7 @@ describe('delivery marks under a lapsed lock', () => {
       status: new DeliveryStatusStore(redis, prefix),
       circuit: new CircuitBreaker(redis, prefix),
       withheld: new WithheldDeliveries(redis, prefix),
+      content: new PlanContentCache(redis, prefix),
       now: () => new Date(),
       enqueueDelivery: async () => undefined,
       scheduleAckDeadline: async () => undefined,

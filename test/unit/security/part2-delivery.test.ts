@@ -1,18 +1,8 @@
 import { describe, expect, it } from '@jest/globals';
-import type { CarePlan, Communication, Patient, Resource } from 'fhir/r4.js';
-import type { FhirGateway } from '../../../src/fhir/fhir-gateway.js';
+import type { CarePlan, Communication, Patient } from 'fhir/r4.js';
 import { buildDelivery } from '../../../src/routing/deliver-plan-change.js';
 
 const BASE = 'https://carecoord.example.org';
-
-/** A gateway that answers the three reads a delivery makes. */
-function gateway(plan: CarePlan, notice: Communication, patient: Patient): FhirGateway {
-  const byType: Record<string, Resource> = { CarePlan: plan, Communication: notice, Patient: patient };
-  return {
-    vread: async (type: string) => byType[type],
-    read: async (type: string) => byType[type],
-  } as unknown as FhirGateway;
-}
 
 describe('what a delivery discloses', () => {
   const plan: CarePlan = {
@@ -46,19 +36,16 @@ describe('what a delivery discloses', () => {
     altersDelivery: true,
   };
 
-  it('leaves out identifiers a Part 2 program issued, and names only the recipient', async () => {
-    const delivery = await buildDelivery(gateway(plan, notice, patient), BASE, req, ['northside-bh']);
+  const captured = { plan, notice, identifiers: patient.identifier ?? [] };
+
+  it('leaves out identifiers a Part 2 program issued, and names only the recipient', () => {
+    const delivery = buildDelivery(BASE, req, captured, ['northside-bh']);
     expect(delivery.participant.identifiers.map((i) => i.value)).toEqual(['MCD1', 'MEM1']);
     expect(delivery.notice.recipient).toEqual([{ reference: 'Organization/sunrise-hcbs' }]);
   });
 
-  it('gives a Part 2 program its own identifiers back', async () => {
-    const delivery = await buildDelivery(
-      gateway(plan, notice, patient),
-      BASE,
-      { ...req, partnerId: 'northside-bh' },
-      ['northside-bh'],
-    );
+  it('gives a Part 2 program its own identifiers back', () => {
+    const delivery = buildDelivery(BASE, { ...req, partnerId: 'northside-bh' }, captured, ['northside-bh']);
     expect(delivery.participant.identifiers.map((i) => i.value)).toContain('MRN-SUD-1');
   });
 });

@@ -1,0 +1,53 @@
+import type { CarePlan, Communication, Identifier } from 'fhir/r4.js';
+import type { RedisClient } from '../queues/connection.js';
+
+/** What a delivery of one plan version carries, as the plan-change job captured it. */
+export interface CapturedVersion {
+  /** The version as the FHIR server stored it. */
+  readonly plan: CarePlan;
+  /** The plan-change notice, as written beside the deliveries (its id is derived, so known before). */
+  readonly notice: Communication;
+  /** The participant's identifiers when the version was captured. */
+  readonly identifiers: readonly Identifier[];
+}
+
+/**
+ * How long a captured version is kept: long enough for its deliveries to a healthy network and for
+ * the diff of the plan's next version during a burst of edits. A miss costs only the reads it
+ * saved, so the bound is on Redis memory (docs/scaling.md), not on correctness.
+ */
+export const PLAN_CONTENT_TTL_SECONDS = 15 * 60;
+
+/**
+ * The last captured versions of plans, in Redis so every hub process finds them: a delivery is
+ * built from what the plan-change job already read (no FHIR read on the way out), and the next
+ * version is diffed against this one without reading it back. A FHIR version never changes, so an
+ * entry is never stale; an absent or unreadable one is read from the server instead.
+ */
+export class PlanContentCache {
+  constructor(
+    private readonly redis: RedisClient,
+    private readonly prefix: string,
+    private readonly ttlSeconds = PLAN_CONTENT_TTL_SECONDS,
+  ) {}
+
+  private key(carePlanId: string, version: string): string {
+    return `${this.prefix}:plan-content:${carePlanId}:${version}`;
+  }
+
+  async put(carePlanId: string, version: string, content: CapturedVersion): Promise<void> {
+    await this.redis.set(this.key(carePlanId, version), JSON.stringify(content), 'EX', this.ttlSeconds);
+  }
+
+  async get(carePlanId: string, version: string): Promise<CapturedVersion | undefined> {
+    const json = await this.redis.get(this.key(carePlanId, version));
+    if (!json) {
+      return undefined;
+    }
+    try {
+      return JSON.parse(json) as CapturedVersion;
+    } catch {
+      return undefined;
+    }
+  }
+}
