@@ -1,6 +1,7 @@
-/** The closed-loop status of each plan version is kept for a bounded time, not for ever (real Redis). */
+/** What the routing keeps in Redis (delivery status, captured plan versions) is kept for a bounded time, not for ever (real Redis). */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { DELIVERY_STATUS_RETENTION_DAYS, DeliveryStatusStore } from '../../../src/routing/delivery-status.js';
+import { PLAN_CONTENT_TTL_SECONDS, PlanContentCache } from '../../../src/routing/plan-content.js';
 import { dropPrefix, testPrefix } from '../../fixtures/ingest/hub-helpers.js';
 import { testRedis } from '../../support/test-env.js';
 import type { RedisClient } from '../../../src/queues/connection.js';
@@ -29,5 +30,40 @@ describe('delivery status retention', () => {
       partnerId: 'northside-bh',
       state: 'delivered',
     });
+  });
+});
+
+describe('captured plan versions', () => {
+  const prefix = testPrefix();
+  let redis: RedisClient;
+
+  beforeAll(() => {
+    redis = testRedis();
+  });
+
+  afterAll(async () => {
+    redis.disconnect();
+    await dropPrefix(prefix);
+  });
+
+  it('are kept for a bounded time, and one that cannot be read is a miss, not an error', async () => {
+    const cache = new PlanContentCache(redis, prefix);
+    const captured = {
+      plan: {
+        resourceType: 'CarePlan' as const,
+        status: 'active' as const,
+        intent: 'plan' as const,
+        subject: {},
+      },
+      notice: { resourceType: 'Communication' as const, status: 'completed' as const },
+      identifiers: [{ system: 's', value: 'v' }],
+    };
+    await cache.put('77', '3', captured);
+    await expect(cache.get('77', '3')).resolves.toEqual(captured);
+    const ttl = await redis.ttl(`${prefix}:plan-content:77:3`);
+    expect(ttl).toBeGreaterThan(PLAN_CONTENT_TTL_SECONDS - 60);
+    expect(ttl).toBeLessThanOrEqual(PLAN_CONTENT_TTL_SECONDS);
+    await redis.set(`${prefix}:plan-content:77:4`, '{"plan":');
+    await expect(cache.get('77', '4')).resolves.toBeUndefined();
   });
 });
