@@ -73,9 +73,12 @@ export async function capturePlanChange(
 ): Promise<CapturedPlanChange> {
   const { fhir, identifierBase } = deps;
   const { carePlanId, version, sourceProvenance } = at;
-  const participantOf = (patient: string): Promise<[Patient, CareTeam | undefined]> => {
-    const id = patient.split('/')[1] ?? '';
-    return Promise.all([fhir.read<Patient>('Patient', id), sharedCareTeam(fhir, identifierBase, id)]);
+  // A plan's subject may also be a Group (FHIR allows it): no one's identifiers, no shared team.
+  const participantOf = async (patient: string): Promise<[Patient?, CareTeam?]> => {
+    const id = patientIdOf(patient);
+    return id
+      ? Promise.all([fhir.readIfPresent<Patient>('Patient', id), sharedCareTeam(fhir, identifierBase, id)])
+      : [];
   };
   const [plan, previous, source, known] = await Promise.all([
     fhir.vread<CarePlan>('CarePlan', carePlanId, version),
@@ -153,7 +156,7 @@ export async function capturePlanChange(
     version,
     plan,
     patient,
-    identifiers: person.identifier ?? [],
+    identifiers: person?.identifier ?? [],
     diff,
     ...(changedBy ? { changedBy } : {}),
     recipients,
@@ -161,6 +164,11 @@ export async function capturePlanChange(
     provenance: label(provenance),
     notice: label(notice),
   };
+}
+
+/** The id of a `Patient/<id>` reference; undefined for any other subject. */
+export function patientIdOf(reference: string): string | undefined {
+  return /^Patient\/([^/]+)$/.exec(reference)?.[1];
 }
 
 /**

@@ -7,6 +7,7 @@ import { hubTask } from '../fhir/hub-task.js';
 import type { PlanChangeDelivery } from '../outbound/types.js';
 import { isPart2, REDISCLOSURE_NOTICE, withPart2Labels } from '../security/part2.js';
 import type { CapturedVersion, PlanContentCache } from './plan-content.js';
+import { patientIdOf } from './capture-plan-change.js';
 
 /** One plan version to one partner. */
 export interface DeliveryRequest {
@@ -39,12 +40,13 @@ export async function contentOf(
   if (cached) {
     return cached;
   }
+  const patientId = patientIdOf(req.patient);
   const [plan, notice, patient] = await Promise.all([
     fhir.vread<CarePlan>('CarePlan', req.carePlanId, req.version),
     fhir.read<Communication>('Communication', req.notice.split('/')[1]!),
-    fhir.read<Patient>('Patient', req.patient.split('/')[1]!),
+    patientId ? fhir.readIfPresent<Patient>('Patient', patientId) : undefined,
   ]);
-  return { plan, notice, identifiers: patient.identifier ?? [] };
+  return { plan, notice, identifiers: patient?.identifier ?? [] };
 }
 
 /**

@@ -44,6 +44,10 @@ function server(versions: Record<string, CarePlan>) {
       calls.push(`read ${type}`);
       return byType[type];
     },
+    readIfPresent: async (type: string) => {
+      calls.push(`read ${type}`);
+      return byType[type];
+    },
     search: async (type: string) => {
       calls.push(`search ${type}`);
       return [];
@@ -110,6 +114,14 @@ describe('capturing a plan version', () => {
     const { fhir, calls } = server({ '2': plan('2', 12), '1': plan('1', 10) });
     await capturePlanChange(await deps(fhir, cacheOf({})), { carePlanId: '7', version: '2' });
     expect(calls).toContain('vread CarePlan 1');
+  });
+
+  it("captures a plan about a Group: nobody's identifiers, no participant read", async () => {
+    const group = { ...plan('2', 12), subject: { reference: 'Group/g1' } };
+    const { fhir, calls } = server({ '2': group, '1': plan('1', 10) });
+    const change = await capturePlanChange(await deps(fhir, cacheOf({})), { carePlanId: '7', version: '2' });
+    expect(change.identifiers).toEqual([]);
+    expect(calls).not.toContain('read Patient');
   });
 });
 
