@@ -18,9 +18,10 @@ import { endCareTeamMembership } from '../../coordination/care-team-membership.j
 import type { RosterReader } from '../../coordination/roster-service.js';
 import { grantPart2Consent, revokeConsent, type ConsentDeps } from '../../routing/consents.js';
 import type { CoordinationDeps } from '../../coordination/coordination-deps.js';
-import { ForbiddenError, InvalidInputError } from '../../errors/hub-error.js';
+import { ForbiddenError } from '../../errors/hub-error.js';
 import { moveReferral, type ReferralMove } from '../../coordination/referrals.js';
 import { validBody } from '../validate-body.js';
+import { wholeNumberParam } from '../query-params.js';
 import {
   assignmentSchema,
   consentSchema,
@@ -148,23 +149,9 @@ export function coordinationRoutes(deps: CoordinationRouteDeps): Router {
  * the whole roster's; the roster is ranked again at each read, so a page is of that read's order.
  */
 function rosterSlice(query: Request['query']): { limit?: number; offset: number } {
-  const whole = (name: 'limit' | 'offset', min: number, max: number): number | undefined => {
-    const raw = query[name];
-    if (raw === undefined) {
-      return undefined;
-    }
-    const value = typeof raw === 'string' && /^\d+$/.test(raw) ? Number(raw) : NaN;
-    if (!(value >= min && value <= max)) {
-      const message = `${name} must be a whole number from ${min} to ${max}`;
-      throw new InvalidInputError(message, [
-        { severity: 'error', code: 'value', diagnostics: message, expression: [name] },
-      ]);
-    }
-    return value;
-  };
-  const limit = whole('limit', 1, 1000);
+  const limit = wholeNumberParam(query, 'limit', { min: 1, max: 1000 });
   return {
     ...(limit === undefined ? {} : { limit }),
-    offset: whole('offset', 0, Number.MAX_SAFE_INTEGER) ?? 0,
+    offset: wholeNumberParam(query, 'offset', { min: 0, max: Number.MAX_SAFE_INTEGER }) ?? 0,
   };
 }

@@ -9,6 +9,7 @@ import { sendFhir } from '../fhir-format.js';
 import { outcome } from '../../errors/to-operation-outcome.js';
 import type { BatchStore } from '../../ingest/batch-store.js';
 import { batchStatus, type BatchDeps } from '../../ingest/batches.queue.js';
+import { wholeNumberParam } from '../query-params.js';
 
 export interface IngestRouteDeps {
   readonly ingest: IngestService;
@@ -105,10 +106,7 @@ export function ingestRoutes(deps: IngestRouteDeps): Router {
   // Paged by a cursor: the next page is named in `Link: <...>; rel="next"` (RFC 8288).
   router.get('/admin/rejected', async (req, res) => {
     const partnerId = typeof req.query.partner === 'string' ? req.query.partner : undefined;
-    const limit = Number(req.query.limit ?? 500);
-    if (!Number.isInteger(limit) || limit < 1 || limit > 500) {
-      throw new InvalidInputError('limit must be a whole number from 1 to 500');
-    }
+    const limit = wholeNumberParam(req.query, 'limit', { min: 1, max: 500 }) ?? 500;
     const before = typeof req.query.before === 'string' ? req.query.before : undefined;
     const page = await deps.rejected.page({
       ...(partnerId ? { partnerId } : {}),

@@ -4,6 +4,7 @@ import { HubError, InvalidInputError } from '../../errors/hub-error.js';
 import { refuseFields } from '../validate-body.js';
 import type { LoggedMessage, MessageLog, MessageQuery, SavedSearches } from '../../ingest/message-log.js';
 import { traceMessage, type TraceDeps } from '../../ingest/message-trace.js';
+import { wholeNumberParam } from '../query-params.js';
 
 export interface MessageRouteDeps extends TraceDeps {
   readonly messages: MessageLog;
@@ -20,7 +21,7 @@ export function bulkReplayRequest(
   fields: Record<string, unknown>,
   by: string,
 ): BulkReplayRequest {
-  const { limit: _limit, before: _before, ...query } = messageQuery(req, 100);
+  const query = messageSearch(req);
   // From a form (text) or a JSON body (numbers).
   const numberOf = (value: unknown, fallback: number): number =>
     value === undefined || value === '' ? fallback : Number(value);
@@ -54,8 +55,18 @@ function timeOf(value: unknown, name: string): number | undefined {
   return at;
 }
 
-/** A message-log search from query parameters (`key`, `partner`, `format`, `status`, `from`, `to`, `limit`, `before`). */
+/** A page of a message-log search: the search, `limit` (1 to 500) and `before` (the page's cursor). */
 export function messageQuery(req: Request, defaultLimit: number): MessageQuery {
+  const before = text(req.query.before);
+  return {
+    ...messageSearch(req),
+    limit: wholeNumberParam(req.query, 'limit', { min: 1, max: 500 }) ?? defaultLimit,
+    ...(before !== '' ? { before } : {}),
+  };
+}
+
+/** A message-log search from query parameters (`key`, `partner`, `format`, `status`, `from`, `to`). */
+function messageSearch(req: Request): Omit<MessageQuery, 'limit' | 'before'> {
   const status = text(req.query.status);
   if (status !== '' && status !== 'accepted' && status !== 'rejected') {
     throw new InvalidInputError('status must be accepted or rejected', [
@@ -67,10 +78,6 @@ export function messageQuery(req: Request, defaultLimit: number): MessageQuery {
       },
     ]);
   }
-  const limit = Number(text(req.query.limit) || defaultLimit);
-  if (!Number.isInteger(limit) || limit < 1 || limit > 500) {
-    throw new InvalidInputError('limit must be a whole number from 1 to 500');
-  }
   const from = timeOf(req.query.from, 'from');
   const to = timeOf(req.query.to, 'to');
   const fields = {
@@ -78,11 +85,9 @@ export function messageQuery(req: Request, defaultLimit: number): MessageQuery {
     partnerId: text(req.query.partner),
     format: text(req.query.format),
     status,
-    before: text(req.query.before),
   };
   return {
     ...Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== '')),
-    limit,
     ...(from !== undefined ? { from } : {}),
     ...(to !== undefined ? { to } : {}),
   };

@@ -88,6 +88,10 @@ describe('the message log', () => {
     expect(all.every((m) => m.format === 'evv-csv' && m.counts.rejected === 1)).toBe(true);
     expect(await find('partner=sunrise-hcbs&status=accepted')).toEqual([]);
     expect((await find(`key=${person.medicaid}&format=hl7v2-adt`)).length).toBe(1);
+    // A limit that is not digits (0x10 would read as 16) is refused, naming the parameter.
+    const bad = await request(hub().url).get('/admin/messages?limit=0x10');
+    expect(bad.status).toBe(400);
+    expect(bad.body.issue).toEqual([expect.objectContaining({ code: 'value', expression: ['limit'] })]);
   });
 
   it('links an edited replay to the message it replays, both ways', async () => {
@@ -180,6 +184,8 @@ describe('bulk replay of a search', () => {
       expect(
         (await request(after.url).post('/admin/messages/replay?partner=x').send({ limit: 0 })).status,
       ).toBe(400);
+      // A replay takes up to 1000 records, in the query string too: the search's page size is not its bound.
+      expect((await request(after.url).post('/admin/messages/replay?partner=x&limit=800')).status).toBe(202);
     } finally {
       await after.close();
     }

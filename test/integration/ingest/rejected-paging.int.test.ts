@@ -90,7 +90,9 @@ describe('GET /admin/rejected', () => {
       url = /^<([^>]+)>; rel="next"$/.exec(page.headers.link ?? '')?.[1];
     }
     expect(seen).toBe(3);
-    expect((await request(hub().url).get('/admin/rejected?limit=0')).status).toBe(400);
+    const badLimit = await request(hub().url).get('/admin/rejected?limit=0');
+    expect(badLimit.status).toBe(400);
+    expect(badLimit.body.issue).toEqual([expect.objectContaining({ code: 'value', expression: ['limit'] })]);
     expect((await request(hub().url).get('/admin/rejected?before=x')).status).toBe(400);
   });
 });
