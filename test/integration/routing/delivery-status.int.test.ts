@@ -6,7 +6,7 @@ import { dropPrefix, testPrefix } from '../../fixtures/ingest/hub-helpers.js';
 import { testRedis } from '../../support/test-env.js';
 import type { RedisClient } from '../../../src/queues/connection.js';
 
-describe('delivery status retention', () => {
+describe('what routing keeps in Redis', () => {
   const prefix = testPrefix();
   let redis: RedisClient;
 
@@ -31,22 +31,8 @@ describe('delivery status retention', () => {
       state: 'delivered',
     });
   });
-});
 
-describe('captured plan versions', () => {
-  const prefix = testPrefix();
-  let redis: RedisClient;
-
-  beforeAll(() => {
-    redis = testRedis();
-  });
-
-  afterAll(async () => {
-    redis.disconnect();
-    await dropPrefix(prefix);
-  });
-
-  it('are kept for a bounded time, and one that cannot be read is a miss, not an error', async () => {
+  it('keeps a captured plan version for a bounded time, and one it cannot read is a miss, not an error', async () => {
     const cache = new PlanContentCache(redis, prefix);
     const captured = {
       plan: {
