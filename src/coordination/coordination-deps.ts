@@ -9,6 +9,7 @@ import { calendarOf, dueAt, type DeadlineWindow } from './business-calendar.js';
 import type { CoordinationConfig } from './coordination-config.js';
 import { coordinatorOfTheDay } from './coordinator.rules.js';
 import { owningAgency } from './decision-rights.js';
+import { dueOf, markOverdue } from './obligations.js';
 
 /** What the coordination rules need from the rest of the hub. Queues are passed in as functions. */
 export interface CoordinationDeps {
@@ -86,10 +87,12 @@ export async function careContext(deps: CoordinationDeps, patient: string, at: D
 
 /**
  * Creates an obligation Task unless one with its identifier exists (a repeated record must not
- * reopen or re-date a Task someone already worked on) and schedules its due-time check.
+ * reopen or re-date a Task someone already worked on) and schedules its due-time check. A Task due
+ * already (a record that arrives after the window it opens, such as a backdated export) is created
+ * overdue: the check then escalates it without writing it a second time.
  */
 export async function openObligation(
-  deps: Pick<CoordinationDeps, 'fhir' | 'scheduleObligationCheck'>,
+  deps: Pick<CoordinationDeps, 'fhir' | 'scheduleObligationCheck' | 'now'>,
   task: Task,
   escalateAs: string,
 ): Promise<Task> {
@@ -97,7 +100,12 @@ export async function openObligation(
   if (!id) {
     throw new Error('an obligation Task needs an identifier, so a repeat does not open it twice');
   }
-  const { resource } = await deps.fhir.createIfNoneExist(task, `identifier=${tokenOf(id)}`);
+  const now = deps.now();
+  const dueAlready = (dueOf(task)?.getTime() ?? Infinity) <= now.getTime();
+  const { resource } = await deps.fhir.createIfNoneExist(
+    dueAlready ? markOverdue(task, now) : task,
+    `identifier=${tokenOf(id)}`,
+  );
   const due = resource.restriction?.period?.end;
   if (due && resource.id) {
     await deps.scheduleObligationCheck(resource.id, new Date(due), escalateAs);
