@@ -13,6 +13,7 @@ import { describeChanges, diffCarePlans, type PlanDiff } from '../coordination/p
 import { ResourceNotFoundError } from '../fhir/fhir-errors.js';
 import type { FhirGateway } from '../fhir/fhir-gateway.js';
 import { hubIdentifier } from '../fhir/hub-identifiers.js';
+import { relativeReference } from '../fhir/references.js';
 import { sharedCareTeam } from '../fhir/shared-care-team.js';
 import { CODE_SYSTEM } from '../fhir/profiles.js';
 import { isOnCareTeam } from '../security/care-team-access.js';
@@ -168,7 +169,8 @@ export async function capturePlanChange(
 
 /** The id of a `Patient/<id>` reference; undefined for any other subject. */
 export function patientIdOf(reference: string): string | undefined {
-  return /^Patient\/([^/]+)$/.exec(reference)?.[1];
+  const named = relativeReference(reference);
+  return named?.type === 'Patient' ? named.id : undefined;
 }
 
 /**
