@@ -3,10 +3,12 @@ import type { HubEvent } from '../mappers/types.js';
 import { CODE_SYSTEM } from '../fhir/profiles.js';
 import {
   careContext,
-  openObligation,
+  openObligations,
   organizationRef,
+  overdueEscalation,
   type CareContext,
   type CoordinationDeps,
+  type NewObligation,
   type SupportWindowCheck,
 } from './coordination-deps.js';
 import { authorizationReviewTask, nextUpdateDue, nextUpdateTask } from './crisis.rules.js';
@@ -32,25 +34,32 @@ export interface AppliedRecord {
  * configuration asks for (post-discharge sprint, documentation, crisis updates, authorization
  * reviews, plan-change reviews) and escalates per tier; records that answer open obligations
  * (documentation, a later crisis update, a plan version, a completed Task) close them on time or late.
+ * The obligations the events open are written together, in one transaction, before the record's
+ * own resources are looked at (a record may answer an obligation it opens).
  */
 export async function applyCoordinationRules(deps: CoordinationDeps, record: AppliedRecord): Promise<void> {
   const at = deps.now();
   const care = await careContext(deps, record.patient, at);
   const sender = organizationRef(deps, record.partnerId);
   const resolve = (ref: string): string => record.written[ref] ?? ref;
+  const opening: NewObligation[] = [];
+  const sprints: string[] = [];
 
   for (const event of record.events) {
     const e = resolveEvent(event, resolve);
-    await openDocumentation(deps, care, e, sender);
+    opening.push(...documentationObligations(deps, care, e, sender));
     switch (e.type) {
       case 'discharge':
-        await openSprint(deps, care, e, sender);
+        if (await stillDischarged(deps, e.encounter)) {
+          opening.push(...sprintObligations(deps, care, e, sender));
+          sprints.push(e.encounter);
+        }
         break;
       case 'discharge-cancelled':
         await cancelSprint(deps, e.encounter);
         break;
       case 'crisis-update':
-        await onCrisisUpdate(deps, care, e, record.partnerId, sender);
+        opening.push(...(await onCrisisUpdate(deps, care, e, record.partnerId, sender)));
         break;
       case 'admission':
       case 'admission-cancelled':
@@ -62,10 +71,17 @@ export async function applyCoordinationRules(deps: CoordinationDeps, record: App
     const missed =
       e.type === 'missed-visit' ? await recentMissedVisits(deps, record.patient, new Date(e.at)) : 0;
     for (const trigger of planChangeTriggers(deps.config.planChange, e, missed)) {
-      await openPlanReview(deps, care, trigger, focusOf(e), new Date(e.at), sender);
+      opening.push(await planReview(deps, care, trigger, focusOf(e), new Date(e.at), sender));
     }
   }
-  await onWrittenResources(deps, care, record, sender, at);
+  await openObligations(deps, opening, care);
+  // A cancellation applied while the steps were being opened may have looked for them too early.
+  for (const encounter of sprints) {
+    if (!(await stillDischarged(deps, encounter))) {
+      await cancelSprint(deps, encounter);
+    }
+  }
+  await openObligations(deps, await onWrittenResources(deps, care, record, sender, at), care);
 }
 
 function resolveEvent(event: HubEvent, resolve: (ref: string) => string): HubEvent {
@@ -105,19 +121,18 @@ function focusOf(e: HubEvent): string {
   }
 }
 
-async function openDocumentation(
+function documentationObligations(
   deps: CoordinationDeps,
   care: CareContext,
   e: HubEvent,
   sender: Reference,
-): Promise<void> {
+): NewObligation[] {
   const { documentation } = deps.config;
-  for (const req of requirementsFor(documentation, e)) {
+  return requirementsFor(documentation, e).map((req) => {
     const owner = req.owner === 'sender' ? sender : care.ownerFor(req.owner.slice('right:'.length), sender);
     const eventAt = new Date(e.at);
-    await openObligation(
-      deps,
-      documentationTask(req, {
+    return {
+      task: documentationTask(req, {
         identifierBase: deps.identifierBase,
         patient: care.patient,
         focus: focusOf(e),
@@ -125,40 +140,33 @@ async function openDocumentation(
         owner,
         due: care.dueFor(owner, eventAt, documentation.window),
       }),
-      documentation.escalateAs,
-    );
-  }
+      escalateAs: documentation.escalateAs,
+    };
+  });
 }
 
-async function openSprint(
+/** The post-discharge sprint's steps, for a discharge the caller found still standing. */
+function sprintObligations(
   deps: CoordinationDeps,
   care: CareContext,
   e: Extract<HubEvent, { type: 'discharge' }>,
   sender: Reference,
-): Promise<void> {
-  // The visit as it now stands, not as the event said: these rules may run after a later message
-  // (an A13 cancelling the discharge) was applied and its own rules already ran.
-  if (!(await stillDischarged(deps, e.encounter))) {
-    return;
-  }
+): NewObligation[] {
   const { rights, sprint } = deps.config;
-  const tasks = sprintTasks(sprint, {
+  return sprintTasks(sprint, {
     identifierBase: deps.identifierBase,
     patient: care.patient,
     encounter: e.encounter,
     dischargeAt: new Date(e.at),
     ownerOf: (code) => care.ownerFor(rightOfTaskCode(rights, code), sender),
     requester: sender,
-  });
-  for (const task of tasks) {
-    await openObligation(deps, task, 'missed-sprint-step');
-  }
-  // A cancellation applied while the steps were being opened may have looked for them too early.
-  if (!(await stillDischarged(deps, e.encounter))) {
-    await cancelSprint(deps, e.encounter);
-  }
+  }).map((task) => ({ task, escalateAs: 'missed-sprint-step' }));
 }
 
+/**
+ * The visit as it now stands, not as the event said: these rules may run after a later message
+ * (an A13 cancelling the discharge) was applied and its own rules already ran.
+ */
 async function stillDischarged(deps: CoordinationDeps, encounter: string): Promise<boolean> {
   const [type, id] = encounter.split('/');
   if (type !== 'Encounter' || !id) {
@@ -189,8 +197,9 @@ async function onCrisisUpdate(
   e: Extract<HubEvent, { type: 'crisis-update' }>,
   partnerId: string,
   sender: Reference,
-): Promise<void> {
+): Promise<NewObligation[]> {
   const { crisis } = deps.config;
+  const opening: NewObligation[] = [];
   const at = new Date(e.at);
   // This update is the next update the earlier ones asked of this agency.
   const earlier = await deps.fhir.search<Task>('Task', {
@@ -223,10 +232,10 @@ async function onCrisisUpdate(
       focus: e.communication,
       detail: `Crisis update crossed communication thresholds: ${e.thresholds.join(', ')}`,
       at,
+      coordinator: care.coordinatorOn(at) ?? null,
     });
-    await openObligation(
-      deps,
-      nextUpdateTask({
+    opening.push({
+      task: nextUpdateTask({
         identifierBase: deps.identifierBase,
         patient: care.patient,
         communication: e.communication,
@@ -237,23 +246,25 @@ async function onCrisisUpdate(
         at,
         due: nextUpdateDue(crisis, e.thresholds, new Date(e.nextReviewAt), (w) => care.dueFor(sender, at, w)),
       }),
-      crisis.escalateAs,
-    );
+      escalateAs: crisis.escalateAs,
+    });
   }
   if (e.support) {
     if (e.support.exceedsAuthorizedScope) {
-      await openAuthorizationReview(
-        deps,
-        care,
-        {
-          patient: care.patient,
-          communication: e.communication,
-          partnerId,
-          summary: e.support.summary,
-          reportedAt: e.at,
-        },
-        'exceeds-scope',
-        caseManager,
+      opening.push(
+        authorizationReview(
+          deps,
+          care,
+          {
+            patient: care.patient,
+            communication: e.communication,
+            partnerId,
+            summary: e.support.summary,
+            reportedAt: e.at,
+          },
+          'exceeds-scope',
+          caseManager,
+        ),
       );
     }
     await deps.scheduleSupportWindowCheck(
@@ -267,19 +278,19 @@ async function onCrisisUpdate(
       new Date(e.support.reviewBy),
     );
   }
+  return opening;
 }
 
-async function openAuthorizationReview(
+function authorizationReview(
   deps: CoordinationDeps,
   care: CareContext,
   check: SupportWindowCheck,
   reason: 'exceeds-scope' | 'past-window',
   caseManager: Reference,
-): Promise<void> {
+): NewObligation {
   const at = deps.now();
-  await openObligation(
-    deps,
-    authorizationReviewTask({
+  return {
+    task: authorizationReviewTask({
       identifierBase: deps.identifierBase,
       patient: check.patient,
       communication: check.communication,
@@ -290,8 +301,8 @@ async function openAuthorizationReview(
       at,
       due: care.dueFor(caseManager, at, deps.config.crisis.authorizationReview),
     }),
-    deps.config.crisis.escalateAs,
-  );
+    escalateAs: deps.config.crisis.escalateAs,
+  };
 }
 
 /**
@@ -317,7 +328,7 @@ export async function checkSupportWindow(
   const sender = organizationRef(deps, check.partnerId);
   const caseManager =
     care.memberInRole(crisis.caseManagerRole) ?? care.ownerFor(crisis.caseManagerRight, sender);
-  await openAuthorizationReview(deps, care, check, 'past-window', caseManager);
+  await openObligations(deps, [authorizationReview(deps, care, check, 'past-window', caseManager)], care);
   return 'review-opened';
 }
 
@@ -331,19 +342,27 @@ async function recentMissedVisits(deps: CoordinationDeps, patient: string, at: D
   return tasks.length;
 }
 
-async function openPlanReview(
+/** Escalates a plan-change trigger and answers the review it opens. */
+async function planReview(
   deps: CoordinationDeps,
   care: CareContext,
   trigger: string,
   focus: string,
   at: Date,
   sender: Reference,
-): Promise<void> {
+): Promise<NewObligation> {
   const { planChange } = deps.config;
   const owner = care.ownerFor(planChange.reviewRight, sender);
-  await openObligation(
-    deps,
-    reviewTask(planChange, trigger, {
+  await deps.enqueueEscalation({
+    trigger,
+    patient: care.patient,
+    focus,
+    detail: `Plan-change trigger: ${planChange.triggers[trigger]!.title}`,
+    at,
+    coordinator: care.coordinatorOn(at) ?? null,
+  });
+  return {
+    task: reviewTask(planChange, trigger, {
       identifierBase: deps.identifierBase,
       patient: care.patient,
       focus,
@@ -351,22 +370,16 @@ async function openPlanReview(
       owner,
       due: care.dueFor(owner, at, planChange.triggers[trigger]!.review),
     }),
-    planChange.escalateAs,
-  );
-  await deps.enqueueEscalation({
-    trigger,
-    patient: care.patient,
-    focus,
-    detail: `Plan-change trigger: ${planChange.triggers[trigger]!.title}`,
-    at,
-  });
+    escalateAs: planChange.escalateAs,
+  };
 }
 
 /**
  * Resources the record wrote that answer or raise obligations: a documentation record closes the
  * sender's open documentation Tasks of its kind; a new caregiver-burnout flag opens a plan review;
  * a new CarePlan version closes open plan-change reviews (the write guard made sure it states its
- * change control); a hub Task the partner closed itself is stamped on time or late.
+ * change control); a hub Task the partner closed itself is stamped on time or late. Answers the
+ * obligations to open.
  */
 async function onWrittenResources(
   deps: CoordinationDeps,
@@ -374,7 +387,8 @@ async function onWrittenResources(
   record: AppliedRecord,
   sender: Reference,
   at: Date,
-): Promise<void> {
+): Promise<NewObligation[]> {
+  const opening: NewObligation[] = [];
   for (const [reference, version] of Object.entries(record.versions)) {
     const [type, id] = reference.split('/');
     if (!id) {
@@ -405,7 +419,7 @@ async function onWrittenResources(
         deps.config.planChange.caregiverBurnoutFlags.includes(code) &&
         deps.config.planChange.triggers['caregiver-burnout']
       ) {
-        await openPlanReview(deps, care, 'caregiver-burnout', reference, at, sender);
+        opening.push(await planReview(deps, care, 'caregiver-burnout', reference, at, sender));
       }
     }
     if (type === 'CarePlan') {
@@ -431,6 +445,7 @@ async function onWrittenResources(
       }
     }
   }
+  return opening;
 }
 
 /** Closes the participant's open obligations of `code` owned by the sender (and matching `filter`). */
@@ -469,12 +484,6 @@ export async function checkObligation(
   }
   const at = deps.now();
   const overdue = timelinessOf(task) === 'overdue' ? task : await deps.fhir.update(markOverdue(task, at));
-  await deps.enqueueEscalation({
-    trigger: escalateAs,
-    patient: overdue.for?.reference ?? '',
-    focus: `Task/${taskId}`,
-    detail: `${overdue.owner?.display ?? overdue.owner?.reference ?? 'The owner'} has not done "${overdue.description ?? taskCodeOf(overdue)}" (due ${overdue.restriction?.period?.end ?? 'unknown'})`,
-    at,
-  });
+  await deps.enqueueEscalation(overdueEscalation(overdue, escalateAs, at));
   return 'escalated';
 }

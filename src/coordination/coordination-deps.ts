@@ -9,7 +9,7 @@ import { calendarOf, dueAt, type DeadlineWindow } from './business-calendar.js';
 import type { CoordinationConfig } from './coordination-config.js';
 import { coordinatorOfTheDay } from './coordinator.rules.js';
 import { owningAgency } from './decision-rights.js';
-import { dueOf, markOverdue } from './obligations.js';
+import { dueOf, markOverdue, taskCodeOf, timelinessOf } from './obligations.js';
 
 /** What the coordination rules need from the rest of the hub. Queues are passed in as functions. */
 export interface CoordinationDeps {
@@ -42,6 +42,8 @@ export interface CareContext {
   /** Partner ids on the shared CareTeam, in CareTeam order. */
   readonly agencies: readonly string[];
   readonly coordinator?: Reference;
+  /** The coordinator of the day at another time (an escalation names the one of its own time). */
+  coordinatorOn(at: Date): Reference | undefined;
   /** The member in a CareTeam role (e.g. the case manager), if any. */
   memberInRole(role: string): Reference | undefined;
   /** The agency owning obligations that exercise `right`, else the coordinator, else `fallback`. */
@@ -74,6 +76,7 @@ export async function careContext(deps: CoordinationDeps, patient: string, at: D
     patient,
     agencies,
     ...(coordinator ? { coordinator } : {}),
+    coordinatorOn: (when) => coordinatorOfTheDay(team, when, deps.config.calendars.timeZone),
     memberInRole: (role) =>
       members.find((m) => m.role?.some((r) => r.coding?.some((c) => c.code === role)))?.member,
     ownerFor: (right, fallback) => {
@@ -85,30 +88,91 @@ export async function careContext(deps: CoordinationDeps, patient: string, at: D
   };
 }
 
-/**
- * Creates an obligation Task unless one with its identifier exists (a repeated record must not
- * reopen or re-date a Task someone already worked on) and schedules its due-time check. A Task due
- * already (a record that arrives after the window it opens, such as a backdated export) is created
- * overdue: the check then escalates it without writing it a second time.
- */
-export async function openObligation(
-  deps: Pick<CoordinationDeps, 'fhir' | 'scheduleObligationCheck' | 'now'>,
+/** An obligation Task to open, and the trigger its escalation uses once it is overdue. */
+export interface NewObligation {
+  readonly task: Task;
+  readonly escalateAs: string;
+}
+
+/** The escalation of an obligation nobody met: to the coordinator `known` (null: nobody) or, absent, the one the escalation reads. */
+export function overdueEscalation(
   task: Task,
   escalateAs: string,
-): Promise<Task> {
-  const [id] = task.identifier ?? [];
-  if (!id) {
-    throw new Error('an obligation Task needs an identifier, so a repeat does not open it twice');
+  at: Date,
+  coordinator?: Reference | null,
+): EscalationRequest {
+  return {
+    trigger: escalateAs,
+    patient: task.for?.reference ?? '',
+    focus: `Task/${task.id}`,
+    detail: `${task.owner?.display ?? task.owner?.reference ?? 'The owner'} has not done "${task.description ?? taskCodeOf(task)}" (due ${task.restriction?.period?.end ?? 'unknown'})`,
+    at,
+    ...(coordinator !== undefined ? { coordinator } : {}),
+  };
+}
+
+/**
+ * Opens obligations in one transaction: each Task is created unless one with its identifier exists
+ * (a repeated record must not reopen or re-date a Task someone already worked on), and its due-time
+ * check is scheduled. A Task due already (a record that arrives after the window it opens, such as
+ * a backdated export) is created overdue and escalated at once, to the coordinator `care` names
+ * for the day, so neither the check nor the escalation reads anything back.
+ */
+export async function openObligations(
+  deps: Pick<CoordinationDeps, 'fhir' | 'scheduleObligationCheck' | 'enqueueEscalation' | 'now'>,
+  obligations: readonly NewObligation[],
+  care?: Pick<CareContext, 'coordinatorOn'>,
+): Promise<Task[]> {
+  if (obligations.length === 0) {
+    return [];
   }
   const now = deps.now();
-  const dueAlready = (dueOf(task)?.getTime() ?? Infinity) <= now.getTime();
-  const { resource } = await deps.fhir.createIfNoneExist(
-    dueAlready ? markOverdue(task, now) : task,
-    `identifier=${tokenOf(id)}`,
+  const answer = await deps.fhir.transaction(
+    {
+      resourceType: 'Bundle',
+      type: 'transaction',
+      entry: obligations.map(({ task }) => {
+        const [id] = task.identifier ?? [];
+        if (!id) {
+          throw new Error('an obligation Task needs an identifier, so a repeat does not open it twice');
+        }
+        const dueAlready = (dueOf(task)?.getTime() ?? Infinity) <= now.getTime();
+        return {
+          resource: dueAlready ? markOverdue(task, now) : task,
+          request: { method: 'POST', url: 'Task', ifNoneExist: `identifier=${tokenOf(id)}` },
+        };
+      }),
+    },
+    { returnResources: true },
   );
-  const due = resource.restriction?.period?.end;
-  if (due && resource.id) {
-    await deps.scheduleObligationCheck(resource.id, new Date(due), escalateAs);
+  const opened: Task[] = [];
+  for (const [i, { escalateAs }] of obligations.entries()) {
+    const entry = answer.entry?.[i];
+    const task = entry?.resource as Task | undefined;
+    if (!task?.id) {
+      throw new Error(`the FHIR server did not return obligation ${i} of the transaction`);
+    }
+    opened.push(task);
+    const created = entry?.response?.status?.startsWith('201') ?? false;
+    const due = task.restriction?.period?.end;
+    if (created && timelinessOf(task) === 'overdue') {
+      await deps.enqueueEscalation(
+        overdueEscalation(task, escalateAs, now, care ? (care.coordinatorOn(now) ?? null) : undefined),
+      );
+    } else if (due) {
+      await deps.scheduleObligationCheck(task.id, new Date(due), escalateAs);
+    }
   }
-  return resource;
+  return opened;
+}
+
+/** {@link openObligations} for one Task. */
+export async function openObligation(
+  deps: Pick<CoordinationDeps, 'fhir' | 'scheduleObligationCheck' | 'enqueueEscalation' | 'now'>,
+  task: Task,
+  escalateAs: string,
+  care?: Pick<CareContext, 'coordinatorOn'>,
+): Promise<Task> {
+  const [opened] = await openObligations(deps, [{ task, escalateAs }], care);
+  return opened!;
 }

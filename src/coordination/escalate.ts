@@ -19,6 +19,11 @@ export interface EscalationRequest {
   readonly focus: string;
   readonly detail: string;
   readonly at: Date;
+  /**
+   * The coordinator of the day at `at`, when whoever raised the escalation had just read the care
+   * team (null: nobody coordinates that day); absent, the escalation reads the team itself.
+   */
+  readonly coordinator?: Reference | null;
 }
 
 /** What an escalation wrote. */
@@ -47,8 +52,14 @@ export async function escalate(
   req: EscalationRequest,
 ): Promise<EscalationResult> {
   const { tierId, tier, dueAt, chair, afterHours } = escalationFor(tiers, calendars, req.trigger, req.at);
-  const team = await sharedCareTeam(fhir, identifierBase, req.patient.split('/')[1] ?? '');
-  const coordinator = coordinatorOfTheDay(team, req.at, calendars.timeZone);
+  const coordinator =
+    req.coordinator !== undefined
+      ? (req.coordinator ?? undefined)
+      : coordinatorOfTheDay(
+          await sharedCareTeam(fhir, identifierBase, req.patient.split('/')[1] ?? ''),
+          req.at,
+          calendars.timeZone,
+        );
   const key = `${req.trigger}.${req.focus.replace(/\//g, '-')}`;
 
   const noticeId = hubIdentifier(identifierBase, 'escalation-notice', key);

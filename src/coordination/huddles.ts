@@ -5,7 +5,7 @@ import { HubError } from '../errors/hub-error.js';
 import { hubIdentifier } from '../fhir/hub-identifiers.js';
 import { hubTask } from '../fhir/hub-task.js';
 import { CODE_SYSTEM } from '../fhir/profiles.js';
-import { openObligation, type CoordinationDeps } from './coordination-deps.js';
+import { openObligations, type CoordinationDeps } from './coordination-deps.js';
 import { closeObligation, isOpen, timelinessOf } from './obligations.js';
 
 /**
@@ -45,7 +45,7 @@ export interface HuddleLog {
 
 type HuddleDeps = Pick<
   CoordinationDeps,
-  'fhir' | 'partners' | 'identifierBase' | 'now' | 'scheduleObligationCheck'
+  'fhir' | 'partners' | 'identifierBase' | 'now' | 'scheduleObligationCheck' | 'enqueueEscalation'
 >;
 
 function unknownAgencies(partners: PartnerRegistry, input: HuddleInput): string[] {
@@ -96,10 +96,10 @@ export async function recordHuddle(deps: HuddleDeps, input: HuddleInput): Promis
     reference: `Organization/${id}`,
     display: deps.partners.get(id)?.name ?? id,
   });
-  for (const [i, d] of input.decisions.entries()) {
-    await openObligation(
-      deps,
-      hubTask({
+  await openObligations(
+    deps,
+    input.decisions.map((d, i) => ({
+      task: hubTask({
         identifier: hubIdentifier(deps.identifierBase, 'huddle-action', `${identifier.value}.${i}`),
         code: 'huddle-action',
         description: d.decision,
@@ -110,9 +110,9 @@ export async function recordHuddle(deps: HuddleDeps, input: HuddleInput): Promis
         start: at.toISOString(),
         due: d.due,
       }),
-      'missed-huddle-action',
-    );
-  }
+      escalateAs: 'missed-huddle-action',
+    })),
+  );
   for (const ref of input.closedActions ?? []) {
     const task = await deps.fhir.read<Task>('Task', ref.replace(/^Task\//, ''));
     if (isOpen(task)) {

@@ -307,9 +307,11 @@ export class FhirGateway {
 
   /**
    * A transaction Bundle: all entries succeed or none. Retried on transient failures only when
-   * every write in it is idempotent (PUT, DELETE, or POST with `ifNoneExist`).
+   * every write in it is idempotent (PUT, DELETE, or POST with `ifNoneExist`). With
+   * `returnResources`, each response entry carries the resource as stored (`Prefer:
+   * return=representation`; for a conditional create that matched, the resource it matched).
    */
-  async transaction(bundle: Bundle): Promise<Bundle> {
+  async transaction(bundle: Bundle, opts: { returnResources?: boolean } = {}): Promise<Bundle> {
     if (bundle.type !== 'transaction' && bundle.type !== 'batch') {
       throw new Error(`transaction needs a Bundle of type transaction or batch, not ${bundle.type}`);
     }
@@ -318,7 +320,13 @@ export class FhirGateway {
     );
     return this.call(
       { label: `POST ${bundle.type} (${bundle.entry?.length ?? 0} entries)`, idempotent },
-      (options) => this.client.transaction({ body: asBody(bundle), options }),
+      (options) =>
+        this.client.transaction({
+          body: asBody(bundle),
+          options: opts.returnResources
+            ? { ...options, headers: { prefer: 'return=representation' } }
+            : options,
+        }),
     );
   }
 

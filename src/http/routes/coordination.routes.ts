@@ -34,7 +34,10 @@ import {
 
 export type CoordinationRouteDeps = CoordinatorDeps &
   CompleteDeps &
-  ConsentDeps & { readonly roster: RosterReader } & Pick<CoordinationDeps, 'scheduleObligationCheck'>;
+  ConsentDeps & { readonly roster: RosterReader } & Pick<
+    CoordinationDeps,
+    'scheduleObligationCheck' | 'enqueueEscalation'
+  >;
 
 function queryDate(value: unknown): string | undefined {
   return typeof value === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(value) ? value : undefined;

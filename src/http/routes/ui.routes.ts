@@ -64,7 +64,13 @@ export interface UiDeps {
   /** What the pages read and write through: the FHIR server, partners, the rules, the clock. */
   readonly coordination: Pick<
     CoordinationDeps,
-    'fhir' | 'partners' | 'identifierBase' | 'now' | 'config' | 'scheduleObligationCheck'
+    | 'fhir'
+    | 'partners'
+    | 'identifierBase'
+    | 'now'
+    | 'config'
+    | 'scheduleObligationCheck'
+    | 'enqueueEscalation'
   >;
   /** Today's roster (the roster index). */
   readonly roster: RosterReader;

@@ -16,6 +16,7 @@ describe('escalate', () => {
   const identifierBase = `https://escalate-${unique('t').slice(-8)}.example`;
   let config: CoordinationConfig;
   let request: EscalationRequest;
+  let partnerIds: string[];
 
   beforeAll(async () => {
     const partners = await loadPartners(path.join(REPO_ROOT, 'config/partners'), {});
@@ -26,6 +27,7 @@ describe('escalate', () => {
     );
     // The tier chairs are partner Organizations, which a hub writes at start-up: no hub runs here.
     await ensurePartnerOrganizations(fhir, partners.all(), identifierBase);
+    partnerIds = partners.all().map((p) => p.id);
     const patient = await fhir.create<Patient>({
       resourceType: 'Patient',
       name: [{ text: 'Esme Escalated' }],
@@ -57,5 +59,26 @@ describe('escalate', () => {
     const again = await escalate(fhir, identifierBase, config.tiers, config.calendars, request);
     expect(again).toMatchObject({ task: first.task, notice: first.notice });
     expect((await fhir.read<Task>('Task', task.id!)).status).toBe('completed');
+  });
+
+  it('takes the coordinator of the day from the request when the rules that raised it had read the team', async () => {
+    const search = jest.spyOn(fhir, 'search');
+    const coordinator = { reference: `Organization/${partnerIds[0]}`, display: 'Named by the rules' };
+    const named = await escalate(fhir, identifierBase, config.tiers, config.calendars, {
+      ...request,
+      trigger: 'missed-documentation',
+      coordinator,
+    });
+    const nobody = await escalate(fhir, identifierBase, config.tiers, config.calendars, {
+      ...request,
+      trigger: 'missed-sprint-step',
+      coordinator: null,
+    });
+    expect(search).not.toHaveBeenCalled();
+    search.mockRestore();
+    expect(named.coordinator).toEqual(coordinator);
+    expect((await fhir.read<Task>('Task', named.task.split('/')[1]!)).owner).toEqual(coordinator);
+    expect(nobody.coordinator).toBeUndefined();
+    expect((await fhir.read<Task>('Task', nobody.task.split('/')[1]!)).owner).toEqual(nobody.chair);
   });
 });

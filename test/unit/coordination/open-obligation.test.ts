@@ -1,10 +1,12 @@
 import { describe, expect, it } from '@jest/globals';
-import type { Task } from 'fhir/r4.js';
-import { openObligation } from '../../../src/coordination/coordination-deps.js';
+import type { Bundle, Task } from 'fhir/r4.js';
+import { openObligations } from '../../../src/coordination/coordination-deps.js';
+import type { EscalationRequest } from '../../../src/coordination/escalate.js';
 import { timelinessOf } from '../../../src/coordination/obligations.js';
 import { hubTask } from '../../../src/fhir/hub-task.js';
 
 const NOW = new Date('2026-12-06T12:00:00Z');
+const COORDINATOR = { reference: 'Practitioner/pat-coordinator' };
 
 function obligation(due: string): Task {
   return hubTask({
@@ -19,36 +21,92 @@ function obligation(due: string): Task {
   });
 }
 
-/** The FHIR server creates what it is given; the due-time checks are counted. */
-function world() {
-  const created: Task[] = [];
+/**
+ * A FHIR server that creates what a transaction gives it, except Tasks whose identifier it already
+ * holds (a conditional create that matches answers 200 with the stored Task); the transactions,
+ * due-time checks and escalations are counted.
+ */
+function world(stored: Task[] = []) {
+  const transactions: Bundle[] = [];
   const checks: string[] = [];
+  const escalations: EscalationRequest[] = [];
   const deps = {
     now: () => NOW,
     fhir: {
-      createIfNoneExist: async (task: Task) => {
-        created.push(task);
-        return { resource: { ...task, id: `t${created.length}` }, created: true };
+      transaction: async (bundle: Bundle, opts: { returnResources?: boolean }) => {
+        transactions.push(bundle);
+        expect(opts.returnResources).toBe(true);
+        return {
+          resourceType: 'Bundle',
+          type: 'transaction-response',
+          entry: (bundle.entry ?? []).map((e, i) => {
+            const task = e.resource as Task;
+            const match = stored.find((s) => s.identifier?.[0]?.value === task.identifier?.[0]?.value);
+            return match
+              ? { resource: match, response: { status: '200 OK' } }
+              : { resource: { ...task, id: `t${i + 1}` }, response: { status: '201 Created' } };
+          }),
+        };
       },
     },
-    scheduleObligationCheck: async (taskId: string) => {
-      checks.push(taskId);
-    },
-  } as unknown as Parameters<typeof openObligation>[0];
-  return { deps, created, checks };
+    scheduleObligationCheck: async (taskId: string) => void checks.push(taskId),
+    enqueueEscalation: async (req: EscalationRequest) => void escalations.push(req),
+  } as unknown as Parameters<typeof openObligations>[0];
+  const care = { coordinatorOn: () => COORDINATOR };
+  return { deps, care, transactions, checks, escalations };
 }
 
-describe('opening an obligation', () => {
-  it('creates a Task already past its due time as overdue, and still schedules its check', async () => {
-    const { deps, created, checks } = world();
-    await openObligation(deps, obligation('2026-12-06T09:00:00Z'), 'missed-documentation');
-    expect(timelinessOf(created[0]!)).toBe('overdue');
-    expect(checks).toEqual(['t1']);
+describe('opening obligations', () => {
+  it('writes all of a record’s obligations in one transaction of conditional creates', async () => {
+    const { deps, transactions, checks } = world();
+    await openObligations(deps, [
+      { task: obligation('2026-12-07T09:00:00Z'), escalateAs: 'missed-documentation' },
+      { task: obligation('2026-12-08T09:00:00Z'), escalateAs: 'missed-documentation' },
+    ]);
+    expect(transactions).toHaveLength(1);
+    expect(transactions[0]!.entry!.map((e) => e.request?.ifNoneExist)).toEqual([
+      expect.stringMatching(/^identifier=.*o-2026-12-07/),
+      expect.stringMatching(/^identifier=.*o-2026-12-08/),
+    ]);
+    expect(checks).toEqual(['t1', 't2']);
   });
 
-  it('creates a Task due later as it is', async () => {
-    const { deps, created } = world();
-    await openObligation(deps, obligation('2026-12-07T09:00:00Z'), 'missed-documentation');
-    expect(created[0]!.businessStatus).toBeUndefined();
+  it('creates a Task already past its due time as overdue and escalates it at once, to the coordinator the rules read', async () => {
+    const { deps, care, transactions, checks, escalations } = world();
+    await openObligations(
+      deps,
+      [{ task: obligation('2026-12-06T09:00:00Z'), escalateAs: 'missed-documentation' }],
+      care,
+    );
+    expect(timelinessOf(transactions[0]!.entry![0]!.resource as Task)).toBe('overdue');
+    expect(checks).toEqual([]);
+    expect(escalations).toEqual([
+      expect.objectContaining({
+        trigger: 'missed-documentation',
+        patient: 'Patient/p1',
+        focus: 'Task/t1',
+        coordinator: COORDINATOR,
+      }),
+    ]);
+  });
+
+  it('leaves an obligation a repeat finds already open to its due-time check, which reads it', async () => {
+    const held = { ...obligation('2026-12-06T09:00:00Z'), id: 'held' };
+    const { deps, care, checks, escalations } = world([held]);
+    await openObligations(
+      deps,
+      [{ task: obligation('2026-12-06T09:00:00Z'), escalateAs: 'missed-documentation' }],
+      care,
+    );
+    expect(escalations).toEqual([]);
+    expect(checks).toEqual(['held']);
+  });
+
+  it('creates a Task due later as it is, and writes nothing when there is nothing to open', async () => {
+    const { deps, transactions } = world();
+    await openObligations(deps, [{ task: obligation('2026-12-07T09:00:00Z'), escalateAs: 'x' }]);
+    expect((transactions[0]!.entry![0]!.resource as Task).businessStatus).toBeUndefined();
+    await openObligations(deps, []);
+    expect(transactions).toHaveLength(1);
   });
 });
