@@ -1,10 +1,12 @@
 import type { Communication, Encounter, Flag, Reference, Task } from 'fhir/r4.js';
 import type { HubEvent } from '../mappers/types.js';
+import type { EscalationRequest } from './escalate.js';
 import { CODE_SYSTEM } from '../fhir/profiles.js';
 import {
   careContext,
   openObligations,
   organizationRef,
+  writeObligations,
   overdueEscalation,
   type CareContext,
   type CoordinationDeps,
@@ -42,16 +44,16 @@ export async function applyCoordinationRules(deps: CoordinationDeps, record: App
   const care = await careContext(deps, record.patient, at);
   const sender = organizationRef(deps, record.partnerId);
   const resolve = (ref: string): string => record.written[ref] ?? ref;
-  const opening: NewObligation[] = [];
+  const out: RulesOutput = { opening: [], escalating: [] };
   const sprints: string[] = [];
 
   for (const event of record.events) {
     const e = resolveEvent(event, resolve);
-    opening.push(...documentationObligations(deps, care, e, sender));
+    out.opening.push(...documentationObligations(deps, care, e, sender));
     switch (e.type) {
       case 'discharge':
         if (await stillDischarged(deps, e.encounter)) {
-          opening.push(...sprintObligations(deps, care, e, sender));
+          out.opening.push(...sprintObligations(deps, care, e, sender));
           sprints.push(e.encounter);
         }
         break;
@@ -59,7 +61,7 @@ export async function applyCoordinationRules(deps: CoordinationDeps, record: App
         await cancelSprint(deps, e.encounter);
         break;
       case 'crisis-update':
-        opening.push(...(await onCrisisUpdate(deps, care, e, record.partnerId, sender)));
+        await onCrisisUpdate(deps, care, e, record.partnerId, sender, out);
         break;
       case 'admission':
       case 'admission-cancelled':
@@ -71,17 +73,28 @@ export async function applyCoordinationRules(deps: CoordinationDeps, record: App
     const missed =
       e.type === 'missed-visit' ? await recentMissedVisits(deps, record.patient, new Date(e.at)) : 0;
     for (const trigger of planChangeTriggers(deps.config.planChange, e, missed)) {
-      opening.push(await planReview(deps, care, trigger, focusOf(e), new Date(e.at), sender));
+      planReview(deps, care, trigger, focusOf(e), new Date(e.at), sender, out);
     }
   }
-  await openObligations(deps, opening, care);
+  out.escalating.push(...(await writeObligations(deps, out.opening.splice(0), care)));
   // A cancellation applied while the steps were being opened may have looked for them too early.
   for (const encounter of sprints) {
     if (!(await stillDischarged(deps, encounter))) {
       await cancelSprint(deps, encounter);
     }
   }
-  await openObligations(deps, await onWrittenResources(deps, care, record, sender, at), care);
+  await onWrittenResources(deps, care, record, sender, at, out);
+  out.escalating.push(...(await writeObligations(deps, out.opening, care)));
+  await deps.enqueueEscalations(out.escalating);
+}
+
+/**
+ * What one run of the rules raises, sent together at its end: the obligations to open (one
+ * transaction) and the escalations (one job).
+ */
+interface RulesOutput {
+  readonly opening: NewObligation[];
+  readonly escalating: EscalationRequest[];
 }
 
 function resolveEvent(event: HubEvent, resolve: (ref: string) => string): HubEvent {
@@ -197,9 +210,9 @@ async function onCrisisUpdate(
   e: Extract<HubEvent, { type: 'crisis-update' }>,
   partnerId: string,
   sender: Reference,
-): Promise<NewObligation[]> {
+  out: RulesOutput,
+): Promise<void> {
   const { crisis } = deps.config;
-  const opening: NewObligation[] = [];
   const at = new Date(e.at);
   // This update is the next update the earlier ones asked of this agency.
   const earlier = await deps.fhir.search<Task>('Task', {
@@ -226,7 +239,7 @@ async function onCrisisUpdate(
         care.dueFor(sender, at, crisis.updateWithin[a]!).getTime() -
         care.dueFor(sender, at, crisis.updateWithin[b]!).getTime(),
     )[0]!;
-    await deps.enqueueEscalation({
+    out.escalating.push({
       trigger: mostUrgent,
       patient: care.patient,
       focus: e.communication,
@@ -234,7 +247,7 @@ async function onCrisisUpdate(
       at,
       coordinator: care.coordinatorOn(at) ?? null,
     });
-    opening.push({
+    out.opening.push({
       task: nextUpdateTask({
         identifierBase: deps.identifierBase,
         patient: care.patient,
@@ -251,7 +264,7 @@ async function onCrisisUpdate(
   }
   if (e.support) {
     if (e.support.exceedsAuthorizedScope) {
-      opening.push(
+      out.opening.push(
         authorizationReview(
           deps,
           care,
@@ -278,7 +291,6 @@ async function onCrisisUpdate(
       new Date(e.support.reviewBy),
     );
   }
-  return opening;
 }
 
 function authorizationReview(
@@ -342,18 +354,19 @@ async function recentMissedVisits(deps: CoordinationDeps, patient: string, at: D
   return tasks.length;
 }
 
-/** Escalates a plan-change trigger and answers the review it opens. */
-async function planReview(
+/** A plan-change trigger: escalated, and a plan review opened. */
+function planReview(
   deps: CoordinationDeps,
   care: CareContext,
   trigger: string,
   focus: string,
   at: Date,
   sender: Reference,
-): Promise<NewObligation> {
+  out: RulesOutput,
+): void {
   const { planChange } = deps.config;
   const owner = care.ownerFor(planChange.reviewRight, sender);
-  await deps.enqueueEscalation({
+  out.escalating.push({
     trigger,
     patient: care.patient,
     focus,
@@ -361,7 +374,7 @@ async function planReview(
     at,
     coordinator: care.coordinatorOn(at) ?? null,
   });
-  return {
+  out.opening.push({
     task: reviewTask(planChange, trigger, {
       identifierBase: deps.identifierBase,
       patient: care.patient,
@@ -371,15 +384,14 @@ async function planReview(
       due: care.dueFor(owner, at, planChange.triggers[trigger]!.review),
     }),
     escalateAs: planChange.escalateAs,
-  };
+  });
 }
 
 /**
  * Resources the record wrote that answer or raise obligations: a documentation record closes the
  * sender's open documentation Tasks of its kind; a new caregiver-burnout flag opens a plan review;
  * a new CarePlan version closes open plan-change reviews (the write guard made sure it states its
- * change control); a hub Task the partner closed itself is stamped on time or late. Answers the
- * obligations to open.
+ * change control); a hub Task the partner closed itself is stamped on time or late.
  */
 async function onWrittenResources(
   deps: CoordinationDeps,
@@ -387,8 +399,8 @@ async function onWrittenResources(
   record: AppliedRecord,
   sender: Reference,
   at: Date,
-): Promise<NewObligation[]> {
-  const opening: NewObligation[] = [];
+  out: RulesOutput,
+): Promise<void> {
   for (const [reference, version] of Object.entries(record.versions)) {
     const [type, id] = reference.split('/');
     if (!id) {
@@ -419,7 +431,7 @@ async function onWrittenResources(
         deps.config.planChange.caregiverBurnoutFlags.includes(code) &&
         deps.config.planChange.triggers['caregiver-burnout']
       ) {
-        opening.push(await planReview(deps, care, 'caregiver-burnout', reference, at, sender));
+        planReview(deps, care, 'caregiver-burnout', reference, at, sender, out);
       }
     }
     if (type === 'CarePlan') {
@@ -445,7 +457,6 @@ async function onWrittenResources(
       }
     }
   }
-  return opening;
 }
 
 /** Closes the participant's open obligations of `code` owned by the sender (and matching `filter`). */
@@ -484,6 +495,6 @@ export async function checkObligation(
   }
   const at = deps.now();
   const overdue = timelinessOf(task) === 'overdue' ? task : await deps.fhir.update(markOverdue(task, at));
-  await deps.enqueueEscalation(overdueEscalation(overdue, escalateAs, at));
+  await deps.enqueueEscalations([overdueEscalation(overdue, escalateAs, at)]);
   return 'escalated';
 }

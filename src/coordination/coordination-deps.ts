@@ -19,7 +19,8 @@ export interface CoordinationDeps {
   readonly config: CoordinationConfig;
   readonly logger: Logger;
   readonly now: () => Date;
-  enqueueEscalation(req: EscalationRequest): Promise<void>;
+  /** Raises escalations together (one job); none is a no-op. */
+  enqueueEscalations(reqs: readonly EscalationRequest[]): Promise<void>;
   /** Checks the Task at its due time; still open, it turns overdue and escalates as `escalateAs`. */
   scheduleObligationCheck(taskId: string, due: Date, escalateAs: string): Promise<void>;
   /** At `reviewBy`, checks whether a temporary support increase was reviewed. */
@@ -112,17 +113,18 @@ export function overdueEscalation(
 }
 
 /**
- * Opens obligations in one transaction: each Task is created unless one with its identifier exists
+ * Writes obligations in one transaction: each Task is created unless one with its identifier exists
  * (a repeated record must not reopen or re-date a Task someone already worked on), and its due-time
  * check is scheduled. A Task due already (a record that arrives after the window it opens, such as
- * a backdated export) is created overdue and escalated at once, to the coordinator `care` names
- * for the day, so neither the check nor the escalation reads anything back.
+ * a backdated export) is created overdue, and its escalation is answered for the caller to raise
+ * with its own, naming the coordinator `care` names for the day: neither a check nor the
+ * escalation reads anything back.
  */
-export async function openObligations(
-  deps: Pick<CoordinationDeps, 'fhir' | 'scheduleObligationCheck' | 'enqueueEscalation' | 'now'>,
+export async function writeObligations(
+  deps: Pick<CoordinationDeps, 'fhir' | 'scheduleObligationCheck' | 'now'>,
   obligations: readonly NewObligation[],
   care?: Pick<CareContext, 'coordinatorOn'>,
-): Promise<Task[]> {
+): Promise<EscalationRequest[]> {
   if (obligations.length === 0) {
     return [];
   }
@@ -145,34 +147,31 @@ export async function openObligations(
     },
     { returnResources: true },
   );
-  const opened: Task[] = [];
+  const escalations: EscalationRequest[] = [];
   for (const [i, { escalateAs }] of obligations.entries()) {
     const entry = answer.entry?.[i];
     const task = entry?.resource as Task | undefined;
     if (!task?.id) {
       throw new Error(`the FHIR server did not return obligation ${i} of the transaction`);
     }
-    opened.push(task);
     const created = entry?.response?.status?.startsWith('201') ?? false;
     const due = task.restriction?.period?.end;
     if (created && timelinessOf(task) === 'overdue') {
-      await deps.enqueueEscalation(
+      escalations.push(
         overdueEscalation(task, escalateAs, now, care ? (care.coordinatorOn(now) ?? null) : undefined),
       );
     } else if (due) {
       await deps.scheduleObligationCheck(task.id, new Date(due), escalateAs);
     }
   }
-  return opened;
+  return escalations;
 }
 
-/** {@link openObligations} for one Task. */
-export async function openObligation(
-  deps: Pick<CoordinationDeps, 'fhir' | 'scheduleObligationCheck' | 'enqueueEscalation' | 'now'>,
-  task: Task,
-  escalateAs: string,
+/** {@link writeObligations}, raising the escalations it answers. */
+export async function openObligations(
+  deps: Pick<CoordinationDeps, 'fhir' | 'scheduleObligationCheck' | 'enqueueEscalations' | 'now'>,
+  obligations: readonly NewObligation[],
   care?: Pick<CareContext, 'coordinatorOn'>,
-): Promise<Task> {
-  const [opened] = await openObligations(deps, [{ task, escalateAs }], care);
-  return opened!;
+): Promise<void> {
+  await deps.enqueueEscalations(await writeObligations(deps, obligations, care));
 }

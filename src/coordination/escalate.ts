@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Communication, Reference, Task } from 'fhir/r4.js';
+import type { BundleEntry, Communication, Reference, Task } from 'fhir/r4.js';
 import { coordinatorOfTheDay } from './coordinator.rules.js';
 import type { CalendarsConfig } from './business-calendar.js';
 import { escalationFor, type EscalationConfig } from './escalation-tiers.js';
@@ -51,17 +51,72 @@ export async function escalate(
   calendars: CalendarsConfig,
   req: EscalationRequest,
 ): Promise<EscalationResult> {
-  const { tierId, tier, dueAt, chair, afterHours } = escalationFor(tiers, calendars, req.trigger, req.at);
-  const coordinator =
-    req.coordinator !== undefined
-      ? (req.coordinator ?? undefined)
-      : coordinatorOfTheDay(
-          await sharedCareTeam(fhir, identifierBase, req.patient.split('/')[1] ?? ''),
-          req.at,
-          calendars.timeZone,
-        );
-  const key = `${req.trigger}.${req.focus.replace(/\//g, '-')}`;
+  const [result] = await escalateAll(fhir, identifierBase, tiers, calendars, [req]);
+  return result!;
+}
 
+/**
+ * {@link escalate} for several requests in one transaction (one rules run's escalations). The
+ * care team is read only for requests that do not name the coordinator, once per participant; a
+ * request repeated in the list is escalated once.
+ */
+export async function escalateAll(
+  fhir: FhirGateway,
+  identifierBase: string,
+  tiers: EscalationConfig,
+  calendars: CalendarsConfig,
+  reqs: readonly EscalationRequest[],
+): Promise<EscalationResult[]> {
+  const unique = [...new Map(reqs.map((r) => [escalationKey(r), r])).values()];
+  const unnamed = [...new Set(unique.filter((r) => r.coordinator === undefined).map((r) => r.patient))];
+  const teams = new Map(
+    await Promise.all(
+      unnamed.map(
+        async (patient) =>
+          [patient, await sharedCareTeam(fhir, identifierBase, patient.split('/')[1] ?? '')] as const,
+      ),
+    ),
+  );
+  const planned = unique.map((req) =>
+    escalationWrites(identifierBase, tiers, calendars, req, (at) =>
+      req.coordinator !== undefined
+        ? (req.coordinator ?? undefined)
+        : coordinatorOfTheDay(teams.get(req.patient), at, calendars.timeZone),
+    ),
+  );
+  if (planned.length === 0) {
+    return [];
+  }
+  // One transaction: each notice is written (again, on a repeat), each review Task only if none
+  // has its identifier, so a repeat never reopens a review the coordinator already closed.
+  const answer = await fhir.transaction({
+    resourceType: 'Bundle',
+    type: 'transaction',
+    entry: planned.flatMap((p) => p.entries),
+  });
+  return planned.map((p, i) => ({
+    ...p.result,
+    notice: locationOf(answer, 2 * i).reference,
+    task: locationOf(answer, 2 * i + 1).reference,
+  }));
+}
+
+/** Trigger and focus: what makes two escalations the same one. */
+export function escalationKey(req: Pick<EscalationRequest, 'trigger' | 'focus'>): string {
+  return `${req.trigger}.${req.focus.replace(/\//g, '-')}`;
+}
+
+/** The notice and review Task of one escalation, as two transaction entries. */
+function escalationWrites(
+  identifierBase: string,
+  tiers: EscalationConfig,
+  calendars: CalendarsConfig,
+  req: EscalationRequest,
+  coordinatorOn: (at: Date) => Reference | undefined,
+): { entries: BundleEntry[]; result: Omit<EscalationResult, 'notice' | 'task'> } {
+  const { tierId, tier, dueAt, chair, afterHours } = escalationFor(tiers, calendars, req.trigger, req.at);
+  const coordinator = coordinatorOn(req.at);
+  const key = escalationKey(req);
   const noticeId = hubIdentifier(identifierBase, 'escalation-notice', key);
   const notice: Communication = {
     resourceType: 'Communication',
@@ -98,12 +153,8 @@ export async function escalate(
     }),
     input: [{ type: { text: 'escalation-notice' }, valueReference: { reference: noticeUrl } }],
   };
-  // One transaction: the notice is written (again, on a repeat), the review Task only if none has
-  // its identifier, so a repeat never reopens a review the coordinator already closed.
-  const answer = await fhir.transaction({
-    resourceType: 'Bundle',
-    type: 'transaction',
-    entry: [
+  return {
+    entries: [
       {
         fullUrl: noticeUrl,
         resource: notice,
@@ -114,12 +165,6 @@ export async function escalate(
         request: { method: 'POST', url: 'Task', ifNoneExist: `identifier=${tokenOf(taskId)}` },
       },
     ],
-  });
-  return {
-    tierId,
-    notice: locationOf(answer, 0).reference,
-    task: locationOf(answer, 1).reference,
-    chair,
-    ...(coordinator ? { coordinator } : {}),
+    result: { tierId, chair, ...(coordinator ? { coordinator } : {}) },
   };
 }

@@ -1,7 +1,8 @@
 import type { RedisClient, WorkerConnection } from '../queues/connection.js';
 import { type Queue, type Worker, type Job } from 'bullmq';
 import { createHubQueue, startHubWorker, type RetryPolicy } from '../queues/queue-factory.js';
-import { escalate, type EscalationRequest, type EscalationResult } from './escalate.js';
+import { createHash } from 'node:crypto';
+import { escalateAll, escalationKey, type EscalationRequest, type EscalationResult } from './escalate.js';
 import type { CoordinationConfig } from './coordination-config.js';
 import type { FhirGateway } from '../fhir/fhir-gateway.js';
 import type { Logger } from '../logging/logger.js';
@@ -11,8 +12,10 @@ export const ESCALATIONS_QUEUE = 'escalations';
 export type EscalationJobName = 'escalate';
 
 /** An escalation request as it travels through Redis (dates as ISO strings). */
-export type EscalationJobData = Omit<EscalationRequest, 'at'> & { readonly at: string };
-export type EscalationsQueue = Queue<EscalationJobData, EscalationResult, EscalationJobName>;
+export type EscalationData = Omit<EscalationRequest, 'at'> & { readonly at: string };
+/** One escalation, or several raised together (written in one transaction). */
+export type EscalationJobData = EscalationData | { readonly requests: readonly EscalationData[] };
+export type EscalationsQueue = Queue<EscalationJobData, EscalationResult[], EscalationJobName>;
 
 const RETRY: RetryPolicy = { keepCompletedDays: 30 };
 
@@ -22,8 +25,26 @@ export function createEscalationsQueue(connection: RedisClient, prefix: string):
 
 /** One escalation per trigger and focus: a repeated trigger does not escalate twice. */
 export async function enqueueEscalation(queue: EscalationsQueue, req: EscalationRequest): Promise<void> {
-  const jobId = `escalate.${req.trigger}.${req.focus.replace(/[/:]/g, '-')}`;
-  await queue.add('escalate', { ...req, at: req.at.toISOString() }, { jobId });
+  await enqueueEscalations(queue, [req]);
+}
+
+/**
+ * Several escalations as one job; the job id is that of the set (a rules run repeated raises the
+ * same set once). The escalation itself is idempotent on trigger and focus, so one also raised in
+ * another set is written once.
+ */
+export async function enqueueEscalations(
+  queue: EscalationsQueue,
+  reqs: readonly EscalationRequest[],
+): Promise<void> {
+  const requests = reqs.map((r) => ({ ...r, at: r.at.toISOString() }));
+  const keys = [...new Set(reqs.map((r) => escalationKey(r).replace(/:/g, '-')))].sort();
+  if (requests.length === 1) {
+    await queue.add('escalate', requests[0]!, { jobId: `escalate.${keys[0]}` });
+  } else if (requests.length > 1) {
+    const digest = createHash('sha256').update(keys.join('\n')).digest('hex').slice(0, 32);
+    await queue.add('escalate', { requests }, { jobId: `escalate.set-${digest}` });
+  }
 }
 
 /** What an escalation worker needs. */
@@ -37,21 +58,27 @@ export interface EscalationDeps {
 
 export function processEscalationJob(
   deps: EscalationDeps,
-): (job: Job<EscalationJobData>) => Promise<EscalationResult> {
+): (job: Job<EscalationJobData>) => Promise<EscalationResult[]> {
   return async (job) => {
     const { tiers, calendars } = deps.coordination;
-    const result = await escalate(deps.fhir, deps.identifierBase, tiers, calendars, {
-      ...job.data,
-      at: new Date(job.data.at),
-    });
-    deps.logger.info({ trigger: job.data.trigger, tier: result.tierId, task: result.task }, 'escalated');
-    return result;
+    const requests = 'requests' in job.data ? job.data.requests : [job.data];
+    const results = await escalateAll(
+      deps.fhir,
+      deps.identifierBase,
+      tiers,
+      calendars,
+      requests.map((r) => ({ ...r, at: new Date(r.at) })),
+    );
+    for (const result of results) {
+      deps.logger.info({ tier: result.tierId, task: result.task }, 'escalated');
+    }
+    return results;
   };
 }
 
 export function createEscalationsWorker(
   deps: EscalationDeps,
   on: WorkerConnection,
-): Worker<EscalationJobData, EscalationResult, EscalationJobName> {
+): Worker<EscalationJobData, EscalationResult[], EscalationJobName> {
   return startHubWorker(ESCALATIONS_QUEUE, processEscalationJob(deps), on, deps.logger, { concurrency: 2 });
 }

@@ -45,7 +45,7 @@ export interface HuddleLog {
 
 type HuddleDeps = Pick<
   CoordinationDeps,
-  'fhir' | 'partners' | 'identifierBase' | 'now' | 'scheduleObligationCheck' | 'enqueueEscalation'
+  'fhir' | 'partners' | 'identifierBase' | 'now' | 'scheduleObligationCheck' | 'enqueueEscalations'
 >;
 
 function unknownAgencies(partners: PartnerRegistry, input: HuddleInput): string[] {

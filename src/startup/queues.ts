@@ -31,6 +31,7 @@ import {
   createEscalationsQueue,
   createEscalationsWorker,
   enqueueEscalation,
+  enqueueEscalations,
   type EscalationsQueue,
 } from '../coordination/escalations.queue.js';
 import {
@@ -134,9 +135,9 @@ export function routingEnqueuers(
 export function coordinationEnqueuers(
   queues: HubQueues,
   now: () => Date,
-): Pick<CoordinationDeps, 'enqueueEscalation' | 'scheduleObligationCheck' | 'scheduleSupportWindowCheck'> {
+): Pick<CoordinationDeps, 'enqueueEscalations' | 'scheduleObligationCheck' | 'scheduleSupportWindowCheck'> {
   return {
-    enqueueEscalation: (req) => enqueueEscalation(queues.escalations, req),
+    enqueueEscalations: (reqs) => enqueueEscalations(queues.escalations, reqs),
     scheduleObligationCheck: (taskId, due, escalateAs) =>
       scheduleObligationCheck(queues.coordination, taskId, due, escalateAs, now()),
     scheduleSupportWindowCheck: (check, reviewBy) =>

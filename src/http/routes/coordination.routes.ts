@@ -36,7 +36,7 @@ export type CoordinationRouteDeps = CoordinatorDeps &
   CompleteDeps &
   ConsentDeps & { readonly roster: RosterReader } & Pick<
     CoordinationDeps,
-    'scheduleObligationCheck' | 'enqueueEscalation'
+    'scheduleObligationCheck' | 'enqueueEscalations'
   >;
 
 function queryDate(value: unknown): string | undefined {

@@ -70,7 +70,7 @@ export interface UiDeps {
     | 'now'
     | 'config'
     | 'scheduleObligationCheck'
-    | 'enqueueEscalation'
+    | 'enqueueEscalations'
   >;
   /** Today's roster (the roster index). */
   readonly roster: RosterReader;

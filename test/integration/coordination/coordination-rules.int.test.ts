@@ -595,6 +595,16 @@ describe('coordination rules', () => {
       expect(escalation.requester?.reference).toBe(
         `Organization/${config.tiers.tiers[config.tiers.triggers['missed-crisis-update']!]!.chair.organization}`,
       );
+      // The update's own ED-visit escalation and the overdue Task's were raised as one job.
+      const communication = task!.focus!.reference!;
+      await escalationFor(patientId, communication);
+      const jobs = await hub.queues.escalations.getJobs(['completed', 'active', 'waiting']);
+      const raising = jobs.filter((j) => JSON.stringify(j.data).includes(communication));
+      expect(raising).toHaveLength(1);
+      expect('requests' in raising[0]!.data && raising[0]!.data.requests.map((r) => r.focus)).toEqual([
+        communication,
+        `Task/${task!.id}`,
+      ]);
 
       const next = {
         ...update,

@@ -6,7 +6,7 @@ import {
   loadCoordinationConfig,
   type CoordinationConfig,
 } from '../../../src/coordination/coordination-config.js';
-import { escalate, type EscalationRequest } from '../../../src/coordination/escalate.js';
+import { escalate, escalateAll, type EscalationRequest } from '../../../src/coordination/escalate.js';
 import { ensurePartnerOrganizations } from '../../../src/fhir/partner-organizations.js';
 import { REPO_ROOT, testGateway, unique } from '../../support/test-env.js';
 
@@ -80,5 +80,26 @@ describe('escalate', () => {
     expect((await fhir.read<Task>('Task', named.task.split('/')[1]!)).owner).toEqual(coordinator);
     expect(nobody.coordinator).toBeUndefined();
     expect((await fhir.read<Task>('Task', nobody.task.split('/')[1]!)).owner).toEqual(nobody.chair);
+  });
+
+  it('writes a rules run’s escalations in one transaction, reading the care team once, and a repeated one once', async () => {
+    const transactions = jest.spyOn(fhir, 'transaction');
+    const search = jest.spyOn(fhir, 'search');
+    const selfHarm = { ...request, trigger: 'self-harm-risk' };
+    const results = await escalateAll(fhir, identifierBase, config.tiers, config.calendars, [
+      selfHarm,
+      { ...request, trigger: 'injury' },
+      selfHarm,
+    ]);
+    expect(transactions).toHaveBeenCalledTimes(1);
+    expect(search).toHaveBeenCalledTimes(1);
+    transactions.mockRestore();
+    search.mockRestore();
+    expect(results).toHaveLength(2);
+    expect(new Set(results.map((r) => r.task)).size).toBe(2);
+    for (const r of results) {
+      const task = await fhir.read<Task>('Task', r.task.split('/')[1]!);
+      expect(task.input?.[0]?.valueReference?.reference).toBe(r.notice);
+    }
   });
 });

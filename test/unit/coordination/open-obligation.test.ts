@@ -50,7 +50,7 @@ function world(stored: Task[] = []) {
       },
     },
     scheduleObligationCheck: async (taskId: string) => void checks.push(taskId),
-    enqueueEscalation: async (req: EscalationRequest) => void escalations.push(req),
+    enqueueEscalations: async (reqs: readonly EscalationRequest[]) => void escalations.push(...reqs),
   } as unknown as Parameters<typeof openObligations>[0];
   const care = { coordinatorOn: () => COORDINATOR };
   return { deps, care, transactions, checks, escalations };
