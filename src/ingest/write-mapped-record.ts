@@ -142,16 +142,20 @@ async function writeOnce(
   identifierBase: string,
   patient: string,
 ): Promise<WriteOutcome> {
-  const planned = await Promise.all(
-    mapped.writes.map(async (w): Promise<OrderedWrite> => {
-      const resource = replaceReference(w.resource, PARTICIPANT_REF, patient);
-      const versioned = await versionedPlanEntry(fhir, w, resource, mapped.writes);
-      if (versioned) {
-        return { kind: 'write', entry: versioned };
-      }
-      return orderedEntry(fhir, w, resource, source.receivedAt);
-    }),
-  );
+  // The care team is read beside the record's own reads: neither depends on the other.
+  const [planned, careTeam] = await Promise.all([
+    Promise.all(
+      mapped.writes.map(async (w): Promise<OrderedWrite> => {
+        const resource = replaceReference(w.resource, PARTICIPANT_REF, patient);
+        const versioned = await versionedPlanEntry(fhir, w, resource, mapped.writes);
+        if (versioned) {
+          return { kind: 'write', entry: versioned };
+        }
+        return orderedEntry(fhir, w, resource, source.receivedAt);
+      }),
+    ),
+    careTeamEntry(fhir, identifierBase, patient, mapped.careTeamMembers ?? []),
+  ]);
   // A record that is one state (an ADT message, an HMIS client, a plan version) is outdated as a
   // whole when the server holds a later state of any part of it: none of its dated parts is written.
   const outdated = mapped.orderedAsOne === true && planned.some((p) => p.kind === 'stale');
@@ -160,7 +164,6 @@ async function writeOnce(
   );
   const entries = decided.flatMap((p) => (p.kind === 'write' ? [p.entry] : []));
 
-  const careTeam = await careTeamEntry(fhir, identifierBase, patient, mapped.careTeamMembers ?? []);
   if (careTeam) {
     entries.push(careTeam.entry);
     entries.push(...careTeam.joined.map((agency) => joinNotice(identifierBase, patient, agency, source)));
