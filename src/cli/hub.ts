@@ -133,7 +133,11 @@ async function runDryRun(argv: readonly string[]): Promise<number> {
     progressBar('mapping', total),
   );
   if (args.validate) {
-    const fhir = new FhirGateway({ baseUrl: config.fhir.baseUrl, timeoutMs: config.fhir.timeoutMs });
+    const fhir = new FhirGateway({
+      baseUrl: config.fhir.baseUrl,
+      timeoutMs: config.fhir.timeoutMs,
+      batchReads: config.fhir.batchReads,
+    });
     report = await validateReport(
       report,
       (resource) => fhir.validate(resource),

@@ -35,6 +35,8 @@ export interface HubConfig {
     readonly timeoutMs: number;
     /** Retries after the first attempt on network errors and 5xx. @defaultValue 4 */
     readonly retries: number;
+    /** Reads issued together sent as one FHIR `batch` (`FHIR_BATCH_READS`). @defaultValue true */
+    readonly batchReads: boolean;
   };
   readonly redis: {
     /** One server's URL; with `cluster`, comma-separated seed nodes of a Redis Cluster. */
@@ -137,6 +139,7 @@ export const CONFIG_VARIABLES = {
     'Start the local HAPI server when nothing answers (default: true when FHIR_BASE_URL is unset)',
   FHIR_TIMEOUT_MS: 'Timeout of one FHIR request (default 30000)',
   FHIR_RETRIES: 'Retries on network errors and 5xx from the FHIR server (default 4)',
+  FHIR_BATCH_READS: 'Send reads issued together as one FHIR batch (default true)',
   REDIS_URL:
     'Redis for the queues (default redis://127.0.0.1:6379); with REDIS_CLUSTER, comma-separated seed nodes of the cluster',
   REDIS_CLUSTER:
@@ -225,6 +228,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
       localPort: fhirLocalPort,
       timeoutMs: read.int('FHIR_TIMEOUT_MS', 30000, 100, 600000),
       retries: read.int('FHIR_RETRIES', 4, 0, 20),
+      batchReads: read.bool('FHIR_BATCH_READS', true),
     },
     redis: {
       url: read.urlList('REDIS_URL', ['redis:', 'rediss:'], redisCluster) ?? 'redis://127.0.0.1:6379',

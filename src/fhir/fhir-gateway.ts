@@ -9,6 +9,7 @@ import {
   UnexpectedResourceTypeError,
   VersionConflictError,
 } from './fhir-errors.js';
+import { ReadBatcher } from './read-batch.js';
 import { withRetry, type RetryPolicy } from './retry.js';
 import { inSpan, SpanKind } from '../tracing/tracing.js';
 
@@ -20,6 +21,8 @@ export interface FhirGatewayOptions {
   /** Retry policy for transient failures. @defaultValue 4 retries, 200 ms doubling to 5 s */
   readonly retry?: Partial<RetryPolicy>;
   readonly logger?: Logger;
+  /** Reads issued together go to the server as one `batch` (fhir/read-batch.ts). @defaultValue false */
+  readonly batchReads?: boolean;
 }
 
 /** The result of a conditional write: the stored resource and whether this call created it. */
@@ -53,12 +56,41 @@ export class FhirGateway {
   private readonly policy: RetryPolicy;
   private readonly timeoutMs: number;
   private readonly logger: Logger | undefined;
+  private readonly batcher: ReadBatcher | undefined;
 
   constructor(options: FhirGatewayOptions) {
     this.client = new Client({ baseUrl: options.baseUrl });
     this.policy = { ...DEFAULT_RETRY, ...options.retry };
     this.timeoutMs = options.timeoutMs ?? 30000;
     this.logger = options.logger;
+    this.batcher = options.batchReads
+      ? new ReadBatcher({
+          batch: (urls) =>
+            this.call({ label: `POST batch (${urls.length} reads)`, idempotent: true }, (requestOptions) =>
+              this.client.batch({
+                body: {
+                  resourceType: 'Bundle',
+                  type: 'batch',
+                  entry: urls.map((url) => ({ request: { method: 'GET', url } })),
+                } as FhirResource,
+                options: requestOptions,
+              }),
+            ),
+          single: (url, label) => this.getAlone(url, label),
+          errorFor: errorForStatus,
+          refusedBatch: (err) =>
+            err instanceof FhirServerError && !err.transient && err.httpStatus >= 400 && err.httpStatus < 500,
+        })
+      : undefined;
+  }
+
+  /** A GET of a relative URL: in the next batch of reads when reads are batched, else alone. */
+  private get<T>(url: string, label: string): Promise<T> {
+    return (this.batcher ? this.batcher.read(url, label) : this.getAlone(url, label)) as Promise<T>;
+  }
+
+  private getAlone(url: string, label: string): Promise<Resource> {
+    return this.call({ label, idempotent: true }, (options) => this.client.request(url, { options }));
   }
 
   get baseUrl(): string {
@@ -74,13 +106,7 @@ export class FhirGateway {
 
   async read<T extends Resource>(resourceType: T['resourceType'], id: string): Promise<T> {
     const label = `GET ${checkedType(resourceType)}/${checkedId(id)}`;
-    return ofType(
-      label,
-      resourceType,
-      await this.call<T>({ label, idempotent: true }, (options) =>
-        this.client.read({ resourceType, id, options }),
-      ),
-    );
+    return ofType(label, resourceType, await this.get<T>(`${resourceType}/${id}`, label));
   }
 
   /** The resource, or undefined when the server has none with that id (404/410). */
@@ -100,21 +126,14 @@ export class FhirGateway {
 
   async vread<T extends Resource>(resourceType: T['resourceType'], id: string, version: string): Promise<T> {
     const label = `GET ${checkedType(resourceType)}/${checkedId(id)}/_history/${checkedId(version, 'version')}`;
-    return ofType(
-      label,
-      resourceType,
-      await this.call<T>({ label, idempotent: true }, (options) =>
-        this.client.vread({ resourceType, id, version, options }),
-      ),
-    );
+    return ofType(label, resourceType, await this.get<T>(`${resourceType}/${id}/_history/${version}`, label));
   }
 
   /** One page of a search, as the server's Bundle. */
   async searchPage(resourceType: string, params: SearchParams = {}): Promise<Bundle> {
-    return this.call(
-      { label: `GET ${checkedType(resourceType)}?${Object.keys(params).join('&')}`, idempotent: true },
-      (options) => this.client.search({ resourceType, searchParams: params, options }),
-    );
+    const label = `GET ${checkedType(resourceType)}?${Object.keys(params).join('&')}`;
+    const query = queryOf(params);
+    return this.get<Bundle>(query ? `${resourceType}?${query}` : resourceType, label);
   }
 
   /**
@@ -458,19 +477,35 @@ function isRetryable(err: unknown, idempotent: boolean): boolean {
 /** Connection errors that mean the request never left this machine. */
 const NOT_SENT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
 
+/** A search's query string, encoded as fhir-kit-client encodes it for a GET. */
+function queryOf(params: SearchParams): string {
+  const query = new URLSearchParams();
+  for (const [key, value] of Object.entries(params)) {
+    for (const v of Array.isArray(value) ? value : [value]) {
+      query.append(key, String(v));
+    }
+  }
+  return query.toString();
+}
+
+/** The hub's typed error for an HTTP error status the server answered. */
+function errorForStatus(status: number, label: string, outcome: OperationOutcome | undefined): Error {
+  if (status === 412 || status === 409) {
+    return new VersionConflictError(status, label, outcome);
+  }
+  if (status === 404 || status === 410) {
+    return new ResourceNotFoundError(status, label, outcome);
+  }
+  return new FhirServerError(status, label, outcome);
+}
+
 /** Turns what fhir-kit-client and fetch throw into the hub's typed errors. */
 function normalizeError(err: unknown, label: string): Error {
   const response = (err as { response?: { status?: number; data?: unknown } }).response;
   if (response?.status) {
     const data = response.data as { resourceType?: string } | undefined;
     const outcome = data?.resourceType === 'OperationOutcome' ? (data as OperationOutcome) : undefined;
-    if (response.status === 412 || response.status === 409) {
-      return new VersionConflictError(response.status, label, outcome);
-    }
-    if (response.status === 404 || response.status === 410) {
-      return new ResourceNotFoundError(response.status, label, outcome);
-    }
-    return new FhirServerError(response.status, label, outcome);
+    return errorForStatus(response.status, label, outcome);
   }
   // By name, not instanceof: fetch's errors come from Node's own realm, which differs from the
   // realm of code running in a vm context (Jest).

@@ -131,6 +131,7 @@ export async function startHub(config: HubConfig, logger: Logger): Promise<Runni
     baseUrl: config.fhir.baseUrl,
     timeoutMs: config.fhir.timeoutMs,
     retry: { retries: config.fhir.retries },
+    batchReads: config.fhir.batchReads,
     logger,
   });
   const loaded = await loadProfiles(fhir, config.profilesDir);

@@ -60,7 +60,12 @@ export function testConfig(overrides: Record<string, string> = {}): HubConfig {
 }
 
 export function testGateway(baseUrl: string = fhirBaseUrl(), retries = 2): FhirGateway {
-  return new FhirGateway({ baseUrl, timeoutMs: 20000, retry: { retries, baseDelayMs: 10, maxDelayMs: 50 } });
+  return new FhirGateway({
+    baseUrl,
+    timeoutMs: 20000,
+    retry: { retries, baseDelayMs: 10, maxDelayMs: 50 },
+    batchReads: true,
+  });
 }
 
 /** A value unique to this test run, for identifiers that must not collide with earlier runs. */

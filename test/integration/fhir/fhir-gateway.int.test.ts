@@ -1,9 +1,13 @@
-import { describe, expect, it } from '@jest/globals';
+import { describe, expect, it, jest } from '@jest/globals';
 import type { Basic, CarePlan, CareTeam, Communication, Patient, Task } from 'fhir/r4.js';
-import { FhirServerError, VersionConflictError } from '../../../src/fhir/fhir-errors.js';
-import { hasErrors } from '../../../src/fhir/fhir-gateway.js';
+import {
+  FhirServerError,
+  ResourceNotFoundError,
+  VersionConflictError,
+} from '../../../src/fhir/fhir-errors.js';
+import { FhirGateway, hasErrors } from '../../../src/fhir/fhir-gateway.js';
 import { CODE_SYSTEM, PROFILE } from '../../../src/fhir/profiles.js';
-import { testGateway, unique } from '../../support/test-env.js';
+import { fhirBaseUrl, testGateway, unique } from '../../support/test-env.js';
 
 const fhir = testGateway();
 const SID = 'https://carecoord.example.org/sid/test-partner';
@@ -200,5 +204,43 @@ describe('FhirGateway against the real HAPI server', () => {
     expect(onePage.entry).toHaveLength(2);
     const all = await fhir.search<Patient>('Patient', { family, _count: 2 });
     expect(all).toHaveLength(5);
+  });
+
+  it('answers reads issued together, sent as one batch, exactly as the same reads sent alone', async () => {
+    const mrn = unique('mrn');
+    const pat = await fhir.create(patient(mrn));
+    await fhir.update<Patient>({ ...pat, active: true });
+    const reads = (gateway: FhirGateway) => [
+      gateway.read<Patient>('Patient', pat.id!),
+      gateway.vread<Patient>('Patient', pat.id!, '1'),
+      gateway.search<Patient>('Patient', { identifier: `${SID}/patient|${mrn}` }),
+      gateway.searchPage('Patient', { identifier: `${SID}/patient|${mrn}`, _summary: 'count' }),
+      gateway.readIfPresent<Patient>('Patient', `${pat.id}-none`),
+      gateway.read<Patient>('Patient', `${pat.id}-none`),
+      gateway.search('Patient', { 'no-such-parameter': 'x' }),
+    ];
+    const outcome = (r: PromiseSettledResult<unknown>) =>
+      r.status === 'fulfilled'
+        ? JSON.stringify(r.value, (k, v: unknown) =>
+            k === 'id' && typeof v === 'string' && v.length === 36
+              ? '<bundle id>'
+              : k === 'lastUpdated' || k === 'link'
+                ? undefined
+                : v,
+          )
+        : `${(r.reason as Error).constructor.name} ${(r.reason as FhirServerError).httpStatus}`;
+    const batch = jest.spyOn(FhirGateway.prototype as unknown as { call: () => unknown }, 'call');
+    const together = (await Promise.allSettled(reads(fhir))).map(outcome);
+    const labels = batch.mock.calls.map((c) => (c as unknown as [{ label: string }])[0].label);
+    batch.mockRestore();
+    expect(labels).toEqual(['POST batch (7 reads)']);
+    const alone = new FhirGateway({ baseUrl: fhirBaseUrl(), retry: { retries: 0 } });
+    expect(together).toEqual((await Promise.allSettled(reads(alone))).map(outcome));
+    expect(together[1]).toContain('"versionId":"1"');
+    expect(together.slice(4, 7)).toEqual([
+      undefined,
+      `${ResourceNotFoundError.name} 404`,
+      `${FhirServerError.name} 400`,
+    ]);
   });
 });

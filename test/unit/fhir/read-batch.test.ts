@@ -1,0 +1,127 @@
+import { describe, expect, it } from '@jest/globals';
+import type { Bundle, OperationOutcome, Resource } from 'fhir/r4.js';
+import { ReadBatcher, type ReadBatchTransport } from '../../../src/fhir/read-batch.js';
+
+class Refused extends Error {}
+
+/**
+ * A server answering each URL from `answers` (a status and, for 2xx, a Patient with the URL as
+ * its id); batches and reads sent alone are recorded.
+ */
+function server(answers: Record<string, string> = {}, opts: { refuse?: boolean; fail?: Error } = {}) {
+  const batches: string[][] = [];
+  const alone: string[] = [];
+  const patient = (url: string): Resource => ({ resourceType: 'Patient', id: url.replace(/\W/g, '-') });
+  const transport: ReadBatchTransport = {
+    batch: async (urls) => {
+      batches.push([...urls]);
+      if (opts.refuse) {
+        throw new Refused('400 batch not supported');
+      }
+      if (opts.fail) {
+        throw opts.fail;
+      }
+      return {
+        resourceType: 'Bundle',
+        type: 'batch-response',
+        entry: urls.map((url) => {
+          const status = answers[url] ?? '200 OK';
+          return status.startsWith('2')
+            ? { resource: patient(url), response: { status } }
+            : {
+                response: {
+                  status,
+                  outcome: {
+                    resourceType: 'OperationOutcome',
+                    issue: [{ severity: 'error', code: 'not-found', diagnostics: url }],
+                  } as OperationOutcome,
+                },
+              };
+        }),
+      } as Bundle;
+    },
+    single: async (url) => {
+      alone.push(url);
+      return patient(url);
+    },
+    errorFor: (status, label, outcome) =>
+      new Error(`${status} ${label} ${outcome?.issue?.[0]?.diagnostics ?? ''}`),
+    refusedBatch: (err) => err instanceof Refused,
+  };
+  return { batcher: new ReadBatcher(transport), batches, alone };
+}
+
+const settled = (reads: Promise<Resource>[]) =>
+  Promise.allSettled(reads).then((all) =>
+    all.map((r) => (r.status === 'fulfilled' ? r.value.id : (r.reason as Error).message)),
+  );
+
+describe('reads in one batch', () => {
+  it('sends the reads issued together as one batch, each answered with its own entry', async () => {
+    const { batcher, batches, alone } = server();
+    const ids = await settled([
+      batcher.read('Patient?identifier=a%7C1', 'GET Patient?identifier'),
+      batcher.read('CareTeam/ct1', 'GET CareTeam/ct1'),
+      batcher.read('CarePlan/p1/_history/2', 'GET CarePlan/p1/_history/2'),
+    ]);
+    expect(batches).toEqual([['Patient?identifier=a%7C1', 'CareTeam/ct1', 'CarePlan/p1/_history/2']]);
+    expect(alone).toEqual([]);
+    expect(ids).toEqual(['Patient-identifier-a-7C1', 'CareTeam-ct1', 'CarePlan-p1-_history-2']);
+  });
+
+  it('sends a read issued alone as a plain read, and reads of a later turn in a batch of their own', async () => {
+    const { batcher, batches, alone } = server();
+    await batcher.read('Patient/1', 'GET Patient/1');
+    await Promise.all([batcher.read('Patient/2', 'x'), batcher.read('Patient/3', 'x')]);
+    expect(alone).toEqual(['Patient/1']);
+    expect(batches).toEqual([['Patient/2', 'Patient/3']]);
+  });
+
+  it('fails only the read whose entry failed, with the error that read alone would raise', async () => {
+    const { batcher } = server({ 'Patient/gone': '404 Not Found' });
+    const ids = await settled([
+      batcher.read('Patient/here', 'GET Patient/here'),
+      batcher.read('Patient/gone', 'GET Patient/gone'),
+    ]);
+    expect(ids).toEqual(['Patient-here', '404 GET Patient/gone Patient/gone']);
+  });
+
+  it('reads again alone an entry the server failed in a way worth retrying (5xx, 429)', async () => {
+    const { batcher, alone } = server({
+      'Patient/busy': '503 Service Unavailable',
+      'Flag/f': '429 Too Many',
+    });
+    const ids = await settled([
+      batcher.read('Patient/busy', 'x'),
+      batcher.read('Flag/f', 'x'),
+      batcher.read('Task/t', 'x'),
+    ]);
+    expect(alone.sort()).toEqual(['Flag/f', 'Patient/busy']);
+    expect(ids).toEqual(['Patient-busy', 'Flag-f', 'Task-t']);
+  });
+
+  it('sends the reads alone when the server refuses batches, and stops trying after three refusals', async () => {
+    const { batcher, batches, alone } = server({}, { refuse: true });
+    for (let i = 0; i < 4; i++) {
+      expect(await settled([batcher.read(`Patient/${i}a`, 'x'), batcher.read(`Patient/${i}b`, 'x')])).toEqual(
+        [`Patient-${i}a`, `Patient-${i}b`],
+      );
+    }
+    expect(batches).toHaveLength(3);
+    expect(alone).toHaveLength(8);
+  });
+
+  it('fails every read of a batch that failed for another reason (the gateway already retried it)', async () => {
+    const { batcher } = server({}, { fail: new Error('FHIR server unreachable') });
+    expect(await settled([batcher.read('Patient/1', 'x'), batcher.read('Patient/2', 'x')])).toEqual([
+      'FHIR server unreachable',
+      'FHIR server unreachable',
+    ]);
+  });
+
+  it('splits a burst into batches of at most 50 reads', async () => {
+    const { batcher, batches } = server();
+    await Promise.all(Array.from({ length: 120 }, (_, i) => batcher.read(`Patient/${i}`, 'x')));
+    expect(batches.map((b) => b.length)).toEqual([50, 50, 20]);
+  });
+});
