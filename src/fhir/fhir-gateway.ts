@@ -72,7 +72,7 @@ export class FhirGateway {
                   resourceType: 'Bundle',
                   type: 'batch',
                   entry: urls.map((url) => ({ request: { method: 'GET', url } })),
-                } as FhirResource,
+                },
                 options: requestOptions,
               }),
             ),

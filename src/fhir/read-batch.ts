@@ -1,4 +1,4 @@
-import type { Bundle, OperationOutcome, Resource } from 'fhir/r4.js';
+import type { Bundle, BundleEntry, OperationOutcome, Resource } from 'fhir/r4.js';
 
 /** How the batcher reaches the FHIR server: the gateway's calls, with its retries and errors. */
 export interface ReadBatchTransport {
@@ -80,7 +80,7 @@ export class ReadBatcher {
     await Promise.all(reads.map((r, i) => this.settle(r, answer.entry?.[i])));
   }
 
-  private async settle(read: PendingRead, entry: NonNullable<Bundle['entry']>[number] | undefined) {
+  private async settle(read: PendingRead, entry: BundleEntry | undefined): Promise<void> {
     const status = Number.parseInt(entry?.response?.status ?? '', 10);
     if (status >= 200 && status < 300 && entry?.resource) {
       read.resolve(entry.resource);

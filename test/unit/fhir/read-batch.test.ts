@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import type { Bundle, OperationOutcome, Resource } from 'fhir/r4.js';
+import type { Bundle, Resource } from 'fhir/r4.js';
 import { ReadBatcher, type ReadBatchTransport } from '../../../src/fhir/read-batch.js';
 
 class Refused extends Error {}
@@ -34,7 +34,7 @@ function server(answers: Record<string, string> = {}, opts: { refuse?: boolean; 
                   outcome: {
                     resourceType: 'OperationOutcome',
                     issue: [{ severity: 'error', code: 'not-found', diagnostics: url }],
-                  } as OperationOutcome,
+                  },
                 },
               };
         }),
