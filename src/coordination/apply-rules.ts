@@ -2,6 +2,7 @@ import type { Communication, Encounter, Flag, Reference, Task } from 'fhir/r4.js
 import type { HubEvent } from '../mappers/types.js';
 import type { EscalationRequest } from './escalate.js';
 import { CODE_SYSTEM } from '../fhir/profiles.js';
+import { relativeReference } from '../fhir/references.js';
 import {
   careContext,
   openObligations,
@@ -401,14 +402,16 @@ async function onWrittenResources(
   at: Date,
   out: RulesOutput,
 ): Promise<void> {
-  for (const [reference, version] of Object.entries(record.versions)) {
-    const [type, id] = reference.split('/');
-    if (!id) {
-      continue;
-    }
-    if (type === 'Communication') {
-      const c = await deps.fhir.read<Communication>('Communication', id);
-      const kinds = (c.category ?? []).flatMap((cat) =>
+  const versions = Object.entries(record.versions);
+  // What the rules look at of each, read together (one batch).
+  const resources = await Promise.all(
+    versions.map(([reference, version]) => lookedAt(deps, reference, version)),
+  );
+  for (const [i, [reference, version]] of versions.entries()) {
+    const type = reference.split('/')[0];
+    const resource = resources[i];
+    if (resource?.resourceType === 'Communication') {
+      const kinds = (resource.category ?? []).flatMap((cat) =>
         (cat.coding ?? []).filter((x) => x.system === CODE_SYSTEM.communicationCategory).map((x) => x.code),
       );
       for (const kind of kinds.filter((k) => (RECORD_KINDS as readonly (string | undefined)[]).includes(k))) {
@@ -423,9 +426,8 @@ async function onWrittenResources(
         );
       }
     }
-    if (type === 'Flag' && version === '1') {
-      const flag = await deps.fhir.read<Flag>('Flag', id);
-      const code = flag.code.coding?.find((c) => c.system === CODE_SYSTEM.riskFlag)?.code;
+    if (resource?.resourceType === 'Flag') {
+      const code = resource.code.coding?.find((c) => c.system === CODE_SYSTEM.riskFlag)?.code;
       if (
         code &&
         deps.config.planChange.caregiverBurnoutFlags.includes(code) &&
@@ -444,8 +446,8 @@ async function onWrittenResources(
         `Answered by ${reference}/_history/${version}`,
       );
     }
-    if (type === 'Task') {
-      const task = await deps.fhir.read<Task>('Task', id);
+    if (resource?.resourceType === 'Task') {
+      const task = resource;
       if (
         !isOpen(task) &&
         task.status === 'completed' &&
@@ -456,6 +458,26 @@ async function onWrittenResources(
         await deps.fhir.update(closeObligation(task, { outcome: 'completed', at, by: sender }));
       }
     }
+  }
+}
+
+/** The written resource the rules look at (a Communication, a Task, a Flag at its first version), if any. */
+async function lookedAt(
+  deps: CoordinationDeps,
+  reference: string,
+  version: string,
+): Promise<Communication | Flag | Task | undefined> {
+  const ref = relativeReference(reference);
+  switch (ref?.type) {
+    case 'Communication':
+      return deps.fhir.read<Communication>('Communication', ref.id);
+    case 'Task':
+      return deps.fhir.read<Task>('Task', ref.id);
+    case 'Flag':
+      return version === '1' ? deps.fhir.read<Flag>('Flag', ref.id) : undefined;
+    case undefined:
+    default:
+      return undefined;
   }
 }
 
