@@ -75,27 +75,23 @@ export async function writeMappedRecord(
 ): Promise<WriteOutcome> {
   const { beforeWrite, identityLock, adoptInto } = options;
   const mapped = sent.sendersReferences ? await grounded(fhir, sent, identifierBase, source.partnerId) : sent;
-  const patientId = adoptInto
-    ? await adoptParticipant(
-        fhir,
-        identifierBase,
-        adoptInto,
-        mapped.participant.identifiers,
-        source.receivedAt,
-      )
-    : (
-        await resolveParticipant(
+  // The participant and an earlier attempt's Provenance are looked up together (one batch).
+  const [patientId, provenance] = await Promise.all([
+    adoptInto
+      ? adoptParticipant(fhir, identifierBase, adoptInto, mapped.participant.identifiers, source.receivedAt)
+      : resolveParticipant(
           fhir,
           mapped.participant.identifiers,
           mapped.participant.demographics,
           identityLock,
-        )
-      ).patientId;
+        ).then((resolved) => resolved.patientId),
+    fhir.readIfPresent<Provenance>('Provenance', provenanceId(source, mapped)),
+  ]);
   const patient = `Patient/${patientId}`;
   if (mapped.participant.merged) {
     await mergeParticipant(fhir, identifierBase, patientId, mapped.participant.merged, source.receivedAt);
   }
-  const earlier = await earlierWrite(fhir, mapped, source, patient);
+  const earlier = provenance && (await earlierWrite(fhir, mapped, source, patient, provenance));
   if (earlier) {
     return earlier;
   }
@@ -317,10 +313,9 @@ async function earlierWrite(
   mapped: MappedRecord,
   source: SourceRecord,
   patient: string,
+  provenance: Provenance,
 ): Promise<WriteOutcome | undefined> {
-  const id = provenanceId(source, mapped);
-  const provenance = await fhir.readIfPresent<Provenance>('Provenance', id);
-  if (!provenance || Date.parse(provenance.recorded) !== Date.parse(source.receivedAt)) {
+  if (Date.parse(provenance.recorded) !== Date.parse(source.receivedAt)) {
     return undefined;
   }
   // The transaction gave every resource it wrote the Provenance's time: that is the version each
@@ -354,7 +349,7 @@ async function earlierWrite(
   }
   const outdated = mapped.orderedAsOne === true && stale.size > 0;
   const events = eventsOf(mapped, written, stale, outdated);
-  return { patient, written, versions, provenance: `Provenance/${id}`, events };
+  return { patient, written, versions, provenance: `Provenance/${provenance.id}`, events };
 }
 
 /**
