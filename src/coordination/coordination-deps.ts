@@ -95,7 +95,10 @@ export interface NewObligation {
   readonly escalateAs: string;
 }
 
-/** The escalation of an obligation nobody met: to the coordinator `known` (null: nobody) or, absent, the one the escalation reads. */
+/**
+ * The escalation of an obligation nobody met, to `coordinator` when the caller knows who
+ * coordinates that day (null: nobody); absent, the escalation reads the care team.
+ */
 export function overdueEscalation(
   task: Task,
   escalateAs: string,

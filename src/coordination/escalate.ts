@@ -28,6 +28,7 @@ export interface EscalationRequest {
 
 /** What an escalation wrote. */
 export interface EscalationResult {
+  readonly trigger: string;
   readonly tierId: string;
   readonly notice: string;
   readonly task: string;
@@ -165,6 +166,6 @@ function escalationWrites(
         request: { method: 'POST', url: 'Task', ifNoneExist: `identifier=${tokenOf(taskId)}` },
       },
     ],
-    result: { tierId, chair, ...(coordinator ? { coordinator } : {}) },
+    result: { trigger: req.trigger, tierId, chair, ...(coordinator ? { coordinator } : {}) },
   };
 }

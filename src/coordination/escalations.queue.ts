@@ -5,6 +5,7 @@ import { createHash } from 'node:crypto';
 import { escalateAll, escalationKey, type EscalationRequest, type EscalationResult } from './escalate.js';
 import type { CoordinationConfig } from './coordination-config.js';
 import type { FhirGateway } from '../fhir/fhir-gateway.js';
+import { FhirServerError } from '../fhir/fhir-errors.js';
 import type { Logger } from '../logging/logger.js';
 
 /** Escalations to the coordinator of the day and the tier chair. */
@@ -61,19 +62,40 @@ export function processEscalationJob(
 ): (job: Job<EscalationJobData>) => Promise<EscalationResult[]> {
   return async (job) => {
     const { tiers, calendars } = deps.coordination;
-    const requests = 'requests' in job.data ? job.data.requests : [job.data];
-    const results = await escalateAll(
-      deps.fhir,
-      deps.identifierBase,
-      tiers,
-      calendars,
-      requests.map((r) => ({ ...r, at: new Date(r.at) })),
+    const requests = ('requests' in job.data ? job.data.requests : [job.data]).map((r) => ({
+      ...r,
+      at: new Date(r.at),
+    }));
+    const results = await escalateAll(deps.fhir, deps.identifierBase, tiers, calendars, requests).catch(
+      (err: unknown) => {
+        // One the server refuses must not hold back the others of its set: each is written alone,
+        // and the job still fails (retried, then a dead letter) for the one refused.
+        if (requests.length > 1 && err instanceof FhirServerError && !err.transient) {
+          return escalateEach(deps, requests);
+        }
+        throw err;
+      },
     );
     for (const result of results) {
-      deps.logger.info({ tier: result.tierId, task: result.task }, 'escalated');
+      deps.logger.info({ trigger: result.trigger, tier: result.tierId, task: result.task }, 'escalated');
     }
     return results;
   };
+}
+
+async function escalateEach(
+  deps: EscalationDeps,
+  requests: readonly EscalationRequest[],
+): Promise<EscalationResult[]> {
+  const { tiers, calendars } = deps.coordination;
+  const settled = await Promise.allSettled(
+    requests.map((r) => escalateAll(deps.fhir, deps.identifierBase, tiers, calendars, [r])),
+  );
+  const refused = settled.find((s) => s.status === 'rejected');
+  if (refused) {
+    throw refused.reason;
+  }
+  return settled.flatMap((s) => (s.status === 'fulfilled' ? s.value : []));
 }
 
 export function createEscalationsWorker(

@@ -7,6 +7,10 @@ import {
   type CoordinationConfig,
 } from '../../../src/coordination/coordination-config.js';
 import { escalate, escalateAll, type EscalationRequest } from '../../../src/coordination/escalate.js';
+import { processEscalationJob, type EscalationJobData } from '../../../src/coordination/escalations.queue.js';
+import type { Logger } from '../../../src/logging/logger.js';
+import type { Job } from 'bullmq';
+import { hubIdentifier } from '../../../src/fhir/hub-identifiers.js';
 import { ensurePartnerOrganizations } from '../../../src/fhir/partner-organizations.js';
 import { REPO_ROOT, testGateway, unique } from '../../support/test-env.js';
 
@@ -101,5 +105,25 @@ describe('escalate', () => {
       const task = await fhir.read<Task>('Task', r.task.split('/')[1]!);
       expect(task.input?.[0]?.valueReference?.reference).toBe(r.notice);
     }
+  });
+
+  it('writes the rest of a set when the server refuses one of its escalations, and still fails the job for it', async () => {
+    const good = { ...request, trigger: 'police-ems' };
+    const refused = { ...request, trigger: 'mobile-crisis', focus: 'Communication/never-written' };
+    const run = processEscalationJob({
+      fhir,
+      identifierBase,
+      coordination: config,
+      logger: { info: () => undefined } as unknown as Logger,
+    });
+    const job = { data: { requests: [good, refused].map((r) => ({ ...r, at: r.at.toISOString() })) } };
+    await expect(run(job as unknown as Job<EscalationJobData>)).rejects.toThrow(/never-written/);
+    const id = hubIdentifier(
+      identifierBase,
+      'escalation-task',
+      `police-ems.${request.focus.replace('/', '-')}`,
+    );
+    const written = await fhir.search<Task>('Task', { identifier: `${id.system}|${id.value}` });
+    expect(written).toHaveLength(1);
   });
 });
