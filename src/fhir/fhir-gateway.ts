@@ -427,7 +427,7 @@ export class FhirGateway {
  * back ends expect (`GET CarePlan/{id}/_history/{id}`); the whole label is an attribute.
  */
 function spanName(label: string): string {
-  const [path = '', query] = label.replace(/ \(\d+ entries\)$/, '').split('?');
+  const [path = '', query] = label.replace(/ \(\d+ (?:entries|reads)\)$/, '').split('?');
   const named = path.replace(/\/[A-Za-z0-9.-]+(?=\/|$| )/g, '/{id}');
   return `FHIR ${named}${query === undefined ? '' : `?${query.replace(/=[^&]*/g, '')}`}`;
 }

@@ -29,8 +29,9 @@ const REFUSALS_TO_GIVE_UP = 3;
  * "Reads in one batch"): the reads a record needs, which the hub issues together, cost one HTTP
  * request instead of one each. Every read still settles on its own: with its entry's resource, or
  * with the error the same read sent alone would have raised. An entry the server failed in a way
- * the gateway retries (5xx, 408, 429) is read again alone, with those retries; a batch the server refuses has its reads
- * sent alone, and a server that refuses three in a row gets every later read alone.
+ * the gateway retries (5xx, 408, 429) is read again alone, with those retries; a batch the server
+ * refuses has its reads sent alone, and a server that refuses three in a row gets every later
+ * read alone.
  */
 export class ReadBatcher {
   private pending: PendingRead[] = [];

@@ -123,6 +123,9 @@ describe('traces', () => {
       expect.arrayContaining(['add ingest.apply-record', 'process ingest', 'process coordination']),
     );
     expect(names).toContain('FHIR POST transaction');
+    // Reads issued together travel as one batch, named without its size so span names stay few.
+    expect(names).toContain('FHIR POST batch');
+    expect(names.filter((n) => /\(\d+/.test(n))).toEqual([]);
     writeFileSync(path.join(OUT, 'hl7-message.txt'), tree(traceOf(traceId)));
   });
 
