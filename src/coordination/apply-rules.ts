@@ -42,7 +42,12 @@ export interface AppliedRecord {
  */
 export async function applyCoordinationRules(deps: CoordinationDeps, record: AppliedRecord): Promise<void> {
   const at = deps.now();
-  const care = await careContext(deps, record.patient, at);
+  // The care team and what the rules look at of the record's own resources, read together.
+  const versions = Object.entries(record.versions);
+  const [care, resources] = await Promise.all([
+    careContext(deps, record.patient, at),
+    Promise.all(versions.map(([reference, version]) => lookedAt(deps, reference, version))),
+  ]);
   const sender = organizationRef(deps, record.partnerId);
   const resolve = (ref: string): string => record.written[ref] ?? ref;
   const out: RulesOutput = { opening: [], escalating: [] };
@@ -84,7 +89,7 @@ export async function applyCoordinationRules(deps: CoordinationDeps, record: App
       await cancelSprint(deps, encounter);
     }
   }
-  await onWrittenResources(deps, care, record, sender, at, out);
+  await onWrittenResources(deps, care, versions, resources, sender, at, out);
   out.escalating.push(...(await writeObligations(deps, out.opening, care)));
   await deps.enqueueEscalations(out.escalating);
 }
@@ -392,21 +397,18 @@ function planReview(
  * Resources the record wrote that answer or raise obligations: a documentation record closes the
  * sender's open documentation Tasks of its kind; a new caregiver-burnout flag opens a plan review;
  * a new CarePlan version closes open plan-change reviews (the write guard made sure it states its
- * change control); a hub Task the partner closed itself is stamped on time or late.
+ * change control); a hub Task the partner closed itself is stamped on time or late. `resources`
+ * are what {@link lookedAt} read of each, beside the care team.
  */
 async function onWrittenResources(
   deps: CoordinationDeps,
   care: CareContext,
-  record: AppliedRecord,
+  versions: readonly (readonly [string, string])[],
+  resources: readonly (Communication | Flag | Task | undefined)[],
   sender: Reference,
   at: Date,
   out: RulesOutput,
 ): Promise<void> {
-  const versions = Object.entries(record.versions);
-  // What the rules look at of each, read together (one batch).
-  const resources = await Promise.all(
-    versions.map(([reference, version]) => lookedAt(deps, reference, version)),
-  );
   for (const [i, [reference, version]] of versions.entries()) {
     const type = reference.split('/')[0];
     const resource = resources[i];
