@@ -9,6 +9,7 @@ import {
   organizationRef,
   writeObligations,
   overdueEscalation,
+  saveTask,
   type CareContext,
   type CoordinationDeps,
   type NewObligation,
@@ -201,7 +202,7 @@ async function cancelSprint(deps: CoordinationDeps, encounter: string): Promise<
     'group-identifier': `${group.system}|${group.value}`,
   });
   for (const task of tasks.filter(isOpen)) {
-    await deps.fhir.update<Task>({
+    await saveTask(deps, task, {
       ...task,
       status: 'cancelled',
       statusReason: { text: 'The discharge was cancelled' },
@@ -228,7 +229,9 @@ async function onCrisisUpdate(
     status: 'requested,received,accepted,in-progress',
   });
   for (const task of earlier.filter((t) => t.focus?.reference !== e.communication)) {
-    await deps.fhir.update(
+    await saveTask(
+      deps,
+      task,
       closeObligation(task, {
         outcome: 'completed',
         at: deps.now(),
@@ -457,7 +460,7 @@ async function onWrittenResources(
         task.restriction?.period?.end &&
         taskCodeOf(task) !== 'acknowledge-plan-change'
       ) {
-        await deps.fhir.update(closeObligation(task, { outcome: 'completed', at, by: sender }));
+        await saveTask(deps, task, closeObligation(task, { outcome: 'completed', at, by: sender }));
       }
     }
   }
@@ -500,7 +503,7 @@ async function closeOpen(
     status: 'requested,received,accepted,in-progress',
   });
   for (const task of open.filter(filter)) {
-    await deps.fhir.update(closeObligation(task, { outcome: 'completed', at, by: sender, note }));
+    await saveTask(deps, task, closeObligation(task, { outcome: 'completed', at, by: sender, note }));
   }
 }
 
@@ -518,7 +521,7 @@ export async function checkObligation(
     return 'closed';
   }
   const at = deps.now();
-  const overdue = timelinessOf(task) === 'overdue' ? task : await deps.fhir.update(markOverdue(task, at));
+  const overdue = timelinessOf(task) === 'overdue' ? task : await saveTask(deps, task, markOverdue(task, at));
   await deps.enqueueEscalations([overdueEscalation(overdue, escalateAs, at)]);
   return 'escalated';
 }
