@@ -413,7 +413,6 @@ async function onWrittenResources(
   out: RulesOutput,
 ): Promise<void> {
   for (const [i, [reference, version]] of versions.entries()) {
-    const type = reference.split('/')[0];
     const resource = resources[i];
     if (resource?.resourceType === 'Communication') {
       const kinds = (resource.category ?? []).flatMap((cat) =>
@@ -441,7 +440,7 @@ async function onWrittenResources(
         planReview(deps, care, 'caregiver-burnout', reference, at, sender, out);
       }
     }
-    if (type === 'CarePlan') {
+    if (relativeReference(reference)?.type === 'CarePlan') {
       await closeOpen(
         deps,
         care.patient,

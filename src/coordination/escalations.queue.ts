@@ -2,7 +2,13 @@ import type { RedisClient, WorkerConnection } from '../queues/connection.js';
 import { type Queue, type Worker, type Job } from 'bullmq';
 import { createHubQueue, startHubWorker, type RetryPolicy } from '../queues/queue-factory.js';
 import { createHash } from 'node:crypto';
-import { escalateAll, escalationKey, type EscalationRequest, type EscalationResult } from './escalate.js';
+import {
+  escalate,
+  escalateAll,
+  escalationKey,
+  type EscalationRequest,
+  type EscalationResult,
+} from './escalate.js';
 import type { CoordinationConfig } from './coordination-config.js';
 import type { FhirGateway } from '../fhir/fhir-gateway.js';
 import { FhirServerError } from '../fhir/fhir-errors.js';
@@ -89,13 +95,13 @@ async function escalateEach(
 ): Promise<EscalationResult[]> {
   const { tiers, calendars } = deps.coordination;
   const settled = await Promise.allSettled(
-    requests.map((r) => escalateAll(deps.fhir, deps.identifierBase, tiers, calendars, [r])),
+    requests.map((r) => escalate(deps.fhir, deps.identifierBase, tiers, calendars, r)),
   );
   const refused = settled.find((s) => s.status === 'rejected');
   if (refused) {
     throw refused.reason;
   }
-  return settled.flatMap((s) => (s.status === 'fulfilled' ? s.value : []));
+  return settled.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
 }
 
 export function createEscalationsWorker(

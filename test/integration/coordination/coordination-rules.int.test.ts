@@ -121,6 +121,24 @@ describe('coordination rules', () => {
     );
   }
 
+  /** A crisis update at `event` that crossed the ED-visit threshold, its next review five days on. */
+  function edVisitUpdate(person: Person, event: DateTime): ReturnType<typeof crisisUpdate> {
+    return {
+      ...crisisUpdate(person),
+      eventDateTime: event.toISO()!,
+      nextReviewAt: event.plus({ days: 5 }).toISO()!,
+      thresholdsCrossed: ['ed-visit'],
+    };
+  }
+
+  /** The Task once it is completed. */
+  function completed(taskId: string): Promise<Task> {
+    return eventually(async () => {
+      const t = await hub.fhir.read<Task>('Task', taskId);
+      return t.status === 'completed' ? t : undefined;
+    });
+  }
+
   async function applied(answer: Awaited<ReturnType<typeof ingest>>): Promise<void> {
     expect(outcomeOf(answer)).toMatchObject({ status: 200 });
   }
@@ -338,10 +356,7 @@ describe('coordination rules', () => {
           fhirMessage(person, 'sunrise-hcbs', 'communication', [record]),
         ),
       );
-      const closed = await eventually(async () => {
-        const t = await hub.fhir.read<Task>('Task', task!.id!);
-        return t.status === 'completed' ? t : undefined;
-      });
+      const closed = await completed(task!.id!);
       expect(timeliness(closed)).toBe('late');
     });
   });
@@ -545,10 +560,7 @@ describe('coordination rules', () => {
           fhirMessage(person, 'sunrise-hcbs', 'careplan-update', [plan(control)]),
         ),
       );
-      const closed = await eventually(async () => {
-        const t = await hub.fhir.read<Task>('Task', review!.id!);
-        return t.status === 'completed' ? t : undefined;
-      });
+      const closed = await completed(review!.id!);
       expect(closed.note?.map((n) => n.text).join()).toMatch(/Answered by CarePlan\//);
       // The new version is routed and acknowledged like any plan change.
       const [carePlan] = await hub.fhir.search<CarePlan>('CarePlan', {
@@ -577,12 +589,7 @@ describe('coordination rules', () => {
       const person = newPerson();
       const patientId = await sharedParticipant(person);
       const event = DateTime.now().minus({ days: 2 }).startOf('second');
-      const update = {
-        ...crisisUpdate(person),
-        eventDateTime: event.toISO(),
-        nextReviewAt: event.plus({ days: 5 }).toISO(),
-        thresholdsCrossed: ['ed-visit'],
-      };
+      const update = edVisitUpdate(person, event);
       await applied(await ingest(hub, 'sunrise-hcbs', 'crisis-update', update));
 
       const [task] = await tasksOf(patientId, 'crisis-update', 1, (t) => timeliness(t) === 'overdue');
@@ -598,7 +605,13 @@ describe('coordination rules', () => {
       // The update's own ED-visit escalation and the overdue Task's were raised as one job.
       const communication = task!.focus!.reference!;
       await escalationFor(patientId, communication);
-      const jobs = await hub.queues.escalations.getJobs(['completed', 'active', 'waiting']);
+      const jobs = await hub.queues.escalations.getJobs([
+        'completed',
+        'active',
+        'waiting',
+        'delayed',
+        'failed',
+      ]);
       const raising = jobs.filter((j) => JSON.stringify(j.data).includes(communication));
       expect(raising).toHaveLength(1);
       expect('requests' in raising[0]!.data && raising[0]!.data.requests.map((r) => r.focus)).toEqual([
@@ -614,10 +627,7 @@ describe('coordination rules', () => {
         thresholdsCrossed: [],
       };
       await applied(await ingest(hub, 'sunrise-hcbs', 'crisis-update', next));
-      const closed = await eventually(async () => {
-        const t = await hub.fhir.read<Task>('Task', task!.id!);
-        return t.status === 'completed' ? t : undefined;
-      });
+      const closed = await completed(task!.id!);
       expect(timeliness(closed)).toBe('late');
     });
 
@@ -625,12 +635,7 @@ describe('coordination rules', () => {
       const person = newPerson();
       const patientId = await sharedParticipant(person);
       const event = DateTime.now().minus({ hours: 1 }).startOf('second');
-      const update = {
-        ...crisisUpdate(person),
-        eventDateTime: event.toISO(),
-        nextReviewAt: event.plus({ days: 5 }).toISO(),
-        thresholdsCrossed: ['ed-visit'],
-      };
+      const update = edVisitUpdate(person, event);
       await applied(await ingest(hub, 'sunrise-hcbs', 'crisis-update', update));
       const [task] = await tasksOf(patientId, 'crisis-update', 1);
 
@@ -656,10 +661,7 @@ describe('coordination rules', () => {
           thresholdsCrossed: [],
         };
         await applied(await ingest(hub, 'sunrise-hcbs', 'crisis-update', next));
-        const closed = await eventually(async () => {
-          const t = await hub.fhir.read<Task>('Task', task!.id!);
-          return t.status === 'completed' ? t : undefined;
-        });
+        const closed = await completed(task!.id!);
         expect(interfered).toBe(true);
         expect(closed.note?.map((n) => n.text)).toContain('Called the family');
       } finally {
