@@ -9,7 +9,6 @@ import {
   organizationRef,
   writeObligations,
   overdueEscalation,
-  saveTask,
   type CareContext,
   type CoordinationDeps,
   type NewObligation,
@@ -202,7 +201,7 @@ async function cancelSprint(deps: CoordinationDeps, encounter: string): Promise<
     'group-identifier': `${group.system}|${group.value}`,
   });
   for (const task of tasks.filter(isOpen)) {
-    await saveTask(deps, task, {
+    await deps.fhir.update<Task>({
       ...task,
       status: 'cancelled',
       statusReason: { text: 'The discharge was cancelled' },
@@ -229,9 +228,7 @@ async function onCrisisUpdate(
     status: 'requested,received,accepted,in-progress',
   });
   for (const task of earlier.filter((t) => t.focus?.reference !== e.communication)) {
-    await saveTask(
-      deps,
-      task,
+    await deps.fhir.update(
       closeObligation(task, {
         outcome: 'completed',
         at: deps.now(),
@@ -459,7 +456,7 @@ async function onWrittenResources(
         task.restriction?.period?.end &&
         taskCodeOf(task) !== 'acknowledge-plan-change'
       ) {
-        await saveTask(deps, task, closeObligation(task, { outcome: 'completed', at, by: sender }));
+        await deps.fhir.update(closeObligation(task, { outcome: 'completed', at, by: sender }));
       }
     }
   }
@@ -502,7 +499,7 @@ async function closeOpen(
     status: 'requested,received,accepted,in-progress',
   });
   for (const task of open.filter(filter)) {
-    await saveTask(deps, task, closeObligation(task, { outcome: 'completed', at, by: sender, note }));
+    await deps.fhir.update(closeObligation(task, { outcome: 'completed', at, by: sender, note }));
   }
 }
 
@@ -520,7 +517,7 @@ export async function checkObligation(
     return 'closed';
   }
   const at = deps.now();
-  const overdue = timelinessOf(task) === 'overdue' ? task : await saveTask(deps, task, markOverdue(task, at));
+  const overdue = timelinessOf(task) === 'overdue' ? task : await deps.fhir.update(markOverdue(task, at));
   await deps.enqueueEscalations([overdueEscalation(overdue, escalateAs, at)]);
   return 'escalated';
 }

@@ -89,15 +89,6 @@ export async function careContext(deps: CoordinationDeps, patient: string, at: D
   };
 }
 
-/**
- * Writes back a Task changed from the version read, with If-Match on that version: a change made
- * meanwhile (a partner closing or reopening it) makes the write conflict, and the job, retried,
- * reads the Task again instead of overwriting what the other writer did.
- */
-export function saveTask(deps: Pick<CoordinationDeps, 'fhir'>, read: Task, changed: Task): Promise<Task> {
-  return deps.fhir.update(changed, { ifMatch: read.meta?.versionId });
-}
-
 /** An obligation Task to open, and the trigger its escalation uses once it is overdue. */
 export interface NewObligation {
   readonly task: Task;

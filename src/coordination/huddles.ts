@@ -5,7 +5,7 @@ import { HubError } from '../errors/hub-error.js';
 import { hubIdentifier } from '../fhir/hub-identifiers.js';
 import { hubTask } from '../fhir/hub-task.js';
 import { CODE_SYSTEM } from '../fhir/profiles.js';
-import { openObligations, saveTask, type CoordinationDeps } from './coordination-deps.js';
+import { openObligations, type CoordinationDeps } from './coordination-deps.js';
 import { closeObligation, isOpen, timelinessOf } from './obligations.js';
 
 /**
@@ -116,9 +116,7 @@ export async function recordHuddle(deps: HuddleDeps, input: HuddleInput): Promis
   for (const ref of input.closedActions ?? []) {
     const task = await deps.fhir.read<Task>('Task', ref.replace(/^Task\//, ''));
     if (isOpen(task)) {
-      await saveTask(
-        deps,
-        task,
+      await deps.fhir.update(
         closeObligation(task, {
           outcome: 'completed',
           at,
