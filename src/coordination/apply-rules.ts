@@ -2,12 +2,14 @@ import type { Communication, Encounter, Flag, Reference, Task } from 'fhir/r4.js
 import type { HubEvent } from '../mappers/types.js';
 import type { EscalationRequest } from './escalate.js';
 import { CODE_SYSTEM } from '../fhir/profiles.js';
+import { changeResource } from '../fhir/change-resource.js';
 import { relativeReference } from '../fhir/references.js';
 import {
   careContext,
   openObligations,
   organizationRef,
   writeObligations,
+  closeIfOpen,
   overdueEscalation,
   type CareContext,
   type CoordinationDeps,
@@ -201,12 +203,16 @@ async function cancelSprint(deps: CoordinationDeps, encounter: string): Promise<
     'group-identifier': `${group.system}|${group.value}`,
   });
   for (const task of tasks.filter(isOpen)) {
-    await deps.fhir.update<Task>({
-      ...task,
-      status: 'cancelled',
-      statusReason: { text: 'The discharge was cancelled' },
-      lastModified: deps.now().toISOString(),
-    });
+    await changeResource(deps.fhir, task, (current) =>
+      isOpen(current)
+        ? {
+            ...current,
+            status: 'cancelled' as const,
+            statusReason: { text: 'The discharge was cancelled' },
+            lastModified: deps.now().toISOString(),
+          }
+        : undefined,
+    );
   }
 }
 
@@ -228,14 +234,12 @@ async function onCrisisUpdate(
     status: 'requested,received,accepted,in-progress',
   });
   for (const task of earlier.filter((t) => t.focus?.reference !== e.communication)) {
-    await deps.fhir.update(
-      closeObligation(task, {
-        outcome: 'completed',
-        at: deps.now(),
-        by: sender,
-        note: `Next update received: ${e.communication}`,
-      }),
-    );
+    await closeIfOpen(deps, task, {
+      outcome: 'completed',
+      at: deps.now(),
+      by: sender,
+      note: `Next update received: ${e.communication}`,
+    });
   }
   const caseManager =
     care.memberInRole(crisis.caseManagerRole) ?? care.ownerFor(crisis.caseManagerRight, sender);
@@ -449,14 +453,16 @@ async function onWrittenResources(
     }
     if (resource?.resourceType === 'Task') {
       const task = resource;
-      if (
-        !isOpen(task) &&
-        task.status === 'completed' &&
-        !timelinessOf(task) &&
-        task.restriction?.period?.end &&
-        taskCodeOf(task) !== 'acknowledge-plan-change'
-      ) {
-        await deps.fhir.update(closeObligation(task, { outcome: 'completed', at, by: sender }));
+      // A partner closed its obligation without saying when: stamp the timeliness once.
+      const unstamped = (t: Task): boolean =>
+        t.status === 'completed' &&
+        !timelinessOf(t) &&
+        !!t.restriction?.period?.end &&
+        taskCodeOf(t) !== 'acknowledge-plan-change';
+      if (unstamped(task)) {
+        await changeResource(deps.fhir, task, (current) =>
+          unstamped(current) ? closeObligation(current, { outcome: 'completed', at, by: sender }) : undefined,
+        );
       }
     }
   }
@@ -499,7 +505,7 @@ async function closeOpen(
     status: 'requested,received,accepted,in-progress',
   });
   for (const task of open.filter(filter)) {
-    await deps.fhir.update(closeObligation(task, { outcome: 'completed', at, by: sender, note }));
+    await closeIfOpen(deps, task, { outcome: 'completed', at, by: sender, note });
   }
 }
 
@@ -517,7 +523,12 @@ export async function checkObligation(
     return 'closed';
   }
   const at = deps.now();
-  const overdue = timelinessOf(task) === 'overdue' ? task : await deps.fhir.update(markOverdue(task, at));
+  const overdue = await changeResource(deps.fhir, task, (current) =>
+    isOpen(current) && timelinessOf(current) !== 'overdue' ? markOverdue(current, at) : undefined,
+  );
+  if (!isOpen(overdue)) {
+    return 'closed';
+  }
   await deps.enqueueEscalations([overdueEscalation(overdue, escalateAs, at)]);
   return 'escalated';
 }

@@ -9,7 +9,16 @@ import { calendarOf, dueAt, type DeadlineWindow } from './business-calendar.js';
 import type { CoordinationConfig } from './coordination-config.js';
 import { coordinatorOfTheDay } from './coordinator.rules.js';
 import { owningAgency } from './decision-rights.js';
-import { dueOf, markOverdue, taskCodeOf, timelinessOf } from './obligations.js';
+import { changeResource } from '../fhir/change-resource.js';
+import {
+  closeObligation,
+  dueOf,
+  isOpen,
+  markOverdue,
+  taskCodeOf,
+  timelinessOf,
+  type Closure,
+} from './obligations.js';
 
 /** What the coordination rules need from the rest of the hub. Queues are passed in as functions. */
 export interface CoordinationDeps {
@@ -87,6 +96,20 @@ export async function careContext(deps: CoordinationDeps, patient: string, at: D
     dueFor: (owner, start, window) =>
       dueAt(calendarOf(deps.config.calendars, partnerIdOf(owner)), start, window),
   };
+}
+
+/**
+ * Closes an obligation read earlier, unless someone closed it meanwhile; a note or change made to it
+ * in between is kept (If-Match, read again on conflict).
+ */
+export function closeIfOpen(
+  deps: Pick<CoordinationDeps, 'fhir'>,
+  task: Task,
+  closure: Closure,
+): Promise<Task> {
+  return changeResource(deps.fhir, task, (current) =>
+    isOpen(current) ? closeObligation(current, closure) : undefined,
+  );
 }
 
 /** An obligation Task to open, and the trigger its escalation uses once it is overdue. */

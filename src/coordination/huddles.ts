@@ -5,8 +5,8 @@ import { HubError } from '../errors/hub-error.js';
 import { hubIdentifier } from '../fhir/hub-identifiers.js';
 import { hubTask } from '../fhir/hub-task.js';
 import { CODE_SYSTEM } from '../fhir/profiles.js';
-import { openObligations, type CoordinationDeps } from './coordination-deps.js';
-import { closeObligation, isOpen, timelinessOf } from './obligations.js';
+import { closeIfOpen, openObligations, type CoordinationDeps } from './coordination-deps.js';
+import { isOpen, timelinessOf } from './obligations.js';
 
 /**
  * The joint caseload huddle (operating rule 5, README): who attended, and each decision as (what was decided,
@@ -115,16 +115,12 @@ export async function recordHuddle(deps: HuddleDeps, input: HuddleInput): Promis
   );
   for (const ref of input.closedActions ?? []) {
     const task = await deps.fhir.read<Task>('Task', ref.replace(/^Task\//, ''));
-    if (isOpen(task)) {
-      await deps.fhir.update(
-        closeObligation(task, {
-          outcome: 'completed',
-          at,
-          by: task.owner ?? {},
-          note: `Confirmed done at the huddle ${huddle}`,
-        }),
-      );
-    }
+    await closeIfOpen(deps, task, {
+      outcome: 'completed',
+      at,
+      by: task.owner ?? {},
+      note: `Confirmed done at the huddle ${huddle}`,
+    });
   }
   return huddleLog(deps, log.id!);
 }

@@ -1,6 +1,6 @@
 import type { CarePlan, Communication, Task } from 'fhir/r4.js';
 import { HubError } from '../errors/hub-error.js';
-import { VersionConflictError } from '../fhir/fhir-errors.js';
+import { changeResource } from '../fhir/change-resource.js';
 import type { FhirGateway } from '../fhir/fhir-gateway.js';
 import { hubIdentifier } from '../fhir/hub-identifiers.js';
 import type { Identifier } from 'fhir/r4.js';
@@ -127,30 +127,20 @@ export async function acknowledge(
  * the Task in between (a report arriving two ways at once), it is read again and the step applied
  * to what is there, so the partner's report is not refused for a race it cannot see.
  */
-async function advance(fhir: FhirGateway, task: Task, step: AckStep, at: Date, attempt = 0): Promise<Task> {
-  const current = ACK_STEPS.indexOf(ackStepOf(task)?.step ?? ('' as AckStep));
-  if (current >= ACK_STEPS.indexOf(step)) {
-    return task;
-  }
-  try {
-    return await fhir.update<Task>(
-      {
-        ...task,
-        status: step,
-        lastModified: at.toISOString(),
-        executionPeriod:
-          step === 'completed'
-            ? { ...task.executionPeriod, end: at.toISOString() }
-            : { start: task.executionPeriod?.start ?? at.toISOString() },
-      },
-      { ifMatch: task.meta?.versionId },
-    );
-  } catch (err) {
-    if (err instanceof VersionConflictError && attempt < 3) {
-      return advance(fhir, await fhir.read<Task>('Task', task.id!), step, at, attempt + 1);
-    }
-    throw err;
-  }
+function advance(fhir: FhirGateway, task: Task, step: AckStep, at: Date): Promise<Task> {
+  return changeResource(fhir, task, (current) =>
+    ACK_STEPS.indexOf(ackStepOf(current)?.step ?? ('' as AckStep)) >= ACK_STEPS.indexOf(step)
+      ? undefined
+      : {
+          ...current,
+          status: step,
+          lastModified: at.toISOString(),
+          executionPeriod:
+            step === 'completed'
+              ? { ...current.executionPeriod, end: at.toISOString() }
+              : { start: current.executionPeriod?.start ?? at.toISOString() },
+        },
+  );
 }
 
 async function notifyPlanOwner(

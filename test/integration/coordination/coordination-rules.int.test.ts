@@ -3,7 +3,7 @@
  * through a started hub with the demo partners and the shipped coordination configuration. Every
  * result is read back from the FHIR server.
  */
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import type { AuditEvent, CarePlan, Communication, Encounter, Task } from 'fhir/r4.js';
 import { DateTime } from 'luxon';
 import path from 'node:path';
@@ -629,6 +629,52 @@ describe('coordination rules', () => {
       await applied(await ingest(hub, 'sunrise-hcbs', 'crisis-update', next));
       const closed = await completed(task!.id!);
       expect(timeliness(closed)).toBe('late');
+    });
+
+    it('closes an earlier update’s Task without overwriting a change made to it between the rules’ read and write', async () => {
+      const person = newPerson();
+      const patientId = await sharedParticipant(person);
+      const event = DateTime.now().minus({ hours: 1 }).startOf('second');
+      const update = {
+        ...crisisUpdate(person),
+        eventDateTime: event.toISO(),
+        nextReviewAt: event.plus({ days: 5 }).toISO(),
+        thresholdsCrossed: ['ed-visit'],
+      };
+      await applied(await ingest(hub, 'sunrise-hcbs', 'crisis-update', update));
+      const [task] = await tasksOf(patientId, 'crisis-update', 1);
+
+      // The case manager notes something on the Task just before the rules write their closing.
+      const original = hub.fhir.update.bind(hub.fhir);
+      let interfered = false;
+      const update$ = jest.spyOn(hub.fhir, 'update').mockImplementation((async (
+        resource: Task,
+        opts?: { ifMatch?: string },
+      ) => {
+        if (!interfered && resource.resourceType === 'Task' && resource.id === task!.id) {
+          interfered = true;
+          const current = await hub.fhir.read<Task>('Task', task!.id!);
+          await original({ ...current, note: [...(current.note ?? []), { text: 'Called the family' }] });
+        }
+        return original(resource, opts);
+      }) as typeof hub.fhir.update);
+      try {
+        const next = {
+          ...update,
+          updateId: `CU3-${person.tag}`,
+          eventDateTime: new Date().toISOString(),
+          thresholdsCrossed: [],
+        };
+        await applied(await ingest(hub, 'sunrise-hcbs', 'crisis-update', next));
+        const closed = await eventually(async () => {
+          const t = await hub.fhir.read<Task>('Task', task!.id!);
+          return t.status === 'completed' ? t : undefined;
+        });
+        expect(interfered).toBe(true);
+        expect(closed.note?.map((n) => n.text)).toContain('Called the family');
+      } finally {
+        update$.mockRestore();
+      }
     });
 
     it('opens an authorization review for the case manager when temporary support exceeds the authorized scope', async () => {
