@@ -1,5 +1,7 @@
+import { randomUUID } from 'node:crypto';
 import type { BundleEntry, CareTeam, CareTeamParticipant, Communication, Identifier } from 'fhir/r4.js';
 import type { FhirGateway } from './fhir-gateway.js';
+import { VersionConflictError } from './fhir-errors.js';
 import { hubIdentifier, tokenOf } from './hub-identifiers.js';
 import { CODE_SYSTEM } from './profiles.js';
 
@@ -40,7 +42,7 @@ export function careTeamChangeNotice(
 /**
  * The transaction entry that writes a participant's shared CareTeam with `participant`: the team
  * there updated under If-Match (a concurrent change conflicts), or, when there is none, created on
- * its hub identifier.
+ * its hub identifier only if still none ({@link checkTeamCreated} after the transaction).
  */
 export function sharedCareTeamEntry(
   identifierBase: string,
@@ -64,5 +66,20 @@ export function sharedCareTeamEntry(
           ifMatch: `W/"${existing.meta?.versionId}"`,
         },
       }
-    : { resource: careTeam, request: { method: 'PUT', url: `CareTeam?identifier=${tokenOf(identifier)}` } };
+    : {
+        fullUrl: `urn:uuid:${randomUUID()}`,
+        resource: careTeam,
+        request: { method: 'POST', url: 'CareTeam', ifNoneExist: `identifier=${tokenOf(identifier)}` },
+      };
+}
+
+/**
+ * A team the transaction was to create that another writer created first was left as that writer
+ * wrote it (a conditional create that matched): a version conflict, so the caller reads the team
+ * again and merges its members into it instead of losing them.
+ */
+export function checkTeamCreated(entry: BundleEntry, response: BundleEntry | undefined): void {
+  if (entry.request?.method === 'POST' && !response?.response?.status?.startsWith('201')) {
+    throw new VersionConflictError(409, 'POST CareTeam (created by another writer meanwhile)', undefined);
+  }
 }

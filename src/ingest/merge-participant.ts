@@ -10,7 +10,12 @@ import type {
 import type { FhirGateway } from '../fhir/fhir-gateway.js';
 import { hubIdentifier, tokenOf } from '../fhir/hub-identifiers.js';
 import { mapReferences } from '../fhir/references.js';
-import { careTeamChangeNotice, sharedCareTeam, sharedCareTeamEntry } from '../fhir/shared-care-team.js';
+import {
+  careTeamChangeNotice,
+  checkTeamCreated,
+  sharedCareTeam,
+  sharedCareTeamEntry,
+} from '../fhir/shared-care-team.js';
 import { ParticipantConflictError, replacedBy } from './participant-resolver.js';
 
 /** Resources that record what happened to the merged Patient, not its care: they keep pointing at it. */
@@ -64,6 +69,7 @@ export async function mergeParticipant(
     sharedCareTeam(fhir, identifierBase, survivorId),
   ]);
   const members = mergedMembers(team?.participant ?? [], oldTeam?.participant ?? []);
+  const teamEntry = sharedCareTeamEntry(identifierBase, survivorId, team, members);
   const entries: BundleEntry[] = [
     ...compartment.map((r) => versionedPut(repointed(r, from, to))),
     versionedPut({
@@ -76,10 +82,11 @@ export async function mergeParticipant(
       link: [...(survivor.link ?? []), { other: { reference: from }, type: 'replaces' }],
     }),
     ...(oldTeam ? [versionedPut<CareTeam>({ ...oldTeam, status: 'inactive' })] : []),
-    sharedCareTeamEntry(identifierBase, survivorId, team, members),
+    teamEntry,
     mergeNotice(identifierBase, old.id, survivorId, members, at),
   ];
-  await fhir.transaction({ resourceType: 'Bundle', type: 'transaction', entry: entries });
+  const response = await fhir.transaction({ resourceType: 'Bundle', type: 'transaction', entry: entries });
+  checkTeamCreated(teamEntry, response.entry?.[entries.indexOf(teamEntry)]);
   return from;
 }
 

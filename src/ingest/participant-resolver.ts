@@ -98,8 +98,16 @@ export async function resolveParticipant(
         const first = usable[0]!;
         // Encoded: a system holding `%20` (an assigning authority with spaces) must reach the
         // server as written, not decoded into a system no identifier has.
-        const { resource, created } = await fhir.createIfNoneExist(patient, `identifier=${tokenOf(first)}`);
-        return { patientId: resource.id!, created };
+        try {
+          const { resource, created } = await fhir.createIfNoneExist(patient, `identifier=${tokenOf(first)}`);
+          return { patientId: resource.id!, created };
+        } catch (err) {
+          // HAPI refuses the second of two simultaneous conditional creates (409): look again.
+          if (err instanceof VersionConflictError) {
+            return undefined;
+          }
+          throw err;
+        }
       };
       const made = lock ? await lock(usable, create) : await create();
       if (made) {

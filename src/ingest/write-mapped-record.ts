@@ -9,7 +9,12 @@ import type {
 } from 'fhir/r4.js';
 import { hubIdentifier, tokenOf } from '../fhir/hub-identifiers.js';
 import { locationOf } from '../fhir/references.js';
-import { careTeamChangeNotice, sharedCareTeam, sharedCareTeamEntry } from '../fhir/shared-care-team.js';
+import {
+  careTeamChangeNotice,
+  checkTeamCreated,
+  sharedCareTeam,
+  sharedCareTeamEntry,
+} from '../fhir/shared-care-team.js';
 import { CODE_SYSTEM } from '../fhir/profiles.js';
 import { VersionConflictError } from '../fhir/fhir-errors.js';
 import type { FhirGateway } from '../fhir/fhir-gateway.js';
@@ -76,15 +81,21 @@ export async function writeMappedRecord(
   const { beforeWrite, identityLock, adoptInto } = options;
   const mapped = sent.sendersReferences ? await grounded(fhir, sent, identifierBase, source.partnerId) : sent;
   // The participant and an earlier attempt's Provenance are looked up together (one batch).
-  const [patientId, provenance] = await Promise.all([
+  const [{ patientId, created }, provenance] = await Promise.all([
     adoptInto
-      ? adoptParticipant(fhir, identifierBase, adoptInto, mapped.participant.identifiers, source.receivedAt)
+      ? adoptParticipant(
+          fhir,
+          identifierBase,
+          adoptInto,
+          mapped.participant.identifiers,
+          source.receivedAt,
+        ).then((id) => ({ patientId: id, created: false }))
       : resolveParticipant(
           fhir,
           mapped.participant.identifiers,
           mapped.participant.demographics,
           identityLock,
-        ).then((resolved) => resolved.patientId),
+        ),
     fhir.readIfPresent<Provenance>('Provenance', provenanceId(source, mapped)),
   ]);
   const patient = `Patient/${patientId}`;
@@ -98,7 +109,8 @@ export async function writeMappedRecord(
   await beforeWrite?.(patient);
   for (let attempt = 0; ; attempt++) {
     try {
-      return await writeOnce(fhir, mapped, source, identifierBase, patient);
+      // A participant this record created has no care team yet: its first attempt need not look.
+      return await writeOnce(fhir, mapped, source, identifierBase, patient, created && attempt === 0);
     } catch (err) {
       if (err instanceof VersionConflictError && attempt < MAX_CONFLICT_RETRIES) {
         continue;
@@ -137,6 +149,7 @@ async function writeOnce(
   source: SourceRecord,
   identifierBase: string,
   patient: string,
+  newParticipant: boolean,
 ): Promise<WriteOutcome> {
   // The care team is read beside the record's own reads: neither depends on the other.
   const [planned, careTeam] = await Promise.all([
@@ -150,7 +163,7 @@ async function writeOnce(
         return orderedEntry(fhir, w, resource, source.receivedAt);
       }),
     ),
-    careTeamEntry(fhir, identifierBase, patient, mapped.careTeamMembers ?? []),
+    careTeamEntry(fhir, identifierBase, patient, mapped.careTeamMembers ?? [], newParticipant),
   ]);
   // A record that is one state (an ADT message, an HMIS client, a plan version) is outdated as a
   // whole when the server holds a later state of any part of it: none of its dated parts is written.
@@ -160,6 +173,7 @@ async function writeOnce(
   );
   const entries = decided.flatMap((p) => (p.kind === 'write' ? [p.entry] : []));
 
+  const teamAt = entries.length;
   if (careTeam) {
     entries.push(careTeam.entry);
     entries.push(...careTeam.joined.map((agency) => joinNotice(identifierBase, patient, agency, source)));
@@ -169,6 +183,9 @@ async function writeOnce(
   entries.push({ resource: provenance, request: { method: 'PUT', url: `Provenance/${provenance.id}` } });
 
   const response = await fhir.transaction({ resourceType: 'Bundle', type: 'transaction', entry: entries });
+  if (careTeam) {
+    checkTeamCreated(careTeam.entry, response.entry?.[teamAt]);
+  }
   const written: Record<string, string> = {};
   const versions: Record<string, string> = {};
   const stale = new Set<string>();
@@ -221,12 +238,13 @@ async function careTeamEntry(
   identifierBase: string,
   patient: string,
   members: readonly CareTeamMember[],
+  newParticipant: boolean,
 ): Promise<{ entry: BundleEntry; joined: string[] } | undefined> {
   if (members.length === 0) {
     return undefined;
   }
   const patientId = patient.split('/')[1]!;
-  const existing = await sharedCareTeam(fhir, identifierBase, patientId);
+  const existing = newParticipant ? undefined : await sharedCareTeam(fhir, identifierBase, patientId);
   const participants = [...(existing?.participant ?? [])];
   let changed = !existing;
   const wasMember = (agency: string): boolean => participants.some((p) => p.member?.reference === agency);

@@ -1,0 +1,112 @@
+/**
+ * Two agencies' records for one participant written at the same moment, before the participant
+ * has a shared care team: both agencies must end up on the one team. Real HAPI; the two writes are
+ * held at their transaction until both have read the (missing) team, then sent one after the other.
+ */
+import { describe, expect, it } from '@jest/globals';
+import type { Bundle, CareTeam, Identifier, Patient } from 'fhir/r4.js';
+import type { FhirGateway } from '../../../src/fhir/fhir-gateway.js';
+import { tokenOf } from '../../../src/fhir/hub-identifiers.js';
+import { writeMappedRecord, type SourceRecord } from '../../../src/ingest/write-mapped-record.js';
+import type { MappedRecord } from '../../../src/mappers/types.js';
+import { IDENTIFIER_BASE } from '../../fixtures/ingest/samples.js';
+import { testGateway, unique } from '../../support/test-env.js';
+
+/**
+ * A gateway whose first `n` transactions wait until all `n` have been asked for, then go one after
+ * the other: each writer has read what it read before any of them wrote.
+ */
+function heldAtTransaction(fhir: FhirGateway, n: number): FhirGateway {
+  let waiting = 0;
+  let release!: () => void;
+  const together = new Promise<void>((resolve) => (release = resolve));
+  let queue: Promise<unknown> = together;
+  return new Proxy(fhir, {
+    get(target, prop, receiver) {
+      if (prop === 'transaction') {
+        return async (bundle: Bundle, ...rest: unknown[]) => {
+          const send = (): Promise<Bundle> =>
+            (target.transaction as (...a: unknown[]) => Promise<Bundle>).call(target, bundle, ...rest);
+          if (waiting >= n) {
+            return send();
+          }
+          waiting += 1;
+          if (waiting === n) {
+            release();
+          }
+          const turn = queue.then(send);
+          queue = turn.catch(() => undefined);
+          return turn;
+        };
+      }
+      const value = Reflect.get(target, prop, receiver) as unknown;
+      return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+    },
+  });
+}
+
+function joining(identifiers: Identifier[], partnerId: string, role: string): MappedRecord {
+  return {
+    participant: {
+      identifiers,
+      demographics: { resourceType: 'Patient', identifier: identifiers, birthDate: '1970-01-01' },
+    },
+    writes: [],
+    careTeamMembers: [{ role, member: { reference: `Organization/${partnerId}` } }],
+    events: [],
+  };
+}
+
+const source = (partnerId: string, id: string): SourceRecord => ({
+  partnerId,
+  format: 'service-plan',
+  sourceId: id,
+  location: id,
+  receivedAt: new Date().toISOString(),
+});
+
+describe('two agencies joining a new care team at once', () => {
+  const plain = testGateway();
+
+  async function joinTogether(identifiers: Identifier[]): Promise<string> {
+    const fhir = heldAtTransaction(plain, 2);
+    const [a] = await Promise.all([
+      writeMappedRecord(
+        fhir,
+        joining(identifiers, 'sunrise-hcbs', 'hcbs-provider'),
+        source('sunrise-hcbs', unique('A')),
+        IDENTIFIER_BASE,
+      ),
+      writeMappedRecord(
+        fhir,
+        joining(identifiers, 'harbor-housing', 'housing-navigator'),
+        source('harbor-housing', unique('B')),
+        IDENTIFIER_BASE,
+      ),
+    ]);
+    return a.patient;
+  }
+
+  async function expectBothOnOneTeam(patient: string): Promise<void> {
+    const teams = await plain.search<CareTeam>('CareTeam', { subject: patient });
+    expect(teams).toHaveLength(1);
+    expect(teams[0]!.participant?.map((p) => p.member?.reference).sort()).toEqual([
+      'Organization/harbor-housing',
+      'Organization/sunrise-hcbs',
+    ]);
+  }
+
+  it('puts both agencies on the one team of a participant both records found', async () => {
+    const identifiers = [{ system: 'https://medicaid.example.org/id', value: unique('MCD') }];
+    await plain.createIfNoneExist<Patient>(
+      { resourceType: 'Patient', identifier: identifiers, birthDate: '1970-01-01' },
+      `identifier=${tokenOf(identifiers[0]!)}`,
+    );
+    await expectBothOnOneTeam(await joinTogether(identifiers));
+  });
+
+  it('puts both agencies on the one team of a participant one of the records created', async () => {
+    const identifiers = [{ system: 'https://medicaid.example.org/id', value: unique('MCD') }];
+    await expectBothOnOneTeam(await joinTogether(identifiers));
+  });
+});
