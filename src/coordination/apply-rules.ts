@@ -44,11 +44,15 @@ export interface AppliedRecord {
  */
 export async function applyCoordinationRules(deps: CoordinationDeps, record: AppliedRecord): Promise<void> {
   const at = deps.now();
-  // The care team and what the rules look at of the record's own resources, read together.
+  // The care team, what the rules look at of the record's own resources, and the open crisis
+  // updates a crisis update answers, read together (one batch).
   const versions = Object.entries(record.versions);
-  const [care, resources] = await Promise.all([
+  const [care, resources, openCrisisUpdates] = await Promise.all([
     careContext(deps, record.patient, at),
     Promise.all(versions.map(([reference, version]) => lookedAt(deps, reference, version))),
+    record.events.some((e) => e.type === 'crisis-update')
+      ? openCrisisUpdatesOf(deps, record.patient, record.partnerId)
+      : [],
   ]);
   const sender = organizationRef(deps, record.partnerId);
   const resolve = (ref: string): string => record.written[ref] ?? ref;
@@ -69,7 +73,7 @@ export async function applyCoordinationRules(deps: CoordinationDeps, record: App
         await cancelSprint(deps, e.encounter);
         break;
       case 'crisis-update':
-        await onCrisisUpdate(deps, care, e, record.partnerId, sender, out);
+        await onCrisisUpdate(deps, care, e, record.partnerId, openCrisisUpdates, sender, out);
         break;
       case 'admission':
       case 'admission-cancelled':
@@ -216,23 +220,28 @@ async function cancelSprint(deps: CoordinationDeps, encounter: string): Promise<
   }
 }
 
+/** The next crisis updates the agency still owes for the participant (each update asks for the next). */
+function openCrisisUpdatesOf(deps: CoordinationDeps, patient: string, partnerId: string): Promise<Task[]> {
+  return deps.fhir.search<Task>('Task', {
+    patient,
+    code: `${CODE_SYSTEM.taskCode}|crisis-update`,
+    requester: `Organization/${partnerId}`,
+    status: 'requested,received,accepted,in-progress',
+  });
+}
+
 async function onCrisisUpdate(
   deps: CoordinationDeps,
   care: CareContext,
   e: Extract<HubEvent, { type: 'crisis-update' }>,
   partnerId: string,
+  earlier: readonly Task[],
   sender: Reference,
   out: RulesOutput,
 ): Promise<void> {
   const { crisis } = deps.config;
   const at = new Date(e.at);
   // This update is the next update the earlier ones asked of this agency.
-  const earlier = await deps.fhir.search<Task>('Task', {
-    patient: care.patient,
-    code: `${CODE_SYSTEM.taskCode}|crisis-update`,
-    requester: `Organization/${partnerId}`,
-    status: 'requested,received,accepted,in-progress',
-  });
   for (const task of earlier.filter((t) => t.focus?.reference !== e.communication)) {
     await closeIfOpen(deps, task, {
       outcome: 'completed',

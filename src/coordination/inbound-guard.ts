@@ -66,20 +66,17 @@ export async function guardInbound(
   const plans = mapped.writes.flatMap((w) => (w.resource.resourceType === 'CarePlan' ? [w.resource] : []));
   return async (patient) => {
     await referralRegressions(deps, partner.id, mapped);
-    if (plans.length === 0) {
-      return;
+    const partnerIds = new Set(deps.partners.all().map((p) => p.id));
+    const issues = plans.flatMap((plan: CarePlan) => changeControlIssues(plan, partnerIds));
+    if (issues.length === 0) {
+      return; // no plan, or plans that state their change control: nothing to look up
     }
     const reviews = await deps.fhir.search<Task>('Task', {
       patient,
       code: `${CODE_SYSTEM.taskCode}|plan-change-review`,
       status: 'requested,received,accepted,in-progress',
     });
-    if (reviews.length === 0) {
-      return;
-    }
-    const partnerIds = new Set(deps.partners.all().map((p) => p.id));
-    const issues = plans.flatMap((plan: CarePlan) => changeControlIssues(plan, partnerIds));
-    if (issues.length > 0) {
+    if (reviews.length > 0) {
       throw new HubError(
         'COORDINATION.CHANGE_CONTROL_MISSING',
         `${source.location}: a plan-change review is open (${reviews.map((t) => `Task/${t.id}`).join(', ')}); ${issues.map((i) => `${i.field} ${i.message}`).join('; ')}`,

@@ -88,21 +88,22 @@ export async function resolveParticipant(
     }
     const existing = matches[0];
     if (!existing) {
-      // A new person: created under the identity lock, after looking again, so two first records
+      // A new person: created under the identity lock, and only if no Patient holds any of the
+      // identifiers yet (the conditional create looks again in the same call), so two first records
       // arriving together with different identifiers make one Patient, not two.
       const create = async (): Promise<ResolvedParticipant | undefined> => {
-        if (lock && (await fhir.search<Patient>('Patient', { identifier: query })).length > 0) {
-          return undefined;
-        }
         const patient: Patient = { ...demographics, resourceType: 'Patient', identifier: [...usable] };
-        const first = usable[0]!;
-        // Encoded: a system holding `%20` (an assigning authority with spaces) must reach the
-        // server as written, not decoded into a system no identifier has.
         try {
-          const { resource, created } = await fhir.createIfNoneExist(patient, `identifier=${tokenOf(first)}`);
-          return { patientId: resource.id!, created };
+          // Encoded: a system holding `%20` (an assigning authority with spaces) must reach the
+          // server as written, not decoded into a system no identifier has.
+          const { resource, created } = await fhir.createIfNoneExist(
+            patient,
+            `identifier=${usable.map(tokenOf).join(',')}`,
+          );
+          return created ? { patientId: resource.id!, created } : undefined;
         } catch (err) {
-          // HAPI refuses the second of two simultaneous conditional creates (409): look again.
+          // Several Patients match (412), or HAPI refused the second of two simultaneous
+          // conditional creates (409): look again.
           if (err instanceof VersionConflictError) {
             return undefined;
           }
@@ -112,6 +113,10 @@ export async function resolveParticipant(
       const made = lock ? await lock(usable, create) : await create();
       if (made) {
         return made;
+      }
+      if (attempt >= MAX_CONFLICT_RETRIES) {
+        // The server says someone holds the identifiers, but its searches do not find them.
+        throw new Error('the new participant could neither be created nor found; retrying later');
       }
       continue; // another record created the person meanwhile: link to that Patient
     }

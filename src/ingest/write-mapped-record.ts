@@ -69,7 +69,8 @@ export interface WriteOptions {
  * and the source record. A CarePlan edit that names its base version is written with `If-Match`,
  * merged with a newer version, or refused naming the conflicts ({@link versionedPlanEntry}).
  * Retries when another writer changed the CareTeam or the CarePlan in between. `beforeWrite` runs
- * once the participant is known (the coordination rules' checks); it refuses by throwing.
+ * once the participant is known (the coordination rules' checks), beside the write's own reads; it
+ * refuses by throwing, and nothing is written then.
  */
 export async function writeMappedRecord(
   fhir: FhirGateway,
@@ -106,11 +107,13 @@ export async function writeMappedRecord(
   if (earlier) {
     return earlier;
   }
-  await beforeWrite?.(patient);
+  // The checks run beside the write's own reads (one batch); the transaction waits for both.
+  const checked = beforeWrite?.(patient) ?? Promise.resolve();
   for (let attempt = 0; ; attempt++) {
     try {
       // A participant this record created has no care team yet: its first attempt need not look.
-      return await writeOnce(fhir, mapped, source, identifierBase, patient, created && attempt === 0);
+      const newParticipant = created && attempt === 0;
+      return await writeOnce(fhir, mapped, source, identifierBase, patient, newParticipant, checked);
     } catch (err) {
       if (err instanceof VersionConflictError && attempt < MAX_CONFLICT_RETRIES) {
         continue;
@@ -150,6 +153,7 @@ async function writeOnce(
   identifierBase: string,
   patient: string,
   newParticipant: boolean,
+  checked: Promise<void>,
 ): Promise<WriteOutcome> {
   // The care team is read beside the record's own reads: neither depends on the other.
   const [planned, careTeam] = await Promise.all([
@@ -164,6 +168,7 @@ async function writeOnce(
       }),
     ),
     careTeamEntry(fhir, identifierBase, patient, mapped.careTeamMembers ?? [], newParticipant),
+    checked,
   ]);
   // A record that is one state (an ADT message, an HMIS client, a plan version) is outdated as a
   // whole when the server holds a later state of any part of it: none of its dated parts is written.

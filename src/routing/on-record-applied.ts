@@ -3,7 +3,7 @@ import type { AppliedRecord } from '../coordination/apply-rules.js';
 import type { PlanChangeJobData } from './plan-changes.queue.js';
 import type { FhirGateway } from '../fhir/fhir-gateway.js';
 import { CODE_SYSTEM } from '../fhir/profiles.js';
-import { findOpenAckTasks } from './acknowledge.js';
+import { findOpenAckTasks, isAckTask } from './acknowledge.js';
 import { ackTaskFor, recordAcknowledgment, recordTaskStep } from './record-acknowledgment.js';
 import type { DeliveryStatusStore } from './delivery-status.js';
 
@@ -41,11 +41,13 @@ export async function onRecordApplied(
         patient: outcome.patient,
       });
     }
-    if (type === 'Task' && id) {
+    // Only an acknowledgment answers a Task: a Task or Communication the record sent as something
+    // else (a housing task, a crisis notice, a referral message) is not read back. What the record
+    // sent is what is stored: the writer replaces a resource whole.
+    const taskSent = sent.get(reference) as Task | undefined;
+    if (type === 'Task' && id && (!taskSent || isAckTask(taskSent))) {
       await recordTaskStep(deps, id, partnerId);
     }
-    // Only an acknowledgment answers a Task: a Communication the record sent as something else
-    // (a crisis notice, a referral message) is not read back.
     const sentAs = sent.get(reference) as Communication | undefined;
     if (type === 'Communication' && id && (!sentAs || isAcknowledgment(sentAs))) {
       const tasks = await ackTasksOf(
