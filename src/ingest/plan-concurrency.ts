@@ -3,6 +3,7 @@ import { mergeCarePlans } from '../coordination/plan-merge.js';
 import { HubError } from '../errors/hub-error.js';
 import { ResourceNotFoundError } from '../fhir/fhir-errors.js';
 import type { FhirGateway } from '../fhir/fhir-gateway.js';
+import type { HeldLookup } from './source-order.js';
 import type { ResourceWrite } from '../mappers/types.js';
 
 /**
@@ -24,6 +25,7 @@ import type { ResourceWrite } from '../mappers/types.js';
  */
 export async function versionedPlanEntry(
   fhir: FhirGateway,
+  held: HeldLookup,
   write: ResourceWrite,
   resource: FhirResource,
   record: readonly ResourceWrite[],
@@ -32,9 +34,7 @@ export async function versionedPlanEntry(
   if (!base || resource.resourceType !== 'CarePlan') {
     return undefined;
   }
-  const stored = await fhir.search<CarePlan>('CarePlan', {
-    identifier: `${write.identifier.system}|${write.identifier.value}`,
-  });
+  const stored = (await held(write)) as CarePlan[];
   const [current] = stored;
   if (!current?.id || stored.length > 1) {
     return undefined;

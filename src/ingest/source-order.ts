@@ -23,7 +23,7 @@ export type OrderedWrite =
  * last-writer-wins, and the order extensions a partner may have put on a resource are never trusted.
  */
 export async function orderedEntry(
-  fhir: FhirGateway,
+  held: HeldLookup,
   write: ResourceWrite,
   resource: FhirResource,
   receivedAt: string,
@@ -37,9 +37,7 @@ export async function orderedEntry(
     ...own,
     extension: [...((own as DomainResource).extension ?? []), ...order],
   } as FhirResource;
-  const [current, more] = await fhir.search<FhirResource>(write.resource.resourceType, {
-    identifier: `${write.identifier.system}|${write.identifier.value}`,
-  });
+  const [current, more] = await held(write);
   if (more) {
     return { kind: 'write', entry: conditionalPut(write, stamped) };
   }
@@ -79,6 +77,35 @@ export async function orderedEntry(
       },
     },
   };
+}
+
+/** What the server holds under a write's identifier (a search; each write's result read once). */
+export type HeldLookup = (write: ResourceWrite) => Promise<FhirResource[]>;
+
+/**
+ * Starts at once the searches the planning of `writes` will make (the held state of every ordered
+ * write and of a CarePlan edit naming its base version), so they travel in one batch with
+ * whatever else is read in the same turn (the participant lookup). A search nobody awaits, when the
+ * record fails first, is not an unhandled rejection.
+ */
+export function lookUpHeld(
+  fhir: FhirGateway,
+  writes: readonly ResourceWrite[],
+  receivedAt: string,
+): HeldLookup {
+  const search = (w: ResourceWrite): Promise<FhirResource[]> =>
+    fhir.search<FhirResource>(w.resource.resourceType, {
+      identifier: `${w.identifier.system}|${w.identifier.value}`,
+    });
+  const started = new Map<string, Promise<FhirResource[]>>();
+  for (const w of writes) {
+    if (orderOf(w, receivedAt).length > 0 || (w.baseVersion && w.resource.resourceType === 'CarePlan')) {
+      const found = search(w);
+      found.catch(() => undefined);
+      started.set(w.fullUrl, found);
+    }
+  }
+  return (w) => started.get(w.fullUrl) ?? search(w);
 }
 
 /** How far ahead of its arrival a source may date a record: clocks drift, but not by days. */

@@ -26,7 +26,13 @@ import { mergeParticipant } from './merge-participant.js';
 import { resolveParticipant } from './participant-resolver.js';
 import { adoptParticipant } from './identity-review.js';
 import { versionedPlanEntry } from './plan-concurrency.js';
-import { holdsLaterState, orderedEntry, type OrderedWrite } from './source-order.js';
+import {
+  holdsLaterState,
+  lookUpHeld,
+  orderedEntry,
+  type HeldLookup,
+  type OrderedWrite,
+} from './source-order.js';
 
 /** Where a record came from: enough to name it in a Provenance and in error messages. */
 export interface SourceRecord {
@@ -81,6 +87,8 @@ export async function writeMappedRecord(
 ): Promise<WriteOutcome> {
   const { beforeWrite, identityLock, adoptInto } = options;
   const mapped = sent.sendersReferences ? await grounded(fhir, sent, identifierBase, source.partnerId) : sent;
+  // What the server holds of the record's ordered writes is looked up with the participant.
+  const firstLook = lookUpHeld(fhir, mapped.writes, source.receivedAt);
   // The participant and an earlier attempt's Provenance are looked up together (one batch).
   const [{ patientId, created }, provenance] = await Promise.all([
     adoptInto
@@ -111,9 +119,13 @@ export async function writeMappedRecord(
   const checked = beforeWrite?.(patient) ?? Promise.resolve();
   for (let attempt = 0; ; attempt++) {
     try {
-      // A participant this record created has no care team yet: its first attempt need not look.
-      const newParticipant = created && attempt === 0;
-      return await writeOnce(fhir, mapped, source, identifierBase, patient, newParticipant, checked);
+      const first = attempt === 0;
+      const held = first ? firstLook : lookUpHeld(fhir, mapped.writes, source.receivedAt);
+      return await writeOnce(fhir, mapped, source, identifierBase, patient, {
+        held,
+        newParticipant: created && first,
+        checked,
+      });
     } catch (err) {
       if (err instanceof VersionConflictError && attempt < MAX_CONFLICT_RETRIES) {
         continue;
@@ -146,25 +158,34 @@ async function grounded(
   };
 }
 
+/** What one attempt at the write starts from. */
+interface AttemptInputs {
+  /** What the server holds under the ordered writes' identifiers, as read for this attempt. */
+  readonly held: HeldLookup;
+  /** The record itself created the participant: there is no care team to read yet. */
+  readonly newParticipant: boolean;
+  /** The coordination rules' checks; the transaction waits for them. */
+  readonly checked: Promise<void>;
+}
+
 async function writeOnce(
   fhir: FhirGateway,
   mapped: MappedRecord,
   source: SourceRecord,
   identifierBase: string,
   patient: string,
-  newParticipant: boolean,
-  checked: Promise<void>,
+  { held, newParticipant, checked }: AttemptInputs,
 ): Promise<WriteOutcome> {
   // The care team is read beside the record's own reads: neither depends on the other.
   const [planned, careTeam] = await Promise.all([
     Promise.all(
       mapped.writes.map(async (w): Promise<OrderedWrite> => {
         const resource = replaceReference(w.resource, PARTICIPANT_REF, patient);
-        const versioned = await versionedPlanEntry(fhir, w, resource, mapped.writes);
+        const versioned = await versionedPlanEntry(fhir, held, w, resource, mapped.writes);
         if (versioned) {
           return { kind: 'write', entry: versioned };
         }
-        return orderedEntry(fhir, w, resource, source.receivedAt);
+        return orderedEntry(held, w, resource, source.receivedAt);
       }),
     ),
     careTeamEntry(fhir, identifierBase, patient, mapped.careTeamMembers ?? [], newParticipant),

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { BundleEntry, CarePlan, Encounter, Flag, Observation, Patient, Task } from 'fhir/r4.js';
 import { enqueueAppliedRecord } from '../../../src/coordination/coordination.queue.js';
 import { EXTENSION } from '../../../src/fhir/profiles.js';
-import { orderedEntry } from '../../../src/ingest/source-order.js';
+import { lookUpHeld, orderedEntry } from '../../../src/ingest/source-order.js';
 import { resourceWrite } from '../../../src/mappers/support.js';
 import type { RunningHub } from '../../../src/startup/start-hub.js';
 import {
@@ -86,12 +86,9 @@ describe('source order of inbound records', () => {
       status: 'in-progress',
       class: { code: 'IMP' },
     };
-    const planned = await orderedEntry(
-      hub.fhir,
-      { ...resourceWrite(admission, identifier), sourceTime: '2025-11-30T08:00:00Z' },
-      admission,
-      new Date().toISOString(),
-    );
+    const write = { ...resourceWrite(admission, identifier), sourceTime: '2025-11-30T08:00:00Z' };
+    const received = new Date().toISOString();
+    const planned = await orderedEntry(lookUpHeld(hub.fhir, [write], received), write, admission, received);
     expect(planned.kind).toBe('write');
     await send(person, 'A03', '20251201091000');
     const response = await hub.fhir.transaction({

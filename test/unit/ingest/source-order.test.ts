@@ -1,8 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import type { Encounter, FhirResource } from 'fhir/r4.js';
-import type { FhirGateway } from '../../../src/fhir/fhir-gateway.js';
 import { EXTENSION } from '../../../src/fhir/profiles.js';
-import { orderedEntry } from '../../../src/ingest/source-order.js';
+import { orderedEntry, type HeldLookup } from '../../../src/ingest/source-order.js';
 import type { ResourceWrite } from '../../../src/mappers/types.js';
 
 const RECEIVED = '2026-12-03T12:00:00Z';
@@ -19,8 +18,8 @@ function stored(sourceTime?: string): Encounter {
   };
 }
 
-function server(current?: Encounter): FhirGateway {
-  return { search: async () => (current ? [current] : []) } as unknown as FhirGateway;
+function server(current?: Encounter): HeldLookup {
+  return async () => (current ? [current] : []);
 }
 
 function write(sourceTime?: string, resource?: Partial<Encounter>): [ResourceWrite, FhirResource] {
