@@ -1,4 +1,4 @@
-import type { Communication, Encounter, Flag, Reference, Task } from 'fhir/r4.js';
+import type { CareTeam, Communication, Encounter, Flag, Reference, Task } from 'fhir/r4.js';
 import type { HubEvent } from '../mappers/types.js';
 import type { EscalationRequest } from './escalate.js';
 import { CODE_SYSTEM } from '../fhir/profiles.js';
@@ -32,6 +32,11 @@ export interface AppliedRecord {
   /** `Type/id` -> the version the write left it at. */
   readonly versions: Readonly<Record<string, string>>;
   readonly events: readonly HubEvent[];
+  /**
+   * The participant's shared CareTeam as the write left it (null: none), so the rules need not
+   * read it back; absent (an older job, a write that did not know it): the rules read it.
+   */
+  readonly careTeam?: CareTeam | null;
 }
 
 /**
@@ -48,7 +53,7 @@ export async function applyCoordinationRules(deps: CoordinationDeps, record: App
   // updates a crisis update answers, read together (one batch).
   const versions = Object.entries(record.versions);
   const [care, resources, openCrisisUpdates] = await Promise.all([
-    careContext(deps, record.patient, at),
+    careContext(deps, record.patient, at, record.careTeam),
     Promise.all(versions.map(([reference, version]) => lookedAt(deps, reference, version))),
     record.events.some((e) => e.type === 'crisis-update')
       ? openCrisisUpdatesOf(deps, record.patient, record.partnerId)

@@ -1,4 +1,4 @@
-import type { Reference, Task } from 'fhir/r4.js';
+import type { CareTeam, Reference, Task } from 'fhir/r4.js';
 import type { PartnerRegistry } from '../config/partners.js';
 import type { FhirGateway } from '../fhir/fhir-gateway.js';
 import type { Logger } from '../logging/logger.js';
@@ -70,9 +70,20 @@ function partnerIdOf(ref: Reference | undefined): string | undefined {
   return /^Organization\/([^/]+)$/.exec(ref?.reference ?? '')?.[1];
 }
 
-/** Reads the participant's shared CareTeam once and answers the rules' questions about it. */
-export async function careContext(deps: CoordinationDeps, patient: string, at: Date): Promise<CareContext> {
-  const team = await sharedCareTeam(deps.fhir, deps.identifierBase, patient.split('/')[1] ?? '');
+/**
+ * The participant's shared CareTeam (the one the write left, when the record carries it; else read
+ * once), answering the rules' questions about it.
+ */
+export async function careContext(
+  deps: CoordinationDeps,
+  patient: string,
+  at: Date,
+  known?: CareTeam | null,
+): Promise<CareContext> {
+  const team =
+    known === undefined
+      ? await sharedCareTeam(deps.fhir, deps.identifierBase, patient.split('/')[1] ?? '')
+      : (known ?? undefined);
   const members = team?.participant ?? [];
   const agencies = [
     ...new Set(

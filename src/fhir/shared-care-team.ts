@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { BundleEntry, CareTeam, CareTeamParticipant, Communication, Identifier } from 'fhir/r4.js';
 import type { FhirGateway } from './fhir-gateway.js';
 import { VersionConflictError } from './fhir-errors.js';
-import { hubIdentifier, tokenOf } from './hub-identifiers.js';
+import { hubIdentifier, hubSystem, tokenOf } from './hub-identifiers.js';
 import { CODE_SYSTEM } from './profiles.js';
 
 /** Reads the shared CareTeam of a participant (the one the ingest writer keeps). */
@@ -14,6 +14,25 @@ export async function sharedCareTeam(
   const id = hubIdentifier(identifierBase, 'care-team', patientId);
   const [team] = await fhir.search<CareTeam>('CareTeam', { identifier: `${id.system}|${id.value}` });
   return team;
+}
+
+/**
+ * The shared CareTeams of the Patients holding any of `identifiers` (a chained search), so a
+ * participant's team can be looked up in the same batch as the participant, before its id is known.
+ */
+export function sharedCareTeamsOfHolders(
+  fhir: FhirGateway,
+  identifierBase: string,
+  identifiers: readonly Identifier[],
+): Promise<CareTeam[]> {
+  const usable = identifiers.filter((i) => i.system && i.value);
+  if (usable.length === 0) {
+    return Promise.resolve([]);
+  }
+  return fhir.search<CareTeam>('CareTeam', {
+    identifier: `${hubSystem(identifierBase, 'care-team')}|`,
+    'subject:Patient.identifier': usable.map((i) => `${i.system}|${i.value}`).join(','),
+  });
 }
 
 /**

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type {
   BundleEntry,
+  CareTeam,
   CareTeamParticipant,
   FhirResource,
   Patient,
@@ -14,6 +15,7 @@ import {
   checkTeamCreated,
   sharedCareTeam,
   sharedCareTeamEntry,
+  sharedCareTeamsOfHolders,
 } from '../fhir/shared-care-team.js';
 import { CODE_SYSTEM } from '../fhir/profiles.js';
 import { VersionConflictError } from '../fhir/fhir-errors.js';
@@ -55,6 +57,8 @@ export interface WriteOutcome {
   readonly versions: Readonly<Record<string, string>>;
   readonly provenance: string;
   readonly events: readonly HubEvent[];
+  /** The participant's shared CareTeam as the write left it (null: none); absent when not known. */
+  readonly careTeam?: CareTeam | null;
 }
 
 const MAX_CONFLICT_RETRIES = 3;
@@ -87,8 +91,14 @@ export async function writeMappedRecord(
 ): Promise<WriteOutcome> {
   const { beforeWrite, identityLock, adoptInto } = options;
   const mapped = sent.sendersReferences ? await grounded(fhir, sent, identifierBase, source.partnerId) : sent;
-  // What the server holds of the record's ordered writes is looked up with the participant.
+  // What the server holds of the record's ordered writes, and the participant's care team, are
+  // looked up with the participant (one batch). A merge changes the team first: read it after.
   const firstLook = lookUpHeld(fhir, mapped.writes, source.receivedAt);
+  const teams =
+    adoptInto || mapped.participant.merged
+      ? undefined
+      : sharedCareTeamsOfHolders(fhir, identifierBase, mapped.participant.identifiers);
+  teams?.catch(() => undefined); // not awaited when the participant lookup fails first
   // The participant and an earlier attempt's Provenance are looked up together (one batch).
   const [{ patientId, created }, provenance] = await Promise.all([
     adoptInto
@@ -120,10 +130,15 @@ export async function writeMappedRecord(
   for (let attempt = 0; ; attempt++) {
     try {
       const first = attempt === 0;
-      const held = first ? firstLook : lookUpHeld(fhir, mapped.writes, source.receivedAt);
       return await writeOnce(fhir, mapped, source, identifierBase, patient, {
-        held,
-        newParticipant: created && first,
+        held: first ? firstLook : lookUpHeld(fhir, mapped.writes, source.receivedAt),
+        // A participant this record created has no team yet. A team not found by the first look
+        // may still be there (a participant found through a merge): it is read.
+        team: !first
+          ? undefined
+          : created
+            ? null
+            : (await teams)?.find((t) => t.subject?.reference === patient),
         checked,
       });
     } catch (err) {
@@ -162,8 +177,8 @@ async function grounded(
 interface AttemptInputs {
   /** What the server holds under the ordered writes' identifiers, as read for this attempt. */
   readonly held: HeldLookup;
-  /** The record itself created the participant: there is no care team to read yet. */
-  readonly newParticipant: boolean;
+  /** The participant's shared care team as already looked up (null: none); undefined: read it. */
+  readonly team: CareTeam | null | undefined;
   /** The coordination rules' checks; the transaction waits for them. */
   readonly checked: Promise<void>;
 }
@@ -174,10 +189,11 @@ async function writeOnce(
   source: SourceRecord,
   identifierBase: string,
   patient: string,
-  { held, newParticipant, checked }: AttemptInputs,
+  { held, team, checked }: AttemptInputs,
 ): Promise<WriteOutcome> {
   // The care team is read beside the record's own reads: neither depends on the other.
-  const [planned, careTeam] = await Promise.all([
+  const patientId = patient.split('/')[1]!;
+  const [planned, existingTeam] = await Promise.all([
     Promise.all(
       mapped.writes.map(async (w): Promise<OrderedWrite> => {
         const resource = replaceReference(w.resource, PARTICIPANT_REF, patient);
@@ -188,9 +204,10 @@ async function writeOnce(
         return orderedEntry(held, w, resource, source.receivedAt);
       }),
     ),
-    careTeamEntry(fhir, identifierBase, patient, mapped.careTeamMembers ?? [], newParticipant),
+    team === undefined ? sharedCareTeam(fhir, identifierBase, patientId) : (team ?? undefined),
     checked,
   ]);
+  const careTeam = careTeamEntry(identifierBase, patientId, existingTeam, mapped.careTeamMembers ?? []);
   // A record that is one state (an ADT message, an HMIS client, a plan version) is outdated as a
   // whole when the server holds a later state of any part of it: none of its dated parts is written.
   const outdated = mapped.orderedAsOne === true && planned.some((p) => p.kind === 'stale');
@@ -209,8 +226,15 @@ async function writeOnce(
   entries.push({ resource: provenance, request: { method: 'PUT', url: `Provenance/${provenance.id}` } });
 
   const response = await fhir.transaction({ resourceType: 'Bundle', type: 'transaction', entry: entries });
+  let teamAfter = existingTeam ?? null;
   if (careTeam) {
     checkTeamCreated(careTeam.entry, response.entry?.[teamAt]);
+    const { reference, version } = locationOf(response, teamAt);
+    teamAfter = {
+      ...(careTeam.entry.resource as CareTeam),
+      id: reference.split('/')[1],
+      meta: { versionId: version },
+    };
   }
   const written: Record<string, string> = {};
   const versions: Record<string, string> = {};
@@ -234,7 +258,14 @@ async function writeOnce(
     }
   });
   const events = eventsOf(mapped, written, stale, outdated);
-  return { patient, written, versions, provenance: `Provenance/${provenance.id}`, events };
+  return {
+    patient,
+    written,
+    versions,
+    provenance: `Provenance/${provenance.id}`,
+    events,
+    careTeam: teamAfter,
+  };
 }
 
 /** What a stale write would have said happened is not news: the server holds a later state. */
@@ -259,18 +290,15 @@ function isOrdered(w: ResourceWrite): boolean {
  * The shared CareTeam of the participant, with the record's members merged in, and the agencies
  * that joined; undefined if unchanged.
  */
-async function careTeamEntry(
-  fhir: FhirGateway,
+function careTeamEntry(
   identifierBase: string,
-  patient: string,
+  patientId: string,
+  existing: CareTeam | undefined,
   members: readonly CareTeamMember[],
-  newParticipant: boolean,
-): Promise<{ entry: BundleEntry; joined: string[] } | undefined> {
+): { entry: BundleEntry; joined: string[] } | undefined {
   if (members.length === 0) {
     return undefined;
   }
-  const patientId = patient.split('/')[1]!;
-  const existing = newParticipant ? undefined : await sharedCareTeam(fhir, identifierBase, patientId);
   const participants = [...(existing?.participant ?? [])];
   let changed = !existing;
   const wasMember = (agency: string): boolean => participants.some((p) => p.member?.reference === agency);
@@ -393,7 +421,13 @@ async function earlierWrite(
   }
   const outdated = mapped.orderedAsOne === true && stale.size > 0;
   const events = eventsOf(mapped, written, stale, outdated);
-  return { patient, written, versions, provenance: `Provenance/${provenance.id}`, events };
+  return {
+    patient,
+    written,
+    versions,
+    provenance: `Provenance/${provenance.id}`,
+    events,
+  };
 }
 
 /**

@@ -66,6 +66,7 @@ export async function onRecordApplied(
     written: outcome.written,
     versions: outcome.versions,
     events: outcome.events,
+    ...(outcome.careTeam !== undefined ? { careTeam: outcome.careTeam } : {}),
   });
 }
 

@@ -1,7 +1,9 @@
 /**
- * Two agencies' records for one participant written at the same moment, before the participant
- * has a shared care team: both agencies must end up on the one team. Real HAPI; the two writes are
- * held at their transaction until both have read the (missing) team, then sent one after the other.
+ * The writer and the participant's shared care team, on real HAPI: two agencies' records for one
+ * participant written at the same moment, before it has a team, both end up on the one team (the
+ * writes are held at their transaction until both have read the missing team, then sent one after
+ * the other); and a record for a known participant finds its team with the participant, in one
+ * batch, and hands the team it left to the rules.
  */
 import { describe, expect, it } from '@jest/globals';
 import type { Bundle, CareTeam, Identifier, Patient } from 'fhir/r4.js';
@@ -108,5 +110,70 @@ describe('two agencies joining a new care team at once', () => {
   it('puts both agencies on the one team of a participant one of the records created', async () => {
     const identifiers = [{ system: 'https://medicaid.example.org/id', value: unique('MCD') }];
     await expectBothOnOneTeam(await joinTogether(identifiers));
+  });
+});
+
+describe('the care team a write leaves', () => {
+  const plain = testGateway();
+
+  /** FHIR requests made while `fn` runs (method and path), from the process's fetch. */
+  async function requestsDuring<T>(fn: () => Promise<T>): Promise<{ result: T; requests: string[] }> {
+    const requests: string[] = [];
+    const original = globalThis.fetch;
+    globalThis.fetch = async (input: Parameters<typeof fetch>[0], init?: RequestInit) => {
+      const request = input instanceof Request ? input : undefined;
+      const url = request?.url ?? (input instanceof URL ? input.href : (input as string));
+      requests.push(`${init?.method ?? request?.method ?? 'GET'} ${new URL(url).pathname}`);
+      return original(input, init);
+    };
+    try {
+      return { result: await fn(), requests };
+    } finally {
+      globalThis.fetch = original;
+    }
+  }
+
+  it('is looked up with a known participant and returned, in one batch and one transaction', async () => {
+    const identifiers = [{ system: 'https://medicaid.example.org/id', value: unique('MCD') }];
+    const first = await writeMappedRecord(
+      plain,
+      joining(identifiers, 'sunrise-hcbs', 'hcbs-provider'),
+      source('sunrise-hcbs', unique('A')),
+      IDENTIFIER_BASE,
+    );
+    expect(first.careTeam?.participant?.map((p) => p.member?.reference)).toEqual([
+      'Organization/sunrise-hcbs',
+    ]);
+
+    const { result: second, requests } = await requestsDuring(() =>
+      writeMappedRecord(
+        plain,
+        joining(identifiers, 'harbor-housing', 'housing-navigator'),
+        source('harbor-housing', unique('B')),
+        IDENTIFIER_BASE,
+      ),
+    );
+    const [stored] = await plain.search<CareTeam>('CareTeam', { subject: second.patient });
+    expect(second.careTeam).toMatchObject({
+      id: stored!.id,
+      meta: { versionId: stored!.meta?.versionId },
+      participant: stored!.participant,
+    });
+    // The participant, an earlier attempt's Provenance and the team: one batch; then the write.
+    expect(requests).toEqual([
+      expect.stringMatching(/^POST \/fhir\/?$/),
+      expect.stringMatching(/^POST \/fhir\/?$/),
+    ]);
+  });
+
+  it('is none for a participant the record created without a team', async () => {
+    const identifiers = [{ system: 'https://medicaid.example.org/id', value: unique('MCD') }];
+    const outcome = await writeMappedRecord(
+      plain,
+      { ...joining(identifiers, 'sunrise-hcbs', 'hcbs-provider'), careTeamMembers: [] },
+      source('sunrise-hcbs', unique('A')),
+      IDENTIFIER_BASE,
+    );
+    expect(outcome.careTeam).toBeNull();
   });
 });
