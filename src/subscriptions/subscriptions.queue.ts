@@ -152,16 +152,22 @@ async function sendHeld(
   if (kind === 'events' && events.length === 0) {
     return; // sent already, by the job of a later event
   }
-  const resources = new Map<string, FhirResource>();
-  if (sub.payload === 'full-resource') {
-    for (const e of events) {
-      const [type = '', rid = '', , version = ''] = e.focus.split('/');
-      resources.set(
-        e.focus,
-        await deps.fhir.vread<FhirResource>(type as FhirResource['resourceType'], rid, version),
-      );
-    }
-  }
+  // The events' resources are read together (one batch).
+  const resources = new Map<string, FhirResource>(
+    sub.payload === 'full-resource'
+      ? await Promise.all(
+          events.map(async (e) => {
+            const [type = '', rid = '', , version = ''] = e.focus.split('/');
+            const resource = await deps.fhir.vread<FhirResource>(
+              type as FhirResource['resourceType'],
+              rid,
+              version,
+            );
+            return [e.focus, resource] as const;
+          }),
+        )
+      : [],
+  );
   const last = events.at(-1)?.number ?? 0;
   const type: NotificationType = events.length > 0 || kind === 'events' ? 'event-notification' : kind;
   const bundle = notificationBundle(of, type, events, sub.payload, deps.fhirBase, resources);
