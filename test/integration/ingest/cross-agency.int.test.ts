@@ -67,7 +67,7 @@ describe('one participant known to three agencies, one sample of every format', 
     await dropPrefix(prefix);
   });
 
-  it('applies HL7 ADT A01 then A03, an HMIS export, a service plan, EVV visits, a crisis update and a FHIR message', async () => {
+  it('applies HL7 ADT A01 then A03, a service plan, an HMIS export, EVV visits, a crisis update and a FHIR message', async () => {
     const hl7 = 'application/hl7-v2';
     const a01 = adt(person, { trigger: 'A01', controlId: `A01-${person.tag}`, visitNumber: visit });
     const admitted = await ingest(hub, 'northside-bh', 'hl7v2-adt', a01, hl7);
@@ -81,16 +81,18 @@ describe('one participant known to three agencies, one sample of every format', 
       status: 200,
     });
 
+    // The plan comes before the housing loss: the loss opens a plan-change review, and a plan sent
+    // after it must state its change control (coordination-rules.int.test.ts covers that).
+    expect(outcomeOf(await ingest(hub, 'sunrise-hcbs', 'service-plan', servicePlan(person)))).toMatchObject({
+      status: 200,
+    });
+
     hmis = hmisZip(person);
     const housing = await ingest(hub, 'harbor-housing', 'hmis-csv', hmis, 'application/zip');
     expect(outcomeOf(housing).diagnostics).toEqual([
       expect.stringMatching(/^Client\.csv row 2: applied as /),
     ]);
     expect(housing.status).toBe(200);
-
-    expect(outcomeOf(await ingest(hub, 'sunrise-hcbs', 'service-plan', servicePlan(person)))).toMatchObject({
-      status: 200,
-    });
 
     // NS is the provider's local "no show": its code table makes it a missed visit.
     const visits = evvCsv(
