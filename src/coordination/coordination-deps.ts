@@ -1,5 +1,6 @@
 import type { CareTeam, Reference, Task } from 'fhir/r4.js';
 import type { PartnerRegistry } from '../config/partners.js';
+import { changeResource } from '../fhir/change-resource.js';
 import type { FhirGateway } from '../fhir/fhir-gateway.js';
 import type { Logger } from '../logging/logger.js';
 import type { EscalationRequest } from './escalate.js';
@@ -9,7 +10,6 @@ import { calendarOf, dueAt, type DeadlineWindow } from './business-calendar.js';
 import type { CoordinationConfig } from './coordination-config.js';
 import { coordinatorOfTheDay } from './coordinator.rules.js';
 import { owningAgency } from './decision-rights.js';
-import { changeResource } from '../fhir/change-resource.js';
 import {
   closeObligation,
   dueOf,

@@ -421,13 +421,7 @@ async function earlierWrite(
   }
   const outdated = mapped.orderedAsOne === true && stale.size > 0;
   const events = eventsOf(mapped, written, stale, outdated);
-  return {
-    patient,
-    written,
-    versions,
-    provenance: `Provenance/${provenance.id}`,
-    events,
-  };
+  return { patient, written, versions, provenance: `Provenance/${provenance.id}`, events };
 }
 
 /**
