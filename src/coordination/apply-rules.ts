@@ -49,27 +49,34 @@ export interface AppliedRecord {
  */
 export async function applyCoordinationRules(deps: CoordinationDeps, record: AppliedRecord): Promise<void> {
   const at = deps.now();
-  // The care team, what the rules look at of the record's own resources, and the open crisis
-  // updates a crisis update answers, read together (one batch).
+  const resolve = (ref: string): string => record.written[ref] ?? ref;
+  const events = record.events.map((event) => resolveEvent(event, resolve));
+  // The care team, what the rules look at of the record's own resources and what its events ask
+  // about (the open crisis updates, the recent missed visits, whether a discharge still stands),
+  // read together (one batch).
   const versions = Object.entries(record.versions);
-  const [care, resources, openCrisisUpdates] = await Promise.all([
+  const [care, resources, openCrisisUpdates, missedVisits, discharged] = await Promise.all([
     careContext(deps, record.patient, at, record.careTeam),
     Promise.all(versions.map(([reference, version]) => lookedAt(deps, reference, version))),
-    record.events.some((e) => e.type === 'crisis-update')
+    events.some((e) => e.type === 'crisis-update')
       ? openCrisisUpdatesOf(deps, record.patient, record.partnerId)
       : [],
+    Promise.all(
+      events.map(async (e) =>
+        e.type === 'missed-visit' ? recentMissedVisits(deps, record.patient, new Date(e.at)) : 0,
+      ),
+    ),
+    Promise.all(events.map(async (e) => e.type === 'discharge' && stillDischarged(deps, e.encounter))),
   ]);
   const sender = organizationRef(deps, record.partnerId);
-  const resolve = (ref: string): string => record.written[ref] ?? ref;
   const out: RulesOutput = { opening: [], escalating: [] };
   const sprints: string[] = [];
 
-  for (const event of record.events) {
-    const e = resolveEvent(event, resolve);
+  for (const [i, e] of events.entries()) {
     out.opening.push(...documentationObligations(deps, care, e, sender));
     switch (e.type) {
       case 'discharge':
-        if (await stillDischarged(deps, e.encounter)) {
+        if (discharged[i]) {
           out.opening.push(...sprintObligations(deps, care, e, sender));
           sprints.push(e.encounter);
         }
@@ -87,9 +94,7 @@ export async function applyCoordinationRules(deps: CoordinationDeps, record: App
       case 'service-plan':
         break;
     }
-    const missed =
-      e.type === 'missed-visit' ? await recentMissedVisits(deps, record.patient, new Date(e.at)) : 0;
-    for (const trigger of planChangeTriggers(deps.config.planChange, e, missed)) {
+    for (const trigger of planChangeTriggers(deps.config.planChange, e, missedVisits[i] ?? 0)) {
       planReview(deps, care, trigger, focusOf(e), new Date(e.at), sender, out);
     }
   }
