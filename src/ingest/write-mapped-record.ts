@@ -94,11 +94,11 @@ export async function writeMappedRecord(
   // What the server holds of the record's ordered writes, and the participant's care team, are
   // looked up with the participant (one batch). A merge changes the team first: read it after.
   const firstLook = lookUpHeld(fhir, mapped.writes, source.receivedAt);
+  // A server that refuses the chained search (or fails it) leaves the team to be read directly.
   const teams =
     adoptInto || mapped.participant.merged
       ? undefined
-      : sharedCareTeamsOfHolders(fhir, identifierBase, mapped.participant.identifiers);
-  teams?.catch(() => undefined); // not awaited when the participant lookup fails first
+      : sharedCareTeamsOfHolders(fhir, identifierBase, mapped.participant.identifiers).catch(() => undefined);
   // The participant and an earlier attempt's Provenance are looked up together (one batch).
   const [{ patientId, created }, provenance] = await Promise.all([
     adoptInto

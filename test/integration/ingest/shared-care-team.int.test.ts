@@ -7,6 +7,7 @@
  */
 import { describe, expect, it } from '@jest/globals';
 import type { Bundle, CareTeam, Identifier, Patient } from 'fhir/r4.js';
+import { FhirServerError } from '../../../src/fhir/fhir-errors.js';
 import type { FhirGateway } from '../../../src/fhir/fhir-gateway.js';
 import { tokenOf } from '../../../src/fhir/hub-identifiers.js';
 import { writeMappedRecord, type SourceRecord } from '../../../src/ingest/write-mapped-record.js';
@@ -163,6 +164,38 @@ describe('the care team a write leaves', () => {
     expect(requests).toEqual([
       expect.stringMatching(/^POST \/fhir\/?$/),
       expect.stringMatching(/^POST \/fhir\/?$/),
+    ]);
+  });
+
+  it('is read directly from a server that refuses the chained search', async () => {
+    const identifiers = [{ system: 'https://medicaid.example.org/id', value: unique('MCD') }];
+    await writeMappedRecord(
+      plain,
+      joining(identifiers, 'sunrise-hcbs', 'hcbs-provider'),
+      source('sunrise-hcbs', unique('A')),
+      IDENTIFIER_BASE,
+    );
+    const refusing = new Proxy(plain, {
+      get(target, prop, receiver) {
+        if (prop === 'search') {
+          return (type: string, params: Record<string, string> = {}) =>
+            Object.keys(params).some((p) => p.includes('.'))
+              ? Promise.reject(new FhirServerError(400, `GET ${type} (chained)`, undefined))
+              : target.search(type, params);
+        }
+        const value = Reflect.get(target, prop, receiver) as unknown;
+        return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+      },
+    });
+    const outcome = await writeMappedRecord(
+      refusing,
+      joining(identifiers, 'harbor-housing', 'housing-navigator'),
+      source('harbor-housing', unique('B')),
+      IDENTIFIER_BASE,
+    );
+    expect(outcome.careTeam?.participant?.map((p) => p.member?.reference)).toEqual([
+      'Organization/sunrise-hcbs',
+      'Organization/harbor-housing',
     ]);
   });
 
