@@ -6,7 +6,7 @@
  * batch, and hands the team it left to the rules.
  */
 import { describe, expect, it } from '@jest/globals';
-import type { Bundle, CareTeam, Identifier, Patient } from 'fhir/r4.js';
+import type { CareTeam, Identifier, Patient } from 'fhir/r4.js';
 import { FhirServerError } from '../../../src/fhir/fhir-errors.js';
 import type { FhirGateway } from '../../../src/fhir/fhir-gateway.js';
 import { tokenOf } from '../../../src/fhir/hub-identifiers.js';
@@ -15,6 +15,24 @@ import type { MappedRecord } from '../../../src/mappers/types.js';
 import { IDENTIFIER_BASE } from '../../fixtures/ingest/samples.js';
 import { testGateway, unique } from '../../support/test-env.js';
 
+/** `fhir` with one of its methods replaced (`original` is the gateway's own). */
+function replacing<K extends 'search' | 'transaction'>(
+  fhir: FhirGateway,
+  method: K,
+  make: (original: FhirGateway[K]) => FhirGateway[K],
+): FhirGateway {
+  const replaced = make(fhir[method].bind(fhir) as FhirGateway[K]);
+  return new Proxy(fhir, {
+    get(target, prop, receiver) {
+      if (prop === method) {
+        return replaced;
+      }
+      const value = Reflect.get(target, prop, receiver) as unknown;
+      return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+    },
+  });
+}
+
 /**
  * A gateway whose first `n` transactions wait until all `n` have been asked for, then go one after
  * the other: each writer has read what it read before any of them wrote.
@@ -22,29 +40,18 @@ import { testGateway, unique } from '../../support/test-env.js';
 function heldAtTransaction(fhir: FhirGateway, n: number): FhirGateway {
   let waiting = 0;
   let release!: () => void;
-  const together = new Promise<void>((resolve) => (release = resolve));
-  let queue: Promise<unknown> = together;
-  return new Proxy(fhir, {
-    get(target, prop, receiver) {
-      if (prop === 'transaction') {
-        return async (bundle: Bundle, ...rest: unknown[]) => {
-          const send = (): Promise<Bundle> =>
-            (target.transaction as (...a: unknown[]) => Promise<Bundle>).call(target, bundle, ...rest);
-          if (waiting >= n) {
-            return send();
-          }
-          waiting += 1;
-          if (waiting === n) {
-            release();
-          }
-          const turn = queue.then(send);
-          queue = turn.catch(() => undefined);
-          return turn;
-        };
-      }
-      const value = Reflect.get(target, prop, receiver) as unknown;
-      return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
-    },
+  let queue: Promise<unknown> = new Promise<void>((resolve) => (release = resolve));
+  return replacing(fhir, 'transaction', (send) => (bundle, opts) => {
+    if (waiting >= n) {
+      return send(bundle, opts);
+    }
+    waiting += 1;
+    if (waiting === n) {
+      release();
+    }
+    const turn = queue.then(() => send(bundle, opts));
+    queue = turn.catch(() => undefined);
+    return turn;
   });
 }
 
@@ -68,24 +75,24 @@ const source = (partnerId: string, id: string): SourceRecord => ({
   receivedAt: new Date().toISOString(),
 });
 
+/** A record by which `partnerId` joins the participant's care team as `role`, written. */
+function join(fhir: FhirGateway, identifiers: Identifier[], partnerId: string, role: string) {
+  return writeMappedRecord(
+    fhir,
+    joining(identifiers, partnerId, role),
+    source(partnerId, unique('R')),
+    IDENTIFIER_BASE,
+  );
+}
+
 describe('two agencies joining a new care team at once', () => {
   const plain = testGateway();
 
   async function joinTogether(identifiers: Identifier[]): Promise<string> {
     const fhir = heldAtTransaction(plain, 2);
     const [a] = await Promise.all([
-      writeMappedRecord(
-        fhir,
-        joining(identifiers, 'sunrise-hcbs', 'hcbs-provider'),
-        source('sunrise-hcbs', unique('A')),
-        IDENTIFIER_BASE,
-      ),
-      writeMappedRecord(
-        fhir,
-        joining(identifiers, 'harbor-housing', 'housing-navigator'),
-        source('harbor-housing', unique('B')),
-        IDENTIFIER_BASE,
-      ),
+      join(fhir, identifiers, 'sunrise-hcbs', 'hcbs-provider'),
+      join(fhir, identifiers, 'harbor-housing', 'housing-navigator'),
     ]);
     return a.patient;
   }
@@ -136,23 +143,13 @@ describe('the care team a write leaves', () => {
 
   it('is looked up with a known participant and returned, in one batch and one transaction', async () => {
     const identifiers = [{ system: 'https://medicaid.example.org/id', value: unique('MCD') }];
-    const first = await writeMappedRecord(
-      plain,
-      joining(identifiers, 'sunrise-hcbs', 'hcbs-provider'),
-      source('sunrise-hcbs', unique('A')),
-      IDENTIFIER_BASE,
-    );
+    const first = await join(plain, identifiers, 'sunrise-hcbs', 'hcbs-provider');
     expect(first.careTeam?.participant?.map((p) => p.member?.reference)).toEqual([
       'Organization/sunrise-hcbs',
     ]);
 
     const { result: second, requests } = await requestsDuring(() =>
-      writeMappedRecord(
-        plain,
-        joining(identifiers, 'harbor-housing', 'housing-navigator'),
-        source('harbor-housing', unique('B')),
-        IDENTIFIER_BASE,
-      ),
+      join(plain, identifiers, 'harbor-housing', 'housing-navigator'),
     );
     const [stored] = await plain.search<CareTeam>('CareTeam', { subject: second.patient });
     expect(second.careTeam).toMatchObject({
@@ -169,30 +166,17 @@ describe('the care team a write leaves', () => {
 
   it('is read directly from a server that refuses the chained search', async () => {
     const identifiers = [{ system: 'https://medicaid.example.org/id', value: unique('MCD') }];
-    await writeMappedRecord(
+    await join(plain, identifiers, 'sunrise-hcbs', 'hcbs-provider');
+    const refusing = replacing(
       plain,
-      joining(identifiers, 'sunrise-hcbs', 'hcbs-provider'),
-      source('sunrise-hcbs', unique('A')),
-      IDENTIFIER_BASE,
+      'search',
+      (search) =>
+        (type, params = {}) =>
+          Object.keys(params).some((p) => p.includes('.'))
+            ? Promise.reject(new FhirServerError(400, `GET ${type} (chained)`, undefined))
+            : search(type, params),
     );
-    const refusing = new Proxy(plain, {
-      get(target, prop, receiver) {
-        if (prop === 'search') {
-          return (type: string, params: Record<string, string> = {}) =>
-            Object.keys(params).some((p) => p.includes('.'))
-              ? Promise.reject(new FhirServerError(400, `GET ${type} (chained)`, undefined))
-              : target.search(type, params);
-        }
-        const value = Reflect.get(target, prop, receiver) as unknown;
-        return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
-      },
-    });
-    const outcome = await writeMappedRecord(
-      refusing,
-      joining(identifiers, 'harbor-housing', 'housing-navigator'),
-      source('harbor-housing', unique('B')),
-      IDENTIFIER_BASE,
-    );
+    const outcome = await join(refusing, identifiers, 'harbor-housing', 'housing-navigator');
     expect(outcome.careTeam?.participant?.map((p) => p.member?.reference)).toEqual([
       'Organization/sunrise-hcbs',
       'Organization/harbor-housing',
