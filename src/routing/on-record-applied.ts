@@ -44,12 +44,11 @@ export async function onRecordApplied(
     // Only an acknowledgment answers a Task: a Task or Communication the record sent as something
     // else (a housing task, a crisis notice, a referral message) is not read back. What the record
     // sent is what is stored: the writer replaces a resource whole.
-    const taskSent = sent.get(reference) as Task | undefined;
-    if (type === 'Task' && id && (!taskSent || isAckTask(taskSent))) {
+    const sentAs = sent.get(reference);
+    if (type === 'Task' && id && (!sentAs || isAckTask(sentAs as Task))) {
       await recordTaskStep(deps, id, partnerId);
     }
-    const sentAs = sent.get(reference) as Communication | undefined;
-    if (type === 'Communication' && id && (!sentAs || isAcknowledgment(sentAs))) {
+    if (type === 'Communication' && id && (!sentAs || isAcknowledgment(sentAs as Communication))) {
       const tasks = await ackTasksOf(
         deps,
         await deps.fhir.read<Communication>('Communication', id),
