@@ -51,7 +51,12 @@ export type IngestQueue = Queue<IngestJobData, IngestJobResult, IngestJobName>;
  */
 export function createIngestQueue(connection: RedisClient, prefix: string, attempts?: number): IngestQueue {
   const retry: RetryPolicy = { attempts, keepCompletedDays: 1, keepCompletedCount: 50000 };
-  return createHubQueue(INGEST_QUEUE, connection, prefix, retry);
+  const queue: IngestQueue = createHubQueue(INGEST_QUEUE, connection, prefix, retry);
+  // A caller waiting for a batch (`?wait=`) waits for all its records at once, and each wait holds
+  // a 'closing' listener on the queue until it ends (BullMQ's waitUntilFinished): no cap, so a large
+  // batch does not log a false "memory leak" warning.
+  queue.setMaxListeners(0);
+  return queue;
 }
 
 /** Completion events of ingest jobs, for callers that wait for their records (`?wait=`). */

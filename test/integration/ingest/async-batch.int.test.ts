@@ -8,6 +8,8 @@ import { afterAll, describe, expect, it } from '@jest/globals';
 import type { OperationOutcome } from 'fhir/r4.js';
 import type { RunningHub } from '../../../src/startup/start-hub.js';
 import { dropPrefix, startTestHub, testPrefix, useTestHub } from '../../fixtures/ingest/hub-helpers.js';
+import { createIngestQueue, createIngestQueueEvents } from '../../../src/ingest/ingest.queue.js';
+import { testRedis } from '../../support/test-env.js';
 import { evvCsv, evvRow, newPerson } from '../../fixtures/ingest/samples.js';
 
 interface Status {
@@ -85,6 +87,37 @@ describe('Prefer: respond-async', () => {
       body: 'x',
     });
     expect(res.status).toBe(404);
+  });
+});
+
+describe('a synchronous batch waited for', () => {
+  const prefix = testPrefix();
+
+  afterAll(async () => {
+    await dropPrefix(prefix);
+  });
+
+  it("waits for many records at once within the ingest queue's listener cap (no false leak warning)", async () => {
+    const redis = testRedis();
+    const queue = createIngestQueue(redis, prefix);
+    const events = createIngestQueueEvents(redis.duplicate(), prefix);
+    try {
+      // Each wait adds a 'closing' listener to the queue until it ends (BullMQ's waitUntilFinished).
+      const jobs = await Promise.all(
+        Array.from({ length: 12 }, (_, i) => queue.add('apply-record', {} as never, { jobId: `wait-${i}` })),
+      );
+      const waits = jobs.map((job) => job.waitUntilFinished(events, 300).catch(() => undefined));
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      const waiting = queue.listenerCount('closing');
+      expect(waiting).toBe(12);
+      const cap = queue.getMaxListeners();
+      expect(cap === 0 || cap >= waiting).toBe(true);
+      await Promise.all(waits);
+    } finally {
+      await events.close();
+      await queue.close();
+      redis.disconnect();
+    }
   });
 });
 
