@@ -11,7 +11,7 @@ import {
 } from './fhir-errors.js';
 import { ReadBatcher } from './read-batch.js';
 import { withRetry, type RetryPolicy } from './retry.js';
-import { inSpan, SpanKind } from '../tracing/tracing.js';
+import { activeTraceId, inSpan, SpanKind } from '../tracing/tracing.js';
 
 /** Options of a gateway. */
 export interface FhirGatewayOptions {
@@ -80,6 +80,7 @@ export class FhirGateway {
           errorFor: errorForStatus,
           refusedBatch: (err) =>
             err instanceof FhirServerError && !err.transient && err.httpStatus >= 400 && err.httpStatus < 500,
+          callerOf: activeTraceId,
         })
       : undefined;
   }

@@ -1,3 +1,4 @@
+import { AsyncResource } from 'node:async_hooks';
 import type { Bundle, BundleEntry, OperationOutcome, Resource } from 'fhir/r4.js';
 
 /** How the batcher reaches the FHIR server: the gateway's calls, with its retries and errors. */
@@ -10,11 +11,19 @@ export interface ReadBatchTransport {
   errorFor(status: number, label: string, outcome: OperationOutcome | undefined): Error;
   /** Whether the server refused the batch itself (a 4xx): the reads are then sent alone. */
   refusedBatch(err: unknown): boolean;
+  /**
+   * What the reading caller works for (its trace): reads of different callers go in different
+   * batches, each sent in its caller's context, so a record's trace shows its own reads.
+   */
+  callerOf?(): string | undefined;
 }
 
 interface PendingRead {
   readonly url: string;
   readonly label: string;
+  readonly caller: string | undefined;
+  /** The reading caller's async context, to send its batch in. */
+  readonly scope: AsyncResource;
   resolve(resource: Resource): void;
   reject(err: unknown): void;
 }
@@ -31,7 +40,8 @@ const REFUSALS_TO_GIVE_UP = 3;
  * with the error the same read sent alone would have raised. An entry the server failed in a way
  * the gateway retries (5xx, 408, 429) is read again alone, with those retries; a batch the server
  * refuses has its reads sent alone, and a server that refuses three in a row gets every later
- * read alone.
+ * read alone. Reads made for different traces (two jobs reading in the same turn) go in separate
+ * batches, each in its own caller's context, so each record's trace holds its own reads.
  */
 export class ReadBatcher {
   private pending: PendingRead[] = [];
@@ -44,7 +54,8 @@ export class ReadBatcher {
       return this.transport.single(url, label);
     }
     return new Promise((resolve, reject) => {
-      this.pending.push({ url, label, resolve, reject });
+      const caller = this.transport.callerOf?.();
+      this.pending.push({ url, label, caller, scope: new AsyncResource('fhir-read'), resolve, reject });
       if (this.pending.length === 1) {
         setImmediate(() => this.flush());
       }
@@ -52,10 +63,16 @@ export class ReadBatcher {
   }
 
   private flush(): void {
-    const reads = this.pending;
+    const byCaller = new Map<string | undefined, PendingRead[]>();
+    for (const read of this.pending) {
+      byCaller.set(read.caller, [...(byCaller.get(read.caller) ?? []), read]);
+    }
     this.pending = [];
-    for (let i = 0; i < reads.length; i += MAX_ENTRIES) {
-      void this.send(reads.slice(i, i + MAX_ENTRIES));
+    for (const reads of byCaller.values()) {
+      for (let i = 0; i < reads.length; i += MAX_ENTRIES) {
+        const chunk = reads.slice(i, i + MAX_ENTRIES);
+        chunk[0]!.scope.runInAsyncScope(() => void this.send(chunk));
+      }
     }
   }
 

@@ -85,6 +85,11 @@ export async function inSpan<T>(
   });
 }
 
+/** The id of the active trace, if any: work done for different traces must not share a span. */
+export function activeTraceId(): string | undefined {
+  return trace.getActiveSpan()?.spanContext().traceId;
+}
+
 /** The active trace as W3C headers (`traceparent`, `tracestate`), for a request the hub sends. */
 export function traceHeaders(): Record<string, string> {
   const headers: Record<string, string> = {};

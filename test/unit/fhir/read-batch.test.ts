@@ -1,4 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
+import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Bundle, Resource } from 'fhir/r4.js';
 import { ReadBatcher, type ReadBatchTransport } from '../../../src/fhir/read-batch.js';
 
@@ -8,13 +9,23 @@ class Refused extends Error {}
  * A server answering each URL from `answers` (a status and, for 2xx, a Patient with the URL as
  * its id); batches and reads sent alone are recorded.
  */
-function server(answers: Record<string, string> = {}, opts: { refuse?: boolean; fail?: Error } = {}) {
+function server(
+  answers: Record<string, string> = {},
+  opts: {
+    refuse?: boolean;
+    fail?: Error;
+    callerOf?: () => string | undefined;
+    /** Called as each batch is sent, in the context it is sent in. */
+    onBatch?: () => void;
+  } = {},
+) {
   const batches: string[][] = [];
   const alone: string[] = [];
   const patient = (url: string): Resource => ({ resourceType: 'Patient', id: url.replace(/\W/g, '-') });
   const transport: ReadBatchTransport = {
     batch: async (urls) => {
       batches.push([...urls]);
+      opts.onBatch?.();
       if (opts.refuse) {
         throw new Refused('400 batch not supported');
       }
@@ -47,6 +58,7 @@ function server(answers: Record<string, string> = {}, opts: { refuse?: boolean; 
     errorFor: (status, label, outcome) =>
       new Error(`${status} ${label} ${outcome?.issue?.[0]?.diagnostics ?? ''}`),
     refusedBatch: (err) => err instanceof Refused,
+    ...(opts.callerOf ? { callerOf: opts.callerOf } : {}),
   };
   return { batcher: new ReadBatcher(transport), batches, alone };
 }
@@ -117,6 +129,28 @@ describe('reads in one batch', () => {
       'FHIR server unreachable',
       'FHIR server unreachable',
     ]);
+  });
+
+  it("keeps the reads of different callers (traces) in batches of their own, sent in each caller's context", async () => {
+    const seen = new AsyncLocalStorage<string>();
+    const sentIn: (string | undefined)[] = [];
+    const { batcher, batches } = server(
+      {},
+      { callerOf: () => seen.getStore(), onBatch: () => sentIn.push(seen.getStore()) },
+    );
+    const readAs = (who: string, url: string): Promise<Resource> =>
+      seen.run(who, () => batcher.read(url, url));
+    await Promise.all([
+      readAs('trace-a', 'Patient/1'),
+      readAs('trace-b', 'Patient/2'),
+      readAs('trace-a', 'CareTeam/1'),
+      readAs('trace-b', 'CareTeam/2'),
+    ]);
+    expect(batches).toEqual([
+      ['Patient/1', 'CareTeam/1'],
+      ['Patient/2', 'CareTeam/2'],
+    ]);
+    expect(sentIn).toEqual(['trace-a', 'trace-b']);
   });
 
   it('splits a burst into batches of at most 50 reads', async () => {
