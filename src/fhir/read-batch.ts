@@ -65,7 +65,9 @@ export class ReadBatcher {
   private flush(): void {
     const byCaller = new Map<string | undefined, PendingRead[]>();
     for (const read of this.pending) {
-      byCaller.set(read.caller, [...(byCaller.get(read.caller) ?? []), read]);
+      const reads = byCaller.get(read.caller) ?? [];
+      reads.push(read);
+      byCaller.set(read.caller, reads);
     }
     this.pending = [];
     for (const reads of byCaller.values()) {
