@@ -36,6 +36,11 @@ export function hubIdentifier(identifierBase: string, kind: HubRecordKind, value
   return { system: hubSystem(identifierBase, kind), value };
 }
 
+/** A token search matching any of `identifiers` (`system|value,system|value`), for search params. */
+export function anyOfIdentifiers(identifiers: readonly Identifier[]): string {
+  return identifiers.map((i) => `${i.system}|${i.value}`).join(',');
+}
+
 /** `system|value`, URL-encoded, for conditional URLs and token searches. */
 export function tokenOf(identifier: Identifier): string {
   return encodeURIComponent(`${identifier.system}|${identifier.value}`);

@@ -1,4 +1,3 @@
-import { AsyncResource } from 'node:async_hooks';
 import type { Bundle, BundleEntry, OperationOutcome, Resource } from 'fhir/r4.js';
 
 /** How the batcher reaches the FHIR server: the gateway's calls, with its retries and errors. */
@@ -21,9 +20,6 @@ export interface ReadBatchTransport {
 interface PendingRead {
   readonly url: string;
   readonly label: string;
-  readonly caller: string | undefined;
-  /** The reading caller's async context, to send its batch in. */
-  readonly scope: AsyncResource;
   resolve(resource: Resource): void;
   reject(err: unknown): void;
 }
@@ -44,7 +40,8 @@ const REFUSALS_TO_GIVE_UP = 3;
  * batches, each in its own caller's context, so each record's trace holds its own reads.
  */
 export class ReadBatcher {
-  private pending: PendingRead[] = [];
+  /** This turn's reads, by caller; each caller's are sent from a callback it scheduled (its context). */
+  private readonly pending = new Map<string | undefined, PendingRead[]>();
   private refusals = 0;
 
   constructor(private readonly transport: ReadBatchTransport) {}
@@ -55,26 +52,21 @@ export class ReadBatcher {
     }
     return new Promise((resolve, reject) => {
       const caller = this.transport.callerOf?.();
-      this.pending.push({ url, label, caller, scope: new AsyncResource('fhir-read'), resolve, reject });
-      if (this.pending.length === 1) {
-        setImmediate(() => this.flush());
+      let reads = this.pending.get(caller);
+      if (!reads) {
+        reads = [];
+        this.pending.set(caller, reads);
+        setImmediate(() => this.flush(caller));
       }
+      reads.push({ url, label, resolve, reject });
     });
   }
 
-  private flush(): void {
-    const byCaller = new Map<string | undefined, PendingRead[]>();
-    for (const read of this.pending) {
-      const reads = byCaller.get(read.caller) ?? [];
-      reads.push(read);
-      byCaller.set(read.caller, reads);
-    }
-    this.pending = [];
-    for (const reads of byCaller.values()) {
-      for (let i = 0; i < reads.length; i += MAX_ENTRIES) {
-        const chunk = reads.slice(i, i + MAX_ENTRIES);
-        chunk[0]!.scope.runInAsyncScope(() => void this.send(chunk));
-      }
+  private flush(caller: string | undefined): void {
+    const reads = this.pending.get(caller) ?? [];
+    this.pending.delete(caller);
+    for (let i = 0; i < reads.length; i += MAX_ENTRIES) {
+      void this.send(reads.slice(i, i + MAX_ENTRIES));
     }
   }
 

@@ -1,4 +1,5 @@
 import type { Bundle, Reference } from 'fhir/r4.js';
+import { VersionConflictError } from './fhir-errors.js';
 
 function isReference(value: unknown): value is Reference {
   return typeof value === 'object' && value !== null && typeof (value as Reference).reference === 'string';
@@ -30,4 +31,15 @@ export function locationOf(response: Bundle, index: number): { reference: string
     return { reference: location, version: '' };
   }
   return { reference: `${parts[at - 2]}/${parts[at - 1]}`, version: parts[at + 1] ?? '' };
+}
+
+/**
+ * A conditional create (`If-None-Exist`) of a transaction that matched a resource instead of
+ * creating one (`200`, not `201`): another writer created it after this one looked. A version
+ * conflict, so the caller reads again and decides again instead of losing what it meant to write.
+ */
+export function checkCreated(response: Bundle, index: number, what: string): void {
+  if (!response.entry?.[index]?.response?.status?.startsWith('201')) {
+    throw new VersionConflictError(409, `POST ${what} (created by another writer meanwhile)`, undefined);
+  }
 }

@@ -1,9 +1,16 @@
 import { randomUUID } from 'node:crypto';
-import type { BundleEntry, CareTeam, CareTeamParticipant, Communication, Identifier } from 'fhir/r4.js';
+import type {
+  Bundle,
+  BundleEntry,
+  CareTeam,
+  CareTeamParticipant,
+  Communication,
+  Identifier,
+} from 'fhir/r4.js';
 import type { FhirGateway } from './fhir-gateway.js';
-import { VersionConflictError } from './fhir-errors.js';
-import { hubIdentifier, hubSystem, tokenOf } from './hub-identifiers.js';
+import { anyOfIdentifiers, hubIdentifier, hubSystem, tokenOf } from './hub-identifiers.js';
 import { CODE_SYSTEM } from './profiles.js';
+import { checkCreated } from './references.js';
 
 /** Reads the shared CareTeam of a participant (the one the ingest writer keeps). */
 export async function sharedCareTeam(
@@ -31,7 +38,7 @@ export function sharedCareTeamsOfHolders(
   }
   return fhir.search<CareTeam>('CareTeam', {
     identifier: `${hubSystem(identifierBase, 'care-team')}|`,
-    'subject:Patient.identifier': usable.map((i) => `${i.system}|${i.value}`).join(','),
+    'subject:Patient.identifier': anyOfIdentifiers(usable),
   });
 }
 
@@ -92,13 +99,9 @@ export function sharedCareTeamEntry(
       };
 }
 
-/**
- * A team the transaction was to create that another writer created first was left as that writer
- * wrote it (a conditional create that matched): a version conflict, so the caller reads the team
- * again and merges its members into it instead of losing them.
- */
-export function checkTeamCreated(entry: BundleEntry, response: BundleEntry | undefined): void {
-  if (entry.request?.method === 'POST' && !response?.response?.status?.startsWith('201')) {
-    throw new VersionConflictError(409, 'POST CareTeam (created by another writer meanwhile)', undefined);
+/** {@link checkCreated} for a team entry of {@link sharedCareTeamEntry}, when it was a create. */
+export function checkTeamCreated(entry: BundleEntry, response: Bundle, index: number): void {
+  if (entry.request?.method === 'POST') {
+    checkCreated(response, index, 'CareTeam');
   }
 }

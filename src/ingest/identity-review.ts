@@ -1,6 +1,6 @@
 import type { Identifier, Patient } from 'fhir/r4.js';
 import type { FhirGateway } from '../fhir/fhir-gateway.js';
-import { hubSystem } from '../fhir/hub-identifiers.js';
+import { anyOfIdentifiers, hubSystem } from '../fhir/hub-identifiers.js';
 import type { MappedRecord } from '../mappers/types.js';
 import { mergeParticipant } from './merge-participant.js';
 import { holdsAnotherValue, survivorsOf } from './participant-resolver.js';
@@ -28,7 +28,7 @@ export async function participantsMatching(
     return [];
   }
   const found = await fhir.search<Patient>('Patient', {
-    identifier: ids.map((i) => `${i.system}|${i.value}`).join(','),
+    identifier: anyOfIdentifiers(ids),
   });
   return survivorsOf(fhir, found);
 }

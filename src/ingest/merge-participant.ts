@@ -8,7 +8,7 @@ import type {
   Resource,
 } from 'fhir/r4.js';
 import type { FhirGateway } from '../fhir/fhir-gateway.js';
-import { hubIdentifier, tokenOf } from '../fhir/hub-identifiers.js';
+import { anyOfIdentifiers, hubIdentifier, tokenOf } from '../fhir/hub-identifiers.js';
 import { mapReferences } from '../fhir/references.js';
 import {
   careTeamChangeNotice,
@@ -43,7 +43,7 @@ export async function mergeParticipant(
   }
   const candidates = (
     await fhir.search<Patient>('Patient', {
-      identifier: usable.map((i) => `${i.system}|${i.value}`).join(','),
+      identifier: anyOfIdentifiers(usable),
     })
   ).filter((p) => p.id !== survivorId && !replacedBy(p));
   if (candidates.length > 1) {
@@ -86,7 +86,7 @@ export async function mergeParticipant(
     mergeNotice(identifierBase, old.id, survivorId, members, at),
   ];
   const response = await fhir.transaction({ resourceType: 'Bundle', type: 'transaction', entry: entries });
-  checkTeamCreated(teamEntry, response.entry?.[entries.indexOf(teamEntry)]);
+  checkTeamCreated(teamEntry, response, entries.indexOf(teamEntry));
   return from;
 }
 

@@ -1,7 +1,7 @@
 import type { Identifier, Patient } from 'fhir/r4.js';
 import { HubError } from '../errors/hub-error.js';
 import { VersionConflictError } from '../fhir/fhir-errors.js';
-import { tokenOf } from '../fhir/hub-identifiers.js';
+import { anyOfIdentifiers, tokenOf } from '../fhir/hub-identifiers.js';
 import type { FhirGateway } from '../fhir/fhir-gateway.js';
 import type { IdentityLock } from './identity-lock.js';
 
@@ -76,7 +76,7 @@ export async function resolveParticipant(
       ],
     });
   }
-  const query = usable.map((i) => `${i.system}|${i.value}`).join(',');
+  const query = anyOfIdentifiers(usable);
 
   for (let attempt = 0; ; attempt++) {
     const matches = await survivorsOf(fhir, await fhir.search<Patient>('Patient', { identifier: query }));

@@ -9,7 +9,7 @@ import type {
   Resource,
 } from 'fhir/r4.js';
 import { hubIdentifier, tokenOf } from '../fhir/hub-identifiers.js';
-import { locationOf } from '../fhir/references.js';
+import { checkCreated, locationOf } from '../fhir/references.js';
 import {
   careTeamChangeNotice,
   checkTeamCreated,
@@ -228,7 +228,7 @@ async function writeOnce(
   const response = await fhir.transaction({ resourceType: 'Bundle', type: 'transaction', entry: entries });
   let teamAfter = existingTeam ?? null;
   if (careTeam) {
-    checkTeamCreated(careTeam.entry, response.entry?.[teamAt]);
+    checkTeamCreated(careTeam.entry, response, teamAt);
     const { reference, version } = locationOf(response, teamAt);
     teamAfter = {
       ...(careTeam.entry.resource as CareTeam),
@@ -243,9 +243,8 @@ async function writeOnce(
   mapped.writes.forEach((w, i) => {
     const p = decided[i]!;
     if (p.kind === 'write') {
-      if (p.createOnly && !response.entry?.[sent]?.response?.status?.startsWith('201')) {
-        // Another writer created it after this one looked: read again and decide again.
-        throw new VersionConflictError(409, `POST ${w.resource.resourceType} (${w.fullUrl})`, undefined);
+      if (p.createOnly) {
+        checkCreated(response, sent, `${w.resource.resourceType} (${w.fullUrl})`);
       }
       const { reference, version } = locationOf(response, sent++);
       written[w.fullUrl] = reference;
