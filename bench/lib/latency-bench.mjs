@@ -191,6 +191,8 @@ export async function runLatencyCell({ hubUrl, receiver, queues, pool, rate, dur
     drainMs,
     writtenToDeliveredMs: summarize(samples.map((s) => s.receivedAt - s.lastUpdated).filter(Number.isFinite)),
     postedToDeliveredMs: summarize(samples.map((s) => s.receivedAt - s.postedAt)),
+    // From the hub's own write answering (its plan-change job queued at once) to the partner.
+    answeredToDeliveredMs: stages.answeredToDelivered,
     stagesMs: stages.summary,
   };
 }
@@ -201,11 +203,13 @@ async function stageTimings(queues, samples) {
     'ingest POST -> version written': [],
     'version written -> plan-change queued': [],
     'plan-change wait': [],
+    'plan-change job start -> deliveries queued (capture)': [],
     'plan-change job (diff, Provenance, notice, ack Tasks, fan-out)': [],
     'delivery queued -> delivery job start': [],
     'delivery job start -> partner received': [],
     'partner received -> delivery job done': [],
   };
+  const answered = [];
   const planJobs = new Map();
   for (const s of samples) {
     let plan = planJobs.get(`${s.carePlanId}|${s.version}`);
@@ -224,6 +228,14 @@ async function stageTimings(queues, samples) {
         plan.finishedOn - plan.processedOn,
       );
     }
+    if (plan) {
+      answered.push(s.receivedAt - plan.timestamp);
+    }
+    if (plan && delivery) {
+      parts['plan-change job start -> deliveries queued (capture)'].push(
+        delivery.timestamp - plan.processedOn,
+      );
+    }
     if (delivery) {
       parts['delivery queued -> delivery job start'].push(delivery.processedOn - delivery.timestamp);
       parts['delivery job start -> partner received'].push(s.receivedAt - delivery.processedOn);
@@ -235,5 +247,5 @@ async function stageTimings(queues, samples) {
   const summary = Object.fromEntries(
     Object.entries(parts).map(([k, v]) => [k, summarize(v.filter(Number.isFinite))]),
   );
-  return { summary };
+  return { summary, answeredToDelivered: summarize(answered.filter(Number.isFinite)) };
 }

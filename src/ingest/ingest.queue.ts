@@ -191,7 +191,9 @@ export function processIngestJob(
         .catch((err: unknown) =>
           deps.logger.warn({ jobId: job.id, error: (err as Error).message }, 'keys not logged'),
         );
-      return outcome;
+      // The job's result stays small in Redis: what was handed to routing is not kept with it.
+      const { stored: _stored, participantIdentifiers: _identifiers, ...result } = outcome;
+      return result;
     } catch (err) {
       if (!isPermanent(err)) {
         throw err;

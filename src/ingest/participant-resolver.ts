@@ -52,6 +52,8 @@ const SINGLE_VALUE_SYSTEMS_SUFFIX = ['/sid/medicaid', 'us-ssn'];
 export interface ResolvedParticipant {
   readonly patientId: string;
   readonly created: boolean;
+  /** The Patient's identifiers once resolved (what a plan delivery discloses of the participant). */
+  readonly identifiers: readonly Identifier[];
 }
 
 const MAX_CONFLICT_RETRIES = 3;
@@ -100,7 +102,9 @@ export async function resolveParticipant(
             patient,
             `identifier=${usable.map(tokenOf).join(',')}`,
           );
-          return created ? { patientId: resource.id!, created } : undefined;
+          return created
+            ? { patientId: resource.id!, created, identifiers: resource.identifier ?? usable }
+            : undefined;
         } catch (err) {
           // Several Patients match (412), or HAPI refused the second of two simultaneous
           // conditional creates (409): look again.
@@ -125,15 +129,13 @@ export async function resolveParticipant(
     const missing = usable.filter(
       (i) => !(existing.identifier ?? []).some((e) => e.system === i.system && e.value === i.value),
     );
+    const held = [...(existing.identifier ?? []), ...missing];
     if (missing.length === 0) {
-      return { patientId: existing.id!, created: false };
+      return { patientId: existing.id!, created: false, identifiers: held };
     }
     try {
-      await fhir.update<Patient>(
-        { ...existing, identifier: [...(existing.identifier ?? []), ...missing] },
-        { ifMatch: existing.meta?.versionId },
-      );
-      return { patientId: existing.id!, created: false };
+      await fhir.update<Patient>({ ...existing, identifier: held }, { ifMatch: existing.meta?.versionId });
+      return { patientId: existing.id!, created: false, identifiers: held };
     } catch (err) {
       // Another record updated the same Patient first: read it again and retry.
       if (err instanceof VersionConflictError && attempt < MAX_CONFLICT_RETRIES) {

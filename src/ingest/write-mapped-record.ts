@@ -1,9 +1,11 @@
 import { createHash } from 'node:crypto';
 import type {
+  Bundle,
   BundleEntry,
   CareTeam,
   CareTeamParticipant,
   FhirResource,
+  Identifier,
   Patient,
   Provenance,
   Resource,
@@ -59,6 +61,13 @@ export interface WriteOutcome {
   readonly events: readonly HubEvent[];
   /** The participant's shared CareTeam as the write left it (null: none); absent when not known. */
   readonly careTeam?: CareTeam | null;
+  /** The participant's identifiers as the write left them; absent when not known (an adoption, a merge). */
+  readonly participantIdentifiers?: readonly Identifier[];
+  /**
+   * For a record that wrote a CarePlan: each CarePlan and the Provenance as the server stored them
+   * (`Type/id` -> resource; the transaction answered with them), so routing need not read them back.
+   */
+  readonly stored?: Readonly<Record<string, Resource>>;
 }
 
 const MAX_CONFLICT_RETRIES = 3;
@@ -100,7 +109,7 @@ export async function writeMappedRecord(
       ? undefined
       : sharedCareTeamsOfHolders(fhir, identifierBase, mapped.participant.identifiers).catch(() => undefined);
   // The participant and an earlier attempt's Provenance are looked up together (one batch).
-  const [{ patientId, created }, provenance] = await Promise.all([
+  const [{ patientId, created, identifiers }, provenance] = await Promise.all([
     adoptInto
       ? adoptParticipant(
           fhir,
@@ -108,7 +117,7 @@ export async function writeMappedRecord(
           adoptInto,
           mapped.participant.identifiers,
           source.receivedAt,
-        ).then((id) => ({ patientId: id, created: false }))
+        ).then((id) => ({ patientId: id, created: false, identifiers: undefined }))
       : resolveParticipant(
           fhir,
           mapped.participant.identifiers,
@@ -127,10 +136,11 @@ export async function writeMappedRecord(
   }
   // The checks run beside the write's own reads (one batch); the transaction waits for both.
   const checked = beforeWrite?.(patient) ?? Promise.resolve();
+  const known = identifiers && !mapped.participant.merged ? { participantIdentifiers: identifiers } : {};
   for (let attempt = 0; ; attempt++) {
     try {
       const first = attempt === 0;
-      return await writeOnce(fhir, mapped, source, identifierBase, patient, {
+      const outcome = await writeOnce(fhir, mapped, source, identifierBase, patient, {
         held: first ? firstLook : lookUpHeld(fhir, mapped.writes, source.receivedAt),
         // A participant this record created has no team yet. A team not found by the first look
         // may still be there (a participant found through a merge): it is read.
@@ -141,6 +151,7 @@ export async function writeMappedRecord(
             : (await teams)?.find((t) => t.subject?.reference === patient),
         checked,
       });
+      return { ...outcome, ...known };
     } catch (err) {
       if (err instanceof VersionConflictError && attempt < MAX_CONFLICT_RETRIES) {
         continue;
@@ -225,7 +236,13 @@ async function writeOnce(
   const provenance = provenanceFor(source, identifierBase, entries, provenanceId(source, mapped));
   entries.push({ resource: provenance, request: { method: 'PUT', url: `Provenance/${provenance.id}` } });
 
-  const response = await fhir.transaction({ resourceType: 'Bundle', type: 'transaction', entry: entries });
+  // A plan version is routed next: the server answers with what it stored, which routing uses
+  // instead of reading it back.
+  const routed = entries.some((e) => e.resource?.resourceType === 'CarePlan');
+  const response = await fhir.transaction(
+    { resourceType: 'Bundle', type: 'transaction', entry: entries },
+    { returnResources: routed },
+  );
   let teamAfter = existingTeam ?? null;
   if (careTeam) {
     checkTeamCreated(careTeam.entry, response, teamAt);
@@ -264,7 +281,19 @@ async function writeOnce(
     provenance: `Provenance/${provenance.id}`,
     events,
     careTeam: teamAfter,
+    ...(routed ? { stored: storedForRouting(response) } : {}),
   };
+}
+
+/** The CarePlans and the Provenance a transaction answered with, by `Type/id`. */
+function storedForRouting(response: Bundle): Record<string, Resource> {
+  return Object.fromEntries(
+    (response.entry ?? []).flatMap(({ resource: r }) =>
+      r?.id && (r.resourceType === 'CarePlan' || r.resourceType === 'Provenance')
+        ? [[`${r.resourceType}/${r.id}`, r] as const]
+        : [],
+    ),
+  );
 }
 
 /** What a stale write would have said happened is not news: the server holds a later state. */

@@ -65,30 +65,23 @@ export interface VersionToCapture {
  * to it (those on the participant's care team, the shared CareTeam or the plan's own care teams,
  * whose partner file says they receive plan changes), and builds the Provenance (what changed, who,
  * why) and the plan-change notice. Their ids derive from plan and version, so writing them again
- * changes nothing. The reads run at once: the capture is one round trip when the writer named the
- * participant, two when the server's rest-hook or a catch-up found the version.
+ * changes nothing. A version the hub wrote is captured from what the write kept (no FHIR read when
+ * the previous version is cached too); otherwise the reads run at once: one round trip when the
+ * writer named the participant, two when the server's rest-hook or a catch-up found the version.
  */
 export async function capturePlanChange(
   deps: CaptureDeps,
   at: VersionToCapture,
 ): Promise<CapturedPlanChange> {
   const { fhir, identifierBase } = deps;
-  const { carePlanId, version, sourceProvenance } = at;
-  // A plan's subject may also be a Group (FHIR allows it): no one's identifiers, no shared team.
-  const participantOf = async (patient: string): Promise<[Patient?, CareTeam?]> => {
-    const id = patientIdOf(patient);
-    return id
-      ? Promise.all([fhir.readIfPresent<Patient>('Patient', id), sharedCareTeam(fhir, identifierBase, id)])
-      : [];
-  };
-  const [plan, previous, source, known] = await Promise.all([
-    fhir.vread<CarePlan>('CarePlan', carePlanId, version),
+  const { carePlanId, version } = at;
+  const [{ plan, source, participant }, previous] = await Promise.all([
+    theVersion(deps, at),
     Number(version) > 1 ? previousVersion(deps, carePlanId, String(Number(version) - 1)) : undefined,
-    sourceProvenance ? readProvenance(fhir, sourceProvenance) : undefined,
-    at.patient ? participantOf(at.patient) : undefined,
   ]);
   const patient = plan.subject.reference ?? '';
-  const [person, shared] = at.patient === patient && known ? known : await participantOf(patient);
+  const [person, shared] =
+    participant?.subject === patient ? participant.known : await participantOf(deps, patient);
   const diff = diffCarePlans(previous, plan);
   const changedByRef = source?.agent?.[0]?.who;
   const changedBy = /^Organization\/(.+)$/.exec(changedByRef?.reference ?? '')?.[1];
@@ -182,6 +175,55 @@ export function noticeIdOf(carePlanId: string, version: string): string {
   return id.length <= 64
     ? id
     : `notice-${createHash('sha256').update(`${carePlanId}|${version}`).digest('hex').slice(0, 40)}`;
+}
+
+/** The version, its source Provenance and its participant (identifiers, shared team). */
+interface TheVersion {
+  readonly plan: CarePlan;
+  readonly source?: Provenance;
+  /** The participant as known for `subject`; the capture reads it again for another subject. */
+  readonly participant?: { readonly subject: string; readonly known: Participant };
+}
+
+/** A participant's identifiers (as a Patient) and shared care team, either absent when unknown. */
+type Participant = readonly [Patient?, CareTeam?];
+
+/**
+ * The version to capture and what surrounds it: as the hub's own write kept it (nothing read),
+ * else read from the server at once (one batch).
+ */
+async function theVersion(deps: CaptureDeps, at: VersionToCapture): Promise<TheVersion> {
+  const { fhir } = deps;
+  const { carePlanId, version, sourceProvenance } = at;
+  const written = sourceProvenance ? await deps.content.written(carePlanId, version) : undefined;
+  if (written) {
+    const person: Patient = { resourceType: 'Patient', identifier: [...written.identifiers] };
+    return {
+      plan: written.plan,
+      source: written.source,
+      participant: {
+        subject: written.plan.subject.reference ?? '',
+        known: [person, written.careTeam ?? undefined],
+      },
+    };
+  }
+  const [plan, source, known] = await Promise.all([
+    fhir.vread<CarePlan>('CarePlan', carePlanId, version),
+    sourceProvenance ? readProvenance(fhir, sourceProvenance) : undefined,
+    at.patient ? participantOf(deps, at.patient) : undefined,
+  ]);
+  return { plan, source, ...(at.patient && known ? { participant: { subject: at.patient, known } } : {}) };
+}
+
+/** A participant's Patient and shared team; a plan's subject may also be a Group: nothing then. */
+async function participantOf(deps: CaptureDeps, subject: string): Promise<Participant> {
+  const id = patientIdOf(subject);
+  return id
+    ? Promise.all([
+        deps.fhir.readIfPresent<Patient>('Patient', id),
+        sharedCareTeam(deps.fhir, deps.identifierBase, id),
+      ])
+    : [];
 }
 
 async function previousVersion(

@@ -1,4 +1,4 @@
-import type { Communication, Resource, Task } from 'fhir/r4.js';
+import type { CarePlan, Communication, Identifier, Provenance, Resource, Task } from 'fhir/r4.js';
 import type { AppliedRecord } from '../coordination/apply-rules.js';
 import type { PlanChangeJobData } from './plan-changes.queue.js';
 import type { FhirGateway } from '../fhir/fhir-gateway.js';
@@ -6,12 +6,15 @@ import { CODE_SYSTEM } from '../fhir/profiles.js';
 import { findOpenAckTasks, isAckTask } from './acknowledge.js';
 import { ackTaskFor, recordAcknowledgment, recordTaskStep } from './record-acknowledgment.js';
 import type { DeliveryStatusStore } from './delivery-status.js';
+import type { PlanContentCache, WrittenVersion } from './plan-content.js';
 
 export interface OnAppliedDeps {
   readonly fhir: FhirGateway;
   readonly status: DeliveryStatusStore;
   readonly identifierBase: string;
   readonly now: () => Date;
+  /** Where what the write knows of a plan version is kept for its capture. */
+  readonly content?: PlanContentCache;
   enqueuePlanChange(data: PlanChangeJobData): Promise<void>;
   /** Hands the written record to the coordination rules; `key` makes a redelivery a no-op. */
   enqueueCoordination(key: string, record: AppliedRecord): Promise<void>;
@@ -26,13 +29,17 @@ export interface OnAppliedDeps {
  */
 export async function onRecordApplied(
   deps: OnAppliedDeps,
-  outcome: Omit<AppliedRecord, 'partnerId'> & { readonly provenance: string },
+  outcome: Omit<AppliedRecord, 'partnerId'> & WrittenContext,
   partnerId: string,
   sent: ReadonlyMap<string, Resource> = new Map(),
 ): Promise<void> {
   for (const [reference, version] of Object.entries(outcome.versions)) {
     const [type, id] = reference.split('/');
     if (type === 'CarePlan' && id && version) {
+      const written = writtenVersion(outcome, reference, version);
+      if (written) {
+        await deps.content?.putWritten(id, version, written);
+      }
       await deps.enqueuePlanChange({
         carePlanId: id,
         version,
@@ -67,6 +74,34 @@ export async function onRecordApplied(
     events: outcome.events,
     ...(outcome.careTeam !== undefined ? { careTeam: outcome.careTeam } : {}),
   });
+}
+
+/** What the write tells routing beyond the record itself (ingest/write-mapped-record.ts). */
+interface WrittenContext {
+  readonly provenance: string;
+  readonly stored?: Readonly<Record<string, Resource>>;
+  readonly participantIdentifiers?: readonly Identifier[];
+}
+
+/**
+ * What the write knows of a plan version, when it knows all the capture needs: the version as
+ * stored, the Provenance, and the participant's identifiers and team (the plan being theirs).
+ */
+function writtenVersion(
+  outcome: Omit<AppliedRecord, 'partnerId'> & WrittenContext,
+  reference: string,
+  version: string,
+): WrittenVersion | undefined {
+  const plan = outcome.stored?.[reference] as CarePlan | undefined;
+  const source = outcome.stored?.[outcome.provenance] as Provenance | undefined;
+  const { participantIdentifiers: identifiers, careTeam } = outcome;
+  return plan?.meta?.versionId === version &&
+    plan.subject.reference === outcome.patient &&
+    source &&
+    identifiers &&
+    careTeam !== undefined
+    ? { plan, source, identifiers, careTeam }
+    : undefined;
 }
 
 /**

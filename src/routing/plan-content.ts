@@ -1,4 +1,4 @@
-import type { CarePlan, Communication, Identifier } from 'fhir/r4.js';
+import type { CarePlan, CareTeam, Communication, Identifier, Provenance } from 'fhir/r4.js';
 import type { RedisClient } from '../queues/connection.js';
 
 /** What a delivery of one plan version carries, as the plan-change job captured it. */
@@ -9,6 +9,21 @@ export interface CapturedVersion {
   readonly notice: Communication;
   /** The participant's identifiers when the version was captured. */
   readonly identifiers: readonly Identifier[];
+}
+
+/**
+ * What the hub's own write knows of a plan version it made, kept for the version's capture so the
+ * capture reads nothing from the FHIR server (README, "The plan-change job").
+ */
+export interface WrittenVersion {
+  /** The version as the FHIR server stored it: the write's transaction answered with it. */
+  readonly plan: CarePlan;
+  /** The participant's identifiers as the write left them. */
+  readonly identifiers: readonly Identifier[];
+  /** The participant's shared CareTeam as the write left it (null: none). */
+  readonly careTeam: CareTeam | null;
+  /** The write's Provenance: who made the change, and why. */
+  readonly source: Provenance;
 }
 
 /**
@@ -40,12 +55,34 @@ export class PlanContentCache {
   }
 
   async get(carePlanId: string, version: string): Promise<CapturedVersion | undefined> {
-    const json = await this.redis.get(this.key(carePlanId, version));
+    return this.parsed<CapturedVersion>(this.key(carePlanId, version));
+  }
+
+  /** Keeps what the hub's write knows of a version until the version is captured. */
+  async putWritten(carePlanId: string, version: string, written: WrittenVersion): Promise<void> {
+    await this.redis.set(
+      this.writtenKey(carePlanId, version),
+      JSON.stringify(written),
+      'EX',
+      this.ttlSeconds,
+    );
+  }
+
+  async written(carePlanId: string, version: string): Promise<WrittenVersion | undefined> {
+    return this.parsed<WrittenVersion>(this.writtenKey(carePlanId, version));
+  }
+
+  private writtenKey(carePlanId: string, version: string): string {
+    return `${this.prefix}:plan-written:${carePlanId}:${version}`;
+  }
+
+  private async parsed<T>(key: string): Promise<T | undefined> {
+    const json = await this.redis.get(key);
     if (!json) {
       return undefined;
     }
     try {
-      return JSON.parse(json) as CapturedVersion;
+      return JSON.parse(json) as T;
     } catch {
       return undefined;
     }

@@ -165,6 +165,7 @@ export async function startHub(config: HubConfig, logger: Logger): Promise<Runni
   const withheld = new WithheldDeliveries(redis, prefix);
   const subscriptionStore = new SubscriptionStore(redis, prefix);
   const circuit = new CircuitBreaker(redis, prefix);
+  const content = new PlanContentCache(redis, prefix);
   const publishing = {
     store: subscriptionStore,
     fhir,
@@ -176,7 +177,7 @@ export async function startHub(config: HubConfig, logger: Logger): Promise<Runni
     status,
     circuit,
     withheld,
-    content: new PlanContentCache(redis, prefix),
+    content,
     fhir,
     partners,
     identifierBase,
@@ -203,6 +204,7 @@ export async function startHub(config: HubConfig, logger: Logger): Promise<Runni
       status,
       identifierBase,
       now,
+      content,
       enqueuePlanChange: planChange,
       enqueueCoordination: (key: string, record: AppliedRecord) =>
         enqueueAppliedRecord(queues.coordination, key, record),

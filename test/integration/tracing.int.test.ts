@@ -67,6 +67,27 @@ function tree(spans: ReadableSpan[]): string {
   return `${lines.join('\n')}\n`;
 }
 
+/** The names of the FHIR calls made under `root`, at any depth, not counting the jobs it queued. */
+function fhirCallsUnder(spans: readonly ReadableSpan[], root: ReadableSpan): string[] {
+  const under = new Set([root.spanContext().spanId]);
+  const found: string[] = [];
+  for (let grew = true; grew;) {
+    grew = false;
+    for (const span of spans) {
+      const id = span.spanContext().spanId;
+      const job = span.name.startsWith('process ');
+      if (!job && !under.has(id) && under.has(span.parentSpanContext?.spanId ?? '')) {
+        under.add(id);
+        grew = true;
+        if (span.name.startsWith('FHIR ')) {
+          found.push(span.name);
+        }
+      }
+    }
+  }
+  return found;
+}
+
 describe('traces', () => {
   const spans = new InMemorySpanExporter();
   const tracing = startTracing({ exporter: spans, serviceName: 'hub-under-test' });
@@ -162,6 +183,11 @@ describe('traces', () => {
     // The partner's traceparent names the delivery's own span, so its server spans hang under it.
     const deliverSpan = trail.find((s) => s.name === 'deliver fhir-message')!;
     expect(delivery.traceparent).toBe(`00-${SENDER_TRACE}-${deliverSpan.spanContext().spanId}-01`);
+    // The hub wrote the version: the capture takes it, the participant and the team from what the
+    // write kept, so the plan-change job's only FHIR call is its own record (the Provenance,
+    // notice and acknowledgment Tasks).
+    const capture = trail.find((s) => s.name === 'process plan-changes')!;
+    expect(fhirCallsUnder(trail, capture)).toEqual(['FHIR POST transaction']);
     writeFileSync(path.join(OUT, 'service-plan-to-delivery.txt'), tree(trail));
   });
 });

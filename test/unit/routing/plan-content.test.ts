@@ -5,7 +5,7 @@ import { loadPartners } from '../../../src/config/partners.js';
 import type { FhirGateway } from '../../../src/fhir/fhir-gateway.js';
 import { capturePlanChange, noticeIdOf } from '../../../src/routing/capture-plan-change.js';
 import { contentOf } from '../../../src/routing/deliver-plan-change.js';
-import type { CapturedVersion, PlanContentCache } from '../../../src/routing/plan-content.js';
+import type { CapturedVersion, PlanContentCache, WrittenVersion } from '../../../src/routing/plan-content.js';
 
 const BASE = 'https://carecoord.example.org';
 const REPO_ROOT = path.resolve(import.meta.dirname, '../../..');
@@ -56,8 +56,14 @@ function server(versions: Record<string, CarePlan>) {
   return { fhir, calls };
 }
 
-function cacheOf(entries: Record<string, CapturedVersion>): PlanContentCache {
-  return { get: async (id: string, v: string) => entries[`${id}|${v}`] } as unknown as PlanContentCache;
+function cacheOf(
+  entries: Record<string, CapturedVersion>,
+  written: Record<string, WrittenVersion> = {},
+): PlanContentCache {
+  return {
+    get: async (id: string, v: string) => entries[`${id}|${v}`],
+    written: async (id: string, v: string) => written[`${id}|${v}`],
+  } as unknown as PlanContentCache;
 }
 
 const REQ = {
@@ -108,6 +114,49 @@ describe('capturing a plan version', () => {
     expect(change.identifiers).toEqual(PATIENT.identifier);
     expect(change.notice.id).toBe(noticeIdOf('7', '2'));
     expect(change.provenance.entity?.[0]?.what.reference).toBe('CarePlan/7/_history/1');
+  });
+
+  it('takes a version the hub wrote from what the write kept, reading nothing', async () => {
+    const { fhir, calls } = server({ '2': plan('2', 99), '1': plan('1', 99) });
+    const team = {
+      resourceType: 'CareTeam' as const,
+      id: 'team-1',
+      subject: { reference: 'Patient/1' },
+      participant: [{ member: { reference: 'Organization/harbor-housing' } }],
+    };
+    const written: WrittenVersion = {
+      plan: plan('2', 12),
+      identifiers: [{ system: 's', value: 'written' }],
+      careTeam: team,
+      source: SOURCE,
+    };
+    const cache = cacheOf(
+      { '7|1': { plan: plan('1', 10), notice: NOTICE, identifiers: [] } },
+      { '7|2': written },
+    );
+    const change = await capturePlanChange(await deps(fhir, cache), {
+      carePlanId: '7',
+      version: '2',
+      sourceProvenance: 'Provenance/p1',
+      patient: 'Patient/1',
+    });
+    expect(calls).toEqual([]);
+    expect(JSON.stringify(change.diff)).toContain('12');
+    expect(change.changedBy).toBe('sunrise-hcbs');
+    expect(change.identifiers).toEqual(written.identifiers);
+    expect(change.recipients).toEqual(['harbor-housing']);
+  });
+
+  it('reads a version the hub wrote when what the write kept is gone', async () => {
+    const { fhir, calls } = server({ '2': plan('2', 12) });
+    const cache = cacheOf({ '7|1': { plan: plan('1', 10), notice: NOTICE, identifiers: [] } });
+    await capturePlanChange(await deps(fhir, cache), {
+      carePlanId: '7',
+      version: '2',
+      sourceProvenance: 'Provenance/p1',
+      patient: 'Patient/1',
+    });
+    expect(calls.sort()).toEqual(['read Patient', 'read Provenance', 'search CareTeam', 'vread CarePlan 2']);
   });
 
   it('reads the previous version from the server on a miss', async () => {
