@@ -72,9 +72,17 @@ export interface WriteOutcome {
 
 const MAX_CONFLICT_RETRIES = 3;
 
+/** The participant as the write's checks are told of it: they start while it is being resolved. */
+export interface ParticipantBeingResolved {
+  /** The record's identifiers of the participant, when they are what finds it (not an adoption or a merge). */
+  readonly identifiers?: readonly Identifier[];
+  /** The participant's `Patient/<id>`, once resolved (and any merge done). */
+  readonly patient: Promise<string>;
+}
+
 export interface WriteOptions {
-  /** The coordination rules' checks, once the participant is known; they refuse by throwing. */
-  readonly beforeWrite?: (patient: string) => Promise<void>;
+  /** The coordination rules' checks, started with the write's first reads; they refuse by throwing. */
+  readonly beforeWrite?: (participant: ParticipantBeingResolved) => Promise<void>;
   /** Serialises the creation of a new participant across hub processes. */
   readonly identityLock?: IdentityLock;
   /** The Patient an engineer decided the record is about (identity review: the same person). */
@@ -87,9 +95,9 @@ export interface WriteOptions {
  * version when nothing changed), the shared CareTeam merged, and a Provenance naming the partner
  * and the source record. A CarePlan edit that names its base version is written with `If-Match`,
  * merged with a newer version, or refused naming the conflicts ({@link versionedPlanEntry}).
- * Retries when another writer changed the CareTeam or the CarePlan in between. `beforeWrite` runs
- * once the participant is known (the coordination rules' checks), beside the write's own reads; it
- * refuses by throwing, and nothing is written then.
+ * Retries when another writer changed the CareTeam or the CarePlan in between. `beforeWrite` (the
+ * coordination rules' checks) starts with the write's first reads and is told the participant once
+ * resolved; it refuses by throwing, and nothing is written then.
  */
 export async function writeMappedRecord(
   fhir: FhirGateway,
@@ -108,8 +116,10 @@ export async function writeMappedRecord(
     adoptInto || mapped.participant.merged
       ? undefined
       : sharedCareTeamsOfHolders(fhir, identifierBase, mapped.participant.identifiers).catch(() => undefined);
-  // The participant and an earlier attempt's Provenance are looked up together (one batch).
-  const [{ patientId, created, identifiers }, provenance] = await Promise.all([
+  // The participant (merged first when the record says so), an earlier attempt's Provenance and
+  // the checks' own reads are looked up together (one batch).
+  const { merged } = mapped.participant;
+  const resolved = (
     adoptInto
       ? adoptParticipant(
           fhir,
@@ -123,20 +133,29 @@ export async function writeMappedRecord(
           mapped.participant.identifiers,
           mapped.participant.demographics,
           identityLock,
-        ),
+        )
+  ).then(async (participant) => {
+    if (merged) {
+      await mergeParticipant(fhir, identifierBase, participant.patientId, merged, source.receivedAt);
+    }
+    return participant;
+  });
+  const checked = beforeWrite?.({
+    ...(adoptInto || merged ? {} : { identifiers: mapped.participant.identifiers }),
+    patient: resolved.then(({ patientId }) => `Patient/${patientId}`),
+  });
+  // Awaited with the write below: a refusal that comes first is not an unhandled rejection.
+  checked?.catch(() => undefined);
+  const [{ patientId, created, identifiers }, provenance] = await Promise.all([
+    resolved,
     fhir.readIfPresent<Provenance>('Provenance', provenanceId(source, mapped)),
   ]);
   const patient = `Patient/${patientId}`;
-  if (mapped.participant.merged) {
-    await mergeParticipant(fhir, identifierBase, patientId, mapped.participant.merged, source.receivedAt);
-  }
   const earlier = provenance && (await earlierWrite(fhir, mapped, source, patient, provenance));
   if (earlier) {
     return earlier;
   }
-  // The checks run beside the write's own reads (one batch); the transaction waits for both.
-  const checked = beforeWrite?.(patient) ?? Promise.resolve();
-  const known = identifiers && !mapped.participant.merged ? { participantIdentifiers: identifiers } : {};
+  const known = identifiers && !merged ? { participantIdentifiers: identifiers } : {};
   for (let attempt = 0; ; attempt++) {
     try {
       const first = attempt === 0;
@@ -149,7 +168,7 @@ export async function writeMappedRecord(
           : created
             ? null
             : (await teams)?.find((t) => t.subject?.reference === patient),
-        checked,
+        checked: checked ?? Promise.resolve(),
       });
       return { ...outcome, ...known };
     } catch (err) {
