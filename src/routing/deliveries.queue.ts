@@ -10,7 +10,7 @@ import { DEFAULT_CIRCUIT } from '../outbound/circuit-breaker.js';
 import type { Consent } from 'fhir/r4.js';
 import { buildDelivery, contentOf, messageIdFor, type DeliveryRequest } from './deliver-plan-change.js';
 import { openAckTasksWithDeadlines } from './plan-changes.queue.js';
-import { disclosure, withheldDisclosure } from '../security/audit.js';
+import { withheldDisclosure } from '../security/audit.js';
 import { consentPermits, isPart2 } from '../security/part2.js';
 import { notifyCircuitOpened } from './partner-alerts.js';
 import type { RoutingDeps } from './routing-deps.js';
@@ -229,9 +229,9 @@ async function deliverInOrder(
 }
 
 /**
- * What follows a delivery the partner received: the disclosure AuditEvent (written by an id derived
- * from the message, so a retry of this step writes it once), the delivered status and, for Part 2
- * content, the acknowledgment Task. Safe to run again when an earlier run failed part way.
+ * What follows a delivery the partner received: the disclosure AuditEvent (queued, under an id
+ * derived from the message, so a retry of this step writes it once), the delivered status and, for
+ * Part 2 content, the acknowledgment Task. Safe to run again when an earlier run failed part way.
  */
 async function recordDelivered(
   deps: RoutingDeps,
@@ -239,19 +239,17 @@ async function recordDelivered(
   delivery: PlanChangeDelivery,
   result: DeliveryJobResult,
 ): Promise<DeliveryJobResult> {
-  const what = `CarePlan/${req.carePlanId}/_history/${req.version}`;
-  await deps.fhir.update({
-    ...disclosure(
-      {
-        partnerId: req.partnerId,
-        patient: req.patient,
-        what,
-        labels: delivery.carePlan.meta?.security ?? [],
-      },
-      deps.now(),
-    ),
-    id: `disclosure-${delivery.messageId}`,
-  });
+  const id = `disclosure-${delivery.messageId}`;
+  await deps.queueDisclosures(id, [
+    {
+      id,
+      partnerId: req.partnerId,
+      patient: req.patient,
+      what: `CarePlan/${req.carePlanId}/_history/${req.version}`,
+      labels: delivery.carePlan.meta?.security ?? [],
+      at: deps.now().toISOString(),
+    },
+  ]);
   await deps.status.mark(req.carePlanId, req.version, req.partnerId, 'delivered', deps.now());
   if (isPart2(delivery.carePlan) && req.altersDelivery) {
     // Not asked at plan-change time unless a Consent allowed it then; asking again is a no-op,

@@ -10,6 +10,7 @@ import type { DeliveryStatusStore } from './delivery-status.js';
 import type { EscalationRequest } from '../coordination/escalate.js';
 import type { WithheldDeliveries } from './withheld-deliveries.js';
 import type { PlanContentCache } from './plan-content.js';
+import type { DisclosureRecord } from '../security/disclosures.queue.js';
 
 /** What the routing workers share. Enqueue functions are passed in so queue modules do not import each other. */
 export interface RoutingDeps {
@@ -34,6 +35,8 @@ export interface RoutingDeps {
   enqueueDelivery(req: DeliveryRequest): Promise<void>;
   scheduleAckDeadline(taskId: string, dueAt: Date): Promise<void>;
   enqueueEscalation(req: EscalationRequest): Promise<void>;
+  /** Queues disclosure AuditEvents to be written (security/disclosures.queue.ts); `jobId` de-duplicates. */
+  queueDisclosures(jobId: string, disclosed: readonly DisclosureRecord[]): Promise<void>;
   /** Tells partners' subscriptions of a new plan version (subscriptions/publish.ts); absent: none. */
   publishPlanChange?(plan: CarePlan, version: string, patient: string): Promise<void>;
 }

@@ -51,6 +51,12 @@ import { createBatchesQueue, type BatchesQueue } from '../ingest/batches.queue.j
 import { createSubscriptionsQueue, type SubscriptionsQueue } from '../subscriptions/subscriptions.queue.js';
 import { createMaintenanceQueue, type MaintenanceQueue } from '../queues/maintenance.queue.js';
 import { createBulkReplayQueue, type BulkReplayQueue } from '../ingest/bulk-replay.queue.js';
+import {
+  createDisclosuresQueue,
+  createDisclosuresWorker,
+  queueDisclosures,
+  type DisclosuresQueue,
+} from '../security/disclosures.queue.js';
 
 /** Every queue of the hub. */
 export interface HubQueues {
@@ -69,6 +75,8 @@ export interface HubQueues {
   readonly maintenance: MaintenanceQueue;
   /** Engineers' bulk replays of a search's rejected records. */
   readonly bulkReplays: BulkReplayQueue;
+  /** Disclosure AuditEvents of what reached partners, written after the send. */
+  readonly disclosures: DisclosuresQueue;
 }
 
 /** All queues as a list, e.g. for the dead-letter API and the dashboard. */
@@ -84,6 +92,7 @@ export function allQueues(queues: HubQueues): Queue[] {
     queues.subscriptions,
     queues.maintenance,
     queues.bulkReplays,
+    queues.disclosures,
   ] as Queue[];
 }
 
@@ -109,6 +118,7 @@ export function createQueues(
     subscriptions: createSubscriptionsQueue(connection, prefix),
     maintenance: createMaintenanceQueue(connection, prefix),
     bulkReplays: createBulkReplayQueue(connection, prefix),
+    disclosures: createDisclosuresQueue(connection, prefix),
   };
 }
 
@@ -117,7 +127,7 @@ export function routingEnqueuers(
   queues: HubQueues,
   partners: PartnerRegistry,
   now: () => Date,
-): Pick<RoutingDeps, 'enqueueDelivery' | 'scheduleAckDeadline' | 'enqueueEscalation'> {
+): Pick<RoutingDeps, 'enqueueDelivery' | 'scheduleAckDeadline' | 'enqueueEscalation' | 'queueDisclosures'> {
   return {
     enqueueDelivery: async (req) => {
       const queue = queues.deliveries.get(req.partnerId);
@@ -128,6 +138,7 @@ export function routingEnqueuers(
     },
     scheduleAckDeadline: (taskId, dueAt) => scheduleAckDeadline(queues.acknowledgments, taskId, dueAt, now()),
     enqueueEscalation: (req) => enqueueEscalation(queues.escalations, req),
+    queueDisclosures: (jobId, disclosed) => queueDisclosures(queues.disclosures, jobId, disclosed),
   };
 }
 
@@ -165,6 +176,7 @@ export function startWorkers(
     createAcknowledgmentsWorker(routingDeps, on),
     createEscalationsWorker(routingDeps, on),
     createCoordinationWorker(coordinationDeps, on),
+    createDisclosuresWorker(routingDeps, on),
   ] as Worker[];
 }
 

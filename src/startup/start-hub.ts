@@ -324,6 +324,7 @@ export async function startHub(config: HubConfig, logger: Logger): Promise<Runni
         logger,
         now,
         queue: () => queues.subscriptions,
+        queueDisclosures: (jobId, disclosed) => routingDeps.queueDisclosures(jobId, disclosed),
         partners,
         circuit,
       },

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { disclosure } from '../security/audit.js';
+import { writeDisclosures, type DisclosureRecord } from '../security/disclosures.queue.js';
 import type { Coding, FhirResource } from 'fhir/r4.js';
 import type { Job, Queue, Worker } from 'bullmq';
 import { holdJob } from '../queues/lease.js';
@@ -29,7 +29,7 @@ import type { HubSubscription } from './subscription-request.js';
 export const SUBSCRIPTIONS_QUEUE = 'subscription-notifications';
 /** How soon a notification that found its subscription's sender busy looks again. */
 const SENDER_BUSY_RETRY_MS = 250;
-/** What a job sends; `audit` jobs write the disclosures of what was sent. */
+/** What a job sends; `audit` jobs (queued before disclosures had a queue) write disclosures. */
 type JobName = 'handshake' | 'heartbeat' | 'events';
 
 /** An event sent to a subscriber, with the security labels of what it disclosed. */
@@ -39,7 +39,7 @@ interface Disclosed extends SubscriptionEvent {
 
 interface JobData {
   readonly subscriptionId: string;
-  /** `audit` jobs: whom the events went to, and which. */
+  /** Older `audit` jobs: whom the events went to, and which. */
   readonly partnerId?: string;
   readonly disclosed?: readonly Disclosed[];
 }
@@ -80,6 +80,8 @@ export interface SubscriptionSenderDeps {
   readonly logger: Logger;
   readonly now: () => Date;
   readonly queue: () => SubscriptionsQueue;
+  /** Queues the disclosure AuditEvents of what was sent (security/disclosures.queue.ts). */
+  queueDisclosures(jobId: string, disclosed: readonly DisclosureRecord[]): Promise<void>;
   readonly partners: PartnerRegistry;
   /** The partners' circuits, shared with deliveries: a subscription's endpoint is on its partner's server. */
   readonly circuit: CircuitBreaker;
@@ -188,14 +190,18 @@ async function sendHeld(
     // Each event sent is a disclosure, audited as deliveries are, by a job of its own queued
     // before the mark moves: the subscriber has the events, and a FHIR server that is away
     // delays the audit, never sends the events again.
-    const disclosed = events.map((e) => ({ ...e, labels: resources.get(e.focus)?.meta?.security ?? [] }));
-    await deps
-      .queue()
-      .add(
-        'audit',
-        { subscriptionId: id, partnerId: sub.partnerId, disclosed },
-        { jobId: `audit.${id}.${events[0]!.number}.${last}` },
-      );
+    const at = deps.now().toISOString();
+    await deps.queueDisclosures(
+      `audit.${id}.${events[0]!.number}.${last}`,
+      events.map((e) => ({
+        id: subscriptionDisclosureId(id, e.number),
+        partnerId: sub.partnerId,
+        patient: e.patient ?? '',
+        what: e.focus,
+        labels: resources.get(e.focus)?.meta?.security ?? [],
+        at,
+      })),
+    );
     await deps.store.markSent(id, last);
   }
   if (events.length === sub.maxCount) {
@@ -204,17 +210,23 @@ async function sendHeld(
   }
 }
 
-/** One AuditEvent per event disclosed (idempotent ids: a retried job writes each once). */
+/**
+ * An `audit` job queued here before disclosures had a queue of their own (an upgrade may find some
+ * waiting): one AuditEvent per event disclosed, by the same ids.
+ */
 async function audit(deps: SubscriptionSenderDeps, data: JobData): Promise<void> {
-  for (const e of data.disclosed ?? []) {
-    await deps.fhir.update({
-      ...disclosure(
-        { partnerId: data.partnerId ?? '', patient: e.patient ?? '', what: e.focus, labels: [...e.labels] },
-        deps.now(),
-      ),
+  const at = deps.now().toISOString();
+  await writeDisclosures(
+    deps.fhir,
+    (data.disclosed ?? []).map((e) => ({
       id: subscriptionDisclosureId(data.subscriptionId, e.number),
-    });
-  }
+      partnerId: data.partnerId ?? '',
+      patient: e.patient ?? '',
+      what: e.focus,
+      labels: e.labels,
+      at,
+    })),
+  );
 }
 
 function headersOf(sub: HubSubscription): Record<string, string> {

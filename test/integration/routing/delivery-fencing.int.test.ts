@@ -73,6 +73,7 @@ describe('delivery marks under a lapsed lock', () => {
       now: () => new Date(),
       enqueueDelivery: async () => undefined,
       scheduleAckDeadline: async () => undefined,
+      queueDisclosures: async () => undefined,
       enqueueEscalation: async () => undefined,
     };
   });
