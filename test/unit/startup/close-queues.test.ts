@@ -28,6 +28,7 @@ function hubQueues(log: string[]): HubQueues {
     subscriptions: queue('subscription-notifications'),
     maintenance: queue('maintenance'),
     bulkReplays: queue('bulk-replays'),
+    disclosures: queue('disclosures'),
   } as unknown as HubQueues;
 }
 
