@@ -140,11 +140,14 @@ export async function writeMappedRecord(
     }
     return participant;
   });
+  const resolvedPatient = resolved.then(({ patientId }) => `Patient/${patientId}`);
   const checked = beforeWrite?.({
     ...(adoptInto || merged ? {} : { identifiers: mapped.participant.identifiers }),
-    patient: resolved.then(({ patientId }) => `Patient/${patientId}`),
+    patient: resolvedPatient,
   });
-  // Awaited with the write below: a refusal that comes first is not an unhandled rejection.
+  // Both are awaited below, or not needed: a participant that cannot be resolved (the checks may
+  // never ask for it) or a refusal that comes first is not an unhandled rejection.
+  resolvedPatient.catch(() => undefined);
   checked?.catch(() => undefined);
   const [{ patientId, created, identifiers }, provenance] = await Promise.all([
     resolved,
