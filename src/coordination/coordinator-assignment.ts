@@ -2,7 +2,7 @@ import type { CareTeam, CareTeamParticipant, Communication, Reference } from 'fh
 import { DateTime } from 'luxon';
 import type { PartnerRegistry } from '../config/partners.js';
 import { HubError, UnknownPartnerError } from '../errors/hub-error.js';
-import { VersionConflictError } from '../fhir/fhir-errors.js';
+import { changeResource } from '../fhir/change-resource.js';
 import type { FhirGateway } from '../fhir/fhir-gateway.js';
 import { hubIdentifier, tokenOf } from '../fhir/hub-identifiers.js';
 import { CODE_SYSTEM } from '../fhir/profiles.js';
@@ -79,41 +79,43 @@ function checkAssignment(deps: CoordinatorDeps, a: CoordinatorAssignment): void 
   }
 }
 
-/** Reads, changes and writes the CareTeam with If-Match, retrying when someone else wrote it first. */
+/**
+ * Changes the participant's shared CareTeam without losing another writer's change (a
+ * read-modify-write, fhir/change-resource.ts), creating the team when there is none; a team
+ * another writer created meanwhile gets the change too.
+ */
 export async function changeCareTeam(
   deps: CoordinatorDeps,
   patientId: string,
   change: (participants: CareTeamParticipant[]) => CareTeamParticipant[],
 ): Promise<CareTeam> {
-  for (let attempt = 0; ; attempt++) {
-    const team = await sharedCareTeam(deps.fhir, deps.identifierBase, patientId);
-    if (!team) {
-      const identifier = hubIdentifier(deps.identifierBase, 'care-team', patientId);
-      await deps.fhir.read('Patient', patientId); // 404 for an unknown participant
-      const { resource } = await deps.fhir.createIfNoneExist<CareTeam>(
-        {
-          resourceType: 'CareTeam',
-          identifier: [identifier],
-          status: 'active',
-          name: 'Shared care team',
-          subject: { reference: `Patient/${patientId}` },
-          participant: change([]),
-        },
-        `identifier=${tokenOf(identifier)}`,
-      );
+  const changed = (team: CareTeam): CareTeam => ({
+    ...team,
+    participant: change([...(team.participant ?? [])]),
+  });
+  let team = await sharedCareTeam(deps.fhir, deps.identifierBase, patientId);
+  if (!team) {
+    const identifier = hubIdentifier(deps.identifierBase, 'care-team', patientId);
+    await deps.fhir.read('Patient', patientId); // 404 for an unknown participant
+    const { resource, created } = await deps.fhir.createIfNoneExist<CareTeam>(
+      changed({
+        resourceType: 'CareTeam',
+        identifier: [identifier],
+        status: 'active',
+        name: 'Shared care team',
+        subject: { reference: `Patient/${patientId}` },
+      }),
+      `identifier=${tokenOf(identifier)}`,
+    );
+    if (created) {
       return resource;
     }
-    try {
-      return await deps.fhir.update<CareTeam>(
-        { ...team, participant: change([...(team.participant ?? [])]) },
-        { ifMatch: team.meta?.versionId ?? '' },
-      );
-    } catch (err) {
-      if (!(err instanceof VersionConflictError) || attempt >= 3) {
-        throw err;
-      }
+    team = await sharedCareTeam(deps.fhir, deps.identifierBase, patientId);
+    if (!team) {
+      throw new Error(`the shared care team of Patient/${patientId} was created but cannot be found`);
     }
   }
+  return changeResource(deps.fhir, team, changed);
 }
 
 /** Adds a coordinator (or an absence cover) to the participant's shared CareTeam. */
