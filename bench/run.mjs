@@ -495,6 +495,8 @@ async function main() {
     results.durationMs = Date.now() - started;
     const scraped = scraper.stop();
     results.metricsScrapes = { failed: scraper.failures, samples: scraped };
+    // BENCH_RESULTS_DIR may name a folder that does not exist yet: a long run must not end here.
+    mkdirSync(options.resultsDir, { recursive: true });
     writeFileSync(
       path.join(options.resultsDir, 'metrics.svg'),
       metricsChart(scraped, `GET /metrics scraped every second during the bench (${results.startedAt})`),
