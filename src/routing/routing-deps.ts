@@ -10,7 +10,7 @@ import type { DeliveryStatusStore } from './delivery-status.js';
 import type { EscalationRequest } from '../coordination/escalate.js';
 import type { WithheldDeliveries } from './withheld-deliveries.js';
 import type { PlanContentCache } from './plan-content.js';
-import type { DisclosureRecord } from '../security/disclosures.queue.js';
+import type { DisclosureBacklog, DisclosureRecord } from '../security/disclosures.queue.js';
 
 /** What the routing workers share. Enqueue functions are passed in so queue modules do not import each other. */
 export interface RoutingDeps {
@@ -28,6 +28,8 @@ export interface RoutingDeps {
   readonly circuit: CircuitBreaker;
   /** Plan versions as captured: what deliveries are built from. */
   readonly content: PlanContentCache;
+  /** Disclosure AuditEvents waiting to be written (security/disclosures.queue.ts). */
+  readonly disclosures: DisclosureBacklog;
   /** Part 2 deliveries waiting for the participant's consent. */
   readonly withheld: WithheldDeliveries;
   /** The clock; tests pass their own. */

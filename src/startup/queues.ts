@@ -55,6 +55,7 @@ import {
   createDisclosuresQueue,
   createDisclosuresWorker,
   queueDisclosures,
+  type DisclosureBacklog,
   type DisclosuresQueue,
 } from '../security/disclosures.queue.js';
 
@@ -127,6 +128,7 @@ export function routingEnqueuers(
   queues: HubQueues,
   partners: PartnerRegistry,
   now: () => Date,
+  disclosures: DisclosureBacklog,
 ): Pick<RoutingDeps, 'enqueueDelivery' | 'scheduleAckDeadline' | 'enqueueEscalation' | 'queueDisclosures'> {
   return {
     enqueueDelivery: async (req) => {
@@ -138,7 +140,8 @@ export function routingEnqueuers(
     },
     scheduleAckDeadline: (taskId, dueAt) => scheduleAckDeadline(queues.acknowledgments, taskId, dueAt, now()),
     enqueueEscalation: (req) => enqueueEscalation(queues.escalations, req),
-    queueDisclosures: (jobId, disclosed) => queueDisclosures(queues.disclosures, jobId, disclosed),
+    queueDisclosures: (jobId, disclosed) =>
+      queueDisclosures(queues.disclosures, disclosures, jobId, disclosed),
   };
 }
 

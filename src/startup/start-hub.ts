@@ -60,6 +60,7 @@ import { CircuitBreaker } from '../outbound/circuit-breaker.js';
 import { DeliveryStatusStore } from '../routing/delivery-status.js';
 import { WithheldDeliveries } from '../routing/withheld-deliveries.js';
 import { PlanContentCache } from '../routing/plan-content.js';
+import { DisclosureBacklog } from '../security/disclosures.queue.js';
 import type { DeliveryRequest } from '../routing/deliver-plan-change.js';
 import { ensureFhirServer } from './ensure-fhir-server.js';
 import { stopLocalFhirServer } from './local-fhir-server.js';
@@ -166,6 +167,7 @@ export async function startHub(config: HubConfig, logger: Logger): Promise<Runni
   const subscriptionStore = new SubscriptionStore(redis, prefix);
   const circuit = new CircuitBreaker(redis, prefix);
   const content = new PlanContentCache(redis, prefix);
+  const disclosures = new DisclosureBacklog(redis, prefix);
   const publishing = {
     store: subscriptionStore,
     fhir,
@@ -186,7 +188,8 @@ export async function startHub(config: HubConfig, logger: Logger): Promise<Runni
     redis,
     prefix,
     now,
-    ...routingEnqueuers(queues, partners, now),
+    disclosures,
+    ...routingEnqueuers(queues, partners, now, disclosures),
     publishPlanChange: (plan, version, patient) => publishVersion(publishing, plan, version, patient),
   };
   const ingestDeps = {

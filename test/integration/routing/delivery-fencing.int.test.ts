@@ -20,6 +20,7 @@ import { DeliveryStatusStore } from '../../../src/routing/delivery-status.js';
 import type { RoutingDeps } from '../../../src/routing/routing-deps.js';
 import { WithheldDeliveries } from '../../../src/routing/withheld-deliveries.js';
 import { PlanContentCache } from '../../../src/routing/plan-content.js';
+import { DisclosureBacklog } from '../../../src/security/disclosures.queue.js';
 import { dropPrefix, testPrefix } from '../../fixtures/ingest/hub-helpers.js';
 import { PartnerServer } from '../../support/partner-server.js';
 import { REPO_ROOT, testGateway, testRedis, unique } from '../../support/test-env.js';
@@ -70,6 +71,7 @@ describe('delivery marks under a lapsed lock', () => {
       circuit: new CircuitBreaker(redis, prefix),
       withheld: new WithheldDeliveries(redis, prefix),
       content: new PlanContentCache(redis, prefix),
+      disclosures: new DisclosureBacklog(redis, prefix),
       now: () => new Date(),
       enqueueDelivery: async () => undefined,
       scheduleAckDeadline: async () => undefined,
