@@ -7,7 +7,7 @@ import { dueOf, isOpen } from '../coordination/obligations.js';
 import { ackTaskEntries, openAckTasks, openedTasks, type DeliveryRequest } from './deliver-plan-change.js';
 import { consentPermits } from '../security/part2.js';
 import { capturePlanChange, type CapturedPlanChange } from './capture-plan-change.js';
-import type { RoutingDeps } from './routing-deps.js';
+import type { PlanRecordRequest, RoutingDeps } from './routing-deps.js';
 
 /** New CarePlan versions waiting to be diffed, recorded and fanned out to partners. */
 export const PLAN_CHANGES_QUEUE = 'plan-changes';
@@ -56,20 +56,13 @@ export function processPlanChangeJob(
   return async (job) => {
     const { carePlanId, version } = job.data;
     const change = await capturePlanChange(deps, job.data);
-    const now = deps.now();
     const notice = `Communication/${change.notice.id}`;
-    const reqs = change.recipients.map((partnerId) => ({
-      partnerId,
-      carePlanId,
-      version,
-      notice,
-      patient: change.patient,
-      altersDelivery: change.diff.altersDelivery,
-    }));
+    const reqs = deliveryRequests(change);
     // The deliveries go out as soon as the version is captured, built from what this job read
     // (the content cache); the Provenance, the notice and the acknowledgment Tasks follow in one
-    // transaction. A partner that answers before its Task is written is waited for (ackTaskFor);
-    // a retry of this job opens no Task twice and sends no version twice.
+    // transaction, written by a job of the plan-records queue so that a slow write never holds
+    // up the next version's capture. A partner that answers before its Task is written is waited
+    // for (ackTaskFor); a retry of this job opens no Task twice and sends no version twice.
     const send = async (): Promise<void> => {
       await deps.content.put(carePlanId, version, {
         plan: change.plan,
@@ -78,22 +71,91 @@ export function processPlanChangeJob(
       });
       await Promise.all(reqs.map((req) => deps.enqueueDelivery(req)));
     };
-    // A Part 2 version asks an acknowledgment only of recipients its Consents let it reach now;
-    // the others are asked when their delivery goes out (see the deliveries queue), with a Task
-    // that points at the notice: so for Part 2 the record is written first.
-    const askNow = !change.diff.altersDelivery
-      ? []
-      : change.part2
-        ? await permittedNow(deps, change.patient, reqs, now)
-        : reqs;
-    const record = (): Promise<void> => writePlanChange(deps, change, askNow, now);
-    for (const step of change.part2 ? [record, send] : [send, record]) {
-      await step();
+    if (change.part2) {
+      // A Part 2 version's deliveries may open Tasks that point at its notice: recorded first.
+      await recordPlanChange(deps, change);
+      await send();
+    } else {
+      await send();
+      await deps.enqueuePlanRecord({ ...job.data, recipients: change.recipients });
     }
     await deps.publishPlanChange?.(change.plan, version, change.patient);
     deps.logger.info({ carePlanId, version, recipients: change.recipients.length }, 'plan change recorded');
     return { notice, recipients: change.recipients, altersDelivery: change.diff.altersDelivery };
   };
+}
+
+/** One delivery request per recipient of a captured change. */
+function deliveryRequests(change: CapturedPlanChange): DeliveryRequest[] {
+  return change.recipients.map((partnerId) => ({
+    partnerId,
+    carePlanId: change.carePlanId,
+    version: change.version,
+    notice: `Communication/${change.notice.id}`,
+    patient: change.patient,
+    altersDelivery: change.diff.altersDelivery,
+  }));
+}
+
+/**
+ * What the hub records of a plan change: the Provenance, the notice and the acknowledgment Tasks.
+ * A Part 2 version asks an acknowledgment only of recipients its Consents let it reach now; the
+ * others are asked when their delivery goes out (see the deliveries queue).
+ */
+async function recordPlanChange(deps: RoutingDeps, change: CapturedPlanChange): Promise<void> {
+  const now = deps.now();
+  const reqs = deliveryRequests(change);
+  const askNow = !change.diff.altersDelivery
+    ? []
+    : change.part2
+      ? await permittedNow(deps, change.patient, reqs, now)
+      : reqs;
+  await writePlanChange(deps, change, askNow, now);
+}
+
+/** New plan versions whose deliveries went out, waiting for their Provenance, notice and Tasks. */
+export const PLAN_RECORDS_QUEUE = 'plan-records';
+export type PlanRecordJobName = 'write-plan-record';
+
+/** The version as its plan-change job saw it, and the partners it was sent to. */
+export type PlanRecordJobData = PlanRecordRequest;
+
+export type PlanRecordsQueue = Queue<PlanRecordJobData, void, PlanRecordJobName>;
+
+export function createPlanRecordsQueue(connection: RedisClient, prefix: string): PlanRecordsQueue {
+  return createHubQueue(PLAN_RECORDS_QUEUE, connection, prefix, RETRY);
+}
+
+/** One record job per plan version (the id is the plan and version, as its plan-change job's). */
+export async function enqueuePlanRecord(queue: PlanRecordsQueue, data: PlanRecordJobData): Promise<void> {
+  await addOrRevive(queue, 'write-plan-record', data, {
+    jobId: `careplan.${data.carePlanId}.${data.version}`,
+  });
+}
+
+/**
+ * Writes a plan version's record: captured again (from what the plan-change job left in Redis,
+ * so usually without reading the FHIR server), naming the partners the deliveries went to.
+ */
+export function processPlanRecordJob(deps: RoutingDeps): (job: Job<PlanRecordJobData>) => Promise<void> {
+  return async (job) => {
+    const { recipients, ...version } = job.data;
+    const change = await capturePlanChange(deps, version);
+    // The notice names whom the deliveries went to, as the plan-change job saw the care team.
+    const notice = {
+      ...change.notice,
+      recipient: recipients.map((id) => ({ reference: `Organization/${id}` })),
+    };
+    await recordPlanChange(deps, { ...change, recipients, notice });
+  };
+}
+
+export function createPlanRecordsWorker(
+  deps: RoutingDeps,
+  on: WorkerConnection,
+  concurrency: number,
+): Worker<PlanRecordJobData, void, PlanRecordJobName> {
+  return startHubWorker(PLAN_RECORDS_QUEUE, processPlanRecordJob(deps), on, deps.logger, { concurrency });
 }
 
 /**

@@ -6,11 +6,17 @@ import type { FhirGateway } from '../fhir/fhir-gateway.js';
 import type { Logger } from '../logging/logger.js';
 import type { CircuitBreaker } from '../outbound/circuit-breaker.js';
 import type { DeliveryRequest } from './deliver-plan-change.js';
+import type { VersionToCapture } from './capture-plan-change.js';
 import type { DeliveryStatusStore } from './delivery-status.js';
 import type { EscalationRequest } from '../coordination/escalate.js';
 import type { WithheldDeliveries } from './withheld-deliveries.js';
 import type { PlanContentCache } from './plan-content.js';
 import type { DisclosureBacklog, DisclosureRecord } from '../security/disclosures.queue.js';
+
+/** A captured plan version whose record is still to be written, and the partners it went to. */
+export interface PlanRecordRequest extends VersionToCapture {
+  readonly recipients: readonly string[];
+}
 
 /** What the routing workers share. Enqueue functions are passed in so queue modules do not import each other. */
 export interface RoutingDeps {
@@ -35,6 +41,8 @@ export interface RoutingDeps {
   /** The clock; tests pass their own. */
   readonly now: () => Date;
   enqueueDelivery(req: DeliveryRequest): Promise<void>;
+  /** Queues the writing of a captured plan version's record (routing/plan-changes.queue.ts). */
+  enqueuePlanRecord(data: PlanRecordRequest): Promise<void>;
   scheduleAckDeadline(taskId: string, dueAt: Date): Promise<void>;
   enqueueEscalation(req: EscalationRequest): Promise<void>;
   /** Queues disclosure AuditEvents to be written (security/disclosures.queue.ts); `jobId` de-duplicates. */

@@ -43,8 +43,12 @@ import {
 import {
   createPlanChangesQueue,
   createPlanChangesWorker,
+  createPlanRecordsQueue,
+  createPlanRecordsWorker,
   enqueuePlanChange,
+  enqueuePlanRecord,
   type PlanChangesQueue,
+  type PlanRecordsQueue,
 } from '../routing/plan-changes.queue.js';
 import type { RoutingDeps } from '../routing/routing-deps.js';
 import { createBatchesQueue, type BatchesQueue } from '../ingest/batches.queue.js';
@@ -65,6 +69,8 @@ export interface HubQueues {
   /** Batches sent with `Prefer: respond-async`, waiting to be parsed. */
   readonly batches: BatchesQueue;
   readonly planChanges: PlanChangesQueue;
+  /** Captured plan versions waiting for their Provenance, notice and acknowledgment Tasks. */
+  readonly planRecords: PlanRecordsQueue;
   /** One per partner that receives deliveries. */
   readonly deliveries: ReadonlyMap<string, DeliveryQueue>;
   readonly acknowledgments: AcknowledgmentsQueue;
@@ -86,6 +92,7 @@ export function allQueues(queues: HubQueues): Queue[] {
     queues.ingest,
     queues.batches,
     queues.planChanges,
+    queues.planRecords,
     ...queues.deliveries.values(),
     queues.acknowledgments,
     queues.escalations,
@@ -107,6 +114,7 @@ export function createQueues(
     ingest: createIngestQueue(connection, prefix, ingestAttempts),
     batches: createBatchesQueue(connection, prefix),
     planChanges: createPlanChangesQueue(connection, prefix),
+    planRecords: createPlanRecordsQueue(connection, prefix),
     deliveries: new Map(
       partners
         .all()
@@ -129,7 +137,10 @@ export function routingEnqueuers(
   partners: PartnerRegistry,
   now: () => Date,
   disclosures: DisclosureBacklog,
-): Pick<RoutingDeps, 'enqueueDelivery' | 'scheduleAckDeadline' | 'enqueueEscalation' | 'queueDisclosures'> {
+): Pick<
+  RoutingDeps,
+  'enqueueDelivery' | 'enqueuePlanRecord' | 'scheduleAckDeadline' | 'enqueueEscalation' | 'queueDisclosures'
+> {
   return {
     enqueueDelivery: async (req) => {
       const queue = queues.deliveries.get(req.partnerId);
@@ -138,6 +149,7 @@ export function routingEnqueuers(
       }
       await enqueueDelivery(queue, req, partners.get(req.partnerId));
     },
+    enqueuePlanRecord: (data) => enqueuePlanRecord(queues.planRecords, data),
     scheduleAckDeadline: (taskId, dueAt) => scheduleAckDeadline(queues.acknowledgments, taskId, dueAt, now()),
     enqueueEscalation: (req) => enqueueEscalation(queues.escalations, req),
     queueDisclosures: (jobId, disclosed) =>
@@ -172,6 +184,7 @@ export function startWorkers(
   return [
     createIngestWorker(ingestDeps, on, ingestConcurrency),
     createPlanChangesWorker(routingDeps, on, 4),
+    createPlanRecordsWorker(routingDeps, on, 4),
     ...routingDeps.partners
       .all()
       .filter((p) => p.outbound)

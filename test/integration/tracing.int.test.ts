@@ -184,10 +184,12 @@ describe('traces', () => {
     const deliverSpan = trail.find((s) => s.name === 'deliver fhir-message')!;
     expect(delivery.traceparent).toBe(`00-${SENDER_TRACE}-${deliverSpan.spanContext().spanId}-01`);
     // The hub wrote the version: the capture takes it, the participant and the team from what the
-    // write kept, so the plan-change job's only FHIR call is its own record (the Provenance,
-    // notice and acknowledgment Tasks).
+    // write kept, so the plan-change job calls the FHIR server not at all; the version's record
+    // (the Provenance, notice and acknowledgment Tasks) is one transaction of a job of its own.
     const capture = trail.find((s) => s.name === 'process plan-changes')!;
-    expect(fhirCallsUnder(trail, capture)).toEqual(['FHIR POST transaction']);
-    writeFileSync(path.join(OUT, 'service-plan-to-delivery.txt'), tree(trail));
+    expect(fhirCallsUnder(trail, capture)).toEqual([]);
+    const record = await waitFor(() => traceOf(SENDER_TRACE).find((s) => s.name === 'process plan-records'));
+    expect(fhirCallsUnder(traceOf(SENDER_TRACE), record)).toEqual(['FHIR POST transaction']);
+    writeFileSync(path.join(OUT, 'service-plan-to-delivery.txt'), tree(traceOf(SENDER_TRACE)));
   });
 });

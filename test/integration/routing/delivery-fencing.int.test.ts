@@ -74,6 +74,7 @@ describe('delivery marks under a lapsed lock', () => {
       disclosures: new DisclosureBacklog(redis, prefix),
       now: () => new Date(),
       enqueueDelivery: async () => undefined,
+      enqueuePlanRecord: async () => undefined,
       scheduleAckDeadline: async () => undefined,
       queueDisclosures: async () => undefined,
       enqueueEscalation: async () => undefined,

@@ -21,6 +21,7 @@ function hubQueues(log: string[]): HubQueues {
     ingest: queue('ingest'),
     batches: queue('ingest-batches'),
     planChanges: queue('plan-changes'),
+    planRecords: queue('plan-records'),
     deliveries: new Map(),
     acknowledgments: queue('acknowledgments'),
     escalations: queue('escalations'),
