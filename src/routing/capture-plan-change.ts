@@ -57,6 +57,8 @@ export interface VersionToCapture {
   readonly sourceProvenance?: string;
   /** The participant, when the writer knows it: read at once with the plan. */
   readonly patient?: string;
+  /** The partners the version was sent to, when an earlier capture decided them. */
+  readonly recipients?: readonly string[];
 }
 
 /**
@@ -131,7 +133,7 @@ export async function capturePlanChange(
         }
       : {}),
   };
-  const recipients = await entitledPartners(fhir, deps.partners, plan, changedBy, shared);
+  const recipients = at.recipients ?? (await entitledPartners(fhir, deps.partners, plan, changedBy, shared));
   const notice: Communication = {
     resourceType: 'Communication',
     id: noticeIdOf(carePlanId, version),

@@ -138,16 +138,7 @@ export async function enqueuePlanRecord(queue: PlanRecordsQueue, data: PlanRecor
  * so usually without reading the FHIR server), naming the partners the deliveries went to.
  */
 export function processPlanRecordJob(deps: RoutingDeps): (job: Job<PlanRecordJobData>) => Promise<void> {
-  return async (job) => {
-    const { recipients, ...version } = job.data;
-    const change = await capturePlanChange(deps, version);
-    // The notice names whom the deliveries went to, as the plan-change job saw the care team.
-    const notice = {
-      ...change.notice,
-      recipient: recipients.map((id) => ({ reference: `Organization/${id}` })),
-    };
-    await recordPlanChange(deps, { ...change, recipients, notice });
-  };
+  return async (job) => recordPlanChange(deps, await capturePlanChange(deps, job.data));
 }
 
 export function createPlanRecordsWorker(

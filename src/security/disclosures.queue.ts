@@ -148,13 +148,13 @@ export async function recordDisclosures(
     await writeDisclosures(fhir, batch);
     await backlog.keep(jobId, []);
   } catch (err) {
-    if (!(err instanceof FhirServerError) || err.transient || err.httpStatus >= 500) {
+    if (!isRefusal(err)) {
       throw err; // retried with the same batch
     }
     const refused: DisclosureRecord[] = [];
     for (const d of batch) {
       await writeDisclosures(fhir, [d]).catch((one: unknown) => {
-        if (!(one instanceof FhirServerError) || one.transient || one.httpStatus >= 500) {
+        if (!isRefusal(one)) {
           throw one;
         }
         refused.push(d);
@@ -167,6 +167,11 @@ export async function recordDisclosures(
       );
     }
   }
+}
+
+/** The server said no (4xx): writing the same again would not help. */
+function isRefusal(err: unknown): err is FhirServerError {
+  return err instanceof FhirServerError && !err.transient && err.httpStatus < 500;
 }
 
 export function createDisclosuresWorker(

@@ -193,14 +193,9 @@ async function sendHeld(
     const at = deps.now().toISOString();
     await deps.queueDisclosures(
       `audit.${id}.${events[0]!.number}.${last}`,
-      events.map((e) => ({
-        id: subscriptionDisclosureId(id, e.number),
-        partnerId: sub.partnerId,
-        patient: e.patient ?? '',
-        what: e.focus,
-        labels: resources.get(e.focus)?.meta?.security ?? [],
-        at,
-      })),
+      events.map((e) =>
+        eventDisclosure(id, sub.partnerId, e, resources.get(e.focus)?.meta?.security ?? [], at),
+      ),
     );
     await deps.store.markSent(id, last);
   }
@@ -218,15 +213,28 @@ async function audit(deps: SubscriptionSenderDeps, data: JobData): Promise<void>
   const at = deps.now().toISOString();
   await writeDisclosures(
     deps.fhir,
-    (data.disclosed ?? []).map((e) => ({
-      id: subscriptionDisclosureId(data.subscriptionId, e.number),
-      partnerId: data.partnerId ?? '',
-      patient: e.patient ?? '',
-      what: e.focus,
-      labels: e.labels,
-      at,
-    })),
+    (data.disclosed ?? []).map((e) =>
+      eventDisclosure(data.subscriptionId, data.partnerId ?? '', e, e.labels, at),
+    ),
   );
+}
+
+/** The disclosure of one event sent to a subscriber (its AuditEvent id: one per event). */
+function eventDisclosure(
+  subscriptionId: string,
+  partnerId: string,
+  e: SubscriptionEvent,
+  labels: readonly Coding[],
+  at: string,
+): DisclosureRecord {
+  return {
+    id: subscriptionDisclosureId(subscriptionId, e.number),
+    partnerId,
+    patient: e.patient ?? '',
+    what: e.focus,
+    labels,
+    at,
+  };
 }
 
 function headersOf(sub: HubSubscription): Record<string, string> {
