@@ -1,6 +1,6 @@
 import type { CareTeam, Communication, Encounter, Flag, Reference, Task } from 'fhir/r4.js';
 import type { HubEvent } from '../mappers/types.js';
-import type { EscalationRequest } from './escalate.js';
+import { escalationEntries, escalationKey, type EscalationRequest } from './escalate.js';
 import { CODE_SYSTEM } from '../fhir/profiles.js';
 import { changeResource } from '../fhir/change-resource.js';
 import { relativeReference } from '../fhir/references.js';
@@ -98,7 +98,7 @@ export async function applyCoordinationRules(deps: CoordinationDeps, record: App
       planReview(deps, care, trigger, focusOf(e), new Date(e.at), sender, out);
     }
   }
-  out.escalating.push(...(await writeObligations(deps, out.opening.splice(0), care)));
+  const raiseLater = await writeRaised(deps, care, out);
   // A cancellation applied while the steps were being opened may have looked for them too early.
   for (const encounter of sprints) {
     if (!(await stillDischarged(deps, encounter))) {
@@ -106,8 +106,37 @@ export async function applyCoordinationRules(deps: CoordinationDeps, record: App
     }
   }
   await onWrittenResources(deps, care, versions, resources, sender, at, out);
-  out.escalating.push(...(await writeObligations(deps, out.opening, care)));
-  await deps.enqueueEscalations(out.escalating);
+  raiseLater.push(...(await writeRaised(deps, care, out)));
+  await deps.enqueueEscalations(raiseLater);
+}
+
+/**
+ * Writes what the run raised so far in one transaction, emptying `out`: the obligations, and the
+ * escalations that name the coordinator (each once). Answers the escalations left for the
+ * escalations queue: those that must read the care team, and those of obligations that turned
+ * out new and overdue already (known only from the transaction's answer).
+ */
+async function writeRaised(
+  deps: CoordinationDeps,
+  care: CareContext,
+  out: RulesOutput,
+): Promise<EscalationRequest[]> {
+  const { tiers, calendars } = deps.config;
+  const escalations = [...new Map(out.escalating.splice(0).map((r) => [escalationKey(r), r])).values()];
+  const named = escalations.filter(hasCoordinator);
+  const later = escalations.filter((r) => !hasCoordinator(r));
+  const alongside = named.flatMap((r) => escalationEntries(deps.identifierBase, tiers, calendars, r));
+  later.push(...(await writeObligations(deps, out.opening.splice(0), care, alongside)));
+  for (const r of named) {
+    deps.logger.info({ trigger: r.trigger, focus: r.focus }, 'escalated');
+  }
+  return later;
+}
+
+function hasCoordinator(
+  req: EscalationRequest,
+): req is EscalationRequest & { readonly coordinator: Reference | null } {
+  return req.coordinator !== undefined;
 }
 
 /**

@@ -1,4 +1,4 @@
-import type { CareTeam, Reference, Task } from 'fhir/r4.js';
+import type { BundleEntry, CareTeam, Reference, Task } from 'fhir/r4.js';
 import type { PartnerRegistry } from '../config/partners.js';
 import { changeResource } from '../fhir/change-resource.js';
 import type { FhirGateway } from '../fhir/fhir-gateway.js';
@@ -155,14 +155,16 @@ export function overdueEscalation(
  * check is scheduled. A Task due already (a record that arrives after the window it opens, such as
  * a backdated export) is created overdue, and its escalation is answered for the caller to raise
  * with its own, naming the coordinator `care` names for the day: neither a check nor the
- * escalation reads anything back.
+ * escalation reads anything back. `alongside` (the caller's escalations known before the write)
+ * goes in the same transaction, after the obligations.
  */
 export async function writeObligations(
   deps: Pick<CoordinationDeps, 'fhir' | 'scheduleObligationCheck' | 'now'>,
   obligations: readonly NewObligation[],
   care?: Pick<CareContext, 'coordinatorOn'>,
+  alongside: readonly BundleEntry[] = [],
 ): Promise<EscalationRequest[]> {
-  if (obligations.length === 0) {
+  if (obligations.length === 0 && alongside.length === 0) {
     return [];
   }
   const now = deps.now();
@@ -170,17 +172,20 @@ export async function writeObligations(
     {
       resourceType: 'Bundle',
       type: 'transaction',
-      entry: obligations.map(({ task }) => {
-        const [id] = task.identifier ?? [];
-        if (!id) {
-          throw new Error('an obligation Task needs an identifier, so a repeat does not open it twice');
-        }
-        const dueAlready = (dueOf(task)?.getTime() ?? Infinity) <= now.getTime();
-        return {
-          resource: dueAlready ? markOverdue(task, now) : task,
-          request: { method: 'POST', url: 'Task', ifNoneExist: `identifier=${tokenOf(id)}` },
-        };
-      }),
+      entry: [
+        ...obligations.map(({ task }): BundleEntry => {
+          const [id] = task.identifier ?? [];
+          if (!id) {
+            throw new Error('an obligation Task needs an identifier, so a repeat does not open it twice');
+          }
+          const dueAlready = (dueOf(task)?.getTime() ?? Infinity) <= now.getTime();
+          return {
+            resource: dueAlready ? markOverdue(task, now) : task,
+            request: { method: 'POST', url: 'Task', ifNoneExist: `identifier=${tokenOf(id)}` },
+          };
+        }),
+        ...alongside,
+      ],
     },
     { returnResources: true },
   );

@@ -102,6 +102,20 @@ export async function escalateAll(
   }));
 }
 
+/**
+ * The transaction entries (notice, review Task) of an escalation whose raiser named the
+ * coordinator of the day (null: nobody), for the raiser to write beside its own changes in one
+ * transaction; what {@link escalateAll} writes for it.
+ */
+export function escalationEntries(
+  identifierBase: string,
+  tiers: EscalationConfig,
+  calendars: CalendarsConfig,
+  req: EscalationRequest & { readonly coordinator: Reference | null },
+): BundleEntry[] {
+  return escalationWrites(identifierBase, tiers, calendars, req, () => req.coordinator ?? undefined).entries;
+}
+
 /** Trigger and focus: what makes two escalations the same one. */
 export function escalationKey(req: Pick<EscalationRequest, 'trigger' | 'focus'>): string {
   return `${req.trigger}.${req.focus.replace(/\//g, '-')}`;
