@@ -37,7 +37,17 @@ export interface AppliedRecord {
    * read it back; absent (an older job, a write that did not know it): the rules read it.
    */
   readonly careTeam?: CareTeam | null;
+  /**
+   * What the rules look at of the Communications and Flags the record wrote (`Type/id` -> their
+   * categories or code), as the record sent them, so they need not be read back; absent for one
+   * (an older job): the rules read it.
+   */
+  readonly asSent?: Readonly<Record<string, SentFacts>>;
 }
+
+/** What the rules look at of a Communication or a Flag. */
+export type SentFacts =
+  Pick<Communication, 'resourceType' | 'category'> | Pick<Flag, 'resourceType' | 'code'>;
 
 /**
  * Applies the operating model to one record the hub wrote: each event opens the obligations the
@@ -55,9 +65,14 @@ export async function applyCoordinationRules(deps: CoordinationDeps, record: App
   // about (the open crisis updates, the recent missed visits, whether a discharge still stands),
   // read together (one batch).
   const versions = Object.entries(record.versions);
-  const [care, resources, openCrisisUpdates, missedVisits, discharged] = await Promise.all([
+  const sender = organizationRef(deps, record.partnerId);
+  const answerable = answerableCodes(versions, record.asSent ?? {});
+  const [care, resources, owedBySender, openCrisisUpdates, missedVisits, discharged] = await Promise.all([
     careContext(deps, record.patient, at, record.careTeam),
-    Promise.all(versions.map(([reference, version]) => lookedAt(deps, reference, version))),
+    Promise.all(
+      versions.map(([reference, version]) => lookedAt(deps, reference, version, record.asSent?.[reference])),
+    ),
+    answerable.length > 0 ? owedBy(deps, record.patient, answerable, sender) : [],
     events.some((e) => e.type === 'crisis-update')
       ? openCrisisUpdatesOf(deps, record.patient, record.partnerId)
       : [],
@@ -68,8 +83,7 @@ export async function applyCoordinationRules(deps: CoordinationDeps, record: App
     ),
     Promise.all(events.map(async (e) => e.type === 'discharge' && stillDischarged(deps, e.encounter))),
   ]);
-  const sender = organizationRef(deps, record.partnerId);
-  const out: RulesOutput = { opening: [], escalating: [] };
+  const out: RulesOutput = { opening: [], escalating: [], opened: new Map() };
   const sprints: string[] = [];
 
   for (const [i, e] of events.entries()) {
@@ -105,7 +119,9 @@ export async function applyCoordinationRules(deps: CoordinationDeps, record: App
       await cancelSprint(deps, encounter);
     }
   }
-  await onWrittenResources(deps, care, versions, resources, sender, at, out);
+  // What the record answers: the sender's obligations owed before it, and those it just opened.
+  const owed = new Map([...owedBySender.map((t) => [t.id!, t] as const), ...out.opened]);
+  await onWrittenResources(deps, care, versions, resources, owed, sender, at, out);
   raiseLater.push(...(await writeRaised(deps, care, out)));
   await deps.enqueueEscalations(raiseLater);
 }
@@ -126,7 +142,11 @@ async function writeRaised(
   const named = escalations.filter(hasCoordinator);
   const later = escalations.filter((r) => !hasCoordinator(r));
   const alongside = named.flatMap((r) => escalationEntries(deps.identifierBase, tiers, calendars, r));
-  later.push(...(await writeObligations(deps, out.opening.splice(0), care, alongside)));
+  const written = await writeObligations(deps, out.opening.splice(0), care, alongside);
+  later.push(...written.escalations);
+  for (const task of written.tasks) {
+    out.opened.set(task.id!, task);
+  }
   for (const r of named) {
     deps.logger.info({ trigger: r.trigger, focus: r.focus }, 'escalated');
   }
@@ -146,6 +166,8 @@ function hasCoordinator(
 interface RulesOutput {
   readonly opening: NewObligation[];
   readonly escalating: EscalationRequest[];
+  /** The obligations written so far, by id, as the server answered them. */
+  readonly opened: Map<string, Task>;
 }
 
 function resolveEvent(event: HubEvent, resolve: (ref: string) => string): HubEvent {
@@ -450,13 +472,15 @@ function planReview(
  * sender's open documentation Tasks of its kind; a new caregiver-burnout flag opens a plan review;
  * a new CarePlan version closes open plan-change reviews (the write guard made sure it states its
  * change control); a hub Task the partner closed itself is stamped on time or late. `resources`
- * are what {@link lookedAt} read of each, beside the care team.
+ * are what {@link lookedAt} found of each, and `owed` the obligations the sender owed (searched
+ * beside them, and opened by this run), each taken out once closed.
  */
 async function onWrittenResources(
   deps: CoordinationDeps,
   care: CareContext,
   versions: readonly (readonly [string, string])[],
-  resources: readonly (Communication | Flag | Task | undefined)[],
+  resources: readonly (SentFacts | Task | undefined)[],
+  owed: Map<string, Task>,
   sender: Reference,
   at: Date,
   out: RulesOutput,
@@ -464,13 +488,10 @@ async function onWrittenResources(
   for (const [i, [reference, version]] of versions.entries()) {
     const resource = resources[i];
     if (resource?.resourceType === 'Communication') {
-      const kinds = (resource.category ?? []).flatMap((cat) =>
-        (cat.coding ?? []).filter((x) => x.system === CODE_SYSTEM.communicationCategory).map((x) => x.code),
-      );
-      for (const kind of kinds.filter((k) => (RECORD_KINDS as readonly (string | undefined)[]).includes(k))) {
-        await closeOpen(
+      for (const kind of recordKinds(resource)) {
+        await closeOwed(
           deps,
-          care.patient,
+          owed,
           'documentation-24h',
           sender,
           at,
@@ -490,9 +511,9 @@ async function onWrittenResources(
       }
     }
     if (relativeReference(reference)?.type === 'CarePlan') {
-      await closeOpen(
+      await closeOwed(
         deps,
-        care.patient,
+        owed,
         'plan-change-review',
         sender,
         at,
@@ -516,44 +537,105 @@ async function onWrittenResources(
   }
 }
 
-/** The written resource the rules look at (a Communication, a Task, a Flag at its first version), if any. */
+/**
+ * The written resource the rules look at (a Communication, a Task, a Flag at its first version),
+ * if any: as the record sent it, when the job says, else read.
+ */
 async function lookedAt(
   deps: CoordinationDeps,
   reference: string,
   version: string,
-): Promise<Communication | Flag | Task | undefined> {
+  sent: SentFacts | undefined,
+): Promise<SentFacts | Task | undefined> {
   const ref = relativeReference(reference);
   switch (ref?.type) {
     case 'Communication':
-      return deps.fhir.read<Communication>('Communication', ref.id);
+      return sent ?? deps.fhir.read<Communication>('Communication', ref.id);
     case 'Task':
       return deps.fhir.read<Task>('Task', ref.id);
     case 'Flag':
-      return version === '1' ? deps.fhir.read<Flag>('Flag', ref.id) : undefined;
+      return version === '1' ? (sent ?? deps.fhir.read<Flag>('Flag', ref.id)) : undefined;
     case undefined:
     default:
       return undefined;
   }
 }
 
-/** Closes the participant's open obligations of `code` owned by the sender (and matching `filter`). */
-async function closeOpen(
+/** Task states in which an obligation is still owed, as the rules search for them. */
+const OWED = ['requested', 'received', 'accepted', 'in-progress'];
+
+/**
+ * The obligation codes the record's written resources may answer (see {@link onWrittenResources}):
+ * plan-change reviews for a CarePlan version, documentation for a Communication of a record kind
+ * (or one whose categories are not known yet).
+ */
+function answerableCodes(
+  versions: readonly (readonly [string, string])[],
+  asSent: Readonly<Record<string, SentFacts>>,
+): string[] {
+  const codes = new Set<string>();
+  for (const [reference] of versions) {
+    const type = relativeReference(reference)?.type;
+    if (type === 'CarePlan') {
+      codes.add('plan-change-review');
+    }
+    const sent = asSent[reference];
+    if (
+      type === 'Communication' &&
+      (sent?.resourceType !== 'Communication' || recordKinds(sent).length > 0)
+    ) {
+      codes.add('documentation-24h');
+    }
+  }
+  return [...codes];
+}
+
+/** The record kinds (documentation-rules' kinds) a Communication's categories name. */
+function recordKinds(c: Pick<Communication, 'category'>): string[] {
+  return (c.category ?? [])
+    .flatMap((cat) => (cat.coding ?? []).filter((x) => x.system === CODE_SYSTEM.communicationCategory))
+    .map((x) => x.code ?? '')
+    .filter((k) => (RECORD_KINDS as readonly string[]).includes(k));
+}
+
+/** The participant's obligations of `codes` the sender still owes. */
+function owedBy(
   deps: CoordinationDeps,
   patient: string,
+  codes: readonly string[],
+  sender: Reference,
+): Promise<Task[]> {
+  return deps.fhir.search<Task>('Task', {
+    patient,
+    code: codes.map((c) => `${CODE_SYSTEM.taskCode}|${c}`).join(','),
+    owner: sender.reference ?? '',
+    status: OWED.join(','),
+  });
+}
+
+/**
+ * Closes the obligations of `code` in `owed` that the sender owes (and that match `filter`),
+ * taking each closed one out of `owed`.
+ */
+async function closeOwed(
+  deps: CoordinationDeps,
+  owed: Map<string, Task>,
   code: string,
   sender: Reference,
   at: Date,
   note: string,
   filter: (task: Task) => boolean = () => true,
 ): Promise<void> {
-  const open = await deps.fhir.search<Task>('Task', {
-    patient,
-    code: `${CODE_SYSTEM.taskCode}|${code}`,
-    owner: sender.reference ?? '',
-    status: 'requested,received,accepted,in-progress',
-  });
-  for (const task of open.filter(filter)) {
-    await closeIfOpen(deps, task, { outcome: 'completed', at, by: sender, note });
+  for (const [id, task] of owed) {
+    if (
+      taskCodeOf(task) === code &&
+      task.owner?.reference === sender.reference &&
+      OWED.includes(task.status) &&
+      filter(task)
+    ) {
+      owed.delete(id);
+      await closeIfOpen(deps, task, { outcome: 'completed', at, by: sender, note });
+    }
   }
 }
 

@@ -163,9 +163,9 @@ export async function writeObligations(
   obligations: readonly NewObligation[],
   care?: Pick<CareContext, 'coordinatorOn'>,
   alongside: readonly BundleEntry[] = [],
-): Promise<EscalationRequest[]> {
+): Promise<WrittenObligations> {
   if (obligations.length === 0 && alongside.length === 0) {
-    return [];
+    return { escalations: [], tasks: [] };
   }
   const now = deps.now();
   const answer = await deps.fhir.transaction(
@@ -190,12 +190,14 @@ export async function writeObligations(
     { returnResources: true },
   );
   const escalations: EscalationRequest[] = [];
+  const tasks: Task[] = [];
   for (const [i, { escalateAs }] of obligations.entries()) {
     const entry = answer.entry?.[i];
     const task = entry?.resource as Task | undefined;
     if (!task?.id) {
       throw new Error(`the FHIR server did not return obligation ${i} of the transaction`);
     }
+    tasks.push(task);
     const created = entry?.response?.status?.startsWith('201') ?? false;
     const due = task.restriction?.period?.end;
     if (created && timelinessOf(task) === 'overdue') {
@@ -206,7 +208,15 @@ export async function writeObligations(
       await deps.scheduleObligationCheck(task.id, new Date(due), escalateAs);
     }
   }
-  return escalations;
+  return { escalations, tasks };
+}
+
+/** What {@link writeObligations} wrote. */
+export interface WrittenObligations {
+  /** Escalations of obligations created overdue, for the caller to raise. */
+  readonly escalations: EscalationRequest[];
+  /** Each obligation as the server holds it now (created, or the one its identifier found). */
+  readonly tasks: Task[];
 }
 
 /** {@link writeObligations}, raising the escalations it answers. */
@@ -215,5 +225,5 @@ export async function openObligations(
   obligations: readonly NewObligation[],
   care?: Pick<CareContext, 'coordinatorOn'>,
 ): Promise<void> {
-  await deps.enqueueEscalations(await writeObligations(deps, obligations, care));
+  await deps.enqueueEscalations((await writeObligations(deps, obligations, care)).escalations);
 }

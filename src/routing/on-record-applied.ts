@@ -1,5 +1,5 @@
-import type { CarePlan, Communication, Identifier, Provenance, Resource, Task } from 'fhir/r4.js';
-import type { AppliedRecord } from '../coordination/apply-rules.js';
+import type { CarePlan, Communication, Flag, Identifier, Provenance, Resource, Task } from 'fhir/r4.js';
+import type { AppliedRecord, SentFacts } from '../coordination/apply-rules.js';
 import type { PlanChangeJobData } from './plan-changes.queue.js';
 import type { FhirGateway } from '../fhir/fhir-gateway.js';
 import { CODE_SYSTEM } from '../fhir/profiles.js';
@@ -73,7 +73,24 @@ export async function onRecordApplied(
     versions: outcome.versions,
     events: outcome.events,
     ...(outcome.careTeam !== undefined ? { careTeam: outcome.careTeam } : {}),
+    asSent: factsOf(sent),
   });
+}
+
+/** What the rules look at of the Communications and Flags the record sent (apply-rules.ts). */
+function factsOf(sent: ReadonlyMap<string, Resource>): Record<string, SentFacts> {
+  const facts: Record<string, SentFacts> = {};
+  for (const [reference, resource] of sent) {
+    if (resource.resourceType === 'Communication') {
+      facts[reference] = {
+        resourceType: 'Communication',
+        category: (resource as Communication).category ?? [],
+      };
+    } else if (resource.resourceType === 'Flag') {
+      facts[reference] = { resourceType: 'Flag', code: (resource as Flag).code };
+    }
+  }
+  return facts;
 }
 
 /** What the write tells routing beyond the record itself (ingest/write-mapped-record.ts). */

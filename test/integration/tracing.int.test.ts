@@ -190,6 +190,12 @@ describe('traces', () => {
     expect(fhirCallsUnder(trail, capture)).toEqual([]);
     const record = await waitFor(() => traceOf(SENDER_TRACE).find((s) => s.name === 'process plan-records'));
     expect(fhirCallsUnder(traceOf(SENDER_TRACE), record)).toEqual(['FHIR POST transaction']);
+    // The rules take what they look at of the written Flag from the record as sent, and search the
+    // obligations the plan answers beside the rest of their reads: one call, nothing read back.
+    const rules = await waitFor(() =>
+      traceOf(SENDER_TRACE).find((s) => s.name === 'process coordination' && s.endTime[0] > 0),
+    );
+    expect(fhirCallsUnder(traceOf(SENDER_TRACE), rules)).toEqual(['FHIR GET Task?patient&code&owner&status']);
     writeFileSync(path.join(OUT, 'service-plan-to-delivery.txt'), tree(traceOf(SENDER_TRACE)));
   });
 });
