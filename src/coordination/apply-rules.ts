@@ -45,9 +45,10 @@ export interface AppliedRecord {
   readonly asSent?: Readonly<Record<string, SentFacts>>;
 }
 
-/** What the rules look at of a Communication or a Flag. */
+/** What the rules look at of a Communication, a Flag or a Task. */
 export type SentFacts =
-  Pick<Communication, 'resourceType' | 'category'> | Pick<Flag, 'resourceType' | 'code'>;
+  LookedAt | Pick<Task, 'resourceType' | 'status' | 'businessStatus' | 'restriction' | 'code'>;
+type LookedAt = Pick<Communication, 'resourceType' | 'category'> | Pick<Flag, 'resourceType' | 'code'>;
 
 /**
  * Applies the operating model to one record the hub wrote: each event opens the obligations the
@@ -479,7 +480,7 @@ async function onWrittenResources(
   deps: CoordinationDeps,
   care: CareContext,
   versions: readonly (readonly [string, string])[],
-  resources: readonly (SentFacts | Task | undefined)[],
+  resources: readonly (LookedAt | Task | undefined)[],
   owed: Map<string, Task>,
   sender: Reference,
   at: Date,
@@ -522,12 +523,6 @@ async function onWrittenResources(
     }
     if (resource?.resourceType === 'Task') {
       const task = resource;
-      // A partner closed its obligation without saying when: stamp the timeliness once.
-      const unstamped = (t: Task): boolean =>
-        t.status === 'completed' &&
-        !timelinessOf(t) &&
-        !!t.restriction?.period?.end &&
-        taskCodeOf(t) !== 'acknowledge-plan-change';
       if (unstamped(task)) {
         await changeResource(deps.fhir, task, (current) =>
           unstamped(current) ? closeObligation(current, { outcome: 'completed', at, by: sender }) : undefined,
@@ -537,24 +532,42 @@ async function onWrittenResources(
   }
 }
 
+/** A partner closed its obligation without saying when: the rules stamp the timeliness once. */
+function unstamped(t: Pick<Task, 'status' | 'businessStatus' | 'restriction' | 'code'>): boolean {
+  return (
+    t.status === 'completed' &&
+    !timelinessOf(t) &&
+    !!t.restriction?.period?.end &&
+    taskCodeOf(t) !== 'acknowledge-plan-change'
+  );
+}
+
 /**
- * The written resource the rules look at (a Communication, a Task, a Flag at its first version),
- * if any: as the record sent it, when the job says, else read.
+ * The written resource the rules look at (a Communication, a Flag at its first version, a Task
+ * they must stamp), if any: as the record sent it, when the job says, else read (a Task to stamp
+ * is read, for the version it changes).
  */
 async function lookedAt(
   deps: CoordinationDeps,
   reference: string,
   version: string,
   sent: SentFacts | undefined,
-): Promise<SentFacts | Task | undefined> {
+): Promise<LookedAt | Task | undefined> {
   const ref = relativeReference(reference);
   switch (ref?.type) {
     case 'Communication':
-      return sent ?? deps.fhir.read<Communication>('Communication', ref.id);
+      return sent?.resourceType === 'Communication'
+        ? sent
+        : deps.fhir.read<Communication>('Communication', ref.id);
     case 'Task':
-      return deps.fhir.read<Task>('Task', ref.id);
+      return sent?.resourceType === 'Task' && !unstamped(sent)
+        ? undefined
+        : deps.fhir.read<Task>('Task', ref.id);
     case 'Flag':
-      return version === '1' ? (sent ?? deps.fhir.read<Flag>('Flag', ref.id)) : undefined;
+      if (version !== '1') {
+        return undefined;
+      }
+      return sent?.resourceType === 'Flag' ? sent : deps.fhir.read<Flag>('Flag', ref.id);
     case undefined:
     default:
       return undefined;

@@ -27,7 +27,7 @@ export function dueOf(task: Task): Date | undefined {
 
 export type Timeliness = 'on-time' | 'late' | 'overdue' | 'participant-refused';
 
-export function timelinessOf(task: Task): Timeliness | undefined {
+export function timelinessOf(task: Pick<Task, 'businessStatus'>): Timeliness | undefined {
   return task.businessStatus?.coding?.find((c) => c.system === CODE_SYSTEM.taskStatus)?.code as
     Timeliness | undefined;
 }
@@ -107,6 +107,6 @@ export function markOverdue(task: Task, at: Date): Task {
 }
 
 /** The hub task code of a Task. */
-export function taskCodeOf(task: Task): string | undefined {
+export function taskCodeOf(task: Pick<Task, 'code'>): string | undefined {
   return task.code?.coding?.find((c) => c.system === CODE_SYSTEM.taskCode)?.code;
 }

@@ -77,7 +77,7 @@ export async function onRecordApplied(
   });
 }
 
-/** What the rules look at of the Communications and Flags the record sent (apply-rules.ts). */
+/** What the rules look at of the Communications, Flags and Tasks the record sent (apply-rules.ts). */
 function factsOf(sent: ReadonlyMap<string, Resource>): Record<string, SentFacts> {
   const facts: Record<string, SentFacts> = {};
   for (const [reference, resource] of sent) {
@@ -88,6 +88,9 @@ function factsOf(sent: ReadonlyMap<string, Resource>): Record<string, SentFacts>
       };
     } else if (resource.resourceType === 'Flag') {
       facts[reference] = { resourceType: 'Flag', code: (resource as Flag).code };
+    } else if (resource.resourceType === 'Task') {
+      const { status, businessStatus, restriction, code } = resource as Task;
+      facts[reference] = { resourceType: 'Task', status, businessStatus, restriction, code };
     }
   }
   return facts;

@@ -12,7 +12,7 @@ import { createLogger } from '../../src/logging/logger.js';
 import { sendMllp } from '../../src/mllp/mllp-server.js';
 import { startHub, type RunningHub } from '../../src/startup/start-hub.js';
 import { startTracing } from '../../src/tracing/tracing.js';
-import { adt, newPerson, servicePlan } from '../fixtures/ingest/samples.js';
+import { adt, evvCsv, evvRow, newPerson, servicePlan } from '../fixtures/ingest/samples.js';
 import { partnerDir } from '../support/config-dirs.js';
 import { PartnerServer } from '../support/partner-server.js';
 import { REPO_ROOT, testConfig, unique } from '../support/test-env.js';
@@ -148,6 +148,25 @@ describe('traces', () => {
     expect(names).toContain('FHIR POST batch');
     expect(names.filter((n) => /\(\d+/.test(n))).toEqual([]);
     writeFileSync(path.join(OUT, 'hl7-message.txt'), tree(traceOf(traceId)));
+  });
+
+  it('runs the rules of a missed visit without reading back what the record wrote', async () => {
+    const visitor = newPerson();
+    const res = await fetch(`${hub.url}/ingest/sunrise-hcbs/evv-csv?wait=30`, {
+      method: 'POST',
+      headers: { 'content-type': 'text/csv', traceparent: `00-${'5'.repeat(32)}-00f067aa0ba902b7-01` },
+      body: evvCsv(evvRow(visitor, `V-${visitor.tag}`, 'NS', new Date().toISOString().slice(0, 10))),
+    });
+    expect(res.status).toBe(200);
+    const rules = await waitFor(() =>
+      traceOf('5'.repeat(32)).find((s) => s.name === 'process coordination' && s.endTime[0] > 0),
+    );
+    // The Flag and the follow-up Task the record wrote are taken as it sent them: the rules read
+    // only how many visits the participant missed lately, and write the documentation Task.
+    expect(fhirCallsUnder(traceOf('5'.repeat(32)), rules)).toEqual([
+      'FHIR GET Task?patient&code&authored-on',
+      'FHIR POST transaction',
+    ]);
   });
 
   it("carries the sender's trace from an HTTP request to the partner's delivery", async () => {
