@@ -34,6 +34,19 @@ export const ONE_PER_BODY = new Set(['fhir-message', 'fhir-transaction']);
 
 const short = () => randomUUID().replaceAll('-', '').slice(0, 12);
 
+// Records are dated around the run, as live traffic is: an obligation a record opens is due
+// ahead, not overdue on arrival (a backfill of old records would also raise an escalation each).
+const HOUR = 3_600_000;
+/** `YYYY-MM-DD` `days` from now (negative: ago). */
+const day = (days) => new Date(Date.now() + days * 24 * HOUR).toISOString().slice(0, 10);
+/** `YYYY-MM-DDTHH:MM` (no zone) `hours` from now, in UTC. */
+const minute = (hours) => new Date(Date.now() + hours * HOUR).toISOString().slice(0, 16);
+/** An HL7 v2 DTM `hours` from now, in UTC, with its offset. */
+const hl7Time = (hours) =>
+  `${new Date(Date.now() + hours * HOUR).toISOString().replace(/[-:T]/g, '').slice(0, 14)}+0000`;
+/** An ISO instant `hours` from now. */
+const instant = (hours) => new Date(Date.now() + hours * HOUR).toISOString();
+
 export function newPerson() {
   const tag = short();
   const pad = (n, w) => String(n).padStart(w, '0');
@@ -59,7 +72,7 @@ function segment(name, fields) {
 }
 
 export function adt(person) {
-  const sent = '20250310143000';
+  const sent = hl7Time(-0.2);
   return [
     `MSH|^~\\&|NBHEHR|NORTHSIDE|HUB|CARECOORD|${sent}||ADT^A01^ADT_A01|C${person.tag}|P|2.5.1`,
     `EVN|A01|${sent}`,
@@ -70,7 +83,7 @@ export function adt(person) {
       3: 'PSY^204^A^NORTHSIDE',
       7: '10045^Carer^Morgan^^^Dr.^^^NBH',
       19: `V${person.tag}`,
-      44: '20250310141500',
+      44: hl7Time(-0.5),
     }),
   ]
     .map((s) => `${s}\r`)
@@ -96,16 +109,16 @@ const HMIS_HEADERS = {
 
 export function hmisZip(people) {
   const rows = Object.fromEntries(Object.keys(HMIS_HEADERS).map((f) => [f, []]));
-  rows['Export.csv'].push(`EX-${short()},Harbor HMIS,2025-03-20 06:00:00,2025-03-01,2025-03-19,2026 v1.0`);
+  rows['Export.csv'].push(`EX-${short()},Harbor HMIS,${day(0)} 06:00:00,${day(-20)},${day(-1)},2026 v1.0`);
   rows['Organization.csv'].push('71,Harbor Housing Collaborative,,EX');
   rows['Project.csv'].push('710,71,Harbor Rapid Rehousing,13,,EX');
   for (const p of people) {
     const e = `E-${p.tag}`;
     rows['Client.csv'].push(`${p.personalId},${p.given},,${p.family},,1,${p.ssn},1,${p.birthDate},1,,EX`);
-    rows['Enrollment.csv'].push(`${e},${p.personalId},710,2025-03-02,,,EX`);
+    rows['Enrollment.csv'].push(`${e},${p.personalId},710,${day(-18)},,,EX`);
     // 116: place not meant for habitation (housing loss: a Flag, a Task and a plan-change trigger).
-    rows['CurrentLivingSituation.csv'].push(`C-${p.tag},${e},${p.personalId},2025-03-18,116,,EX`);
-    rows['Services.csv'].push(`S-${p.tag},${e},${p.personalId},2025-03-18,141,4,,EX`);
+    rows['CurrentLivingSituation.csv'].push(`C-${p.tag},${e},${p.personalId},${day(-1)},116,,EX`);
+    rows['Services.csv'].push(`S-${p.tag},${e},${p.personalId},${day(-1)},141,4,,EX`);
   }
   const zip = new AdmZip();
   for (const [name, header] of Object.entries(HMIS_HEADERS)) {
@@ -122,9 +135,9 @@ export function servicePlan(person, revision = 1) {
   return {
     planId: `SP-${person.tag}`,
     planVersion: String(revision),
-    planEffectiveDate: '2025-03-01',
-    planEndDate: '2026-02-28',
-    planReviewDate: '2025-08-31',
+    planEffectiveDate: day(-5),
+    planEndDate: day(360),
+    planReviewDate: day(180),
     person: {
       personIdentifier: person.member,
       medicaidId: person.medicaid,
@@ -132,13 +145,13 @@ export function servicePlan(person, revision = 1) {
       personDateOfBirth: person.birthDate,
     },
     supportPlanner: { name: 'Jordan Casewell', phoneNumber: '555-0142' },
-    personSignatureDate: '2025-02-26',
+    personSignatureDate: day(-7),
     goals: [
       {
         goalId: 'G1',
         goal: 'I want to stay in my own apartment.',
         target: 'Prepares a hot meal on four days a week',
-        targetDate: '2025-08-31',
+        targetDate: day(180),
       },
     ],
     preferences: ['Morning visits'],
@@ -155,7 +168,7 @@ export function servicePlan(person, revision = 1) {
         serviceId: 'S1',
         serviceName: 'Personal care',
         serviceCode: 'T1019-U3',
-        serviceStartDate: '2025-03-01',
+        serviceStartDate: day(-5),
         serviceUnitQuantity: 19 + revision,
         unitOfServiceType: 'hours',
         serviceUnitQuantityInterval: 'per week',
@@ -174,10 +187,11 @@ const EVV_HEADER =
 
 /** One visit row; every fourth person missed the visit (a Flag and a Task), the others got it (an Encounter). */
 export function evvRow(person, index) {
-  const day = '2025-03-04';
+  // Local times of the partner's zone, written 12 hours back from UTC: in the past in any US zone.
+  const [start, end] = [minute(-14), minute(-12)];
   return index % 4 === 3
-    ? `V-${person.tag},${person.medicaid},${person.member},T1019-U3,CG-17,${day}T09:00,${day}T11:00,,,NOSHOW,27,`
-    : `V-${person.tag},${person.medicaid},${person.member},T1019-U3,CG-17,${day}T09:00,${day}T11:00,${day}T09:04,${day}T11:02,COMPLETED,,`;
+    ? `V-${person.tag},${person.medicaid},${person.member},T1019-U3,CG-17,${start},${end},,,NOSHOW,27,`
+    : `V-${person.tag},${person.medicaid},${person.member},T1019-U3,CG-17,${start},${end},${start},${end},COMPLETED,,`;
 }
 
 /** A crisis stabilization update crossing thresholds (a Task, Flags and same-day escalations). */
@@ -186,13 +200,13 @@ export function crisisUpdate(person) {
     updateId: `CU-${person.tag}`,
     participant: { medicaidId: person.medicaid },
     author: { name: 'Riley Overnight', role: 'Residential support lead' },
-    eventDateTime: '2025-03-15T19:40:00-05:00',
+    eventDateTime: instant(-1),
     presentingRisk: 'Threats of self-harm after a family phone call',
     immediateResponse: 'Crisis plan followed; de-escalated without emergency transport',
     currentPresentation: 'Slept five hours, accepted breakfast',
     temporarySupportChanges: 'Evening check-ins every 30 minutes for 72 hours',
     familyContact: 'Mother informed at 21:00',
-    nextReviewAt: '2025-03-16T17:00:00-05:00',
+    nextReviewAt: instant(20),
     nextUpdateSupervisor: { name: 'Dana Shiftlead', role: 'Residential supervisor', staffId: 'EMP-0092' },
     thresholdsCrossed: ['self-harm-risk', 'mobile-crisis'],
   };
@@ -206,7 +220,7 @@ export function fhirMessage(person, partnerId) {
   return {
     resourceType: 'Bundle',
     type: 'message',
-    timestamp: '2025-03-14T12:00:00-05:00',
+    timestamp: instant(0),
     entry: [
       {
         fullUrl: `urn:uuid:${messageId}-header`,
@@ -262,7 +276,7 @@ export function fhirTransaction(person) {
           status: 'finished',
           class: { system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode', code: 'IMP' },
           subject: { reference: patientUrl },
-          period: { start: '2026-11-18T09:00:00Z', end: '2026-11-20T15:00:00Z' },
+          period: { start: instant(-50), end: instant(-2) },
         },
         request: {
           method: 'POST',
