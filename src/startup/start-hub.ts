@@ -382,6 +382,7 @@ export async function startHub(config: HubConfig, logger: Logger): Promise<Runni
       enqueuePlanChange: planChange,
       isPartner: (id) => partners.get(id) !== undefined,
       hookSecret,
+      wroteVersion: async (id, version) => (await content.written(id, version)) !== undefined,
       onRefused,
     },
     coordination: {

@@ -36,6 +36,8 @@ export interface RoutingRouteDeps {
   readonly onRefused?: (refused: RefusedAccess) => void;
   /** What the FHIR server's rest-hook calls must carry in {@link HOOK_SECRET_HEADER}. */
   readonly hookSecret: string;
+  /** Whether the hub wrote this plan version itself (its write kept it for the capture). */
+  wroteVersion?(carePlanId: string, version: string): Promise<boolean>;
 }
 
 /**
@@ -161,14 +163,17 @@ export function routingRoutes(deps: RoutingRouteDeps): Router {
     const resource = req.body as Resource | undefined;
     if (resource?.resourceType === 'CarePlan' && resource.id && resource.meta?.versionId) {
       // Only a version the server holds takes a job id: a notification is a hint, never the source.
-      const held = await deps.fhir
-        .vread<CarePlan>('CarePlan', resource.id, resource.meta.versionId)
-        .catch((err: unknown) => {
-          if (err instanceof ResourceNotFoundError || err instanceof InvalidFhirIdError) {
-            return undefined;
-          }
-          throw err;
-        });
+      // A version the hub wrote itself is known held (and routed already: the job id is the same).
+      const held =
+        (await deps.wroteVersion?.(resource.id, resource.meta.versionId)) ||
+        (await deps.fhir
+          .vread<CarePlan>('CarePlan', resource.id, resource.meta.versionId)
+          .catch((err: unknown) => {
+            if (err instanceof ResourceNotFoundError || err instanceof InvalidFhirIdError) {
+              return undefined;
+            }
+            throw err;
+          }));
       if (held) {
         await deps.enqueuePlanChange({
           carePlanId: resource.id,

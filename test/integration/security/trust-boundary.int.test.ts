@@ -4,7 +4,7 @@
  * consents, care-team joins, encoded-path ids and forged rest-hook notifications. Every case
  * asserts the 4xx and reads HAPI back to show nothing changed. Real HAPI and Redis.
  */
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import type { CarePlan, CareTeam, Communication, Patient, Resource, Task } from 'fhir/r4.js';
 import type { RunningHub } from '../../../src/startup/start-hub.js';
 import { HOOK_SECRET_HEADER } from '../../../src/fhir/subscriptions.js';
@@ -17,6 +17,7 @@ import {
   IDENTIFIER_BASE,
   MEDICAID_SYSTEM,
   newPerson,
+  servicePlan,
   type Person,
 } from '../../fixtures/ingest/samples.js';
 import { smartPartners } from '../../support/smart-partners.js';
@@ -603,6 +604,34 @@ describe('trust boundary: a partner writes and reads only what is its own', () =
       await eventually(
         async () => (await hub.queues.planChanges.getJob(`careplan.${target.id}.1`)) !== undefined,
       );
+    });
+
+    it('a notification of a version the hub wrote itself is believed without reading the version back', async () => {
+      const person = newPerson();
+      const ingested = await call(
+        'POST',
+        '/ingest/sunrise-hcbs/service-plan?wait=30',
+        'sunrise-hcbs',
+        servicePlan(person),
+      );
+      expect(ingested.status).toBe(200);
+      const planId = /CarePlan\/([\w-]+)/.exec(JSON.stringify(ingested.body))![1]!;
+      const vread = jest.spyOn(hub.fhir, 'vread');
+      try {
+        const answer = await call(
+          'PUT',
+          `/hooks/fhir/CarePlan/${planId}`,
+          undefined,
+          { resourceType: 'CarePlan', id: planId, meta: { versionId: '1' } },
+          'application/fhir+json',
+          { [HOOK_SECRET_HEADER]: await secretOfDeployment() },
+        );
+        expect(answer.status).toBe(200);
+        expect(vread.mock.calls.filter(([, id]) => id === planId)).toEqual([]);
+      } finally {
+        vread.mockRestore();
+      }
+      expect(await hub.queues.planChanges.getJob(`careplan.${planId}.1`)).toBeDefined();
     });
   });
 
