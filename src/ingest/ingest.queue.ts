@@ -166,6 +166,11 @@ export function processIngestJob(
           ? await asNewParticipant(deps.fhir, deps.identifierBase, labelled, data.identity.corrected)
           : labelled;
       const beforeWrite = deps.guard ? await guardInbound(deps.guard, partner, mapped, data) : undefined;
+      await deps.afterWrite?.content?.markBeingWritten(
+        mapped.writes.flatMap((w) =>
+          w.resource.resourceType === 'CarePlan' ? (w.resource.identifier ?? []) : [],
+        ),
+      );
       const outcome = await writeMappedRecord(
         deps.fhir,
         mapped,

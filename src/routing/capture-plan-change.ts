@@ -197,7 +197,8 @@ type Participant = readonly [Patient?, CareTeam?];
 async function theVersion(deps: CaptureDeps, at: VersionToCapture): Promise<TheVersion> {
   const { fhir } = deps;
   const { carePlanId, version, sourceProvenance } = at;
-  const written = sourceProvenance ? await deps.content.written(carePlanId, version) : undefined;
+  // Kept by the hub's write of the version, whichever discovery's job this is.
+  const written = await deps.content.written(carePlanId, version);
   if (written) {
     const person: Patient = { resourceType: 'Patient', identifier: [...written.identifiers] };
     return {

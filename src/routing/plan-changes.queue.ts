@@ -40,13 +40,36 @@ export function createPlanChangesQueue(connection: RedisClient, prefix: string):
 }
 
 /**
- * One job per plan version, whoever saw it first: the job id is the plan and version, so the
- * hub's own write and the server's rest-hook for the same version make one job.
+ * How long the job of a version the FHIR server reported while the hub was writing that plan
+ * waits for the hub's write to take it over with what it knows.
  */
-export async function enqueuePlanChange(queue: PlanChangesQueue, data: PlanChangeJobData): Promise<void> {
+export const WAIT_FOR_WRITER_MS = 2_000;
+
+/**
+ * One job per plan version, whoever saw it first: the job id is the plan and version, so the
+ * hub's own write and the server's rest-hook for the same version make one job. A job queued to
+ * wait `delayMs` (a notification of a plan the hub is writing) is given what the hub's write knows
+ * when that write comes while it waits.
+ */
+export async function enqueuePlanChange(
+  queue: PlanChangesQueue,
+  data: PlanChangeJobData,
+  { delayMs }: { delayMs?: number } = {},
+): Promise<void> {
+  const jobId = `careplan.${data.carePlanId}.${data.version}`;
+  if (data.sourceProvenance) {
+    const notified = await queue.getJob(jobId);
+    if (notified && !notified.data.sourceProvenance && (await notified.isDelayed())) {
+      await notified.updateData(data);
+      // Its wait may have ended in between: it then runs now, with this data.
+      await notified.promote().catch(() => undefined);
+      return;
+    }
+  }
   // A version whose job failed for good is taken up again when a capture sees it again.
   await addOrRevive(queue, 'record-plan-change', data, {
-    jobId: `careplan.${data.carePlanId}.${data.version}`,
+    jobId,
+    ...(delayMs ? { delay: delayMs } : {}),
   });
 }
 

@@ -1,4 +1,5 @@
 import type { CarePlan, CareTeam, Communication, Identifier, Provenance } from 'fhir/r4.js';
+import { createHash } from 'node:crypto';
 import type { RedisClient } from '../queues/connection.js';
 
 /** What a delivery of one plan version carries, as the plan-change job captured it. */
@@ -32,6 +33,9 @@ export interface WrittenVersion {
  * saved, so the bound is on Redis memory (docs/scaling.md), not on correctness.
  */
 export const PLAN_CONTENT_TTL_SECONDS = 15 * 60;
+
+/** How long a plan the hub is writing is known as such: longer than any one write takes. */
+export const PLAN_WRITING_SECONDS = 60;
 
 /**
  * The last captured versions of plans, in Redis so every hub process finds them: a delivery is
@@ -70,6 +74,33 @@ export class PlanContentCache {
 
   async written(carePlanId: string, version: string): Promise<WrittenVersion | undefined> {
     return this.parsed<WrittenVersion>(this.writtenKey(carePlanId, version));
+  }
+
+  /**
+   * Notes that the hub is about to write a CarePlan holding `identifiers`, for
+   * {@link PLAN_WRITING_SECONDS}: the FHIR server's notification of the version often comes
+   * before the write's answer, and its job then waits for the write (README, "The plan-change job").
+   */
+  async markBeingWritten(identifiers: readonly Identifier[]): Promise<void> {
+    const keys = this.writingKeys(identifiers);
+    if (keys.length > 0) {
+      await Promise.all(keys.map((key) => this.redis.set(key, '1', 'EX', PLAN_WRITING_SECONDS)));
+    }
+  }
+
+  /** Whether the hub is writing a CarePlan holding any of `identifiers` ({@link markBeingWritten}). */
+  async beingWritten(identifiers: readonly Identifier[]): Promise<boolean> {
+    const keys = this.writingKeys(identifiers);
+    return keys.length > 0 && (await this.redis.exists(...keys)) > 0;
+  }
+
+  private writingKeys(identifiers: readonly Identifier[]): string[] {
+    return identifiers
+      .filter((i) => i.system && i.value)
+      .map(
+        (i) =>
+          `${this.prefix}:plan-writing:${createHash('sha256').update(`${i.system}|${i.value}`).digest('hex').slice(0, 32)}`,
+      );
   }
 
   private writtenKey(carePlanId: string, version: string): string {

@@ -159,8 +159,10 @@ export async function startHub(config: HubConfig, logger: Logger): Promise<Runni
   const rejected = new RejectedStore(redis, prefix, config.ingest.rejectedRetentionDays);
   const messages = new MessageLog(redis, prefix, config.ingest.messageLogDays);
   const queues = createQueues(redis, prefix, partners, config.ingest.attempts);
-  const planChange = (data: Parameters<typeof enqueuePlanChange>[1]): Promise<void> =>
-    enqueuePlanChange(queues.planChanges, data);
+  const planChange = (
+    data: Parameters<typeof enqueuePlanChange>[1],
+    opts?: Parameters<typeof enqueuePlanChange>[2],
+  ): Promise<void> => enqueuePlanChange(queues.planChanges, data, opts);
   const throughput = new Throughput(redis, prefix);
   const status = new DeliveryStatusStore(redis, prefix, throughput);
   const withheld = new WithheldDeliveries(redis, prefix);
@@ -383,6 +385,7 @@ export async function startHub(config: HubConfig, logger: Logger): Promise<Runni
       isPartner: (id) => partners.get(id) !== undefined,
       hookSecret,
       wroteVersion: async (id, version) => (await content.written(id, version)) !== undefined,
+      planBeingWritten: (identifiers) => content.beingWritten(identifiers),
       onRefused,
     },
     coordination: {

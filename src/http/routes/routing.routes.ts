@@ -1,7 +1,7 @@
 import express, { Router } from 'express';
 import { verifyJsonDepth } from '../middleware/hardening.js';
 import type { AnyQueue } from '../../queues/queue-factory.js';
-import type { CarePlan, Resource, Task } from 'fhir/r4.js';
+import type { CarePlan, Identifier, Resource, Task } from 'fhir/r4.js';
 import { InvalidFhirIdError, ResourceNotFoundError } from '../../fhir/fhir-errors.js';
 import { HOOK_SECRET_HEADER } from '../../fhir/subscriptions.js';
 import { secretMatches } from '../../security/hook-secret.js';
@@ -12,7 +12,7 @@ import { outcome } from '../../errors/to-operation-outcome.js';
 import { sendFhir } from '../fhir-format.js';
 import type { FhirGateway } from '../../fhir/fhir-gateway.js';
 import { getDeadLetter, listDeadLetters, replayDeadLetter } from '../../queues/dead-letters.js';
-import type { PlanChangeJobData } from '../../routing/plan-changes.queue.js';
+import { WAIT_FOR_WRITER_MS, type PlanChangeJobData } from '../../routing/plan-changes.queue.js';
 import { isAckTask, type AckStep } from '../../routing/acknowledge.js';
 import { acknowledgmentSchema } from '../request-schemas.js';
 import { validBody } from '../validate-body.js';
@@ -31,13 +31,15 @@ export interface RoutingRouteDeps {
   readonly now: () => Date;
   /** Whether a partner id names a configured partner (routes under `/partners/:partnerId`). */
   isPartner(partnerId: string): boolean;
-  enqueuePlanChange(data: PlanChangeJobData): Promise<void>;
+  enqueuePlanChange(data: PlanChangeJobData, opts?: { delayMs?: number }): Promise<void>;
   /** Records a refused read (aggregated AuditEvents). */
   readonly onRefused?: (refused: RefusedAccess) => void;
   /** What the FHIR server's rest-hook calls must carry in {@link HOOK_SECRET_HEADER}. */
   readonly hookSecret: string;
   /** Whether the hub wrote this plan version itself (its write kept it for the capture). */
   wroteVersion?(carePlanId: string, version: string): Promise<boolean>;
+  /** Whether the hub is writing a CarePlan holding any of these identifiers right now. */
+  planBeingWritten?(identifiers: readonly Identifier[]): Promise<boolean>;
 }
 
 /**
@@ -175,11 +177,14 @@ export function routingRoutes(deps: RoutingRouteDeps): Router {
             throw err;
           }));
       if (held) {
-        await deps.enqueuePlanChange({
-          carePlanId: resource.id,
-          version: resource.meta.versionId,
-          detectedBy: 'subscription',
-        });
+        // The server notifies at commit, often before the hub's own write of the plan has read
+        // the answer: that write knows who made the change (and is not sent it back), so the job
+        // waits for it to take over.
+        const writing = await deps.planBeingWritten?.((resource as CarePlan).identifier ?? []);
+        await deps.enqueuePlanChange(
+          { carePlanId: resource.id, version: resource.meta.versionId, detectedBy: 'subscription' },
+          writing ? { delayMs: WAIT_FOR_WRITER_MS } : {},
+        );
       }
     } else if (resource?.resourceType === 'Task' && isAckTask(resource as Task) && resource.id) {
       await recordTaskStep(deps, resource.id);

@@ -5,7 +5,7 @@
  * asserts the 4xx and reads HAPI back to show nothing changed. Real HAPI and Redis.
  */
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
-import type { CarePlan, CareTeam, Communication, Patient, Resource, Task } from 'fhir/r4.js';
+import type { CarePlan, CareTeam, Communication, Patient, Provenance, Resource, Task } from 'fhir/r4.js';
 import type { RunningHub } from '../../../src/startup/start-hub.js';
 import { HOOK_SECRET_HEADER } from '../../../src/fhir/subscriptions.js';
 import { sharedHookSecret } from '../../../src/security/hook-secret.js';
@@ -604,6 +604,48 @@ describe('trust boundary: a partner writes and reads only what is its own', () =
       await eventually(
         async () => (await hub.queues.planChanges.getJob(`careplan.${target.id}.1`)) !== undefined,
       );
+    });
+
+    it("a notification that reaches the hub before its own write's answer does not take the version from the writer", async () => {
+      // HAPI notifies at commit; under load the notification is handled before the writer has
+      // read the transaction's answer, and its job was the version's, without the record's source.
+      const person = newPerson();
+      const secret = await secretOfDeployment();
+      const original = hub.fhir.transaction.bind(hub.fhir);
+      const transaction = jest
+        .spyOn(hub.fhir, 'transaction')
+        .mockImplementation(
+          async (bundle: Parameters<typeof original>[0], opts?: Parameters<typeof original>[1]) => {
+            const answer = await original(bundle, opts);
+            // What HAPI's rest-hook sends: the version as stored (the write asked for it back).
+            const plan = answer.entry?.find((e) => e.resource?.resourceType === 'CarePlan')?.resource;
+            if (plan) {
+              await call('PUT', `/hooks/fhir/CarePlan/${plan.id}`, undefined, plan, 'application/fhir+json', {
+                [HOOK_SECRET_HEADER]: secret,
+              });
+            }
+            return answer;
+          },
+        );
+      let planId: string;
+      try {
+        const ingested = await call(
+          'POST',
+          '/ingest/sunrise-hcbs/service-plan?wait=30',
+          'sunrise-hcbs',
+          servicePlan(person),
+        );
+        expect(ingested.status).toBe(200);
+        planId = /CarePlan\/([\w-]+)/.exec(JSON.stringify(ingested.body))![1]!;
+      } finally {
+        transaction.mockRestore();
+      }
+      const job = await hub.queues.planChanges.getJob(`careplan.${planId}.1`);
+      expect(job?.data).toMatchObject({ detectedBy: 'hub-write', sourceProvenance: expect.any(String) });
+      // The version is attributed to the partner that sent it, which is not sent its own change.
+      await eventually(async () => (await job!.isCompleted()) === true);
+      const provenance = await hub.fhir.read<Provenance>('Provenance', `plan-${planId}-v1`);
+      expect(provenance.agent[0]?.who?.reference).toBe('Organization/sunrise-hcbs');
     });
 
     it('a notification of a version the hub wrote itself is believed without reading the version back', async () => {
