@@ -14,7 +14,9 @@ export class HubQueues {
     this.names = [
       'ingest',
       'plan-changes',
+      'plan-records',
       ...partnerIds.map((id) => `deliveries-${id}`),
+      'disclosures',
       'acknowledgments',
       'escalations',
       'coordination',

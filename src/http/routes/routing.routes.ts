@@ -42,6 +42,19 @@ export interface RoutingRouteDeps {
   planBeingWritten?(identifiers: readonly Identifier[]): Promise<boolean>;
 }
 
+/** Whether the FHIR server holds a CarePlan version. */
+async function heldOnServer(fhir: FhirGateway, carePlanId: string, version: string): Promise<boolean> {
+  try {
+    await fhir.vread<CarePlan>('CarePlan', carePlanId, version);
+    return true;
+  } catch (err) {
+    if (err instanceof ResourceNotFoundError || err instanceof InvalidFhirIdError) {
+      return false;
+    }
+    throw err;
+  }
+}
+
 /**
  * - `POST /partners/:partnerId/acknowledgments` `{ "carePlan": "CarePlan/1", "version": "3",
  *   "status": "received" | "accepted" | "completed" }`: a partner reports on a plan version (the
@@ -164,27 +177,22 @@ export function routingRoutes(deps: RoutingRouteDeps): Router {
     }
     const resource = req.body as Resource | undefined;
     if (resource?.resourceType === 'CarePlan' && resource.id && resource.meta?.versionId) {
-      // Only a version the server holds takes a job id: a notification is a hint, never the source.
-      // A version the hub wrote itself is known held (and routed already: the job id is the same).
-      const held =
-        (await deps.wroteVersion?.(resource.id, resource.meta.versionId)) ||
-        (await deps.fhir
-          .vread<CarePlan>('CarePlan', resource.id, resource.meta.versionId)
-          .catch((err: unknown) => {
-            if (err instanceof ResourceNotFoundError || err instanceof InvalidFhirIdError) {
-              return undefined;
-            }
-            throw err;
-          }));
-      if (held) {
+      const change = {
+        carePlanId: resource.id,
+        version: resource.meta.versionId,
+        detectedBy: 'subscription',
+      } as const;
+      if (await deps.wroteVersion?.(change.carePlanId, change.version)) {
+        // The hub wrote this version: its own job (the same id) is queued or about to be.
+        await deps.enqueuePlanChange(change);
+      } else if (await deps.planBeingWritten?.((resource as CarePlan).identifier ?? [])) {
         // The server notifies at commit, often before the hub's own write of the plan has read
         // the answer: that write knows who made the change (and is not sent it back), so the job
-        // waits for it to take over.
-        const writing = await deps.planBeingWritten?.((resource as CarePlan).identifier ?? []);
-        await deps.enqueuePlanChange(
-          { carePlanId: resource.id, version: resource.meta.versionId, detectedBy: 'subscription' },
-          writing ? { delayMs: WAIT_FOR_WRITER_MS } : {},
-        );
+        // waits for it to take over (and reads the version itself if it never does).
+        await deps.enqueuePlanChange(change, { delayMs: WAIT_FOR_WRITER_MS });
+      } else if (await heldOnServer(deps.fhir, change.carePlanId, change.version)) {
+        // Only a version the server holds takes a job id: a notification is a hint, never the source.
+        await deps.enqueuePlanChange(change);
       }
     } else if (resource?.resourceType === 'Task' && isAckTask(resource as Task) && resource.id) {
       await recordTaskStep(deps, resource.id);

@@ -627,6 +627,7 @@ describe('trust boundary: a partner writes and reads only what is its own', () =
             return answer;
           },
         );
+      const vread = jest.spyOn(hub.fhir, 'vread');
       let planId: string;
       try {
         const ingested = await call(
@@ -644,6 +645,9 @@ describe('trust boundary: a partner writes and reads only what is its own', () =
       expect(job?.data).toMatchObject({ detectedBy: 'hub-write', sourceProvenance: expect.any(String) });
       // The version is attributed to the partner that sent it, which is not sent its own change.
       await eventually(async () => (await job!.isCompleted()) === true);
+      // Neither the notification nor the capture read back the version the hub wrote.
+      expect(vread.mock.calls.filter(([, id]) => id === planId)).toEqual([]);
+      vread.mockRestore();
       const provenance = await hub.fhir.read<Provenance>('Provenance', `plan-${planId}-v1`);
       expect(provenance.agent[0]?.who?.reference).toBe('Organization/sunrise-hcbs');
     });
