@@ -191,19 +191,30 @@ async function main() {
         bodies: makeBodies(format, records, options.batch),
         postConcurrency: options.postConcurrency,
       });
-    const straightToHapi = async (format, records, concurrency) =>
-      postTransactions(
-        fhir.baseUrl,
-        await rawTransactions(
-          dist,
-          partners,
-          format,
-          SENDER[format],
-          makeBodies(format, records, options.batch),
-          IDENTIFIER_BASE,
-        ),
-        concurrency,
+    // The hub processes running (the scaling phase adds workers).
+    const hubs = [hub];
+    // The raw baseline's writes reach the hub too: HAPI notifies it of every CarePlan, which it
+    // routes as a change made directly on the server, writing to HAPI while the baseline runs. The
+    // hubs are paused (SIGSTOP) while HAPI runs alone, and what they then do about the raw writes
+    // is let finish before anything else is measured, so neither side is charged with it.
+    const straightToHapi = async (format, records, concurrency) => {
+      const transactions = await rawTransactions(
+        dist,
+        partners,
+        format,
+        SENDER[format],
+        makeBodies(format, records, options.batch),
+        IDENTIFIER_BASE,
       );
+      hubs.forEach((h) => h.pause());
+      try {
+        return await postTransactions(fhir.baseUrl, transactions, concurrency);
+      } finally {
+        hubs.forEach((h) => h.resume());
+        await sleep(3000);
+        await queues.waitIdle();
+      }
+    };
     // The processes sharing the machine whose CPU each phase reports (HAPI only when it runs here).
     const hapi = hapiPid(fhir.baseUrl);
     const machineProcesses = () => ({ hub: hub.pid, ...(hapi ? { hapi } : {}) });
@@ -219,14 +230,6 @@ async function main() {
     await sleep(3000);
     const beforeGc = await hub.ask({ type: 'gc' });
     const profileDir = path.join(os.tmpdir(), `care-hub-bench-profiles-${id}`);
-
-    // The raw baseline's writes reach the hub too (HAPI notifies it of every CarePlan, which it
-    // then routes as a change made directly on the server): that work is let finish before the
-    // next format's calls are counted, so no format is charged with it.
-    const hubDoneWithRawWrites = async () => {
-      await sleep(3000);
-      await queues.waitIdle();
-    };
 
     // (a) ingest throughput, hub vs raw HAPI
     if (options.phases.includes('ingest')) {
@@ -244,7 +247,6 @@ async function main() {
         progress(`(a) ${format}: warm-up, ${options.warmupRecords} records each way`);
         await throughHub(format, options.warmupRecords);
         await straightToHapi(format, options.warmupRecords, options.ingestConcurrency);
-        await hubDoneWithRawWrites();
       }
       for (const format of options.formats) {
         await hub.ask({ type: 'spans-reset' });
@@ -256,7 +258,6 @@ async function main() {
         scraper.phase = 'raw HAPI';
         progress(`(a) ${format}: raw HAPI transactions`);
         const raw = await straightToHapi(format, options.records, options.ingestConcurrency);
-        await hubDoneWithRawWrites();
         const row = {
           format,
           hub: hubRun,
@@ -370,6 +371,7 @@ async function main() {
           await extra.start();
           progress(`started ${extra.name} (pid ${extra.pid}) after ${extra.readyMs} ms`);
           extras.push(extra);
+          hubs.push(extra);
         }
         await queues.waitIdle();
         for (const format of options.scalingFormats) {

@@ -123,6 +123,21 @@ export class HubProcess {
     }
   }
 
+  /** Stops the process where it is (SIGSTOP), so it does nothing until {@link resume}. */
+  pause() {
+    this.signal('SIGSTOP');
+  }
+
+  resume() {
+    this.signal('SIGCONT');
+  }
+
+  signal(name) {
+    if (this.child && !this.exited) {
+      this.child.kill(name);
+    }
+  }
+
   /** Sends a probe request and waits for its answer. */
   ask(message, timeoutMs = 60000) {
     if (!this.child || this.exited) {
