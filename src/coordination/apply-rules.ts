@@ -38,9 +38,9 @@ export interface AppliedRecord {
    */
   readonly careTeam?: CareTeam | null;
   /**
-   * What the rules look at of the Communications and Flags the record wrote (`Type/id` -> their
-   * categories or code), as the record sent them, so they need not be read back; absent for one
-   * (an older job): the rules read it.
+   * What the rules look at of the Communications, Flags and Tasks the record wrote (`Type/id` ->
+   * their categories, code, or status and due time), as the record sent them, so they need not be
+   * read back; absent for one (an older job): the rules read it.
    */
   readonly asSent?: Readonly<Record<string, SentFacts>>;
 }

@@ -95,8 +95,10 @@ export class PlanContentCache {
   }
 
   private writingKeys(identifiers: readonly Identifier[]): string[] {
-    return identifiers
-      .filter((i) => i.system && i.value)
+    // From a notification's body too: anything not an identifier is passed over.
+    const listed: readonly (Identifier | null | undefined)[] = Array.isArray(identifiers) ? identifiers : [];
+    return listed
+      .filter((i): i is Identifier => typeof i?.system === 'string' && typeof i.value === 'string')
       .map(
         (i) =>
           `${this.prefix}:plan-writing:${createHash('sha256').update(`${i.system}|${i.value}`).digest('hex').slice(0, 32)}`,
