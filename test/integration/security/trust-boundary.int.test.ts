@@ -606,10 +606,21 @@ describe('trust boundary: a partner writes and reads only what is its own', () =
       );
     });
 
+    /** Sends a new participant's service plan as the HCBS provider; answers the CarePlan's id. */
+    async function planOfServicePlan(): Promise<string> {
+      const ingested = await call(
+        'POST',
+        '/ingest/sunrise-hcbs/service-plan?wait=30',
+        'sunrise-hcbs',
+        servicePlan(newPerson()),
+      );
+      expect(ingested.status).toBe(200);
+      return /CarePlan\/([\w-]+)/.exec(JSON.stringify(ingested.body))![1]!;
+    }
+
     it("a notification that reaches the hub before its own write's answer does not take the version from the writer", async () => {
       // HAPI notifies at commit; under load the notification is handled before the writer has
       // read the transaction's answer, and its job was the version's, without the record's source.
-      const person = newPerson();
       const secret = await secretOfDeployment();
       const original = hub.fhir.transaction.bind(hub.fhir);
       const transaction = jest
@@ -628,19 +639,7 @@ describe('trust boundary: a partner writes and reads only what is its own', () =
           },
         );
       const vread = jest.spyOn(hub.fhir, 'vread');
-      let planId: string;
-      try {
-        const ingested = await call(
-          'POST',
-          '/ingest/sunrise-hcbs/service-plan?wait=30',
-          'sunrise-hcbs',
-          servicePlan(person),
-        );
-        expect(ingested.status).toBe(200);
-        planId = /CarePlan\/([\w-]+)/.exec(JSON.stringify(ingested.body))![1]!;
-      } finally {
-        transaction.mockRestore();
-      }
+      const planId = await planOfServicePlan().finally(() => transaction.mockRestore());
       const job = await hub.queues.planChanges.getJob(`careplan.${planId}.1`);
       expect(job?.data).toMatchObject({ detectedBy: 'hub-write', sourceProvenance: expect.any(String) });
       // The version is attributed to the partner that sent it, which is not sent its own change.
@@ -653,15 +652,7 @@ describe('trust boundary: a partner writes and reads only what is its own', () =
     });
 
     it('a notification of a version the hub wrote itself is believed without reading the version back', async () => {
-      const person = newPerson();
-      const ingested = await call(
-        'POST',
-        '/ingest/sunrise-hcbs/service-plan?wait=30',
-        'sunrise-hcbs',
-        servicePlan(person),
-      );
-      expect(ingested.status).toBe(200);
-      const planId = /CarePlan\/([\w-]+)/.exec(JSON.stringify(ingested.body))![1]!;
+      const planId = await planOfServicePlan();
       const vread = jest.spyOn(hub.fhir, 'vread');
       try {
         const answer = await call(
