@@ -68,11 +68,14 @@ export function ackStepOf(
   task: Task,
 ): { partnerId: string; carePlanId: string; version: string; step: AckStep } | undefined {
   const about = ackTaskSubject(task);
+  const step = stepOfStatus(task);
+  return about && step ? { ...about, step } : undefined;
+}
+
+/** The acknowledgment step a Task's status stands for (`in-progress` is accepted), if any. */
+export function stepOfStatus(task: Pick<Task, 'status'>): AckStep | undefined {
   const step = task.status === 'in-progress' ? 'accepted' : task.status;
-  if (!about || !(ACK_STEPS as readonly string[]).includes(step)) {
-    return undefined;
-  }
-  return { ...about, step: step as AckStep };
+  return (ACK_STEPS as readonly string[]).includes(step) ? (step as AckStep) : undefined;
 }
 
 /** Which partner's acknowledgment of which plan version a Task is, from its identifier. */

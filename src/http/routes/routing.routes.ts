@@ -13,7 +13,7 @@ import { sendFhir } from '../fhir-format.js';
 import type { FhirGateway } from '../../fhir/fhir-gateway.js';
 import { getDeadLetter, listDeadLetters, replayDeadLetter } from '../../queues/dead-letters.js';
 import { WAIT_FOR_WRITER_MS, type PlanChangeJobData } from '../../routing/plan-changes.queue.js';
-import { isAckTask, type AckStep } from '../../routing/acknowledge.js';
+import { isAckTask, stepOfStatus, type AckStep } from '../../routing/acknowledge.js';
 import { acknowledgmentSchema } from '../request-schemas.js';
 import { validBody } from '../validate-body.js';
 import { ackTaskFor, recordAcknowledgment, recordTaskStep } from '../../routing/record-acknowledgment.js';
@@ -194,7 +194,14 @@ export function routingRoutes(deps: RoutingRouteDeps): Router {
         // Only a version the server holds takes a job id: a notification is a hint, never the source.
         await deps.enqueuePlanChange(change);
       }
-    } else if (resource?.resourceType === 'Task' && isAckTask(resource as Task) && resource.id) {
+    } else if (
+      resource?.resourceType === 'Task' &&
+      isAckTask(resource as Task) &&
+      resource.id &&
+      // The hub's own writes of the Task (opening it, moving its due time) report no step: the
+      // Task is read only when the notification says a partner took one.
+      stepOfStatus(resource as Task)
+    ) {
       await recordTaskStep(deps, resource.id);
     }
     res

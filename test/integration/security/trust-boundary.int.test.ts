@@ -651,6 +651,33 @@ describe('trust boundary: a partner writes and reads only what is its own', () =
       expect(provenance.agent[0]?.who?.reference).toBe('Organization/sunrise-hcbs');
     });
 
+    it('a notification of an acknowledgment Task reporting no step (the hub opening it) reads nothing', async () => {
+      const id = unique('ack').slice(0, 40);
+      const task = {
+        resourceType: 'Task',
+        id,
+        status: 'requested',
+        intent: 'order',
+        code: { coding: [{ system: TASK_CODE, code: 'acknowledge-plan-change' }] },
+      };
+      const secret = await secretOfDeployment();
+      const notify = (body: object): Promise<Answer> =>
+        call('PUT', `/hooks/fhir/Task/${id}`, undefined, body, 'application/fhir+json', {
+          [HOOK_SECRET_HEADER]: secret,
+        });
+      const read = jest.spyOn(hub.fhir, 'read');
+      const readsOfTask = (): number => read.mock.calls.filter(([, rid]) => rid === id).length;
+      try {
+        expect((await notify(task)).status).toBe(200);
+        expect(readsOfTask()).toBe(0);
+        // One reporting a step is a hint to read the Task, as before.
+        await notify({ ...task, status: 'completed' });
+        expect(readsOfTask()).toBe(1);
+      } finally {
+        read.mockRestore();
+      }
+    });
+
     it('a notification of a version the hub wrote itself is believed without reading the version back', async () => {
       const planId = await planOfServicePlan();
       const vread = jest.spyOn(hub.fhir, 'vread');
