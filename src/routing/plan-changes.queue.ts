@@ -56,21 +56,21 @@ export async function enqueuePlanChange(
   data: PlanChangeJobData,
   { delayMs }: { delayMs?: number } = {},
 ): Promise<void> {
-  const jobId = `careplan.${data.carePlanId}.${data.version}`;
-  if (data.sourceProvenance) {
-    const notified = await queue.getJob(jobId);
-    if (notified && !notified.data.sourceProvenance && (await notified.isDelayed())) {
-      await notified.updateData(data);
-      // Its wait may have ended in between: it then runs now, with this data.
-      await notified.promote().catch(() => undefined);
-      return;
-    }
-  }
   // A version whose job failed for good is taken up again when a capture sees it again.
-  await addOrRevive(queue, 'record-plan-change', data, {
-    jobId,
+  const held = await addOrRevive(queue, 'record-plan-change', data, {
+    jobId: planVersionJobId(data),
     ...(delayMs ? { delay: delayMs } : {}),
   });
+  if (data.sourceProvenance && held && !held.data.sourceProvenance && (await held.isDelayed())) {
+    await held.updateData(data);
+    // Its wait may have ended in between: it then runs now, with this data.
+    await held.promote().catch(() => undefined);
+  }
+}
+
+/** The id of a plan version's jobs (its capture's, its record's): the plan and the version. */
+function planVersionJobId({ carePlanId, version }: { carePlanId: string; version: string }): string {
+  return `careplan.${carePlanId}.${version}`;
 }
 
 export function processPlanChangeJob(
@@ -79,7 +79,6 @@ export function processPlanChangeJob(
   return async (job) => {
     const { carePlanId, version } = job.data;
     const change = await capturePlanChange(deps, job.data);
-    const notice = `Communication/${change.notice.id}`;
     const reqs = deliveryRequests(change);
     // The deliveries go out as soon as the version is captured, built from what this job read
     // (the content cache); the Provenance, the notice and the acknowledgment Tasks follow in one
@@ -104,8 +103,16 @@ export function processPlanChangeJob(
     }
     await deps.publishPlanChange?.(change.plan, version, change.patient);
     deps.logger.info({ carePlanId, version, recipients: change.recipients.length }, 'plan change recorded');
-    return { notice, recipients: change.recipients, altersDelivery: change.diff.altersDelivery };
+    return {
+      notice: noticeOf(change),
+      recipients: change.recipients,
+      altersDelivery: change.diff.altersDelivery,
+    };
   };
+}
+
+function noticeOf(change: CapturedPlanChange): string {
+  return `Communication/${change.notice.id}`;
 }
 
 /** One delivery request per recipient of a captured change. */
@@ -114,7 +121,7 @@ function deliveryRequests(change: CapturedPlanChange): DeliveryRequest[] {
     partnerId,
     carePlanId: change.carePlanId,
     version: change.version,
-    notice: `Communication/${change.notice.id}`,
+    notice: noticeOf(change),
     patient: change.patient,
     altersDelivery: change.diff.altersDelivery,
   }));
@@ -151,9 +158,7 @@ export function createPlanRecordsQueue(connection: RedisClient, prefix: string):
 
 /** One record job per plan version (the id is the plan and version, as its plan-change job's). */
 export async function enqueuePlanRecord(queue: PlanRecordsQueue, data: PlanRecordJobData): Promise<void> {
-  await addOrRevive(queue, 'write-plan-record', data, {
-    jobId: `careplan.${data.carePlanId}.${data.version}`,
-  });
+  await addOrRevive(queue, 'write-plan-record', data, { jobId: planVersionJobId(data) });
 }
 
 /**

@@ -76,6 +76,11 @@ export class PlanContentCache {
     return this.parsed<WrittenVersion>(this.writtenKey(carePlanId, version));
   }
 
+  /** Whether the hub's write of a version kept it ({@link putWritten}), without reading it. */
+  async hasWritten(carePlanId: string, version: string): Promise<boolean> {
+    return (await this.redis.exists(this.writtenKey(carePlanId, version))) > 0;
+  }
+
   /**
    * Notes that the hub is about to write a CarePlan holding `identifiers`, for
    * {@link PLAN_WRITING_SECONDS}: the FHIR server's notification of the version often comes

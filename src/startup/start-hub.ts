@@ -384,7 +384,7 @@ export async function startHub(config: HubConfig, logger: Logger): Promise<Runni
       enqueuePlanChange: planChange,
       isPartner: (id) => partners.get(id) !== undefined,
       hookSecret,
-      wroteVersion: async (id, version) => (await content.written(id, version)) !== undefined,
+      wroteVersion: (id, version) => content.hasWritten(id, version),
       planBeingWritten: (identifiers) => content.beingWritten(identifiers),
       onRefused,
     },
