@@ -4,7 +4,8 @@ import type { RedisClient } from '../queues/connection.js';
 import { forgetCheckpoint, versionsSinceCheckpoint } from '../fhir/history-checkpoint.js';
 import type { Logger } from '../logging/logger.js';
 import { whileHolding } from '../queues/lease.js';
-import type { RosterEntry } from './roster.rules.js';
+import { localDate } from './business-calendar.js';
+import { rankingHoldsUntil, type RosterEntry } from './roster.rules.js';
 import {
   rankParticipants,
   readParticipants,
@@ -56,6 +57,8 @@ const LEASE_MS = 15_000;
  * participants takes seconds) before ranking what is kept, which the hub then logs as stale.
  */
 const WAIT_MS = 30_000;
+/** Rankings kept at once (filters differ by agency and flag); more start the set again. */
+const MAX_RANKINGS = 64;
 
 export class RosterIndex {
   private running: Promise<void> | undefined;
@@ -63,13 +66,42 @@ export class RosterIndex {
   /** What is kept, as last read and parsed here, and the revision it was read at. */
   private parsed:
     { readonly revision: string; readonly participants: readonly StoredParticipant[] } | undefined;
+  /** Rankings of what is kept (`parsed`), by day and filter, each with when it stops holding. */
+  private rankings:
+    | {
+        readonly of: readonly StoredParticipant[];
+        readonly byKey: Map<string, { entries: readonly RosterEntry[]; holdsUntil: number }>;
+      }
+    | undefined;
 
   constructor(private readonly deps: RosterIndexDeps) {}
 
-  /** Today's roster, from what is kept, after catching up with every write made before the call. */
-  async entries(filter: RosterFilter = {}): Promise<RosterEntry[]> {
+  /**
+   * Today's roster, from what is kept, after catching up with every write made before the call.
+   * A ranking is reused while what is kept, the day and the filter are the same and the clock has
+   * not passed a due time or a flag's window (rankingHoldsUntil): at 10,000 participants ranking
+   * is most of a read's work.
+   */
+  async entries(filter: RosterFilter = {}): Promise<readonly RosterEntry[]> {
     await this.catchUp();
-    return rankParticipants(this.deps, await this.kept(), filter);
+    const participants = await this.kept();
+    const now = this.deps.now();
+    if (this.rankings?.of !== participants || this.rankings.byKey.size >= MAX_RANKINGS) {
+      this.rankings = { of: participants, byKey: new Map() };
+    }
+    const key = JSON.stringify([
+      localDate(this.deps.config.calendars.timeZone, now),
+      filter.agency ?? null,
+      filter.flag ?? null,
+    ]);
+    const kept = this.rankings.byKey.get(key);
+    if (kept && now.getTime() <= kept.holdsUntil) {
+      return kept.entries;
+    }
+    const entries = rankParticipants({ ...this.deps, now: () => now }, participants, filter);
+    const holdsUntil = rankingHoldsUntil(this.deps.config.roster, participants, now);
+    this.rankings.byKey.set(key, { entries, holdsUntil });
+    return entries;
   }
 
   /**

@@ -23,7 +23,7 @@ export interface RosterFilter {
 }
 
 /** Today's roster, ranked, as a page or API reads it (the roster index, in the hub). */
-export type RosterReader = (filter: RosterFilter) => Promise<RosterEntry[]>;
+export type RosterReader = (filter: RosterFilter) => Promise<readonly RosterEntry[]>;
 
 const OPEN = 'requested,received,accepted,in-progress';
 const PAGE = { _count: '500' };

@@ -151,6 +151,37 @@ function explain(score: number, reasons: readonly RosterReason[]): string {
 }
 
 /**
+ * The last instant (epoch ms, or Infinity) up to which the clock alone leaves {@link rankRoster}'s
+ * answer for these participants as it is at `now`: just after it, a Task falls overdue or a flag
+ * ages out of its window. Until then, one day's ranking of the same data can be kept and reused.
+ */
+export function rankingHoldsUntil(
+  config: RosterConfig,
+  snapshots: readonly Pick<ParticipantSnapshot, 'flags' | 'openTasks'>[],
+  now: Date,
+): number {
+  const at = now.getTime();
+  let until = Infinity;
+  const upTo = (boundary: number | undefined): void => {
+    if (boundary !== undefined && boundary >= at && boundary < until) {
+      until = boundary;
+    }
+  };
+  for (const s of snapshots) {
+    for (const t of s.openTasks) {
+      // Overdue only after `due` (isOverdue); a flag counts through since + withinDays (reasonsOf).
+      upTo(timeOf(t.due));
+    }
+    for (const f of s.flags) {
+      const days = config.flags[f.code]?.withinDays;
+      const since = timeOf(f.since);
+      upTo(days && since !== undefined ? since + days * DAY_MS : undefined);
+    }
+  }
+  return until;
+}
+
+/**
  * Ranks the participants for `now`. Order: total weight, then the heaviest single flag (one grave
  * flag before several lesser ones of the same total), then the earliest next action, then the
  * participant reference, so equal inputs give the same roster whatever order they arrive in.

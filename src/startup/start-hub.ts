@@ -225,7 +225,7 @@ export async function startHub(config: HubConfig, logger: Logger): Promise<Runni
     ...coordinationEnqueuers(queues, now),
   };
   const roster = new RosterIndex({ fhir, identifierBase, config: coordination, now, redis, prefix, logger });
-  const rosterOf = (filter: RosterFilter): Promise<RosterEntry[]> => roster.entries(filter);
+  const rosterOf = (filter: RosterFilter): Promise<readonly RosterEntry[]> => roster.entries(filter);
   const metrics = new HubMetrics(allQueues(queues));
   const onWorkers = workerConnection(
     workerRedis,

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
 import type { CareTeam, Flag, Patient, Task } from 'fhir/r4.js';
+import { localDate } from '../../../src/coordination/business-calendar.js';
 import { RosterIndex } from '../../../src/coordination/roster-index.js';
 import { buildRoster, type RosterDeps } from '../../../src/coordination/roster-service.js';
 import type { RosterEntry } from '../../../src/coordination/roster.rules.js';
@@ -65,7 +66,7 @@ describe('the roster index', () => {
       period: { start: new Date().toISOString() },
     });
   // Ranks count other tests' participants too (open Tasks are shared): compared without them.
-  const ours = (entries: RosterEntry[], patients: string[]): Omit<RosterEntry, 'rank'>[] =>
+  const ours = (entries: readonly RosterEntry[], patients: string[]): Omit<RosterEntry, 'rank'>[] =>
     entries.filter((e) => patients.includes(e.patient)).map(({ rank: _, ...e }) => e);
 
   it('shows on the next read what was written straight to the FHIR server, and drops who left', async () => {
@@ -113,6 +114,47 @@ describe('the roster index', () => {
       const [kept, read] = await Promise.all([roster.entries(filter), buildRoster(deps, filter)]);
       expect(ours(kept, [a, b])).toEqual(ours(read, [a, b]));
     }
+  });
+
+  it('ranks again when the clock passes a due time or the day changes, though nothing was written', async () => {
+    let clock = Date.now();
+    const roster = new RosterIndex({ ...deps, now: () => new Date(clock), fhir, redis, prefix });
+    const today = localDate('America/New_York', new Date(clock));
+    const patient = await fhir.create<Patient>({ resourceType: 'Patient', name: [{ text: 'Tate Timely' }] });
+    const subject = `Patient/${patient.id}`;
+    await fhir.create<CareTeam>({
+      resourceType: 'CareTeam',
+      status: 'active',
+      identifier: [{ system: hubSystem(identifierBase, 'care-team'), value: randomUUID() }],
+      subject: { reference: subject },
+      participant: [
+        {
+          member: { display: 'Casey Today' },
+          role: [{ coding: [{ system: CODE_SYSTEM.careTeamRole, code: 'coordinator-of-the-day' }] }],
+          period: { start: today, end: today },
+        },
+      ],
+    });
+    const due = clock + 60_000;
+    await fhir.create<Task>({
+      resourceType: 'Task',
+      status: 'requested',
+      intent: 'order',
+      code: { coding: [{ system: CODE_SYSTEM.taskCode, code: 'documentation-24h' }] },
+      for: { reference: subject },
+      restriction: { period: { end: new Date(due).toISOString() } },
+    });
+    const read = async (): Promise<[number, boolean | undefined, string | undefined]> => {
+      const [entry] = ours(await roster.entries(), [subject]);
+      return [entry!.overdueDocumentation, entry!.nextAction?.overdue, entry!.coordinator?.display];
+    };
+    expect(await read()).toEqual([0, false, 'Casey Today']);
+    clock = due;
+    expect(await read()).toEqual([0, false, 'Casey Today']);
+    clock = due + 1;
+    expect(await read()).toEqual([1, true, 'Casey Today']);
+    clock += 86_400_000;
+    expect(await read()).toEqual([1, true, undefined]);
   });
 
   it('reads nobody again when nothing changed since the last catch-up, even right after a burst', async () => {

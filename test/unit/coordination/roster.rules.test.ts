@@ -6,6 +6,7 @@ import path from 'node:path';
 import { loadRosterConfig } from '../../../src/coordination/coordination-config.js';
 import {
   rankRoster,
+  rankingHoldsUntil,
   type ParticipantSnapshot,
   type RosterConfig,
 } from '../../../src/coordination/roster.rules.js';
@@ -407,6 +408,45 @@ describe('rankRoster', () => {
 
   it('carries the name through', () => {
     expect(rankRoster(config, [participant('a', { name: 'Jordan Lee' })], NOW)[0]!.name).toBe('Jordan Lee');
+  });
+});
+
+describe('rankingHoldsUntil', () => {
+  const at = (ms: number): string => new Date(NOW.getTime() + ms).toISOString();
+  const DAY = 86_400_000;
+  const snapshots = [
+    participant('a', { openTasks: [task('late', 'documentation-24h', at(-60_000))] }),
+    participant('b', { openTasks: [task('soon', 'acknowledge-plan-change', at(90_000))] }),
+    participant('c', { flags: [flag('recent-ed-contact', 'Flag/1', at(-14 * DAY + 30_000))] }),
+    participant('d', { flags: [flag('self-harm-risk', 'Flag/2', at(-400 * DAY))] }),
+    participant('e', { openTasks: [task('later', 'documentation-24h', at(DAY))] }),
+  ];
+
+  it('is the first time a Task falls overdue or a flag ages out, and the ranking holds through it', () => {
+    const until = rankingHoldsUntil(config, snapshots, NOW);
+    // c's flag counts through 30 s from now; b's Task is due in 90 s.
+    expect(until).toBe(NOW.getTime() + 30_000);
+    expect(rankRoster(config, snapshots, new Date(until))).toEqual(rankRoster(config, snapshots, NOW));
+    expect(rankRoster(config, snapshots, new Date(until + 1))).not.toEqual(
+      rankRoster(config, snapshots, NOW),
+    );
+    const later = new Date(until + 1);
+    const next = rankingHoldsUntil(config, snapshots, later);
+    expect(next).toBe(NOW.getTime() + 90_000);
+    expect(rankRoster(config, snapshots, new Date(next))).toEqual(rankRoster(config, snapshots, later));
+    expect(rankRoster(config, snapshots, new Date(next + 1))).not.toEqual(
+      rankRoster(config, snapshots, later),
+    );
+  });
+
+  it('is Infinity when nothing the clock can change remains', () => {
+    const settled = [
+      participant('a', { openTasks: [task('late', 'documentation-24h', at(-1)), task('x', 'other')] }),
+      participant('d', {
+        flags: [flag('self-harm-risk', 'Flag/2', at(-DAY)), flag('missed-visits', 'Flag/3')],
+      }),
+    ];
+    expect(rankingHoldsUntil(config, settled, NOW)).toBe(Infinity);
   });
 });
 
