@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { CareTeam, Flag, Patient, Resource, Task } from 'fhir/r4.js';
-import type { RedisClient } from '../queues/connection.js';
+import { storeKeyPrefix, type RedisClient } from '../queues/connection.js';
 import { forgetCheckpoint, versionsSinceCheckpoint } from '../fhir/history-checkpoint.js';
 import type { Logger } from '../logging/logger.js';
 import { whileHolding } from '../queues/lease.js';
@@ -74,7 +74,11 @@ export class RosterIndex {
       }
     | undefined;
 
-  constructor(private readonly deps: RosterIndexDeps) {}
+  private readonly prefix: string;
+
+  constructor(private readonly deps: RosterIndexDeps) {
+    this.prefix = storeKeyPrefix(deps.redis, deps.prefix, 'roster');
+  }
 
   /**
    * Today's roster, from what is kept, after catching up with every write made before the call.
@@ -265,6 +269,6 @@ export class RosterIndex {
   }
 
   private key(part: string): string {
-    return `${this.deps.prefix}:roster:${part}`;
+    return `${this.prefix}:roster:${part}`;
   }
 }

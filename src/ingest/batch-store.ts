@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { RedisClient } from '../queues/connection.js';
+import { storeKeyPrefix, type RedisClient } from '../queues/connection.js';
 import type { OperationOutcome } from 'fhir/r4.js';
 import type { InboundFormat } from '../config/inbound-formats.js';
 import type { IngestReport } from './ingest-service.js';
@@ -26,10 +26,14 @@ const RETENTION_SECONDS = 7 * 24 * 3600;
  * the hub has answered for survives a crash before it is parsed; the parsed report replaces it.
  */
 export class BatchStore {
+  private readonly prefix: string;
+
   constructor(
     private readonly redis: RedisClient,
-    private readonly prefix: string,
-  ) {}
+    prefix: string,
+  ) {
+    this.prefix = storeKeyPrefix(redis, prefix, 'batches');
+  }
 
   private key(id: string, part: 'meta' | 'body'): string {
     return `${this.prefix}:batch:${id}:${part}`;

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { RedisClient } from '../queues/connection.js';
+import { storeKeyPrefix, type RedisClient } from '../queues/connection.js';
 import type { InboundFormat } from '../config/inbound-formats.js';
 import type { LineChange } from './line-diff.js';
 import type { IdentityDecision } from './identity-review.js';
@@ -82,11 +82,14 @@ const MAX_MESSAGES = 500_000;
 export class MessageLog {
   private readonly retentionSeconds: number;
 
+  private readonly prefix: string;
+
   constructor(
     private readonly redis: RedisClient,
-    private readonly prefix: string,
+    prefix: string,
     retentionDays: number = DEFAULT_MESSAGE_LOG_DAYS,
   ) {
+    this.prefix = storeKeyPrefix(redis, prefix, 'messages');
     this.retentionSeconds = Math.round(retentionDays * 24 * 3600);
   }
 
@@ -182,10 +185,14 @@ export class MessageLog {
 
 /** Searches of the message log an engineer saved, by name (README, "The engineer's console"). */
 export class SavedSearches {
+  private readonly prefix: string;
+
   constructor(
     private readonly redis: RedisClient,
-    private readonly prefix: string,
-  ) {}
+    prefix: string,
+  ) {
+    this.prefix = storeKeyPrefix(redis, prefix, 'saved-searches');
+  }
 
   private key(username: string): string {
     return `${this.prefix}:saved-searches:${username}`;

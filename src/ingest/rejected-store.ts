@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { RedisClient } from '../queues/connection.js';
+import { storeKeyPrefix, type RedisClient } from '../queues/connection.js';
 import type { FieldIssue } from '../adapters/types.js';
 import { pageByTime, type TimePage } from './time-index.js';
 
@@ -35,11 +35,14 @@ const MAX_REJECTIONS = 100_000;
 export class RejectedStore {
   private readonly retentionSeconds: number;
 
+  private readonly prefix: string;
+
   constructor(
     private readonly redis: RedisClient,
-    private readonly prefix: string,
+    prefix: string,
     retentionDays: number = DEFAULT_REJECTED_RETENTION_DAYS,
   ) {
+    this.prefix = storeKeyPrefix(redis, prefix, 'rejected');
     this.retentionSeconds = Math.round(retentionDays * 24 * 3600);
   }
 

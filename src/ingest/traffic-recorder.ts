@@ -1,4 +1,4 @@
-import type { RedisClient } from '../queues/connection.js';
+import { storeKeyPrefix, type RedisClient } from '../queues/connection.js';
 import type { InboundFormat } from '../config/inbound-formats.js';
 
 /** One inbound batch as a partner sent it. */
@@ -35,11 +35,15 @@ const TRAFFIC_TTL_SECONDS = 14 * 24 * 3600;
  * partner's last batch.
  */
 export class TrafficRecorder {
+  private readonly prefix: string;
+
   constructor(
     private readonly redis: RedisClient,
-    private readonly prefix: string,
+    prefix: string,
     private readonly limit: number = DEFAULT_TRAFFIC_LIMIT,
-  ) {}
+  ) {
+    this.prefix = storeKeyPrefix(redis, prefix, 'traffic');
+  }
 
   key(partnerId: string): string {
     return `${this.prefix}:traffic:${partnerId}`;

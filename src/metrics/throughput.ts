@@ -1,4 +1,9 @@
-import type { FinishedJob, JobObserver, RedisClient } from '../queues/connection.js';
+import {
+  storeKeyPrefix,
+  type FinishedJob,
+  type JobObserver,
+  type RedisClient,
+} from '../queues/connection.js';
 import type { IngestCounter } from './hub-metrics.js';
 
 /**
@@ -37,10 +42,14 @@ const HOUR_MS = 3_600_000;
  * `partner|format|kind`. Counting never holds up the work it counts: a failed increment is lost.
  */
 export class Throughput implements JobObserver, IngestCounter {
+  private readonly prefix: string;
+
   constructor(
     private readonly redis: RedisClient,
-    private readonly prefix: string,
-  ) {}
+    prefix: string,
+  ) {
+    this.prefix = storeKeyPrefix(redis, prefix, 'throughput');
+  }
 
   private key(hourStart: number): string {
     return `${this.prefix}:throughput:${new Date(hourStart).toISOString().slice(0, 13)}`;

@@ -1,4 +1,4 @@
-import type { RedisClient } from '../queues/connection.js';
+import { storeKeyPrefix, type RedisClient } from '../queues/connection.js';
 
 /** When a partner's circuit opens and how long it stays open. */
 export interface CircuitSettings {
@@ -27,10 +27,14 @@ export type CircuitDecision =
  * for twice as long.
  */
 export class CircuitBreaker {
+  private readonly prefix: string;
+
   constructor(
     private readonly redis: RedisClient,
-    private readonly prefix: string,
-  ) {}
+    prefix: string,
+  ) {
+    this.prefix = storeKeyPrefix(redis, prefix, 'circuits');
+  }
 
   private keys(partnerId: string): { failures: string; openUntil: string; cooldown: string; probe: string } {
     const base = `${this.prefix}:circuit:${partnerId}`;

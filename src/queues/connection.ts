@@ -5,6 +5,22 @@ import { DependencyError } from '../errors/hub-error.js';
 /** A connection to the hub's Redis: one server, or a Redis Cluster (README "Redis Cluster"). */
 export type RedisClient = Redis | Cluster;
 
+/**
+ * The key prefix of one queue or one store of the hub's own keys (the message log, the delivery
+ * status, ...). On one server the hub's prefix, one hash tag over every key, where keys already
+ * are. On a Redis Cluster a hash tag of its own, `{hub:name}`, so queues and stores spread over
+ * the slots while each one's keys, which its scripts and transactions update together, stay in
+ * one. A store's name is never a queue's. README "Redis Cluster".
+ */
+export function keyPrefixOf(prefix: string, name: string, cluster: boolean): string {
+  return cluster ? `{${prefix.replace(/[{}]/g, '')}:${name}}` : prefix;
+}
+
+/** {@link keyPrefixOf} of a store on this connection. */
+export function storeKeyPrefix(redis: RedisClient, prefix: string, store: string): string {
+  return keyPrefixOf(prefix, store, redis.isCluster);
+}
+
 /** Where the hub's Redis is: one URL, or with `cluster` the URLs of one or more cluster nodes. */
 export interface RedisTarget {
   /** `redis://` or `rediss://`; for a cluster, comma-separated seed nodes (the rest are discovered). */

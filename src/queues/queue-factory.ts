@@ -6,7 +6,7 @@ import {
   type Processor,
   type WorkerOptions,
 } from 'bullmq';
-import type { RedisClient, WorkerConnection } from './connection.js';
+import { keyPrefixOf, type RedisClient, type WorkerConnection } from './connection.js';
 import type { Logger } from '../logging/logger.js';
 import { BullMQOtel } from 'bullmq-otel';
 import { TRACER_NAME, tracingOn } from '../tracing/tracing.js';
@@ -48,14 +48,9 @@ export function backoffFrom(firstMs: number): NonNullable<JobsOptions['backoff']
   return { type: 'exponential', delay: firstMs, jitter: 0.5 };
 }
 
-/**
- * The key prefix of one queue. On one Redis server, the hub's prefix as configured (every queue
- * under one `{hash tag}`, where queued jobs already are). On a Redis Cluster each queue gets a
- * hash tag of its own, `{hub:name}`, so the queues spread over the cluster's slots while each
- * queue's keys stay in one slot, as BullMQ's scripts need. README "Redis Cluster".
- */
+/** The key prefix of one queue: a hash tag of its own on a cluster ({@link keyPrefixOf}). */
 export function queueKeyPrefix(prefix: string, name: string, cluster: boolean): string {
-  return cluster ? `{${prefix.replace(/[{}]/g, '')}:${name}}` : prefix;
+  return keyPrefixOf(prefix, name, cluster);
 }
 
 /** A queue of the hub, under its Redis prefix, with the given retry policy. */

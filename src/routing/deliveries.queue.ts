@@ -1,4 +1,4 @@
-import type { RedisClient, WorkerConnection } from '../queues/connection.js';
+import { storeKeyPrefix, type RedisClient, type WorkerConnection } from '../queues/connection.js';
 import { type Queue, UnrecoverableError, type Worker, type Job } from 'bullmq';
 import { backoffFrom, createHubQueue, startHubWorker, type RetryPolicy } from '../queues/queue-factory.js';
 import { holdJob, whileHolding } from '../queues/lease.js';
@@ -129,7 +129,7 @@ export function processDeliveryJob(
     if (!decision.allow) {
       return holdJob(job, decision.retryAt, token);
     }
-    const lockKey = `${deps.prefix}:lock:delivery:${req.partnerId}:${req.carePlanId}`;
+    const lockKey = `${marksPrefix(deps)}:lock:delivery:${req.partnerId}:${req.carePlanId}`;
     const result = await whileHolding(deps.redis, lockKey, job.id ?? 'job', lockMs, () =>
       deliverInOrder(deps, job, req, decision.probe),
     );
@@ -140,6 +140,11 @@ export function processDeliveryJob(
   };
 }
 
+/** Where the delivery marks and locks are: one slot, as the claim script needs both marks there. */
+function marksPrefix(deps: Pick<RoutingDeps, 'redis' | 'prefix'>): string {
+  return storeKeyPrefix(deps.redis, deps.prefix, 'delivery-marks');
+}
+
 async function deliverInOrder(
   deps: RoutingDeps,
   job: Job<DeliveryJobData, DeliveryJobResult>,
@@ -147,10 +152,10 @@ async function deliverInOrder(
   probe: boolean,
 ): Promise<DeliveryJobResult> {
   const partner = deps.partners.get(req.partnerId)!;
-  const deliveredKey = `${deps.prefix}:delivered:${req.partnerId}:${req.carePlanId}`;
+  const deliveredKey = `${marksPrefix(deps)}:delivered:${req.partnerId}:${req.carePlanId}`;
   // The newest version sent at all: one that timed out may have arrived, so an older version's
   // retry must not follow it (the partner would get 5 then 3).
-  const sentKey = `${deps.prefix}:sent:${req.partnerId}:${req.carePlanId}`;
+  const sentKey = `${marksPrefix(deps)}:sent:${req.partnerId}:${req.carePlanId}`;
   const messageId = messageIdFor(req);
   const now = deps.now();
   const superseded = async (): Promise<DeliveryJobResult> => {

@@ -1,5 +1,5 @@
 import type { Task } from 'fhir/r4.js';
-import type { RedisClient } from '../queues/connection.js';
+import { storeKeyPrefix, type RedisClient } from '../queues/connection.js';
 import type { Throughput } from '../metrics/throughput.js';
 import { ackStepOf } from './acknowledge.js';
 
@@ -44,12 +44,16 @@ export const DELIVERY_STATUS_RETENTION_DAYS = 180;
  * (a Task update seen by the rest-hook can race the delivery worker).
  */
 export class DeliveryStatusStore {
+  private readonly prefix: string;
+
   constructor(
     private readonly redis: RedisClient,
-    private readonly prefix: string,
+    prefix: string,
     /** Counts deliveries and acknowledgments per hour (the throughput page), each step once. */
     private readonly throughput?: Pick<Throughput, 'count'>,
-  ) {}
+  ) {
+    this.prefix = storeKeyPrefix(redis, prefix, 'delivery-status');
+  }
 
   private key(carePlanId: string, version: string): string {
     return `${this.prefix}:delivery-status:${carePlanId}:${version}`;

@@ -1,6 +1,6 @@
 import type { CarePlan, CareTeam, Communication, Identifier, Provenance } from 'fhir/r4.js';
 import { createHash } from 'node:crypto';
-import type { RedisClient } from '../queues/connection.js';
+import { storeKeyPrefix, type RedisClient } from '../queues/connection.js';
 
 /** What a delivery of one plan version carries, as the plan-change job captured it. */
 export interface CapturedVersion {
@@ -44,11 +44,15 @@ export const PLAN_WRITING_SECONDS = 60;
  * entry is never stale; an absent or unreadable one is read from the server instead.
  */
 export class PlanContentCache {
+  private readonly prefix: string;
+
   constructor(
     private readonly redis: RedisClient,
-    private readonly prefix: string,
+    prefix: string,
     private readonly ttlSeconds = PLAN_CONTENT_TTL_SECONDS,
-  ) {}
+  ) {
+    this.prefix = storeKeyPrefix(redis, prefix, 'plan-content');
+  }
 
   private key(carePlanId: string, version: string): string {
     return `${this.prefix}:plan-content:${carePlanId}:${version}`;

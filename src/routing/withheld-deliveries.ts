@@ -1,4 +1,4 @@
-import type { RedisClient } from '../queues/connection.js';
+import { storeKeyPrefix, type RedisClient } from '../queues/connection.js';
 import type { DeliveryRequest } from './deliver-plan-change.js';
 
 /**
@@ -7,10 +7,14 @@ import type { DeliveryRequest } from './deliver-plan-change.js';
  * later releases exactly that partner's held versions.
  */
 export class WithheldDeliveries {
+  private readonly prefix: string;
+
   constructor(
     private readonly redis: RedisClient,
-    private readonly prefix: string,
-  ) {}
+    prefix: string,
+  ) {
+    this.prefix = storeKeyPrefix(redis, prefix, 'withheld');
+  }
 
   private key(patient: string): string {
     return `${this.prefix}:withheld:${patient}`;

@@ -3,7 +3,7 @@ import type { BundleEntry, Coding } from 'fhir/r4.js';
 import { FhirServerError } from '../fhir/fhir-errors.js';
 import type { FhirGateway } from '../fhir/fhir-gateway.js';
 import type { Logger } from '../logging/logger.js';
-import type { RedisClient, WorkerConnection } from '../queues/connection.js';
+import { storeKeyPrefix, type RedisClient, type WorkerConnection } from '../queues/connection.js';
 import { createHubQueue, startHubWorker, type RetryPolicy } from '../queues/queue-factory.js';
 import { disclosure } from './audit.js';
 
@@ -62,10 +62,14 @@ return taken`;
 
 /** Where disclosures wait, and the batch each job took; one hash tag, as the script needs. */
 export class DisclosureBacklog {
+  private readonly prefix: string;
+
   constructor(
     private readonly redis: RedisClient,
-    private readonly prefix: string,
-  ) {}
+    prefix: string,
+  ) {
+    this.prefix = storeKeyPrefix(redis, prefix, 'disclosure-backlog');
+  }
 
   private get waiting(): string {
     return `${this.prefix}:disclosures:waiting`;

@@ -1,4 +1,4 @@
-import type { RedisClient } from '../queues/connection.js';
+import { storeKeyPrefix, type RedisClient } from '../queues/connection.js';
 import { randomBytes, scrypt, timingSafeEqual } from 'node:crypto';
 import { promisify } from 'node:util';
 import { HubError } from '../errors/hub-error.js';
@@ -26,12 +26,16 @@ const MAX_WAIT_SECONDS = 900;
 export class StaffLogin {
   private readonly decoy = `scrypt$16384$${randomBytes(16).toString('base64')}$${randomBytes(32).toString('base64')}`;
 
+  private readonly prefix: string;
+
   constructor(
     private readonly staff: ReadonlyMap<string, StaffAccount>,
     private readonly redis: RedisClient,
-    private readonly prefix: string,
+    prefix: string,
     private readonly now: () => Date,
-  ) {}
+  ) {
+    this.prefix = storeKeyPrefix(redis, prefix, 'staff-login');
+  }
 
   /** The account, or a 401 (wrong name or password) or 429 (wait) HubError. */
   async signIn(username: string, password: string): Promise<StaffAccount> {

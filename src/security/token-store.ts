@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import type { RedisClient } from '../queues/connection.js';
+import { storeKeyPrefix, type RedisClient } from '../queues/connection.js';
 
 /** What an access token stands for. */
 export interface AccessGrant {
@@ -17,12 +17,16 @@ export interface AccessGrant {
  * stored: a Redis dump does not hand out working tokens.
  */
 export class TokenStore {
+  private readonly prefix: string;
+
   /** @param kind - `token` for partner access tokens, `staff` for staff sessions: kept apart */
   constructor(
     private readonly redis: RedisClient,
-    private readonly prefix: string,
+    prefix: string,
     private readonly kind: 'token' | 'staff' = 'token',
-  ) {}
+  ) {
+    this.prefix = storeKeyPrefix(redis, prefix, 'auth');
+  }
 
   private key(token: string): string {
     return `${this.prefix}:auth:${this.kind}:${createHash('sha256').update(token).digest('hex')}`;

@@ -8,6 +8,7 @@ import { PartnerRegistry } from '../../../src/config/partners.js';
 import { defaultFormats } from '../../../src/ingest/format-registry.js';
 import { IngestService } from '../../../src/ingest/ingest-service.js';
 import { RejectedStore } from '../../../src/ingest/rejected-store.js';
+import { storeKeyPrefix } from '../../../src/queues/connection.js';
 import { createLogger } from '../../../src/logging/logger.js';
 import type { IngestQueue } from '../../../src/ingest/ingest.queue.js';
 import { EVV_HEADER } from '../../fixtures/ingest/samples.js';
@@ -37,7 +38,7 @@ describe('retention of what partners sent', () => {
   it('gives each rejection an expiry, and drops from the list those past their retention', async () => {
     const store = new RejectedStore(redis, prefix, 30);
     const old = await store.add(rejection('2026-01-01T00:00:00Z'));
-    const ttl = await redis.ttl(`${prefix}:rejected:${old.id}`);
+    const ttl = await redis.ttl(`${storeKeyPrefix(redis, prefix, 'rejected')}:rejected:${old.id}`);
     expect(ttl).toBeGreaterThan(29 * 24 * 3600);
     expect(ttl).toBeLessThanOrEqual(30 * 24 * 3600);
     const recent = await store.add(rejection('2026-03-01T00:00:00Z'));

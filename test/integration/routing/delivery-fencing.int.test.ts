@@ -24,7 +24,7 @@ import { DisclosureBacklog } from '../../../src/security/disclosures.queue.js';
 import { dropPrefix, testPrefix } from '../../fixtures/ingest/hub-helpers.js';
 import { PartnerServer } from '../../support/partner-server.js';
 import { REPO_ROOT, testGateway, testRedis, unique } from '../../support/test-env.js';
-import type { RedisClient } from '../../../src/queues/connection.js';
+import { storeKeyPrefix, type RedisClient } from '../../../src/queues/connection.js';
 
 const SECRET = 'fencing-test-secret';
 
@@ -131,7 +131,7 @@ describe('delivery marks under a lapsed lock', () => {
 
   it('does not send an older version once another process has claimed a newer one', async () => {
     const req = await planWithVersions(5, '4');
-    const sentKey = `${prefix}:sent:f-partner:${req.carePlanId}`;
+    const sentKey = `${storeKeyPrefix(redis, prefix, 'delivery-marks')}:sent:f-partner:${req.carePlanId}`;
     // Between this process reading the marks and sending, another replica (its lease lapsed here)
     // claims version 5 of the same plan for the same partner.
     const stalled = Object.create(redis) as RedisClient;
@@ -149,7 +149,7 @@ describe('delivery marks under a lapsed lock', () => {
 
   it('never moves the delivered mark back', async () => {
     const req = await planWithVersions(4, '4');
-    const deliveredKey = `${prefix}:delivered:f-partner:${req.carePlanId}`;
+    const deliveredKey = `${storeKeyPrefix(redis, prefix, 'delivery-marks')}:delivered:f-partner:${req.carePlanId}`;
     // Version 5 was delivered by another replica while this one was sending version 4.
     const racing = Object.create(redis) as RedisClient;
     racing.mget = (async (...keys: string[]) => {

@@ -4,7 +4,7 @@ import { DELIVERY_STATUS_RETENTION_DAYS, DeliveryStatusStore } from '../../../sr
 import { PLAN_CONTENT_TTL_SECONDS, PlanContentCache } from '../../../src/routing/plan-content.js';
 import { dropPrefix, testPrefix } from '../../fixtures/ingest/hub-helpers.js';
 import { testRedis } from '../../support/test-env.js';
-import type { RedisClient } from '../../../src/queues/connection.js';
+import { storeKeyPrefix, type RedisClient } from '../../../src/queues/connection.js';
 
 describe('what routing keeps in Redis', () => {
   const prefix = testPrefix();
@@ -23,7 +23,7 @@ describe('what routing keeps in Redis', () => {
     const status = new DeliveryStatusStore(redis, prefix);
     await status.mark('77', '3', 'northside-bh', 'sent', new Date('2026-12-01T10:00:00Z'));
     await status.mark('77', '3', 'northside-bh', 'delivered', new Date('2026-12-01T10:00:01Z'));
-    const ttl = await redis.ttl(`${prefix}:delivery-status:77:3`);
+    const ttl = await redis.ttl(`${storeKeyPrefix(redis, prefix, 'delivery-status')}:delivery-status:77:3`);
     expect(ttl).toBeGreaterThan(DELIVERY_STATUS_RETENTION_DAYS * 86400 - 60);
     expect(ttl).toBeLessThanOrEqual(DELIVERY_STATUS_RETENTION_DAYS * 86400);
     expect((await status.list('77', '3'))[0]).toMatchObject({
@@ -46,10 +46,10 @@ describe('what routing keeps in Redis', () => {
     };
     await cache.put('77', '3', captured);
     await expect(cache.get('77', '3')).resolves.toEqual(captured);
-    const ttl = await redis.ttl(`${prefix}:plan-content:77:3`);
+    const ttl = await redis.ttl(`${storeKeyPrefix(redis, prefix, 'plan-content')}:plan-content:77:3`);
     expect(ttl).toBeGreaterThan(PLAN_CONTENT_TTL_SECONDS - 60);
     expect(ttl).toBeLessThanOrEqual(PLAN_CONTENT_TTL_SECONDS);
-    await redis.set(`${prefix}:plan-content:77:4`, '{"plan":');
+    await redis.set(`${storeKeyPrefix(redis, prefix, 'plan-content')}:plan-content:77:4`, '{"plan":');
     await expect(cache.get('77', '4')).resolves.toBeUndefined();
   });
 });
