@@ -22,6 +22,7 @@ import type { RunningHub } from '../../../src/startup/start-hub.js';
 import {
   byIdentifier,
   dropPrefix,
+  eventually,
   ingest,
   outcomeOf,
   post,
@@ -169,7 +170,16 @@ describe('one participant known to three agencies, one sample of every format', 
     const carePlans = await hub.fhir.search<CarePlan>('CarePlan', { subject });
     expect(carePlans.map((c) => c.author?.reference)).toContain('Organization/sunrise-hcbs');
 
-    const tasks = await hub.fhir.search<Task>('Task', { subject });
+    // The crisis update's next-update Task is the rules', written by a job after the record's:
+    // waited for, as the answer to the sender does not wait for the rules.
+    const tasks = await eventually(
+      async () => {
+        const found = await hub.fhir.search<Task>('Task', { subject });
+        return found.some((t) => codesOf(t).includes('crisis-update')) && found;
+      },
+      30_000,
+      "the crisis rules' next-update Task",
+    );
     expect(tasks.flatMap(codesOf)).toEqual(
       expect.arrayContaining([
         'missed-visit-follow-up',
