@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { queueKeyPrefix } from '../../../src/queues/queue-factory.js';
-import { clusterSeeds } from '../../../src/queues/connection.js';
+import { clusterSeeds, storeKeyPrefix, type RedisClient } from '../../../src/queues/connection.js';
 
 describe('queueKeyPrefix', () => {
   it('keeps every queue under the configured prefix on one server, where queued jobs already are', () => {
@@ -15,6 +15,16 @@ describe('queueKeyPrefix', () => {
     expect(queueKeyPrefix('{county-a}', 'ingest', true)).not.toBe(
       queueKeyPrefix('{county-b}', 'ingest', true),
     );
+  });
+});
+
+describe('storeKeyPrefix', () => {
+  const on = (isCluster: boolean): RedisClient => ({ isCluster }) as RedisClient;
+
+  it("keeps every store under the hub's prefix on one server, and gives each a slot of its own on a cluster", () => {
+    expect(storeKeyPrefix(on(false), '{hub}', 'messages')).toBe('{hub}');
+    expect(storeKeyPrefix(on(true), '{hub}', 'messages')).toBe('{hub:messages}');
+    expect(storeKeyPrefix(on(true), '{hub}', 'delivery-marks')).toBe('{hub:delivery-marks}');
   });
 });
 
