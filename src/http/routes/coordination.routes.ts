@@ -16,6 +16,7 @@ import {
 import { huddleLog, recordHuddle, type HuddleInput } from '../../coordination/huddles.js';
 import { endCareTeamMembership } from '../../coordination/care-team-membership.js';
 import type { RosterReader } from '../../coordination/roster-service.js';
+import type { RosterEntry } from '../../coordination/roster.rules.js';
 import { grantPart2Consent, revokeConsent, type ConsentDeps } from '../../routing/consents.js';
 import type { CoordinationDeps } from '../../coordination/coordination-deps.js';
 import { ForbiddenError } from '../../errors/hub-error.js';
@@ -111,11 +112,15 @@ export function coordinationRoutes(deps: CoordinationRouteDeps): Router {
       });
       res.set('Link', `</roster?${next.toString()}>; rel="next"`);
     }
-    res.json({
-      generatedAt: deps.now().toISOString(),
-      total: entries.length,
-      entries: entries.slice(page.offset, end),
-    });
+    const generatedAt = deps.now().toISOString();
+    if (page.offset === 0 && end >= entries.length) {
+      // The whole roster: its JSON, megabytes at 10,000 participants, is kept with the ranking.
+      res
+        .type('json')
+        .send(`{"generatedAt":"${generatedAt}","total":${entries.length},"entries":${wholeJson(entries)}}`);
+      return;
+    }
+    res.json({ generatedAt, total: entries.length, entries: entries.slice(page.offset, end) });
   });
 
   router.post('/huddles', json, async (req, res) => {
@@ -145,6 +150,21 @@ export function coordinationRoutes(deps: CoordinationRouteDeps): Router {
   });
 
   return router;
+}
+
+/**
+ * The JSON of a ranked roster, written once per ranking: the roster index hands out the same
+ * ranking (the same array) until data, day or clock changes it.
+ */
+const rosterJson = new WeakMap<readonly RosterEntry[], string>();
+
+function wholeJson(entries: readonly RosterEntry[]): string {
+  let json = rosterJson.get(entries);
+  if (json === undefined) {
+    json = JSON.stringify(entries);
+    rosterJson.set(entries, json);
+  }
+  return json;
 }
 
 /**
