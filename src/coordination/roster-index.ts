@@ -57,8 +57,8 @@ const LEASE_MS = 15_000;
  * participants takes seconds) before ranking what is kept, which the hub then logs as stale.
  */
 const WAIT_MS = 30_000;
-/** Rankings kept at once (filters differ by agency and flag); more start the set again. */
-const MAX_RANKINGS = 64;
+/** Rankings kept at once (by day, agency and flag; a whole one is megabytes); more start afresh. */
+const MAX_RANKINGS = 16;
 
 export class RosterIndex {
   private running: Promise<void> | undefined;
