@@ -1,5 +1,6 @@
 import type { Subscription } from 'fhir/r4.js';
 import { createHash } from 'node:crypto';
+import { VersionConflictError } from './fhir-errors.js';
 import type { FhirGateway } from './fhir-gateway.js';
 import { CODE_SYSTEM } from './profiles.js';
 
@@ -57,21 +58,7 @@ export async function ensureSubscriptions(
     ),
   ];
   for (const subscription of subscriptions) {
-    const current = await fhir.read<Subscription>('Subscription', subscription.id!).catch(() => undefined);
-    const sameHook =
-      current?.status === 'active' &&
-      current.criteria === subscription.criteria &&
-      (current.channel.header ?? []).join('\n') === (subscription.channel.header ?? []).join('\n');
-    // Re-registering an unchanged, active subscription would only deactivate it for a while; one
-    // pointing at another replica of the deployment that answers stays with it (replicas that
-    // each know only their own address would otherwise take it from each other at every start).
-    const keep =
-      sameHook &&
-      (current.channel.endpoint === subscription.channel.endpoint ||
-        (await answers(current.channel.endpoint ?? '')));
-    if (!keep) {
-      await fhir.update(subscription);
-    }
+    await despiteConflicts(() => register(fhir, subscription));
   }
   if (!opts.waitForActivation) {
     return true;
@@ -87,6 +74,50 @@ export async function ensureSubscriptions(
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
   return false;
+}
+
+/**
+ * Puts one subscription on the server unless an active one with the same criteria and secret is
+ * there already.
+ */
+async function register(fhir: FhirGateway, subscription: Subscription): Promise<void> {
+  const current = await fhir.read<Subscription>('Subscription', subscription.id!).catch(() => undefined);
+  const sameHook =
+    current?.status === 'active' &&
+    current.criteria === subscription.criteria &&
+    (current.channel.header ?? []).join('\n') === (subscription.channel.header ?? []).join('\n');
+  // Re-registering an unchanged, active subscription would only deactivate it for a while; one
+  // pointing at another replica of the deployment that answers stays with it (replicas that
+  // each know only their own address would otherwise take it from each other at every start).
+  const keep =
+    sameHook &&
+    (current.channel.endpoint === subscription.channel.endpoint ||
+      (await answers(current.channel.endpoint ?? '')));
+  if (!keep) {
+    await fhir.update(subscription);
+  }
+}
+
+/** Attempts at a subscription's write while others write it at the same moment. */
+const ATTEMPTS = 5;
+
+/**
+ * Runs a subscription's write again, from its read, when the server refused it as a conflict
+ * (409): HAPI refuses one of two creates of one client-assigned id at once (replicas starting
+ * together, or a PUT retried on a slow server while the first still runs), and a delete or
+ * update racing its own activation of the subscription.
+ */
+async function despiteConflicts(write: () => Promise<void>): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await write();
+    } catch (err) {
+      if (!(err instanceof VersionConflictError) || attempt >= ATTEMPTS) {
+        throw err;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 200 * attempt));
+    }
+  }
 }
 
 /** Whether the hub behind a rest-hook endpoint is up (its `/health` answers within 2 s). */
@@ -119,6 +150,6 @@ function subscriptionIds(queuePrefix: string): [careplan: string, ackTasks: stri
  */
 export async function removeSubscriptions(fhir: FhirGateway, queuePrefix: string): Promise<void> {
   for (const id of subscriptionIds(queuePrefix)) {
-    await fhir.delete('Subscription', id);
+    await despiteConflicts(() => fhir.delete('Subscription', id));
   }
 }

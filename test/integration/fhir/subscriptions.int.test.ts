@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import type { Subscription } from 'fhir/r4.js';
-import { ensureSubscriptions } from '../../../src/fhir/subscriptions.js';
+import { ensureSubscriptions, removeSubscriptions } from '../../../src/fhir/subscriptions.js';
 import { createLogger } from '../../../src/logging/logger.js';
 import { sharedHookSecret } from '../../../src/security/hook-secret.js';
 import { startHub } from '../../../src/startup/start-hub.js';
@@ -21,6 +21,26 @@ describe('hub subscriptions', () => {
     await hub.close();
     for (const id of ids) {
       await expect(fhir.read('Subscription', id)).rejects.toMatchObject({ httpStatus: expect.any(Number) });
+    }
+  });
+
+  it('registers the same new subscriptions from replicas starting at the same moment, each start succeeding', async () => {
+    const fhir = testGateway();
+    // HAPI refuses one of two creates of one client-assigned id at once (HAPI-0825, a 409): the
+    // replicas of a deployment starting together, or a retried PUT racing the first on a slow server.
+    for (let round = 0; round < 5; round++) {
+      const prefix = testPrefix();
+      const starts = await Promise.allSettled(
+        ['http://127.0.0.1:1', 'http://127.0.0.1:2', 'http://127.0.0.1:3'].map((url) =>
+          ensureSubscriptions(fhir, url, prefix, 'a-secret', { waitForActivation: false }),
+        ),
+      );
+      expect(starts.map((s) => (s.status === 'rejected' ? String(s.reason) : s.status))).toEqual([
+        'fulfilled',
+        'fulfilled',
+        'fulfilled',
+      ]);
+      await removeSubscriptions(fhir, prefix);
     }
   });
 
