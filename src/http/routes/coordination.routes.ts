@@ -169,7 +169,7 @@ function wholeJson(entries: readonly RosterEntry[]): string {
 
 /**
  * Which part of the ranked roster to answer (`?limit=&offset=`; all of it by default). Ranks are
- * the whole roster's; the roster is ranked again at each read, so a page is of that read's order.
+ * the whole roster's; a change between two reads ranks it again, so a page is of its read's order.
  */
 function rosterSlice(query: Request['query']): { limit?: number; offset: number } {
   const limit = wholeNumberParam(query, 'limit', { min: 1, max: 1000 });
