@@ -119,13 +119,19 @@ function isOverdue(due: string | undefined, now: Date): boolean {
   return (timeOf(due) ?? Infinity) < now.getTime();
 }
 
+/** The last instant a flag counts (its start plus its code's `withinDays`); undefined: always. */
+function windowEnd(config: RosterConfig, f: SnapshotFlag): number | undefined {
+  const days = config.flags[f.code]?.withinDays;
+  const since = timeOf(f.since);
+  return days && since !== undefined ? since + days * DAY_MS : undefined;
+}
+
 /** One reason per flag code, with every source that raised it; flags older than `withinDays` drop out. */
 function reasonsOf(config: RosterConfig, flags: readonly SnapshotFlag[], now: Date): RosterReason[] {
   const byCode = new Map<string, RosterReason>();
   for (const f of flags) {
     const rule = config.flags[f.code];
-    const since = timeOf(f.since);
-    if (rule?.withinDays && since !== undefined && now.getTime() - since > rule.withinDays * DAY_MS) {
+    if ((windowEnd(config, f) ?? Infinity) < now.getTime()) {
       continue;
     }
     const reason = byCode.get(f.code) ?? {
@@ -169,13 +175,11 @@ export function rankingHoldsUntil(
   };
   for (const s of snapshots) {
     for (const t of s.openTasks) {
-      // Overdue only after `due` (isOverdue); a flag counts through since + withinDays (reasonsOf).
+      // Overdue only after `due` (isOverdue); a flag counts through its window's end.
       upTo(timeOf(t.due));
     }
     for (const f of s.flags) {
-      const days = config.flags[f.code]?.withinDays;
-      const since = timeOf(f.since);
-      upTo(days && since !== undefined ? since + days * DAY_MS : undefined);
+      upTo(windowEnd(config, f));
     }
   }
   return until;

@@ -2,6 +2,7 @@ import type { Subscription } from 'fhir/r4.js';
 import { createHash } from 'node:crypto';
 import { VersionConflictError } from './fhir-errors.js';
 import type { FhirGateway } from './fhir-gateway.js';
+import { withRetry, type RetryPolicy } from './retry.js';
 import { CODE_SYSTEM } from './profiles.js';
 
 /**
@@ -98,8 +99,8 @@ async function register(fhir: FhirGateway, subscription: Subscription): Promise<
   }
 }
 
-/** Attempts at a subscription's write while others write it at the same moment. */
-const ATTEMPTS = 5;
+/** A subscription's write again while others write it at the same moment. */
+const ON_CONFLICT: RetryPolicy = { retries: 4, baseDelayMs: 200, maxDelayMs: 2_000 };
 
 /**
  * Runs a subscription's write again, from its read, when the server refused it as a conflict
@@ -107,17 +108,8 @@ const ATTEMPTS = 5;
  * together, or a PUT retried on a slow server while the first still runs), and a delete or
  * update racing its own activation of the subscription.
  */
-async function despiteConflicts(write: () => Promise<void>): Promise<void> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await write();
-    } catch (err) {
-      if (!(err instanceof VersionConflictError) || attempt >= ATTEMPTS) {
-        throw err;
-      }
-      await new Promise((resolve) => setTimeout(resolve, 200 * attempt));
-    }
-  }
+function despiteConflicts(write: () => Promise<void>): Promise<void> {
+  return withRetry(write, ON_CONFLICT, (err) => err instanceof VersionConflictError);
 }
 
 /** Whether the hub behind a rest-hook endpoint is up (its `/health` answers within 2 s). */
