@@ -9,6 +9,7 @@ import {
   UnexpectedResourceTypeError,
   VersionConflictError,
 } from './fhir-errors.js';
+import { tokenOf } from './hub-identifiers.js';
 import { ReadBatcher } from './read-batch.js';
 import { withRetry, type RetryPolicy } from './retry.js';
 import { activeTraceId, inSpan, SpanKind } from '../tracing/tracing.js';
@@ -42,6 +43,8 @@ interface CallInfo {
 type Resources = Resource & { resourceType: string };
 
 const DEFAULT_RETRY: RetryPolicy = { retries: 4, baseDelayMs: 200, maxDelayMs: 5000 };
+/** A conditional write that lost to another's create of the same match, sent again (its own policy: not a fault). */
+const CONDITIONAL_RACE: RetryPolicy = { retries: 4, baseDelayMs: 50, maxDelayMs: 1000 };
 /** Upper bound when following `next` links, so a runaway search cannot exhaust memory. */
 const DEFAULT_MAX_PAGES = 100;
 
@@ -197,7 +200,7 @@ export class FhirGateway {
    * (e.g. `identifier=sys|val`); otherwise returns the match. Safe to repeat.
    */
   async createIfNoneExist<T extends Resource>(resource: T, query: string): Promise<WriteResult<T>> {
-    return this.callWithStatus(
+    return this.conditionalWrite(
       { label: `POST ${checkedType(resource.resourceType)} (If-None-Exist)`, idempotent: true },
       (options) =>
         this.client.create({
@@ -209,24 +212,22 @@ export class FhirGateway {
   }
 
   /**
-   * Conditional update on identifier (`PUT Type?identifier=sys|val`): creates the resource when no
-   * match exists, updates the one match otherwise; more than one match is refused by the server.
+   * Creates the resource when nothing has `identifier`, updates the one match otherwise. Not a
+   * conditional update (`PUT Type?identifier=`): HAPI lets two of those at the same moment both
+   * create, leaving two resources with one identifier, while it refuses the second of two
+   * conditional creates. So the create is conditional and a match is then updated by its id.
    */
   async upsertByIdentifier<T extends Resource>(resource: T, identifier: Identifier): Promise<WriteResult<T>> {
     if (!identifier.system || !identifier.value) {
       throw new Error('upsertByIdentifier needs an identifier with system and value');
     }
     const body: T = { ...resource };
-    delete body.id; // the server resolves the id from the match
-    const label = `PUT ${checkedType(resource.resourceType)}?identifier=${identifier.system}|…`;
-    return this.callWithStatus({ label, idempotent: true }, (options) =>
-      this.client.update({
-        resourceType: resource.resourceType,
-        searchParams: { identifier: `${identifier.system}|${identifier.value}` },
-        body: asBody(body),
-        options,
-      }),
-    );
+    delete body.id; // the match decides the id
+    const written = await this.createIfNoneExist(body, `identifier=${tokenOf(identifier)}`);
+    if (written.created) {
+      return written;
+    }
+    return { resource: await this.update<T>({ ...body, id: written.resource.id }), created: false };
   }
 
   /**
@@ -395,6 +396,22 @@ export class FhirGateway {
       { 'fhir.request': info.label },
       () => this.sendWithRetry<T>(info, send),
       SpanKind.CLIENT,
+    );
+  }
+
+  /**
+   * A conditional create or update, sent again when it lost a race: two writers of one new match
+   * at the same moment both find nothing, and the server refuses the second create (HAPI answers
+   * 409, HAPI-2745). Sent again, the write finds the winner's resource and updates it or leaves it.
+   */
+  private conditionalWrite<T extends Resource>(
+    info: CallInfo,
+    send: (options: { signal: AbortSignal }) => Promise<FhirResource>,
+  ): Promise<WriteResult<T>> {
+    return withRetry(
+      () => this.callWithStatus<T>(info, send),
+      CONDITIONAL_RACE,
+      (err) => err instanceof VersionConflictError && err.httpStatus === 409,
     );
   }
 

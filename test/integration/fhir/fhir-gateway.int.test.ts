@@ -124,6 +124,32 @@ describe('FhirGateway against the real HAPI server', () => {
     expect(updated.resource.meta?.versionId).toBe('2');
   });
 
+  it('upserts one new identifier from several writers at once: each write lands, one resource results', async () => {
+    // Two doors reporting one acknowledgment (the API and the rest-hook) upsert one notice at the
+    // same moment; HAPI refuses one of two creates of one search URL at once with a 409.
+    for (let round = 0; round < 5; round++) {
+      const mrn = unique('mrn');
+      const identifier = { system: `${SID}/patient`, value: mrn };
+      const writes = await Promise.allSettled(
+        [0, 1, 2, 3].map(() => fhir.upsertByIdentifier(patient(mrn), identifier)),
+      );
+      expect(writes.filter((w) => w.status === 'rejected')).toEqual([]);
+      expect(await fhir.search('Patient', { identifier: `${SID}/patient|${mrn}` })).toHaveLength(1);
+    }
+  });
+
+  it('conditionally creates one new resource from several writers at once', async () => {
+    for (let round = 0; round < 5; round++) {
+      const mrn = unique('mrn');
+      const query = `identifier=${SID}/patient|${mrn}`;
+      const writes = await Promise.allSettled(
+        [0, 1, 2, 3].map(() => fhir.createIfNoneExist(patient(mrn), query)),
+      );
+      expect(writes.filter((w) => w.status === 'rejected')).toEqual([]);
+      expect(await fhir.search('Patient', { identifier: `${SID}/patient|${mrn}` })).toHaveLength(1);
+    }
+  });
+
   it('refuses an update with a stale If-Match as a VersionConflictError', async () => {
     const pat = await fhir.create(patient(unique('mrn')));
     await fhir.update({ ...pat, gender: 'male' }, { ifMatch: '1' });
