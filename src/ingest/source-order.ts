@@ -4,7 +4,7 @@ import type { FhirGateway } from '../fhir/fhir-gateway.js';
 import { EXTENSION } from '../fhir/profiles.js';
 import type { ResourceWrite } from '../mappers/types.js';
 
-/** What to do with one write whose source dates or numbers its state. */
+/** What to do with one write, from what the server holds under its identifier. */
 export type OrderedWrite =
   /**
    * `createOnly`: nothing was held when the write was planned; the entry creates the resource only
@@ -18,9 +18,12 @@ export type OrderedWrite =
  * Source order for one write (README, "Order of inbound records"): the resource on the server
  * carries the source time and version of the state it holds; a write older by either is stale and
  * left out (an A01 retried after the A03 of the same visit, version 2 of a plan replayed after
- * version 3). A newer or equal one is written with If-Match on the version read, so a concurrent
- * writer makes it conflict and the writer reads again. Writes without either are
- * last-writer-wins, and the order extensions a partner may have put on a resource are never trusted.
+ * version 3). Every other write is planned from what the server holds under its identifier: a new
+ * identifier is created only if it is still new (a conditional create, which HAPI lets only one of
+ * two writers at once make; a conditional update can make two), a held one is written over with
+ * If-Match on the version read, so a concurrent writer makes it conflict and the writer reads again.
+ * Writes without a source time or version are last-writer-wins, and the order extensions a partner
+ * may have put on a resource are never trusted.
  */
 export async function orderedEntry(
   held: HeldLookup,
@@ -30,20 +33,19 @@ export async function orderedEntry(
 ): Promise<OrderedWrite> {
   const own = withoutSourceOrder(resource);
   const order = orderOf(write, receivedAt);
-  if (order.length === 0) {
-    return { kind: 'write', entry: conditionalPut(write, own) };
-  }
-  const stamped = {
-    ...own,
-    extension: [...((own as DomainResource).extension ?? []), ...order],
-  } as FhirResource;
+  const stamped =
+    order.length === 0
+      ? own
+      : ({ ...own, extension: [...((own as DomainResource).extension ?? []), ...order] } as FhirResource);
   const [current, more] = await held(write);
   if (more) {
+    // Two resources under one identifier: the conditional update is refused, naming them.
     return { kind: 'write', entry: conditionalPut(write, stamped) };
   }
   if (!current?.id) {
     // A conditional PUT here would overwrite a later state another writer put there meanwhile
-    // (an A03 racing this A01): create only, and let the writer read again if it lost the race.
+    // (an A03 racing this A01), or make a second resource beside it: create only, and let the
+    // writer read again if it lost the race.
     return {
       kind: 'write',
       createOnly: true,
@@ -83,27 +85,20 @@ export async function orderedEntry(
 export type HeldLookup = (write: ResourceWrite) => Promise<FhirResource[]>;
 
 /**
- * Starts at once the searches the planning of `writes` will make (the held state of every ordered
- * write and of a CarePlan edit naming its base version), so they travel in one batch with
- * whatever else is read in the same turn (the participant lookup). A search nobody awaits, when the
- * record fails first, is not an unhandled rejection.
+ * Starts at once the searches the planning of `writes` will make (the held state of every write),
+ * so they travel in one batch with whatever else is read in the same turn (the participant
+ * lookup). A search nobody awaits, when the record fails first, is not an unhandled rejection.
  */
-export function lookUpHeld(
-  fhir: FhirGateway,
-  writes: readonly ResourceWrite[],
-  receivedAt: string,
-): HeldLookup {
+export function lookUpHeld(fhir: FhirGateway, writes: readonly ResourceWrite[]): HeldLookup {
   const search = (w: ResourceWrite): Promise<FhirResource[]> =>
     fhir.search<FhirResource>(w.resource.resourceType, {
       identifier: `${w.identifier.system}|${w.identifier.value}`,
     });
   const started = new Map<string, Promise<FhirResource[]>>();
   for (const w of writes) {
-    if (orderOf(w, receivedAt).length > 0 || (w.baseVersion && w.resource.resourceType === 'CarePlan')) {
-      const found = search(w);
-      found.catch(() => undefined);
-      started.set(w.fullUrl, found);
-    }
+    const found = search(w);
+    found.catch(() => undefined);
+    started.set(w.fullUrl, found);
   }
   return (w) => started.get(w.fullUrl) ?? search(w);
 }
@@ -139,7 +134,7 @@ export function holdsLaterState(current: FhirResource, write: ResourceWrite): bo
   );
 }
 
-/** The plain idempotent write: a conditional update on the resource's identifier. */
+/** A conditional update on the resource's identifier. */
 function conditionalPut(write: ResourceWrite, resource: FhirResource): BundleEntry {
   return {
     fullUrl: write.fullUrl,

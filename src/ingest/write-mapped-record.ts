@@ -110,7 +110,7 @@ export async function writeMappedRecord(
   const mapped = sent.sendersReferences ? await grounded(fhir, sent, identifierBase, source.partnerId) : sent;
   // What the server holds of the record's ordered writes, and the participant's care team, are
   // looked up with the participant (one batch). A merge changes the team first: read it after.
-  const firstLook = lookUpHeld(fhir, mapped.writes, source.receivedAt);
+  const firstLook = lookUpHeld(fhir, mapped.writes);
   // A server that refuses the chained search (or fails it) leaves the team to be read directly.
   const teams =
     adoptInto || mapped.participant.merged
@@ -163,7 +163,7 @@ export async function writeMappedRecord(
     try {
       const first = attempt === 0;
       const outcome = await writeOnce(fhir, mapped, source, identifierBase, patient, {
-        held: first ? firstLook : lookUpHeld(fhir, mapped.writes, source.receivedAt),
+        held: first ? firstLook : lookUpHeld(fhir, mapped.writes),
         // A participant this record created has no team yet. A team not found by the first look
         // may still be there (a participant found through a merge): it is read.
         team: !first

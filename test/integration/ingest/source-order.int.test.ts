@@ -88,7 +88,7 @@ describe('source order of inbound records', () => {
     };
     const write = { ...resourceWrite(admission, identifier), sourceTime: '2025-11-30T08:00:00Z' };
     const received = new Date().toISOString();
-    const planned = await orderedEntry(lookUpHeld(hub.fhir, [write], received), write, admission, received);
+    const planned = await orderedEntry(lookUpHeld(hub.fhir, [write]), write, admission, received);
     expect(planned.kind).toBe('write');
     await send(person, 'A03', '20251201091000');
     const response = await hub.fhir.transaction({

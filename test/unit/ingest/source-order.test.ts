@@ -74,7 +74,48 @@ describe('orderedEntry', () => {
       kind: 'write',
       entry: {
         fullUrl: 'urn:uuid:v1',
+        resource: { ...r, id: '42' },
+        request: { method: 'PUT', url: 'Encounter/42', ifMatch: 'W/"3"' },
+      },
+    });
+  });
+  it('creates an undated write only when its identifier is new, so two writers at once make one', async () => {
+    // A conditional update (PUT Type?identifier=) from two transactions at once can create two
+    // resources on HAPI; a conditional create cannot, and the loser reads again.
+    const [w, r] = write();
+    expect(await orderedEntry(server(), w, r, RECEIVED)).toEqual({
+      kind: 'write',
+      createOnly: true,
+      entry: {
+        fullUrl: 'urn:uuid:v1',
         resource: r,
+        request: {
+          method: 'POST',
+          url: 'Encounter',
+          ifNoneExist: `identifier=${encodeURIComponent(`${identifier.system}|V1`)}`,
+        },
+      },
+    });
+  });
+
+  it('writes an undated write over the version it read, whatever source time that one holds', async () => {
+    const [w, r] = write();
+    expect(await orderedEntry(server(stored('2026-12-01T09:00:00Z')), w, r, RECEIVED)).toEqual({
+      kind: 'write',
+      entry: {
+        fullUrl: 'urn:uuid:v1',
+        resource: { ...r, id: '42' },
+        request: { method: 'PUT', url: 'Encounter/42', ifMatch: 'W/"3"' },
+      },
+    });
+  });
+
+  it('leaves two resources under one identifier for the server to refuse, by a conditional update', async () => {
+    const [w, r] = write();
+    const two: HeldLookup = async () => [stored(), { ...stored(), id: '43' }];
+    expect(await orderedEntry(two, w, r, RECEIVED)).toMatchObject({
+      kind: 'write',
+      entry: {
         request: {
           method: 'PUT',
           url: `Encounter?identifier=${encodeURIComponent(`${identifier.system}|V1`)}`,
