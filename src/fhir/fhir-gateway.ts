@@ -43,7 +43,7 @@ interface CallInfo {
 type Resources = Resource & { resourceType: string };
 
 const DEFAULT_RETRY: RetryPolicy = { retries: 4, baseDelayMs: 200, maxDelayMs: 5000 };
-/** A conditional write that lost to another's create of the same match, sent again (its own policy: not a fault). */
+/** A conditional create that lost to another's create of the same match, sent again (its own policy: not a fault). */
 const CONDITIONAL_RACE: RetryPolicy = { retries: 4, baseDelayMs: 50, maxDelayMs: 1000 };
 /** Upper bound when following `next` links, so a runaway search cannot exhaust memory. */
 const DEFAULT_MAX_PAGES = 100;
@@ -400,9 +400,9 @@ export class FhirGateway {
   }
 
   /**
-   * A conditional create or update, sent again when it lost a race: two writers of one new match
-   * at the same moment both find nothing, and the server refuses the second create (HAPI answers
-   * 409, HAPI-2745). Sent again, the write finds the winner's resource and updates it or leaves it.
+   * A conditional create, sent again when it lost a race: two writers of one new match at the same
+   * moment both find nothing, and the server refuses the second create (HAPI answers 409,
+   * HAPI-2745). Sent again, it finds the winner's resource and answers with that.
    */
   private conditionalWrite<T extends Resource>(
     info: CallInfo,

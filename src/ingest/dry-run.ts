@@ -32,7 +32,7 @@ export type DryRunRecord =
       readonly sourceId: string;
       /** Identifiers the Patient is found or created by (`urn:hub:participant` in the resources). */
       readonly participant: MappedRecord['participant'];
-      /** The resources, as the writer sends them: conditional updates on their identifiers. */
+      /** The resources, each by its identifier (shown as a conditional update; see ingest/source-order.ts). */
       readonly transaction: Bundle;
       readonly careTeamMembers: readonly CareTeamMember[];
       readonly events: readonly HubEvent[];
@@ -99,7 +99,10 @@ export function dryRun(
   return { partner: partner.id, format, warnings, records };
 }
 
-/** A mapped record as the transaction the ingest writer sends (without the CareTeam merge and Provenance). */
+/**
+ * A mapped record as a transaction, each resource by its identifier, without the CareTeam merge and
+ * Provenance. The writer itself plans each entry from what the server holds (ingest/source-order.ts).
+ */
 export function transactionOf(mapped: MappedRecord): Bundle {
   return {
     resourceType: 'Bundle',

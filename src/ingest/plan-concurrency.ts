@@ -21,7 +21,7 @@ import type { ResourceWrite } from '../mappers/types.js';
  * version conflict (412/409); the ingest writer retries, and the retry reads the newer version.
  *
  * Returns the transaction entry to use, or undefined when the write is not a versioned CarePlan
- * edit, or no plan with its identifier is stored yet (then the usual conditional update applies).
+ * edit, or no plan with its identifier is stored yet (then it is written as any other, source-order.ts).
  */
 export async function versionedPlanEntry(
   fhir: FhirGateway,

@@ -90,10 +90,10 @@ export interface WriteOptions {
 }
 
 /**
- * Applies one mapped record to the FHIR server in one transaction: every resource conditionally
- * updated on its identifier (the same record twice yields the same resources, with no new
- * version when nothing changed), the shared CareTeam merged, and a Provenance naming the partner
- * and the source record. A CarePlan edit that names its base version is written with `If-Match`,
+ * Applies one mapped record to the FHIR server in one transaction: every resource created while
+ * its identifier is new, else written over the version held under it (the same record twice yields
+ * the same resources, with no new version when nothing changed), the shared CareTeam merged, and a
+ * Provenance naming the partner and the source record. A CarePlan edit that names its base version is written with `If-Match`,
  * merged with a newer version, or refused naming the conflicts ({@link versionedPlanEntry}).
  * Retries when another writer changed the CareTeam or the CarePlan in between. `beforeWrite` (the
  * coordination rules' checks) starts with the write's first reads and is told the participant once
@@ -108,7 +108,7 @@ export async function writeMappedRecord(
 ): Promise<WriteOutcome> {
   const { beforeWrite, identityLock, adoptInto } = options;
   const mapped = sent.sendersReferences ? await grounded(fhir, sent, identifierBase, source.partnerId) : sent;
-  // What the server holds of the record's ordered writes, and the participant's care team, are
+  // What the server holds under each write's identifier, and the participant's care team, are
   // looked up with the participant (one batch). A merge changes the team first: read it after.
   const firstLook = lookUpHeld(fhir, mapped.writes);
   // A server that refuses the chained search (or fails it) leaves the team to be read directly.

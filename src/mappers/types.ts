@@ -28,7 +28,7 @@ export interface ResourceWrite {
    * so (in a FHIR message: the CarePlan's `meta.versionId`). For a CarePlan the writer then
    * never overwrites a newer version blindly: it writes only while the stored version is still
    * this one, otherwise it merges both edits or refuses the record naming the conflicting
-   * elements. Without it the write is a plain conditional update (last writer wins).
+   * elements. Without it the write is a plain write by identifier (last writer wins).
    */
   readonly baseVersion?: string;
   /**
