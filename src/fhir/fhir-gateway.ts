@@ -221,6 +221,13 @@ export class FhirGateway {
     if (!identifier.system || !identifier.value) {
       throw new Error('upsertByIdentifier needs an identifier with system and value');
     }
+    const held = (resource as { identifier?: Identifier[] }).identifier ?? [];
+    if (!held.some((i) => i.system === identifier.system && i.value === identifier.value)) {
+      // Created without it, the resource would never be found by it: a new one at every call.
+      throw new Error(
+        `upsertByIdentifier: the ${resource.resourceType} does not carry the identifier it is kept by`,
+      );
+    }
     const body: T = { ...resource };
     delete body.id; // the match decides the id
     const written = await this.createIfNoneExist(body, `identifier=${tokenOf(identifier)}`);

@@ -138,6 +138,16 @@ describe('FhirGateway against the real HAPI server', () => {
     }
   });
 
+  it('refuses to upsert a resource by an identifier it does not carry (it would be created anew each time)', async () => {
+    const identifier = { system: `${SID}/patient`, value: unique('mrn') };
+    await expect(fhir.upsertByIdentifier(patient(unique('mrn')), identifier)).rejects.toThrow(
+      /does not carry the identifier/,
+    );
+    expect(
+      await fhir.search('Patient', { identifier: `${identifier.system}|${identifier.value}` }),
+    ).toHaveLength(0);
+  });
+
   it('conditionally creates one new resource from several writers at once', async () => {
     for (let round = 0; round < 5; round++) {
       const mrn = unique('mrn');
