@@ -15,7 +15,8 @@ export interface MappingContext {
 export const PARTICIPANT_REF = 'urn:hub:participant';
 
 /**
- * One resource to write idempotently: the writer conditionally updates it on `identifier`, so
+ * One resource to write idempotently, kept by `identifier` (which the resource carries): the
+ * writer creates it while no resource holds the identifier and writes over the one that does, so
  * the same source record written twice yields one resource. `fullUrl` (a `urn:uuid:` derived
  * from the identifier) lets other resources of the same record refer to it.
  */
