@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import type { Encounter, FhirResource } from 'fhir/r4.js';
 import { EXTENSION } from '../../../src/fhir/profiles.js';
-import { orderedEntry, type HeldLookup } from '../../../src/ingest/source-order.js';
+import { orderedEntry, type HeldLookup, type OrderedWrite } from '../../../src/ingest/source-order.js';
 import type { ResourceWrite } from '../../../src/mappers/types.js';
 
 const RECEIVED = '2026-12-03T12:00:00Z';
@@ -30,6 +30,18 @@ function write(sourceTime?: string, resource?: Partial<Encounter>): [ResourceWri
     ...resource,
   } as Encounter;
   return [{ fullUrl: 'urn:uuid:v1', identifier, resource: r, ...(sourceTime ? { sourceTime } : {}) }, r];
+}
+
+/** The write planned over the stored Encounter/42 at the version read (3), unstamped. */
+function overStored(r: FhirResource): OrderedWrite {
+  return {
+    kind: 'write',
+    entry: {
+      fullUrl: 'urn:uuid:v1',
+      resource: { ...r, id: '42' },
+      request: { method: 'PUT', url: 'Encounter/42', ifMatch: 'W/"3"' },
+    },
+  };
 }
 
 describe('orderedEntry', () => {
@@ -70,15 +82,9 @@ describe('orderedEntry', () => {
 
   it('ignores a source time days ahead of the arrival (a wrong clock would freeze the resource)', async () => {
     const [w, r] = write('2026-12-09T00:00:00Z');
-    expect(await orderedEntry(server(stored('2026-12-01T09:00:00Z')), w, r, RECEIVED)).toEqual({
-      kind: 'write',
-      entry: {
-        fullUrl: 'urn:uuid:v1',
-        resource: { ...r, id: '42' },
-        request: { method: 'PUT', url: 'Encounter/42', ifMatch: 'W/"3"' },
-      },
-    });
+    expect(await orderedEntry(server(stored('2026-12-01T09:00:00Z')), w, r, RECEIVED)).toEqual(overStored(r));
   });
+
   it('creates an undated write only when its identifier is new, so two writers at once make one', async () => {
     // A conditional update (PUT Type?identifier=) from two transactions at once can create two
     // resources on HAPI; a conditional create cannot, and the loser reads again.
@@ -100,14 +106,7 @@ describe('orderedEntry', () => {
 
   it('writes an undated write over the version it read, whatever source time that one holds', async () => {
     const [w, r] = write();
-    expect(await orderedEntry(server(stored('2026-12-01T09:00:00Z')), w, r, RECEIVED)).toEqual({
-      kind: 'write',
-      entry: {
-        fullUrl: 'urn:uuid:v1',
-        resource: { ...r, id: '42' },
-        request: { method: 'PUT', url: 'Encounter/42', ifMatch: 'W/"3"' },
-      },
-    });
+    expect(await orderedEntry(server(stored('2026-12-01T09:00:00Z')), w, r, RECEIVED)).toEqual(overStored(r));
   });
 
   it('leaves two resources under one identifier for the server to refuse, by a conditional update', async () => {
