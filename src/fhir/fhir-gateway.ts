@@ -200,7 +200,7 @@ export class FhirGateway {
    * (e.g. `identifier=sys|val`); otherwise returns the match. Safe to repeat.
    */
   async createIfNoneExist<T extends Resource>(resource: T, query: string): Promise<WriteResult<T>> {
-    return this.conditionalWrite(
+    return this.conditionalCreate(
       { label: `POST ${checkedType(resource.resourceType)} (If-None-Exist)`, idempotent: true },
       (options) =>
         this.client.create({
@@ -411,7 +411,7 @@ export class FhirGateway {
    * moment both find nothing, and the server refuses the second create (HAPI answers 409,
    * HAPI-2745). Sent again, it finds the winner's resource and answers with that.
    */
-  private conditionalWrite<T extends Resource>(
+  private conditionalCreate<T extends Resource>(
     info: CallInfo,
     send: (options: { signal: AbortSignal }) => Promise<FhirResource>,
   ): Promise<WriteResult<T>> {
