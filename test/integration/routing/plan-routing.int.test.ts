@@ -325,6 +325,31 @@ describe('plan-change routing', () => {
     }, 20000);
   });
 
+  it('takes one acknowledgment reported two ways at the same moment: each answered, one notice', async () => {
+    // The partner completes its Task on the FHIR server (the rest-hook tells the hub) while it also
+    // calls the acknowledgment API: both doors write the plan owner's notice at once.
+    for (let round = 0; round < 6; round++) {
+      const patient = await participant(['r-rest']);
+      const carePlan = await hub.fhir.create(plan(patient, `Meals, round ${round}`));
+      await waitFor(async () => (await ackTasks(carePlan.id!, '1')).length === 1, 30000);
+      const [task] = await ackTasks(carePlan.id!, '1');
+      const [api] = await Promise.all([
+        request(hub.url)
+          .post('/partners/r-rest/acknowledgments')
+          .send({ carePlan: `CarePlan/${carePlan.id}`, version: '1' }),
+        hub.fhir.update<Task>({ ...task!, status: 'completed' }),
+      ]);
+      expect([api.status, api.body.status]).toEqual([200, 'completed']);
+      const notices = (): Promise<Communication[]> =>
+        hub.fhir.search<Communication>('Communication', {
+          identifier: `${IDENTIFIER_BASE}/sid/hub/ack-notice|${task!.id}`,
+        });
+      await waitFor(async () => (await notices()).length > 0, 20000);
+      await new Promise((r) => setTimeout(r, 1000)); // the rest-hook's report may still be writing
+      expect(await notices()).toHaveLength(1);
+    }
+  });
+
   it('retries a partner answering 500 twice, delivering once in effect with one message id', async () => {
     const patient = await participant(['r-webhook']);
     const before = webhook.received.length;
