@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import request from 'supertest';
 import type { HubConfig } from '../../../src/config/load-config.js';
+import { changeResource } from '../../../src/fhir/change-resource.js';
 import { hubIdentifier } from '../../../src/fhir/hub-identifiers.js';
 import { CODE_SYSTEM, PROFILE } from '../../../src/fhir/profiles.js';
 import { createLogger } from '../../../src/logging/logger.js';
@@ -337,7 +338,10 @@ describe('plan-change routing', () => {
         request(hub.url)
           .post('/partners/r-rest/acknowledgments')
           .send({ carePlan: `CarePlan/${carePlan.id}`, version: '1' }),
-        hub.fhir.update<Task>({ ...task!, status: 'completed' }),
+        // As a partner's system would: a write that loses to the hub's own is read again and retried.
+        changeResource<Task>(hub.fhir, task!, (t) =>
+          t.status === 'completed' ? undefined : { ...t, status: 'completed' },
+        ),
       ]);
       expect([api.status, api.body.status]).toEqual([200, 'completed']);
       const notices = (): Promise<Communication[]> =>
