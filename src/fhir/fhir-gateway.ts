@@ -11,7 +11,7 @@ import {
 } from './fhir-errors.js';
 import { tokenOf } from './hub-identifiers.js';
 import { ReadBatcher } from './read-batch.js';
-import { withRetry, type RetryPolicy } from './retry.js';
+import { againAfterWriteRace, withRetry, type RetryPolicy } from './retry.js';
 import { activeTraceId, inSpan, SpanKind } from '../tracing/tracing.js';
 
 /** Options of a gateway. */
@@ -43,8 +43,6 @@ interface CallInfo {
 type Resources = Resource & { resourceType: string };
 
 const DEFAULT_RETRY: RetryPolicy = { retries: 4, baseDelayMs: 200, maxDelayMs: 5000 };
-/** A conditional create that lost to another's create of the same match, sent again (its own policy: not a fault). */
-const CONDITIONAL_RACE: RetryPolicy = { retries: 4, baseDelayMs: 50, maxDelayMs: 1000 };
 /** Upper bound when following `next` links, so a runaway search cannot exhaust memory. */
 const DEFAULT_MAX_PAGES = 100;
 
@@ -200,14 +198,18 @@ export class FhirGateway {
    * (e.g. `identifier=sys|val`); otherwise returns the match. Safe to repeat.
    */
   async createIfNoneExist<T extends Resource>(resource: T, query: string): Promise<WriteResult<T>> {
-    return this.conditionalCreate(
-      { label: `POST ${checkedType(resource.resourceType)} (If-None-Exist)`, idempotent: true },
-      (options) =>
-        this.client.create({
-          resourceType: resource.resourceType,
-          body: asBody(resource),
-          options: { ...options, headers: { 'if-none-exist': query } },
-        }),
+    // Two writers of one new match at once both find nothing; the server refuses the second
+    // create, and sent again it finds the winner's resource.
+    return againAfterWriteRace(() =>
+      this.callWithStatus<T>(
+        { label: `POST ${checkedType(resource.resourceType)} (If-None-Exist)`, idempotent: true },
+        (options) =>
+          this.client.create({
+            resourceType: resource.resourceType,
+            body: asBody(resource),
+            options: { ...options, headers: { 'if-none-exist': query } },
+          }),
+      ),
     );
   }
 
@@ -403,22 +405,6 @@ export class FhirGateway {
       { 'fhir.request': info.label },
       () => this.sendWithRetry<T>(info, send),
       SpanKind.CLIENT,
-    );
-  }
-
-  /**
-   * A conditional create, sent again when it lost a race: two writers of one new match at the same
-   * moment both find nothing, and the server refuses the second create (HAPI answers 409,
-   * HAPI-2745). Sent again, it finds the winner's resource and answers with that.
-   */
-  private conditionalCreate<T extends Resource>(
-    info: CallInfo,
-    send: (options: { signal: AbortSignal }) => Promise<FhirResource>,
-  ): Promise<WriteResult<T>> {
-    return withRetry(
-      () => this.callWithStatus<T>(info, send),
-      CONDITIONAL_RACE,
-      (err) => err instanceof VersionConflictError && err.httpStatus === 409,
     );
   }
 

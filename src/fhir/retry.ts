@@ -1,3 +1,5 @@
+import { VersionConflictError } from './fhir-errors.js';
+
 /** How often and how patiently a call is retried. */
 export interface RetryPolicy {
   /** Retries after the first attempt. */
@@ -39,4 +41,18 @@ export async function withRetry<T>(
       await new Promise((resolve) => setTimeout(resolve, delayMs));
     }
   }
+}
+
+/** A write that lost a race to another writer, sent again: not a fault, so a policy of its own. */
+const WRITE_RACE: RetryPolicy = { retries: 4, baseDelayMs: 100, maxDelayMs: 2_000 };
+
+/**
+ * Runs `write` again, from the start, when the server refused it as a conflict with a write at the
+ * same moment (409): HAPI refuses the second of two creates of one conditional match or of one
+ * client-assigned id, and an update or delete racing another (HAPI-2745, -0825, -0823). Sent
+ * again, the write sees what the winner left. A 412 (a stale `If-Match`) is the caller's to read
+ * again (fhir/change-resource.ts).
+ */
+export function againAfterWriteRace<T>(write: () => Promise<T>): Promise<T> {
+  return withRetry(write, WRITE_RACE, (err) => err instanceof VersionConflictError && err.httpStatus === 409);
 }

@@ -1,8 +1,7 @@
 import type { Subscription } from 'fhir/r4.js';
 import { createHash } from 'node:crypto';
-import { VersionConflictError } from './fhir-errors.js';
 import type { FhirGateway } from './fhir-gateway.js';
-import { withRetry, type RetryPolicy } from './retry.js';
+import { againAfterWriteRace } from './retry.js';
 import { CODE_SYSTEM } from './profiles.js';
 
 /**
@@ -59,7 +58,8 @@ export async function ensureSubscriptions(
     ),
   ];
   for (const subscription of subscriptions) {
-    await despiteConflicts(() => register(fhir, subscription));
+    // Replicas starting together each register it; a PUT retried on a slow server races its first.
+    await againAfterWriteRace(() => register(fhir, subscription));
   }
   if (!opts.waitForActivation) {
     return true;
@@ -99,19 +99,6 @@ async function register(fhir: FhirGateway, subscription: Subscription): Promise<
   }
 }
 
-/** A subscription's write again while others write it at the same moment. */
-const ON_CONFLICT: RetryPolicy = { retries: 4, baseDelayMs: 200, maxDelayMs: 2_000 };
-
-/**
- * Runs a subscription's write again, from its read, when the server refused it as a conflict
- * (409): HAPI refuses one of two creates of one client-assigned id at once (replicas starting
- * together, or a PUT retried on a slow server while the first still runs), and a delete or
- * update racing its own activation of the subscription.
- */
-function despiteConflicts(write: () => Promise<void>): Promise<void> {
-  return withRetry(write, ON_CONFLICT, (err) => err instanceof VersionConflictError);
-}
-
 /** Whether the hub behind a rest-hook endpoint is up (its `/health` answers within 2 s). */
 async function answers(endpoint: string): Promise<boolean> {
   if (!endpoint.endsWith(HOOK_PATH)) {
@@ -142,6 +129,7 @@ function subscriptionIds(queuePrefix: string): [careplan: string, ackTasks: stri
  */
 export async function removeSubscriptions(fhir: FhirGateway, queuePrefix: string): Promise<void> {
   for (const id of subscriptionIds(queuePrefix)) {
-    await despiteConflicts(() => fhir.delete('Subscription', id));
+    // A delete races the server's own activation of the subscription.
+    await againAfterWriteRace(() => fhir.delete('Subscription', id));
   }
 }
