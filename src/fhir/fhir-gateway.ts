@@ -10,7 +10,7 @@ import {
   VersionConflictError,
 } from './fhir-errors.js';
 import { tokenOf } from './hub-identifiers.js';
-import { ReadBatcher } from './read-batch.js';
+import { ReadBatcher, type CreatedOrFound } from './read-batch.js';
 import { againAfterWriteRace, withRetry, type RetryPolicy } from './retry.js';
 import { activeTraceId, inSpan, SpanKind } from '../tracing/tracing.js';
 
@@ -27,10 +27,8 @@ export interface FhirGatewayOptions {
 }
 
 /** The result of a conditional write: the stored resource and whether this call created it. */
-export interface WriteResult<T extends Resource> {
-  readonly resource: T;
-  readonly created: boolean;
-}
+/** A write's answer: the resource as stored, and whether the server created it (201). */
+export type WriteResult<T extends Resource> = CreatedOrFound<T>;
 
 /** What a call is, for error messages and for deciding whether it may be retried. */
 interface CallInfo {
@@ -66,18 +64,19 @@ export class FhirGateway {
     this.logger = options.logger;
     this.batcher = options.batchReads
       ? new ReadBatcher({
-          batch: (urls) =>
-            this.call({ label: `POST batch (${urls.length} reads)`, idempotent: true }, (requestOptions) =>
+          // A conditional create in the batch is idempotent too: sent again, it finds what it made.
+          batch: (entries) =>
+            this.call({ label: `POST batch (${entries.length} reads)`, idempotent: true }, (requestOptions) =>
               this.client.batch({
-                body: {
-                  resourceType: 'Bundle',
-                  type: 'batch',
-                  entry: urls.map((url) => ({ request: { method: 'GET', url } })),
-                },
-                options: requestOptions,
+                body: { resourceType: 'Bundle', type: 'batch', entry: [...entries] },
+                options: entries.some((e) => e.request?.method === 'POST')
+                  ? { ...requestOptions, headers: { prefer: 'return=representation' } }
+                  : requestOptions,
               }),
             ),
           single: (url, label) => this.getAlone(url, label),
+          createIfNoneExist: (resource, query) =>
+            this.createAlone(resource, query, `POST ${resource.resourceType} (If-None-Exist)`),
           errorFor: errorForStatus,
           refusedBatch: (err) =>
             err instanceof FhirServerError && !err.transient && err.httpStatus >= 400 && err.httpStatus < 500,
@@ -198,18 +197,27 @@ export class FhirGateway {
    * (e.g. `identifier=sys|val`); otherwise returns the match. Safe to repeat.
    */
   async createIfNoneExist<T extends Resource>(resource: T, query: string): Promise<WriteResult<T>> {
+    const label = `POST ${checkedType(resource.resourceType)} (If-None-Exist)`;
     // Two writers of one new match at once both find nothing; the server refuses the second
     // create, and sent again it finds the winner's resource.
     return againAfterWriteRace(() =>
-      this.callWithStatus<T>(
-        { label: `POST ${checkedType(resource.resourceType)} (If-None-Exist)`, idempotent: true },
-        (options) =>
-          this.client.create({
-            resourceType: resource.resourceType,
-            body: asBody(resource),
-            options: { ...options, headers: { 'if-none-exist': query } },
-          }),
-      ),
+      this.batcher
+        ? this.batcher.createIfNoneExist(resource, query, label)
+        : this.createAlone(resource, query, label),
+    );
+  }
+
+  private createAlone<T extends Resource>(
+    resource: T,
+    query: string,
+    label: string,
+  ): Promise<WriteResult<T>> {
+    return this.callWithStatus<T>({ label, idempotent: true }, (options) =>
+      this.client.create({
+        resourceType: resource.resourceType,
+        body: asBody(resource),
+        options: { ...options, headers: { 'if-none-exist': query } },
+      }),
     );
   }
 

@@ -1,11 +1,23 @@
-import type { Bundle, BundleEntry, OperationOutcome, Resource } from 'fhir/r4.js';
+import type { Bundle, BundleEntry, FhirResource, OperationOutcome, Resource } from 'fhir/r4.js';
+
+/** What a conditional create answers: the resource it made, or the one that already matched. */
+export interface CreatedOrFound<T extends Resource = Resource> {
+  readonly resource: T;
+  /** The server answered 201 Created (no match). */
+  readonly created: boolean;
+}
 
 /** How the batcher reaches the FHIR server: the gateway's calls, with its retries and errors. */
 export interface ReadBatchTransport {
-  /** Sends the reads (relative URLs) as one `batch` Bundle of GETs; answers the batch-response. */
-  batch(urls: readonly string[]): Promise<Bundle>;
+  /**
+   * Sends the entries (GETs of relative URLs, conditional creates) as one `batch` Bundle, asking
+   * for the resources created or matched; answers the batch-response.
+   */
+  batch(entries: readonly BundleEntry[]): Promise<Bundle>;
   /** Sends one read alone. */
   single(url: string, label: string): Promise<Resource>;
+  /** Sends one conditional create alone (`If-None-Exist: query`). */
+  createIfNoneExist(resource: Resource, query: string): Promise<CreatedOrFound>;
   /** The error a batch entry's status stands for: what the same read sent alone would throw. */
   errorFor(status: number, label: string, outcome: OperationOutcome | undefined): Error;
   /** Whether the server refused the batch itself (a 4xx): the reads are then sent alone. */
@@ -17,10 +29,15 @@ export interface ReadBatchTransport {
   callerOf?(): string | undefined;
 }
 
+/** A read, or a conditional create that travels with the reads (it finds or makes one resource). */
 interface PendingRead {
-  readonly url: string;
+  readonly entry: BundleEntry;
   readonly label: string;
-  resolve(resource: Resource): void;
+  /** What the entry's 2xx answer settles it with; undefined: the answer lacks it, ask alone. */
+  answer(entry: BundleEntry, status: number): unknown;
+  /** The same request sent alone, with the gateway's retries. */
+  alone(): Promise<unknown>;
+  resolve(value: unknown): void;
   reject(err: unknown): void;
 }
 
@@ -30,8 +47,9 @@ const MAX_ENTRIES = 50;
 const REFUSALS_TO_GIVE_UP = 3;
 
 /**
- * Reads issued in the same turn of the event loop travel as one FHIR `batch` of GETs (README,
- * "Reads in one batch"): the reads a record needs, which the hub issues together, cost one HTTP
+ * Reads issued in the same turn of the event loop travel as one FHIR `batch` (README, "Reads in
+ * one batch"), with any conditional create issued beside them (a lookup that makes what it does
+ * not find): the reads a record needs, which the hub issues together, cost one HTTP
  * request instead of one each. Every read still settles on its own: with its entry's resource, or
  * with the error the same read sent alone would have raised. An entry the server failed in a way
  * the gateway retries (5xx, 408, 429) is read again alone, with those retries; a batch the server
@@ -47,8 +65,39 @@ export class ReadBatcher {
   constructor(private readonly transport: ReadBatchTransport) {}
 
   read(url: string, label: string): Promise<Resource> {
+    return this.add<Resource>({
+      entry: { request: { method: 'GET', url } },
+      label,
+      answer: (entry) => entry.resource,
+      alone: () => this.transport.single(url, label),
+    });
+  }
+
+  /**
+   * A conditional create (`POST` with `If-None-Exist: query`) sent with this turn's reads: a
+   * lookup that makes the resource when nothing matches, so finding or making a record's new
+   * participant costs no request of its own. Settles as the same create sent alone would.
+   */
+  createIfNoneExist<T extends Resource>(
+    resource: T,
+    query: string,
+    label: string,
+  ): Promise<CreatedOrFound<T>> {
+    return this.add<CreatedOrFound<T>>({
+      entry: {
+        resource: resource as unknown as FhirResource,
+        request: { method: 'POST', url: resource.resourceType, ifNoneExist: query },
+      },
+      label,
+      answer: (entry, status) =>
+        entry.resource ? { resource: entry.resource as T, created: status === 201 } : undefined,
+      alone: () => this.transport.createIfNoneExist(resource, query),
+    });
+  }
+
+  private add<T>(read: Omit<PendingRead, 'resolve' | 'reject'>): Promise<T> {
     if (this.refusals >= REFUSALS_TO_GIVE_UP) {
-      return this.transport.single(url, label);
+      return read.alone() as Promise<T>;
     }
     return new Promise((resolve, reject) => {
       const caller = this.transport.callerOf?.();
@@ -58,7 +107,7 @@ export class ReadBatcher {
         this.pending.set(caller, reads);
         setImmediate(() => this.flush(caller));
       }
-      reads.push({ url, label, resolve, reject });
+      reads.push({ ...read, resolve: resolve as (value: unknown) => void, reject });
     });
   }
 
@@ -76,7 +125,7 @@ export class ReadBatcher {
     }
     let answer: Bundle;
     try {
-      answer = await this.transport.batch(reads.map((r) => r.url));
+      answer = await this.transport.batch(reads.map((r) => r.entry));
       this.refusals = 0;
     } catch (err) {
       if (this.transport.refusedBatch(err)) {
@@ -94,10 +143,12 @@ export class ReadBatcher {
 
   private async settle(read: PendingRead, entry: BundleEntry | undefined): Promise<void> {
     const status = Number.parseInt(entry?.response?.status ?? '', 10);
-    if (status >= 200 && status < 300 && entry?.resource) {
-      read.resolve(entry.resource);
+    const answered = entry && status >= 200 && status < 300 ? read.answer(entry, status) : undefined;
+    if (answered !== undefined) {
+      read.resolve(answered);
     } else if (!(status >= 400 && status < 500) || status === 408 || status === 429) {
-      // What the gateway would retry (a 5xx, a timeout, too many requests): read again alone.
+      // What the gateway would retry (a 5xx, a timeout, too many requests), or an answer without
+      // its resource: sent again alone.
       await this.alone(read);
     } else {
       const outcome =
@@ -109,7 +160,7 @@ export class ReadBatcher {
 
   private async alone(read: PendingRead): Promise<void> {
     try {
-      read.resolve(await this.transport.single(read.url, read.label));
+      read.resolve(await read.alone());
     } catch (err) {
       read.reject(err);
     }

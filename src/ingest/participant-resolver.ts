@@ -61,13 +61,15 @@ const MAX_CONFLICT_RETRIES = 3;
 /**
  * Finds the one Patient holding any of `identifiers` and adds the identifiers it lacks; creates
  * the Patient (conditionally, so two concurrent records for a new person make one) when none
- * does. More than one match is a {@link ParticipantConflictError}.
+ * does. More than one match is a {@link ParticipantConflictError}. `lock` serialises the creation
+ * across hub processes; `'held'`: the caller holds it already, so the first look is itself the
+ * conditional create (it finds the one match or makes the Patient, in the caller's batch of reads).
  */
 export async function resolveParticipant(
   fhir: FhirGateway,
   identifiers: readonly Identifier[],
   demographics: Patient | undefined,
-  lock?: IdentityLock,
+  lock?: IdentityLock | 'held',
 ): Promise<ResolvedParticipant> {
   const usable = identifiers.filter((i) => i.system && i.value);
   if (usable.length === 0) {
@@ -79,9 +81,35 @@ export async function resolveParticipant(
     });
   }
   const query = anyOfIdentifiers(usable);
+  const patient: Patient = { ...demographics, resourceType: 'Patient', identifier: [...usable] };
+  // Encoded: a system holding `%20` (an assigning authority with spaces) must reach the server as
+  // written, not decoded into a system no identifier has.
+  const ifNoneExist = `identifier=${usable.map(tokenOf).join(',')}`;
+  const createdAs = (resource: Patient): ResolvedParticipant => ({
+    patientId: resource.id!,
+    created: true,
+    identifiers: resource.identifier ?? usable,
+  });
 
   for (let attempt = 0; ; attempt++) {
-    const matches = await survivorsOf(fhir, await fhir.search<Patient>('Patient', { identifier: query }));
+    let found: Patient[] | undefined;
+    if (attempt === 0 && lock === 'held') {
+      // Several Patients match (412), or the create lost a race (409): searched below instead.
+      const first = await fhir.createIfNoneExist(patient, ifNoneExist).catch((err: unknown) => {
+        if (err instanceof VersionConflictError) {
+          return undefined;
+        }
+        throw err;
+      });
+      if (first?.created) {
+        return createdAs(first.resource);
+      }
+      found = first && [first.resource];
+    }
+    const matches = await survivorsOf(
+      fhir,
+      found ?? (await fhir.search<Patient>('Patient', { identifier: query })),
+    );
     if (matches.length > 1) {
       // Which participants is for staff to see in the identity review, not for the sender.
       throw new ParticipantConflictError(
@@ -94,17 +122,9 @@ export async function resolveParticipant(
       // identifiers yet (the conditional create looks again in the same call), so two first records
       // arriving together with different identifiers make one Patient, not two.
       const create = async (): Promise<ResolvedParticipant | undefined> => {
-        const patient: Patient = { ...demographics, resourceType: 'Patient', identifier: [...usable] };
         try {
-          // Encoded: a system holding `%20` (an assigning authority with spaces) must reach the
-          // server as written, not decoded into a system no identifier has.
-          const { resource, created } = await fhir.createIfNoneExist(
-            patient,
-            `identifier=${usable.map(tokenOf).join(',')}`,
-          );
-          return created
-            ? { patientId: resource.id!, created, identifiers: resource.identifier ?? usable }
-            : undefined;
+          const { resource, created } = await fhir.createIfNoneExist(patient, ifNoneExist);
+          return created ? createdAs(resource) : undefined;
         } catch (err) {
           // Several Patients match (412), or HAPI refused the second of two simultaneous
           // conditional creates (409): look again.
@@ -114,7 +134,7 @@ export async function resolveParticipant(
           throw err;
         }
       };
-      const made = lock ? await lock(usable, create) : await create();
+      const made = lock && lock !== 'held' ? await lock(usable, create) : await create();
       if (made) {
         return made;
       }

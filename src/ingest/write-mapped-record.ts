@@ -27,7 +27,7 @@ import { PARTICIPANT_REF } from '../mappers/types.js';
 import type { IdentityLock } from './identity-lock.js';
 import { groundReferences } from './ground-references.js';
 import { mergeParticipant } from './merge-participant.js';
-import { resolveParticipant } from './participant-resolver.js';
+import { resolveParticipant, type ResolvedParticipant } from './participant-resolver.js';
 import { adoptParticipant } from './identity-review.js';
 import { versionedPlanEntry } from './plan-concurrency.js';
 import {
@@ -106,53 +106,21 @@ export async function writeMappedRecord(
   identifierBase: string,
   options: WriteOptions = {},
 ): Promise<WriteOutcome> {
-  const { beforeWrite, identityLock, adoptInto } = options;
+  const { identityLock, adoptInto } = options;
   const mapped = sent.sendersReferences ? await grounded(fhir, sent, identifierBase, source.partnerId) : sent;
-  // What the server holds under each write's identifier, and the participant's care team, are
-  // looked up with the participant (one batch). A merge changes the team first: read it after.
-  const firstLook = lookUpHeld(fhir, mapped.writes);
-  // A server that refuses the chained search (or fails it) leaves the team to be read directly.
-  const teams =
-    adoptInto || mapped.participant.merged
-      ? undefined
-      : sharedCareTeamsOfHolders(fhir, identifierBase, mapped.participant.identifiers).catch(() => undefined);
-  // The participant (merged first when the record says so), an earlier attempt's Provenance and
-  // the checks' own reads are looked up together (one batch).
   const { merged } = mapped.participant;
-  const resolved = (
-    adoptInto
-      ? adoptParticipant(
-          fhir,
-          identifierBase,
-          adoptInto,
-          mapped.participant.identifiers,
-          source.receivedAt,
-        ).then((id) => ({ patientId: id, created: false, identifiers: undefined }))
-      : resolveParticipant(
-          fhir,
-          mapped.participant.identifiers,
-          mapped.participant.demographics,
-          identityLock,
-        )
-  ).then(async (participant) => {
-    if (merged) {
-      await mergeParticipant(fhir, identifierBase, participant.patientId, merged, source.receivedAt);
-    }
-    return participant;
-  });
-  const resolvedPatient = resolved.then(({ patientId }) => `Patient/${patientId}`);
-  const checked = beforeWrite?.({
-    ...(adoptInto || merged ? {} : { identifiers: mapped.participant.identifiers }),
-    patient: resolvedPatient,
-  });
-  // Both are awaited below, or not needed: a participant that cannot be resolved (the checks may
-  // never ask for it) or a refusal that comes first is not an unhandled rejection.
-  resolvedPatient.catch(() => undefined);
-  checked?.catch(() => undefined);
-  const [{ patientId, created, identifiers }, provenance] = await Promise.all([
-    resolved,
-    fhir.readIfPresent<Provenance>('Provenance', provenanceId(source, mapped)),
-  ]);
+  // A record found by its identifiers holds the identity lock while its first reads go out: its
+  // participant's lookup is then the conditional create that makes a new one, in the same batch.
+  const opening =
+    identityLock && !adoptInto && !merged
+      ? await identityLock(mapped.participant.identifiers, async () => {
+          const reads = firstReads(fhir, mapped, source, identifierBase, { ...options, lock: 'held' });
+          await reads.resolved.catch(() => undefined);
+          return reads;
+        })
+      : firstReads(fhir, mapped, source, identifierBase, { ...options, lock: identityLock });
+  const { firstLook, teams, resolved, checked } = opening;
+  const [{ patientId, created, identifiers }, provenance] = await Promise.all([resolved, opening.provenance]);
   const patient = `Patient/${patientId}`;
   const earlier = provenance && (await earlierWrite(fhir, mapped, source, patient, provenance));
   if (earlier) {
@@ -181,6 +149,74 @@ export async function writeMappedRecord(
       throw err;
     }
   }
+}
+
+/** The reads a record starts with, issued in one turn so they travel as one batch. */
+interface FirstReads {
+  /** What the server holds under each write's identifier. */
+  readonly firstLook: HeldLookup;
+  /** The participant's care team found by the record's identifiers; undefined: read it later. */
+  readonly teams: Promise<CareTeam[] | undefined> | undefined;
+  /** The participant; its identifiers unknown when adopted into a Patient an engineer named. */
+  readonly resolved: Promise<
+    Omit<ResolvedParticipant, 'identifiers'> & { identifiers?: readonly Identifier[] }
+  >;
+  /** The coordination rules' checks, started with the reads. */
+  readonly checked: Promise<void> | undefined;
+  /** An earlier attempt's Provenance. */
+  readonly provenance: Promise<Provenance | undefined>;
+}
+
+function firstReads(
+  fhir: FhirGateway,
+  mapped: MappedRecord,
+  source: SourceRecord,
+  identifierBase: string,
+  { beforeWrite, adoptInto, lock }: WriteOptions & { readonly lock: IdentityLock | 'held' | undefined },
+): FirstReads {
+  // What the server holds under each write's identifier, and the participant's care team, are
+  // looked up with the participant (one batch). A merge changes the team first: read it after.
+  const firstLook = lookUpHeld(fhir, mapped.writes);
+  const { merged } = mapped.participant;
+  // A server that refuses the chained search (or fails it) leaves the team to be read directly.
+  const teams =
+    adoptInto || merged
+      ? undefined
+      : sharedCareTeamsOfHolders(fhir, identifierBase, mapped.participant.identifiers).catch(() => undefined);
+  // The participant (merged first when the record says so), an earlier attempt's Provenance and
+  // the checks' own reads are looked up together (one batch).
+  const resolved = (
+    adoptInto
+      ? adoptParticipant(
+          fhir,
+          identifierBase,
+          adoptInto,
+          mapped.participant.identifiers,
+          source.receivedAt,
+        ).then((id) => ({ patientId: id, created: false }))
+      : resolveParticipant(fhir, mapped.participant.identifiers, mapped.participant.demographics, lock)
+  ).then(async (participant) => {
+    if (merged) {
+      await mergeParticipant(fhir, identifierBase, participant.patientId, merged, source.receivedAt);
+    }
+    return participant;
+  });
+  const resolvedPatient = resolved.then(({ patientId }) => `Patient/${patientId}`);
+  const checked = beforeWrite?.({
+    ...(adoptInto || merged ? {} : { identifiers: mapped.participant.identifiers }),
+    patient: resolvedPatient,
+  });
+  // Both are awaited later, or not needed: a participant that cannot be resolved (the checks may
+  // never ask for it) or a refusal that comes first is not an unhandled rejection.
+  resolvedPatient.catch(() => undefined);
+  checked?.catch(() => undefined);
+  return {
+    firstLook,
+    teams,
+    resolved,
+    checked,
+    provenance: fhir.readIfPresent<Provenance>('Provenance', provenanceId(source, mapped)),
+  };
 }
 
 /** The record with its dangling relative references made logical (ingest/ground-references.ts). */

@@ -158,6 +158,13 @@ describe('traces', () => {
       body: evvCsv(evvRow(visitor, `V-${visitor.tag}`, 'NS', new Date().toISOString().slice(0, 10))),
     });
     expect(res.status).toBe(200);
+    // A new participant is created by a conditional create that travels in the record's one batch
+    // of reads (it finds the Patient, or makes it): no call of its own.
+    const ingest = traceOf('5'.repeat(32)).find((s) => s.name === 'process ingest')!;
+    expect(fhirCallsUnder(traceOf('5'.repeat(32)), ingest)).toEqual([
+      'FHIR POST batch',
+      'FHIR POST transaction',
+    ]);
     const rules = await waitFor(() =>
       traceOf('5'.repeat(32)).find((s) => s.name === 'process coordination' && s.endTime[0] > 0),
     );

@@ -3,6 +3,10 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Bundle, Resource } from 'fhir/r4.js';
 import { ReadBatcher, type ReadBatchTransport } from '../../../src/fhir/read-batch.js';
 
+/** How the fake server names an entry: a GET by its URL, a conditional create by its query. */
+const urlOf = (request: { method?: string; url?: string; ifNoneExist?: string } | undefined): string =>
+  request?.method === 'POST' ? `POST ${request.url}?${request.ifNoneExist}` : (request?.url ?? '');
+
 class Refused extends Error {}
 
 /**
@@ -23,8 +27,9 @@ function server(
   const alone: string[] = [];
   const patient = (url: string): Resource => ({ resourceType: 'Patient', id: url.replace(/\W/g, '-') });
   const transport: ReadBatchTransport = {
-    batch: async (urls) => {
-      batches.push([...urls]);
+    batch: async (entries) => {
+      const urls = entries.map((e) => urlOf(e.request));
+      batches.push(urls);
       opts.onBatch?.();
       if (opts.refuse) {
         throw new Refused('400 batch not supported');
@@ -54,6 +59,11 @@ function server(
     single: async (url) => {
       alone.push(url);
       return patient(url);
+    },
+    createIfNoneExist: async (resource, query) => {
+      const url = urlOf({ method: 'POST', url: resource.resourceType, ifNoneExist: query });
+      alone.push(url);
+      return { resource: patient(url), created: (answers[url] ?? '201 Created').startsWith('201') };
     },
     errorFor: (status, label, outcome) =>
       new Error(`${status} ${label} ${outcome?.issue?.[0]?.diagnostics ?? ''}`),
@@ -151,6 +161,53 @@ describe('reads in one batch', () => {
       ['Patient/2', 'CareTeam/2'],
     ]);
     expect(sentIn).toEqual(['trace-a', 'trace-b']);
+  });
+
+  it('sends a conditional create with the reads of its turn, settled as created or found', async () => {
+    const { batcher, batches, alone } = server({
+      'POST Patient?identifier=a%7C1': '201 Created',
+      'POST Patient?identifier=b%7C2': '200 OK',
+      'POST Patient?identifier=c%7C3': '412 Precondition Failed',
+    });
+    const newOne = { resourceType: 'Patient' as const, identifier: [{ system: 'a', value: '1' }] };
+    const [read, created, found, several] = await Promise.allSettled([
+      batcher.read('Provenance/p1', 'GET Provenance/p1'),
+      batcher.createIfNoneExist(newOne, 'identifier=a%7C1', 'POST Patient (If-None-Exist)'),
+      batcher.createIfNoneExist(newOne, 'identifier=b%7C2', 'POST Patient (If-None-Exist)'),
+      batcher.createIfNoneExist(newOne, 'identifier=c%7C3', 'POST Patient (If-None-Exist)'),
+    ]);
+    expect(batches).toEqual([
+      [
+        'Provenance/p1',
+        'POST Patient?identifier=a%7C1',
+        'POST Patient?identifier=b%7C2',
+        'POST Patient?identifier=c%7C3',
+      ],
+    ]);
+    expect(alone).toEqual([]);
+    expect(read).toMatchObject({ status: 'fulfilled', value: { id: 'Provenance-p1' } });
+    expect(created).toMatchObject({ status: 'fulfilled', value: { created: true } });
+    expect(found).toMatchObject({ status: 'fulfilled', value: { created: false } });
+    expect(several).toMatchObject({
+      status: 'rejected',
+      reason: { message: expect.stringMatching(/^412 /) },
+    });
+  });
+
+  it('sends a conditional create alone when it is alone in its turn, or the server refuses batches', async () => {
+    const { batcher, batches, alone } = server({}, { refuse: true });
+    const newOne = { resourceType: 'Patient' as const };
+    expect(await batcher.createIfNoneExist(newOne, 'identifier=a%7C1', 'x')).toMatchObject({ created: true });
+    await Promise.all([
+      batcher.read('Provenance/p1', 'x'),
+      batcher.createIfNoneExist(newOne, 'identifier=b%7C2', 'x'),
+    ]);
+    expect(batches).toHaveLength(1);
+    expect(alone).toEqual([
+      'POST Patient?identifier=a%7C1',
+      'Provenance/p1',
+      'POST Patient?identifier=b%7C2',
+    ]);
   });
 
   it('splits a burst into batches of at most 50 reads', async () => {
