@@ -15,7 +15,9 @@ const WAIT_MS = 60_000;
  * Serialises the first records of a new person: two records arriving together (an admission with
  * MRN and Medicaid ID, a service plan with the Medicaid ID only) would each find no Patient and
  * each create one, and every later record would then match two. Under the lock the second one
- * searches again and finds the first one's Patient. One Redis key per identifier, taken in a fixed
+ * searches again and finds the first one's Patient. The ingest writer holds it while a record's
+ * first reads go out, its participant's lookup being the conditional create that makes a new one
+ * (ingest/write-mapped-record.ts). One Redis key per identifier, taken in a fixed
  * order (no deadlock), with a lease so a crashed holder cannot block for ever.
  */
 export function redisIdentityLock(redis: RedisClient, prefix: string): IdentityLock {

@@ -83,7 +83,7 @@ export interface ParticipantBeingResolved {
 export interface WriteOptions {
   /** The coordination rules' checks, started with the write's first reads; they refuse by throwing. */
   readonly beforeWrite?: (participant: ParticipantBeingResolved) => Promise<void>;
-  /** Serialises the creation of a new participant across hub processes. */
+  /** Serialises, across hub processes, the first reads of records naming the same identifiers. */
   readonly identityLock?: IdentityLock;
   /** The Patient an engineer decided the record is about (identity review: the same person). */
   readonly adoptInto?: string;

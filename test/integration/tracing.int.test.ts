@@ -206,6 +206,15 @@ describe('traces', () => {
     }, 10000).catch(() => undefined);
     const trail = traceOf(SENDER_TRACE);
     expect(trail.map((s) => s.name)).toEqual(expect.arrayContaining(legs));
+    // A participant the hub knows (the admission made it) is found by the same conditional create,
+    // which answers the Patient it matched in the batch (nothing is sent again alone); the plan
+    // names it by an identifier the admission did not carry, which is added to it.
+    const ingest = trail.find((s) => s.name === 'process ingest')!;
+    expect(fhirCallsUnder(trail, ingest)).toEqual([
+      'FHIR POST batch',
+      'FHIR PUT Patient/{id}',
+      'FHIR POST transaction',
+    ]);
     // The partner's traceparent names the delivery's own span, so its server spans hang under it.
     const deliverSpan = trail.find((s) => s.name === 'deliver fhir-message')!;
     expect(delivery.traceparent).toBe(`00-${SENDER_TRACE}-${deliverSpan.spanContext().spanId}-01`);
