@@ -107,7 +107,7 @@ export class ReadBatcher {
         this.pending.set(caller, reads);
         setImmediate(() => this.flush(caller));
       }
-      reads.push({ ...read, resolve: resolve as (value: unknown) => void, reject });
+      reads.push({ ...read, resolve, reject });
     });
   }
 

@@ -1,6 +1,6 @@
 import type { Identifier, Patient } from 'fhir/r4.js';
 import { HubError } from '../errors/hub-error.js';
-import { VersionConflictError } from '../fhir/fhir-errors.js';
+import { FhirServerError, VersionConflictError } from '../fhir/fhir-errors.js';
 import { anyOfIdentifiers, tokenOf } from '../fhir/hub-identifiers.js';
 import type { FhirGateway } from '../fhir/fhir-gateway.js';
 import type { IdentityLock } from './identity-lock.js';
@@ -94,9 +94,11 @@ export async function resolveParticipant(
   for (let attempt = 0; ; attempt++) {
     let found: Patient[] | undefined;
     if (attempt === 0 && lock === 'held') {
-      // Several Patients match (412), or the create lost a race (409): searched below instead.
+      // Several Patients match (412), the create lost a race (409), or the server refuses the
+      // record as a new Patient (a 4xx: demographics it cannot take, a query it does not do):
+      // searched below instead, as a known participant needs no create.
       const first = await fhir.createIfNoneExist(patient, ifNoneExist).catch((err: unknown) => {
-        if (err instanceof VersionConflictError) {
+        if (err instanceof VersionConflictError || (err instanceof FhirServerError && !err.transient)) {
           return undefined;
         }
         throw err;

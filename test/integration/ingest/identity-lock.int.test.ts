@@ -36,4 +36,13 @@ describe('resolving a new participant from records that arrive together', () => 
       ).toHaveLength(1);
     }
   });
+
+  it('finds a known participant by the conditional create though the server would refuse the record as a new Patient', async () => {
+    const medicaid = { system: MEDICAID_SYSTEM, value: unique('MCD') };
+    const known = await resolveParticipant(fhir, [medicaid], { resourceType: 'Patient' });
+    // Demographics the server refuses to parse (400): the create cannot be the lookup then.
+    const refused = { resourceType: 'Patient', gender: 'x' } as unknown as Patient;
+    const again = await resolveParticipant(fhir, [medicaid], refused, 'held');
+    expect(again).toMatchObject({ patientId: known.patientId, created: false });
+  });
 });
