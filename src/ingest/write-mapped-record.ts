@@ -206,16 +206,19 @@ function firstReads(
     ...(adoptInto || merged ? {} : { identifiers: mapped.participant.identifiers }),
     patient: resolvedPatient,
   });
-  // Both are awaited later, or not needed: a participant that cannot be resolved (the checks may
-  // never ask for it) or a refusal that comes first is not an unhandled rejection.
-  resolvedPatient.catch(() => undefined);
-  checked?.catch(() => undefined);
+  const provenance = fhir.readIfPresent<Provenance>('Provenance', provenanceId(source, mapped));
+  // Each is awaited later (after the identity lock is given back), or not needed: a read that
+  // fails meanwhile (the server unreachable), a participant that cannot be resolved (the checks
+  // may never ask for it) or a refusal that comes first is not an unhandled rejection.
+  for (const started of [resolvedPatient, checked, provenance]) {
+    started?.catch(() => undefined);
+  }
   return {
     firstLook,
     teams,
     resolved,
     checked,
-    provenance: fhir.readIfPresent<Provenance>('Provenance', provenanceId(source, mapped)),
+    provenance,
   };
 }
 

@@ -4,12 +4,13 @@
  * and Redis.
  */
 import { afterAll, describe, expect, it } from '@jest/globals';
+import { spawnSync } from 'node:child_process';
 import type { Patient } from 'fhir/r4.js';
 import { redisIdentityLock } from '../../../src/ingest/identity-lock.js';
 import { resolveParticipant } from '../../../src/ingest/participant-resolver.js';
 import { dropPrefix, testPrefix } from '../../fixtures/ingest/hub-helpers.js';
 import { MEDICAID_SYSTEM } from '../../fixtures/ingest/samples.js';
-import { testGateway, testRedis, unique } from '../../support/test-env.js';
+import { REPO_ROOT, redisUrl, testGateway, testRedis, unique } from '../../support/test-env.js';
 
 describe('resolving a new participant from records that arrive together', () => {
   const prefix = testPrefix();
@@ -44,5 +45,42 @@ describe('resolving a new participant from records that arrive together', () => 
     const refused = { resourceType: 'Patient', gender: 'x' } as unknown as Patient;
     const again = await resolveParticipant(fhir, [medicaid], refused, 'held');
     expect(again).toMatchObject({ patientId: known.patientId, created: false });
+  });
+
+  it('fails a record while the FHIR server is unreachable without a rejection left unhandled', () => {
+    // In a process of its own, as the hub runs (dist/, built for the tests): Node ends a process
+    // whose promise rejected with nobody to handle it, and Jest would not show it.
+    const script = `
+      import { Redis } from 'ioredis';
+      import { FhirGateway } from './dist/fhir/fhir-gateway.js';
+      import { redisIdentityLock } from './dist/ingest/identity-lock.js';
+      import { writeMappedRecord } from './dist/ingest/write-mapped-record.js';
+      const fhir = new FhirGateway({
+        baseUrl: 'http://127.0.0.1:9/fhir',
+        timeoutMs: 2000,
+        retry: { retries: 0, baseDelayMs: 10, maxDelayMs: 10 },
+        batchReads: true,
+      });
+      const redis = new Redis(process.env.REDIS_URL);
+      const id = 'R-' + Date.now();
+      await writeMappedRecord(
+        fhir,
+        { participant: { identifiers: [{ system: 'urn:test', value: id }] }, writes: [], events: [] },
+        { partnerId: 'p', format: 'service-plan', sourceId: id, location: id, receivedAt: new Date().toISOString() },
+        'https://carecoord.example.org',
+        { identityLock: redisIdentityLock(redis, process.env.PREFIX) },
+      ).then(() => console.log('written'), (err) => console.log('refused: ' + err.message));
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      redis.disconnect();
+    `;
+    const run = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
+      cwd: REPO_ROOT,
+      env: { ...process.env, REDIS_URL: redisUrl(), PREFIX: prefix },
+      encoding: 'utf8',
+      timeout: 30000,
+    });
+    expect(run.stderr).toBe('');
+    expect(run.stdout).toMatch(/^refused: FHIR server unreachable/);
+    expect(run.status).toBe(0);
   });
 });
