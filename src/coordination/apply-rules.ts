@@ -18,10 +18,19 @@ import {
 } from './coordination-deps.js';
 import { authorizationReviewTask, nextUpdateDue, nextUpdateTask } from './crisis.rules.js';
 import { rightOfTaskCode } from './decision-rights.js';
-import { documentationTask, recordKindOf, requirementsFor, RECORD_KINDS } from './documentation.rules.js';
+import { documentationTask, recordKindOf, requirementsFor } from './documentation.rules.js';
 import { closeObligation, isOpen, markOverdue, taskCodeOf, timelinessOf } from './obligations.js';
 import { planChangeTriggers, reviewTask } from './plan-change-control.js';
 import { sprintIdentifier, sprintTasks } from './post-discharge-sprint.js';
+import {
+  answerableCodes,
+  answeredOrSearch,
+  openCrisisUpdatesQuery,
+  owedByQuery,
+  recordKinds,
+  OWED,
+  type AnsweredSearches,
+} from './rules-searches.js';
 
 /** A record the hub wrote, as the coordination rules see it. */
 export interface AppliedRecord {
@@ -43,6 +52,11 @@ export interface AppliedRecord {
    * read back; absent for one (an older job): the rules read it.
    */
   readonly asSent?: Readonly<Record<string, SentFacts>>;
+  /**
+   * The rules' searches the record's own transaction made after its writes, by URL
+   * (rules-searches.ts); a search not among them is made by the rules.
+   */
+  readonly answered?: AnsweredSearches;
 }
 
 /** What the rules look at of a Communication, a Flag or a Task. */
@@ -67,15 +81,25 @@ export async function applyCoordinationRules(deps: CoordinationDeps, record: App
   // read together (one batch).
   const versions = Object.entries(record.versions);
   const sender = organizationRef(deps, record.partnerId);
-  const answerable = answerableCodes(versions, record.asSent ?? {});
+  const answerable = answerableCodes(versions.map(([reference]) => [reference, record.asSent?.[reference]]));
   const [care, resources, owedBySender, openCrisisUpdates, missedVisits, discharged] = await Promise.all([
     careContext(deps, record.patient, at, record.careTeam),
     Promise.all(
       versions.map(([reference, version]) => lookedAt(deps, reference, version, record.asSent?.[reference])),
     ),
-    answerable.length > 0 ? owedBy(deps, record.patient, answerable, sender) : [],
+    answerable.length > 0
+      ? answeredOrSearch<Task>(
+          deps.fhir,
+          record.answered,
+          owedByQuery(record.patient, answerable, sender.reference ?? ''),
+        )
+      : [],
     events.some((e) => e.type === 'crisis-update')
-      ? openCrisisUpdatesOf(deps, record.patient, record.partnerId)
+      ? answeredOrSearch<Task>(
+          deps.fhir,
+          record.answered,
+          openCrisisUpdatesQuery(record.patient, record.partnerId),
+        )
       : [],
     Promise.all(
       events.map(async (e) =>
@@ -280,16 +304,6 @@ async function cancelSprint(deps: CoordinationDeps, encounter: string): Promise<
         : undefined,
     );
   }
-}
-
-/** The next crisis updates the agency still owes for the participant (each update asks for the next). */
-function openCrisisUpdatesOf(deps: CoordinationDeps, patient: string, partnerId: string): Promise<Task[]> {
-  return deps.fhir.search<Task>('Task', {
-    patient,
-    code: `${CODE_SYSTEM.taskCode}|crisis-update`,
-    requester: `Organization/${partnerId}`,
-    status: 'requested,received,accepted,in-progress',
-  });
 }
 
 async function onCrisisUpdate(
@@ -572,58 +586,6 @@ async function lookedAt(
     default:
       return undefined;
   }
-}
-
-/** Task states in which an obligation is still owed, as the rules search for them. */
-const OWED = ['requested', 'received', 'accepted', 'in-progress'];
-
-/**
- * The obligation codes the record's written resources may answer (see {@link onWrittenResources}):
- * plan-change reviews for a CarePlan version, documentation for a Communication of a record kind
- * (or one whose categories are not known yet).
- */
-function answerableCodes(
-  versions: readonly (readonly [string, string])[],
-  asSent: Readonly<Record<string, SentFacts>>,
-): string[] {
-  const codes = new Set<string>();
-  for (const [reference] of versions) {
-    const type = relativeReference(reference)?.type;
-    if (type === 'CarePlan') {
-      codes.add('plan-change-review');
-    }
-    const sent = asSent[reference];
-    if (
-      type === 'Communication' &&
-      (sent?.resourceType !== 'Communication' || recordKinds(sent).length > 0)
-    ) {
-      codes.add('documentation-24h');
-    }
-  }
-  return [...codes];
-}
-
-/** The record kinds (documentation-rules' kinds) a Communication's categories name. */
-function recordKinds(c: Pick<Communication, 'category'>): string[] {
-  return (c.category ?? [])
-    .flatMap((cat) => (cat.coding ?? []).filter((x) => x.system === CODE_SYSTEM.communicationCategory))
-    .map((x) => x.code ?? '')
-    .filter((k) => (RECORD_KINDS as readonly string[]).includes(k));
-}
-
-/** The participant's obligations of `codes` the sender still owes. */
-function owedBy(
-  deps: CoordinationDeps,
-  patient: string,
-  codes: readonly string[],
-  sender: Reference,
-): Promise<Task[]> {
-  return deps.fhir.search<Task>('Task', {
-    patient,
-    code: codes.map((c) => `${CODE_SYSTEM.taskCode}|${c}`).join(','),
-    owner: sender.reference ?? '',
-    status: OWED.join(','),
-  });
 }
 
 /**

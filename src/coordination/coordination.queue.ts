@@ -72,9 +72,13 @@ export function processCoordinationJob(
   return async (job) => {
     const { name, data } = job as unknown as CoordinationJob;
     switch (name) {
-      case 'record-applied':
-        await applyCoordinationRules(deps, data);
+      case 'record-applied': {
+        // What the record's transaction found is of its moment: a job tried again (later, after a
+        // failure) searches anew.
+        const { answered: _answered, ...record } = data;
+        await applyCoordinationRules(deps, job.attemptsMade === 0 ? data : record);
         return 'applied';
+      }
       case 'obligation-due':
         return checkObligation(deps, data.taskId, data.escalateAs);
       case 'support-window':

@@ -27,7 +27,6 @@ export interface FhirGatewayOptions {
 }
 
 /** The result of a conditional write: the stored resource and whether this call created it. */
-/** A write's answer: the resource as stored, and whether the server created it (201). */
 export type WriteResult<T extends Resource> = CreatedOrFound<T>;
 
 /** What a call is, for error messages and for deciding whether it may be retried. */
@@ -495,6 +494,31 @@ function isRetryable(err: unknown, idempotent: boolean): boolean {
 
 /** Connection errors that mean the request never left this machine. */
 const NOT_SENT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
+
+/** A search to make, as data: what a transaction can carry as a `GET` entry. */
+export interface SearchRequest {
+  readonly resourceType: string;
+  readonly params: SearchParams;
+}
+
+/** The search's relative URL (`Task?patient=...`), encoded as the gateway sends it. */
+export function searchUrl({ resourceType, params }: SearchRequest): string {
+  return `${checkedType(resourceType)}?${queryOf(params)}`;
+}
+
+/**
+ * The matches of a search a transaction or batch answered as one of its entries, when that page
+ * holds them all (no `next` link); undefined otherwise, so the caller searches itself.
+ */
+export function wholeSearchset(answer: Resource | undefined): Resource[] | undefined {
+  if (answer?.resourceType !== 'Bundle') {
+    return undefined;
+  }
+  const bundle = answer as Bundle;
+  const found = (bundle.entry ?? []).flatMap((e) => (e.resource ? [e.resource] : []));
+  const more = bundle.link?.some((l) => l.relation === 'next') || (bundle.total ?? 0) > found.length;
+  return more ? undefined : found;
+}
 
 /** A search's query string, encoded as fhir-kit-client encodes it for a GET. */
 function queryOf(params: SearchParams): string {

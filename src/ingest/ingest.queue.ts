@@ -20,6 +20,7 @@ import { writeMappedRecord, type WriteOutcome } from './write-mapped-record.js';
 import type { Logger } from '../logging/logger.js';
 import { guardInbound, type GuardDeps } from '../coordination/inbound-guard.js';
 import { onRecordApplied, type OnAppliedDeps } from '../routing/on-record-applied.js';
+import { searchesAfterWrite } from '../coordination/rules-searches.js';
 
 /** Queue of accepted inbound records waiting to be mapped and written to the FHIR server. */
 export const INGEST_QUEUE = 'ingest';
@@ -180,6 +181,12 @@ export function processIngestJob(
           ...(beforeWrite ? { beforeWrite } : {}),
           ...(deps.identityLock ? { identityLock: deps.identityLock } : {}),
           ...(data.identity?.kind === 'same' ? { adoptInto: data.identity.patientId } : {}),
+          ...(deps.afterWrite
+            ? {
+                searchesAfterWrite: (patient, written, events) =>
+                  searchesAfterWrite(data.partnerId, patient, written, events),
+              }
+            : {}),
         },
       );
       if (deps.afterWrite) {
@@ -197,7 +204,12 @@ export function processIngestJob(
           deps.logger.warn({ jobId: job.id, error: (err as Error).message }, 'keys not logged'),
         );
       // The job's result stays small in Redis: what was handed to routing is not kept with it.
-      const { stored: _stored, participantIdentifiers: _identifiers, ...result } = outcome;
+      const {
+        stored: _stored,
+        participantIdentifiers: _identifiers,
+        answered: _answered,
+        ...result
+      } = outcome;
       return result;
     } catch (err) {
       if (!isPermanent(err)) {

@@ -21,7 +21,7 @@ import {
 } from '../fhir/shared-care-team.js';
 import { CODE_SYSTEM } from '../fhir/profiles.js';
 import { VersionConflictError } from '../fhir/fhir-errors.js';
-import type { FhirGateway } from '../fhir/fhir-gateway.js';
+import { searchUrl, wholeSearchset, type FhirGateway, type SearchRequest } from '../fhir/fhir-gateway.js';
 import type { CareTeamMember, HubEvent, MappedRecord, ResourceWrite } from '../mappers/types.js';
 import { PARTICIPANT_REF } from '../mappers/types.js';
 import type { IdentityLock } from './identity-lock.js';
@@ -68,6 +68,8 @@ export interface WriteOutcome {
    * (`Type/id` -> resource; the transaction answered with them), so routing need not read them back.
    */
   readonly stored?: Readonly<Record<string, Resource>>;
+  /** The searches {@link WriteOptions.searchesAfterWrite} asked for, answered whole, by URL. */
+  readonly answered?: Readonly<Record<string, readonly Resource[]>>;
 }
 
 const MAX_CONFLICT_RETRIES = 3;
@@ -87,6 +89,16 @@ export interface WriteOptions {
   readonly identityLock?: IdentityLock;
   /** The Patient an engineer decided the record is about (identity review: the same person). */
   readonly adoptInto?: string;
+  /**
+   * Searches to make in the record's transaction after its writes (what the coordination rules
+   * will ask about the record), given the participant, the resources to be written and the
+   * record's events: answered there, they cost no request of their own.
+   */
+  readonly searchesAfterWrite?: (
+    patient: string,
+    written: readonly Resource[],
+    events: readonly HubEvent[],
+  ) => readonly SearchRequest[];
 }
 
 /**
@@ -140,6 +152,7 @@ export async function writeMappedRecord(
             ? null
             : (await teams)?.find((t) => t.subject?.reference === patient),
         checked: checked ?? Promise.resolve(),
+        searchesAfterWrite: options.searchesAfterWrite,
       });
       return { ...outcome, ...known };
     } catch (err) {
@@ -253,6 +266,7 @@ interface AttemptInputs {
   readonly team: CareTeam | null | undefined;
   /** The coordination rules' checks; the transaction waits for them. */
   readonly checked: Promise<void>;
+  readonly searchesAfterWrite: WriteOptions['searchesAfterWrite'];
 }
 
 async function writeOnce(
@@ -261,7 +275,7 @@ async function writeOnce(
   source: SourceRecord,
   identifierBase: string,
   patient: string,
-  { held, team, checked }: AttemptInputs,
+  { held, team, checked, searchesAfterWrite }: AttemptInputs,
 ): Promise<WriteOutcome> {
   // The care team is read beside the record's own reads: neither depends on the other.
   const patientId = patient.split('/')[1]!;
@@ -296,6 +310,15 @@ async function writeOnce(
 
   const provenance = provenanceFor(source, identifierBase, entries, provenanceId(source, mapped));
   entries.push({ resource: provenance, request: { method: 'PUT', url: `Provenance/${provenance.id}` } });
+  // A transaction's GETs run after its writes: they see the record written.
+  const searches =
+    searchesAfterWrite?.(
+      patient,
+      mapped.writes.flatMap((w, i) => (decided[i]!.kind === 'write' ? [w.resource] : [])),
+      outdated ? [] : mapped.events,
+    ) ?? [];
+  const searchesAt = entries.length;
+  entries.push(...searches.map((q) => ({ request: { method: 'GET' as const, url: searchUrl(q) } })));
 
   // A plan version is routed next: the server answers with what it stored, which routing uses
   // instead of reading it back.
@@ -335,7 +358,14 @@ async function writeOnce(
     }
   });
   const events = eventsOf(mapped, written, stale, outdated);
+  const answered = Object.fromEntries(
+    searches.flatMap((q, i) => {
+      const found = wholeSearchset(response.entry?.[searchesAt + i]?.resource);
+      return found ? [[searchUrl(q), found] as const] : [];
+    }),
+  );
   return {
+    ...(searches.length > 0 ? { answered } : {}),
     patient,
     written,
     versions,
@@ -510,7 +540,13 @@ async function earlierWrite(
   }
   const outdated = mapped.orderedAsOne === true && stale.size > 0;
   const events = eventsOf(mapped, written, stale, outdated);
-  return { patient, written, versions, provenance: `Provenance/${provenance.id}`, events };
+  return {
+    patient,
+    written,
+    versions,
+    provenance: `Provenance/${provenance.id}`,
+    events,
+  };
 }
 
 /**

@@ -73,6 +73,7 @@ export async function onRecordApplied(
     versions: outcome.versions,
     events: outcome.events,
     ...(outcome.careTeam !== undefined ? { careTeam: outcome.careTeam } : {}),
+    ...(outcome.answered ? { answered: outcome.answered } : {}),
     asSent: factsOf(sent),
   });
 }

@@ -12,7 +12,7 @@ import { createLogger } from '../../src/logging/logger.js';
 import { sendMllp } from '../../src/mllp/mllp-server.js';
 import { startHub, type RunningHub } from '../../src/startup/start-hub.js';
 import { startTracing } from '../../src/tracing/tracing.js';
-import { adt, evvCsv, evvRow, newPerson, servicePlan } from '../fixtures/ingest/samples.js';
+import { adt, crisisUpdate, evvCsv, evvRow, newPerson, servicePlan } from '../fixtures/ingest/samples.js';
 import { partnerDir } from '../support/config-dirs.js';
 import { PartnerServer } from '../support/partner-server.js';
 import { REPO_ROOT, testConfig, unique } from '../support/test-env.js';
@@ -225,12 +225,28 @@ describe('traces', () => {
     expect(fhirCallsUnder(trail, capture)).toEqual([]);
     const record = await waitFor(() => traceOf(SENDER_TRACE).find((s) => s.name === 'process plan-records'));
     expect(fhirCallsUnder(traceOf(SENDER_TRACE), record)).toEqual(['FHIR POST transaction']);
-    // The rules take what they look at of the written Flag from the record as sent, and search the
-    // obligations the plan answers beside the rest of their reads: one call, nothing read back.
+    // The rules take what they look at of the written Flag from the record as sent, and the
+    // obligations the plan answers from the record's own transaction, which searched them after
+    // its writes: nothing is read.
     const rules = await waitFor(() =>
       traceOf(SENDER_TRACE).find((s) => s.name === 'process coordination' && s.endTime[0] > 0),
     );
-    expect(fhirCallsUnder(traceOf(SENDER_TRACE), rules)).toEqual(['FHIR GET Task?patient&code&owner&status']);
+    expect(fhirCallsUnder(traceOf(SENDER_TRACE), rules)).toEqual([]);
     writeFileSync(path.join(OUT, 'service-plan-to-delivery.txt'), tree(traceOf(SENDER_TRACE)));
+  });
+
+  it("takes the crisis updates a crisis update answers from the record's own transaction", async () => {
+    const trace = '6'.repeat(32);
+    const res = await fetch(`${hub.url}/ingest/sunrise-hcbs/crisis-update?wait=30`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', traceparent: `00-${trace}-00f067aa0ba902b7-01` },
+      body: JSON.stringify(crisisUpdate(newPerson())),
+    });
+    expect(res.status).toBe(200);
+    const rules = await waitFor(() =>
+      traceOf(trace).find((s) => s.name === 'process coordination' && s.endTime[0] > 0),
+    );
+    // The next update it asks for and its risk escalation are written; nothing is read first.
+    expect(fhirCallsUnder(traceOf(trace), rules)).toEqual(['FHIR POST transaction']);
   });
 });
