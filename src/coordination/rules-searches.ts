@@ -1,6 +1,5 @@
 import type { Communication, Resource } from 'fhir/r4.js';
-import { searchUrl, type SearchRequest } from '../fhir/fhir-gateway.js';
-import type { FhirGateway } from '../fhir/fhir-gateway.js';
+import { searchUrl, type FhirGateway, type SearchRequest } from '../fhir/fhir-gateway.js';
 import { CODE_SYSTEM } from '../fhir/profiles.js';
 import { relativeReference } from '../fhir/references.js';
 import type { HubEvent } from '../mappers/types.js';
