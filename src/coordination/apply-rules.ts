@@ -81,7 +81,12 @@ export async function applyCoordinationRules(deps: CoordinationDeps, record: App
   // read together (one batch).
   const versions = Object.entries(record.versions);
   const sender = organizationRef(deps, record.partnerId);
-  const answerable = answerableCodes(versions.map(([reference]) => [reference, record.asSent?.[reference]]));
+  const answerable = answerableCodes(
+    versions.map(([reference]) => ({
+      type: relativeReference(reference)?.type,
+      sent: record.asSent?.[reference],
+    })),
+  );
   const [care, resources, owedBySender, openCrisisUpdates, missedVisits, discharged] = await Promise.all([
     careContext(deps, record.patient, at, record.careTeam),
     Promise.all(

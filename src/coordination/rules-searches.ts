@@ -1,7 +1,6 @@
 import type { Communication, Resource } from 'fhir/r4.js';
 import { searchUrl, type FhirGateway, type SearchRequest } from '../fhir/fhir-gateway.js';
 import { CODE_SYSTEM } from '../fhir/profiles.js';
-import { relativeReference } from '../fhir/references.js';
 import type { HubEvent } from '../mappers/types.js';
 import { RECORD_KINDS } from './documentation.rules.js';
 
@@ -54,12 +53,13 @@ interface SentAs {
 /**
  * The obligation codes the record's written resources may answer: plan-change reviews for a
  * CarePlan version, documentation for a Communication of a record kind (or one whose categories
- * are not known). `written`: each write's `Type/id` and, when known, what the record sent.
+ * are not known). `written`: each write's resource type and, when known, what the record sent.
  */
-export function answerableCodes(written: readonly (readonly [string, SentAs | undefined])[]): string[] {
+export function answerableCodes(
+  written: readonly { readonly type: string | undefined; readonly sent: SentAs | undefined }[],
+): string[] {
   const codes = new Set<string>();
-  for (const [reference, sent] of written) {
-    const type = relativeReference(reference)?.type;
+  for (const { type, sent } of written) {
     if (type === 'CarePlan') {
       codes.add('plan-change-review');
     }
@@ -91,7 +91,7 @@ export function searchesAfterWrite(
   written: readonly Resource[],
   events: readonly HubEvent[],
 ): SearchRequest[] {
-  const codes = answerableCodes(written.map((r, i) => [`${r.resourceType}/written-${i}`, r] as const));
+  const codes = answerableCodes(written.map((r) => ({ type: r.resourceType, sent: r })));
   return [
     ...(codes.length > 0 ? [owedByQuery(patient, codes, `Organization/${partnerId}`)] : []),
     ...(events.some((e) => e.type === 'crisis-update') ? [openCrisisUpdatesQuery(patient, partnerId)] : []),

@@ -74,8 +74,7 @@ export class FhirGateway {
               }),
             ),
           single: (url, label) => this.getAlone(url, label),
-          createIfNoneExist: (resource, query) =>
-            this.createAlone(resource, query, `POST ${resource.resourceType} (If-None-Exist)`),
+          createIfNoneExist: (resource, query, label) => this.createAlone(resource, query, label),
           errorFor: errorForStatus,
           refusedBatch: (err) =>
             err instanceof FhirServerError && !err.transient && err.httpStatus >= 400 && err.httpStatus < 500,

@@ -17,7 +17,7 @@ export interface ReadBatchTransport {
   /** Sends one read alone. */
   single(url: string, label: string): Promise<Resource>;
   /** Sends one conditional create alone (`If-None-Exist: query`). */
-  createIfNoneExist(resource: Resource, query: string): Promise<CreatedOrFound>;
+  createIfNoneExist(resource: Resource, query: string, label: string): Promise<CreatedOrFound>;
   /** The error a batch entry's status stands for: what the same read sent alone would throw. */
   errorFor(status: number, label: string, outcome: OperationOutcome | undefined): Error;
   /** Whether the server refused the batch itself (a 4xx): the reads are then sent alone. */
@@ -91,7 +91,7 @@ export class ReadBatcher {
       label,
       answer: (entry, status) =>
         entry.resource ? { resource: entry.resource as T, created: status === 201 } : undefined,
-      alone: () => this.transport.createIfNoneExist(resource, query),
+      alone: () => this.transport.createIfNoneExist(resource, query, label),
     });
   }
 

@@ -181,12 +181,7 @@ export function processIngestJob(
           ...(beforeWrite ? { beforeWrite } : {}),
           ...(deps.identityLock ? { identityLock: deps.identityLock } : {}),
           ...(data.identity?.kind === 'same' ? { adoptInto: data.identity.patientId } : {}),
-          ...(deps.afterWrite
-            ? {
-                searchesAfterWrite: (patient, written, events) =>
-                  searchesAfterWrite(data.partnerId, patient, written, events),
-              }
-            : {}),
+          ...(deps.afterWrite ? { searchesAfterWrite } : {}),
         },
       );
       if (deps.afterWrite) {

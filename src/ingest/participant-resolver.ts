@@ -98,7 +98,7 @@ export async function resolveParticipant(
       // record as a new Patient (a 4xx: demographics it cannot take, a query it does not do):
       // searched below instead, as a known participant needs no create.
       const first = await fhir.createIfNoneExist(patient, ifNoneExist).catch((err: unknown) => {
-        if (err instanceof VersionConflictError || (err instanceof FhirServerError && !err.transient)) {
+        if (err instanceof FhirServerError && !err.transient) {
           return undefined;
         }
         throw err;

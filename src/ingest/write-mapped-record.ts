@@ -91,10 +91,11 @@ export interface WriteOptions {
   readonly adoptInto?: string;
   /**
    * Searches to make in the record's transaction after its writes (what the coordination rules
-   * will ask about the record), given the participant, the resources to be written and the
-   * record's events: answered there, they cost no request of their own.
+   * will ask about the record), given the sender, the participant, the resources to be written and
+   * the record's events: answered there, they cost no request of their own.
    */
   readonly searchesAfterWrite?: (
+    partnerId: string,
     patient: string,
     written: readonly Resource[],
     events: readonly HubEvent[],
@@ -311,14 +312,16 @@ async function writeOnce(
   const provenance = provenanceFor(source, identifierBase, entries, provenanceId(source, mapped));
   entries.push({ resource: provenance, request: { method: 'PUT', url: `Provenance/${provenance.id}` } });
   // A transaction's GETs run after its writes: they see the record written.
-  const searches =
+  const searches = (
     searchesAfterWrite?.(
+      source.partnerId,
       patient,
       mapped.writes.flatMap((w, i) => (decided[i]!.kind === 'write' ? [w.resource] : [])),
       outdated ? [] : mapped.events,
-    ) ?? [];
+    ) ?? []
+  ).map(searchUrl);
   const searchesAt = entries.length;
-  entries.push(...searches.map((q) => ({ request: { method: 'GET' as const, url: searchUrl(q) } })));
+  entries.push(...searches.map((url) => ({ request: { method: 'GET' as const, url } })));
 
   // A plan version is routed next: the server answers with what it stored, which routing uses
   // instead of reading it back.
@@ -359,9 +362,9 @@ async function writeOnce(
   });
   const events = eventsOf(mapped, written, stale, outdated);
   const answered = Object.fromEntries(
-    searches.flatMap((q, i) => {
+    searches.flatMap((url, i) => {
       const found = wholeSearchset(response.entry?.[searchesAt + i]?.resource);
-      return found ? [[searchUrl(q), found] as const] : [];
+      return found ? [[url, found] as const] : [];
     }),
   );
   return {
@@ -540,13 +543,7 @@ async function earlierWrite(
   }
   const outdated = mapped.orderedAsOne === true && stale.size > 0;
   const events = eventsOf(mapped, written, stale, outdated);
-  return {
-    patient,
-    written,
-    versions,
-    provenance: `Provenance/${provenance.id}`,
-    events,
-  };
+  return { patient, written, versions, provenance: `Provenance/${provenance.id}`, events };
 }
 
 /**
