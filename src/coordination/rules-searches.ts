@@ -1,5 +1,5 @@
 import type { Communication, Resource } from 'fhir/r4.js';
-import { searchUrl, type FhirGateway, type SearchRequest } from '../fhir/fhir-gateway.js';
+import { searchUrl, UNKEPT_PAGE, type FhirGateway, type SearchRequest } from '../fhir/fhir-gateway.js';
 import { CODE_SYSTEM } from '../fhir/profiles.js';
 import type { HubEvent } from '../mappers/types.js';
 import { RECORD_KINDS } from './documentation.rules.js';
@@ -27,6 +27,8 @@ export function owedByQuery(patient: string, codes: readonly string[], sender: s
       code: codes.map((c) => `${CODE_SYSTEM.taskCode}|${c}`).join(','),
       owner: sender,
       status: OWED.join(','),
+      // Named, so the transaction's unkept answer tells whether it holds them all.
+      _count: UNKEPT_PAGE,
     },
   };
 }
@@ -40,6 +42,8 @@ export function openCrisisUpdatesQuery(patient: string, partnerId: string): Sear
       code: `${CODE_SYSTEM.taskCode}|crisis-update`,
       requester: `Organization/${partnerId}`,
       status: OWED.join(','),
+      // Named, so the transaction's unkept answer tells whether it holds them all.
+      _count: UNKEPT_PAGE,
     },
   };
 }

@@ -10,7 +10,7 @@ import {
   VersionConflictError,
 } from './fhir-errors.js';
 import { tokenOf } from './hub-identifiers.js';
-import { ReadBatcher, type CreatedOrFound } from './read-batch.js';
+import { ALWAYS_WHOLE, ReadBatcher, type CreatedOrFound, type TakeUnkept } from './read-batch.js';
 import { againAfterWriteRace, withRetry, type RetryPolicy } from './retry.js';
 import { activeTraceId, inSpan, SpanKind } from '../tracing/tracing.js';
 
@@ -44,6 +44,16 @@ const DEFAULT_RETRY: RetryPolicy = { retries: 4, baseDelayMs: 200, maxDelayMs: 5
 const DEFAULT_MAX_PAGES = 100;
 
 /**
+ * The largest page a search may ask for and still travel unkept in a batch or a transaction
+ * (README, "Searches the server does not keep"): small enough that no server caps it lower, so
+ * an answer of fewer matches is the whole result. A search that names no `_count` asks for this.
+ */
+export const UNKEPT_PAGE = 50;
+
+/** Asks the server to run a request's searches at once and keep none of them for paging. */
+const UNKEPT = { 'cache-control': 'no-store' };
+
+/**
  * The one place that talks to the FHIR server (house-style rule 7). Wraps fhir-kit-client so that
  * the rest of the hub gets `fhir4` types, typed errors carrying the server's OperationOutcome, and
  * retries with backoff on network errors and 5xx (never on a 4xx: the request itself is wrong).
@@ -64,13 +74,19 @@ export class FhirGateway {
     this.batcher = options.batchReads
       ? new ReadBatcher({
           // A conditional create in the batch is idempotent too: sent again, it finds what it made.
-          batch: (entries) =>
+          batch: (entries, unkept) =>
             this.call({ label: `POST batch (${entries.length} reads)`, idempotent: true }, (requestOptions) =>
               this.client.batch({
                 body: { resourceType: 'Bundle', type: 'batch', entry: [...entries] },
-                options: entries.some((e) => e.request?.method === 'POST')
-                  ? { ...requestOptions, headers: { prefer: 'return=representation' } }
-                  : requestOptions,
+                options: {
+                  ...requestOptions,
+                  headers: {
+                    ...(entries.some((e) => e.request?.method === 'POST')
+                      ? { prefer: 'return=representation' }
+                      : {}),
+                    ...(unkept ? UNKEPT : {}),
+                  },
+                },
               }),
             ),
           single: (url, label) => this.getAlone(url, label),
@@ -83,9 +99,12 @@ export class FhirGateway {
       : undefined;
   }
 
-  /** A GET of a relative URL: in the next batch of reads when reads are batched, else alone. */
-  private get<T>(url: string, label: string): Promise<T> {
-    return (this.batcher ? this.batcher.read(url, label) : this.getAlone(url, label)) as Promise<T>;
+  /**
+   * A GET of a relative URL: in the next batch of reads when reads are batched (unkept when
+   * `unkept` allows it), else alone.
+   */
+  private get<T>(url: string, label: string, unkept?: TakeUnkept): Promise<T> {
+    return (this.batcher ? this.batcher.read(url, label, unkept) : this.getAlone(url, label)) as Promise<T>;
   }
 
   private getAlone(url: string, label: string): Promise<Resource> {
@@ -105,7 +124,7 @@ export class FhirGateway {
 
   async read<T extends Resource>(resourceType: T['resourceType'], id: string): Promise<T> {
     const label = `GET ${checkedType(resourceType)}/${checkedId(id)}`;
-    return ofType(label, resourceType, await this.get<T>(`${resourceType}/${id}`, label));
+    return ofType(label, resourceType, await this.get<T>(`${resourceType}/${id}`, label, ALWAYS_WHOLE));
   }
 
   /** The resource, or undefined when the server has none with that id (404/410). */
@@ -125,14 +144,33 @@ export class FhirGateway {
 
   async vread<T extends Resource>(resourceType: T['resourceType'], id: string, version: string): Promise<T> {
     const label = `GET ${checkedType(resourceType)}/${checkedId(id)}/_history/${checkedId(version, 'version')}`;
-    return ofType(label, resourceType, await this.get<T>(`${resourceType}/${id}/_history/${version}`, label));
+    return ofType(
+      label,
+      resourceType,
+      await this.get<T>(`${resourceType}/${id}/_history/${version}`, label, ALWAYS_WHOLE),
+    );
   }
 
-  /** One page of a search, as the server's Bundle. */
-  async searchPage(resourceType: string, params: SearchParams = {}): Promise<Bundle> {
+  /**
+   * One page of a search, as the server's Bundle (of {@link UNKEPT_PAGE} matches when `params`
+   * name no `_count`). `firstPageOnly`: the caller looks no further than this page, so it needs no
+   * `next` link.
+   */
+  async searchPage(
+    resourceType: string,
+    params: SearchParams = {},
+    opts: { readonly firstPageOnly?: boolean } = {},
+  ): Promise<Bundle> {
     const label = `GET ${checkedType(resourceType)}?${Object.keys(params).join('&')}`;
-    const query = queryOf(params);
-    return this.get<Bundle>(query ? `${resourceType}?${query}` : resourceType, label);
+    const paged = params._count === undefined ? { ...params, _count: UNKEPT_PAGE } : params;
+    const count = Number(paged._count);
+    // Unkept, a page that may have stopped short is taken only by a caller that reads no further.
+    const unkept: TakeUnkept | undefined = opts.firstPageOnly
+      ? ALWAYS_WHOLE
+      : count > 0 && count <= UNKEPT_PAGE
+        ? (answer) => answer?.resourceType === 'Bundle' && matchesOf(answer as Bundle) < count
+        : undefined;
+    return this.get<Bundle>(`${resourceType}?${queryOf(paged)}`, label, unkept);
   }
 
   /**
@@ -345,24 +383,21 @@ export class FhirGateway {
    * A transaction Bundle: all entries succeed or none. Retried on transient failures only when
    * every write in it is idempotent (PUT, DELETE, or POST with `ifNoneExist`). With
    * `returnResources`, each response entry carries the resource as stored (`Prefer:
-   * return=representation`; for a conditional create that matched, the resource it matched).
+   * return=representation`; for a conditional create that matched, the resource it matched). Its
+   * searches (`GET` entries) run unkept: read their answers with {@link wholeSearchset}.
    */
   async transaction(bundle: Bundle, opts: { returnResources?: boolean } = {}): Promise<Bundle> {
     if (bundle.type !== 'transaction' && bundle.type !== 'batch') {
       throw new Error(`transaction needs a Bundle of type transaction or batch, not ${bundle.type}`);
     }
-    const idempotent = (bundle.entry ?? []).every(
-      (e) => e.request?.method !== 'POST' || Boolean(e.request.ifNoneExist),
-    );
-    return this.call(
-      { label: `POST ${bundle.type} (${bundle.entry?.length ?? 0} entries)`, idempotent },
-      (options) =>
-        this.client.transaction({
-          body: asBody(bundle),
-          options: opts.returnResources
-            ? { ...options, headers: { prefer: 'return=representation' } }
-            : options,
-        }),
+    const entries = bundle.entry ?? [];
+    const idempotent = entries.every((e) => e.request?.method !== 'POST' || Boolean(e.request.ifNoneExist));
+    const headers = {
+      ...(opts.returnResources ? { prefer: 'return=representation' } : {}),
+      ...(entries.some((e) => e.request?.method === 'GET') ? UNKEPT : {}),
+    };
+    return this.call({ label: `POST ${bundle.type} (${entries.length} entries)`, idempotent }, (options) =>
+      this.client.transaction({ body: asBody(bundle), options: { ...options, headers } }),
     );
   }
 
@@ -506,17 +541,28 @@ export function searchUrl({ resourceType, params }: SearchRequest): string {
 }
 
 /**
- * The matches of a search a transaction or batch answered as one of its entries, when that page
- * holds them all (no `next` link); undefined otherwise, so the caller searches itself.
+ * The matches of `search`, which a transaction or batch answered as one of its entries, when that
+ * page holds them all; undefined otherwise, so the caller searches itself. The server keeps no
+ * pages of such a search ({@link FhirGateway.transaction}): an answer stops at the search's
+ * `_count` without a `next` link, so one holding that many (or a search naming none) may have more.
  */
-export function wholeSearchset(answer: Resource | undefined): Resource[] | undefined {
+export function wholeSearchset(answer: Resource | undefined, search: SearchRequest): Resource[] | undefined {
   if (answer?.resourceType !== 'Bundle') {
     return undefined;
   }
   const bundle = answer as Bundle;
   const found = (bundle.entry ?? []).flatMap((e) => (e.resource ? [e.resource] : []));
-  const more = bundle.link?.some((l) => l.relation === 'next') || (bundle.total ?? 0) > found.length;
+  const more =
+    bundle.link?.some((l) => l.relation === 'next') ||
+    (bundle.total ?? 0) > found.length ||
+    !(matchesOf(bundle) < Number(search.params._count));
   return more ? undefined : found;
+}
+
+/** The entries of a searchset that match the search (not those `_include` or an outcome added). */
+function matchesOf(bundle: Bundle): number {
+  return (bundle.entry ?? []).filter((e) => e.search?.mode !== 'include' && e.search?.mode !== 'outcome')
+    .length;
 }
 
 /** A search's query string, encoded as fhir-kit-client encodes it for a GET. */

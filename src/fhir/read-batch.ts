@@ -11,9 +11,10 @@ export interface CreatedOrFound<T extends Resource = Resource> {
 export interface ReadBatchTransport {
   /**
    * Sends the entries (GETs of relative URLs, conditional creates) as one `batch` Bundle, asking
-   * for the resources created or matched; answers the batch-response.
+   * for the resources created or matched; answers the batch-response. `unkept`: the server is
+   * asked to keep none of its searches for paging (see {@link TakeUnkept}).
    */
-  batch(entries: readonly BundleEntry[]): Promise<Bundle>;
+  batch(entries: readonly BundleEntry[], unkept: boolean): Promise<Bundle>;
   /** Sends one read alone. */
   single(url: string, label: string): Promise<Resource>;
   /** Sends one conditional create alone (`If-None-Exist: query`). */
@@ -29,10 +30,22 @@ export interface ReadBatchTransport {
   callerOf?(): string | undefined;
 }
 
+/**
+ * Whether a read's answer may be taken as it came from a batch sent unkept (`Cache-Control:
+ * no-store`): the server then runs each search at once and keeps nothing for paging, so a
+ * search's answer stops at its `_count` without a `next` link. False: the read is sent again
+ * alone, as usual. A read without one must not go unkept, and its batch is sent as usual.
+ */
+export type TakeUnkept = (answer: Resource | undefined) => boolean;
+
+/** Reads by id and conditional creates: their answer is the same kept or not. */
+export const ALWAYS_WHOLE: TakeUnkept = () => true;
+
 /** A read, or a conditional create that travels with the reads (it finds or makes one resource). */
 interface PendingRead {
   readonly entry: BundleEntry;
   readonly label: string;
+  readonly unkept?: TakeUnkept | undefined;
   /** What the entry's 2xx answer settles it with; undefined: the answer lacks it, ask alone. */
   answer(entry: BundleEntry, status: number): unknown;
   /** The same request sent alone, with the gateway's retries. */
@@ -55,7 +68,9 @@ const REFUSALS_TO_GIVE_UP = 3;
  * the gateway retries (5xx, 408, 429) is read again alone, with those retries; a batch the server
  * refuses has its reads sent alone, and a server that refuses three in a row gets every later
  * read alone. Reads made for different traces (two jobs reading in the same turn) go in separate
- * batches, each in its own caller's context, so each record's trace holds its own reads.
+ * batches, each in its own caller's context, so each record's trace holds its own reads. A batch
+ * whose reads all allow it is sent unkept ({@link TakeUnkept}): the server stores none of its
+ * searches, and a search answered with a page that may have stopped short is read again alone.
  */
 export class ReadBatcher {
   /** This turn's reads, by caller; each caller's are sent from a callback it scheduled (its context). */
@@ -64,10 +79,12 @@ export class ReadBatcher {
 
   constructor(private readonly transport: ReadBatchTransport) {}
 
-  read(url: string, label: string): Promise<Resource> {
+  /** A GET of a relative URL; `unkept`, when it may travel in a batch sent unkept. */
+  read(url: string, label: string, unkept?: TakeUnkept): Promise<Resource> {
     return this.add<Resource>({
       entry: { request: { method: 'GET', url } },
       label,
+      unkept,
       answer: (entry) => entry.resource,
       alone: () => this.transport.single(url, label),
     });
@@ -89,6 +106,7 @@ export class ReadBatcher {
         request: { method: 'POST', url: resource.resourceType, ifNoneExist: query },
       },
       label,
+      unkept: ALWAYS_WHOLE,
       answer: (entry, status) =>
         entry.resource ? { resource: entry.resource as T, created: status === 201 } : undefined,
       alone: () => this.transport.createIfNoneExist(resource, query, label),
@@ -123,9 +141,14 @@ export class ReadBatcher {
     if (reads.length === 1) {
       return this.alone(reads[0]!);
     }
+    // Unkept when every read allows it: the server then stores no search for paging.
+    const unkept = reads.every((r) => r.unkept);
     let answer: Bundle;
     try {
-      answer = await this.transport.batch(reads.map((r) => r.entry));
+      answer = await this.transport.batch(
+        reads.map((r) => r.entry),
+        unkept,
+      );
       this.refusals = 0;
     } catch (err) {
       if (this.transport.refusedBatch(err)) {
@@ -138,13 +161,16 @@ export class ReadBatcher {
       }
       return;
     }
-    await Promise.all(reads.map((r, i) => this.settle(r, answer.entry?.[i])));
+    await Promise.all(reads.map((r, i) => this.settle(r, answer.entry?.[i], unkept)));
   }
 
-  private async settle(read: PendingRead, entry: BundleEntry | undefined): Promise<void> {
+  private async settle(read: PendingRead, entry: BundleEntry | undefined, unkept: boolean): Promise<void> {
     const status = Number.parseInt(entry?.response?.status ?? '', 10);
     const answered = entry && status >= 200 && status < 300 ? read.answer(entry, status) : undefined;
-    if (answered !== undefined) {
+    if (answered !== undefined && unkept && !read.unkept?.(entry?.resource)) {
+      // A search whose page may have stopped short: asked again alone, where it pages as usual.
+      await this.alone(read);
+    } else if (answered !== undefined) {
       read.resolve(answered);
     } else if (!(status >= 400 && status < 500) || status === 408 || status === 429) {
       // What the gateway would retry (a 5xx, a timeout, too many requests), or an answer without

@@ -319,9 +319,9 @@ async function writeOnce(
       mapped.writes.flatMap((w, i) => (decided[i]!.kind === 'write' ? [w.resource] : [])),
       outdated ? [] : mapped.events,
     ) ?? []
-  ).map(searchUrl);
+  ).map((search) => ({ search, url: searchUrl(search) }));
   const searchesAt = entries.length;
-  entries.push(...searches.map((url) => ({ request: { method: 'GET' as const, url } })));
+  entries.push(...searches.map(({ url }) => ({ request: { method: 'GET' as const, url } })));
 
   // A plan version is routed next: the server answers with what it stored, which routing uses
   // instead of reading it back.
@@ -362,8 +362,8 @@ async function writeOnce(
   });
   const events = eventsOf(mapped, written, stale, outdated);
   const answered = Object.fromEntries(
-    searches.flatMap((url, i) => {
-      const found = wholeSearchset(response.entry?.[searchesAt + i]?.resource);
+    searches.flatMap(({ search, url }, i) => {
+      const found = wholeSearchset(response.entry?.[searchesAt + i]?.resource, search);
       return found ? [[url, found] as const] : [];
     }),
   );

@@ -237,8 +237,13 @@ export function uiRoutes(deps: UiDeps): Router {
     const newest = await Promise.all(
       ['Task', 'Flag', 'CareTeam'].map(
         async (type) =>
-          (await fhir.searchPage(type, { _sort: '-_lastUpdated', _count: 1, _elements: 'id' })).entry?.[0]
-            ?.resource?.meta?.lastUpdated ?? '',
+          (
+            await fhir.searchPage(
+              type,
+              { _sort: '-_lastUpdated', _count: 1, _elements: 'id' },
+              { firstPageOnly: true },
+            )
+          ).entry?.[0]?.resource?.meta?.lastUpdated ?? '',
       ),
     );
     return newest.join('|');

@@ -5,7 +5,7 @@ import {
   ResourceNotFoundError,
   VersionConflictError,
 } from '../../../src/fhir/fhir-errors.js';
-import { FhirGateway, hasErrors } from '../../../src/fhir/fhir-gateway.js';
+import { FhirGateway, hasErrors, searchUrl, wholeSearchset } from '../../../src/fhir/fhir-gateway.js';
 import { CODE_SYSTEM, PROFILE } from '../../../src/fhir/profiles.js';
 import { fhirBaseUrl, testGateway, unique } from '../../support/test-env.js';
 
@@ -240,6 +240,53 @@ describe('FhirGateway against the real HAPI server', () => {
     expect(onePage.entry).toHaveLength(2);
     const all = await fhir.search<Patient>('Patient', { family, _count: 2 });
     expect(all).toHaveLength(5);
+  });
+
+  it('answers a search issued in a batch with every match, though the batch asks the server to keep no pages', async () => {
+    const family = unique('Unkept').replace(/-/g, '');
+    for (let i = 0; i < 5; i++) {
+      await fhir.create<Patient>({ resourceType: 'Patient', name: [{ family }] });
+    }
+    const calls = jest.spyOn(FhirGateway.prototype as unknown as { call: () => unknown }, 'call');
+    const [all, page, firstOnly, unnamed] = await Promise.all([
+      fhir.search<Patient>('Patient', { family, _count: 2 }),
+      fhir.searchPage('Patient', { family, _count: 2 }),
+      fhir.searchPage('Patient', { family, _count: 2 }, { firstPageOnly: true }),
+      fhir.search<Patient>('Patient', { family }),
+    ]);
+    const labels = calls.mock.calls.map((c) => (c as unknown as [{ label: string }])[0].label);
+    calls.mockRestore();
+    expect(all).toHaveLength(5);
+    expect(page.entry).toHaveLength(2);
+    expect(page.link?.some((l) => l.relation === 'next')).toBe(true);
+    expect(firstOnly.entry).toHaveLength(2);
+    expect(unnamed).toHaveLength(5);
+    // The two that asked for every match, or a next link, were asked again alone, where they page.
+    expect(labels.slice(0, 3)).toEqual([
+      'POST batch (4 reads)',
+      'GET Patient?family&_count',
+      'GET Patient?family&_count',
+    ]);
+  });
+
+  it("answers a transaction's searches unkept: a page as long as the search's _count is not taken as all matches", async () => {
+    const family = unique('Unkept').replace(/-/g, '');
+    const two = { resourceType: 'Patient', params: { family, _count: 2 } };
+    const ten = { resourceType: 'Patient', params: { family, _count: 10 } };
+    const answer = await fhir.transaction({
+      resourceType: 'Bundle',
+      type: 'transaction',
+      entry: [
+        ...Array.from({ length: 3 }, () => ({
+          resource: { resourceType: 'Patient' as const, name: [{ family }] },
+          request: { method: 'POST' as const, url: 'Patient' },
+        })),
+        { request: { method: 'GET', url: searchUrl(two) } },
+        { request: { method: 'GET', url: searchUrl(ten) } },
+      ],
+    });
+    expect(wholeSearchset(answer.entry?.[3]?.resource, two)).toBeUndefined();
+    expect(wholeSearchset(answer.entry?.[4]?.resource, ten)).toHaveLength(3);
   });
 
   it('answers reads issued together, sent as one batch, exactly as the same reads sent alone', async () => {

@@ -1,12 +1,12 @@
 import { describe, expect, it } from '@jest/globals';
-import type { Bundle, Resource, Task } from 'fhir/r4.js';
+import type { Bundle, BundleEntry, Resource, Task } from 'fhir/r4.js';
 import {
   answeredOrSearch,
   owedByQuery,
   openCrisisUpdatesQuery,
   searchesAfterWrite,
 } from '../../../src/coordination/rules-searches.js';
-import { searchUrl, wholeSearchset, type FhirGateway } from '../../../src/fhir/fhir-gateway.js';
+import { searchUrl, UNKEPT_PAGE, wholeSearchset, type FhirGateway } from '../../../src/fhir/fhir-gateway.js';
 import { CODE_SYSTEM } from '../../../src/fhir/profiles.js';
 
 const PATIENT = 'Patient/p1';
@@ -67,12 +67,35 @@ describe("the rules' searches a record's transaction makes for them", () => {
       entry: [{ resource: task }],
       ...more,
     });
-    expect(wholeSearchset(page({ total: 1 }))).toEqual([task]);
-    expect(wholeSearchset(page({}))).toEqual([task]);
-    expect(wholeSearchset(page({ resourceType: 'Bundle', type: 'searchset', entry: [] }))).toEqual([]);
-    expect(wholeSearchset(page({ link: [{ relation: 'next', url: 'x' }] }))).toBeUndefined();
-    expect(wholeSearchset(page({ total: 3 }))).toBeUndefined();
-    expect(wholeSearchset({ resourceType: 'OperationOutcome' })).toBeUndefined();
-    expect(wholeSearchset(undefined)).toBeUndefined();
+    const owed = owedByQuery(PATIENT, ['plan-change-review'], 'Organization/sunrise-hcbs');
+    expect(wholeSearchset(page({ total: 1 }), owed)).toEqual([task]);
+    expect(wholeSearchset(page({}), owed)).toEqual([task]);
+    expect(wholeSearchset(page({ resourceType: 'Bundle', type: 'searchset', entry: [] }), owed)).toEqual([]);
+    expect(wholeSearchset(page({ link: [{ relation: 'next', url: 'x' }] }), owed)).toBeUndefined();
+    expect(wholeSearchset(page({ total: 3 }), owed)).toBeUndefined();
+    expect(wholeSearchset({ resourceType: 'OperationOutcome' }, owed)).toBeUndefined();
+    expect(wholeSearchset(undefined, owed)).toBeUndefined();
+  });
+
+  it('takes a page that holds as many matches as the search asked for as one that may have more (the server kept no next page)', () => {
+    const task = (id: string): BundleEntry => ({
+      resource: { resourceType: 'Task', id, status: 'requested', intent: 'order' },
+      search: { mode: 'match' },
+    });
+    const patient: BundleEntry = {
+      resource: { resourceType: 'Patient', id: 'p1' },
+      search: { mode: 'include' },
+    };
+    const page = (...entry: BundleEntry[]): Bundle => ({ resourceType: 'Bundle', type: 'searchset', entry });
+    const ofTwo = { resourceType: 'Task', params: { patient: PATIENT, _count: 2 } };
+    expect(wholeSearchset(page(task('a'), patient), ofTwo)).toHaveLength(2);
+    expect(wholeSearchset(page(task('a'), task('b')), ofTwo)).toBeUndefined();
+    expect(wholeSearchset(page(task('a'), task('b'), patient), ofTwo)).toBeUndefined();
+    // A search that names no page size cannot tell.
+    expect(
+      wholeSearchset(page(task('a')), { resourceType: 'Task', params: { patient: PATIENT } }),
+    ).toBeUndefined();
+    expect(openCrisisUpdatesQuery(PATIENT, 'sunrise-hcbs').params._count).toBe(UNKEPT_PAGE);
+    expect(owedByQuery(PATIENT, ['documentation-24h'], 'Organization/x').params._count).toBe(UNKEPT_PAGE);
   });
 });

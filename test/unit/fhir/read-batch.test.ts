@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Bundle, Resource } from 'fhir/r4.js';
-import { ReadBatcher, type ReadBatchTransport } from '../../../src/fhir/read-batch.js';
+import { ALWAYS_WHOLE, ReadBatcher, type ReadBatchTransport } from '../../../src/fhir/read-batch.js';
 
 /** How the fake server names an entry: a GET by its URL, a conditional create by its query. */
 const urlOf = (request: { method?: string; url?: string; ifNoneExist?: string } | undefined): string =>
@@ -24,12 +24,15 @@ function server(
   } = {},
 ) {
   const batches: string[][] = [];
+  /** Whether each batch was sent unkept. */
+  const unkeptBatches: boolean[] = [];
   const alone: string[] = [];
   const patient = (url: string): Resource => ({ resourceType: 'Patient', id: url.replace(/\W/g, '-') });
   const transport: ReadBatchTransport = {
-    batch: async (entries) => {
+    batch: async (entries, unkept) => {
       const urls = entries.map((e) => urlOf(e.request));
       batches.push(urls);
+      unkeptBatches.push(unkept);
       opts.onBatch?.();
       if (opts.refuse) {
         throw new Refused('400 batch not supported');
@@ -70,7 +73,7 @@ function server(
     refusedBatch: (err) => err instanceof Refused,
     ...(opts.callerOf ? { callerOf: opts.callerOf } : {}),
   };
-  return { batcher: new ReadBatcher(transport), batches, alone };
+  return { batcher: new ReadBatcher(transport), batches, unkeptBatches, alone };
 }
 
 const settled = (reads: Promise<Resource>[]) =>
@@ -208,6 +211,26 @@ describe('reads in one batch', () => {
       'Provenance/p1',
       'POST Patient?identifier=b%7C2',
     ]);
+  });
+
+  it('sends a batch unkept only when each of its reads allows it, and reads again alone a search whose unkept page may have stopped short', async () => {
+    const { batcher, batches, unkeptBatches, alone } = server();
+    const short = () => false;
+    await Promise.all([
+      batcher.read('Patient/1', 'x', ALWAYS_WHOLE),
+      batcher.read('Task?patient=1&_count=2', 'x', short),
+      batcher.createIfNoneExist({ resourceType: 'Patient' }, 'identifier=a%7C1', 'x'),
+    ]);
+    expect(unkeptBatches).toEqual([true]);
+    expect(alone).toEqual(['Task?patient=1&_count=2']);
+    // A read that must not go unkept keeps its whole batch as usual: every answer is taken.
+    await Promise.all([
+      batcher.read('Task?patient=1&_count=500', 'x'),
+      batcher.read('Task?_count=2', 'x', short),
+    ]);
+    expect(unkeptBatches).toEqual([true, false]);
+    expect(alone).toEqual(['Task?patient=1&_count=2']);
+    expect(batches).toHaveLength(2);
   });
 
   it('splits a burst into batches of at most 50 reads', async () => {
