@@ -14,7 +14,8 @@ import org.hl7.fhir.exceptions.FHIRException;
 
 /**
  * Stands in for the class of the same name in {@code org.hl7.fhir.utilities} 6.7.9 (the version HAPI
- * 8.8.0 brings), with the same public members and answers. That one reads its 1.5 MB OID registry
+ * 8.8.0 brings), with the same public methods and answers (its nested {@code OIDInfo} is used by
+ * nothing outside it, and is left out). That one reads its 1.5 MB OID registry
  * ({@code oidregistry.csv}) in its constructor, and the validator makes one for every resource it
  * validates: about a quarter of this server's CPU under the hub's writes went there (Java Flight
  * Recorder). This one reads the registry once per process. Our classes come before the libraries
@@ -22,51 +23,6 @@ import org.hl7.fhir.exceptions.FHIRException;
  * ("Validation cost") says how to check it is still needed when HAPI is upgraded.
  */
 public class OIDUtilities {
-
-  /** An entry of the registry, as the original exposes it. */
-  public static class OIDInfo {
-    private String oid;
-    private String name;
-    private String codeSystem;
-    private Integer type;
-
-    public String getOid() {
-      return oid;
-    }
-
-    public void setOid(String oid) {
-      this.oid = oid;
-    }
-
-    public String getName() {
-      return name;
-    }
-
-    public void setName(String name) {
-      this.name = name;
-    }
-
-    public String getCodeSystem() {
-      return codeSystem;
-    }
-
-    public void setCodeSystem(String codeSystem) {
-      this.codeSystem = codeSystem;
-    }
-
-    public Integer getType() {
-      return type;
-    }
-
-    public void setType(Integer type) {
-      this.type = type;
-    }
-
-    @Override
-    public String toString() {
-      return "OID: " + oid + ", Name: " + name + ", CodeSystem: " + codeSystem + ", Type: " + type;
-    }
-  }
 
   private static final Pattern VALID_OID = Pattern.compile("[0-2](\\.(0|[1-9][0-9]*))+");
 
