@@ -50,8 +50,16 @@ const DEFAULT_MAX_PAGES = 100;
  */
 export const UNKEPT_PAGE = 50;
 
-/** Asks the server to run a request's searches at once and keep none of them for paging. */
-const UNKEPT = { 'cache-control': 'no-store' };
+/**
+ * The headers of a batch or transaction: `representation`, answer each write with the resource
+ * as stored; `unkept`, run its searches at once and keep none of them for paging.
+ */
+function headersFor(representation: boolean, unkept: boolean): Record<string, string> {
+  return {
+    ...(representation ? { prefer: 'return=representation' } : {}),
+    ...(unkept ? { 'cache-control': 'no-store' } : {}),
+  };
+}
 
 /**
  * The one place that talks to the FHIR server (house-style rule 7). Wraps fhir-kit-client so that
@@ -80,12 +88,10 @@ export class FhirGateway {
                 body: { resourceType: 'Bundle', type: 'batch', entry: [...entries] },
                 options: {
                   ...requestOptions,
-                  headers: {
-                    ...(entries.some((e) => e.request?.method === 'POST')
-                      ? { prefer: 'return=representation' }
-                      : {}),
-                    ...(unkept ? UNKEPT : {}),
-                  },
+                  headers: headersFor(
+                    entries.some((e) => e.request?.method === 'POST'),
+                    unkept,
+                  ),
                 },
               }),
             ),
@@ -392,10 +398,10 @@ export class FhirGateway {
     }
     const entries = bundle.entry ?? [];
     const idempotent = entries.every((e) => e.request?.method !== 'POST' || Boolean(e.request.ifNoneExist));
-    const headers = {
-      ...(opts.returnResources ? { prefer: 'return=representation' } : {}),
-      ...(entries.some((e) => e.request?.method === 'GET') ? UNKEPT : {}),
-    };
+    const headers = headersFor(
+      opts.returnResources ?? false,
+      entries.some((e) => e.request?.method === 'GET'),
+    );
     return this.call({ label: `POST ${bundle.type} (${entries.length} entries)`, idempotent }, (options) =>
       this.client.transaction({ body: asBody(bundle), options: { ...options, headers } }),
     );
