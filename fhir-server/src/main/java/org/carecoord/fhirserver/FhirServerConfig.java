@@ -130,7 +130,8 @@ public class FhirServerConfig {
             DatabaseBackedPagingProvider pagingProvider,
             ValueSetOperationProvider valueSetOperationProvider,
             ProfileValidationInterceptor profileValidationInterceptor,
-            IfMatchPreconditionInterceptor ifMatchPreconditionInterceptor) {
+            IfMatchPreconditionInterceptor ifMatchPreconditionInterceptor,
+            SubscribedTypesOnlyInterceptor subscribedTypesOnlyInterceptor) {
         // Keep version-specific references (Provenance.target, a Task about CarePlan/1/_history/3):
         // the hub records which version of a plan was changed, delivered and acknowledged.
         systemDao.getContext().getParserOptions().setStripVersionsFromReferences(false);
@@ -154,6 +155,8 @@ public class FhirServerConfig {
         server.registerInterceptor(profileValidationInterceptor);
         // Stale If-Match -> 412 (HAPI says 409).
         server.registerInterceptor(ifMatchPreconditionInterceptor);
+        // Only changes of a type some Subscription watches enter the subscription pipeline.
+        server.registerInterceptor(subscribedTypesOnlyInterceptor);
         return server;
     }
 }
