@@ -37,11 +37,6 @@ export interface HubConfig {
     readonly retries: number;
     /** Reads issued together sent as one FHIR `batch` (`FHIR_BATCH_READS`). @defaultValue true */
     readonly batchReads: boolean;
-    /**
-     * Transactions at the server at once per hub process; more wait and go as one
-     * (`FHIR_WRITES_IN_FLIGHT`, 0: each alone at once). @defaultValue 2
-     */
-    readonly writesInFlight: number;
   };
   readonly redis: {
     /** One server's URL; with `cluster`, comma-separated seed nodes of a Redis Cluster. */
@@ -145,8 +140,6 @@ export const CONFIG_VARIABLES = {
   FHIR_TIMEOUT_MS: 'Timeout of one FHIR request (default 30000)',
   FHIR_RETRIES: 'Retries on network errors and 5xx from the FHIR server (default 4)',
   FHIR_BATCH_READS: 'Send reads issued together as one FHIR batch (default true)',
-  FHIR_WRITES_IN_FLIGHT:
-    'Transactions at the FHIR server at once per hub process; more wait and go as one transaction (default 2; 0: each alone at once)',
   REDIS_URL:
     'Redis for the queues (default redis://127.0.0.1:6379); with REDIS_CLUSTER, comma-separated seed nodes of the cluster',
   REDIS_CLUSTER:
@@ -236,7 +229,6 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
       timeoutMs: read.int('FHIR_TIMEOUT_MS', 30000, 100, 600000),
       retries: read.int('FHIR_RETRIES', 4, 0, 20),
       batchReads: read.bool('FHIR_BATCH_READS', true),
-      writesInFlight: read.int('FHIR_WRITES_IN_FLIGHT', 2, 0, 64),
     },
     redis: {
       url: read.urlList('REDIS_URL', ['redis:', 'rediss:'], redisCluster) ?? 'redis://127.0.0.1:6379',

@@ -1,5 +1,5 @@
 import { Client, type FhirResource, type SearchParams } from 'fhir-kit-client';
-import type { Bundle, BundleEntry, CapabilityStatement, Identifier, OperationOutcome, Resource } from 'fhir/r4.js';
+import type { Bundle, CapabilityStatement, Identifier, OperationOutcome, Resource } from 'fhir/r4.js';
 import type { Logger } from '../logging/logger.js';
 import {
   FhirServerError,
@@ -12,8 +12,7 @@ import {
 import { tokenOf } from './hub-identifiers.js';
 import { ALWAYS_WHOLE, ReadBatcher, type CreatedOrFound, type TakeUnkept } from './read-batch.js';
 import { againAfterWriteRace, withRetry, type RetryPolicy } from './retry.js';
-import { activeTraceId, inActiveContext, inSpan, SpanKind } from '../tracing/tracing.js';
-import { WriteGrouper } from './write-group.js';
+import { activeTraceId, inSpan, SpanKind } from '../tracing/tracing.js';
 
 /** Options of a gateway. */
 export interface FhirGatewayOptions {
@@ -25,11 +24,6 @@ export interface FhirGatewayOptions {
   readonly logger?: Logger;
   /** Reads issued together go to the server as one `batch` (fhir/read-batch.ts). @defaultValue false */
   readonly batchReads?: boolean;
-  /**
-   * Transactions at the server at once from this gateway; more wait and go together
-   * (fhir/write-group.ts). Undefined: each goes alone, at once.
-   */
-  readonly writesInFlight?: number;
 }
 
 /** The result of a conditional write: the stored resource and whether this call created it. */
@@ -56,9 +50,6 @@ const DEFAULT_MAX_PAGES = 100;
  */
 export const UNKEPT_PAGE = 50;
 
-/** Entries a transaction of several callers' transactions may carry (fhir/write-group.ts). */
-const MAX_GROUPED_ENTRIES = 100;
-
 /**
  * The headers of a batch or transaction: `representation`, answer each write with the resource
  * as stored; `unkept`, run its searches at once and keep none of them for paging.
@@ -82,7 +73,6 @@ export class FhirGateway {
   private readonly timeoutMs: number;
   private readonly logger: Logger | undefined;
   private readonly batcher: ReadBatcher | undefined;
-  private readonly grouper: WriteGrouper | undefined;
 
   constructor(options: FhirGatewayOptions) {
     this.client = new Client({ baseUrl: options.baseUrl });
@@ -108,19 +98,10 @@ export class FhirGateway {
           single: (url, label) => this.getAlone(url, label),
           createIfNoneExist: (resource, query, label) => this.createAlone(resource, query, label),
           errorFor: errorForStatus,
-          refusedBatch: refusedAsSent,
+          refusedBatch: (err) =>
+            err instanceof FhirServerError && !err.transient && err.httpStatus >= 400 && err.httpStatus < 500,
           callerOf: activeTraceId,
         })
-      : undefined;
-    this.grouper = options.writesInFlight
-      ? new WriteGrouper(
-          {
-            transaction: (entries, representation) => this.sendTransaction('transaction', entries, representation),
-            refused: refusedAsSent,
-            bindCaller: inActiveContext,
-          },
-          { inFlight: options.writesInFlight, maxEntries: MAX_GROUPED_ENTRIES },
-        )
       : undefined;
   }
 
@@ -416,31 +397,15 @@ export class FhirGateway {
       throw new Error(`transaction needs a Bundle of type transaction or batch, not ${bundle.type}`);
     }
     const entries = bundle.entry ?? [];
-    const representation = opts.returnResources ?? false;
-    if (this.grouper && bundle.type === 'transaction' && WriteGrouper.groupable(entries)) {
-      return this.grouper.transaction(entries, representation);
-    }
-    return this.sendTransaction(bundle.type, entries, representation);
-  }
-
-  private sendTransaction(
-    type: 'transaction' | 'batch',
-    entries: readonly BundleEntry[],
-    representation: boolean,
-  ): Promise<Bundle> {
     const idempotent = entries.every((e) => e.request?.method !== 'POST' || Boolean(e.request.ifNoneExist));
     const headers = headersFor(
-      representation,
+      opts.returnResources ?? false,
       entries.some((e) => e.request?.method === 'GET'),
     );
-    return this.call({ label: `POST ${type} (${entries.length} entries)`, idempotent }, (options) =>
-      this.client.transaction({
-        body: asBody({ resourceType: 'Bundle', type, entry: [...entries] }),
-        options: { ...options, headers },
-      }),
+    return this.call({ label: `POST ${bundle.type} (${entries.length} entries)`, idempotent }, (options) =>
+      this.client.transaction({ body: asBody(bundle), options: { ...options, headers } }),
     );
   }
-
 
   /**
    * `$validate`: asks the server to validate a resource (against `profile` when given, otherwise
@@ -664,11 +629,6 @@ function findErrorCode(cause: unknown): string | undefined {
     return code;
   }
   return Array.isArray(errors) ? errors.map(findErrorCode).find(Boolean) : undefined;
-}
-
-/** Whether the server refused a batch or transaction as sent (a 4xx): its parts go alone. */
-function refusedAsSent(err: unknown): boolean {
-  return err instanceof FhirServerError && !err.transient && err.httpStatus >= 400 && err.httpStatus < 500;
 }
 
 function asBody(resource: Resource | Bundle): FhirResource {

@@ -133,7 +133,6 @@ export async function startHub(config: HubConfig, logger: Logger): Promise<Runni
     timeoutMs: config.fhir.timeoutMs,
     retry: { retries: config.fhir.retries },
     batchReads: config.fhir.batchReads,
-    writesInFlight: config.fhir.writesInFlight,
     logger,
   });
   const loaded = await loadProfiles(fhir, config.profilesDir);

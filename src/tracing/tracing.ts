@@ -90,12 +90,6 @@ export function activeTraceId(): string | undefined {
   return trace.getActiveSpan()?.spanContext().traceId;
 }
 
-/** Binds work to the context active now (its trace), to run later from wherever it is called. */
-export function inActiveContext(): <T>(work: () => Promise<T>) => Promise<T> {
-  const active = context.active();
-  return (work) => context.with(active, work);
-}
-
 /** The active trace as W3C headers (`traceparent`, `tracestate`), for a request the hub sends. */
 export function traceHeaders(): Record<string, string> {
   const headers: Record<string, string> = {};
