@@ -42,14 +42,11 @@ afterAll(async () => {
   await new Promise<void>((resolve) => server.close(() => resolve()));
 });
 
-async function until(what: string, check: () => Promise<boolean> | boolean, ms: number): Promise<void> {
-  for (const deadline = Date.now() + ms; Date.now() < deadline; ) {
-    if (await check()) {
-      return;
-    }
+/** Waits until `check` holds or `ms` have passed. */
+async function waitFor(check: () => Promise<boolean> | boolean, ms: number): Promise<void> {
+  for (const deadline = Date.now() + ms; Date.now() < deadline && !(await check());) {
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
-  throw new Error(`timed out waiting for ${what}`);
 }
 
 describe('the FHIR server subscription pipeline', () => {
@@ -67,18 +64,19 @@ describe('the FHIR server subscription pipeline', () => {
         channel: { type: 'rest-hook', endpoint, payload: 'application/fhir+json' },
       });
       try {
-        await until(
-          'the Subscription to turn active',
-          async () => (await fhir.read<Subscription>('Subscription', subscription.id!)).status === 'active',
-          20_000,
-        );
+        const status = async (): Promise<string> =>
+          (await fhir.read<Subscription>('Subscription', subscription.id!)).status;
+        await waitFor(async () => (await status()) === 'active', 20_000);
+        expect(await status()).toBe('active');
         received = [];
         const changed = await fhir.create({
           resourceType: type,
           code: { coding: [{ system: 'urn:test', code }] },
           ...required,
         } as Resource);
-        await until(`the notification of ${type}`, () => received.includes(`PUT /hook/${type}/${changed.id}`), 15_000);
+        const notification = `PUT /hook/${type}/${changed.id}`;
+        await waitFor(() => received.includes(notification), 15_000);
+        expect(received).toContain(notification);
       } finally {
         await fhir.delete('Subscription', subscription.id!);
       }
