@@ -34,7 +34,7 @@ import java.util.concurrent.TimeUnit;
  * <p>
  * The types watched are read from every Subscription stored here, whatever its status, when the
  * server is ready and every {@link #REFRESH_SECONDS} seconds after; a Subscription written through
- * this server adds its types at once (kept until two refreshes have seen the database since). Until
+ * this server adds its types at once, until a read begun two periods later has seen it stored. Until
  * the first read, and for a Subscription whose criteria name no resource type this server knows
  * (a wildcard, a topic), every change goes through as before.
  */
@@ -43,7 +43,7 @@ import java.util.concurrent.TimeUnit;
 public class SubscribedTypesOnlyInterceptor {
 
     private static final Logger LOG = LoggerFactory.getLogger(SubscribedTypesOnlyInterceptor.class);
-    static final long REFRESH_SECONDS = 10;
+    private static final long REFRESH_SECONDS = 10;
     /** Stands for "every type": a Subscription whose criteria this filter cannot narrow. */
     private static final String EVERY_TYPE = "*";
 
