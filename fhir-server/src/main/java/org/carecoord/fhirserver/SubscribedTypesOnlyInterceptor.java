@@ -105,8 +105,10 @@ public class SubscribedTypesOnlyInterceptor {
             daoRegistry.getResourceDao("Subscription")
                     .searchForResources(SearchParameterMap.newSynchronous(), new SystemRequestDetails())
                     .forEach(r -> types.addAll(typesOf(((Subscription) r).getCriteria())));
-            // A Subscription written just before this read began may not have been committed yet.
-            written.values().removeIf(at -> at < started - REFRESH_SECONDS * 2000);
+            // A Subscription written just before this read began may not have been committed yet:
+            // its types are kept until a read begun two periods after it.
+            long keptSince = started - TimeUnit.SECONDS.toMillis(2 * REFRESH_SECONDS);
+            written.values().removeIf(at -> at < keptSince);
             if (stored == null) {
                 LOG.info("Subscription pipeline: changes of {} only (the types Subscriptions here watch)", types);
             }
