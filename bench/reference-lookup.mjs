@@ -14,6 +14,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { summarize } from './lib/stats.mjs';
 
 const resources = Number(process.argv[2] ?? 100000);
 const transactions = Number(process.argv[3] ?? 300);
@@ -36,11 +37,13 @@ async function fhir(method, url, body) {
 }
 
 function flagTransaction(references) {
-  const flag = { resourceType: 'Flag', status: 'active', code: { text: 'bench' } };
-  flag.subject = { reference: 'Patient/bench-patient' };
-  if (references > 1) {
-    flag.author = { reference: 'Organization/bench-org' };
-  }
+  const flag = {
+    resourceType: 'Flag',
+    status: 'active',
+    code: { text: 'bench' },
+    subject: { reference: 'Patient/bench-patient' },
+    ...(references > 1 ? { author: { reference: 'Organization/bench-org' } } : {}),
+  };
   return {
     resourceType: 'Bundle',
     type: 'transaction',
@@ -58,15 +61,9 @@ async function measure(label) {
       times[references].push(globalThis.performance.now() - started);
     }
   }
-  const q = (list, p) => list.sort((a, b) => a - b)[Math.floor(p * (list.length - 1))];
-  const [p50one, p95one, p50two, p95two] = [
-    q(times[1], 0.5),
-    q(times[1], 0.95),
-    q(times[2], 0.5),
-    q(times[2], 0.95),
-  ];
+  const [one, two] = [summarize(times[1]), summarize(times[2])];
   console.log(
-    `| ${label} | ${p50one.toFixed(1)} / ${p95one.toFixed(1)} | ${p50two.toFixed(1)} / ${p95two.toFixed(1)} | ${(p50two / p50one).toFixed(2)} |`,
+    `| ${label} | ${one.p50} / ${one.p95} | ${two.p50} / ${two.p95} | ${(two.p50 / one.p50).toFixed(2)} |`,
   );
 }
 
