@@ -797,15 +797,14 @@ async function verify(
         deliveries.expected++;
         const server = partnerId === 'northside-bh' ? servers.northside : servers.harbor;
         const messageId = messageIdFor({ partnerId, carePlanId: planId, version });
-        const resends = resendsAfterSuccess(
-          server.received.filter((r) => r.messageId === messageId),
-          crashes,
-        );
+        const receipts = server.received.filter((r) => r.messageId === messageId);
+        const resends = resendsAfterSuccess(receipts, crashes);
         deliveries.resentUnseen += resends.unseen;
         deliveries.duplicated += resends.needless;
         if (resends.needless > 0) {
           problems.push(
-            `${partnerId} received CarePlan/${planId}/_history/${version} ${resends.needless} more time(s) after answering 200`,
+            `${partnerId} received CarePlan/${planId}/_history/${version} ${resends.needless} more time(s) after answering 200 ` +
+              `(${timeline(receipts, crashes)})`,
           );
         }
         const applied = server.applied.includes(messageId);
@@ -958,7 +957,9 @@ async function subscriptionReport(
     counts.duplicated += resends.needless;
     counts.resentUnseen += resends.unseen;
     if (resends.needless > 0) {
-      problems.push(`subscription event ${n} received ${resends.needless} more time(s) after answering 200`);
+      problems.push(
+        `subscription event ${n} received ${resends.needless} more time(s) after answering 200 (${timeline(receipts, crashes)})`,
+      );
     }
   }
   const taken = subscriber.notifications
@@ -975,6 +976,27 @@ async function subscriptionReport(
     problems.push(`no subscription event for ${f}`);
   }
   return { counts, problems };
+}
+
+/**
+ * One message's receipts and the crashes among them, in ms from the first receipt (for instance
+ * `200 at 0 ms, answered at 3; 200 late at 1250, answered at 1251; crash at 2000`), so a reported
+ * duplicate shows what the hub could have known.
+ */
+function timeline(receipts: readonly Received[], crashes: readonly number[]): string {
+  const first = Math.min(...receipts.map((r) => r.arrivedAt));
+  const last = Math.max(...receipts.map((r) => r.arrivedAt));
+  const events = [
+    ...receipts.map((r) => ({
+      at: r.arrivedAt,
+      text: `${r.status}${r.late ? ' late' : ''} at ${r.arrivedAt - first}, answered at ${r.answeredAt - first}`,
+    })),
+    ...crashes.filter((t) => t >= first && t <= last).map((t) => ({ at: t, text: `crash at ${t - first}` })),
+  ];
+  return events
+    .sort((a, b) => a.at - b.at)
+    .map((e) => e.text)
+    .join('; ');
 }
 
 /**

@@ -13,10 +13,23 @@ export interface Received {
   /** When the request arrived and when it was answered (epoch ms). */
   readonly arrivedAt: number;
   readonly answeredAt: number;
-  /** Answered only after a scripted delay, which the hub may no longer have been waiting for. */
+  /**
+   * The hub may not have seen the answer: it came after a scripted delay, or the hub had already
+   * given up and closed the connection (its timeout passed while this process was too busy to read).
+   */
   readonly late: boolean;
   /** The W3C trace context the delivery carried, if any. */
   readonly traceparent?: string;
+}
+
+/**
+ * Whether the sender had closed the connection before this server answered: it stopped waiting,
+ * so it cannot see the answer. Checked on the event loop's next turn: a close that arrived with
+ * the request is handled after the request's own events.
+ */
+async function senderGone(req: IncomingMessage): Promise<boolean> {
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  return req.socket.destroyed || !req.socket.writable;
 }
 
 /** A parameter of a notification's status entry, as far as it is read here. */
@@ -107,7 +120,7 @@ export class PartnerServer {
     const n = ++this.count;
     const arrivedAt = Date.now();
     if (req.url?.startsWith('/notify')) {
-      return this.notification(body, this.script(n, body), arrivedAt);
+      return this.notification(req, body, this.script(n, body), arrivedAt);
     }
     const messageId = String(req.headers['x-hub-message-id'] ?? '');
     const version = String(req.headers['x-hub-plan-version'] ?? '');
@@ -132,6 +145,7 @@ export class PartnerServer {
       late = true;
       await new Promise((resolve) => setTimeout(resolve, scripted.acceptAfterMs));
     }
+    late ||= await senderGone(req);
     const answer =
       scripted && 'status' in scripted
         ? scripted
@@ -152,6 +166,7 @@ export class PartnerServer {
 
   /** A notification, answered as scripted (a subscriber fails as a delivery endpoint does). */
   private async notification(
+    req: IncomingMessage,
     body: string,
     scripted: ReturnType<Script>,
     arrivedAt: number,
@@ -161,6 +176,7 @@ export class PartnerServer {
       late = true;
       await new Promise((resolve) => setTimeout(resolve, scripted.acceptAfterMs));
     }
+    late ||= await senderGone(req);
     const status = scripted === 'drop' ? 0 : scripted && 'status' in scripted ? scripted.status : 200;
     const parameters =
       (JSON.parse(body) as { entry?: Array<{ resource?: { parameter?: NotificationParameter[] } }> })
