@@ -114,10 +114,15 @@ export function coordinationRoutes(deps: CoordinationRouteDeps): Router {
     }
     const generatedAt = deps.now().toISOString();
     if (page.offset === 0 && end >= entries.length) {
-      // The whole roster: its JSON, megabytes at 10,000 participants, is kept with the ranking.
-      res
-        .type('json')
-        .send(`{"generatedAt":"${generatedAt}","total":${entries.length},"entries":${wholeJson(entries)}}`);
+      // The whole roster: its JSON, megabytes at 10,000 participants, is kept with the ranking and
+      // written as it is, around a head of its own; building and hashing a body for each request
+      // (res.send's ETag could never match: generatedAt changes) cost more than the rest.
+      const head = Buffer.from(`{"generatedAt":"${generatedAt}","total":${entries.length},"entries":`);
+      const body = wholeJson(entries);
+      res.type('json').set('Content-Length', String(head.length + body.length + 1));
+      res.write(head);
+      res.write(body);
+      res.end('}');
       return;
     }
     res.json({ generatedAt, total: entries.length, entries: entries.slice(page.offset, end) });
@@ -153,15 +158,15 @@ export function coordinationRoutes(deps: CoordinationRouteDeps): Router {
 }
 
 /**
- * The JSON of a ranked roster, written once per ranking: the roster index hands out the same
- * ranking (the same array) until data, day or clock changes it.
+ * The JSON of a ranked roster (UTF-8), written once per ranking: the roster index hands out the
+ * same ranking (the same array) until data, day or clock changes it.
  */
-const rosterJson = new WeakMap<readonly RosterEntry[], string>();
+const rosterJson = new WeakMap<readonly RosterEntry[], Buffer>();
 
-function wholeJson(entries: readonly RosterEntry[]): string {
+function wholeJson(entries: readonly RosterEntry[]): Buffer {
   let json = rosterJson.get(entries);
   if (json === undefined) {
-    json = JSON.stringify(entries);
+    json = Buffer.from(JSON.stringify(entries));
     rosterJson.set(entries, json);
   }
   return json;

@@ -777,7 +777,8 @@ describe('coordination rules', () => {
     });
 
     it('answers the roster a part at a time, the next part named in Link', async () => {
-      for (let i = 0; i < 3; i++) {
+      await sharedParticipant({ ...newPerson(), family: 'Núñez', given: 'José' });
+      for (let i = 0; i < 2; i++) {
         await sharedParticipant(newPerson());
       }
       type Part = { total: number; entries: { rank: number; patient: string }[] };
@@ -795,6 +796,20 @@ describe('coordination rules', () => {
       expect(((await last.json()) as Part).entries).toHaveLength(1);
       expect(last.headers.get('link')).toBeNull();
       expect(((await get(hub, '/roster?agency=sunrise-hcbs')).body as Part).entries).toHaveLength(part.total);
+      // The whole roster is written from the ranking's kept JSON: one document, its length exact
+      // (names outside ASCII count in bytes), and nothing after the headers for a HEAD.
+      const whole = await fetch(`${hub.url}/roster?agency=sunrise-hcbs`);
+      const bytes = Buffer.from(await whole.arrayBuffer());
+      expect(whole.headers.get('content-type')).toMatch(/^application\/json/);
+      expect(Number(whole.headers.get('content-length'))).toBe(bytes.length);
+      const all = JSON.parse(bytes.toString('utf8')) as Part & { generatedAt: string };
+      expect(all.total).toBe(all.entries.length);
+      expect(all.entries.map((e) => e.rank)).toEqual(all.entries.map((_, i) => i + 1));
+      expect(bytes.toString('utf8')).toContain('José Núñez');
+      expect(Number.isNaN(Date.parse(all.generatedAt))).toBe(false);
+      const head = await fetch(`${hub.url}/roster?agency=sunrise-hcbs`, { method: 'HEAD' });
+      expect(head.status).toBe(200);
+      expect((await head.arrayBuffer()).byteLength).toBe(0);
 
       for (const query of ['limit=0', 'limit=1001', 'limit=two', 'offset=-1']) {
         const refused = await get(hub, `/roster?${query}`);
