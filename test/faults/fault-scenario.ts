@@ -562,9 +562,10 @@ export async function runFaultScenario(scale: FaultScale, log: (line: string) =>
       if (scale.stopAfterRounds.includes(after)) {
         const victim = hubs[(after + 1) % hubs.length]!;
         await sleep(300);
+        const stopping = Date.now();
         await victim.stop();
         injected.stops++;
-        log(`round ${round}: stopped ${victim.name} (SIGTERM) under load`);
+        log(`round ${round}: stopped ${victim.name} (SIGTERM) under load, in ${Date.now() - stopping} ms`);
         await victim.start();
       }
       if (scale.redisRestartAfterRounds.includes(after)) {
@@ -798,7 +799,14 @@ async function verify(
         const server = partnerId === 'northside-bh' ? servers.northside : servers.harbor;
         const messageId = messageIdFor({ partnerId, carePlanId: planId, version });
         const receipts = server.received.filter((r) => r.messageId === messageId);
-        const resends = resendsAfterSuccess(receipts, crashes);
+        const queue = queues.deliveryQueues.get(partnerId)!;
+        const jobId = `delivery.${partnerId}.${planId}.${version}`;
+        const job = await queue.getJob(jobId);
+        const resends = resendsAfterSuccess(
+          receipts,
+          crashes,
+          answersTheHubMissed(receipts, job ? (await queue.getJobLogs(jobId)).logs : []),
+        );
         deliveries.resentUnseen += resends.unseen;
         deliveries.duplicated += resends.needless;
         if (resends.needless > 0) {
@@ -808,9 +816,6 @@ async function verify(
           );
         }
         const applied = server.applied.includes(messageId);
-        const job = await queues.deliveryQueues
-          .get(partnerId)!
-          .getJob(`delivery.${partnerId}.${planId}.${version}`);
         const state = job ? await job.getState() : 'missing';
         const returned = job?.returnvalue as { status?: string } | undefined;
         if (applied) {
@@ -1000,24 +1005,51 @@ function timeline(receipts: readonly Received[], crashes: readonly number[]): st
 }
 
 /**
+ * How many of the partner's timely 200s the hub, by its own record, never saw: the delivery job
+ * logs each attempt that ended without a usable answer as an `ambiguous` failure (no answer in
+ * time, the connection broke, the answer's body broke off). Dropped connections and late answers
+ * account for some of those; any more means a 200 the partner sent in time reached a hub too busy
+ * to read it before its own timeout. A hub that resent after taking a 200 logged no such failure,
+ * so that resend is still counted.
+ */
+function answersTheHubMissed(receipts: readonly Received[], jobLogs: readonly string[]): number {
+  const ambiguous = jobLogs.filter((line) => line.startsWith('ambiguous failure')).length;
+  const explained = receipts.filter((r) => r.status === 0 || (r.status === 200 && r.late)).length;
+  return Math.max(0, ambiguous - explained);
+}
+
+/**
  * Receipts of one message that came after the partner had already answered it 200. A resend is
- * `unseen` when the hub may not have seen that answer: it came after the hub stopped waiting, or a
- * hub process or Redis crashed between the answer and the resend. Any other is `needless`: a
- * duplicate the hub sent although it knew the partner had the message.
+ * `unseen` when the hub may not have seen that answer: it came after the hub stopped waiting, a
+ * hub process or Redis crashed between the answer and the resend, or the hub logged the attempt
+ * as one it got no answer to (`hubMissed` of them, {@link answersTheHubMissed}). Any other is
+ * `needless`: a duplicate the hub sent although it knew the partner had the message.
  */
 function resendsAfterSuccess(
   receipts: readonly Received[],
   crashes: readonly number[],
+  hubMissed = 0,
 ): { unseen: number; needless: number } {
   const counts = { unseen: 0, needless: 0 };
-  let lastSuccess: Received | undefined;
-  for (const r of [...receipts].sort((a, b) => a.arrivedAt - b.arrivedAt)) {
+  // The hub stops sending once it sees a 200, so the 200s it missed are the first timely ones.
+  let missed = hubMissed;
+  const inOrder = [...receipts]
+    .sort((a, b) => a.arrivedAt - b.arrivedAt)
+    .map((r) => {
+      if (r.status === 200 && !r.late && missed > 0) {
+        missed--;
+        return { ...r, unseen: true };
+      }
+      return { ...r, unseen: r.late };
+    });
+  let lastSuccess: (typeof inOrder)[number] | undefined;
+  for (const r of inOrder) {
     if (lastSuccess) {
       const success = lastSuccess;
-      const seen = !success.late && !crashes.some((t) => t >= success.arrivedAt && t <= r.arrivedAt);
+      const seen = !success.unseen && !crashes.some((t) => t >= success.arrivedAt && t <= r.arrivedAt);
       counts[seen ? 'needless' : 'unseen']++;
     }
-    if (r.status === 200 && (!lastSuccess || lastSuccess.late)) {
+    if (r.status === 200 && (!lastSuccess || lastSuccess.unseen)) {
       lastSuccess = r;
     }
   }
@@ -1050,5 +1082,8 @@ export function describeReport(r: FaultReport): string {
     `acknowledgment Tasks: ${r.acknowledgmentTasks.expected} expected, ${r.acknowledgmentTasks.matching} matching, ` +
       `${r.acknowledgmentTasks.missing} missing, ${r.acknowledgmentTasks.duplicated} duplicated`,
     ...r.problems.map((p) => `problem: ${p}`),
+    // What the hubs logged as errors (a shutdown that timed out, a job that failed), when anything
+    // went wrong: the first place to look.
+    ...(r.problems.length > 0 ? r.hubErrors.map((e) => `hub error: ${e}`) : []),
   ].join('\n');
 }
