@@ -78,7 +78,7 @@ export function createDeliveryQueue(
 }
 
 /** The job of one plan version's delivery to one partner (a Consent's release adds its own suffix). */
-function deliveryJobId(partnerId: string, carePlanId: string, version: string): string {
+export function deliveryJobId(partnerId: string, carePlanId: string, version: string): string {
   return `delivery.${partnerId}.${carePlanId}.${version}`;
 }
 

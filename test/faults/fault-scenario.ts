@@ -6,7 +6,7 @@ import type { CarePlan, Encounter, Task } from 'fhir/r4.js';
 import type { FhirGateway } from '../../src/fhir/fhir-gateway.js';
 import { removeSubscriptions } from '../../src/fhir/subscriptions.js';
 import { sendMllp } from '../../src/mllp/mllp-server.js';
-import { deliveryQueueName } from '../../src/routing/deliveries.queue.js';
+import { deliveryJobId, deliveryQueueName } from '../../src/routing/deliveries.queue.js';
 import { INGEST_QUEUE } from '../../src/ingest/ingest.queue.js';
 import { PLAN_CHANGES_QUEUE } from '../../src/routing/plan-changes.queue.js';
 import { SUBSCRIPTIONS_QUEUE } from '../../src/subscriptions/subscriptions.queue.js';
@@ -800,7 +800,7 @@ async function verify(
         const messageId = messageIdFor({ partnerId, carePlanId: planId, version });
         const receipts = server.received.filter((r) => r.messageId === messageId);
         const queue = queues.deliveryQueues.get(partnerId)!;
-        const jobId = `delivery.${partnerId}.${planId}.${version}`;
+        const jobId = deliveryJobId(partnerId, planId, version);
         const job = await queue.getJob(jobId);
         const resends = resendsAfterSuccess(
           receipts,
