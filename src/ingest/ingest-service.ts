@@ -76,6 +76,11 @@ export interface IngestServiceDeps {
   readonly metrics?: IngestCounter;
   /** Logs every message and its business keys for the engineer's console; absent, nothing is logged. */
   readonly messages?: MessageLog;
+  /**
+   * Aborted when the hub begins to stop: a request waiting for its records answers at once with
+   * what it has (README "Stopping"), rather than holding the stop for its whole wait.
+   */
+  readonly stopWaiting?: AbortSignal;
 }
 
 /** What an ingest call is, when it is not a partner's own message. */
@@ -461,9 +466,9 @@ export class IngestService {
           return r;
         }
         try {
-          const outcome: IngestJobResult = await job.waitUntilFinished(
-            this.deps.queueEvents,
-            Math.max(1, deadline - Date.now()),
+          const outcome: IngestJobResult = await unlessAborted(
+            job.waitUntilFinished(this.deps.queueEvents, Math.max(1, deadline - Date.now())),
+            this.deps.stopWaiting,
           );
           return { ...r, status: 'applied', outcome };
         } catch {
@@ -484,6 +489,21 @@ export class IngestService {
     );
     return { ...report, records };
   }
+}
+
+/** `work`, or a rejection as soon as `signal` aborts (the work goes on, unheard). */
+function unlessAborted<T>(work: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) {
+    return work;
+  }
+  return new Promise<T>((resolve, reject) => {
+    const stop = (): void => reject(new Error('stopped waiting'));
+    if (signal.aborted) {
+      stop();
+    }
+    signal.addEventListener('abort', stop, { once: true });
+    work.then(resolve, reject).finally(() => signal.removeEventListener('abort', stop));
+  });
 }
 
 /** The Bundle entries a record stands for, with where each is written when the format says. */

@@ -9,6 +9,7 @@ import { FhirGateway } from '../fhir/fhir-gateway.js';
 import { loadProfiles } from '../fhir/load-profiles.js';
 import { ensurePartnerOrganizations } from '../fhir/partner-organizations.js';
 import { createApp, type AppDeps } from '../http/create-app.js';
+import { drainable } from '../http/drain.js';
 import type { Worker } from 'bullmq';
 import { requestLimits } from '../http/middleware/hardening.js';
 import type { RefusedAccess } from '../security/audit.js';
@@ -156,6 +157,8 @@ export async function startHub(config: HubConfig, logger: Logger): Promise<Runni
     (err: unknown) => logger.warn({ error: (err as Error).message }, 'refused access not audited'),
   );
   const formats = defaultFormats();
+  // Aborted when the hub begins to stop: requests waiting for their records answer at once.
+  const stopping = new AbortController();
   const rejected = new RejectedStore(redis, prefix, config.ingest.rejectedRetentionDays);
   const messages = new MessageLog(redis, prefix, config.ingest.messageLogDays);
   const queues = createQueues(redis, prefix, partners, config.ingest.attempts);
@@ -267,6 +270,7 @@ export async function startHub(config: HubConfig, logger: Logger): Promise<Runni
     traffic: new TrafficRecorder(redis, prefix),
     metrics: ingestCounters(metrics, throughput),
     messages,
+    stopWaiting: stopping.signal,
   });
   const batchDeps = { ingest, batches: new BatchStore(redis, prefix), logger };
   const messageDeps = {
@@ -316,6 +320,7 @@ export async function startHub(config: HubConfig, logger: Logger): Promise<Runni
   }
   // Listen first: with PORT=0 the hub's own URL (for rest-hook callbacks) is known only now.
   const server = await listen(config.http.host, config.http.port);
+  const { drain } = drainable(server);
   const { port } = server.address() as AddressInfo;
   const url = `http://${config.http.host}:${port}`;
   const publicUrl = config.http.publicUrl ?? `http://127.0.0.1:${port}`;
@@ -540,12 +545,15 @@ export async function startHub(config: HubConfig, logger: Logger): Promise<Runni
   const close = (): Promise<void> =>
     (closing ??= (async () => {
       logger.info('shutting down: no new requests');
-      const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
-      server.closeIdleConnections();
-      await Promise.all([stopped, mllp.close()]);
+      stopping.abort();
+      // A quarter of the shutdown budget for answers being made, half for the jobs in flight.
+      const [cut] = await Promise.all([drain(config.shutdownTimeoutMs / 4), mllp.close()]);
+      if (cut > 0) {
+        logger.warn({ requests: cut }, 'requests still unanswered at shutdown were cut');
+      }
       refusals.close();
       await queueEvents.close();
-      // Half the shutdown budget for the jobs in flight; the rest for the queues and the server.
+      // The last quarter is for the queues and the server.
       await closeQueues(workers, queues, { graceMs: config.shutdownTimeoutMs / 2, logger });
       // After the workers: a history catch-up still running would register them again.
       if (config.http.removeSubscriptionsOnShutdown) {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { spawn } from 'node:child_process';
+import http from 'node:http';
 import { cp, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -104,6 +105,48 @@ describe('startHub', () => {
       await dropPrefix(prefix);
     }
   });
+
+  it('stops without holding a waiting request or its keep-alive connection: it answers what it has', async () => {
+    const prefix = testPrefix();
+    // A front end applies nothing, so a request waiting for its record would wait its full minute.
+    const front = await startHub(testConfig({ QUEUE_PREFIX: prefix, HUB_ROLE: 'front' }), logger);
+    const agent = new http.Agent({ keepAlive: true });
+    try {
+      const { port } = new URL(front.url);
+      const answer = new Promise<{ status: number; connection?: string; body: string }>((resolve, reject) => {
+        const req = http.request(
+          {
+            port,
+            agent,
+            method: 'POST',
+            path: '/ingest/sunrise-hcbs/service-plan?wait=60',
+            headers: { 'content-type': 'application/json' },
+          },
+          (res) => {
+            let body = '';
+            res.on('data', (d: Buffer) => (body += d.toString()));
+            res.on('end', () =>
+              resolve({ status: res.statusCode ?? 0, connection: res.headers.connection, body }),
+            );
+          },
+        );
+        req.on('error', reject);
+        req.end(JSON.stringify(servicePlan(newPerson())));
+      });
+      await eventually(async () => (await front.queues.ingest.getWaitingCount()) === 1, 10000, 'queued');
+      const closed = front.close();
+      const res = await answer;
+      // Taken and kept: the answer says so, and the connection is not kept open for another request.
+      expect(res.status).toBe(202);
+      expect(res.body).toMatch(/accepted/i);
+      expect(res.connection).toBe('close');
+      await closed;
+    } finally {
+      agent.destroy();
+      await front.close();
+      await dropPrefix(prefix);
+    }
+  }, 30000);
 
   it('refuses a worker without HUB_PUBLIC_URL, naming it', () => {
     expect(() => testConfig({ HUB_ROLE: 'worker' })).toThrow(/HUB_PUBLIC_URL/);
