@@ -88,6 +88,8 @@ export function startHubWorker<Data, Result, Name extends string>(
     ...telemetry(),
   });
   worker.on('error', (err) => logger.error({ queue: name, ...log, error: err.message }, 'worker error'));
+  // Its worker died or stopped renewing the lock (a blocked event loop): the job runs again.
+  worker.on('stalled', (jobId) => logger.warn({ queue: name, ...log, jobId }, 'job stalled; taken up again'));
   if (observer) {
     worker.on('completed', (job) => observer.finished(name, job, 'completed'));
     worker.on('failed', (job, err) => {

@@ -195,6 +195,13 @@ async function deliverInOrder(
     return superseded();
   }
   await deps.status.mark(req.carePlanId, req.version, req.partnerId, 'sent', now);
+  const attempt = {
+    partnerId: req.partnerId,
+    carePlanId: req.carePlanId,
+    version: req.version,
+    jobId: job.id,
+  };
+  deps.logger.debug({ ...attempt, attempt: job.attemptsMade + 1 }, 'delivery sending');
   let receipt;
   try {
     receipt = await deliver(
@@ -208,9 +215,9 @@ async function deliverInOrder(
     if (!(err instanceof DeliveryError)) {
       throw err;
     }
-    await job.log(
-      `${err.kind} failure${err.httpStatus ? ` (HTTP ${err.httpStatus})` : ''}: ${err.partnerAnswer ?? err.message}`,
-    );
+    const failure = `${err.kind} failure${err.httpStatus ? ` (HTTP ${err.httpStatus})` : ''}: ${err.partnerAnswer ?? err.message}`;
+    deps.logger.info({ ...attempt, attempt: job.attemptsMade + 1, failure }, 'delivery attempt failed');
+    await job.log(failure);
     if (err.kind === 'permanent') {
       await deps.status.mark(req.carePlanId, req.version, req.partnerId, 'failed', deps.now());
       throw new UnrecoverableError(

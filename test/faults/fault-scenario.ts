@@ -171,7 +171,8 @@ export interface FaultReport {
     readonly duplicated: number;
   };
   readonly problems: readonly string[];
-  readonly hubErrors: readonly string[];
+  /** What the hubs logged that bears on the problems (none when there are none). */
+  readonly hubLog: readonly string[];
 }
 
 const SENDER = 'sunrise-hcbs';
@@ -281,7 +282,8 @@ export async function runFaultScenario(scale: FaultScale, log: (line: string) =>
       AUTH_REQUIRED: 'false',
       DEMO_INBOX: 'false',
       RATE_LIMIT_PER_MINUTE: '100000',
-      LOG_LEVEL: 'warn',
+      // Every delivery attempt is logged at debug: a failing report shows those of its plans.
+      LOG_LEVEL: 'debug',
       HUB_PUBLIC_URL: `http://127.0.0.1:${ports[0]}`,
       SHUTDOWN_TIMEOUT_MS: '10000',
       ...(scale.ingestAttempts ? { INGEST_ATTEMPTS: String(scale.ingestAttempts) } : {}),
@@ -915,8 +917,41 @@ async function verify(
     subscription: subscription.counts,
     acknowledgmentTasks: acks,
     problems,
-    hubErrors: hubs.flatMap((h) => h.logged().map((e) => `${h.name}: ${e}`)),
+    hubLog: hubLinesAbout(hubs, problems),
   };
+}
+
+/** Plan ids, as the problems name them. */
+const UUID = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g;
+
+/**
+ * The first place to look when something went wrong: each hub's last errors (a shutdown that
+ * timed out, a job that failed), then every line any hub logged about a plan a problem names
+ * (its deliveries' attempts, failures and stalls), in time order across the hubs.
+ */
+function hubLinesAbout(hubs: readonly HubProcess[], problems: readonly string[]): string[] {
+  if (problems.length === 0) {
+    return [];
+  }
+  const plans = [...new Set(problems.flatMap((p) => p.match(UUID) ?? []))];
+  const timeOf = (line: string): string => /"time":"([^"]+)"/.exec(line)?.[1] ?? '';
+  const aboutPlans = hubs
+    .flatMap((h) =>
+      plans.flatMap((id) =>
+        h.mentioning(id).map((line) => ({ at: timeOf(line), line: `${h.name}: ${line}` })),
+      ),
+    )
+    .sort((a, b) => a.at.localeCompare(b.at))
+    .map((l) => `hub log: ${l.line}`);
+  return [
+    ...hubs.flatMap((h) =>
+      h
+        .logged()
+        .slice(-10)
+        .map((line) => `hub error: ${h.name}: ${line}`),
+    ),
+    ...aboutPlans.slice(-300),
+  ];
 }
 
 /**
@@ -1082,8 +1117,6 @@ export function describeReport(r: FaultReport): string {
     `acknowledgment Tasks: ${r.acknowledgmentTasks.expected} expected, ${r.acknowledgmentTasks.matching} matching, ` +
       `${r.acknowledgmentTasks.missing} missing, ${r.acknowledgmentTasks.duplicated} duplicated`,
     ...r.problems.map((p) => `problem: ${p}`),
-    // What the hubs logged as errors (a shutdown that timed out, a job that failed), when anything
-    // went wrong: the first place to look.
-    ...(r.problems.length > 0 ? r.hubErrors.map((e) => `hub error: ${e}`) : []),
+    ...r.hubLog,
   ].join('\n');
 }

@@ -118,6 +118,9 @@ export interface FaultRedis {
   stop(): Promise<void>;
 }
 
+/** How much of a hub process's output is kept (all of a long run's, at debug level). */
+const OUTPUT_KEPT = 8 * 1024 * 1024;
+
 /** One hub process (`node dist/main.js`, what `npm start` runs) on a fixed port. */
 export class HubProcess {
   private child: ChildProcess | undefined;
@@ -155,7 +158,8 @@ export class HubProcess {
         stdio: ['ignore', 'pipe', 'pipe'],
       });
       const remember = (d: Buffer): void => {
-        this.output = (this.output + d.toString()).slice(-20000);
+        // A run logs a few hundred kilobytes: kept whole, so a failure can show what led to it.
+        this.output = (this.output + d.toString()).slice(-OUTPUT_KEPT);
       };
       this.child.stdout!.on('data', remember);
       this.child.stderr!.on('data', remember);
@@ -208,9 +212,18 @@ export class HubProcess {
 
   /** Lines the process logged at `minLevel` or above (pino JSON: 40 warn, 50 error, 60 fatal). */
   logged(minLevel = 50): string[] {
+    return this.lines((line) => Number(/"level":(\d+)/.exec(line)?.[1] ?? 0) >= minLevel);
+  }
+
+  /** Lines the process logged that mention `text` (a plan's id, say). */
+  mentioning(text: string): string[] {
+    return this.lines((line) => line.includes(text));
+  }
+
+  private lines(keep: (line: string) => boolean): string[] {
     return this.output
       .split('\n')
-      .filter((line) => Number(/"level":(\d+)/.exec(line)?.[1] ?? 0) >= minLevel)
+      .filter(keep)
       .map((line) => line.slice(0, 500));
   }
 }
