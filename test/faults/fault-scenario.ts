@@ -205,7 +205,10 @@ export async function runFaultScenario(scale: FaultScale, log: (line: string) =>
   const cleanups: Array<() => Promise<unknown>> = [];
   const problems: string[] = [];
   const failures = { status500: 0, dropped: 0, late: 0 };
-  /** When a hub process or Redis was killed: an answer around then may never have been recorded. */
+  /**
+   * When a killed hub process or Redis was gone (taken once the kill has finished: the moment
+   * before it, a 200 could still arrive that the dying process never recorded).
+   */
   const crashes: number[] = [];
   try {
     // FAULT_REDIS_CLUSTER=1: a three-master Redis Cluster (README "Redis Cluster") instead of one server.
@@ -295,6 +298,9 @@ export async function runFaultScenario(scale: FaultScale, log: (line: string) =>
     }
     cleanups.push(
       () => removeSubscriptions(fhir, prefix),
+      // Cleanups run last first: the logs are saved once the hubs have stopped.
+      async () =>
+        hubs.forEach((h) => (process.env.FAULT_LOG_DIR ? h.saveLog(process.env.FAULT_LOG_DIR) : undefined)),
       () => Promise.all(hubs.map((h) => h.stop())),
     );
     log(
@@ -554,8 +560,8 @@ export async function runFaultScenario(scale: FaultScale, log: (line: string) =>
       if (scale.killAfterRounds.includes(after)) {
         const victim = hubs[after % hubs.length]!;
         await sleep(200 + (after % 3) * 150);
-        crashes.push(Date.now());
         await victim.kill();
+        crashes.push(Date.now());
         log(`round ${round}: killed ${victim.name} (SIGKILL)`);
         await sleep(1000);
         await victim.start();
@@ -572,8 +578,7 @@ export async function runFaultScenario(scale: FaultScale, log: (line: string) =>
       }
       if (scale.redisRestartAfterRounds.includes(after)) {
         await sleep(300);
-        crashes.push(Date.now());
-        await redis.restart(1500);
+        crashes.push(await redis.restart(1500));
         log(`round ${round}: Redis killed and started again`);
       }
       if (scale.fhirOutageAfterRounds.includes(after)) {

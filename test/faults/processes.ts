@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
@@ -94,11 +94,13 @@ export class RedisServer implements FaultRedis {
     }
   }
 
-  async restart(downMs: number): Promise<void> {
+  async restart(downMs: number): Promise<number> {
     await this.kill();
+    const gone = Date.now();
     await sleep(downMs);
     await this.start();
     this.restarts++;
+    return gone;
   }
 
   async stop(): Promise<void> {
@@ -113,8 +115,11 @@ export interface FaultRedis {
   readonly url: string;
   restarts: number;
   start(): Promise<void>;
-  /** Kills Redis (on a cluster: one master, in turn) and starts it again on its files. */
-  restart(downMs: number): Promise<void>;
+  /**
+   * Kills Redis (on a cluster: one master, in turn) and starts it again on its files. Resolves
+   * with the moment the killed process was gone.
+   */
+  restart(downMs: number): Promise<number>;
   stop(): Promise<void>;
 }
 
@@ -213,6 +218,12 @@ export class HubProcess {
   /** Lines the process logged at `minLevel` or above (pino JSON: 40 warn, 50 error, 60 fatal). */
   logged(minLevel = 50): string[] {
     return this.lines((line) => Number(/"level":(\d+)/.exec(line)?.[1] ?? 0) >= minLevel);
+  }
+
+  /** Writes everything the process logged (every start of it) to `<dir>/<name>.log`. */
+  saveLog(dir: string): void {
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(path.join(dir, `${this.name}.log`), this.output);
   }
 
   /** Lines the process logged that mention `text` (a plan's id, say). */

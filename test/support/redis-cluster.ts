@@ -55,11 +55,13 @@ export class RedisClusterServers {
   }
 
   /** Kills master `node` (1-3) without warning, or the next in turn, and starts it again on its files. */
-  async restart(downMs: number, node = (this.restarts % this.ports.length) + 1): Promise<void> {
+  async restart(downMs: number, node = (this.restarts % this.ports.length) + 1): Promise<number> {
     await this.script('kill-node', String(node));
+    const gone = Date.now();
     await sleep(downMs);
     await this.script('start-node', String(node));
     this.restarts++;
+    return gone;
   }
 
   async stop(): Promise<void> {
