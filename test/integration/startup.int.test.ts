@@ -289,3 +289,50 @@ describe('Redis that may evict', () => {
     }
   });
 });
+
+describe('Redis away', () => {
+  it('answers 503 with Retry-After while Redis is away, naming it, and takes records again once it is back', async () => {
+    const port = await freePort();
+    const url = `redis://127.0.0.1:${port}`;
+    const startRedis = async () => {
+      const server = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', ''], {
+        stdio: 'ignore',
+      });
+      await eventually(async () => {
+        await checkRedis({ url, cluster: false });
+        return true;
+      });
+      return server;
+    };
+    let redis = await startRedis();
+    let running = true;
+    const hub = await startHub(testConfig({ REDIS_URL: url }), logger);
+    const send = () =>
+      request(hub.url)
+        .post('/ingest/sunrise-hcbs/service-plan')
+        .set('content-type', 'application/json')
+        .timeout(15000)
+        .send(JSON.stringify(servicePlan(newPerson())));
+    try {
+      const gone = new Promise((resolve) => redis.once('exit', resolve));
+      redis.kill('SIGKILL');
+      await gone;
+      running = false;
+      const away = await send();
+      expect(away.status).toBe(503);
+      expect(away.headers['retry-after']).toBe('5');
+      expect(away.body.issue[0]).toMatchObject({
+        code: 'transient',
+        diagnostics: expect.stringMatching(/Redis.*not reachable.*send again/i) as unknown,
+      });
+      redis = await startRedis();
+      running = true;
+      await eventually(async () => (await send()).status === 202, 20000, 'taken again');
+    } finally {
+      // A hub closes its queues on Redis: it must be back first.
+      redis = running ? redis : await startRedis();
+      await hub.close();
+      redis.kill();
+    }
+  });
+});

@@ -14,8 +14,16 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
   return (err: unknown, req, res, _next) => {
     const bodyError = fromBodyParser(err);
     const { status, outcome: body } = toOperationOutcome(bodyError ?? err);
-    if (status >= 500) {
-      const requestId = res.locals.requestId as string | undefined;
+    const requestId = res.locals.requestId as string | undefined;
+    if (status === 503) {
+      // A dependency is away (Redis, the FHIR server): the sender is told when to try again.
+      res.set('Retry-After', '5');
+      const error = body.issue.map((i) => i.diagnostics).join('; ');
+      logger.warn(
+        { error, requestId, method: req.method, path: req.path },
+        'request refused: a dependency is away',
+      );
+    } else if (status >= 500) {
       logger.error({ err, requestId, method: req.method, path: req.path }, 'request failed');
     }
     if (req.path.startsWith('/ui') && req.accepts(['json', 'html']) === 'html') {
