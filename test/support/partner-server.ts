@@ -28,7 +28,9 @@ export interface Received {
  * the request is handled after the request's own events.
  */
 async function senderGone(req: IncomingMessage): Promise<boolean> {
-  await new Promise((resolve) => setTimeout(resolve, 0));
+  for (let turn = 0; turn < 2; turn++) {
+    await new Promise((resolve) => setImmediate(resolve));
+  }
   return req.socket.destroyed || !req.socket.writable;
 }
 

@@ -22,7 +22,8 @@ import { eventually } from '../../fixtures/ingest/hub-helpers.js';
 function sendFromAnotherProcess(url: string, timeoutMs: number, settled: string): Promise<string> {
   const script = `
     const { writeFileSync } = require('node:fs');
-    const say = (what) => { writeFileSync(${JSON.stringify(settled)}, what); console.log(what); };
+    // Said a moment after the fetch settles, when a sender that gave up has closed its connection.
+    const say = (what) => setTimeout(() => { writeFileSync(${JSON.stringify(settled)}, what); console.log(what); }, 100);
     fetch(${JSON.stringify(url)}, {
       method: 'POST',
       headers: { 'x-hub-message-id': 'm-1', 'x-hub-plan-version': '2', 'x-hub-careplan': 'CarePlan/p-1' },
