@@ -195,13 +195,13 @@ async function deliverInOrder(
     return superseded();
   }
   await deps.status.mark(req.carePlanId, req.version, req.partnerId, 'sent', now);
-  const attempt = {
+  const which = {
     partnerId: req.partnerId,
     carePlanId: req.carePlanId,
     version: req.version,
     jobId: job.id,
   };
-  deps.logger.debug({ ...attempt, attempt: job.attemptsMade + 1 }, 'delivery sending');
+  deps.logger.debug({ ...which, attempt: job.attemptsMade + 1 }, 'delivery sending');
   let receipt;
   try {
     receipt = await deliver(
@@ -216,7 +216,7 @@ async function deliverInOrder(
       throw err;
     }
     const failure = `${err.kind} failure${err.httpStatus ? ` (HTTP ${err.httpStatus})` : ''}: ${err.partnerAnswer ?? err.message}`;
-    deps.logger.info({ ...attempt, attempt: job.attemptsMade + 1, failure }, 'delivery attempt failed');
+    deps.logger.info({ ...which, attempt: job.attemptsMade + 1, failure }, 'delivery attempt failed');
     await job.log(failure);
     if (err.kind === 'permanent') {
       await deps.status.mark(req.carePlanId, req.version, req.partnerId, 'failed', deps.now());
