@@ -175,6 +175,12 @@ export interface FaultReport {
   readonly hubLog: readonly string[];
 }
 
+/** A killed hub process or Redis: gone at `from`, back at `to` (ms since the epoch). */
+interface Away {
+  readonly from: number;
+  readonly to: number;
+}
+
 const SENDER = 'sunrise-hcbs';
 /** HMIS living situation 410 (rental, no subsidy): enrolled while housed, so no housing-loss review blocks the plan. */
 const RENTING = '410';
@@ -206,10 +212,11 @@ export async function runFaultScenario(scale: FaultScale, log: (line: string) =>
   const problems: string[] = [];
   const failures = { status500: 0, dropped: 0, late: 0 };
   /**
-   * When a killed hub process or Redis was gone (taken once the kill has finished: the moment
-   * before it, a 200 could still arrive that the dying process never recorded).
+   * When a killed hub process or Redis was away: from the moment the kill had finished until it
+   * was back. A 200 that arrives in that window may never be recorded (Redis could not take the
+   * delivered mark; the sender had died), so a resend after it is one at-least-once allows.
    */
-  const crashes: number[] = [];
+  const crashes: Away[] = [];
   try {
     // FAULT_REDIS_CLUSTER=1: a three-master Redis Cluster (README "Redis Cluster") instead of one server.
     const redis: FaultRedis =
@@ -561,9 +568,11 @@ export async function runFaultScenario(scale: FaultScale, log: (line: string) =>
         const victim = hubs[after % hubs.length]!;
         await sleep(200 + (after % 3) * 150);
         await victim.kill();
-        crashes.push(Date.now());
+        const gone = Date.now();
         log(`round ${round}: killed ${victim.name} (SIGKILL)`);
         await sleep(1000);
+        // Away until the second it stays down: what it sent before dying arrives within that.
+        crashes.push({ from: gone, to: Date.now() });
         await victim.start();
         log(`round ${round}: ${victim.name} started again`);
       }
@@ -578,7 +587,8 @@ export async function runFaultScenario(scale: FaultScale, log: (line: string) =>
       }
       if (scale.redisRestartAfterRounds.includes(after)) {
         await sleep(300);
-        crashes.push(await redis.restart(1500));
+        const gone = await redis.restart(1500);
+        crashes.push({ from: gone, to: Date.now() });
         log(`round ${round}: Redis killed and started again`);
       }
       if (scale.fhirOutageAfterRounds.includes(after)) {
@@ -743,7 +753,7 @@ async function verify(
   hubs: readonly HubProcess[],
   queues: { ingestQueue: Queue; deliveryQueues: ReadonlyMap<string, Queue> },
   servers: { northside: PartnerServer; harbor: PartnerServer },
-  crashes: readonly number[],
+  crashes: readonly Away[],
   subscriptionId: string,
 ): Promise<Omit<FaultReport, 'scale' | 'injected'>> {
   const problems: string[] = [];
@@ -969,7 +979,7 @@ async function subscriptionReport(
   subscriber: PartnerServer,
   subscriptionId: string,
   expectedFocus: readonly string[],
-  crashes: readonly number[],
+  crashes: readonly Away[],
 ): Promise<{ counts: FaultReport['subscription']; problems: string[] }> {
   const problems: string[] = [];
   const hub = hubs.find((h) => h.running)!;
@@ -1025,10 +1035,10 @@ async function subscriptionReport(
 
 /**
  * One message's receipts and the crashes among them, in ms from the first receipt (for instance
- * `200 at 0 ms, answered at 3; 200 late at 1250, answered at 1251; crash at 2000`), so a reported
+ * `200 at 0 ms, answered at 3; 200 late at 1250, answered at 1251; away from 1900 to 3500`), so a reported
  * duplicate shows what the hub could have known.
  */
-function timeline(receipts: readonly Received[], crashes: readonly number[]): string {
+function timeline(receipts: readonly Received[], crashes: readonly Away[]): string {
   const first = Math.min(...receipts.map((r) => r.arrivedAt));
   const last = Math.max(...receipts.map((r) => r.arrivedAt));
   const events = [
@@ -1036,7 +1046,9 @@ function timeline(receipts: readonly Received[], crashes: readonly number[]): st
       at: r.arrivedAt,
       text: `${r.status}${r.late ? ' late' : ''} at ${r.arrivedAt - first}, answered at ${r.answeredAt - first}`,
     })),
-    ...crashes.filter((t) => t >= first && t <= last).map((t) => ({ at: t, text: `crash at ${t - first}` })),
+    ...crashes
+      .filter((c) => c.to >= first && c.from <= last)
+      .map((c) => ({ at: c.from, text: `away from ${c.from - first} to ${c.to - first}` })),
   ];
   return events
     .sort((a, b) => a.at - b.at)
@@ -1061,13 +1073,13 @@ function answersTheHubMissed(receipts: readonly Received[], jobLogs: readonly st
 /**
  * Receipts of one message that came after the partner had already answered it 200. A resend is
  * `unseen` when the hub may not have seen that answer: it came after the hub stopped waiting, a
- * hub process or Redis crashed between the answer and the resend, or the hub logged the attempt
+ * hub process or Redis was away between the answer and the resend, or the hub logged the attempt
  * as one it got no answer to (`hubMissed` of them, {@link answersTheHubMissed}). Any other is
  * `needless`: a duplicate the hub sent although it knew the partner had the message.
  */
 function resendsAfterSuccess(
   receipts: readonly Received[],
-  crashes: readonly number[],
+  crashes: readonly Away[],
   hubMissed = 0,
 ): { unseen: number; needless: number } {
   const counts = { unseen: 0, needless: 0 };
@@ -1086,7 +1098,8 @@ function resendsAfterSuccess(
   for (const r of inOrder) {
     if (lastSuccess) {
       const success = lastSuccess;
-      const seen = !success.unseen && !crashes.some((t) => t >= success.arrivedAt && t <= r.arrivedAt);
+      const seen =
+        !success.unseen && !crashes.some((c) => c.to >= success.arrivedAt && c.from <= r.arrivedAt);
       counts[seen ? 'needless' : 'unseen']++;
     }
     if (r.status === 200 && (!lastSuccess || lastSuccess.unseen)) {
