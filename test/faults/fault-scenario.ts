@@ -140,7 +140,7 @@ export interface FaultReport {
     readonly superseded: number;
     readonly deadLettered: number;
     readonly lost: number;
-    /** Raw receipts at the partners of a message it had already answered 200 in time, with no crash in between. */
+    /** Raw receipts at the partners of a message it had already answered 200 in time, with no hub or Redis away in between. */
     readonly duplicated: number;
     readonly outOfOrder: number;
     /** Partners whose last applied version of a plan is not its newest (the refused plan aside). */
@@ -158,7 +158,7 @@ export interface FaultReport {
     readonly missingFocus: number;
     /** Event numbers never answered 200 by the subscriber. */
     readonly lost: number;
-    /** Receipts of an event already answered 200 in time, with no crash in between. */
+    /** Receipts of an event already answered 200 in time, with no hub or Redis away in between. */
     readonly duplicated: number;
     readonly resentUnseen: number;
     /** Events first received after a higher-numbered one. */
@@ -216,7 +216,7 @@ export async function runFaultScenario(scale: FaultScale, log: (line: string) =>
    * was back. A 200 that arrives in that window may never be recorded (Redis could not take the
    * delivered mark; the sender had died), so a resend after it is one at-least-once allows.
    */
-  const crashes: Away[] = [];
+  const away: Away[] = [];
   try {
     // FAULT_REDIS_CLUSTER=1: a three-master Redis Cluster (README "Redis Cluster") instead of one server.
     const redis: FaultRedis =
@@ -305,11 +305,13 @@ export async function runFaultScenario(scale: FaultScale, log: (line: string) =>
     }
     cleanups.push(
       () => removeSubscriptions(fhir, prefix),
-      // Cleanups run last first: the logs are saved once the hubs have stopped.
-      async () =>
-        hubs.forEach((h) => (process.env.FAULT_LOG_DIR ? h.saveLog(process.env.FAULT_LOG_DIR) : undefined)),
       () => Promise.all(hubs.map((h) => h.stop())),
     );
+    const logDir = process.env.FAULT_LOG_DIR;
+    if (logDir) {
+      // Cleanups run last first: the logs are saved once the hubs have stopped.
+      cleanups.push(async () => hubs.forEach((h) => h.saveLog(logDir)));
+    }
     log(
       `${hubs.length} hub processes, ${redis.cluster ? 'Redis Cluster' : 'Redis'} on ${redis.url} (AOF), FHIR through ${proxiedFhir}`,
     );
@@ -572,7 +574,7 @@ export async function runFaultScenario(scale: FaultScale, log: (line: string) =>
         log(`round ${round}: killed ${victim.name} (SIGKILL)`);
         await sleep(1000);
         // Away until the second it stays down: what it sent before dying arrives within that.
-        crashes.push({ from: gone, to: Date.now() });
+        away.push({ from: gone, to: Date.now() });
         await victim.start();
         log(`round ${round}: ${victim.name} started again`);
       }
@@ -588,7 +590,7 @@ export async function runFaultScenario(scale: FaultScale, log: (line: string) =>
       if (scale.redisRestartAfterRounds.includes(after)) {
         await sleep(300);
         const gone = await redis.restart(1500);
-        crashes.push({ from: gone, to: Date.now() });
+        away.push({ from: gone, to: Date.now() });
         log(`round ${round}: Redis killed and started again`);
       }
       if (scale.fhirOutageAfterRounds.includes(after)) {
@@ -720,7 +722,7 @@ export async function runFaultScenario(scale: FaultScale, log: (line: string) =>
       hubs,
       { ingestQueue, deliveryQueues },
       { northside, harbor },
-      crashes,
+      away,
       subscriptionId,
     );
     return {
@@ -753,7 +755,7 @@ async function verify(
   hubs: readonly HubProcess[],
   queues: { ingestQueue: Queue; deliveryQueues: ReadonlyMap<string, Queue> },
   servers: { northside: PartnerServer; harbor: PartnerServer },
-  crashes: readonly Away[],
+  away: readonly Away[],
   subscriptionId: string,
 ): Promise<Omit<FaultReport, 'scale' | 'injected'>> {
   const problems: string[] = [];
@@ -821,7 +823,7 @@ async function verify(
         const job = await queue.getJob(jobId);
         const resends = resendsAfterSuccess(
           receipts,
-          crashes,
+          away,
           answersTheHubMissed(receipts, job ? (await queue.getJobLogs(jobId)).logs : []),
         );
         deliveries.resentUnseen += resends.unseen;
@@ -829,7 +831,7 @@ async function verify(
         if (resends.needless > 0) {
           problems.push(
             `${partnerId} received CarePlan/${planId}/_history/${version} ${resends.needless} more time(s) after answering 200 ` +
-              `(${timeline(receipts, crashes)})`,
+              `(${timeline(receipts, away)})`,
           );
         }
         const applied = server.applied.includes(messageId);
@@ -886,13 +888,7 @@ async function verify(
     }
   }
 
-  const subscription = await subscriptionReport(
-    hubs,
-    servers.northside,
-    subscriptionId,
-    expectedFocus,
-    crashes,
-  );
+  const subscription = await subscriptionReport(hubs, servers.northside, subscriptionId, expectedFocus, away);
   problems.push(...subscription.problems);
 
   for (const visit of stream.acceptedVisits) {
@@ -951,11 +947,7 @@ function hubLinesAbout(hubs: readonly HubProcess[], problems: readonly string[])
   const plans = [...new Set(problems.flatMap((p) => p.match(UUID) ?? []))];
   const timeOf = (line: string): string => /"time":"([^"]+)"/.exec(line)?.[1] ?? '';
   const aboutPlans = hubs
-    .flatMap((h) =>
-      plans.flatMap((id) =>
-        h.mentioning(id).map((line) => ({ at: timeOf(line), line: `${h.name}: ${line}` })),
-      ),
-    )
+    .flatMap((h) => h.mentioning(plans).map((line) => ({ at: timeOf(line), line: `${h.name}: ${line}` })))
     .sort((a, b) => a.at.localeCompare(b.at))
     .map((l) => `hub log: ${l.line}`);
   return [
@@ -979,7 +971,7 @@ async function subscriptionReport(
   subscriber: PartnerServer,
   subscriptionId: string,
   expectedFocus: readonly string[],
-  crashes: readonly Away[],
+  away: readonly Away[],
 ): Promise<{ counts: FaultReport['subscription']; problems: string[] }> {
   const problems: string[] = [];
   const hub = hubs.find((h) => h.running)!;
@@ -1008,12 +1000,12 @@ async function subscriptionReport(
       counts.lost++;
       problems.push(`subscription event ${n} never reached the subscriber`);
     }
-    const resends = resendsAfterSuccess(receipts, crashes);
+    const resends = resendsAfterSuccess(receipts, away);
     counts.duplicated += resends.needless;
     counts.resentUnseen += resends.unseen;
     if (resends.needless > 0) {
       problems.push(
-        `subscription event ${n} received ${resends.needless} more time(s) after answering 200 (${timeline(receipts, crashes)})`,
+        `subscription event ${n} received ${resends.needless} more time(s) after answering 200 (${timeline(receipts, away)})`,
       );
     }
   }
@@ -1034,11 +1026,11 @@ async function subscriptionReport(
 }
 
 /**
- * One message's receipts and the crashes among them, in ms from the first receipt (for instance
+ * One message's receipts and the away windows among them, in ms from the first receipt (for instance
  * `200 at 0 ms, answered at 3; 200 late at 1250, answered at 1251; away from 1900 to 3500`), so a reported
  * duplicate shows what the hub could have known.
  */
-function timeline(receipts: readonly Received[], crashes: readonly Away[]): string {
+function timeline(receipts: readonly Received[], away: readonly Away[]): string {
   const first = Math.min(...receipts.map((r) => r.arrivedAt));
   const last = Math.max(...receipts.map((r) => r.arrivedAt));
   const events = [
@@ -1046,7 +1038,7 @@ function timeline(receipts: readonly Received[], crashes: readonly Away[]): stri
       at: r.arrivedAt,
       text: `${r.status}${r.late ? ' late' : ''} at ${r.arrivedAt - first}, answered at ${r.answeredAt - first}`,
     })),
-    ...crashes
+    ...away
       .filter((c) => c.to >= first && c.from <= last)
       .map((c) => ({ at: c.from, text: `away from ${c.from - first} to ${c.to - first}` })),
   ];
@@ -1079,7 +1071,7 @@ function answersTheHubMissed(receipts: readonly Received[], jobLogs: readonly st
  */
 function resendsAfterSuccess(
   receipts: readonly Received[],
-  crashes: readonly Away[],
+  away: readonly Away[],
   hubMissed = 0,
 ): { unseen: number; needless: number } {
   const counts = { unseen: 0, needless: 0 };
@@ -1098,8 +1090,7 @@ function resendsAfterSuccess(
   for (const r of inOrder) {
     if (lastSuccess) {
       const success = lastSuccess;
-      const seen =
-        !success.unseen && !crashes.some((c) => c.to >= success.arrivedAt && c.from <= r.arrivedAt);
+      const seen = !success.unseen && !away.some((w) => w.to >= success.arrivedAt && w.from <= r.arrivedAt);
       counts[seen ? 'needless' : 'unseen']++;
     }
     if (r.status === 200 && (!lastSuccess || lastSuccess.unseen)) {
@@ -1126,7 +1117,7 @@ export function describeReport(r: FaultReport): string {
     `admissions then discharges: ${r.admissions.sent} sent, ${r.admissions.finished} finished, ` +
       `${r.admissions.notFinished} not finished, ${r.admissions.missing} missing`,
     `deliveries: ${d.expected} expected, ${d.deliveredOnce} delivered (${d.resentUnseen} resent after an answer ` +
-      `the hub could not see: late, or a crash in between; ignored by message id), ${d.superseded} superseded by a newer version, ` +
+      `the hub could not see: late, or a hub or Redis away in between; ignored by message id), ${d.superseded} superseded by a newer version, ` +
       `${d.deadLettered} dead-lettered, ${d.lost} lost, ${d.duplicated} duplicated (raw receipts), ${d.outOfOrder} sent out of order, ` +
       `${d.notOnLatest} partners not on a plan's newest version`,
     `subscription: ${r.subscription.events} events numbered, ${r.subscription.expectedFocus} plan versions expected among them ` +

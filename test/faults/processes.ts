@@ -226,9 +226,9 @@ export class HubProcess {
     writeFileSync(path.join(dir, `${this.name}.log`), this.output);
   }
 
-  /** Lines the process logged that mention `text` (a plan's id, say). */
-  mentioning(text: string): string[] {
-    return this.lines((line) => line.includes(text));
+  /** Lines the process logged that mention any of `texts` (plans' ids, say), each line once. */
+  mentioning(texts: readonly string[]): string[] {
+    return this.lines((line) => texts.some((t) => line.includes(t)));
   }
 
   private lines(keep: (line: string) => boolean): string[] {
