@@ -46,10 +46,21 @@ function addSpans(a, b) {
   return a;
 }
 
-const fhirCallCount = (spans) =>
-  Object.entries(spans ?? {})
-    .filter(([label]) => !label.includes('partner endpoint'))
-    .reduce((n, [, s]) => n + s.count, 0);
+const fhirSpans = (spans) =>
+  Object.entries(spans ?? {}).filter(([label]) => !label.includes('partner endpoint'));
+const fhirCallCount = (spans) => fhirSpans(spans).reduce((n, [, s]) => n + s.count, 0);
+/** The hub's FHIR calls' time per record, read batches and write transactions apart, in ms. */
+function fhirTimePerRecord(spans, records) {
+  const per = (keep) =>
+    fhirSpans(spans)
+      .filter(([label]) => keep(label))
+      .reduce((ms, [, s]) => ms + s.totalMs, 0) / Math.max(1, records);
+  return {
+    all: per(() => true),
+    batch: per((label) => label === 'POST / (batch)'),
+    transaction: per((label) => label === 'POST / (transaction)'),
+  };
+}
 
 async function deleteSubscriptions(baseUrl, prefix) {
   const suffix = createHash('sha256').update(prefix).digest('hex').slice(0, 8);
@@ -264,6 +275,7 @@ async function main() {
           raw,
           ratio: hubRun.recordsPerSecond / raw.recordsPerSecond,
           fhirCallsPerRecord: fhirCallCount(spans) / Math.max(1, hubRun.accepted),
+          fhirMsPerRecord: fhirTimePerRecord(spans, hubRun.accepted),
           hubRequests: spans,
         };
         results.ingest.push(row);

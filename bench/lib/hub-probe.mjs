@@ -4,6 +4,7 @@
 //   {type:'gc'}             -> the same after a full garbage collection (needs --expose-gc)
 //   {type:'spans-reset'}    -> clears the outgoing-request timings
 //   {type:'spans'}          -> outgoing HTTP requests (FHIR server, partners) by kind: count, time
+//                              (a POST to the base is labelled by its Bundle type, batch or transaction)
 //   {type:'profile-start'}  -> starts the V8 CPU profiler
 //   {type:'profile-stop', file} -> stops it and writes the .cpuprofile to `file`
 // Outgoing requests are timed by wrapping global fetch (fhir-kit-client and the transports use it).
@@ -16,7 +17,10 @@ const loopDelay = monitorEventLoopDelay({ resolution: 10 });
 loopDelay.enable();
 let eluMark = performance.eventLoopUtilization();
 
-function labelOf(method, rawUrl) {
+/** `batch` or `transaction` from a Bundle's JSON (the type comes first after resourceType). */
+const bundleType = (json) => /"type"\s*:\s*"(batch|transaction)"/.exec(json.slice(0, 200))?.[1] ?? 'bundle';
+
+function labelOf(method, rawUrl, kind) {
   let url;
   try {
     url = new URL(rawUrl);
@@ -33,7 +37,7 @@ function labelOf(method, rawUrl) {
     .filter(Boolean);
   const query = [...new Set([...url.searchParams.keys()])].sort().join('&');
   if (parts.length === 0) {
-    return `${method} / (transaction or batch)`;
+    return `${method} / (${kind})`;
   }
   const [type, ...rest] = parts;
   const shape = [
@@ -47,6 +51,14 @@ const originalFetch = globalThis.fetch;
 globalThis.fetch = async function timedFetch(input, init) {
   const method = (init?.method ?? (typeof input === 'object' && input?.method) ?? 'GET').toUpperCase();
   const rawUrl = typeof input === 'string' ? input : (input?.url ?? String(input));
+  // A read batch and a write transaction cost the server differently: label them apart.
+  const body =
+    input instanceof globalThis.Request
+      ? await input.clone().text()
+      : typeof init?.body === 'string'
+        ? init.body
+        : '';
+  const kind = bundleType(body);
   const start = performance.now();
   let failed = false;
   try {
@@ -56,7 +68,7 @@ globalThis.fetch = async function timedFetch(input, init) {
     throw err;
   } finally {
     const ms = performance.now() - start;
-    const label = labelOf(method, rawUrl);
+    const label = labelOf(method, rawUrl, kind);
     const span = spans.get(label) ?? { count: 0, totalMs: 0, maxMs: 0, failed: 0, samples: [] };
     span.count++;
     span.totalMs += ms;

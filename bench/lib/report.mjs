@@ -76,6 +76,26 @@ export function renderMarkdown(r) {
       );
     }
     lines.push(...cpuLines(r.cpu?.ingest), '');
+    const timed = r.ingest.filter((i) => i.fhirMsPerRecord);
+    if (timed.length) {
+      lines.push(
+        "Where each record's time on the FHIR server goes, ms per record: the hub's FHIR calls while the format ran " +
+          '(its read batches, its write transactions, any other call), summed and divided by its records, beside the raw ' +
+          "transaction's mean at the same concurrency. Raw / hub FHIR time is the hub / raw ratio the hub would reach if " +
+          'it added nothing to its calls to the server (no queueing, no work of its own).',
+        '',
+        '| format | hub read batches | hub transactions | hub other calls | hub FHIR time | raw transaction | raw / hub FHIR time | hub / raw measured |',
+        '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+      );
+      for (const i of timed) {
+        const t = i.fhirMsPerRecord;
+        lines.push(
+          `| ${i.format} | ${ms(t.batch)} | ${ms(t.transaction)} | ${ms(t.all - t.batch - t.transaction)} | ${ms(t.all)} | ` +
+            `${ms(i.raw.transactionMs.mean)} | ${x(i.raw.transactionMs.mean / t.all, 2)} | ${x(i.ratio, 2)} |`,
+        );
+      }
+      lines.push('');
+    }
   }
   if (r.latency?.length) {
     lines.push(
