@@ -1,5 +1,6 @@
 package org.carecoord.fhirserver;
 
+import ca.uhn.fhir.broker.api.IChannelNamer;
 import ca.uhn.fhir.context.support.IValidationSupport;
 import ca.uhn.fhir.jpa.api.config.JpaStorageSettings;
 import ca.uhn.fhir.jpa.api.dao.IFhirSystemDao;
@@ -15,6 +16,8 @@ import ca.uhn.fhir.jpa.provider.ValueSetOperationProvider;
 import ca.uhn.fhir.jpa.search.DatabaseBackedPagingProvider;
 import ca.uhn.fhir.jpa.search.IStaleSearchDeletingSvc;
 import ca.uhn.fhir.jpa.search.StaleSearchDeletingSvcImpl;
+import ca.uhn.fhir.jpa.subscription.channel.impl.LinkedBlockingChannelFactory;
+import ca.uhn.fhir.jpa.subscription.channel.impl.RetryPolicyProvider;
 import ca.uhn.fhir.jpa.subscription.match.deliver.email.IEmailSender;
 import ca.uhn.fhir.jpa.util.ResourceCountCache;
 import ca.uhn.fhir.rest.api.EncodingEnum;
@@ -27,6 +30,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
+import org.springframework.context.annotation.Primary;
 
 import java.util.Set;
 
@@ -83,6 +87,14 @@ public class FhirServerConfig {
         s.setSubscriptionChangeQueuedImmediately(true);
         s.setSubscriptionIntervalInMs(1000);
         return s;
+    }
+
+    /** The subscription channels: HAPI's, without its self-deadlock when a queue is full. */
+    @Bean
+    @Primary
+    public LinkedBlockingChannelFactory noSelfBlockingChannelFactory(
+            IChannelNamer channelNamer, RetryPolicyProvider retryPolicyProvider) {
+        return new NoSelfBlockingChannelFactory(channelNamer, retryPolicyProvider);
     }
 
     @Bean
