@@ -89,12 +89,12 @@ public class FhirServerConfig {
         return s;
     }
 
-    /** The subscription channels: HAPI's, without its self-deadlock when a queue is full. */
+    /** HAPI's subscription channels, except when a queue is full (fhir-server/README.md, "Subscriptions"). */
     @Bean
     @Primary
-    public LinkedBlockingChannelFactory noSelfBlockingChannelFactory(
+    public LinkedBlockingChannelFactory nonStallingChannelFactory(
             IChannelNamer channelNamer, RetryPolicyProvider retryPolicyProvider) {
-        return new NoSelfBlockingChannelFactory(channelNamer, retryPolicyProvider);
+        return new NonStallingChannelFactory(channelNamer, retryPolicyProvider);
     }
 
     @Bean

@@ -10,7 +10,7 @@ import java.util.concurrent.atomic.AtomicReference;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-class NoSelfBlockingChannelFactoryTest {
+class NonStallingChannelFactoryTest {
 
     /**
      * HAPI's deadlock in small: the only consumer, busy with a task, sends two more into a queue of
@@ -18,7 +18,7 @@ class NoSelfBlockingChannelFactoryTest {
      */
     @Test
     void aConsumerSendingIntoItsFullQueueRunsTheTaskItself() throws InterruptedException {
-        ThreadPoolTaskExecutor executor = NoSelfBlockingChannelFactory.newChannelExecutor(1, "test-channel", 1);
+        ThreadPoolTaskExecutor executor = NonStallingChannelFactory.newChannelExecutor(1, "test-channel", 1);
         try {
             CountDownLatch done = new CountDownLatch(1);
             AtomicReference<String> ranOn = new AtomicReference<>();
@@ -37,25 +37,60 @@ class NoSelfBlockingChannelFactoryTest {
     /** Writers still wait for room: a full queue pushes back on threads that are not its consumers. */
     @Test
     void anyOtherSenderWaitsForRoom() throws InterruptedException {
-        ThreadPoolTaskExecutor executor = NoSelfBlockingChannelFactory.newChannelExecutor(1, "test-channel", 1);
+        ThreadPoolTaskExecutor executor = NonStallingChannelFactory.newChannelExecutor(1, "test-channel", 1);
         try {
             CountDownLatch release = new CountDownLatch(1);
             executor.execute(() -> awaitQuietly(release)); // the consumer is busy
             executor.execute(() -> { }); // the queue is full
             CountDownLatch sent = new CountDownLatch(1);
+            CountDownLatch ran = new CountDownLatch(1);
             AtomicReference<String> ranOn = new AtomicReference<>();
             Thread writer = new Thread(() -> {
-                executor.execute(() -> ranOn.set(Thread.currentThread().getName()));
+                executor.execute(() -> {
+                    ranOn.set(Thread.currentThread().getName());
+                    ran.countDown();
+                });
                 sent.countDown();
             }, "a-client-write");
             writer.start();
             assertFalse(sent.await(300, TimeUnit.MILLISECONDS), "a writer's send did not wait for room");
             release.countDown();
             assertTrue(sent.await(10, TimeUnit.SECONDS));
-            writer.join();
-            executor.shutdown();
-            assertTrue(executor.getThreadPoolExecutor().awaitTermination(10, TimeUnit.SECONDS));
+            assertTrue(ran.await(10, TimeUnit.SECONDS));
             assertTrue(ranOn.get().startsWith("test-channel-"), "ran on " + ranOn.get());
+        } finally {
+            executor.shutdown();
+        }
+    }
+
+    /** A delivery queue that is full drops the new notification: matching never waits on a subscriber. */
+    @Test
+    void aFullDeliveryQueueDropsRatherThanWaits() throws InterruptedException {
+        ThreadPoolTaskExecutor executor = NonStallingChannelFactory.newChannelExecutor(
+                1, NonStallingChannelFactory.DELIVERY_PREFIX + "rest-hook-test", 1);
+        try {
+            CountDownLatch release = new CountDownLatch(1);
+            executor.execute(() -> awaitQuietly(release)); // the consumer is busy (a dead endpoint)
+            executor.execute(() -> { }); // the queue is full
+            CountDownLatch ran = new CountDownLatch(1);
+            CountDownLatch sent = new CountDownLatch(1);
+            Thread matcher = new Thread(() -> {
+                executor.execute(ran::countDown);
+                sent.countDown();
+            }, "subscription-matching-0");
+            matcher.start();
+            assertTrue(sent.await(10, TimeUnit.SECONDS), "a matching thread waited for room in a delivery queue");
+            release.countDown();
+            // One consumer takes its queue in order: once a later task has run, the queue is done.
+            // (Sent once there is room: this channel would drop it too.)
+            long deadline = System.currentTimeMillis() + 10_000;
+            while (!executor.getThreadPoolExecutor().getQueue().isEmpty() && System.currentTimeMillis() < deadline) {
+                Thread.sleep(10);
+            }
+            CountDownLatch last = new CountDownLatch(1);
+            executor.execute(last::countDown);
+            assertTrue(last.await(10, TimeUnit.SECONDS));
+            assertFalse(ran.await(0, TimeUnit.SECONDS), "the notification that found no room was run");
         } finally {
             executor.shutdown();
         }
