@@ -89,7 +89,7 @@ public class FhirServerConfig {
         return s;
     }
 
-    /** HAPI's subscription channels, except when a queue is full (fhir-server/README.md, "Subscriptions"). */
+    /** HAPI's in-memory channels, except when a queue is full (fhir-server/README.md, "Subscriptions"). */
     @Bean
     @Primary
     public LinkedBlockingChannelFactory nonStallingChannelFactory(

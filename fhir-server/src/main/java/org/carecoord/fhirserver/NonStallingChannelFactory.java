@@ -15,8 +15,9 @@ import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * HAPI's in-memory subscription channels, except that a channel's own consumer thread never waits
- * for room in that channel's queue, and a full delivery queue drops rather than waits.
+ * HAPI's in-memory channels (subscription matching and delivery, batch2's work notifications), except
+ * that a channel's own consumer thread never waits for room in that channel's queue, and a full
+ * delivery queue drops rather than waits.
  * <p>
  * HAPI's channels block a sender while their queue (1,000 messages) is full. Activating a
  * Subscription is done by a subscription-matching thread that holds the activation lock while it
