@@ -13,6 +13,7 @@ import { newPerson, servicePlan } from '../fixtures/ingest/samples.js';
 import { QueueEvents } from 'bullmq';
 import { MAINTENANCE_QUEUE } from '../../src/queues/maintenance.queue.js';
 import { fhirBaseUrl, freePort, redisUrl, REPO_ROOT, testConfig } from '../support/test-env.js';
+import { RedisServer } from '../faults/processes.js';
 
 const logger = createLogger('silent');
 
@@ -292,21 +293,10 @@ describe('Redis that may evict', () => {
 
 describe('Redis away', () => {
   it('answers 503 with Retry-After while Redis is away, naming it, and takes records again once it is back', async () => {
-    const port = await freePort();
-    const url = `redis://127.0.0.1:${port}`;
-    const startRedis = async () => {
-      const server = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', ''], {
-        stdio: 'ignore',
-      });
-      await eventually(async () => {
-        await checkRedis({ url, cluster: false });
-        return true;
-      });
-      return server;
-    };
-    let redis = await startRedis();
+    const redis = new RedisServer(await freePort());
+    await redis.start();
     let running = true;
-    const hub = await startHub(testConfig({ REDIS_URL: url }), logger);
+    const hub = await startHub(testConfig({ REDIS_URL: redis.url }), logger);
     const send = () =>
       request(hub.url)
         .post('/ingest/sunrise-hcbs/service-plan')
@@ -314,9 +304,7 @@ describe('Redis away', () => {
         .timeout(15000)
         .send(JSON.stringify(servicePlan(newPerson())));
     try {
-      const gone = new Promise((resolve) => redis.once('exit', resolve));
-      redis.kill('SIGKILL');
-      await gone;
+      await redis.kill();
       running = false;
       const away = await send();
       expect(away.status).toBe(503);
@@ -325,14 +313,16 @@ describe('Redis away', () => {
         code: 'transient',
         diagnostics: expect.stringMatching(/Redis.*not reachable.*send again/i) as unknown,
       });
-      redis = await startRedis();
+      await redis.start();
       running = true;
       await eventually(async () => (await send()).status === 202, 20000, 'taken again');
     } finally {
       // A hub closes its queues on Redis: it must be back first.
-      redis = running ? redis : await startRedis();
+      if (!running) {
+        await redis.start();
+      }
       await hub.close();
-      redis.kill();
+      await redis.stop();
     }
   });
 });

@@ -53,17 +53,17 @@ public class NonStallingChannelFactory extends LinkedBlockingChannelFactory {
     @Override
     protected LinkedBlockingChannel buildLinkedBlockingChannel(int concurrentConsumers, String channelName) {
         ThreadPoolTaskExecutor executor = newChannelExecutor(concurrentConsumers, channelName, QUEUE_CAPACITY);
-        LOG.info("Channel {}: {} consumers; when its queue is full, {}", channelName, concurrentConsumers,
-                channelName.startsWith(DELIVERY_PREFIX) ? "new notifications are dropped" : "its own consumers do not wait");
         return new LinkedBlockingChannel(channelName, executor, executor::getQueueSize, myRetryPolicyProvider);
     }
 
     /** A channel's consumers, named `<channel>-<n>` as HAPI names them, with the policy above. */
     static ThreadPoolTaskExecutor newChannelExecutor(int consumers, String channelName, int queueCapacity) {
         String threadPrefix = channelName + "-";
-        RejectedExecutionHandler whenFull = channelName.startsWith(DELIVERY_PREFIX)
-                ? new DropWithWarning(channelName)
-                : new RunOnOwnThreadElseWait(threadPrefix);
+        boolean delivery = channelName.startsWith(DELIVERY_PREFIX);
+        RejectedExecutionHandler whenFull =
+                delivery ? new DropWithWarning(channelName) : new RunOnOwnThreadElseWait(threadPrefix);
+        LOG.info("Channel {}: {} consumers; when its queue is full, {}", channelName, consumers,
+                delivery ? "new notifications are dropped" : "its own consumers do not wait");
         return ThreadPoolUtil.newThreadPool(consumers, consumers, threadPrefix, queueCapacity, whenFull);
     }
 
