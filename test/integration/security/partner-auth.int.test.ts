@@ -248,9 +248,10 @@ describe('partner authentication (SMART Backend Services)', () => {
   it('refuses an access token once it has expired', async () => {
     const redis = testRedis();
     try {
-      const token = await new TokenStore(redis, prefix).issue('sunrise-hcbs', ['system/*.cu'], 1, new Date());
+      // Expiry is kept in whole seconds: a 1 s token could lapse before a busy machine's first call.
+      const token = await new TokenStore(redis, prefix).issue('sunrise-hcbs', ['system/*.cu'], 3, new Date());
       expect((await call('GET', '/partners/sunrise-hcbs/tasks', token)).status).toBe(403); // live: lacks Task.s
-      await new Promise((r) => setTimeout(r, 1100));
+      await new Promise((r) => setTimeout(r, 3100));
       const expired = await call('GET', '/partners/sunrise-hcbs/tasks', token);
       expect(expired.status).toBe(401);
       expect(diagnostics(expired.body as object).join()).toContain('invalid or expired');
